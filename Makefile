@@ -1,0 +1,158 @@
+# libembedviz - build, test, install.
+#   make            shared + static library in build/
+#   make check      install missing Debian packages, build, run every test
+#   make bench      speed and quality against the peers (FAISS, scikit-learn, ...)
+#   make demo       the main job on the built-in data
+#   make install PREFIX=/usr/local DESTDIR=
+#   make uninstall
+#   make deps       install missing Debian packages (as root: apt-get)
+#   make WITH_TORCH=0   build without libtorch (extraction reports
+#                       EV_ERR_UNSUPPORTED); default: detected.
+
+SOVERSION   := 1
+LIBVERSION  := 1.0.0
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR     ?=
+PYTHON      ?= /usr/bin/python3
+
+# BUILD is per flavour so sanitizer builds never mix with the normal one.
+SAN ?=
+ifeq ($(SAN),)
+BUILD ?= build
+SANFLAGS :=
+else ifeq ($(SAN),asan)
+BUILD ?= build-asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(SAN),tsan)
+BUILD ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else
+$(error SAN must be empty, asan or tsan)
+endif
+
+CC      ?= cc
+CXX     ?= c++
+OPT     ?= -O2
+WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS_LIB := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fvisibility=hidden -fopenmp \
+              -DEV_BUILDING_LIBRARY -Iinclude -Ilib $(WARN) $(SANFLAGS) $(CFLAGS)
+DEP_LIBS := -lopenblas -llapacke -lz -lm -fopenmp
+
+# libtorch: detected unless WITH_TORCH is given.
+TORCH_INC := /usr/include/torch/csrc/api/include
+ifeq ($(origin WITH_TORCH),undefined)
+WITH_TORCH := $(if $(wildcard $(TORCH_INC)/torch/torch.h),1,0)
+endif
+ifeq ($(WITH_TORCH),1)
+CXXFLAGS_LIB := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp -DEV_BUILDING_LIBRARY \
+                -DEV_WITH_TORCH=1 -Iinclude -Ilib -I$(TORCH_INC) -Wall -Wextra -Wno-unused-parameter \
+                $(SANFLAGS) $(CXXFLAGS)
+LIB_CXX_SRCS := $(wildcard lib/*/*.cpp)
+DEP_LIBS += -ltorch -ltorch_cpu -lc10 -lstdc++
+CFLAGS_LIB += -DEV_WITH_TORCH=1
+else
+LIB_CXX_SRCS :=
+endif
+
+LIB_C_SRCS := $(wildcard lib/*/*.c)
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(LIB_C_SRCS)) $(patsubst %.cpp,$(BUILD)/%.o,$(LIB_CXX_SRCS))
+HEADERS    := include/embedviz.h $(wildcard include/embedviz/*.h)
+
+SONAME  := libembedviz.so.$(SOVERSION)
+SHLIB   := $(BUILD)/libembedviz.so.$(LIBVERSION)
+STLIB   := $(BUILD)/libembedviz.a
+
+.PHONY: all check check-c check-abi check-example check-python bench demo deps install uninstall clean abi-baseline
+
+all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
+
+$(BUILD)/%.o: %.c $(HEADERS) $(wildcard lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_LIB) -c $< -o $@
+
+$(BUILD)/%.o: %.cpp $(HEADERS) $(wildcard lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_LIB) -c $< -o $@
+
+$(SHLIB): $(LIB_OBJS) lib/embedviz.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/embedviz.map \
+	  -Wl,--no-undefined -Wl,--as-needed -Wl,-z,relro -Wl,-z,now $(SANFLAGS) -o $@ $(LIB_OBJS) $(DEP_LIBS) $(LDFLAGS)
+
+$(BUILD)/$(SONAME): $(SHLIB)
+	ln -sf $(notdir $(SHLIB)) $@
+$(BUILD)/libembedviz.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+$(STLIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+# ---- pkg-config ----
+$(BUILD)/embedviz.pc: pkgconfig/embedviz.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(LIBVERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' $< > $@
+
+install: all $(BUILD)/embedviz.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/embedviz $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 include/embedviz.h $(DESTDIR)$(INCLUDEDIR)/embedviz.h
+	install -m 644 $(wildcard include/embedviz/*.h) $(DESTDIR)$(INCLUDEDIR)/embedviz/
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(SHLIB)) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libembedviz.so
+	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/embedviz.pc $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/embedviz.h
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/embedviz
+	rm -f $(DESTDIR)$(LIBDIR)/libembedviz.so* $(DESTDIR)$(LIBDIR)/libembedviz.a
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc
+
+# ---- dependencies (Debian packages listed in scripts/debian-packages.txt) ----
+deps:
+	@bash scripts/install-deps.sh
+
+# ---- tests ----
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib -Itests -fopenmp $(SANFLAGS) $(WARN) -Wno-missing-prototypes
+TEST_LIBS := $(STLIB) $(DEP_LIBS) $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STLIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(TEST_LIBS)
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/run-all.sh
+
+check-c: all $(TEST_BINS)
+	@bash tests/run-c.sh $(TEST_BINS)
+
+check-abi: all
+	@bash tests/check-abi.sh $(SHLIB)
+
+check-example: all
+	@bash tests/check-example.sh
+
+check-python: all
+	@bash tests/check-python.sh
+
+abi-baseline: all
+	abidw --no-corpus-path --headers-dir include --out-file abi/libembedviz.abi $(SHLIB)
+
+# ---- benchmarks and the main job ----
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,67 @@
+/* Argument checks shared by every public call that takes a matrix. */
+#include <math.h>
+
+#include "core.h"
+
+ev_status ev__bytes(const char *what, size_t rows, size_t cols, size_t elem,
+                    size_t *bytes) {
+  if (!ev__mul3(rows, cols, elem, bytes))
+    return ev__fail(EV_ERR_OVERFLOW,
+                    "%s of %zu x %zu elements of %zu bytes does not fit in "
+                    "memory's address range: use fewer rows or columns",
+                    what, rows, cols, elem);
+  return EV_OK;
+}
+
+static ev_status check_shape(const char *name, const void *data, size_t rows,
+                             size_t cols, size_t ld) {
+  if (!data)
+    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass a %zu x %zu matrix",
+                    name, rows, cols);
+  if (rows == 0 || cols == 0)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "%s has %zu rows and %zu columns: both must be at least 1",
+                    name, rows, cols);
+  if (ld < cols)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "%s's leading dimension %zu is less than its %zu columns: "
+                    "pass ld >= cols (ld = cols for a packed matrix)",
+                    name, ld, cols);
+  size_t span, bytes;
+  if (!ev__mul(rows - 1, ld, &span) || !ev__add(span, cols, &span) ||
+      !ev__mul(span, sizeof(float), &bytes) || bytes > (size_t)PTRDIFF_MAX)
+    return ev__fail(EV_ERR_OVERFLOW,
+                    "%s's size (%zu rows, leading dimension %zu) overflows the "
+                    "address range: check rows and ld",
+                    name, rows, ld);
+  return EV_OK;
+}
+
+ev_status ev__check_matrix(const char *name, const float *data, size_t rows,
+                           size_t cols, size_t ld) {
+  return check_shape(name, data, rows, cols, ld);
+}
+
+ev_status ev__check_out_matrix(const char *name, const float *data,
+                               size_t rows, size_t cols, size_t ld) {
+  return check_shape(name, data, rows, cols, ld);
+}
+
+ev_status ev__check_finite(const char *name, const float *data, size_t rows,
+                           size_t cols, size_t ld) {
+  for (size_t i = 0; i < rows; i++) {
+    const float *row = data + i * ld;
+    float acc = 0.0f;
+    /* x * 0 is 0 for finite x and NaN for NaN or Inf: one test per row. */
+    for (size_t j = 0; j < cols; j++) acc += row[j] * 0.0f;
+    if (acc != 0.0f) {
+      for (size_t j = 0; j < cols; j++)
+        if (!isfinite(row[j]))
+          return ev__fail(EV_ERR_NONFINITE,
+                          "%s[%zu][%zu] is %s: remove or impute non-finite "
+                          "values before calling",
+                          name, i, j, isnan(row[j]) ? "NaN" : "Inf");
+    }
+  }
+  return EV_OK;
+}

@@ -1,0 +1,110 @@
+/* Private core of libembedviz: errors, allocation, size checks, threads and
+ * settings tables. Every room includes this; nothing here is exported. */
+#ifndef EV_LIB_CORE_H
+#define EV_LIB_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "embedviz/core.h"
+
+#if defined(__GNUC__)
+#define EV_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define EV_NODISCARD __attribute__((warn_unused_result))
+#else
+#define EV_PRINTF(a, b)
+#define EV_NODISCARD
+#endif
+
+/* ---- errors ---- */
+
+/* Record status and a printf-style message for the calling thread and
+ * return status, so a failure is one line: return ev__fail(...). */
+ev_status ev__fail(ev_status status, const char *fmt, ...) EV_PRINTF(2, 3);
+ev_status ev__vfail(ev_status status, const char *fmt, va_list ap);
+/* Out-of-memory failure with a message naming what was being allocated. */
+ev_status ev__nomem(const char *what, size_t bytes);
+
+/* ---- allocation: every allocation of the library goes through these, so
+ * the test hook (lib/core/testhook.h) can make any of them fail. ---- */
+void *ev__malloc(size_t bytes);
+void *ev__calloc(size_t count, size_t size);
+void *ev__realloc(void *p, size_t bytes);
+void ev__free(void *p);
+/* 64-byte aligned allocation for hot buffers; release with ev__free_aligned. */
+void *ev__malloc_aligned(size_t bytes);
+void ev__free_aligned(void *p);
+
+/* Duplicate a string with ev__malloc (NULL on failure). */
+char *ev__strdup(const char *s);
+
+/* ---- sizes ---- */
+/* *out = a * b; false (and *out untouched) on overflow. */
+static inline bool ev__mul(size_t a, size_t b, size_t *out) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool ev__mul3(size_t a, size_t b, size_t c, size_t *out) {
+  size_t t;
+  return ev__mul(a, b, &t) && ev__mul(t, c, out);
+}
+static inline bool ev__add(size_t a, size_t b, size_t *out) {
+  return !__builtin_add_overflow(a, b, out);
+}
+
+/* Bytes for rows x cols elements of elem bytes, failing with EV_ERR_OVERFLOW
+ * and a message naming `what` when it does not fit. */
+ev_status ev__bytes(const char *what, size_t rows, size_t cols, size_t elem,
+                    size_t *bytes);
+
+/* Check a caller's matrix argument: non-NULL data, rows >= 1, cols >= 1,
+ * ld >= cols, (rows - 1) * ld + cols addressable. `name` names the argument
+ * in the message ("x", "queries"). */
+ev_status ev__check_matrix(const char *name, const float *data, size_t rows,
+                           size_t cols, size_t ld);
+/* As above for an output matrix. */
+ev_status ev__check_out_matrix(const char *name, const float *data,
+                               size_t rows, size_t cols, size_t ld);
+/* EV_ERR_NONFINITE, naming the first row and column with NaN or Inf. */
+ev_status ev__check_finite(const char *name, const float *data, size_t rows,
+                           size_t cols, size_t ld);
+
+/* ---- threads ---- */
+/* The number of threads a setting of n means (0: ev_default_threads()). */
+int ev__resolve_threads(int n);
+
+/* Scope in which OpenMP loops and BLAS calls on this thread use n threads.
+ * Begin at the start of a public call and end before every return. */
+typedef struct ev__threads {
+  int saved_omp;
+  int saved_blas;
+} ev__threads;
+void ev__threads_begin(ev__threads *scope, int n);
+void ev__threads_end(const ev__threads *scope);
+
+/* ---- settings tables ---- */
+typedef struct ev__param_spec {
+  int id;
+  const char *name; /* the enum constant's name, for messages */
+  double lower, upper;
+  bool integer;     /* the value must be a whole number */
+} ev__param_spec;
+
+/* Find the spec of `id` in a table; NULL if none. */
+const ev__param_spec *ev__param_find(const ev__param_spec *table, size_t n,
+                                     int id);
+/* Check `value` against the spec of `id`: EV_ERR_ARGUMENT with a message
+ * giving the valid range, or naming the unknown id with `what` ("PCA"). */
+ev_status ev__param_check(const ev__param_spec *table, size_t n, int id,
+                          double value, const char *what);
+ev_status ev__param_bounds(const ev__param_spec *table, size_t n, int id,
+                           const char *what, double *lower, double *upper);
+
+/* ---- progress ---- */
+/* Call cb if set; EV_ERR_CANCELLED (with a message naming the stage) when it
+ * asks to stop, EV_OK otherwise. */
+ev_status ev__progress(ev_progress_fn cb, void *user, int stage, size_t step,
+                       size_t total, double value);
+
+#endif

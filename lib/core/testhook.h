@@ -1,0 +1,15 @@
+/* Test-only allocation failure injection. Hidden symbols: reachable when a
+ * test links libembedviz.a, never exported from the shared library. */
+#ifndef EV_LIB_TESTHOOK_H
+#define EV_LIB_TESTHOOK_H
+#include <stddef.h>
+
+/* From now on, the allocation number `n` (0-based, counted from this call)
+ * fails, and so does every later one while `sticky` is non-zero.
+ * n < 0 turns failure injection off. */
+void ev__test_fail_alloc(long n, int sticky);
+/* Allocations made since the last ev__test_fail_alloc call. */
+long ev__test_alloc_count(void);
+/* Blocks currently allocated through the library's allocator. */
+long ev__test_live_blocks(void);
+#endif

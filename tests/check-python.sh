@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The Python tests (pytest with Debian's /usr/bin/python3) against build/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-/usr/bin/python3}
+dirs=()
+for d in tests/python bindings/python/tests; do
+  ls "$d"/test_*.py >/dev/null 2>&1 && dirs+=("$d")
+done
+if [ ${#dirs[@]} -eq 0 ]; then echo "no Python tests yet"; exit 0; fi
+export EMBEDVIZ_LIBRARY=${EMBEDVIZ_LIBRARY:-$PWD/build/libembedviz.so.1}
+export PYTHONPATH=$PWD/bindings/python${PYTHONPATH:+:$PYTHONPATH}
+"$PYTHON" -m pytest -q -p no:cacheprovider "${dirs[@]}"

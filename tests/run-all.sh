@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every test of libembedviz: the C tests (Check), the ABI check, the
+# installed example, the Python tests. Prints 'N passed, N failed' last.
+# Run through `make check`, which installs missing packages and builds first.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+MAKE=${MAKE:-make}
+passed=0; failed=0; failed_parts=()
+part() {
+  local name=$1; shift
+  echo "=== $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_parts+=("$name"); fi
+}
+part "C tests"        $MAKE --no-print-directory check-c
+part "ABI check"      $MAKE --no-print-directory check-abi
+part "example"        $MAKE --no-print-directory check-example
+part "Python tests"   $MAKE --no-print-directory check-python
+[ -f tests/run-extra.sh ] && part "extra checks" bash tests/run-extra.sh
+echo "=== summary"
+[ $failed -gt 0 ] && echo "failed parts: ${failed_parts[*]}"
+echo "test parts: $passed passed, $failed failed"
+[ $failed -eq 0 ]

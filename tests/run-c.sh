@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Run the Check test programs given as arguments; sum their results.
+set -uo pipefail
+checks=0; fails=0; bad=()
+for t in "$@"; do
+  out=$("$t" 2>&1); rc=$?
+  echo "$out" | tail -n 30
+  line=$(echo "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
+  if [ -z "$line" ]; then bad+=("$(basename "$t") (no result, exit $rc)"); continue; fi
+  n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+  f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/')
+  checks=$((checks + n)); fails=$((fails + f))
+  [ "$rc" -ne 0 ] && [ "$((f))" -eq 0 ] && bad+=("$(basename "$t") (exit $rc)")
+done
+echo "C tests: $((checks - fails)) passed, $fails failed"
+[ $fails -eq 0 ] && [ ${#bad[@]} -eq 0 ] || { echo "failing: ${bad[*]:-}"; exit 1; }

@@ -1,0 +1,62 @@
+/* Helpers shared by the C tests (Check). */
+#ifndef EV_TESTUTIL_H
+#define EV_TESTUTIL_H
+
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "embedviz.h"
+
+/* Assert a call's status, printing the library's message when it differs. */
+#define ck_assert_ev(call, expected)                                          \
+  do {                                                                        \
+    int ev_st_ = (call);                                                      \
+    ck_assert_msg(ev_st_ == (expected), "%s returned %s (%s), expected %s",   \
+                  #call, ev_status_name(ev_st_), ev_last_error(),             \
+                  ev_status_name(expected));                                  \
+  } while (0)
+
+#define ck_assert_ev_ok(call) ck_assert_ev(call, EV_OK)
+
+/* Assert that the last error message mentions `needle`. */
+#define ck_assert_errmsg_has(needle)                                          \
+  ck_assert_msg(strstr(ev_last_error(), (needle)) != NULL,                    \
+                "message \"%s\" does not mention \"%s\"", ev_last_error(),    \
+                (needle))
+
+/* Deterministic pseudo-random numbers (splitmix64) for test data. */
+static inline uint64_t tu_next(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+static inline double tu_uniform(uint64_t *s) {
+  return (double)(tu_next(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+static inline double tu_normal(uint64_t *s) {
+  double u = tu_uniform(s), v = tu_uniform(s);
+  if (u < 1e-300) u = 1e-300;
+  return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+/* A rows x cols matrix of standard normal floats (caller frees). */
+static inline float *tu_randn(size_t rows, size_t cols, uint64_t seed) {
+  float *m = malloc(rows * cols * sizeof *m);
+  for (size_t i = 0; i < rows * cols; i++) m[i] = (float)tu_normal(&seed);
+  return m;
+}
+
+/* Run a suite and return the number of failures (for main). */
+static inline int tu_run(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed;
+}
+
+#endif
