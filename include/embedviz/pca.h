@@ -1,5 +1,110 @@
-/* embedviz/pca.h - placeholder: filled in by the pca capability. */
+/*
+ * embedviz/pca.h - principal component analysis.
+ *
+ * Fit once, transform many batches:
+ *
+ *   ev_pca *pca;
+ *   ev_pca_create(&pca);
+ *   ev_pca_set(pca, EV_PCA_N_COMPONENTS, 50);
+ *   ev_pca_fit(pca, x, n, d, ld);
+ *   ev_pca_transform(pca, x, n, d, ld, scores, 50);   // n x 50
+ *   ev_pca_free(pca);
+ *
+ * Conventions follow scikit-learn's PCA: components are rows of a k x d
+ * matrix in decreasing order of variance; explained variance is
+ * S^2 / (n - 1); explained variance ratio is that over the total variance
+ * of the (centred) data. Signs are deterministic: the largest-magnitude
+ * loading of each component is positive (ties: the lowest column index).
+ * Whitening divides each score by sqrt(explained variance).
+ *
+ * Solvers: the d x d covariance with a symmetric eigensolver (LAPACKE
+ * ssyevr, one SYRK pass over the data) when d is small enough; a full SVD
+ * (sgesdd) for small n; randomized SVD (Halko, Martinsson & Tropp 2011) for
+ * a few components of a large matrix. EV_PCA_SOLVER_AUTO chooses.
+ */
 #ifndef EMBEDVIZ_PCA_H
 #define EMBEDVIZ_PCA_H
+
 #include "embedviz/core.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+typedef struct ev_pca ev_pca;
+
+/* Values of EV_PCA_SOLVER. */
+typedef enum ev_pca_solver {
+  EV_PCA_SOLVER_AUTO = 0,
+  EV_PCA_SOLVER_COVARIANCE = 1, /* d x d covariance + symmetric eigensolver */
+  EV_PCA_SOLVER_SVD = 2,        /* full thin SVD of the centred data */
+  EV_PCA_SOLVER_RANDOMIZED = 3  /* randomized range finder + small SVD */
+} ev_pca_solver;
+
+/* Settings (ev_pca_set / ev_pca_get / ev_pca_param_bounds). */
+typedef enum ev_pca_param {
+  EV_PCA_N_COMPONENTS = 1,   /* components to keep; 0 (default) = min(n, d),
+                                capped at min(n, d) at fit time */
+  EV_PCA_VARIANCE_TO_KEEP = 2, /* in (0, 1]: keep the fewest components whose
+                                explained variance ratios sum to at least
+                                this; 0 (default) = off. Overrides
+                                EV_PCA_N_COMPONENTS when set */
+  EV_PCA_CENTER = 3,         /* 1 (default): subtract the mean; 0: do not */
+  EV_PCA_WHITEN = 4,         /* 1: scale scores to unit variance; default 0 */
+  EV_PCA_SOLVER = 5,         /* an ev_pca_solver; default AUTO */
+  EV_PCA_SEED = 6,           /* randomized solver's seed; default 0 */
+  EV_PCA_POWER_ITERATIONS = 7, /* randomized: -1 (default) = auto (7 when
+                                k < 0.1 min(n, d), else 4) */
+  EV_PCA_OVERSAMPLES = 8,    /* randomized: extra test vectors; default 10 */
+  EV_PCA_THREADS = 9         /* threads; 0 (default) = all cores */
+} ev_pca_param;
+
+EV_API ev_status ev_pca_create(ev_pca **out);
+/* NULL is a no-op. */
+EV_API void ev_pca_free(ev_pca *pca);
+EV_API ev_status ev_pca_set(ev_pca *pca, int param, double value);
+EV_API ev_status ev_pca_get(const ev_pca *pca, int param, double *value);
+EV_API ev_status ev_pca_param_bounds(int param, double *lower, double *upper);
+/* Progress of a fit (EV_STAGE_PCA) and cancelling it. */
+EV_API ev_status ev_pca_set_progress(ev_pca *pca, ev_progress_fn fn,
+                                     void *user_data);
+
+/* Fit on the n x d matrix x (leading dimension ld). n >= 2. On failure the
+ * handle keeps any earlier fit. EV_ERR_ARGUMENT, EV_ERR_NONFINITE,
+ * EV_ERR_OVERFLOW, EV_ERR_NOMEM, EV_ERR_CANCELLED. */
+EV_API ev_status ev_pca_fit(ev_pca *pca, const float *x, size_t n, size_t d,
+                            size_t ld);
+
+/* Sizes of the fit: components kept (k) and features (d). EV_ERR_STATE
+ * before a fit. */
+EV_API ev_status ev_pca_n_components(const ev_pca *pca, size_t *k);
+EV_API ev_status ev_pca_n_features(const ev_pca *pca, size_t *d);
+
+/* Copy out the fit. components: k x d (leading dimension ld); mean: d;
+ * explained_variance, explained_variance_ratio, singular_values: k.
+ * EV_ERR_STATE before a fit. */
+EV_API ev_status ev_pca_components(const ev_pca *pca, float *components,
+                                   size_t ld);
+EV_API ev_status ev_pca_mean(const ev_pca *pca, float *mean);
+EV_API ev_status ev_pca_explained_variance(const ev_pca *pca, float *out);
+EV_API ev_status ev_pca_explained_variance_ratio(const ev_pca *pca,
+                                                 float *out);
+EV_API ev_status ev_pca_singular_values(const ev_pca *pca, float *out);
+
+/* scores (n x k, leading dimension lds) = (x - mean) components^T, divided
+ * by sqrt(explained variance) when whitening. x is n x d. */
+EV_API ev_status ev_pca_transform(const ev_pca *pca, const float *x,
+                                  size_t n, size_t d, size_t ldx,
+                                  float *scores, size_t lds);
+
+/* x (n x d, leading dimension ldx) = scores components + mean (scores
+ * un-whitened first when whitening): the inverse of ev_pca_transform. */
+EV_API ev_status ev_pca_inverse_transform(const ev_pca *pca,
+                                          const float *scores, size_t n,
+                                          size_t k, size_t lds, float *x,
+                                          size_t ldx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EMBEDVIZ_PCA_H */
