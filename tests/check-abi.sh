@@ -19,10 +19,14 @@ if [ -f abi/libembedviz.abi ]; then
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   abidw --no-corpus-path --headers-dir include --out-file "$tmp/current.abi" "$lib"
   abidiff abi/libembedviz.abi "$tmp/current.abi" > "$tmp/diff.txt"; rc=$?
-  if [ $((rc & 8)) -ne 0 ] || [ $((rc & 1)) -ne 0 ] || [ $((rc & 2)) -ne 0 ]; then
+  removed_changed=$(grep -E '^(Functions|Variables) changes summary' "$tmp/diff.txt" |
+    sed -E 's/.*: ([0-9]+) Removed(\s*\([^)]*\))?, ([0-9]+) Changed.*/\1 \3/' | awk '{s += $1 + $2} END {print s + 0}')
+  if [ $((rc & 1)) -ne 0 ] || [ $((rc & 2)) -ne 0 ]; then
+    echo "ABI: abidiff failed (exit $rc)"; cat "$tmp/diff.txt"; ok=0
+  elif [ $((rc & 8)) -ne 0 ] || [ "$removed_changed" -gt 0 ]; then
     echo "ABI: incompatible change against abi/libembedviz.abi (abidiff exit $rc):"; cat "$tmp/diff.txt"; ok=0
   elif [ $((rc & 4)) -ne 0 ]; then
-    echo "ABI: compatible change against the baseline (run 'make abi-baseline' to record it):"
+    echo "ABI: compatible additions against the baseline (run 'make abi-baseline' to record them):"
     head -n 20 "$tmp/diff.txt"
   else
     echo "ABI: same as abi/libembedviz.abi"
