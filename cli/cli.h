@@ -1,0 +1,97 @@
+/*
+ * cli.h - shared pieces of the embedviz command-line tool: matrices read
+ * from and written to .npy/CSV, option parsing, progress on standard error,
+ * stage timing, and the commands' entry points.
+ *
+ * The tool is a client of the public header only (embedviz.h): nothing here
+ * reaches into lib/.
+ */
+#ifndef EVCLI_H
+#define EVCLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "embedviz.h"
+
+/* ---- matrices ----------------------------------------------------------- */
+
+/* A dense row-major matrix as the tool holds it: float data or int64
+ * labels/indices. A 1-D array is rows x 1. */
+typedef struct evc_mat {
+  size_t rows, cols;
+  float *f;    /* float data (NULL for an integer matrix) */
+  int64_t *i;  /* integer data (NULL for a float matrix) */
+} evc_mat;
+
+void evc_mat_free(evc_mat *m);
+int evc_mat_alloc_f(evc_mat *m, size_t rows, size_t cols);
+int evc_mat_alloc_i(evc_mat *m, size_t rows, size_t cols);
+
+/* Read a .npy file (float32/64, int8..int64, uint8..uint64, C order, 1-D or
+ * N-D flattened to rows x prod(rest)). as_int: 0 -> float, 1 -> integers.
+ * Returns 0 or prints "embedviz: <path>: <what is wrong>" and returns -1. */
+int evc_npy_read(const char *path, int as_int, evc_mat *out);
+/* Write float32 (m->f) or int64 (m->i) .npy; 1-D when one_d. */
+int evc_npy_write(const char *path, const evc_mat *m, int one_d);
+/* Write a matrix as CSV with an optional header line. */
+int evc_csv_write(const char *path, const evc_mat *m, const char *header);
+/* Read a matrix from .npy or, by extension, .csv (numbers, comma-separated,
+ * an optional non-numeric header line). */
+int evc_read_any(const char *path, int as_int, evc_mat *out);
+/* Write by extension: .csv as CSV, anything else as .npy. */
+int evc_write_any(const char *path, const evc_mat *m, int one_d,
+                  const char *csv_header);
+
+/* ---- messages, options, progress ----------------------------------------- */
+
+extern int evc_quiet;                 /* --quiet: no progress, no timings */
+
+/* "embedviz: " + message on stderr; returns 1 (the failure exit status). */
+int evc_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Report a failed library call: what the tool was doing + the library's
+ * message and status name. Returns 1. */
+int evc_lib_err(const char *doing, ev_status st);
+/* Informational line on stderr unless --quiet. */
+void evc_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Option helpers: parse a number strictly; print what was wrong. */
+int evc_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
+int evc_parse_double(const char *opt, const char *s, double lo, double hi,
+                     double *out);
+/* A progress callback for the library: a bar on a terminal, plain lines
+ * otherwise, nothing with --quiet. user_data: a const char * label. */
+int evc_progress(void *user_data, int stage, size_t step, size_t total,
+                 double value);
+/* Close a progress bar line (newline) if one is open. */
+void evc_progress_done(void);
+
+/* Wall-clock seconds since an arbitrary start. */
+double evc_now(void);
+
+/* ---- commands ------------------------------------------------------------ */
+
+typedef struct evc_command {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv);
+} evc_command;
+
+int evc_cmd_pca(int argc, char **argv);
+int evc_cmd_knn(int argc, char **argv);
+int evc_cmd_ambiguity(int argc, char **argv);
+int evc_cmd_confusion(int argc, char **argv);
+int evc_cmd_plot(int argc, char **argv);
+int evc_cmd_tsne(int argc, char **argv);
+int evc_cmd_extract(int argc, char **argv);
+int evc_cmd_report(int argc, char **argv);
+
+/* Class names of Fashion-MNIST, used when no --classes file is given and
+ * there are 10 classes. */
+extern const char *const evc_fashion_classes[10];
+/* Read class names, one a line; returns the count or -1. names[i] are
+ * malloc'ed. */
+int evc_read_class_names(const char *path, char ***names);
+
+#endif

@@ -1,0 +1,35 @@
+# cli/cli.mk - the embedviz command-line tool and the demo report.
+# Included from the top-level Makefile (after BUILD, STLIB, DEP_LIBS, WARN,
+# SANFLAGS are set):   include cli/cli.mk
+#
+#   make $(BUILD)/embedviz   the tool, linked statically against libembedviz.a
+#   make cli                 the same
+#   make check-cli           the tool's tests (tests/test_cli.sh)
+#
+# The tool is a client of the public header only: -Iinclude, never -Ilib.
+
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
+CLI_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Iinclude $(WARN) $(SANFLAGS) $(CFLAGS)
+# While capabilities land on other branches, a command is compiled in only
+# when its room has code in lib/ (and, for extraction, libtorch is used);
+# otherwise it says that this build lacks it.
+CLI_CFLAGS += $(if $(wildcard lib/pca/*.c),-DEVC_HAVE_PCA=1)
+CLI_CFLAGS += $(if $(wildcard lib/knn/*.c),-DEVC_HAVE_KNN=1)
+CLI_CFLAGS += $(if $(wildcard lib/tsne/*.c),-DEVC_HAVE_TSNE=1)
+CLI_CFLAGS += $(if $(wildcard lib/io/*.c),-DEVC_HAVE_IO=1)
+CLI_CFLAGS += $(if $(and $(wildcard lib/extract/*.cpp),$(filter 1,$(WITH_TORCH))),-DEVC_HAVE_EXTRACT=1)
+
+.PHONY: cli check-cli
+
+cli: $(BUILD)/embedviz
+
+$(BUILD)/cli/%.o: cli/%.c cli/*.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CLI_CFLAGS) -c $< -o $@
+
+$(BUILD)/embedviz: $(CLI_OBJS) $(STLIB)
+	$(CC) $(SANFLAGS) -fopenmp -o $@ $(CLI_OBJS) $(STLIB) $(DEP_LIBS) $(LDFLAGS)
+
+check-cli: $(BUILD)/embedviz
+	@bash tests/test_cli.sh $(BUILD)/embedviz

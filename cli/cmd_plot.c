@@ -1,0 +1,163 @@
+/* cmd_plot.c - embedviz plot: the pictures, one at a time. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "plot.h"
+
+static const char PLOT_HELP[] =
+    "Usage: embedviz plot KIND -i INPUT -o PICTURE.png [options]\n"
+    "KIND is one of:\n"
+    "  scatter    a 2-D map (n x 2, e.g. from tsne or pca) coloured by class, with a legend\n"
+    "  images     the image map: each image's thumbnail at its map position (needs --images)\n"
+    "  scree      explained variance ratios (k values, from pca --save-variance)\n"
+    "  confusion  a c x c confusion matrix (from confusion)\n\n"
+    "  -i, --input FILE     the map, ratios or matrix (.npy or .csv)\n"
+    "  -o, --output FILE    the picture (.png)\n"
+    "  -l, --labels FILE    class of each point (n integers): colours and legend\n"
+    "  -c, --classes FILE   class names, one a line (default: Fashion-MNIST's for 10 classes)\n"
+    "      --images FILE    images, n x side^2 (grey, values in [0, 1] or [0, 255])\n"
+    "      --mark FILE      n values; points with a non-zero value are circled\n"
+    "      --title TEXT     a title\n"
+    "      --size PX        image map size in pixels (default 1800)\n"
+    "  -q, --quiet          no messages\n"
+    "  -h, --help           this help\n";
+
+typedef struct plot_opts {
+  const char *kind, *in, *out, *labels, *classes, *images, *mark, *title;
+  long size;
+} plot_opts;
+
+static int plot_parse(int argc, char **argv, plot_opts *o) {
+  static const struct option lo[] = {
+      {"input", 1, 0, 'i'},  {"output", 1, 0, 'o'}, {"labels", 1, 0, 'l'}, {"classes", 1, 0, 'c'},
+      {"images", 1, 0, 'I'}, {"mark", 1, 0, 'M'},   {"title", 1, 0, 'T'},  {"size", 1, 0, 'S'},
+      {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+  int c;
+  *o = (plot_opts){.size = 1800};
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "i:o:l:c:qh", lo, NULL)) != -1) {
+    switch (c) {
+    case 'i': o->in = optarg; break;
+    case 'o': o->out = optarg; break;
+    case 'l': o->labels = optarg; break;
+    case 'c': o->classes = optarg; break;
+    case 'I': o->images = optarg; break;
+    case 'M': o->mark = optarg; break;
+    case 'T': o->title = optarg; break;
+    case 'S': if (evc_parse_long("--size", optarg, 100, 20000, &o->size)) return 2; break;
+    case 'q': evc_quiet = 1; break;
+    case 'h': fputs(PLOT_HELP, stdout); return -1;
+    default: fputs("Try 'embedviz plot --help'.\n", stderr); return 2;
+    }
+  }
+  if (optind < argc) o->kind = argv[optind++];
+  if (!o->kind) return evc_err("plot needs a KIND: scatter, images, scree or confusion") + 1;
+  if (strcmp(o->kind, "scatter") && strcmp(o->kind, "images") && strcmp(o->kind, "scree") && strcmp(o->kind, "confusion"))
+    return evc_err("unknown plot KIND '%s': use scatter, images, scree or confusion", o->kind) + 1;
+  if (!o->in || !o->out) return evc_err("plot needs --input and --output") + 1;
+  if (optind < argc) return evc_err("plot: unexpected argument '%s'", argv[optind]) + 1;
+  return 0;
+}
+
+/* Labels (checked against n), class count and names. */
+static int load_labels(const plot_opts *o, size_t n, evc_mat *y, char ***names, int *n_names, evc_labels *lab) {
+  *lab = (evc_labels){0};
+  if (!o->labels) return 0;
+  if (evc_read_any(o->labels, 1, y)) return 1;
+  if (y->rows * y->cols != n) return evc_err("%s has %zu labels for %zu points", o->labels, y->rows * y->cols, n);
+  int64_t mx = 0;
+  for (size_t k = 0; k < n; k++) {
+    if (y->i[k] < 0) return evc_err("%s: label %lld at position %zu is negative", o->labels, (long long)y->i[k], k);
+    mx = y->i[k] > mx ? y->i[k] : mx;
+  }
+  lab->y = y->i;
+  lab->n_classes = (int)mx + 1;
+  if (o->classes) {
+    int k = evc_read_class_names(o->classes, names);
+    if (k < 0) return 1;
+    *n_names = k;
+    if (k < lab->n_classes) return evc_err("%s has %d names for %d classes", o->classes, k, lab->n_classes);
+    lab->names = (const char *const *)*names;
+  } else if (lab->n_classes <= 10 && mx == 9) {
+    lab->names = evc_fashion_classes;
+  }
+  return 0;
+}
+
+static int plot_map(const plot_opts *o, const evc_mat *in, const evc_labels *lab) {
+  if (in->cols < 2) return evc_err("%s has %zu column(s): a map needs 2 (x, y)", o->in, in->cols);
+  if (!strcmp(o->kind, "scatter")) {
+    evc_mat mk = {0};
+    unsigned char *mark = NULL;
+    int rc = 0;
+    if (o->mark) {
+      if (evc_read_any(o->mark, 0, &mk)) return 1;
+      if (mk.rows * mk.cols != in->rows) rc = evc_err("%s has %zu values for %zu points", o->mark, mk.rows * mk.cols, in->rows);
+      else if (!(mark = malloc(in->rows))) rc = evc_err("out of memory");
+      for (size_t k = 0; !rc && k < in->rows; k++) mark[k] = mk.f[k] != 0;
+    }
+    if (!rc) rc = evc_fig_scatter(o->out, in->f, in->rows, in->cols, lab, mark, o->title) ? 1 : 0;
+    free(mark);
+    evc_mat_free(&mk);
+    return rc;
+  }
+  evc_mat im = {0};
+  if (!o->images) return evc_err("plot images needs --images");
+  if (evc_read_any(o->images, 0, &im)) return 1;
+  int side = (int)lround(sqrt((double)im.cols)), rc = 0;
+  float vmax = 1;
+  for (size_t k = 0; k < im.rows * im.cols; k++) vmax = im.f[k] > vmax ? 255 : vmax;
+  if ((size_t)side * (size_t)side != im.cols) rc = evc_err("%s: rows of %zu values are not square grey images", o->images, im.cols);
+  else if (im.rows != in->rows) rc = evc_err("%s has %zu images for %zu points", o->images, im.rows, in->rows);
+  else rc = evc_fig_image_map(o->out, in->f, in->rows, in->cols, im.f, side, vmax, lab, (int)o->size) ? 1 : 0;
+  evc_mat_free(&im);
+  return rc;
+}
+
+static int plot_confusion(const plot_opts *o, char **names) {
+  evc_mat m = {0};
+  if (evc_read_any(o->in, 1, &m)) return 1;
+  int rc = 0;
+  if (m.rows != m.cols) rc = evc_err("%s is %zu x %zu: a confusion matrix is square", o->in, m.rows, m.cols);
+  float *acc = malloc(m.rows * sizeof *acc);
+  if (!acc) rc = evc_err("out of memory");
+  for (size_t r = 0; !rc && r < m.rows; r++) {
+    int64_t tot = 0;
+    for (size_t c = 0; c < m.cols; c++) tot += m.i[r * m.cols + c];
+    acc[r] = tot ? (float)m.i[r * m.cols + r] / (float)tot : NAN;
+  }
+  const char *const *nm = names ? (const char *const *)names : m.rows == 10 ? evc_fashion_classes : NULL;
+  if (!rc) rc = evc_fig_confusion(o->out, m.i, (int)m.rows, nm, acc) ? 1 : 0;
+  free(acc);
+  evc_mat_free(&m);
+  return rc;
+}
+
+int evc_cmd_plot(int argc, char **argv) {
+  plot_opts o;
+  int rc = plot_parse(argc, argv, &o);
+  if (rc) return rc < 0 ? 0 : rc;
+  evc_mat in = {0}, y = {0};
+  char **names = NULL;
+  int n_names = 0;
+  evc_labels lab = {0};
+  if (!strcmp(o.kind, "confusion")) {
+    if (o.classes && (n_names = evc_read_class_names(o.classes, &names)) < 0) return 1;
+    rc = plot_confusion(&o, names);
+  } else if (evc_read_any(o.in, 0, &in)) {
+    rc = 1;
+  } else if (!strcmp(o.kind, "scree")) {
+    rc = evc_fig_scree(o.out, in.f, in.rows * in.cols, o.title) ? 1 : 0;
+  } else if (!(rc = load_labels(&o, in.rows, &y, &names, &n_names, &lab))) {
+    rc = plot_map(&o, &in, &lab);
+  }
+  for (int k = 0; names && k < n_names; k++) free(names[k]);
+  free(names);
+  evc_mat_free(&in);
+  evc_mat_free(&y);
+  if (!rc) evc_info("plot: wrote %s", o.out);
+  return rc;
+}

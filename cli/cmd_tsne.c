@@ -1,0 +1,8 @@
+/* cmd_tsne.c - embedviz tsne: a t-SNE map of a matrix. */
+#include "cli.h"
+
+#ifndef EVC_HAVE_TSNE
+int evc_cmd_tsne(int argc, char **argv) {
+  return evc_err("tsne is not available: this libembedviz has no t-SNE yet (embedviz/tsne.h)");
+}
+#endif

@@ -1,0 +1,317 @@
+/*
+ * figures.c - the report's pictures, drawn on the canvas of plot_png.c.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "plot.h"
+
+static const unsigned char BLACK[3] = {0, 0, 0}, GREY[3] = {120, 120, 120}, LIGHT[3] = {225, 225, 225},
+                           RED[3] = {213, 94, 0};
+
+static void class_name(const evc_labels *lab, int c, char *buf, size_t len) {
+  if (lab && lab->names) snprintf(buf, len, "%s", lab->names[c]);
+  else snprintf(buf, len, "class %d", c);
+}
+
+/* Bounding box of n points, padded by 4% so no dot touches the frame. */
+static void bounds(const float *xy, size_t n, size_t ld, float b[4]) {
+  b[0] = b[2] = INFINITY;
+  b[1] = b[3] = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    float x = xy[i * ld], y = xy[i * ld + 1];
+    b[0] = fminf(b[0], x); b[1] = fmaxf(b[1], x);
+    b[2] = fminf(b[2], y); b[3] = fmaxf(b[3], y);
+  }
+  float px = (b[1] - b[0]) * 0.04f + 1e-6f, py = (b[3] - b[2]) * 0.04f + 1e-6f;
+  b[0] -= px; b[1] += px; b[2] -= py; b[3] += py;
+}
+
+typedef struct frame { int x0, y0, w, h; float b[4]; int equal; } frame;
+
+/* Map data to pixels; y grows upwards. With equal, one scale for both axes
+ * (maps keep their shape). */
+static void to_px(const frame *f, float x, float y, float *px, float *py) {
+  float sx = f->w / (f->b[1] - f->b[0]), sy = f->h / (f->b[3] - f->b[2]);
+  if (f->equal) sx = sy = fminf(sx, sy);
+  float cx = (f->b[0] + f->b[1]) / 2, cy = (f->b[2] + f->b[3]) / 2;
+  *px = f->x0 + f->w / 2.0f + (x - cx) * sx;
+  *py = f->y0 + f->h / 2.0f - (y - cy) * sy;
+}
+
+/* A fixed pseudo-random drawing order, so no class is always on top. */
+static size_t *draw_order(size_t n) {
+  size_t *o = malloc(n * sizeof *o);
+  if (!o) return NULL;
+  for (size_t i = 0; i < n; i++) o[i] = i;
+  uint64_t s = 0x2545F4914F6CDD1Dull;
+  for (size_t i = n; i > 1; i--) {
+    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    size_t j = (size_t)(s % i), t = o[i - 1];
+    o[i - 1] = o[j]; o[j] = t;
+  }
+  return o;
+}
+
+static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, int with_mark) {
+  char name[96];
+  for (int c = 0; lab && lab->y && c < lab->n_classes; c++) {
+    unsigned char rgb[3];
+    evc_class_rgb(c, rgb);
+    evc_disc(cv, x + 7, y + 26 * c + 8, 7, rgb, 1);
+    class_name(lab, c, name, sizeof name);
+    evc_text(cv, x + 22, y + 26 * c + 2, name, 2, BLACK);
+  }
+  if (with_mark) {
+    int yy = y + 26 * (lab && lab->y ? lab->n_classes : 0) + 8;
+    evc_ring(cv, x + 7, yy + 8, 7, 2, RED);
+    evc_text(cv, x + 22, yy + 2, "misclassified", 2, BLACK);
+  }
+}
+
+int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                    const unsigned char *mark, const char *title) {
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, 900, 700)) return -1;
+  frame f = {20, 50, 660, 630, {0}, 1};
+  bounds(xy, n, ld, f.b);
+  if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
+  size_t *order = draw_order(n);
+  if (!order) { evc_canvas_free(&cv); return evc_err("out of memory"), -1; }
+  float r = n > 20000 ? 1.6f : n > 5000 ? 2.2f : 3.0f;
+  for (size_t k = 0; k < n; k++) {
+    size_t i = order[k];
+    unsigned char rgb[3] = {60, 60, 60};
+    if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
+    float px, py;
+    to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
+    evc_disc(&cv, px, py, r, rgb, 0.85f);
+  }
+  for (size_t i = 0; mark && i < n; i++)
+    if (mark[i]) {
+      float px, py;
+      to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
+      evc_ring(&cv, px, py, r + 4, 1.5f, RED);
+    }
+  free(order);
+  legend(&cv, 700, 60, lab, mark != NULL);
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}
+
+int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld, const float *images, int side,
+                      float vmax, const evc_labels *lab, int canvas_px) {
+  int cell = side + 4, cells = canvas_px / cell;
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, cells * cell, cells * cell)) return -1;
+  unsigned char *taken = calloc((size_t)cells * (size_t)cells, 1);
+  if (!taken) { evc_canvas_free(&cv); return evc_err("out of memory"), -1; }
+  frame f = {0, 0, cells * cell - 1, cells * cell - 1, {0}, 1};
+  bounds(xy, n, ld, f.b);
+  for (size_t i = 0; i < n; i++) {
+    float px, py;
+    to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
+    int cx = (int)(px / cell), cy = (int)(py / cell);
+    if (cx < 0 || cy < 0 || cx >= cells || cy >= cells || taken[cy * cells + cx]) continue;
+    taken[cy * cells + cx] = 1;
+    unsigned char rgb[3] = {60, 60, 60};
+    if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
+    evc_blit_gray(&cv, cx * cell, cy * cell, images + i * (size_t)side * side, side, vmax, 1, 2, rgb);
+  }
+  free(taken);
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}
+
+int evc_fig_thumb_rows(const char *path, const float *images, int side, float vmax, const int64_t *idx, int rows,
+                       int cols, const int64_t *labels, const char *title) {
+  int zoom = 2, cell = side * zoom + 8, top = title ? 40 : 6, gap = 16;
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, cols * cell + gap + 8, top + rows * cell + 6)) return -1;
+  if (title) evc_text(&cv, 8, 10, title, 2, BLACK);
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) {
+      int64_t i = idx[(size_t)r * cols + c];
+      if (i < 0) continue;
+      unsigned char rgb[3] = {60, 60, 60};
+      if (labels) evc_class_rgb(labels[(size_t)r * cols + c], rgb);
+      int x = 4 + c * cell + (c > 0 ? gap : 0);
+      evc_blit_gray(&cv, x, top + r * cell, images + (size_t)i * side * side, side, vmax, zoom, 3, rgb);
+    }
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}
+
+int evc_fig_thumb(const char *path, const float *img, int side, float vmax, int zoom) {
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, side * zoom, side * zoom)) return -1;
+  evc_blit_gray(&cv, 0, 0, img, side, vmax, zoom, 0, NULL);
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}
+
+int evc_fig_sprite(const char *path, const float *images, size_t n, int side, float vmax, int per_row) {
+  int rows = (int)((n + (size_t)per_row - 1) / (size_t)per_row);
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, per_row * side, rows * side)) return -1;
+  for (size_t i = 0; i < n; i++)
+    evc_blit_gray(&cv, (int)(i % (size_t)per_row) * side, (int)(i / (size_t)per_row) * side,
+                  images + i * (size_t)side * side, side, vmax, 1, 0, NULL);
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}
+
+/* Blues ramp for counts, white at 0: readable for every colour vision. */
+static void ramp(float t, unsigned char rgb[3]) {
+  static const float lo[3] = {247, 251, 255}, hi[3] = {8, 48, 107};
+  for (int k = 0; k < 3; k++) rgb[k] = (unsigned char)(lo[k] + t * (hi[k] - lo[k]));
+}
+
+int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char *const *names,
+                      const float *accuracy) {
+  int cell = 52, left = 200, top = 150;
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, left + (c + 1) * cell + 30, top + c * cell + 60)) return -1;
+  evc_text(&cv, left, 14, "Confusion matrix (rows: true class, columns: predicted)", 2, BLACK);
+  int64_t max = 1;
+  for (int k = 0; k < c * c; k++) max = counts[k] > max ? counts[k] : max;
+  char buf[64];
+  for (int r = 0; r < c; r++) {
+    snprintf(buf, sizeof buf, "%s", names ? names[r] : "");
+    if (!names) snprintf(buf, sizeof buf, "class %d", r);
+    evc_text(&cv, left - 10 - evc_text_width(buf, 2), top + r * cell + cell / 2 - 6, buf, 2, BLACK);
+    /* column headers: the class number, names are on the rows */
+    snprintf(buf, sizeof buf, "%d", r);
+    evc_text(&cv, left + r * cell + cell / 2 - evc_text_width(buf, 2) / 2, top - 24, buf, 2, BLACK);
+    for (int q = 0; q < c; q++) {
+      int64_t v = counts[r * c + q];
+      unsigned char rgb[3];
+      ramp(sqrtf((float)v / (float)max), rgb);
+      evc_fill_rect(&cv, left + q * cell, top + r * cell, left + (q + 1) * cell - 1, top + (r + 1) * cell - 1, rgb, 1);
+      snprintf(buf, sizeof buf, "%lld", (long long)v);
+      const unsigned char *ink = sqrtf((float)v / (float)max) > 0.5f ? (const unsigned char[3]){255, 255, 255} : BLACK;
+      evc_text(&cv, left + q * cell + cell / 2 - evc_text_width(buf, 2) / 2, top + r * cell + cell / 2 - 6, buf, 2, ink);
+    }
+    if (accuracy) {
+      snprintf(buf, sizeof buf, "%.0f%%", 100 * accuracy[r]);
+      evc_text(&cv, left + c * cell + 8, top + r * cell + cell / 2 - 6, buf, 2, BLACK);
+    }
+  }
+  evc_text(&cv, left, top - 50, "predicted class number", 2, GREY);
+  if (accuracy) evc_text(&cv, left + c * cell - 10, top - 50, "accuracy", 2, GREY);
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}
+
+static void axes(evc_canvas *cv, int x0, int y0, int w, int h) {
+  evc_line(cv, x0, y0 + h, x0 + w, y0 + h, 1.5f, BLACK);
+  evc_line(cv, x0, y0, x0, y0 + h, 1.5f, BLACK);
+}
+
+int evc_fig_scree(const char *path, const float *ratio, size_t k, const char *title) {
+  size_t shown = k < 40 ? k : 40;
+  int x0 = 80, y0 = 60, w = 720, h = 380;
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, x0 + w + 40, y0 + h + 70)) return -1;
+  if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
+  for (int t = 0; t <= 4; t++) {
+    char buf[16];
+    int y = y0 + h - h * t / 4;
+    evc_line(&cv, x0, y, x0 + w, y, 1, LIGHT);
+    snprintf(buf, sizeof buf, "%d%%", 25 * t);
+    evc_text(&cv, x0 - 10 - evc_text_width(buf, 2), y - 6, buf, 2, BLACK);
+  }
+  axes(&cv, x0, y0, w, h);
+  float bw = (float)w / (float)shown, cum = 0, px = 0, py = 0;
+  unsigned char bar[3], line[3];
+  evc_class_rgb(4, bar);
+  evc_class_rgb(1, line);
+  for (size_t i = 0; i < shown; i++) {
+    int xa = x0 + (int)(i * bw) + 2, xb = x0 + (int)((i + 1) * bw) - 2;
+    evc_fill_rect(&cv, xa, y0 + h - (int)(h * ratio[i]), xb, y0 + h, bar, 1);
+    cum += ratio[i];
+    float cx = x0 + (i + 0.5f) * bw, cy = y0 + h - h * fminf(cum, 1);
+    if (i) evc_line(&cv, px, py, cx, cy, 2, line);
+    evc_disc(&cv, cx, cy, 3, line, 1);
+    px = cx; py = cy;
+    if (i % 5 == 0 || i + 1 == shown) {
+      char buf[16];
+      snprintf(buf, sizeof buf, "%zu", i + 1);
+      evc_text(&cv, (int)cx - evc_text_width(buf, 2) / 2, y0 + h + 8, buf, 2, BLACK);
+    }
+  }
+  evc_text(&cv, x0 + w / 2 - 60, y0 + h + 36, "principal component", 2, BLACK);
+  evc_fill_rect(&cv, x0 + w - 250, y0 + 10, x0 + w - 236, y0 + 24, bar, 1);
+  evc_text(&cv, x0 + w - 228, y0 + 12, "explained variance", 2, BLACK);
+  evc_line(&cv, x0 + w - 250, y0 + 42, x0 + w - 236, y0 + 42, 2, line);
+  evc_text(&cv, x0 + w - 228, y0 + 36, "cumulative", 2, BLACK);
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}
+
+/* The n_arrows features with the largest loading length sqrt(c1^2 + c2^2). */
+static void strongest(const float *comp, size_t d, size_t ldc, int n_arrows, size_t *best) {
+  for (int a = 0; a < n_arrows; a++) best[a] = SIZE_MAX;
+  for (size_t j = 0; j < d; j++) {
+    float len = hypotf(comp[j], comp[ldc + j]);
+    for (int a = 0; a < n_arrows; a++) {
+      if (best[a] == SIZE_MAX || len > hypotf(comp[best[a]], comp[ldc + best[a]])) {
+        memmove(best + a + 1, best + a, (size_t)(n_arrows - a - 1) * sizeof *best);
+        best[a] = j;
+        break;
+      }
+    }
+  }
+}
+
+int evc_fig_biplot(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
+                   const float *comp, size_t d, size_t ldc, int n_arrows, const char *title) {
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, 900, 700)) return -1;
+  frame f = {40, 50, 640, 610, {0}, 1};
+  bounds(scores, n, ld, f.b);
+  if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
+  axes(&cv, 40, 50, 640, 610);
+  evc_text(&cv, 600, 668, "PC 1", 2, BLACK);
+  evc_text(&cv, 4, 40, "PC 2", 2, BLACK);
+  size_t *order = draw_order(n);
+  if (!order) { evc_canvas_free(&cv); return evc_err("out of memory"), -1; }
+  for (size_t k = 0; k < n; k++) {
+    size_t i = order[k];
+    unsigned char rgb[3] = {60, 60, 60};
+    if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
+    float px, py;
+    to_px(&f, scores[i * ld], scores[i * ld + 1], &px, &py);
+    evc_disc(&cv, px, py, 2.2f, rgb, 0.5f);
+  }
+  free(order);
+  size_t best[32];
+  if (n_arrows > 32) n_arrows = 32;
+  strongest(comp, d, ldc, n_arrows, best);
+  float ox, oy, maxlen = 1e-12f;
+  to_px(&f, 0, 0, &ox, &oy);
+  for (int a = 0; a < n_arrows && best[a] != SIZE_MAX; a++)
+    maxlen = fmaxf(maxlen, hypotf(comp[best[a]], comp[ldc + best[a]]));
+  float reach = 0.45f * fminf(f.b[1] - f.b[0], f.b[3] - f.b[2]) / maxlen;
+  for (int a = 0; a < n_arrows && best[a] != SIZE_MAX; a++) {
+    float tx, ty;
+    to_px(&f, comp[best[a]] * reach, comp[ldc + best[a]] * reach, &tx, &ty);
+    evc_arrow(&cv, ox, oy, tx, ty, BLACK);
+    char buf[24];
+    snprintf(buf, sizeof buf, "f%zu", best[a]);
+    evc_text(&cv, (int)tx + (tx >= ox ? 4 : -4 - evc_text_width(buf, 2)), (int)ty - 6, buf, 2, BLACK);
+  }
+  legend(&cv, 700, 60, lab, 0);
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}

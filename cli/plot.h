@@ -1,0 +1,100 @@
+/*
+ * plot.h - the tool's pictures: an RGB canvas written as PNG (through
+ * stb_image_write) with the primitives the figures need, and the figures
+ * themselves (class-coloured maps with a legend, image maps, thumbnail
+ * grids, confusion matrix, scree plot, PCA biplot).
+ */
+#ifndef EVCLI_PLOT_H
+#define EVCLI_PLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- palette ------------------------------------------------------------ */
+
+/* Colour of class c (any c >= 0; the palette repeats after 10). Paul Tol's
+ * "muted" qualitative scheme (nine colours told apart by readers with the
+ * common colour-vision deficiencies) plus a mid grey as the tenth. */
+void evc_class_rgb(int64_t c, unsigned char rgb[3]);
+/* The same as "#rrggbb". */
+void evc_class_hex(int64_t c, char out[8]);
+
+/* ---- canvas ------------------------------------------------------------- */
+
+typedef struct evc_canvas {
+  int w, h;
+  unsigned char *px;   /* w x h x 3 */
+} evc_canvas;
+
+int evc_canvas_init(evc_canvas *cv, int w, int h);  /* white; 0 or -1 */
+void evc_canvas_free(evc_canvas *cv);
+int evc_canvas_png(const evc_canvas *cv, const char *path); /* 0 or -1 */
+
+/* alpha in [0, 1] blends over what is there. */
+void evc_fill_rect(evc_canvas *cv, int x0, int y0, int x1, int y1,
+                   const unsigned char rgb[3], float alpha);
+void evc_rect_outline(evc_canvas *cv, int x0, int y0, int x1, int y1,
+                      int width, const unsigned char rgb[3]);
+void evc_disc(evc_canvas *cv, float cx, float cy, float r,
+              const unsigned char rgb[3], float alpha);
+void evc_ring(evc_canvas *cv, float cx, float cy, float r, float width,
+              const unsigned char rgb[3]);
+void evc_line(evc_canvas *cv, float x0, float y0, float x1, float y1,
+              float width, const unsigned char rgb[3]);
+void evc_arrow(evc_canvas *cv, float x0, float y0, float x1, float y1,
+               const unsigned char rgb[3]);
+/* Text from stb_easy_font scaled by `scale` (1 = 6 px high caps). */
+void evc_text(evc_canvas *cv, int x, int y, const char *s, int scale,
+              const unsigned char rgb[3]);
+int evc_text_width(const char *s, int scale);
+/* A grey image (side x side floats; values in [0, 1] or [0, 255], chosen by
+ * vmax) drawn dark-on-light at (x, y), scaled by an integer zoom, with a
+ * border of `border` pixels in rgb (NULL: none). */
+void evc_blit_gray(evc_canvas *cv, int x, int y, const float *img, int side,
+                   float vmax, int zoom, int border, const unsigned char *rgb);
+
+/* ---- figures ------------------------------------------------------------ */
+
+typedef struct evc_labels {
+  const int64_t *y;          /* n class labels, or NULL (one colour) */
+  int n_classes;
+  const char *const *names;  /* n_classes names, or NULL ("class c") */
+} evc_labels;
+
+/* Scatter of n points (xy: n x 2, leading dimension ld) coloured by class,
+ * with a legend; points whose `mark` is non-zero are circled. 0 or -1. */
+int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld,
+                    const evc_labels *lab, const unsigned char *mark,
+                    const char *title);
+/* Every image's thumbnail at its map position (a grid cell each: the first
+ * image to reach a cell keeps it), bordered in its class colour. */
+int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld,
+                      const float *images, int side, float vmax,
+                      const evc_labels *lab, int canvas_px);
+/* Rows of thumbnails: row r shows images idx[r*cols .. r*cols+cols-1]
+ * (-1: empty), the first column set apart as the query. */
+int evc_fig_thumb_rows(const char *path, const float *images, int side,
+                       float vmax, const int64_t *idx, int rows, int cols,
+                       const int64_t *labels, const char *title);
+/* One thumbnail, zoomed. */
+int evc_fig_thumb(const char *path, const float *img, int side, float vmax,
+                  int zoom);
+/* All n thumbnails in a grid of `per_row` columns, no border, 1:1: the
+ * sprite the interactive map draws hovered images from. */
+int evc_fig_sprite(const char *path, const float *images, size_t n, int side,
+                   float vmax, int per_row);
+/* Confusion matrix heatmap (c x c counts, rows = true) with per-class
+ * accuracy in a last column. */
+int evc_fig_confusion(const char *path, const int64_t *counts, int c,
+                      const char *const *names, const float *accuracy);
+/* Scree: bars of explained variance ratio and its cumulative sum. */
+int evc_fig_scree(const char *path, const float *ratio, size_t k,
+                  const char *title);
+/* Biplot: scores (n x 2, ld) coloured by class, and arrows for the
+ * n_arrows features with the largest loadings (comp: 2 x d, leading
+ * dimension ldc), labelled "f<index>". */
+int evc_fig_biplot(const char *path, const float *scores, size_t n,
+                   size_t ld, const evc_labels *lab, const float *comp,
+                   size_t d, size_t ldc, int n_arrows, const char *title);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * plot_png.c - an RGB canvas with anti-aliased discs and lines, text from
+ * stb_easy_font, grey thumbnails, written as PNG with stb_image_write.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#include <stb/stb_image_write.h>
+#include <stb/stb_easy_font.h>
+#pragma GCC diagnostic pop
+
+#include "cli.h"
+#include "plot.h"
+
+/* Paul Tol's muted scheme (https://personal.sron.nl/~pault/, "Colour
+ * schemes and templates", 2021), plus mid grey for a tenth class. */
+static const unsigned char PALETTE[10][3] = {
+    {0xCC, 0x66, 0x77}, {0x33, 0x22, 0x88}, {0xDD, 0xCC, 0x77}, {0x11, 0x77, 0x33}, {0x88, 0xCC, 0xEE},
+    {0x88, 0x22, 0x55}, {0x44, 0xAA, 0x99}, {0x99, 0x99, 0x33}, {0xAA, 0x44, 0x99}, {0x77, 0x77, 0x77}};
+
+void evc_class_rgb(int64_t c, unsigned char rgb[3]) {
+  int k = (int)(((c % 10) + 10) % 10);
+  memcpy(rgb, PALETTE[k], 3);
+}
+
+void evc_class_hex(int64_t c, char out[8]) {
+  unsigned char rgb[3];
+  evc_class_rgb(c, rgb);
+  snprintf(out, 8, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+}
+
+int evc_canvas_init(evc_canvas *cv, int w, int h) {
+  cv->w = w;
+  cv->h = h;
+  cv->px = malloc((size_t)w * (size_t)h * 3);
+  if (!cv->px) return evc_err("out of memory for a %d x %d picture", w, h), -1;
+  memset(cv->px, 255, (size_t)w * (size_t)h * 3);
+  return 0;
+}
+
+void evc_canvas_free(evc_canvas *cv) {
+  free(cv->px);
+  cv->px = NULL;
+}
+
+int evc_canvas_png(const evc_canvas *cv, const char *path) {
+  if (!stbi_write_png(path, cv->w, cv->h, 3, cv->px, cv->w * 3))
+    return evc_err("cannot write the picture %s (is the folder there and writable?)", path), -1;
+  return 0;
+}
+
+static void blend(evc_canvas *cv, int x, int y, const unsigned char rgb[3], float a) {
+  if (x < 0 || y < 0 || x >= cv->w || y >= cv->h || a <= 0) return;
+  unsigned char *p = cv->px + ((size_t)y * (size_t)cv->w + (size_t)x) * 3;
+  if (a >= 1) { memcpy(p, rgb, 3); return; }
+  for (int k = 0; k < 3; k++) p[k] = (unsigned char)(p[k] + a * (rgb[k] - p[k]) + 0.5f);
+}
+
+void evc_fill_rect(evc_canvas *cv, int x0, int y0, int x1, int y1, const unsigned char rgb[3], float alpha) {
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++) blend(cv, x, y, rgb, alpha);
+}
+
+void evc_rect_outline(evc_canvas *cv, int x0, int y0, int x1, int y1, int width, const unsigned char rgb[3]) {
+  evc_fill_rect(cv, x0, y0, x1, y0 + width, rgb, 1);
+  evc_fill_rect(cv, x0, y1 - width, x1, y1, rgb, 1);
+  evc_fill_rect(cv, x0, y0, x0 + width, y1, rgb, 1);
+  evc_fill_rect(cv, x1 - width, y0, x1, y1, rgb, 1);
+}
+
+/* Coverage of a pixel by a disc, from the distance of its centre to the
+ * edge: one pixel of linear ramp is enough anti-aliasing for dots. */
+void evc_disc(evc_canvas *cv, float cx, float cy, float r, const unsigned char rgb[3], float alpha) {
+  for (int y = (int)floorf(cy - r - 1); y <= (int)ceilf(cy + r + 1); y++)
+    for (int x = (int)floorf(cx - r - 1); x <= (int)ceilf(cx + r + 1); x++) {
+      float d = hypotf(x + 0.5f - cx, y + 0.5f - cy), cover = r + 0.5f - d;
+      if (cover > 0) blend(cv, x, y, rgb, alpha * (cover > 1 ? 1 : cover));
+    }
+}
+
+void evc_ring(evc_canvas *cv, float cx, float cy, float r, float width, const unsigned char rgb[3]) {
+  for (int y = (int)floorf(cy - r - width); y <= (int)ceilf(cy + r + width); y++)
+    for (int x = (int)floorf(cx - r - width); x <= (int)ceilf(cx + r + width); x++) {
+      float d = fabsf(hypotf(x + 0.5f - cx, y + 0.5f - cy) - r), cover = width / 2 + 0.5f - d;
+      if (cover > 0) blend(cv, x, y, rgb, cover > 1 ? 1 : cover);
+    }
+}
+
+/* Distance of each pixel near the segment to it, as for discs. */
+void evc_line(evc_canvas *cv, float x0, float y0, float x1, float y1, float width, const unsigned char rgb[3]) {
+  float dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy, hw = width / 2;
+  int xa = (int)floorf(fminf(x0, x1) - width - 1), xb = (int)ceilf(fmaxf(x0, x1) + width + 1);
+  int ya = (int)floorf(fminf(y0, y1) - width - 1), yb = (int)ceilf(fmaxf(y0, y1) + width + 1);
+  for (int y = ya; y <= yb; y++)
+    for (int x = xa; x <= xb; x++) {
+      float px = x + 0.5f - x0, py = y + 0.5f - y0;
+      float t = len2 > 0 ? (px * dx + py * dy) / len2 : 0;
+      t = t < 0 ? 0 : t > 1 ? 1 : t;
+      float d = hypotf(px - t * dx, py - t * dy), cover = hw + 0.5f - d;
+      if (cover > 0) blend(cv, x, y, rgb, cover > 1 ? 1 : cover);
+    }
+}
+
+void evc_arrow(evc_canvas *cv, float x0, float y0, float x1, float y1, const unsigned char rgb[3]) {
+  evc_line(cv, x0, y0, x1, y1, 2, rgb);
+  float a = atan2f(y1 - y0, x1 - x0), head = 10;
+  evc_line(cv, x1, y1, x1 - head * cosf(a - 0.45f), y1 - head * sinf(a - 0.45f), 2, rgb);
+  evc_line(cv, x1, y1, x1 - head * cosf(a + 0.45f), y1 - head * sinf(a + 0.45f), 2, rgb);
+}
+
+/* stb_easy_font emits quads of 4 vertices (x, y, z, rgba: 16 bytes each). */
+void evc_text(evc_canvas *cv, int x, int y, const char *s, int scale, const unsigned char rgb[3]) {
+  static char buf[160000];
+  int quads = stb_easy_font_print(0, 0, (char *)s, NULL, buf, sizeof buf);
+  for (int q = 0; q < quads; q++) {
+    float *v0 = (float *)(buf + q * 64), *v2 = (float *)(buf + q * 64 + 32);
+    evc_fill_rect(cv, x + (int)(v0[0] * scale), y + (int)(v0[1] * scale), x + (int)(v2[0] * scale),
+                  y + (int)(v2[1] * scale), rgb, 1);
+  }
+}
+
+int evc_text_width(const char *s, int scale) { return stb_easy_font_width((char *)s) * scale; }
+
+void evc_blit_gray(evc_canvas *cv, int x, int y, const float *img, int side, float vmax, int zoom, int border,
+                   const unsigned char *rgb) {
+  for (int r = 0; r < side * zoom; r++)
+    for (int c = 0; c < side * zoom; c++) {
+      float v = img[(r / zoom) * side + c / zoom] / vmax;
+      v = v < 0 ? 0 : v > 1 ? 1 : v;
+      unsigned char g = (unsigned char)(255 - 255 * v + 0.5f), px[3] = {g, g, g};
+      blend(cv, x + border + c, y + border + r, px, 1);
+    }
+  if (border && rgb) evc_rect_outline(cv, x, y, x + side * zoom + 2 * border, y + side * zoom + 2 * border, border, rgb);
+}
