@@ -24,9 +24,16 @@ CLI_CFLAGS += $(if $(and $(wildcard lib/extract/*.cpp),$(filter 1,$(WITH_TORCH))
 
 cli: $(BUILD)/embedviz
 
-$(BUILD)/cli/%.o: cli/%.c cli/*.h $(HEADERS)
+$(BUILD)/cli/%.o: cli/%.c cli/*.h $(HEADERS) $(BUILD)/cli/report_assets.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CLI_CFLAGS) -c $< -o $@
+	$(CC) $(CLI_CFLAGS) -I$(BUILD)/cli -c $< -o $@
+
+# The report's script and style, inlined into every index.html: each line
+# becomes a C string line.
+$(BUILD)/cli/report_assets.h: cli/report.js cli/report.css
+	@mkdir -p $(dir $@)
+	{ echo 'static const char REPORT_JS[] ='; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' cli/report.js; echo ';'; \
+	  echo 'static const char REPORT_CSS[] ='; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' cli/report.css; echo ';'; } > $@
 
 $(BUILD)/embedviz: $(CLI_OBJS) $(STLIB)
 	$(CC) $(SANFLAGS) -fopenmp -o $@ $(CLI_OBJS) $(STLIB) $(DEP_LIBS) $(LDFLAGS)

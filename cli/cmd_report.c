@@ -1,3 +1,319 @@
-/* cmd_report.c - embedviz report: the whole pipeline. */
-#include "cli.h"
-int evc_cmd_report(int argc, char **argv) { return evc_err("report: not yet"); }
+/*
+ * cmd_report.c - embedviz report: from a trained network's activations to
+ * a folder with index.html and the pictures it shows. Each stage is timed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "plot.h"
+#include "report.h"
+
+static const char REPORT_HELP[] =
+    "Usage: embedviz report --data DIR [-o OUT] [options]\n"
+    "The whole story of what a network learned, as a folder with index.html (works\n"
+    "offline) and its pictures: t-SNE maps by depth, a 3-D map, the image map,\n"
+    "nearest neighbours in pixel and feature space, the most ambiguous images,\n"
+    "the confusion matrix, PCA of the penultimate layer and an interactive map.\n\n"
+    "  -d, --data DIR         folder of .npy inputs: test_images, test_labels,\n"
+    "                         test_<layer> for each layer, train_images,\n"
+    "                         train_labels, train_<penultimate> (see docs/cli.md)\n"
+    "  -o, --output DIR       the report folder (default demo-report)\n"
+    "  -L, --layers LIST      layers mapped by depth, comma-separated; 'pixels' is the\n"
+    "                         images (default pixels,pool1,relu3,softmax)\n"
+    "      --penultimate NAME the penultimate layer (default relu3)\n"
+    "      --softmax NAME     the class probabilities layer (default softmax)\n"
+    "  -n, --samples N        test images to show (default 5000)\n"
+    "      --train-samples N  training images searched for neighbours (default 10000)\n"
+    "      --perplexity P     t-SNE perplexity (default 30)\n"
+    "      --iterations N     t-SNE iterations (default 750)\n"
+    "      --seed N           seed of every random choice (default 0)\n"
+    "  -t, --threads N        threads (default: all cores)\n"
+    "  -q, --quiet            no progress, no timings\n"
+    "  -h, --help             this help\n";
+
+static int report_parse(int argc, char **argv, evr_options *o) {
+  static const struct option lo[] = {
+      {"data", 1, 0, 'd'},        {"output", 1, 0, 'o'},     {"layers", 1, 0, 'L'},    {"penultimate", 1, 0, 'P'},
+      {"softmax", 1, 0, 'S'},     {"samples", 1, 0, 'n'},    {"train-samples", 1, 0, 'N'},
+      {"perplexity", 1, 0, 'p'},  {"iterations", 1, 0, 'I'}, {"seed", 1, 0, 's'},      {"threads", 1, 0, 't'},
+      {"model", 1, 0, 'm'},       {"dataset", 1, 0, 'D'},    {"quiet", 0, 0, 'q'},     {"help", 0, 0, 'h'},
+      {0, 0, 0, 0}};
+  *o = (evr_options){.out_dir = "demo-report", .layers = "pixels,pool1,relu3,softmax", .penultimate = "relu3",
+                     .softmax = "softmax", .samples = 5000, .train_samples = 10000, .perplexity = 30,
+                     .iterations = 750};
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "d:o:L:n:t:qh", lo, NULL)) != -1) {
+    switch (c) {
+    case 'd': o->data_dir = optarg; break;
+    case 'o': o->out_dir = optarg; break;
+    case 'L': o->layers = optarg; break;
+    case 'P': o->penultimate = optarg; break;
+    case 'S': o->softmax = optarg; break;
+    case 'm': o->model = optarg; break;
+    case 'D': o->dataset = optarg; break;
+    case 'n': if (evc_parse_long("--samples", optarg, 20, 1L << 30, &o->samples)) return 2; break;
+    case 'N': if (evc_parse_long("--train-samples", optarg, EVR_NEIGHBOURS, 1L << 30, &o->train_samples)) return 2; break;
+    case 'p': if (evc_parse_double("--perplexity", optarg, 1, 1000, &o->perplexity)) return 2; break;
+    case 'I': if (evc_parse_long("--iterations", optarg, 50, 100000, &o->iterations)) return 2; break;
+    case 's': if (evc_parse_long("--seed", optarg, 0, 2147483647L, &o->seed)) return 2; break;
+    case 't': if (evc_parse_long("--threads", optarg, 0, 1024, &o->threads)) return 2; break;
+    case 'q': evc_quiet = 1; break;
+    case 'h': fputs(REPORT_HELP, stdout); return -1;
+    default: fputs("Try 'embedviz report --help'.\n", stderr); return 2;
+    }
+  }
+  if (optind < argc) return evc_err("report: unexpected argument '%s'", argv[optind]) + 1;
+  if (!o->data_dir && !o->model) return evc_err("report needs --data DIR (see embedviz report --help)") + 1;
+  return 0;
+}
+
+/* ---- stages ------------------------------------------------------------- */
+
+static double stage_t0;
+static void stage_begin(void) { stage_t0 = evc_now(); }
+static void stage_end(evr_results *r, const char *name) {
+  if (r->n_stages == EVR_MAX_STAGES) return;
+  r->stage_name[r->n_stages] = name;
+  r->stage_seconds[r->n_stages++] = evc_now() - stage_t0;
+  evc_info("stage %-22s %7.2f s", name, evc_now() - stage_t0);
+}
+
+static int stage_maps(const evr_options *o, const evr_data *d, evr_results *r) {
+  for (int l = 0; l < d->n_layers; l++) {
+    stage_begin();
+    if (evr_embed(o, d->layer_name[l], &d->layer[l], 2, &r->map[l], &r->used_tsne)) return 1;
+    stage_end(r, d->layer_name[l]);
+  }
+  stage_begin();
+  if (evr_embed(o, "3-D", &d->layer[d->penultimate], 3, &r->map3d, &r->used_tsne)) return 1;
+  stage_end(r, "3-D map");
+  return 0;
+}
+
+#ifdef EVC_HAVE_KNN
+/* The k nearest reference rows of some query rows. */
+static int knn(const evr_options *o, const evc_mat *ref, const float *q, size_t nq, size_t ldq, evc_mat *out, int self) {
+  ev_knn *index = NULL;
+  ev_status st;
+  int rc = 0;
+  if (evc_mat_alloc_i(out, self ? ref->rows : nq, EVR_NEIGHBOURS)) return 1;
+  if ((st = ev_knn_create(&index)) || (st = ev_knn_set(index, EV_KNN_THREADS, (double)o->threads)) ||
+      (st = ev_knn_set_progress(index, evc_progress, "knn")) ||
+      (st = ev_knn_build(index, ref->f, ref->rows, ref->cols, ref->cols)))
+    rc = evc_lib_err("building a neighbour index", st);
+  else if ((st = self ? ev_knn_query_self(index, EVR_NEIGHBOURS, out->i, EVR_NEIGHBOURS, NULL, 0)
+                      : ev_knn_query(index, q, nq, ref->cols, ldq, EVR_NEIGHBOURS, out->i, EVR_NEIGHBOURS, NULL, 0)))
+    rc = evc_lib_err("the neighbour search", st);
+  evc_progress_done();
+  ev_knn_free(index);
+  return rc;
+}
+#else
+static int knn(const evr_options *o, const evc_mat *ref, const float *q, size_t nq, size_t ldq, evc_mat *out, int self) {
+  return evc_err("the report needs the kNN index, which this libembedviz build lacks");
+}
+#endif
+
+/* Queries: the first test image of each of a few classes, spread over them. */
+static void pick_queries(const evr_data *d, evr_results *r) {
+  int found = 0;
+  for (int want = 0; want < EVR_QUERIES; want++) {
+    int cls = (want * d->n_classes) / EVR_QUERIES;
+    r->queries[want] = want;
+    for (size_t i = 0; i < d->images.rows; i++)
+      if (d->labels.i[i] == cls) { r->queries[want] = (int64_t)i; found++; break; }
+  }
+  (void)found;
+}
+
+static int stage_neighbours(const evr_options *o, const evr_data *d, evr_results *r) {
+  stage_begin();
+  pick_queries(d, r);
+  const evc_mat *feat = &d->layer[d->penultimate];
+  float *qp = malloc(EVR_QUERIES * d->images.cols * sizeof *qp), *qf = malloc(EVR_QUERIES * feat->cols * sizeof *qf);
+  int rc = (!qp || !qf) ? evc_err("out of memory") : 0;
+  for (int q = 0; !rc && q < EVR_QUERIES; q++) {
+    memcpy(qp + q * d->images.cols, d->images.f + r->queries[q] * d->images.cols, d->images.cols * sizeof *qp);
+    memcpy(qf + q * feat->cols, feat->f + r->queries[q] * feat->cols, feat->cols * sizeof *qf);
+  }
+  if (!rc) rc = knn(o, &d->train_images, qp, EVR_QUERIES, d->images.cols, &r->nn_pixels, 0) ||
+                knn(o, &d->train_feat, qf, EVR_QUERIES, feat->cols, &r->nn_features, 0) ||
+                knn(o, feat, NULL, 0, 0, &r->nn_self, 1);
+  free(qp);
+  free(qf);
+  if (!rc) stage_end(r, "nearest neighbours");
+  return rc;
+}
+
+static int stage_scores(const evr_data *d, evr_results *r) {
+  stage_begin();
+  const evc_mat *p = &d->layer[d->softmax];
+  size_t n = p->rows, c = p->cols;
+  int32_t *yt = malloc(n * sizeof *yt);
+  r->ambiguity = malloc(n * sizeof(float));
+  r->top_prob = malloc(n * sizeof(float));
+  r->top1 = malloc(n * sizeof(int32_t));
+  r->top2 = malloc(n * sizeof(int32_t));
+  r->confusion = malloc(c * c * sizeof(int64_t));
+  r->class_accuracy = malloc(c * sizeof(float));
+  if (!yt || !r->ambiguity || !r->top_prob || !r->top1 || !r->top2 || !r->confusion || !r->class_accuracy) {
+    free(yt);
+    return evc_err("out of memory");
+  }
+  for (size_t i = 0; i < n; i++) yt[i] = (int32_t)d->labels.i[i];
+  ev_status st = ev_ambiguity(p->f, n, c, c, EV_SCORE_PROBABILITIES, r->ambiguity, NULL, NULL, r->top1, r->top2);
+  if (!st) st = ev_most_ambiguous(r->ambiguity, n, EVR_AMBIGUOUS, r->most_ambiguous);
+  if (!st) st = ev_confusion_matrix(yt, r->top1, n, c, r->confusion, r->class_accuracy);
+  free(yt);
+  if (st) return evc_lib_err("scoring the predictions", st);
+  size_t right = 0;
+  for (size_t i = 0; i < n; i++) {
+    float s = 0;
+    for (size_t k = 0; k < c; k++) s += p->f[i * c + k];
+    r->top_prob[i] = s > 0 ? p->f[i * c + (size_t)r->top1[i]] / s : 0;
+    right += r->top1[i] == d->labels.i[i];
+  }
+  r->accuracy = (double)right / (double)n;
+  stage_end(r, "ambiguity, confusion");
+  return 0;
+}
+
+static int stage_pca(const evr_options *o, const evr_data *d, evr_results *r) {
+  stage_begin();
+  const evc_mat *x = &d->layer[d->penultimate];
+  evc_mat scores = {0};
+  if (evr_pca(o, x, x->cols < 50 ? x->cols : 50, &scores, &r->pca_ratio, &r->pca_components)) return 1;
+  int rc = evc_mat_alloc_f(&r->pca_scores, x->rows, 2) ? 1 : 0;
+  for (size_t i = 0; !rc && i < x->rows; i++) {
+    r->pca_scores.f[2 * i] = scores.f[i * scores.cols];
+    r->pca_scores.f[2 * i + 1] = scores.cols > 1 ? scores.f[i * scores.cols + 1] : 0;
+  }
+  evc_mat_free(&scores);
+  if (!rc) stage_end(r, "PCA");
+  return rc;
+}
+
+/* ---- pictures ------------------------------------------------------------ */
+
+static int path_in(const evr_options *o, const char *name, char *buf, size_t len) {
+  snprintf(buf, len, "%s/%s", o->out_dir, name);
+  return 0;
+}
+
+static int pictures_maps(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
+  char path[4096], name[320], title[320];
+  for (int l = 0; l < d->n_layers; l++) {
+    snprintf(name, sizeof name, "map_%d_%s.png", l, d->layer_name[l]);
+    snprintf(title, sizeof title, "%s: %s", r->used_tsne ? "t-SNE" : "PCA", d->layer_name[l]);
+    path_in(o, name, path, sizeof path);
+    if (evc_fig_scatter(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, title)) return 1;
+  }
+  unsigned char *wrong = malloc(d->images.rows);
+  if (!wrong) return evc_err("out of memory");
+  for (size_t i = 0; i < d->images.rows; i++) wrong[i] = r->top1[i] != d->labels.i[i];
+  path_in(o, "softmax_misclassified.png", path, sizeof path);
+  const evc_mat *sm = &r->map[d->softmax];
+  int rc = evc_fig_scatter(path, sm->f, sm->rows, sm->cols, lab, wrong, "softmax: misclassified images circled");
+  free(wrong);
+  if (rc) return 1;
+  path_in(o, "image_map.png", path, sizeof path);
+  const evc_mat *pm = &r->map[d->penultimate];
+  return evc_fig_image_map(path, pm->f, pm->rows, pm->cols, d->images.f, d->side, 1, lab, 1800) ? 1 : 0;
+}
+
+static int pictures_neighbours(const evr_options *o, const evr_data *d, const evr_results *r) {
+  char path[4096];
+  int cols = 1 + EVR_NEIGHBOURS, side = d->side;
+  size_t px = (size_t)side * side;
+  /* One image array: the queries' test images, then the training images. */
+  const evc_mat *nn[2] = {&r->nn_pixels, &r->nn_features};
+  const char *file[2] = {"neighbours_pixels.png", "neighbours_features.png"};
+  const char *title[2] = {"10 nearest training images in pixel space", "10 nearest training images in feature space"};
+  float *img = malloc((EVR_QUERIES + EVR_QUERIES * EVR_NEIGHBOURS) * px * sizeof *img);
+  int64_t idx[EVR_QUERIES * (1 + EVR_NEIGHBOURS)], lab[EVR_QUERIES * (1 + EVR_NEIGHBOURS)];
+  if (!img) return evc_err("out of memory");
+  int rc = 0;
+  for (int s = 0; s < 2 && !rc; s++) {
+    for (int q = 0; q < EVR_QUERIES; q++) {
+      memcpy(img + (size_t)q * cols * px, d->images.f + r->queries[q] * px, px * sizeof *img);
+      idx[q * cols] = q * cols;
+      lab[q * cols] = d->labels.i[r->queries[q]];
+      for (int k = 0; k < EVR_NEIGHBOURS; k++) {
+        int64_t t = nn[s]->i[q * EVR_NEIGHBOURS + k];
+        memcpy(img + ((size_t)q * cols + 1 + k) * px, d->train_images.f + t * px, px * sizeof *img);
+        idx[q * cols + 1 + k] = q * cols + 1 + k;
+        lab[q * cols + 1 + k] = d->train_labels.i[t];
+      }
+    }
+    path_in(o, file[s], path, sizeof path);
+    rc = evc_fig_thumb_rows(path, img, side, 1, idx, EVR_QUERIES, cols, lab, title[s]) ? 1 : 0;
+  }
+  free(img);
+  return rc;
+}
+
+static int pictures_rest(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
+  char path[4096], name[64];
+  for (int k = 0; k < EVR_AMBIGUOUS; k++) {
+    snprintf(name, sizeof name, "ambiguous_%02d.png", k);
+    path_in(o, name, path, sizeof path);
+    if (evc_fig_thumb(path, d->images.f + r->most_ambiguous[k] * d->images.cols, d->side, 1, 2)) return 1;
+  }
+  path_in(o, "confusion.png", path, sizeof path);
+  if (evc_fig_confusion(path, r->confusion, d->n_classes, d->class_names, r->class_accuracy)) return 1;
+  path_in(o, "pca_scree.png", path, sizeof path);
+  if (evc_fig_scree(path, r->pca_ratio.f, r->pca_ratio.rows, "Explained variance of the penultimate layer")) return 1;
+  path_in(o, "pca_biplot.png", path, sizeof path);
+  const evc_mat *x = &d->layer[d->penultimate];
+  if (evc_fig_biplot(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
+                     "PCA of the penultimate layer, strongest loadings"))
+    return 1;
+  path_in(o, "sprite.png", path, sizeof path);
+  return evc_fig_sprite(path, d->images.f, d->images.rows, d->side, 1, 64) ? 1 : 0;
+}
+
+static int stage_pictures(const evr_options *o, const evr_data *d, evr_results *r) {
+  stage_begin();
+  evc_labels lab = {d->labels.i, d->n_classes, d->class_names};
+  if (pictures_maps(o, d, r, &lab) || pictures_neighbours(o, d, r) || pictures_rest(o, d, r, &lab)) return 1;
+  stage_end(r, "pictures");
+  return 0;
+}
+
+static int make_dir(const char *dir) {
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) return evc_err("cannot make the folder %s: %s", dir, strerror(errno));
+  struct stat sb;
+  if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) return evc_err("%s exists and is not a folder", dir);
+  return 0;
+}
+
+int evc_cmd_report(int argc, char **argv) {
+  evr_options o;
+  int rc = report_parse(argc, argv, &o);
+  if (rc) return rc < 0 ? 0 : rc;
+  evr_data d;
+  evr_results r;
+  memset(&r, 0, sizeof r);
+  double t0 = evc_now();
+  if (make_dir(o.out_dir)) return 1;
+  stage_begin();
+  rc = evr_load(&o, &d);
+  if (!rc) {
+    stage_end(&r, "load");
+    evc_info("report: %zu test images, %zu training images, %d layers", d.images.rows, d.train_images.rows, d.n_layers);
+    rc = stage_scores(&d, &r) || stage_maps(&o, &d, &r) || stage_neighbours(&o, &d, &r) || stage_pca(&o, &d, &r) ||
+         stage_pictures(&o, &d, &r);
+  }
+  if (!rc) {   /* the page lists the stages before it; its own time goes to stderr */
+    stage_begin();
+    if (!(rc = evr_write_html(&o, &d, &r))) stage_end(&r, "page");
+  }
+  if (!rc) evc_info("report: %s/index.html in %.1f s (accuracy %.4f)", o.out_dir, evc_now() - t0, r.accuracy);
+  evr_results_free(&r);
+  evr_data_free(&d);
+  return rc;
+}

@@ -157,14 +157,21 @@ int evc_fig_thumb(const char *path, const float *img, int side, float vmax, int 
 }
 
 int evc_fig_sprite(const char *path, const float *images, size_t n, int side, float vmax, int per_row) {
-  int rows = (int)((n + (size_t)per_row - 1) / (size_t)per_row);
-  evc_canvas cv;
-  if (evc_canvas_init(&cv, per_row * side, rows * side)) return -1;
+  /* One grey channel: a third of the bytes of RGB for thousands of images. */
+  int rows = (int)((n + (size_t)per_row - 1) / (size_t)per_row), w = per_row * side;
+  unsigned char *g = malloc((size_t)w * (size_t)rows * (size_t)side);
+  if (!g) return evc_err("out of memory"), -1;
+  memset(g, 255, (size_t)w * (size_t)rows * (size_t)side);
   for (size_t i = 0; i < n; i++)
-    evc_blit_gray(&cv, (int)(i % (size_t)per_row) * side, (int)(i / (size_t)per_row) * side,
-                  images + i * (size_t)side * side, side, vmax, 1, 0, NULL);
-  int rc = evc_canvas_png(&cv, path);
-  evc_canvas_free(&cv);
+    for (int r = 0; r < side; r++)
+      for (int c = 0; c < side; c++) {
+        float v = images[i * (size_t)side * side + (size_t)(r * side + c)] / vmax;
+        v = v < 0 ? 0 : v > 1 ? 1 : v;
+        size_t y = (i / (size_t)per_row) * (size_t)side + (size_t)r, x = (i % (size_t)per_row) * (size_t)side + (size_t)c;
+        g[y * (size_t)w + x] = (unsigned char)(255 - 255 * v + 0.5f);
+      }
+  int rc = evc_gray_png(path, g, w, rows * side);
+  free(g);
   return rc;
 }
 

@@ -29,6 +29,8 @@ typedef struct evc_canvas {
 int evc_canvas_init(evc_canvas *cv, int w, int h);  /* white; 0 or -1 */
 void evc_canvas_free(evc_canvas *cv);
 int evc_canvas_png(const evc_canvas *cv, const char *path); /* 0 or -1 */
+/* A one-channel grey picture (w x h bytes). 0 or -1. */
+int evc_gray_png(const char *path, const unsigned char *g, int w, int h);
 
 /* alpha in [0, 1] blends over what is there. */
 void evc_fill_rect(evc_canvas *cv, int x0, int y0, int x1, int y1,

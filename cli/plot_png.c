@@ -51,7 +51,15 @@ void evc_canvas_free(evc_canvas *cv) {
   cv->px = NULL;
 }
 
+int evc_gray_png(const char *path, const unsigned char *g, int w, int h) {
+  stbi_write_png_compression_level = 9;
+  if (!stbi_write_png(path, w, h, 1, g, w))
+    return evc_err("cannot write the picture %s (is the folder there and writable?)", path), -1;
+  return 0;
+}
+
 int evc_canvas_png(const evc_canvas *cv, const char *path) {
+  stbi_write_png_compression_level = 9;
   if (!stbi_write_png(path, cv->w, cv->h, 3, cv->px, cv->w * 3))
     return evc_err("cannot write the picture %s (is the folder there and writable?)", path), -1;
   return 0;

@@ -136,6 +136,13 @@ def export(model, x_test, y_test, x_train, y_train, out_dir, n_test, n_train):
         h.remove()
     for name, parts in acts.items():
         np.save(os.path.join(out_dir, f"test_{name}.npy"), torch.cat(parts).numpy().astype(np.float32))
+    # The penultimate layer of the training subset: feature-space neighbours.
+    feats = []
+    hook = model.relu3.register_forward_hook(lambda m, i, o: feats.append(o))
+    for i in range(0, n_train, 1000):
+        model(x_train[i:min(i + 1000, n_train)])
+    hook.remove()
+    np.save(os.path.join(out_dir, "train_relu3.npy"), torch.cat(feats).numpy().astype(np.float32))
 
 
 def main(argv=None):

@@ -1,0 +1,194 @@
+/*
+ * report_html.c - index.html of a report: the story in eight sections, the
+ * pictures by relative name, the data of the interactive maps inline, and
+ * the script and style inline (cli/report.js and cli/report.css, turned
+ * into C strings at build time), so the page works offline from the folder.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "plot.h"
+#include "report.h"
+#include "report_assets.h"   /* REPORT_JS, REPORT_CSS (generated) */
+
+static void html_text(FILE *f, const char *s) {
+  for (; *s; s++) {
+    if (*s == '<') fputs("&lt;", f);
+    else if (*s == '>') fputs("&gt;", f);
+    else if (*s == '&') fputs("&amp;", f);
+    else if (*s == '"') fputs("&quot;", f);
+    else fputc(*s, f);
+  }
+}
+
+static const char *cname(const evr_data *d, int64_t c, char *buf, size_t len) {
+  if (d->class_names && c >= 0 && c < d->n_classes) return d->class_names[c];
+  snprintf(buf, len, "class %lld", (long long)c);
+  return buf;
+}
+
+/* ---- the data of the interactive maps --------------------------------- */
+
+static void js_floats(FILE *f, const char *key, const evc_mat *m, size_t cols) {
+  fprintf(f, "%s:new Float32Array([", key);
+  for (size_t i = 0; i < m->rows; i++)
+    for (size_t c = 0; c < cols; c++) fprintf(f, "%s%.3g", i || c ? "," : "", m->f[i * m->cols + c]);
+  fputs("]),\n", f);
+}
+
+static void write_data(FILE *f, const evr_data *d, const evr_results *r) {
+  size_t n = d->images.rows;
+  char buf[32];
+  fputs("<script>window.EMBEDVIZ={\n", f);
+  fputs("names:[", f);
+  for (int c = 0; c < d->n_classes; c++) {
+    fprintf(f, "%s\"", c ? "," : "");
+    html_text(f, cname(d, c, buf, sizeof buf));
+    fputs("\"", f);
+  }
+  fputs("],\ncolours:[", f);
+  for (int c = 0; c < 10; c++) {
+    char hex[8];
+    evc_class_hex(c, hex);
+    fprintf(f, "%s\"%s\"", c ? "," : "", hex);
+  }
+  fprintf(f, "],\nsprite:{file:\"sprite.png\",side:%d,perRow:64},\nk:%d,\n", d->side, EVR_NEIGHBOURS);
+  fputs("labels:new Int16Array([", f);
+  for (size_t i = 0; i < n; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)d->labels.i[i]);
+  fputs("]),\npred:new Int16Array([", f);
+  for (size_t i = 0; i < n; i++) fprintf(f, "%s%d", i ? "," : "", r->top1[i]);
+  fputs("]),\nprob:new Float32Array([", f);
+  for (size_t i = 0; i < n; i++) fprintf(f, "%s%.2f", i ? "," : "", r->top_prob[i]);
+  fputs("]),\nnn:new Int32Array([", f);
+  for (size_t i = 0; i < n * EVR_NEIGHBOURS; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)r->nn_self.i[i]);
+  fputs("]),\n", f);
+  js_floats(f, "map", &r->map[d->penultimate], 2);
+  js_floats(f, "map3d", &r->map3d, 3);
+  fputs("};</script>\n", f);
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static void figure(FILE *f, const char *src, const char *caption) {
+  fprintf(f, "<figure><img src=\"%s\" alt=\"", src);
+  html_text(f, caption);
+  fputs("\"><figcaption>", f);
+  html_text(f, caption);
+  fputs("</figcaption></figure>\n", f);
+}
+
+static void section_depth(FILE *f, const evr_data *d, const evr_results *r) {
+  const char *method = r->used_tsne ? "t-SNE" : "PCA (this build has no t-SNE)";
+  fprintf(f, "<h2>1. What each depth sees</h2>\n<p class=\"lead\">%s maps of the same %zu test images, from the raw "
+             "pixels to the class probabilities, each point coloured by its true class. The network was never told "
+             "to make clusters: they appear, and sharpen with depth, because the features it learns to classify "
+             "separate the classes.</p>\n<div class=\"legend\"></div>\n<div class=\"row four\">\n", method, d->images.rows);
+  char src[320], cap[320];
+  for (int l = 0; l < d->n_layers; l++) {
+    snprintf(src, sizeof src, "map_%d_%s.png", l, d->layer_name[l]);
+    snprintf(cap, sizeof cap, "%s%s", d->layer_name[l],
+             l == d->penultimate ? " (penultimate)" : l == d->softmax ? " (softmax)" : !strcmp(d->layer_name[l], "pixels") ? " (raw pixels)" : "");
+    figure(f, src, cap);
+  }
+  fputs("</div>\n", f);
+}
+
+static void section_3d_and_images(FILE *f, const evr_data *d) {
+  fprintf(f, "<h2>2. The penultimate layer in three dimensions</h2>\n<p class=\"lead\">Drag to turn the map, scroll "
+             "to zoom. Nearer points are larger and darker.</p>\n<div class=\"legend\"></div>\n"
+             "<canvas id=\"map3d\" class=\"map\" width=\"700\" height=\"700\"></canvas>\n");
+  fprintf(f, "<h2>3. The image map</h2>\n<p class=\"lead\">Each test image's thumbnail at its place on the map of the "
+             "penultimate layer (%s), bordered in its class colour; where images would overlap the first one is "
+             "shown. Neighbours on the map look alike to the network.</p>\n<div class=\"row\">",
+          d->layer_name[d->penultimate]);
+  figure(f, "image_map.png", "image map of the penultimate layer");
+  fputs("</div>\n", f);
+  fputs("<h2>4. Nearest neighbours: pixels against features</h2>\n<p class=\"lead\">A few test images (left) and "
+        "their 10 nearest training images. In pixel space neighbours share brightness and outline, whatever they "
+        "are; in the penultimate layer's feature space they share the class.</p>\n<div class=\"row\">", f);
+  figure(f, "neighbours_pixels.png", "nearest in pixel space");
+  figure(f, "neighbours_features.png", "nearest in feature space");
+  fputs("</div>\n", f);
+}
+
+static void section_ambiguity(FILE *f, const evr_data *d, const evr_results *r) {
+  char b1[32], b2[32], b3[32];
+  fputs("<h2>5. The most ambiguous images</h2>\n<p class=\"lead\">Ambiguity is the second-largest class probability "
+        "over the largest: 0 when the network is sure, 1 when it cannot choose between two classes. The most "
+        "ambiguous images are often truly between classes (shirt or T-shirt, coat or pullover).</p>\n"
+        "<div class=\"row\"><div><table class=\"ambiguous\"><tr><th>image</th><th>#</th><th>ambiguity</th>"
+        "<th>likeliest</th><th>second</th><th>true class</th></tr>\n", f);
+  for (int k = 0; k < EVR_AMBIGUOUS; k++) {
+    int64_t i = r->most_ambiguous[k];
+    fprintf(f, "<tr><td><img src=\"ambiguous_%02d.png\" alt=\"test image %lld\"></td><td class=\"num\">%lld</td>"
+               "<td class=\"num\">%.3f</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+            k, (long long)i, (long long)i, r->ambiguity[i], cname(d, r->top1[i], b1, 32), cname(d, r->top2[i], b2, 32),
+            cname(d, d->labels.i[i], b3, 32));
+  }
+  fputs("</table></div>\n", f);
+  figure(f, "softmax_misclassified.png", "the softmax map with the misclassified images circled");
+  fputs("</div>\n", f);
+}
+
+static void section_confusion_pca(FILE *f, const evr_data *d, const evr_results *r) {
+  char b[32];
+  fprintf(f, "<h2>6. Where the network goes wrong</h2>\n<p class=\"lead\">Accuracy on these %zu test images: "
+             "<b>%.1f%%</b>. The confusions sit between garments of the same shape.</p>\n<div class=\"row\">",
+          d->images.rows, 100 * r->accuracy);
+  figure(f, "confusion.png", "confusion matrix (rows: true class) and per-class accuracy");
+  fputs("<div><table><tr><th>class</th><th>accuracy</th></tr>\n", f);
+  for (int c = 0; c < d->n_classes; c++)
+    fprintf(f, "<tr><td>%s</td><td class=\"num\">%.1f%%</td></tr>\n", cname(d, c, b, sizeof b), 100 * r->class_accuracy[c]);
+  fputs("</table></div></div>\n", f);
+  float two = r->pca_ratio.rows > 1 ? r->pca_ratio.f[0] + r->pca_ratio.f[1] : r->pca_ratio.f[0];
+  fprintf(f, "<h2>7. PCA of the penultimate layer</h2>\n<p class=\"lead\">A linear view of the same features: the "
+             "first two principal components explain %.0f%% of the variance. The arrows are the features with the "
+             "largest loadings on them: the directions the network uses most.</p>\n<div class=\"row\">",
+          100 * two);
+  figure(f, "pca_biplot.png", "PCA map with the strongest loadings as arrows");
+  figure(f, "pca_scree.png", "scree plot: explained variance per component");
+  fputs("</div>\n", f);
+}
+
+static void section_interactive(FILE *f) {
+  fputs("<h2>8. Explore</h2>\n<p class=\"lead\">The map of the penultimate layer. Hover a point to see its image, "
+        "label and prediction; click it to list its nearest neighbours in feature space.</p>\n"
+        "<div class=\"legend\"></div>\n<div class=\"row\"><div class=\"mapbox\">"
+        "<canvas id=\"imap\" class=\"map\" width=\"700\" height=\"700\"></canvas>"
+        "<div id=\"tip\" hidden><canvas width=\"28\" height=\"28\"></canvas><div class=\"tip-text\"></div></div>"
+        "</div>\n<div id=\"nn-list\"><p>Click a point.</p></div></div>\n", f);
+}
+
+static void section_timings(FILE *f, const evr_results *r) {
+  double total = 0;
+  fputs("<h2>How this report was made</h2>\n<p>By <code>embedviz report</code> with libembedviz ", f);
+  html_text(f, ev_version_string());
+  fputs(". Time of each stage:</p>\n<table class=\"timings\">", f);
+  for (int s = 0; s < r->n_stages; s++) {
+    fprintf(f, "<tr><td>%s</td><td class=\"num\">%.2f s</td></tr>", r->stage_name[s], r->stage_seconds[s]);
+    total += r->stage_seconds[s];
+  }
+  fprintf(f, "<tr><th>total</th><th class=\"num\">%.2f s</th></tr></table>\n", total);
+}
+
+int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/index.html", o->out_dir);
+  FILE *f = fopen(path, "w");
+  if (!f) return evc_err("cannot write %s: %s", path, strerror(errno));
+  fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>What the network learned"
+             "</title>\n<style>\n%s</style>\n</head><body>\n<h1>What the network learned</h1>\n"
+             "<p class=\"lead\">A small convolutional network trained on Fashion-MNIST, looked at layer by layer "
+             "on %zu test images with libembedviz.</p>\n",
+          REPORT_CSS, d->images.rows);
+  section_depth(f, d, r);
+  section_3d_and_images(f, d);
+  section_ambiguity(f, d, r);
+  section_confusion_pca(f, d, r);
+  section_interactive(f);
+  section_timings(f, r);
+  write_data(f, d, r);
+  fprintf(f, "<script>\n%s</script>\n</body></html>\n", REPORT_JS);
+  if (fclose(f) != 0) return evc_err("cannot write %s: %s", path, strerror(errno));
+  return 0;
+}

@@ -1,0 +1,125 @@
+/*
+ * report_load.c - the report's inputs, from a folder of .npy files:
+ *
+ *   test_images.npy   n x side^2 floats in [0, 1] (or 0..255, rescaled)
+ *   test_labels.npy   n integers
+ *   test_<layer>.npy  n x d activations of each named layer
+ *   train_images.npy, train_labels.npy   the training set (or a subset)
+ *   train_<penultimate>.npy              its penultimate activations
+ *
+ * (scripts/train_demo_model.py --export writes exactly these; the
+ * extraction path of cmd_report.c fills the same structure.)
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+void evr_data_free(evr_data *d) {
+  evc_mat_free(&d->images);
+  evc_mat_free(&d->labels);
+  evc_mat_free(&d->train_images);
+  evc_mat_free(&d->train_labels);
+  evc_mat_free(&d->train_feat);
+  for (int l = 0; l < d->n_layers; l++) {
+    free(d->layer_name[l]);
+    evc_mat_free(&d->layer[l]);
+  }
+  memset(d, 0, sizeof *d);
+}
+
+/* Keep the first `keep` rows (no copy: the rows are at the front). */
+static void keep_rows(evc_mat *m, size_t keep) {
+  if (m->rows > keep) m->rows = keep;
+}
+
+static int read_in(const char *dir, const char *name, int as_int, evc_mat *m) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return evc_read_any(path, as_int, m) ? 1 : 0;
+}
+
+/* Images: square rows, values scaled to [0, 1]. */
+static int check_images(const char *what, evc_mat *m, int *side) {
+  int s = (int)lround(sqrt((double)m->cols));
+  if ((size_t)s * (size_t)s != m->cols) return evc_err("%s: rows of %zu values are not square grey images", what, m->cols);
+  if (*side && s != *side) return evc_err("%s: images of side %d, the test images have %d", what, s, *side);
+  *side = s;
+  float mx = 0;
+  for (size_t k = 0; k < m->rows * m->cols; k++) mx = m->f[k] > mx ? m->f[k] : mx;
+  if (mx > 1.5f)
+    for (size_t k = 0; k < m->rows * m->cols; k++) m->f[k] /= 255.0f;
+  return 0;
+}
+
+static int check_labels(const char *what, const evc_mat *y, size_t n, int *n_classes) {
+  if (y->rows * y->cols < n) return evc_err("%s: %zu labels for %zu images", what, y->rows * y->cols, n);
+  for (size_t k = 0; k < n; k++) {
+    if (y->i[k] < 0 || y->i[k] > 1000) return evc_err("%s: label %lld at %zu is not a class number", what, (long long)y->i[k], k);
+    if (y->i[k] + 1 > *n_classes) *n_classes = (int)y->i[k] + 1;
+  }
+  return 0;
+}
+
+/* The layer list: "pixels" is the images themselves. */
+static int load_layers(const evr_options *o, evr_data *d) {
+  char *list = strdup(o->layers), *save = NULL;
+  int rc = list ? 0 : evc_err("out of memory");
+  for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && !rc; t = strtok_r(NULL, ",", &save)) {
+    if (d->n_layers == EVR_MAX_LAYERS) { rc = evc_err("at most %d layers", EVR_MAX_LAYERS); break; }
+    int l = d->n_layers++;
+    d->layer_name[l] = strdup(t);
+    if (!strcmp(t, "pixels")) {
+      if (evc_mat_alloc_f(&d->layer[l], d->images.rows, d->images.cols)) rc = 1;
+      else memcpy(d->layer[l].f, d->images.f, d->images.rows * d->images.cols * sizeof(float));
+      continue;
+    }
+    char name[300];
+    snprintf(name, sizeof name, "test_%s.npy", t);
+    if (read_in(o->data_dir, name, 0, &d->layer[l])) rc = 1;
+    else if (d->layer[l].rows < d->images.rows)
+      rc = evc_err("%s/%s has %zu rows for %zu images", o->data_dir, name, d->layer[l].rows, d->images.rows);
+    else keep_rows(&d->layer[l], d->images.rows);
+  }
+  free(list);
+  return rc;
+}
+
+static int find_layer(const evr_data *d, const char *name, const char *role) {
+  for (int l = 0; l < d->n_layers; l++)
+    if (!strcmp(d->layer_name[l], name)) return l;
+  evc_err("the %s layer '%s' is not in --layers: add it", role, name);
+  return -1;
+}
+
+int evr_load(const evr_options *o, evr_data *d) {
+  memset(d, 0, sizeof *d);
+  if (!o->data_dir) return evc_err("report needs --data DIR (a folder of .npy inputs) in this build");
+  int rc = read_in(o->data_dir, "test_images.npy", 0, &d->images) || read_in(o->data_dir, "test_labels.npy", 1, &d->labels) ||
+           read_in(o->data_dir, "train_images.npy", 0, &d->train_images) ||
+           read_in(o->data_dir, "train_labels.npy", 1, &d->train_labels);
+  if (rc) return 1;
+  keep_rows(&d->images, (size_t)o->samples);
+  keep_rows(&d->train_images, (size_t)o->train_samples);
+  if (check_images("test_images.npy", &d->images, &d->side) || check_images("train_images.npy", &d->train_images, &d->side) ||
+      check_labels("test_labels.npy", &d->labels, d->images.rows, &d->n_classes) ||
+      check_labels("train_labels.npy", &d->train_labels, d->train_images.rows, &d->n_classes) || load_layers(o, d))
+    return 1;
+  keep_rows(&d->labels, d->images.rows);
+  keep_rows(&d->train_labels, d->train_images.rows);
+  if ((d->penultimate = find_layer(d, o->penultimate, "penultimate")) < 0 || (d->softmax = find_layer(d, o->softmax, "softmax")) < 0)
+    return 1;
+  if ((int)d->layer[d->softmax].cols < d->n_classes)
+    return evc_err("the softmax layer has %zu columns for %d classes", d->layer[d->softmax].cols, d->n_classes);
+  d->n_classes = (int)d->layer[d->softmax].cols;
+  d->class_names = d->n_classes == 10 ? evc_fashion_classes : NULL;
+  char name[300];
+  snprintf(name, sizeof name, "train_%s.npy", o->penultimate);
+  if (read_in(o->data_dir, name, 0, &d->train_feat)) return 1;
+  keep_rows(&d->train_feat, d->train_images.rows);
+  if (d->train_feat.rows != d->train_images.rows || d->train_feat.cols != d->layer[d->penultimate].cols)
+    return evc_err("%s/%s is %zu x %zu, expected %zu x %zu", o->data_dir, name, d->train_feat.rows, d->train_feat.cols,
+                   d->train_images.rows, d->layer[d->penultimate].cols);
+  return 0;
+}

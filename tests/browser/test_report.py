@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+"""Browser test of an embedviz report, in headless Chromium.
+
+Loads REPORT/index.html from the file system (no server, no network) and
+drives Chromium through its DevTools protocol (python3-websocket):
+
+  - the page loads with no console error and no uncaught exception;
+  - every <img> has loaded (complete, with a natural width);
+  - hovering a point of the interactive map (a real mouse event) shows the
+    tooltip with that point's image and label;
+  - clicking it lists the point and its nearest neighbours;
+  - dragging on the 3-D map turns it;
+  - a screenshot of the whole page is saved.
+
+  /usr/bin/python3 tests/browser/test_report.py REPORT_DIR SCREENSHOT.png
+
+Exit status 0 when every check passes; each check prints one line.
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import websocket  # Debian: python3-websocket
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--window-size=1400,1000", "--remote-debugging-port=0",
+                  "--allow-file-access-from-files"]
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+class Browser:
+    """One headless Chromium and a DevTools session on its first page."""
+
+    def __init__(self):
+        self.profile = tempfile.mkdtemp(prefix="embedviz-chromium-")
+        self.proc = subprocess.Popen([find_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",
+                                      "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = os.path.join(self.profile, "DevToolsActivePort")
+        for _ in range(300):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            time.sleep(0.1)
+        port = int(open(port_file).read().split()[0])
+        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
+        page = next(t for t in targets if t["type"] == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
+        self.next_id = 0
+        self.events = []
+
+    def call(self, method, **params):
+        self.next_id += 1
+        my_id = self.next_id
+        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == my_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+            self.events.append(msg)
+
+    def wait_event(self, method, timeout=60):
+        end = time.time() + timeout
+        for e in self.events:
+            if e.get("method") == method:
+                return e
+        self.ws.settimeout(timeout)
+        while time.time() < end:
+            msg = json.loads(self.ws.recv())
+            self.events.append(msg)
+            if msg.get("method") == method:
+                return msg
+        raise TimeoutError(method)
+
+    def js(self, expr):
+        r = self.call("Runtime.evaluate", expression=expr, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in r:
+            raise RuntimeError(f"{expr}: {r['exceptionDetails']}")
+        return r["result"].get("value")
+
+    def mouse(self, kind, x, y, button="none", clicks=0):
+        self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button=button, clickCount=clicks)
+
+    def close(self):
+        try:
+            self.ws.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def console_errors(events):
+    errs = []
+    for e in events:
+        m, p = e.get("method"), e.get("params", {})
+        if m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            errs.append("console.error: " + " ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
+        elif m == "Runtime.exceptionThrown":
+            errs.append("exception: " + json.dumps(p["exceptionDetails"])[:400])
+        elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
+            errs.append("log: " + p["entry"].get("text", "") + " " + p["entry"].get("url", ""))
+    return errs
+
+
+def run(report_dir, shot):
+    failures = []
+
+    def check(ok, what):
+        print(("ok    " if ok else "FAIL  ") + what)
+        if not ok:
+            failures.append(what)
+
+    url = "file://" + os.path.abspath(os.path.join(report_dir, "index.html"))
+    b = Browser()
+    try:
+        for domain in ("Page", "Runtime", "Log"):
+            b.call(domain + ".enable")
+        b.call("Page.navigate", url=url)
+        b.wait_event("Page.loadEventFired")
+        imgs = b.js("Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
+        check(len(imgs) >= 10, f"the page shows {len(imgs)} pictures")
+        broken = [src for src, ok in imgs if not ok]
+        check(not broken, "every picture loads" + (f" (broken: {broken})" if broken else ""))
+        check(b.js("window.embedviz && !!window.embedviz.map && !!window.embedviz.map3d") is True,
+              "the interactive maps started")
+        b.js("new Promise(r => { const s = new Image(); s.onload = r; s.onerror = r; s.src = 'sprite.png'; })")
+
+        # Hover point 0 of the interactive map with a real mouse event.
+        b.js("document.getElementById('imap').scrollIntoView({block: 'center'})")
+        time.sleep(0.2)
+        x, y = b.js("window.embedviz.map.pointClient(0)")
+        b.mouse("mouseMoved", x, y)
+        time.sleep(0.2)
+        tip = b.js("(() => { const t = document.getElementById('tip');"
+                   " return [t.hidden, t.querySelector('.tip-text').textContent, window.embedviz.map.hovered]; })()")
+        check(tip[0] is False and tip[2] == 0, f"hovering point 0 shows the tooltip (hovered {tip[2]})")
+        label = b.js("EMBEDVIZ.names[EMBEDVIZ.labels[0]]")
+        check("label: " + label in tip[1], f"the tooltip names the label and prediction: '{tip[1]}'")
+        drawn = b.js("(() => { const c = document.querySelector('#tip canvas');"
+                     " try { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                     " let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 200) dark++;"
+                     " return dark; } catch (e) { return -1; } })()")
+        check(drawn != 0, f"the tooltip shows the image ({drawn} dark pixels; -1: not readable from file://)")
+        shot_hover = b.call("Page.captureScreenshot", format="png")
+
+        b.mouse("mousePressed", x, y, "left", 1)
+        b.mouse("mouseReleased", x, y, "left", 1)
+        time.sleep(0.2)
+        n_fig = b.js("document.querySelectorAll('#nn-list figure').length")
+        k = b.js("EMBEDVIZ.k")
+        check(n_fig == k + 1, f"clicking lists the point and its {k} neighbours ({n_fig} thumbnails)")
+
+        # Drag on the 3-D map: the drawing must change.
+        b.js("document.getElementById('map3d').scrollIntoView({block: 'center'})")
+        time.sleep(0.2)
+        before = b.js("document.getElementById('map3d').toDataURL().length")
+        r = b.js("(() => { const r = document.getElementById('map3d').getBoundingClientRect();"
+                 " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
+        b.mouse("mousePressed", r[0], r[1], "left", 1)
+        b.mouse("mouseMoved", r[0] + 80, r[1] + 30, "left")
+        b.mouse("mouseReleased", r[0] + 80, r[1] + 30, "left", 1)
+        time.sleep(0.2)
+        after = b.js("document.getElementById('map3d').toDataURL().length")
+        check(before != after, "dragging turns the 3-D map")
+
+        errs = console_errors(b.events)
+        check(not errs, "no console error" + ("".join("\n      " + e for e in errs)))
+
+        b.js("window.scrollTo(0, 0)")
+        metrics = b.call("Page.getLayoutMetrics")
+        size = metrics.get("cssContentSize", metrics.get("contentSize"))
+        png = b.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                     clip={"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1})
+        os.makedirs(os.path.dirname(os.path.abspath(shot)), exist_ok=True)
+        with open(shot, "wb") as f:
+            f.write(base64.b64decode(png["data"]))
+        with open(os.path.splitext(shot)[0] + "-hover.png", "wb") as f:
+            f.write(base64.b64decode(shot_hover["data"]))
+        check(os.path.getsize(shot) > 10000, f"screenshot saved: {shot}")
+    finally:
+        b.close()
+    print(f"browser test: {len(failures)} failed")
+    return 1 if failures else 0
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if not find_chromium():
+        print("browser test: chromium is not installed (Debian package 'chromium'): skipped", file=sys.stderr)
+        return 77
+    return run(sys.argv[1], sys.argv[2])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
