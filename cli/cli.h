@@ -87,6 +87,10 @@ int evc_cmd_tsne(int argc, char **argv);
 int evc_cmd_extract(int argc, char **argv);
 int evc_cmd_report(int argc, char **argv);
 
+/* A command whose capability this build lacks: --help says so (status
+ * 0), anything else fails with a message (status 1). */
+int evc_unavailable(int argc, char **argv, const char *command, const char *capability);
+
 /* Class names of Fashion-MNIST, used when no --classes file is given and
  * there are 10 classes. */
 extern const char *const evc_fashion_classes[10];

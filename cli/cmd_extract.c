@@ -3,6 +3,6 @@
 
 #ifndef EVC_HAVE_EXTRACT
 int evc_cmd_extract(int argc, char **argv) {
-  return evc_err("extract is not available: this libembedviz has no extraction yet (embedviz/extract.h)");
+  return evc_unavailable(argc, argv, "extract", "extraction");
 }
 #endif

@@ -112,6 +112,6 @@ int evc_cmd_knn(int argc, char **argv) {
 
 #else
 int evc_cmd_knn(int argc, char **argv) {
-  return evc_err("knn is not available: this libembedviz build has no KNN yet");
+  return evc_unavailable(argc, argv, "knn", "kNN index");
 }
 #endif

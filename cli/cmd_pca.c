@@ -132,6 +132,6 @@ int evc_cmd_pca(int argc, char **argv) {
 
 #else
 int evc_cmd_pca(int argc, char **argv) {
-  return evc_err("pca is not available: this libembedviz build has no PCA yet");
+  return evc_unavailable(argc, argv, "pca", "PCA");
 }
 #endif

@@ -3,6 +3,6 @@
 
 #ifndef EVC_HAVE_TSNE
 int evc_cmd_tsne(int argc, char **argv) {
-  return evc_err("tsne is not available: this libembedviz has no t-SNE yet (embedviz/tsne.h)");
+  return evc_unavailable(argc, argv, "tsne", "t-SNE");
 }
 #endif

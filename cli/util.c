@@ -148,3 +148,13 @@ int evc_read_class_names(const char *path, char ***names) {
   *names = v;
   return n;
 }
+
+int evc_unavailable(int argc, char **argv, const char *command, const char *capability) {
+  int help = 0;
+  for (int k = 1; k < argc; k++) help |= !strcmp(argv[k], "--help") || !strcmp(argv[k], "-h");
+  if (help) {
+    printf("Usage: embedviz %s [options]\n%s is not available in this build of libembedviz.\n", command, capability);
+    return 0;
+  }
+  return evc_err("%s is not available: this libembedviz build has no %s", command, capability);
+}

@@ -1,0 +1,54 @@
+"""Shared pieces of the embedviz tool's tests: build and run the tool."""
+import os
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("BUILD", "build")
+
+
+def tool_path():
+    """The tool, built first when needed (through cli/cli.mk, included by the
+    Makefile or given to make alongside it)."""
+    path = os.environ.get("EMBEDVIZ_CLI")
+    if path:
+        return path
+    with open(os.path.join(ROOT, "Makefile")) as f:
+        included = "cli/cli.mk" in f.read()
+    cmd = ["make", "-s", "--no-print-directory"] + ([] if included else ["-f", "Makefile", "-f", "cli/cli.mk"])
+    subprocess.run(cmd + [f"{BUILD}/embedviz"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(ROOT, BUILD, "embedviz")
+
+
+def run(*args, ok=True):
+    """Run the tool; returns (status, stdout, stderr). ok=True asserts success."""
+    p = subprocess.run([tool_path(), *map(str, args)], capture_output=True, text=True, timeout=600)
+    if ok:
+        assert p.returncode == 0, f"embedviz {' '.join(map(str, args))} failed: {p.stderr}"
+    return p.returncode, p.stdout, p.stderr
+
+
+def available(command):
+    """Whether this build has a command (pca, knn, tsne, extract)."""
+    status, _, err = run(command, ok=False)
+    return "is not available" not in err
+
+
+def png_size(path):
+    """Width and height from a PNG's IHDR chunk."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+def skip_unless(command):
+    return pytest.mark.skipif(not available(command), reason=f"this libembedviz build has no {command}")
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)

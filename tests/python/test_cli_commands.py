@@ -1,0 +1,239 @@
+"""The embedviz tool's commands on small inputs: the files they write, their
+values against NumPy/scikit-learn, and their errors on bad arguments and bad
+files."""
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from cli_util import png_size, run, skip_unless, softmax
+
+COMMANDS = ["extract", "pca", "tsne", "knn", "ambiguity", "confusion", "plot", "report"]
+
+
+# ---- usage -------------------------------------------------------------------
+
+def test_help_lists_every_command():
+    _, out, _ = run("--help")
+    for c in COMMANDS:
+        assert f"\n  {c} " in out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command):
+    status, out, _ = run(command, "--help")
+    assert status == 0 and out.startswith("Usage: embedviz " + command)
+
+
+def test_unknown_command_is_a_usage_error():
+    status, _, err = run("frobnicate", ok=False)
+    assert status == 2 and "unknown command 'frobnicate'" in err
+
+
+@pytest.mark.parametrize("args", [["ambiguity"], ["confusion", "-l", "x.npy"], ["plot"], ["plot", "pie", "-i", "a", "-o", "b"],
+                                  ["pca", "-i", "x.npy"], ["knn", "-o", "y.npy"], ["report"]])
+def test_missing_or_wrong_arguments_are_usage_errors(args):
+    status, _, err = run(*args, ok=False)
+    assert status in (1, 2) and err.startswith("embedviz: ")
+    if args[0] not in ("pca", "knn") or "is not available" not in err:
+        assert status == 2
+
+
+@pytest.mark.parametrize("value", ["abc", "-3", "1.5", ""])
+def test_bad_numbers_are_refused(tmp_path, value):
+    status, _, err = run("ambiguity", "-i", "p.npy", "-o", tmp_path / "t.csv", "--top", value, ok=False)
+    assert status == 2 and "--top" in err
+
+
+def test_version():
+    _, out, _ = run("--version")
+    assert out.startswith("embedviz 1.")
+
+
+# ---- bad files ---------------------------------------------------------------
+
+def test_missing_file(tmp_path):
+    status, _, err = run("ambiguity", "-i", tmp_path / "nope.npy", "-o", tmp_path / "t.csv", ok=False)
+    assert status == 1 and "No such file" in err
+
+
+def test_not_a_npy_file(tmp_path):
+    bad = tmp_path / "bad.npy"
+    bad.write_text("hello, world\n")
+    status, _, err = run("ambiguity", "-i", bad, "-o", tmp_path / "t.csv", ok=False)
+    assert status == 1 and "not a .npy file" in err
+
+
+def test_truncated_npy_file(tmp_path):
+    p = tmp_path / "p.npy"
+    np.save(p, np.full((50, 4), 0.25, np.float32))
+    data = p.read_bytes()
+    p.write_bytes(data[:-17])
+    status, _, err = run("ambiguity", "-i", p, "-o", tmp_path / "t.csv", ok=False)
+    assert status == 1 and "truncated" in err
+
+
+def test_fortran_order_is_refused(tmp_path):
+    p = tmp_path / "p.npy"
+    np.save(p, np.asfortranarray(np.full((5, 4), 0.25, np.float32)))
+    status, _, err = run("ambiguity", "-i", p, "-o", tmp_path / "t.csv", ok=False)
+    assert status == 1 and "Fortran" in err
+
+
+def test_library_message_on_bad_values(tmp_path):
+    p = tmp_path / "p.npy"
+    a = np.full((5, 3), 1 / 3, np.float32)
+    a[2, 1] = np.nan
+    np.save(p, a)
+    status, _, err = run("ambiguity", "-i", p, "-o", tmp_path / "t.csv", ok=False)
+    assert status == 1 and "EV_ERR_NONFINITE" in err
+
+
+def test_unwritable_output(tmp_path):
+    p = tmp_path / "p.npy"
+    np.save(p, np.full((5, 3), 1 / 3, np.float32))
+    status, _, err = run("ambiguity", "-i", p, "-o", tmp_path / "no" / "dir" / "t.csv", ok=False)
+    assert status == 1 and "cannot write" in err
+
+
+# ---- ambiguity and confusion ---------------------------------------------------
+
+def test_ambiguity_table_matches_numpy(tmp_path):
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(40, 5)).astype(np.float32) * 3
+    y = rng.integers(0, 5, 40)
+    np.save(tmp_path / "z.npy", logits)
+    np.save(tmp_path / "y.npy", y)
+    run("ambiguity", "-i", tmp_path / "z.npy", "--logits", "-l", tmp_path / "y.npy", "-o", tmp_path / "t.csv")
+    rows = list(csv.DictReader(open(tmp_path / "t.csv")))
+    assert len(rows) == 40 and list(rows[0]) == ["row", "ambiguity", "margin", "entropy", "top1", "top2", "label"]
+    p = softmax(logits.astype(np.float64))
+    s = np.sort(p, axis=1)
+    for i, r in enumerate(rows):
+        assert int(float(r["row"])) == i
+        assert float(r["ambiguity"]) == pytest.approx(s[i, -2] / s[i, -1], abs=1e-5)
+        assert float(r["margin"]) == pytest.approx(s[i, -1] - s[i, -2], abs=1e-5)
+        assert float(r["entropy"]) == pytest.approx(-(p[i] * np.log(p[i])).sum(), abs=1e-4)
+        assert int(float(r["top1"])) == p[i].argmax() and int(float(r["label"])) == y[i]
+
+
+def test_ambiguity_top_rows_most_ambiguous_first(tmp_path):
+    p = np.array([[0.9, 0.1], [0.5, 0.5], [0.6, 0.4], [0.99, 0.01]], np.float32)
+    np.save(tmp_path / "p.npy", p)
+    run("ambiguity", "-i", tmp_path / "p.npy", "-n", 2, "-o", tmp_path / "t.npy")
+    t = np.load(tmp_path / "t.npy")
+    assert t.shape == (2, 6) and t.dtype == np.float32
+    assert list(t[:, 0]) == [1, 2] and t[0, 1] == pytest.approx(1.0) and t[1, 1] == pytest.approx(2 / 3)
+
+
+def test_confusion_counts_and_accuracy(tmp_path):
+    y = np.array([0, 0, 1, 1, 1, 2], np.int32)
+    pred = np.array([0, 1, 1, 1, 2, 2], np.int64)
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "p.npy", pred)
+    run("confusion", "-l", tmp_path / "y.npy", "-p", tmp_path / "p.npy", "-o", tmp_path / "cm.npy",
+        "-a", tmp_path / "acc.csv")
+    cm = np.load(tmp_path / "cm.npy")
+    assert cm.tolist() == [[1, 1, 0], [0, 2, 1], [0, 0, 1]]
+    acc = [float(r[0]) for r in list(csv.reader(open(tmp_path / "acc.csv")))[1:]]
+    assert acc == pytest.approx([0.5, 2 / 3, 1.0])
+
+
+def test_confusion_from_scores_and_csv_input(tmp_path):
+    (tmp_path / "y.csv").write_text("label\n1\n0\n")
+    (tmp_path / "s.csv").write_text("0.2,0.8\n0.3,0.7\n")
+    run("confusion", "-l", tmp_path / "y.csv", "-s", tmp_path / "s.csv", "-o", tmp_path / "cm.csv")
+    assert (tmp_path / "cm.csv").read_text() == "0,1\n0,1\n"
+
+
+def test_confusion_label_out_of_range_gives_library_message(tmp_path):
+    np.save(tmp_path / "y.npy", np.array([0, 5]))
+    np.save(tmp_path / "p.npy", np.array([0, 1]))
+    status, _, err = run("confusion", "-l", tmp_path / "y.npy", "-p", tmp_path / "p.npy", "-c", 3,
+                         "-o", tmp_path / "cm.npy", ok=False)
+    assert status == 1 and "EV_ERR_ARGUMENT" in err
+
+
+# ---- plot ---------------------------------------------------------------------
+
+def test_plot_scatter_and_images(tmp_path):
+    rng = np.random.default_rng(0)
+    xy = rng.normal(size=(300, 2)).astype(np.float32)
+    y = rng.integers(0, 10, 300)
+    imgs = rng.random((300, 64)).astype(np.float32)
+    for name, arr in (("xy", xy), ("y", y), ("im", imgs), ("mark", (y == 3).astype(np.float32))):
+        np.save(tmp_path / f"{name}.npy", arr)
+    run("plot", "scatter", "-i", tmp_path / "xy.npy", "-l", tmp_path / "y.npy", "--mark", tmp_path / "mark.npy",
+        "--title", "test", "-o", tmp_path / "s.png")
+    assert png_size(tmp_path / "s.png") == (900, 700)
+    run("plot", "images", "-i", tmp_path / "xy.npy", "--images", tmp_path / "im.npy", "-l", tmp_path / "y.npy",
+        "--size", 600, "-o", tmp_path / "m.png")
+    assert png_size(tmp_path / "m.png") == (600, 600)   # 50 cells of 8 + 4 pixels
+
+
+def test_plot_scree_and_confusion(tmp_path):
+    np.save(tmp_path / "r.npy", np.array([0.5, 0.3, 0.2], np.float32))
+    run("plot", "scree", "-i", tmp_path / "r.npy", "-o", tmp_path / "scree.png")
+    assert png_size(tmp_path / "scree.png")[0] > 500
+    np.save(tmp_path / "cm.npy", np.array([[3, 1], [0, 4]]))
+    run("plot", "confusion", "-i", tmp_path / "cm.npy", "-o", tmp_path / "cm.png")
+    assert png_size(tmp_path / "cm.png")[0] > 300
+
+
+def test_plot_errors(tmp_path):
+    np.save(tmp_path / "xy.npy", np.zeros((10, 2), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(9, np.int64))
+    status, _, err = run("plot", "scatter", "-i", tmp_path / "xy.npy", "-l", tmp_path / "y.npy",
+                         "-o", tmp_path / "s.png", ok=False)
+    assert status == 1 and "9 labels for 10 points" in err
+    np.save(tmp_path / "one.npy", np.zeros((10, 1), np.float32))
+    status, _, err = run("plot", "scatter", "-i", tmp_path / "one.npy", "-o", tmp_path / "s.png", ok=False)
+    assert status == 1 and "needs 2" in err
+    np.save(tmp_path / "im.npy", np.zeros((10, 7), np.float32))
+    status, _, err = run("plot", "images", "-i", tmp_path / "xy.npy", "--images", tmp_path / "im.npy",
+                         "-o", tmp_path / "m.png", ok=False)
+    assert status == 1 and "not square" in err
+
+
+# ---- pca and knn (when this build has them) ---------------------------------------
+
+@skip_unless("pca")
+def test_pca_matches_sklearn(tmp_path):
+    from sklearn.decomposition import PCA
+    rng = np.random.default_rng(2)
+    x = (rng.normal(size=(200, 12)) @ rng.normal(size=(12, 12))).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    run("pca", "-i", tmp_path / "x.npy", "-k", 3, "-o", tmp_path / "s.npy", "--save-variance", tmp_path / "v.npy",
+        "--save-components", tmp_path / "c.npy", "--save-mean", tmp_path / "m.csv")
+    ref = PCA(3, svd_solver="full").fit(x.astype(np.float64))
+    s, v, c = np.load(tmp_path / "s.npy"), np.load(tmp_path / "v.npy"), np.load(tmp_path / "c.npy")
+    assert s.shape == (200, 3) and v.shape == (3,) and c.shape == (3, 12)
+    assert v == pytest.approx(ref.explained_variance_ratio_, rel=1e-3)
+    signs = np.sign((c * ref.components_).sum(axis=1))
+    assert np.abs(s - ref.transform(x) * signs).max() < 1e-2 * np.abs(s).max()
+
+
+@skip_unless("knn")
+def test_knn_matches_brute_force(tmp_path):
+    rng = np.random.default_rng(3)
+    ref, q = rng.normal(size=(150, 6)).astype(np.float32), rng.normal(size=(20, 6)).astype(np.float32)
+    np.save(tmp_path / "r.npy", ref)
+    np.save(tmp_path / "q.npy", q)
+    run("knn", "-i", tmp_path / "r.npy", "-q", tmp_path / "q.npy", "-k", 5, "-o", tmp_path / "i.npy",
+        "-d", tmp_path / "d.npy")
+    d = np.sqrt(((q[:, None, :].astype(np.float64) - ref[None]) ** 2).sum(-1))
+    idx = np.load(tmp_path / "i.npy")
+    assert idx.shape == (20, 5) and idx.dtype == np.int64
+    assert (idx == np.argsort(d, axis=1, kind="stable")[:, :5]).all()
+    assert np.load(tmp_path / "d.npy") == pytest.approx(np.sort(d, axis=1)[:, :5], abs=1e-4)
+    run("knn", "-i", tmp_path / "r.npy", "-k", 3, "-o", tmp_path / "self.npy")
+    self_idx = np.load(tmp_path / "self.npy")
+    assert self_idx.shape == (150, 3) and not (self_idx == np.arange(150)[:, None]).any()
+
+
+@skip_unless("knn")
+def test_knn_k_too_large_gives_library_message(tmp_path):
+    np.save(tmp_path / "r.npy", np.zeros((4, 2), np.float32))
+    status, _, err = run("knn", "-i", tmp_path / "r.npy", "-k", 9, "-o", tmp_path / "i.npy", ok=False)
+    assert status == 1 and "EV_ERR_ARGUMENT" in err
