@@ -204,6 +204,13 @@ static int path_in(const evr_options *o, const char *name, char *buf, size_t len
   return 0;
 }
 
+void evr_layer_title(const evr_data *d, int l, char *buf, size_t len) {
+  const char *name = d->layer_name[l];
+  snprintf(buf, len, "%s%s", name,
+           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" : l == d->softmax ? "" :
+           l == 1 ? " (early layer)" : "");
+}
+
 static int pictures_maps(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
   char path[4096], name[320], title[320];
   for (int l = 0; l < d->n_layers; l++) {
@@ -212,6 +219,19 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     path_in(o, name, path, sizeof path);
     if (evc_fig_scatter(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, title)) return 1;
   }
+  /* The depth picture: every layer's map side by side, one legend. */
+  const float *xy[EVR_MAX_LAYERS];
+  size_t ld[EVR_MAX_LAYERS];
+  char titles[EVR_MAX_LAYERS][96];
+  const char *tp[EVR_MAX_LAYERS];
+  for (int l = 0; l < d->n_layers; l++) {
+    xy[l] = r->map[l].f;
+    ld[l] = r->map[l].cols;
+    evr_layer_title(d, l, titles[l], sizeof titles[l]);
+    tp[l] = titles[l];
+  }
+  path_in(o, "maps_by_depth.png", path, sizeof path);
+  if (evc_fig_maps_row(path, xy, ld, d->images.rows, d->n_layers, tp, lab)) return 1;
   unsigned char *wrong = malloc(d->images.rows);
   if (!wrong) return evc_err("out of memory");
   for (size_t i = 0; i < d->images.rows; i++) wrong[i] = r->top1[i] != d->labels.i[i];

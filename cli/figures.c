@@ -55,6 +55,9 @@ static size_t *draw_order(size_t n) {
   return o;
 }
 
+static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                       float r);
+
 static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, int with_mark) {
   char name[96];
   for (int c = 0; lab && lab->y && c < lab->n_classes; c++) {
@@ -78,25 +81,60 @@ int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, cons
   frame f = {20, 50, 660, 630, {0}, 1};
   bounds(xy, n, ld, f.b);
   if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
-  size_t *order = draw_order(n);
-  if (!order) { evc_canvas_free(&cv); return evc_err("out of memory"), -1; }
   float r = n > 20000 ? 1.6f : n > 5000 ? 2.2f : 3.0f;
-  for (size_t k = 0; k < n; k++) {
-    size_t i = order[k];
-    unsigned char rgb[3] = {60, 60, 60};
-    if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
-    float px, py;
-    to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
-    evc_disc(&cv, px, py, r, rgb, 0.85f);
-  }
+  if (draw_points(&cv, &f, xy, n, ld, lab, r)) { evc_canvas_free(&cv); return -1; }
   for (size_t i = 0; mark && i < n; i++)
     if (mark[i]) {
       float px, py;
       to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
       evc_ring(&cv, px, py, r + 4, 1.5f, RED);
     }
-  free(order);
   legend(&cv, 700, 60, lab, mark != NULL);
+  int rc = evc_canvas_png(&cv, path);
+  evc_canvas_free(&cv);
+  return rc;
+}
+
+/* Dots of one map in a frame, in the fixed drawing order. */
+static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                       float r) {
+  size_t *order = draw_order(n);
+  if (!order) return evc_err("out of memory"), -1;
+  for (size_t k = 0; k < n; k++) {
+    size_t i = order[k];
+    unsigned char rgb[3] = {60, 60, 60};
+    if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
+    float px, py;
+    to_px(f, xy[i * ld], xy[i * ld + 1], &px, &py);
+    evc_disc(cv, px, py, r, rgb, 0.85f);
+  }
+  free(order);
+  return 0;
+}
+
+int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld, size_t n, int count,
+                     const char *const *titles, const evc_labels *lab) {
+  int panel = 520, gap = 16, legend_h = lab && lab->y ? 34 * ((lab->n_classes + 4) / 5) + 24 : 0;
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, count * panel + (count + 1) * gap, panel + 50 + legend_h)) return -1;
+  for (int m = 0; m < count; m++) {
+    int x0 = gap + m * (panel + gap);
+    frame f = {x0, 50, panel, panel, {0}, 1};
+    bounds(xy[m], n, ld[m], f.b);
+    evc_rect_outline(&cv, x0, 50, x0 + panel, 50 + panel, 1, LIGHT);
+    if (titles) evc_text(&cv, x0 + 6, 14, titles[m], 3, BLACK);
+    if (draw_points(&cv, &f, xy[m], n, ld[m], lab, n > 5000 ? 1.6f : 2.2f)) { evc_canvas_free(&cv); return -1; }
+  }
+  char name[96];
+  int col_w = (cv.w - 2 * gap) / 5;
+  for (int c = 0; lab && lab->y && c < lab->n_classes; c++) {
+    unsigned char rgb[3];
+    int x = gap + (c % 5) * col_w, y = panel + 72 + 34 * (c / 5);
+    evc_class_rgb(c, rgb);
+    evc_disc(&cv, x + 8, y + 8, 8, rgb, 1);
+    class_name(lab, c, name, sizeof name);
+    evc_text(&cv, x + 24, y + 1, name, 3, BLACK);
+  }
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
   return rc;

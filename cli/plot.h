@@ -68,6 +68,10 @@ typedef struct evc_labels {
 int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld,
                     const evc_labels *lab, const unsigned char *mark,
                     const char *title);
+/* count maps of the same n points side by side (xy[m]: n x 2, leading
+ * dimension ld[m]) with titles and one legend below: the depth picture. */
+int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld, size_t n, int count,
+                     const char *const *titles, const evc_labels *lab);
 /* Every image's thumbnail at its map position (a grid cell each: the first
  * image to reach a cell keeps it), bordered in its class colour. */
 int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld,

@@ -79,6 +79,9 @@ int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims
 int evr_pca(const evr_options *o, const evc_mat *x, size_t k, evc_mat *scores, evc_mat *ratio,
             evc_mat *components);
 
+/* The title of layer l in pictures and the page ("relu3 (penultimate)"). */
+void evr_layer_title(const evr_data *d, int l, char *buf, size_t len);
+
 /* Write index.html into o->out_dir from d and r (pictures already there). */
 int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r);
 

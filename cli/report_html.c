@@ -69,28 +69,33 @@ static void write_data(FILE *f, const evr_data *d, const evr_results *r) {
 
 /* ---- sections ------------------------------------------------------------ */
 
-static void figure(FILE *f, const char *src, const char *caption) {
-  fprintf(f, "<figure><img src=\"%s\" alt=\"", src);
+static void figure_class(FILE *f, const char *cls, const char *src, const char *caption) {
+  fprintf(f, "<figure%s%s%s><img src=\"%s\" alt=\"", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "", src);
   html_text(f, caption);
   fputs("\"><figcaption>", f);
   html_text(f, caption);
   fputs("</figcaption></figure>\n", f);
 }
 
+static void figure(FILE *f, const char *src, const char *caption) { figure_class(f, NULL, src, caption); }
+
 static void section_depth(FILE *f, const evr_data *d, const evr_results *r) {
   const char *method = r->used_tsne ? "t-SNE" : "PCA (this build has no t-SNE)";
   fprintf(f, "<h2>1. What each depth sees</h2>\n<p class=\"lead\">%s maps of the same %zu test images, from the raw "
              "pixels to the class probabilities, each point coloured by its true class. The network was never told "
              "to make clusters: they appear, and sharpen with depth, because the features it learns to classify "
-             "separate the classes.</p>\n<div class=\"legend\"></div>\n<div class=\"row four\">\n", method, d->images.rows);
+             "separate the classes.</p>\n<div class=\"row\">\n", method, d->images.rows);
+  figure_class(f, "wide", "maps_by_depth.png", "the test images mapped at each depth, coloured by true class");
+  fputs("</div>\n<p>Each map alone, larger: ", f);
   char src[320], cap[320];
   for (int l = 0; l < d->n_layers; l++) {
     snprintf(src, sizeof src, "map_%d_%s.png", l, d->layer_name[l]);
-    snprintf(cap, sizeof cap, "%s%s", d->layer_name[l],
-             l == d->penultimate ? " (penultimate)" : l == d->softmax ? " (softmax)" : !strcmp(d->layer_name[l], "pixels") ? " (raw pixels)" : "");
-    figure(f, src, cap);
+    evr_layer_title(d, l, cap, sizeof cap);
+    fprintf(f, "%s<a href=\"%s\">", l ? ", " : "", src);
+    html_text(f, cap);
+    fputs("</a>", f);
   }
-  fputs("</div>\n", f);
+  fputs(".</p>\n", f);
 }
 
 static void section_3d_and_images(FILE *f, const evr_data *d) {
@@ -101,7 +106,7 @@ static void section_3d_and_images(FILE *f, const evr_data *d) {
              "penultimate layer (%s), bordered in its class colour; where images would overlap the first one is "
              "shown. Neighbours on the map look alike to the network.</p>\n<div class=\"row\">",
           d->layer_name[d->penultimate]);
-  figure(f, "image_map.png", "image map of the penultimate layer");
+  figure_class(f, "big", "image_map.png", "image map of the penultimate layer");
   fputs("</div>\n", f);
   fputs("<h2>4. Nearest neighbours: pixels against features</h2>\n<p class=\"lead\">A few test images (left) and "
         "their 10 nearest training images. In pixel space neighbours share brightness and outline, whatever they "

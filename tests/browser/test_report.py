@@ -151,9 +151,13 @@ def run(report_dir, shot):
         time.sleep(0.2)
         tip = b.js("(() => { const t = document.getElementById('tip');"
                    " return [t.hidden, t.querySelector('.tip-text').textContent, window.embedviz.map.hovered]; })()")
-        check(tip[0] is False and tip[2] == 0, f"hovering point 0 shows the tooltip (hovered {tip[2]})")
-        label = b.js("EMBEDVIZ.names[EMBEDVIZ.labels[0]]")
-        check("label: " + label in tip[1], f"the tooltip names the label and prediction: '{tip[1]}'")
+        h = tip[2]
+        check(tip[0] is False and isinstance(h, int) and h >= 0, f"hovering point 0 shows the tooltip (point {h})")
+        hx, hy = b.js(f"window.embedviz.map.pointClient({h})")
+        check(abs(hx - x) <= 8 and abs(hy - y) <= 8, "the tooltip is about the point under the mouse")
+        label, pred = b.js(f"[EMBEDVIZ.names[EMBEDVIZ.labels[{h}]], EMBEDVIZ.names[EMBEDVIZ.pred[{h}]]]")
+        check(f"label: {label}" in tip[1] and f"predicted: {pred}" in tip[1],
+              f"the tooltip names the label and prediction: '{tip[1]}'")
         drawn = b.js("(() => { const c = document.querySelector('#tip canvas');"
                      " try { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
                      " let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 200) dark++;"
