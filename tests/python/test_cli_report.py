@@ -107,3 +107,24 @@ def test_report_errors(tmp_path, inputs):
     (tmp_path / "file").write_text("x")
     status, _, err = run("report", "--data", d, "-o", tmp_path / "file", ok=False)
     assert status == 1 and "not a folder" in err
+
+
+def test_report_in_headless_chromium(report):
+    """tests/browser/test_report.py on this report: loads with no console
+    error, every picture loads, hovering shows the image, clicking lists the
+    neighbours, the 3-D map turns; saves build/browser/report.png."""
+    import shutil
+    import subprocess
+    import sys
+    from cli_util import BUILD, ROOT
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (Debian package 'chromium')")
+    try:
+        import websocket  # noqa: F401
+    except ImportError:
+        pytest.skip("python3-websocket is not installed")
+    shot = os.path.join(ROOT, BUILD, "browser", "report.png")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"), str(report), shot],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert os.path.getsize(shot) > 10000
