@@ -118,33 +118,66 @@ static int knn(const evr_options *o, const evc_mat *ref, const float *q, size_t 
 }
 #endif
 
-/* Queries: the first test image of each of a few classes, spread over them. */
-static void pick_queries(const evr_data *d, evr_results *r) {
-  int found = 0;
-  for (int want = 0; want < EVR_QUERIES; want++) {
-    int cls = (want * d->n_classes) / EVR_QUERIES;
-    r->queries[want] = want;
-    for (size_t i = 0; i < d->images.rows; i++)
-      if (d->labels.i[i] == cls) { r->queries[want] = (int64_t)i; found++; break; }
+/* How many of row q's neighbours (train rows) share the query's class. */
+static int agree(const evr_data *d, const evc_mat *nn, size_t q, int64_t label) {
+  int same = 0;
+  for (int k = 0; k < EVR_NEIGHBOURS; k++) same += d->train_labels.i[nn->i[q * EVR_NEIGHBOURS + k]] == label;
+  return same;
+}
+
+/* Queries that tell the story: among the first test images, for each class
+ * the one whose feature-space neighbours agree with its class most and its
+ * pixel-space neighbours least; then the classes where that contrast is
+ * largest, in class order. */
+static void pick_queries(const evr_data *d, const evc_mat *pix, const evc_mat *feat, size_t cand, evr_results *r,
+                         int64_t *rows) {
+  int best[1024], score[1024], nc = d->n_classes < 1024 ? d->n_classes : 1024;
+  for (int c = 0; c < nc; c++) best[c] = -1, score[c] = -100;
+  for (size_t q = 0; q < cand; q++) {
+    int64_t y = d->labels.i[q];
+    int s = 2 * agree(d, feat, q, y) - agree(d, pix, q, y);
+    if (y < nc && s > score[y]) score[y] = s, best[y] = (int)q;
   }
-  (void)found;
+  int chosen = 0;
+  unsigned char taken[1024] = {0};
+  while (chosen < EVR_QUERIES) {
+    int pick = -1;
+    for (int c = 0; c < nc; c++)
+      if (!taken[c] && best[c] >= 0 && (pick < 0 || score[c] > score[pick])) pick = c;
+    if (pick < 0) break;
+    taken[pick] = 1;
+    chosen++;
+  }
+  int k = 0;
+  for (int c = 0; c < nc && k < EVR_QUERIES; c++)
+    if (taken[c]) rows[k++] = best[c];
+  for (size_t q = 0; k < EVR_QUERIES; q++) rows[k++] = (int64_t)(q % cand);   /* fewer classes than queries */
+  for (k = 0; k < EVR_QUERIES; k++) r->queries[k] = rows[k];
+}
+
+/* Keep the rows of nn (cand x k) listed in rows, in that order. */
+static int select_rows(const evc_mat *nn, const int64_t *rows, evc_mat *out) {
+  if (evc_mat_alloc_i(out, EVR_QUERIES, EVR_NEIGHBOURS)) return 1;
+  for (int q = 0; q < EVR_QUERIES; q++)
+    memcpy(out->i + q * EVR_NEIGHBOURS, nn->i + rows[q] * EVR_NEIGHBOURS, EVR_NEIGHBOURS * sizeof(int64_t));
+  return 0;
 }
 
 static int stage_neighbours(const evr_options *o, const evr_data *d, evr_results *r) {
   stage_begin();
-  pick_queries(d, r);
   const evc_mat *feat = &d->layer[d->penultimate];
-  float *qp = malloc(EVR_QUERIES * d->images.cols * sizeof *qp), *qf = malloc(EVR_QUERIES * feat->cols * sizeof *qf);
-  int rc = (!qp || !qf) ? evc_err("out of memory") : 0;
-  for (int q = 0; !rc && q < EVR_QUERIES; q++) {
-    memcpy(qp + q * d->images.cols, d->images.f + r->queries[q] * d->images.cols, d->images.cols * sizeof *qp);
-    memcpy(qf + q * feat->cols, feat->f + r->queries[q] * feat->cols, feat->cols * sizeof *qf);
+  size_t cand = d->images.rows < 1000 ? d->images.rows : 1000;
+  evc_mat pix = {0}, fe = {0};
+  int64_t rows[EVR_QUERIES];
+  int rc = knn(o, &d->train_images, d->images.f, cand, d->images.cols, &pix, 0) ||
+           knn(o, &d->train_feat, feat->f, cand, feat->cols, &fe, 0);
+  if (!rc) {
+    pick_queries(d, &pix, &fe, cand, r, rows);
+    rc = select_rows(&pix, rows, &r->nn_pixels) || select_rows(&fe, rows, &r->nn_features) ||
+         knn(o, feat, NULL, 0, 0, &r->nn_self, 1);
   }
-  if (!rc) rc = knn(o, &d->train_images, qp, EVR_QUERIES, d->images.cols, &r->nn_pixels, 0) ||
-                knn(o, &d->train_feat, qf, EVR_QUERIES, feat->cols, &r->nn_features, 0) ||
-                knn(o, feat, NULL, 0, 0, &r->nn_self, 1);
-  free(qp);
-  free(qf);
+  evc_mat_free(&pix);
+  evc_mat_free(&fe);
   if (!rc) stage_end(r, "nearest neighbours");
   return rc;
 }

@@ -108,9 +108,11 @@ static void section_3d_and_images(FILE *f, const evr_data *d) {
           d->layer_name[d->penultimate]);
   figure_class(f, "big", "image_map.png", "image map of the penultimate layer");
   fputs("</div>\n", f);
-  fputs("<h2>4. Nearest neighbours: pixels against features</h2>\n<p class=\"lead\">A few test images (left) and "
-        "their 10 nearest training images. In pixel space neighbours share brightness and outline, whatever they "
-        "are; in the penultimate layer's feature space they share the class.</p>\n<div class=\"row\">", f);
+  fputs("<h2>4. Nearest neighbours: pixels against features</h2>\n<p class=\"lead\">Test images (left) and "
+        "their 10 nearest training images, borders in the class colour. In pixel space neighbours share "
+        "brightness and outline, whatever they are; in the penultimate layer's feature space they share the "
+        "class. (The test images are those of six classes where this contrast is clearest among the first "
+        "1,000.)</p>\n<div class=\"row\">", f);
   figure(f, "neighbours_pixels.png", "nearest in pixel space");
   figure(f, "neighbours_features.png", "nearest in feature space");
   fputs("</div>\n", f);
