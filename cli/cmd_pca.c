@@ -167,7 +167,7 @@ int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *sc
 #else
 int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *scores, evc_mat *ratio,
                 evc_mat *components) {
-  return evc_err("this libembedviz build has no PCA");
+  return evc_err("PCA is not available: this libembedviz build lacks it");
 }
 
 int evc_cmd_pca(int argc, char **argv) {
