@@ -105,6 +105,12 @@ void evc_tsne_defaults(evc_tsne_opts *o);
  * divergence. label names the work in progress lines. 0 or 1. */
 int evc_tsne_run(const evc_tsne_opts *o, const char *label, const evc_mat *x, evc_mat *map, double *kl);
 
+/* Activations of n_layers named layers of a TorchScript model for the rows
+ * of x (images of chw[0] x chw[1] x chw[2], values as the model expects):
+ * out[l] (n x M_l) allocated here. 0 or 1 (message printed). */
+int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t chw[3], const char *const *layers,
+                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out);
+
 /* A command whose capability this build lacks: --help says so (status
  * 0), anything else fails with a message (status 1). */
 int evc_unavailable(int argc, char **argv, const char *command, const char *capability);
