@@ -188,6 +188,12 @@ int evc_cmd_extract(int argc, char **argv) {
 }
 
 #else
+int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t chw[3], const char *const *layers,
+                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out) {
+  return evc_err("extraction is not available: this libembedviz build lacks it (libtorch): use --data with "
+                 "test_<layer>.npy files instead of --model");
+}
+
 int evc_cmd_extract(int argc, char **argv) {
   return evc_unavailable(argc, argv, "extract", "extraction (libtorch)");
 }

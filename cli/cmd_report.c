@@ -20,6 +20,10 @@ static const char REPORT_HELP[] =
     "  -d, --data DIR         folder of .npy inputs: test_images, test_labels,\n"
     "                         test_<layer> for each layer, train_images,\n"
     "                         train_labels, train_<penultimate> (see docs/cli.md)\n"
+    "  -m, --model FILE       extract the layers from this TorchScript model with\n"
+    "                         libembedviz instead of reading test_<layer>.npy and\n"
+    "                         train_<penultimate>.npy (DIR then needs only the images\n"
+    "                         and labels)\n"
     "  -o, --output DIR       the report folder (default demo-report)\n"
     "  -L, --layers LIST      layers mapped by depth, comma-separated; 'pixels' is the\n"
     "                         images (default pixels,pool1,relu3,softmax)\n"
@@ -46,7 +50,7 @@ static int report_parse(int argc, char **argv, evr_options *o) {
                      .iterations = 750};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "d:o:L:n:t:qh", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:m:o:L:n:t:qh", lo, NULL)) != -1) {
     switch (c) {
     case 'd': o->data_dir = optarg; break;
     case 'o': o->out_dir = optarg; break;
@@ -67,7 +71,7 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     }
   }
   if (optind < argc) return evc_err("report: unexpected argument '%s'", argv[optind]) + 1;
-  if (!o->data_dir && !o->model) return evc_err("report needs --data DIR (see embedviz report --help)") + 1;
+  if (!o->data_dir) return evc_err("report needs --data DIR (see embedviz report --help)") + 1;
   return 0;
 }
 

@@ -7,8 +7,9 @@
  *   train_images.npy, train_labels.npy   the training set (or a subset)
  *   train_<penultimate>.npy              its penultimate activations
  *
- * (scripts/train_demo_model.py --export writes exactly these; the
- * extraction path of cmd_report.c fills the same structure.)
+ * (scripts/train_demo_model.py --export writes exactly these.) With
+ * --model, only the images and labels are read and the activations are
+ * extracted by libembedviz from the model.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ static int load_layers(const evr_options *o, evr_data *d) {
       else memcpy(d->layer[l].f, d->images.f, d->images.rows * d->images.cols * sizeof(float));
       continue;
     }
+    if (o->model) continue;   /* extracted below, all layers in one pass */
     char name[300];
     snprintf(name, sizeof name, "test_%s.npy", t);
     if (read_in(o->data_dir, name, 0, &d->layer[l])) rc = 1;
@@ -93,6 +95,24 @@ static int find_layer(const evr_data *d, const char *name, const char *role) {
   return -1;
 }
 
+/* With --model: every layer but the pixels from the model, for the test
+ * images; the penultimate layer for the training images. */
+static int extract_layers(const evr_options *o, evr_data *d) {
+  const char *names[EVR_MAX_LAYERS];
+  int idx[EVR_MAX_LAYERS], n = 0;
+  evc_mat out[EVR_MAX_LAYERS] = {{0}};
+  size_t chw[3] = {1, (size_t)d->side, (size_t)d->side};
+  for (int l = 0; l < d->n_layers; l++)
+    if (strcmp(d->layer_name[l], "pixels")) names[n] = d->layer_name[l], idx[n++] = l;
+  if (n && evc_extract_layers(o->model, &d->images, chw, names, n, 0, 256, o->threads, "test images", out)) return 1;
+  for (int k = 0; k < n; k++) d->layer[idx[k]] = out[k];
+  const char *pen = o->penultimate;
+  evc_mat tf[1] = {{0}};
+  if (evc_extract_layers(o->model, &d->train_images, chw, &pen, 1, 0, 256, o->threads, "training images", tf)) return 1;
+  d->train_feat = tf[0];
+  return 0;
+}
+
 int evr_load(const evr_options *o, evr_data *d) {
   memset(d, 0, sizeof *d);
   if (!o->data_dir) return evc_err("report needs --data DIR (a folder of .npy inputs) in this build");
@@ -106,6 +126,7 @@ int evr_load(const evr_options *o, evr_data *d) {
       check_labels("test_labels.npy", &d->labels, d->images.rows, &d->n_classes) ||
       check_labels("train_labels.npy", &d->train_labels, d->train_images.rows, &d->n_classes) || load_layers(o, d))
     return 1;
+  if (o->model && extract_layers(o, d)) return 1;
   keep_rows(&d->labels, d->images.rows);
   keep_rows(&d->train_labels, d->train_images.rows);
   if ((d->penultimate = find_layer(d, o->penultimate, "penultimate")) < 0 || (d->softmax = find_layer(d, o->softmax, "softmax")) < 0)
@@ -116,7 +137,7 @@ int evr_load(const evr_options *o, evr_data *d) {
   d->class_names = d->n_classes == 10 ? evc_fashion_classes : NULL;
   char name[300];
   snprintf(name, sizeof name, "train_%s.npy", o->penultimate);
-  if (read_in(o->data_dir, name, 0, &d->train_feat)) return 1;
+  if (!o->model && read_in(o->data_dir, name, 0, &d->train_feat)) return 1;
   keep_rows(&d->train_feat, d->train_images.rows);
   if (d->train_feat.rows != d->train_images.rows || d->train_feat.cols != d->layer[d->penultimate].cols)
     return evc_err("%s/%s is %zu x %zu, expected %zu x %zu", o->data_dir, name, d->train_feat.rows, d->train_feat.cols,

@@ -15,9 +15,10 @@ Its output is the class probabilities (the softmax module).
 
   /usr/bin/python3 scripts/train_demo_model.py --out build/demo/model.pt
 
-With --export DIR it also writes what the demo reads as .npy files (the test
-images and labels, a training subset, and each named layer's activations of
-the test images): a fallback for builds without libtorch extraction.
+With --export DIR it also writes what the demo reads as .npy files: the test
+images and labels, a training subset, and (unless --images-only) the
+activations of the layers the demo shows, for builds of libembedviz without
+libtorch extraction.
 """
 import argparse
 import gzip
@@ -117,14 +118,17 @@ def accuracy(model, x, y):
 
 
 @torch.no_grad()
-def export(model, x_test, y_test, x_train, y_train, out_dir, n_test, n_train):
-    """The fallback inputs of the demo: images, labels and activations."""
+def export(model, x_test, y_test, x_train, y_train, out_dir, n_test, n_train, activations=True):
+    """The demo's inputs: images and labels and, unless activations is
+    False (libembedviz extracts them itself), the layers' activations."""
     os.makedirs(out_dir, exist_ok=True)
     xt = x_test[:n_test]
     np.save(os.path.join(out_dir, "test_images.npy"), xt.reshape(n_test, -1).numpy())
     np.save(os.path.join(out_dir, "test_labels.npy"), y_test[:n_test].numpy().astype(np.int32))
     np.save(os.path.join(out_dir, "train_images.npy"), x_train[:n_train].reshape(n_train, -1).numpy())
     np.save(os.path.join(out_dir, "train_labels.npy"), y_train[:n_train].numpy().astype(np.int32))
+    if not activations:
+        return
     acts = {}
     hooks = [getattr(model, name).register_forward_hook(
         lambda m, i, o, name=name: acts.setdefault(name, []).append(o.reshape(o.shape[0], -1)))
@@ -158,6 +162,8 @@ def main(argv=None):
     p.add_argument("--export", metavar="DIR", help="also write the demo's .npy inputs")
     p.add_argument("--export-test", type=int, default=5000)
     p.add_argument("--export-train", type=int, default=10000)
+    p.add_argument("--images-only", action="store_true",
+                   help="export images and labels only (libembedviz extracts the activations)")
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
     log = (lambda s: None) if a.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
@@ -183,7 +189,7 @@ def main(argv=None):
     scripted.save(a.out)
     if a.export:
         export(model, xte_t, yte_t, xtr_t, ytr_t, a.export, min(a.export_test, len(yte)),
-               min(a.export_train, len(ytr)))
+               min(a.export_train, len(ytr)), activations=not a.images_only)
     log(f"wrote {a.out} in {time.time() - t0:.1f} s")
     return 0
 
