@@ -24,7 +24,14 @@ CLI_CFLAGS += $(if $(and $(wildcard lib/extract/*.cpp),$(filter 1,$(WITH_TORCH))
 
 cli: $(BUILD)/embedviz
 
-$(BUILD)/cli/%.o: cli/%.c cli/*.h $(HEADERS) $(BUILD)/cli/report_assets.h
+# Rebuild when the flags change (a capability landing changes them).
+$(BUILD)/cli/flags: FORCE_CLI_FLAGS
+	@mkdir -p $(dir $@)
+	@echo '$(CLI_CFLAGS)' | cmp -s - $@ || echo '$(CLI_CFLAGS)' > $@
+
+.PHONY: FORCE_CLI_FLAGS
+
+$(BUILD)/cli/%.o: cli/%.c cli/*.h $(HEADERS) $(BUILD)/cli/report_assets.h $(BUILD)/cli/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -I$(BUILD)/cli -c $< -o $@
 

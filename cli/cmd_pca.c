@@ -133,6 +133,14 @@ int evc_cmd_pca(int argc, char **argv) {
 
 /* ---- for the other commands ---- */
 
+/* A few components of a wide matrix (50 of a 3,136-wide conv layer): the
+ * randomized solver, 5x faster there than the covariance one with the same
+ * leading ratios to 1e-7; otherwise the library's choice. */
+static double pick_solver(const evc_mat *x, size_t k) {
+  size_t m = x->rows < x->cols ? x->rows : x->cols;
+  return m > 500 && 10 * k < m ? EV_PCA_SOLVER_RANDOMIZED : EV_PCA_SOLVER_AUTO;
+}
+
 int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *scores, evc_mat *ratio,
                 evc_mat *components) {
   ev_pca *p = NULL;
@@ -142,6 +150,7 @@ int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *sc
   if (k > x->cols) k = x->cols;
   if ((st = ev_pca_create(&p)) || (st = ev_pca_set(p, EV_PCA_N_COMPONENTS, (double)k)) ||
       (st = ev_pca_set(p, EV_PCA_THREADS, (double)threads)) || (st = ev_pca_set(p, EV_PCA_SEED, (double)seed)) ||
+      (st = ev_pca_set(p, EV_PCA_SOLVER, pick_solver(x, k))) ||
       (st = ev_pca_set_progress(p, evc_progress, "pca")))
     rc = evc_lib_err("setting up PCA", st);
   else if ((st = ev_pca_fit(p, x->f, x->rows, x->cols, x->cols)) || (st = ev_pca_n_components(p, &kept)))
