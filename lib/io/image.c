@@ -8,6 +8,20 @@
 
 #include "io/io_private.h"
 
+/* stb's failure reasons do not always say "outofmem" when an allocation
+ * failed deep inside a decoder: remember it per thread instead. */
+static _Thread_local int stb_out_of_memory;
+static void *stb_malloc(size_t n) {
+  void *p = ev__malloc(n);
+  if (!p) stb_out_of_memory = 1;
+  return p;
+}
+static void *stb_realloc(void *q, size_t n) {
+  void *p = ev__realloc(q, n);
+  if (!p) stb_out_of_memory = 1;
+  return p;
+}
+
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
@@ -18,8 +32,8 @@
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
 #define STBI_ASSERT(x) ((void)0)
-#define STBI_MALLOC(sz) ev__malloc(sz)
-#define STBI_REALLOC(p, sz) ev__realloc(p, sz)
+#define STBI_MALLOC(sz) stb_malloc(sz)
+#define STBI_REALLOC(p, sz) stb_realloc(p, sz)
 #define STBI_FREE(p) ev__free(p)
 #define STBI_MAX_DIMENSIONS (1 << 24)
 #if defined(__GNUC__)
@@ -54,7 +68,7 @@ int ev__is_image_name(const char *name) {
 /* stb's reason, made into our message. */
 static ev_status decode_fail(const char *path) {
   const char *why = stbi_failure_reason();
-  if (why && strcmp(why, "outofmem") == 0)
+  if (stb_out_of_memory || (why && strcmp(why, "outofmem") == 0))
     return ev__fail(EV_ERR_NOMEM, "%s: out of memory decoding the image",
                     path);
   if (why && strcmp(why, "too large") == 0)
@@ -71,6 +85,7 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
     return ev__fail(EV_ERR_FORMAT, "%s: image files over 2 GiB are not "
                     "supported", path);
   int w, h, c;
+  stb_out_of_memory = 0;
   unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
   if (!px) return decode_fail(path);
   img->pixels = px;
@@ -130,6 +145,7 @@ ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
   ev_status st = ev__read_file(path, &data, &len);
   if (st) return st;
   int iw, ih, ic;
+  stb_out_of_memory = 0;
   int ok = len <= INT32_MAX && stbi_info_from_memory(data, (int)len, &iw, &ih,
                                                      &ic);
   ev__free(data);
