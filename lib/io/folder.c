@@ -79,7 +79,7 @@ static ev_status list_dir(const char *dir, int want_dirs, strlist *out) {
       st = push(out, ev__strdup(e->d_name));
   }
   closedir(d);
-  if (st == EV_OK) qsort(out->s, out->n, sizeof *out->s, by_bytes);
+  if (st == EV_OK && out->n) qsort(out->s, out->n, sizeof *out->s, by_bytes);
   return st;
 }
 
