@@ -237,3 +237,90 @@ def test_knn_k_too_large_gives_library_message(tmp_path):
     np.save(tmp_path / "r.npy", np.zeros((4, 2), np.float32))
     status, _, err = run("knn", "-i", tmp_path / "r.npy", "-k", 9, "-o", tmp_path / "i.npy", ok=False)
     assert status == 1 and "EV_ERR_ARGUMENT" in err
+
+
+# ---- tsne and extract (when this build has them) ------------------------------------
+
+@skip_unless("tsne")
+def test_tsne_map_keeps_neighbourhoods(tmp_path):
+    from sklearn.datasets import load_digits
+    from sklearn.manifold import trustworthiness
+    x, _ = load_digits(return_X_y=True)
+    x = x[:400].astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m.npy", "--perplexity", 20, "--iterations", 500,
+        "--seed", 3, "--quiet")
+    m = np.load(tmp_path / "m.npy")
+    assert m.shape == (400, 2) and m.dtype == np.float32 and np.isfinite(m).all()
+    assert trustworthiness(x, m, n_neighbors=10) > 0.95
+    run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m2.npy", "--perplexity", 20, "--iterations", 500,
+        "--seed", 3, "--quiet")
+    assert (np.load(tmp_path / "m2.npy") == m).all(), "same seed, same map"
+    run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m3.csv", "--dims", 3, "--iterations", 300, "--quiet")
+    assert np.loadtxt(tmp_path / "m3.csv", delimiter=",").shape == (400, 3)
+
+
+@skip_unless("tsne")
+def test_tsne_perplexity_too_large_gives_library_message(tmp_path):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32))
+    status, _, err = run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m.npy", "--perplexity", 30, ok=False)
+    assert status == 1 and "EV_ERR_ARGUMENT" in err and "perplexity" in err
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 2, 3, padding=1)
+            self.relu = nn.ReLU()
+            self.flatten = nn.Flatten()
+            self.fc = nn.Linear(2 * 8 * 8, 3)
+
+        def forward(self, x):
+            return self.fc(self.flatten(self.relu(self.conv(x))))
+
+    torch.manual_seed(0)
+    m = Tiny().eval()
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    torch.jit.script(m).save(str(path))
+    return m, path
+
+
+@skip_unless("extract")
+def test_extract_matches_pytorch(tmp_path, tiny_model):
+    import torch
+    model, path = tiny_model
+    x = np.random.default_rng(4).integers(0, 256, size=(30, 8, 8)).astype(np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    _, out, _ = run("extract", "-m", path, "--list-layers")
+    assert {"conv", "relu", "fc", "softmax"} <= set(out.split())
+    run("extract", "-m", path, "-i", tmp_path / "x.npy", "-l", "relu,fc,softmax", "-o", tmp_path / "out",
+        "--batch", 7, "--quiet")
+    with torch.no_grad():
+        t = torch.from_numpy(x.astype(np.float32) / 255).unsqueeze(1)
+        relu = model.relu(model.conv(t)).reshape(30, -1).numpy()
+        fc = model(t).numpy()
+    assert np.load(tmp_path / "out" / "relu.npy") == pytest.approx(relu, abs=1e-5)
+    assert np.load(tmp_path / "out" / "fc.npy") == pytest.approx(fc, abs=1e-5)
+    assert np.load(tmp_path / "out" / "softmax.npy") == pytest.approx(softmax(fc), abs=1e-6)
+
+
+@skip_unless("extract")
+def test_extract_errors(tmp_path, tiny_model):
+    _, path = tiny_model
+    np.save(tmp_path / "x.npy", np.zeros((3, 64), np.float32))
+    status, _, err = run("extract", "-m", tmp_path / "none.pt", "-i", tmp_path / "x.npy", "-l", "fc",
+                         "-o", tmp_path / "o", ok=False)
+    assert status == 1 and "EV_ERR_NOT_FOUND" in err
+    status, _, err = run("extract", "-m", path, "-i", tmp_path / "x.npy", "-l", "nope", "-o", tmp_path / "o", ok=False)
+    assert status == 1 and "EV_ERR_NOT_FOUND" in err and "fc" in err
+    np.save(tmp_path / "odd.npy", np.zeros((3, 7), np.float32))
+    status, _, err = run("extract", "-m", path, "-i", tmp_path / "odd.npy", "-l", "fc", "-o", tmp_path / "o", ok=False)
+    assert status == 1 and "--shape" in err
+    status, _, err = run("extract", "-m", path, "-i", tmp_path / "x.npy", "-l", "fc", "-o", tmp_path / "o",
+                         "--shape", "4,4,4", ok=False)
+    assert status == 1 and "EV_ERR_ARGUMENT" in err
