@@ -371,6 +371,16 @@ START_TEST(bad_inputs) {
   x[5] = INFINITY;
   ck_assert_ev(ev_pca_fit(p, x, 4, 2, 2), EV_ERR_NONFINITE);
   ck_assert_errmsg_has("Inf");
+  for (int sv = 1; sv < 3; sv++) { /* the other solvers check up front */
+    ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, solvers[sv]));
+    ck_assert_ev(ev_pca_fit(p, x, 4, 2, 2), EV_ERR_NONFINITE);
+    ck_assert_errmsg_has("x[2][1] is Inf");
+  }
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, EV_PCA_SOLVER_COVARIANCE));
+  float big[8] = {1e30f, 0, -1e30f, 1, 0, 2, 5e29f, 3};
+  ck_assert_ev(ev_pca_fit(p, big, 4, 2, 2), EV_ERR_OVERFLOW);
+  ck_assert_errmsg_has("rescale");
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, EV_PCA_SOLVER_AUTO));
   x[5] = -4;
   /* Before a fit. */
   size_t k;

@@ -24,14 +24,15 @@ static inline bool ev__fits_blas(size_t a) { return a <= (size_t)INT_MAX; }
 void ev__column_moments(const float *x, size_t n, size_t d, size_t ld,
                         double *mean, double *ssd);
 
-/* Add (x - 1 mean^T)^T (x - 1 mean^T) of the rows x[0..rows) to the upper
- * triangle (row-major; the lower triangle column-major) of the d x d double
- * matrix gram. The block is centred into work (rows x d floats), multiplied
- * by one SSYRK into cf (d x d floats) and added in double, so float rounding
- * only ever spans one block. mean may be NULL (no centring). */
+/* Add (x - 1 shift^T)^T (x - 1 shift^T) of the rows x[0..rows) to the
+ * upper triangle (row-major; the lower triangle column-major) of the d x d
+ * double matrix gram, and the column sums of x - 1 shift^T to colsum (d
+ * doubles; may be NULL). The block is shifted into work (rows x d floats),
+ * multiplied by one SSYRK into cf (d x d floats) and added in double, so
+ * float rounding only ever spans one block. shift may be NULL (zero). */
 void ev__gram_accumulate(const float *x, size_t rows, size_t d, size_t ld,
-                         const float *mean, float *work, float *cf,
-                         double *gram);
+                         const float *shift, float *work, float *cf,
+                         double *gram, double *colsum);
 
 /* dst (rows x d, packed) = src - 1 mean^T (mean may be NULL: a copy). */
 void ev__center_rows(const float *src, size_t rows, size_t d, size_t ld,
