@@ -98,8 +98,9 @@ static ev_status make_fit(const ev_pca *pca, const ev__pca_raw *raw,
   f->singular = ev__malloc(f->k * sizeof(float));
   if (!f->components || !f->mean || !f->variance || !f->ratio ||
       !f->singular) {
+    size_t bytes = f->k * d * sizeof(float);
     ev__pca_fit_free(f);
-    return ev__nomem("the PCA fit", f->k * d * sizeof(float));
+    return ev__nomem("the PCA fit", bytes);
   }
   memcpy(f->components, raw->components, f->k * d * sizeof(float));
   memcpy(f->mean, mean, d * sizeof(float));
