@@ -53,10 +53,11 @@ ev_status ev__orthonormalize(float *a, size_t m, size_t n, size_t lda);
 ev_status ev__sym_top_eigen(double *c, size_t d, size_t k, double *w,
                             double *z);
 
-/* Thin SVD of the m x n column-major float a by sgesdd (jobz 'O'):
- * s[min(m, n)] in decreasing order; the left singular vectors (m x
- * min(m, n), column-major, ld m) are written to a when m >= n, else to u
- * (m x m). Right singular vectors are not kept. */
+/* Thin SVD of the m x n column-major float a by sgesdd (jobz 'O'; after an
+ * LQ factorisation when m < n): s[min(m, n)] in decreasing order; the left
+ * singular vectors (m x min(m, n), column-major, ld m) are written to a
+ * when m >= n, else to u (m x m). a is destroyed; right singular vectors
+ * are not kept. */
 ev_status ev__svd_left(float *a, size_t m, size_t n, float *s, float *u);
 
 /* As ev__svd_left in double (for small matrices where accuracy matters). */
