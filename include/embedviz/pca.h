@@ -22,7 +22,7 @@
  * Solvers (docs/pca.md has the details, memory and accuracy):
  *  - COVARIANCE: one pass over the data, blocks of rows centred and
  *    multiplied by SSYRK, summed in double; the k largest eigenpairs of the
- *    d x d covariance by LAPACK dsyevr. Memory 12 d^2 bytes + 16 MiB.
+ *    d x d covariance by LAPACK dsyevr. Memory 12 d^2 bytes + 32 MiB.
  *  - SVD: a centred copy (4 n d bytes) and LAPACK sgesdd; exact.
  *  - RANDOMIZED: Halko, Martinsson & Tropp (2011), Gaussian test matrix of
  *    k + EV_PCA_OVERSAMPLES columns, power iterations re-orthonormalised by

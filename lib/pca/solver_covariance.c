@@ -6,7 +6,7 @@
  * small where the mean is large; the rank-one correction is done in
  * double. NaN or Inf show up on C's diagonal, so the data are checked
  * only when that happens (for the message). Peak memory: 12 d^2 + 8 d k
- * bytes plus one block of rows (about 16 MiB); the data are never copied
+ * bytes plus one block of rows (about 32 MiB); the data are never copied
  * whole. */
 #include <math.h>
 
@@ -14,7 +14,7 @@
 #include "pca/pca.h"
 
 /* Floats in one centred block of rows. */
-#define BLOCK_FLOATS ((size_t)4 << 20)
+#define BLOCK_FLOATS ((size_t)8 << 20)
 
 static size_t block_rows(size_t n, size_t d) {
   size_t b = BLOCK_FLOATS / d;
