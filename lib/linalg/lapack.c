@@ -167,3 +167,24 @@ ev_status ev__svd_left(float *a, size_t m, size_t n, float *s, float *u) {
     for (size_t i = 0; i < m; i++) u[j * m + i] = i >= j ? a[j * m + i] : 0;
   return svd_left_direct(u, m, m, s, NULL); /* square: vectors over u */
 }
+
+ev_status ev__lu_basis(float *a, size_t m, size_t n, size_t lda) {
+  lapack_int *ipiv = ev__malloc(n * sizeof *ipiv);
+  if (!ipiv) return ev__nomem("LU pivots", n * sizeof *ipiv);
+  lapack_int info = LAPACKE_sgetrf_work(LAPACK_COL_MAJOR, (lapack_int)m,
+                                        (lapack_int)n, a, (lapack_int)lda,
+                                        ipiv);
+  if (info < 0) { /* info > 0 (a zero pivot) leaves a unit column: fine */
+    ev__free(ipiv);
+    return lapack_failed("sgetrf", info);
+  }
+  for (size_t j = 0; j < n; j++) { /* keep L: unit diagonal, no U */
+    for (size_t i = 0; i < j; i++) a[j * lda + i] = 0.0f;
+    a[j * lda + j] = 1.0f;
+  }
+  /* Undo the row interchanges (last first): a = P L. */
+  LAPACKE_slaswp_work(LAPACK_COL_MAJOR, (lapack_int)n, a, (lapack_int)lda, 1,
+                      (lapack_int)n, ipiv, -1);
+  ev__free(ipiv);
+  return EV_OK;
+}

@@ -46,6 +46,13 @@ void ev__fill_normal(float *a, size_t count, uint64_t seed);
  * columns (Householder QR: sgeqrf + sorgqr). */
 ev_status ev__orthonormalize(float *a, size_t m, size_t n, size_t lda);
 
+/* Replace the m x n column-major a (m >= n) by P L from its LU
+ * factorisation with partial pivoting (sgetrf): a basis of the same column
+ * space, cheaper than QR (n^2 m flops) and well conditioned thanks to the
+ * pivoting (|L| <= 1), though not orthonormal. L has a unit diagonal, so
+ * the basis keeps full rank even when a does not. */
+ev_status ev__lu_basis(float *a, size_t m, size_t n, size_t lda);
+
 /* The k largest eigenpairs of the symmetric d x d column-major double
  * matrix c (lower triangle read; destroyed), in decreasing order: w[k],
  * z (d x k column-major, column j the eigenvector of w[j]). dsyevr
