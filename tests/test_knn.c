@@ -77,6 +77,9 @@ START_TEST(cosine_by_hand) {
   const float q[2] = {1, 0};
   expect5(EV_METRIC_COSINE, 2, q, (int64_t[]){2, 1, 0, 3, 4},
           (double[]){0, 0.4, 1, 1, 1 + 1 / sqrt(2)});
+  /* A zero query has no direction: everything at 1, in index order. */
+  expect5(EV_METRIC_COSINE, 2, origin, (int64_t[]){0, 1, 2, 3, 4},
+          (double[]){1, 1, 1, 1, 1});
 }
 END_TEST
 
