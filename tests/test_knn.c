@@ -251,6 +251,19 @@ START_TEST(exact_where_the_expansion_cancels) {
 }
 END_TEST
 
+START_TEST(direct_fallback_for_extreme_scales) {
+  /* |x|^2 near 1e33 would overflow the float expansion, and cosine rows of
+   * norm 1e-19 would underflow it: both take the exact direct loops. */
+  size_t n = 200, dim = 10;
+  float *big = tu_randn(n, dim, 71), *tiny = tu_randn(n, dim, 72);
+  for (size_t i = 0; i < n * dim; i++) big[i] *= 1e16f, tiny[i] *= 1e-20f;
+  check_brute(EV_METRIC_EUCLIDEAN, 2, big, n, big, n, dim, 6, 1, 2, 0);
+  check_brute(EV_METRIC_COSINE, 2, tiny, n, tiny, n, dim, 6, 1, 2, 0);
+  free(big);
+  free(tiny);
+}
+END_TEST
+
 START_TEST(integer_data_with_many_exact_ties) {
   /* Small integers: many pairs at exactly equal distances. */
   size_t n = 300, dim = 6;
@@ -592,6 +605,7 @@ int main(void) {
   tcase_add_test(tc, matches_double_brute_force);
   tcase_add_test(tc, matches_scikit_learn_on_digits);
   tcase_add_test(tc, exact_where_the_expansion_cancels);
+  tcase_add_test(tc, direct_fallback_for_extreme_scales);
   tcase_add_test(tc, integer_data_with_many_exact_ties);
   tcase_add_test(tc, one_and_two_threads_agree);
   tcase_add_test(tc, many_threads_query_one_index);
