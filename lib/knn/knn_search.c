@@ -65,6 +65,7 @@ static void make_plan(const ev__knn_job *job, plan *pl) {
   }
   pl->nchunk = nchunk;
   pl->chunk = div_up(ix->n, nchunk);
+  if (pl->br > pl->chunk) pl->br = pl->chunk; /* no tile wider than needed */
 }
 
 /* ---- per-thread scratch ---- */
