@@ -78,33 +78,52 @@ static unsigned char clip8(int32_t v) {
   return (unsigned char)(v >> PRECISION_BITS);
 }
 
-static void pass_horizontal(const unsigned char *src, size_t w, int c,
-                            size_t rows, unsigned char *dst, size_t ow,
-                            const int *b, const int32_t *kk, size_t ks) {
+/* One output pixel per weight row; c is a constant after inlining, so the
+ * channel loop unrolls (Pillow keeps one accumulator per band likewise). */
+static inline __attribute__((always_inline)) void
+horizontal_c(const unsigned char *src, size_t w, const int c, size_t rows,
+             unsigned char *dst, size_t ow, const int *b, const int32_t *kk,
+             size_t ks) {
   for (size_t y = 0; y < rows; y++)
     for (size_t xx = 0; xx < ow; xx++) {
       const int32_t *k = kk + xx * ks;
-      const unsigned char *s = src + (y * w + (size_t)b[2 * xx]) * c;
-      for (int ch = 0; ch < c; ch++) {
-        int32_t acc = 1 << (PRECISION_BITS - 1);
-        for (int x = 0; x < b[2 * xx + 1]; x++) acc += s[x * c + ch] * k[x];
-        dst[(y * ow + xx) * c + ch] = clip8(acc);
-      }
+      const unsigned char *s = src + (y * w + (size_t)b[2 * xx]) * (size_t)c;
+      int32_t acc[4] = {1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1),
+                        1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)};
+      for (int x = 0; x < b[2 * xx + 1]; x++)
+        for (int ch = 0; ch < c; ch++) acc[ch] += s[x * c + ch] * k[x];
+      for (int ch = 0; ch < c; ch++)
+        dst[(y * ow + xx) * (size_t)c + (size_t)ch] = clip8(acc[ch]);
     }
 }
 
+static void pass_horizontal(const unsigned char *src, size_t w, int c,
+                            size_t rows, unsigned char *dst, size_t ow,
+                            const int *b, const int32_t *kk, size_t ks) {
+  switch (c) {
+    case 1: horizontal_c(src, w, 1, rows, dst, ow, b, kk, ks); break;
+    case 3: horizontal_c(src, w, 3, rows, dst, ow, b, kk, ks); break;
+    case 2: horizontal_c(src, w, 2, rows, dst, ow, b, kk, ks); break;
+    default: horizontal_c(src, w, 4, rows, dst, ow, b, kk, ks); break;
+  }
+}
+
+/* Row by row: the whole output row accumulates in acc (row entries), one
+ * contiguous, vectorisable sweep per source row. */
 static void pass_vertical(const unsigned char *src, size_t w, int c,
                           unsigned char *dst, size_t oh, const int *b,
-                          const int32_t *kk, size_t ks) {
+                          const int32_t *kk, size_t ks, int32_t *acc) {
   size_t row = w * (size_t)c;
   for (size_t yy = 0; yy < oh; yy++) {
     const int32_t *k = kk + yy * ks;
     const unsigned char *s = src + (size_t)b[2 * yy] * row;
-    for (size_t i = 0; i < row; i++) {
-      int32_t acc = 1 << (PRECISION_BITS - 1);
-      for (int y = 0; y < b[2 * yy + 1]; y++) acc += s[y * row + i] * k[y];
-      dst[yy * row + i] = clip8(acc);
+    for (size_t i = 0; i < row; i++) acc[i] = 1 << (PRECISION_BITS - 1);
+    for (int y = 0; y < b[2 * yy + 1]; y++) {
+      const unsigned char *sr = s + (size_t)y * row;
+      int32_t ky = k[y];
+      for (size_t i = 0; i < row; i++) acc[i] += sr[i] * ky;
     }
+    for (size_t i = 0; i < row; i++) dst[yy * row + i] = clip8(acc[i]);
   }
 }
 
@@ -120,15 +139,16 @@ ev_status ev__resample_bilinear(const unsigned char *src, size_t h, size_t w,
   int32_t *kh = ev__malloc(ow * ksh * sizeof *kh);
   int32_t *kv = ev__malloc(oh * ksv * sizeof *kv);
   unsigned char *tmp = NULL;
+  int32_t *acc = ev__malloc(ow * (size_t)c * sizeof *acc);
   ev_status st = EV_OK;
-  if (!bh || !bv || !kh || !kv) {
+  if (!bh || !bv || !kh || !kv || !acc) {
     st = ev__nomem("resampling weights", ow * ksh * 4 + oh * ksv * 4);
     goto done;
   }
   axis_coeffs(w, ow, bh, kh, ksh);
   axis_coeffs(h, oh, bv, kv, ksv);
   if (ow == w) { /* vertical pass only */
-    pass_vertical(src, w, c, dst, oh, bv, kv, ksv);
+    pass_vertical(src, w, c, dst, oh, bv, kv, ksv, acc);
     goto done;
   }
   if (oh == h) {
@@ -146,8 +166,9 @@ ev_status ev__resample_bilinear(const unsigned char *src, size_t h, size_t w,
   pass_horizontal(src + first * w * (size_t)c, w, c, last - first, tmp, ow,
                   bh, kh, ksh);
   for (size_t y = 0; y < oh; y++) bv[2 * y] -= (int)first;
-  pass_vertical(tmp, ow, c, dst, oh, bv, kv, ksv);
+  pass_vertical(tmp, ow, c, dst, oh, bv, kv, ksv, acc);
 done:
+  ev__free(acc);
   ev__free(bh);
   ev__free(bv);
   ev__free(kh);
