@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/testhook.h"
+#include "io/io_private.h"
 #include "testutil.h"
 
 #define D "tests/data/io/"
@@ -291,6 +292,31 @@ START_TEST(images_of_every_format) {
   ck_assert_ev_ok(ev_image_read(D "img_blocks_16x16.jpg", 3, &a));
   assert_u8_equal(a, ref);
   ev_array_free(a);
+  ev_array_free(ref);
+}
+END_TEST
+
+/* JPEG: with the system's libjpeg-turbo, PIL's very pixels; with the stb
+ * fallback, within a few levels (different IDCT and chroma upsampling). */
+START_TEST(jpeg_decoders) {
+  ev_array *ref = load_npy(D "img_photo_37x53.npy"), *a;
+  const uint8_t *r = ev_array_data(ref);
+  for (int stb = 0; stb < 2; stb++) {
+    ev__jpeg_disable(stb);
+    if (!stb && !ev__jpeg_available()) continue;
+    ck_assert_ev_ok(ev_image_read(D "img_photo_37x53.jpg", 0, &a));
+    ck_assert_uint_eq(ev_array_size(a), 37 * 53 * 3);
+    const uint8_t *p = ev_array_data(a);
+    int worst = 0;
+    for (size_t i = 0; i < 37 * 53 * 3; i++)
+      worst = abs(p[i] - r[i]) > worst ? abs(p[i] - r[i]) : worst;
+    ck_assert_int_le(worst, stb ? 8 : 0);
+    ev_array_free(a);
+    ck_assert_ev(ev_image_read(D "bad_truncated.jpg", 3, &a), EV_ERR_FORMAT);
+    ck_assert_errmsg_has("bad_truncated.jpg");
+    ck_assert_ev(ev_image_read(D "bad_notimage.jpg", 3, &a), EV_ERR_FORMAT);
+  }
+  ev__jpeg_disable(0);
   ev_array_free(ref);
 }
 END_TEST
@@ -745,6 +771,7 @@ int main(void) {
   tcase_add_test(tc, idx_bad_inputs);
   tcase_add_test(tc, idx_fashion_mnist_test_set);
   tcase_add_test(tc, images_of_every_format);
+  tcase_add_test(tc, jpeg_decoders);
   tcase_add_test(tc, images_bad_inputs);
   tcase_add_test(tc, images_huge_dimensions_refused);
   tcase_add_test(tc, preprocessing_matches_torchvision);

@@ -84,15 +84,20 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
   if (len > INT32_MAX)
     return ev__fail(EV_ERR_FORMAT, "%s: image files over 2 GiB are not "
                     "supported", path);
-  int w, h, c;
-  stb_out_of_memory = 0;
-  unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
-  if (!px) return decode_fail(path);
-  img->pixels = px;
-  img->w = (size_t)w;
-  img->h = (size_t)h;
-  img->c = c;
-  ev_status st = channels ? ev__image_convert(img, channels, path) : EV_OK;
+  ev_status st;
+  if (!ev__jpeg_decode(data, len, path, img, &st)) {
+    int w, h, c;
+    stb_out_of_memory = 0;
+    unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
+    if (!px) return decode_fail(path);
+    img->pixels = px;
+    img->w = (size_t)w;
+    img->h = (size_t)h;
+    img->c = c;
+  } else if (st) {
+    return st;
+  }
+  st = channels ? ev__image_convert(img, channels, path) : EV_OK;
   if (st) {
     ev__free(img->pixels);
     img->pixels = NULL;

@@ -133,6 +133,13 @@ def image_fixtures():
                                subsampling=0)
     np.save(path("img_blocks_16x16.npy"),
             np.asarray(Image.open(path("img_blocks_16x16.jpg")).convert("RGB")))
+    # a photo-like JPEG with 4:2:0 chroma, and PIL's (libjpeg-turbo's) pixels
+    Image.fromarray(smooth_image(37, 53, 3)).save(path("img_photo_37x53.jpg"),
+                                                  quality=90)
+    np.save(path("img_photo_37x53.npy"),
+            np.asarray(Image.open(path("img_photo_37x53.jpg")).convert("RGB")))
+    jpg = open(path("img_photo_37x53.jpg"), "rb").read()
+    write_bytes("bad_truncated.jpg", jpg[: len(jpg) // 2])
     good = open(path("img_rgb_5x7.png"), "rb").read()
     write_bytes("bad_truncated.png", good[: len(good) - 30])
     write_bytes("bad_garbage.png", b"\x89PNG\r\n\x1a\n" + bytes(range(200)))
