@@ -78,52 +78,76 @@ static unsigned char clip8(int32_t v) {
   return (unsigned char)(v >> PRECISION_BITS);
 }
 
-/* One output pixel per weight row; c is a constant after inlining, so the
- * channel loop unrolls (Pillow keeps one accumulator per band likewise). */
-static inline __attribute__((always_inline)) void
-horizontal_c(const unsigned char *src, size_t w, const int c, size_t rows,
-             unsigned char *dst, size_t ow, const int *b, const int32_t *kk,
-             size_t ks) {
+/* One output pixel per weight row, one register accumulator per channel
+ * (as Pillow's ss0..ss3); RGB and grey get their own loops. */
+#define HALF (1 << (PRECISION_BITS - 1))
+
+static void horizontal_rgb(const unsigned char *src, size_t w, size_t rows,
+                           unsigned char *dst, size_t ow, const int *b,
+                           const int32_t *kk, size_t ks) {
+  for (size_t y = 0; y < rows; y++) {
+    const unsigned char *row = src + y * w * 3;
+    unsigned char *o = dst + y * ow * 3;
+    for (size_t xx = 0; xx < ow; xx++) {
+      const int32_t *k = kk + xx * ks;
+      const unsigned char *s = row + (size_t)b[2 * xx] * 3;
+      int n = b[2 * xx + 1];
+      int32_t a0 = HALF, a1 = HALF, a2 = HALF;
+      for (int x = 0; x < n; x++) {
+        int32_t kx = k[x];
+        a0 += s[3 * x] * kx;
+        a1 += s[3 * x + 1] * kx;
+        a2 += s[3 * x + 2] * kx;
+      }
+      o[3 * xx] = clip8(a0);
+      o[3 * xx + 1] = clip8(a1);
+      o[3 * xx + 2] = clip8(a2);
+    }
+  }
+}
+
+static void horizontal_any(const unsigned char *src, size_t w, int c,
+                           size_t rows, unsigned char *dst, size_t ow,
+                           const int *b, const int32_t *kk, size_t ks) {
   for (size_t y = 0; y < rows; y++)
     for (size_t xx = 0; xx < ow; xx++) {
       const int32_t *k = kk + xx * ks;
       const unsigned char *s = src + (y * w + (size_t)b[2 * xx]) * (size_t)c;
-      int32_t acc[4] = {1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1),
-                        1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)};
-      for (int x = 0; x < b[2 * xx + 1]; x++)
-        for (int ch = 0; ch < c; ch++) acc[ch] += s[x * c + ch] * k[x];
-      for (int ch = 0; ch < c; ch++)
-        dst[(y * ow + xx) * (size_t)c + (size_t)ch] = clip8(acc[ch]);
+      int n = b[2 * xx + 1];
+      for (int ch = 0; ch < c; ch++) {
+        int32_t acc = HALF;
+        for (int x = 0; x < n; x++) acc += s[x * c + ch] * k[x];
+        dst[(y * ow + xx) * (size_t)c + (size_t)ch] = clip8(acc);
+      }
     }
 }
 
 static void pass_horizontal(const unsigned char *src, size_t w, int c,
                             size_t rows, unsigned char *dst, size_t ow,
                             const int *b, const int32_t *kk, size_t ks) {
-  switch (c) {
-    case 1: horizontal_c(src, w, 1, rows, dst, ow, b, kk, ks); break;
-    case 3: horizontal_c(src, w, 3, rows, dst, ow, b, kk, ks); break;
-    case 2: horizontal_c(src, w, 2, rows, dst, ow, b, kk, ks); break;
-    default: horizontal_c(src, w, 4, rows, dst, ow, b, kk, ks); break;
-  }
+  if (c == 3) horizontal_rgb(src, w, rows, dst, ow, b, kk, ks);
+  else horizontal_any(src, w, c, rows, dst, ow, b, kk, ks);
 }
 
 /* Row by row: the whole output row accumulates in acc (row entries), one
  * contiguous, vectorisable sweep per source row. */
+__attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
 static void pass_vertical(const unsigned char *src, size_t w, int c,
                           unsigned char *dst, size_t oh, const int *b,
-                          const int32_t *kk, size_t ks, int32_t *acc) {
+                          const int32_t *kk, size_t ks,
+                          int32_t *restrict acc) {
   size_t row = w * (size_t)c;
   for (size_t yy = 0; yy < oh; yy++) {
     const int32_t *k = kk + yy * ks;
     const unsigned char *s = src + (size_t)b[2 * yy] * row;
-    for (size_t i = 0; i < row; i++) acc[i] = 1 << (PRECISION_BITS - 1);
+    for (size_t i = 0; i < row; i++) acc[i] = HALF;
     for (int y = 0; y < b[2 * yy + 1]; y++) {
-      const unsigned char *sr = s + (size_t)y * row;
-      int32_t ky = k[y];
-      for (size_t i = 0; i < row; i++) acc[i] += sr[i] * ky;
+      const unsigned char *restrict sr = s + (size_t)y * row;
+      const int32_t ky = k[y];
+      for (size_t i = 0; i < row; i++) acc[i] += (int32_t)sr[i] * ky;
     }
-    for (size_t i = 0; i < row; i++) dst[yy * row + i] = clip8(acc[i]);
+    unsigned char *restrict o = dst + yy * row;
+    for (size_t i = 0; i < row; i++) o[i] = clip8(acc[i]);
   }
 }
 
