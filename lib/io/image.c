@@ -146,7 +146,7 @@ ev_status ev__image_convert(ev__image *img, int channels, const char *path) {
 
 /* The header is in the first bytes of every format; only when stb cannot
  * find it there (a JPEG with large metadata) is the whole file read. */
-#define PROBE_HEAD (256 * 1024)
+#define PROBE_HEAD (64 * 1024)
 
 static int info(const unsigned char *data, size_t len, int *w, int *h,
                 int *c) {
