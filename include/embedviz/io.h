@@ -115,8 +115,9 @@ EV_API ev_status ev_idx_read(const char *path, ev_array **out);
 
 /* Decode a PNG, JPEG (baseline and progressive), BMP or GIF (first frame)
  * into an H x W x C uint8 array (stb_image; JPEG with the system's
- * libjpeg-turbo when installed, PIL's decoder, so the pixels are PIL's). channels 0 keeps the file's channels
- * (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA); 1 converts to grey as PIL's
+ * libjpeg-turbo when installed: PIL's decoder, so the pixels are PIL's).
+ * channels 0 keeps the file's channels (1 grey, 2 grey + alpha, 3 RGB,
+ * 4 RGBA); 1 converts to grey as PIL's
  * convert("L") (ITU-R 601-2 luma, alpha dropped); 3 converts to RGB as
  * convert("RGB") (grey replicated, alpha dropped). EV_ERR_NOT_FOUND,
  * EV_ERR_IO, EV_ERR_FORMAT (not an image, corrupt, truncated, unsupported
@@ -187,12 +188,12 @@ EV_API ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
  * ImageFolder: the class is the subfolder's name, classes sorted by name
  * (byte order) and numbered from 0, files sorted by name within a class.
  * Image files are recognised by extension, in any case: .png .jpg .jpeg
- * .bmp .gif. Image files directly in the folder (no subfolders) form one
+ * .bmp .gif; a subfolder without any is no class; deeper folders are not
+ * read. Image files directly in the folder (no class subfolders) form one
  * data set without labels. skip_bad: 1 leaves unreadable files out (listed
  * by ev_dataset_skipped_path; EV_DS_ON_ERROR starts as SKIP), 0 fails on
- * the first. EV_ERR_NOT_FOUND (no folder,
- * or no image in it), EV_ERR_IO, EV_ERR_FORMAT, EV_ERR_NOMEM,
- * EV_ERR_ARGUMENT. */
+ * the first. EV_ERR_NOT_FOUND (no folder, or no image in it), EV_ERR_IO,
+ * EV_ERR_FORMAT, EV_ERR_NOMEM, EV_ERR_ARGUMENT. */
 EV_API ev_status ev_dataset_from_folder(const char *folder, int skip_bad,
                                         ev_dataset **out);
 
