@@ -430,6 +430,19 @@ START_TEST(preprocessing_grey) {
 }
 END_TEST
 
+START_TEST(thumbnail_matches_pil) {
+  ev_dataset *ds = one_image(D "pre_b_61x29.png");
+  ev_array *ref = load_npy(D "pre_b_thumb16.npy");
+  uint8_t t[16 * 16 * 3];
+  ck_assert_ev_ok(ev_dataset_thumbnail(ds, 0, 16, t));
+  ck_assert(memcmp(t, ev_array_data(ref), sizeof t) == 0);
+  ck_assert_ev(ev_dataset_thumbnail(ds, 1, 16, t), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_dataset_thumbnail(ds, 0, 0, t), EV_ERR_ARGUMENT);
+  ev_array_free(ref);
+  ev_dataset_free(ds);
+}
+END_TEST
+
 /* ---- folders of classes ---- */
 
 START_TEST(folder_classes_sorted) {
@@ -602,6 +615,9 @@ START_TEST(dataset_from_npy_images) {
                EV_ERR_FORMAT);
   ck_assert_errmsg_has("4 labels expected");
   ck_assert_ev(ev_dataset_from_npy(D "i4_5.npy", NULL, &ds), EV_ERR_FORMAT);
+  ck_assert_ev(ev_dataset_from_npy(D "ds_empty_0x6x5.npy", NULL, &ds),
+               EV_ERR_FORMAT);
+  ck_assert_errmsg_has("empty");
   ck_assert_ev(ev_dataset_from_idx(D "images_3x4x5.idx", D "labels_2.idx", &ds),
                EV_ERR_FORMAT);
   ck_assert_ev_ok(ev_dataset_from_idx(D "images_3x4x5.idx.gz", NULL, &ds));
@@ -776,6 +792,7 @@ int main(void) {
   tcase_add_test(tc, images_huge_dimensions_refused);
   tcase_add_test(tc, preprocessing_matches_torchvision);
   tcase_add_test(tc, preprocessing_grey);
+  tcase_add_test(tc, thumbnail_matches_pil);
   tcase_add_test(tc, folder_classes_sorted);
   tcase_add_test(tc, folder_without_images);
   tcase_add_test(tc, corrupt_images_fail_or_skip);

@@ -264,6 +264,11 @@ ev_status ev_dataset_from_folder(const char *folder, int skip_bad,
 /* Take over an array of items: uint8 images or float inputs. */
 static ev_status from_array(ev_array *a, const char *path, ev_dataset **out) {
   size_t c, h, w, nd = a->ndim;
+  if (a->size == 0) {
+    ev_array_free(a);
+    return ev__fail(EV_ERR_FORMAT, "%s: the array is empty (a dimension is "
+                    "0): a data set needs at least one item", path);
+  }
   if (a->dtype == EV_DTYPE_UINT8) {
     if (nd == 3) { h = a->shape[1]; w = a->shape[2]; c = 1; }
     else if (nd == 4 && (a->shape[3] == 1 || a->shape[3] == 3 ||

@@ -61,6 +61,7 @@ def npy_fixtures():
     # data sets as arrays: images (uint8) and labels
     imgs = rng.integers(0, 256, size=(4, 6, 5), dtype=np.uint8)
     np.save(path("ds_images_4x6x5.npy"), imgs)
+    np.save(path("ds_empty_0x6x5.npy"), np.zeros((0, 6, 5), np.uint8))
     np.save(path("ds_labels_4.npy"), np.array([2, 0, 1, 2], dtype=np.int64))
     return imgs
 
@@ -177,6 +178,10 @@ def preprocess_fixtures():
         img = Image.open(path(src)).convert("RGB")
         t = transforms.Compose(tf + [transforms.ToTensor(), norm])(img)
         np.save(path(name + ".npy"), t.numpy().astype("<f4"))
+    # thumbnails: Resize(16), CenterCrop(16) of the RGB image, as uint8
+    thumb = transforms.Compose([transforms.Resize(16), transforms.CenterCrop(16)])(
+        Image.open(path("pre_b_61x29.png")).convert("RGB"))
+    np.save(path("pre_b_thumb16.npy"), np.asarray(thumb))
     # grey: convert("L"), Resize(12), ToTensor (no normalisation)
     img = Image.open(path("pre_a_37x53.png")).convert("L")
     t = transforms.Compose([transforms.Resize(12), transforms.ToTensor()])(img)
