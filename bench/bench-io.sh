@@ -51,4 +51,30 @@ t = time.perf_counter() - t0
 print(f"BENCH case=idx_read_train impl=numpy-gzip seconds={t:.3f} "
       f"peak_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} items={x.shape[0]}")
 PYEOF
+  L=/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz
+  $B/bench_io idxds $F $L 2
+  $PY - $F <<'PYEOF'
+# what torchvision.datasets.FashionMNIST does per item: a PIL "L" image,
+# then the transforms
+import gzip, resource, sys, time
+import numpy as np, torch
+from PIL import Image
+from torchvision import transforms
+torch.set_num_threads(1)
+with gzip.open(sys.argv[1], "rb") as f:
+    x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+class DS(torch.utils.data.Dataset):
+    def __init__(self, tf): self.tf = tf
+    def __len__(self): return len(x)
+    def __getitem__(self, i): return self.tf(Image.fromarray(x[i], mode="L"))
+cases = {"1x28x28": transforms.ToTensor(),
+         "3x32x32": transforms.Compose([transforms.Grayscale(3), transforms.Resize(32), transforms.ToTensor(),
+                                        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])}
+for name, tf in cases.items():
+    t0 = time.perf_counter()
+    for b in torch.utils.data.DataLoader(DS(tf), batch_size=256): pass
+    t = time.perf_counter() - t0
+    print(f"BENCH case=fashion_mnist_tensors_{name} n={len(x)} impl=torchvision-pil-0w seconds={t:.3f} "
+          f"peak_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")
+PYEOF
 fi

@@ -66,7 +66,40 @@ static int bench_idx(const char *file) {
   return 0;
 }
 
+/* Fashion-MNIST as model inputs: 1 x 28 x 28 as stored, and 3 x 32 x 32
+ * (replicated, Resize(32), ImageNet-normalised), batches of 256. */
+static int bench_idx_dataset(const char *images, const char *labels,
+                             int threads) {
+  double t0 = now();
+  ev_dataset *ds;
+  if (ev_dataset_from_idx(images, labels, &ds)) return die("idx data set");
+  ev_dataset_set(ds, EV_DS_THREADS, threads);
+  size_t n;
+  ev_dataset_count(ds, &n);
+  float *x = malloc(256 * 3 * 32 * 32 * sizeof *x);
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      ev_dataset_set(ds, EV_DS_CHANNELS, 3);
+      ev_dataset_set(ds, EV_DS_RESIZE, 32);
+      t0 = now();
+    }
+    size_t c, h, w;
+    ev_dataset_item_shape(ds, &c, &h, &w);
+    for (size_t s = 0; s < n; s += 256)
+      if (ev_dataset_read(ds, s, n - s < 256 ? n - s : 256, x, c * h * w))
+        return die("read");
+    printf("BENCH case=fashion_mnist_tensors_%s n=%zu impl=libembedviz-%dt "
+           "seconds=%.3f peak_mb=%.1f\n", pass ? "3x32x32" : "1x28x28", n,
+           threads, now() - t0, peak_mb());
+  }
+  free(x);
+  ev_dataset_free(ds);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 5 && strcmp(argv[1], "idxds") == 0)
+    return bench_idx_dataset(argv[2], argv[3], atoi(argv[4]));
   if (argc >= 5 && strcmp(argv[1], "jpeg") == 0)
     return bench_jpeg(atoi(argv[2]), (size_t)atol(argv[3]), argc - 4,
                       argv + 4);
