@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("BENCH case=knn_%s impl=libembedviz seconds=%.3f peak_mb=%.0f "
-         "threads=%d recall_vs_faiss=%.4f\n",
+         "threads=%d recall_vs_faiss=%.6f\n",
          cas, secs, ru.ru_maxrss / 1024.0, threads, recall(dir, cas, ids, nq, k));
   free(ref); free(q); free(ids); free(dist);
   return 0;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/testhook.h"
+#include "io/io_private.h"
 #include "testutil.h"
 
 #define D "tests/data/io/"
@@ -295,6 +296,31 @@ START_TEST(images_of_every_format) {
 }
 END_TEST
 
+/* JPEG: with the system's libjpeg-turbo, PIL's very pixels; with the stb
+ * fallback, within a few levels (different IDCT and chroma upsampling). */
+START_TEST(jpeg_decoders) {
+  ev_array *ref = load_npy(D "img_photo_37x53.npy"), *a;
+  const uint8_t *r = ev_array_data(ref);
+  for (int stb = 0; stb < 2; stb++) {
+    ev__jpeg_disable(stb);
+    if (!stb && !ev__jpeg_available()) continue;
+    ck_assert_ev_ok(ev_image_read(D "img_photo_37x53.jpg", 0, &a));
+    ck_assert_uint_eq(ev_array_size(a), 37 * 53 * 3);
+    const uint8_t *p = ev_array_data(a);
+    int worst = 0;
+    for (size_t i = 0; i < 37 * 53 * 3; i++)
+      worst = abs(p[i] - r[i]) > worst ? abs(p[i] - r[i]) : worst;
+    ck_assert_int_le(worst, stb ? 8 : 0);
+    ev_array_free(a);
+    ck_assert_ev(ev_image_read(D "bad_truncated.jpg", 3, &a), EV_ERR_FORMAT);
+    ck_assert_errmsg_has("bad_truncated.jpg");
+    ck_assert_ev(ev_image_read(D "bad_notimage.jpg", 3, &a), EV_ERR_FORMAT);
+  }
+  ev__jpeg_disable(0);
+  ev_array_free(ref);
+}
+END_TEST
+
 START_TEST(images_bad_inputs) {
   ev_array *a = NULL;
   ck_assert_ev(ev_image_read(D "no_such.png", 0, &a), EV_ERR_NOT_FOUND);
@@ -400,6 +426,19 @@ START_TEST(preprocessing_grey) {
   ck_assert_ev_ok(ev_dataset_set(ds, EV_DS_RESIZE, 12));
   float worst = compare_with_ref(ds, D "pre_a_grey_resize12.npy");
   ck_assert_msg(worst <= 1e-6f, "max |difference| %g", worst);
+  ev_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(thumbnail_matches_pil) {
+  ev_dataset *ds = one_image(D "pre_b_61x29.png");
+  ev_array *ref = load_npy(D "pre_b_thumb16.npy");
+  uint8_t t[16 * 16 * 3];
+  ck_assert_ev_ok(ev_dataset_thumbnail(ds, 0, 16, t));
+  ck_assert(memcmp(t, ev_array_data(ref), sizeof t) == 0);
+  ck_assert_ev(ev_dataset_thumbnail(ds, 1, 16, t), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_dataset_thumbnail(ds, 0, 0, t), EV_ERR_ARGUMENT);
+  ev_array_free(ref);
   ev_dataset_free(ds);
 }
 END_TEST
@@ -576,6 +615,9 @@ START_TEST(dataset_from_npy_images) {
                EV_ERR_FORMAT);
   ck_assert_errmsg_has("4 labels expected");
   ck_assert_ev(ev_dataset_from_npy(D "i4_5.npy", NULL, &ds), EV_ERR_FORMAT);
+  ck_assert_ev(ev_dataset_from_npy(D "ds_empty_0x6x5.npy", NULL, &ds),
+               EV_ERR_FORMAT);
+  ck_assert_errmsg_has("empty");
   ck_assert_ev(ev_dataset_from_idx(D "images_3x4x5.idx", D "labels_2.idx", &ds),
                EV_ERR_FORMAT);
   ck_assert_ev_ok(ev_dataset_from_idx(D "images_3x4x5.idx.gz", NULL, &ds));
@@ -745,10 +787,12 @@ int main(void) {
   tcase_add_test(tc, idx_bad_inputs);
   tcase_add_test(tc, idx_fashion_mnist_test_set);
   tcase_add_test(tc, images_of_every_format);
+  tcase_add_test(tc, jpeg_decoders);
   tcase_add_test(tc, images_bad_inputs);
   tcase_add_test(tc, images_huge_dimensions_refused);
   tcase_add_test(tc, preprocessing_matches_torchvision);
   tcase_add_test(tc, preprocessing_grey);
+  tcase_add_test(tc, thumbnail_matches_pil);
   tcase_add_test(tc, folder_classes_sorted);
   tcase_add_test(tc, folder_without_images);
   tcase_add_test(tc, corrupt_images_fail_or_skip);

@@ -138,6 +138,20 @@ START_TEST(known_construction_every_solver) {
 }
 END_TEST
 
+START_TEST(randomized_qr_and_lu_power_steps) {
+  /* q <= 2 re-normalises by QR, q > 2 by LU; both are exact here. */
+  float *x = construct(64, 16, 16);
+  for (int q = 0; q <= 4; q += 2) {
+    ev_pca *p = make(EV_PCA_SOLVER_RANDOMIZED, 5);
+    ck_assert_ev_ok(ev_pca_set(p, EV_PCA_POWER_ITERATIONS, q));
+    ck_assert_ev_ok(ev_pca_fit(p, x, 64, 16, 16));
+    check_construction(p, 64, 16);
+    ev_pca_free(p);
+  }
+  free(x);
+}
+END_TEST
+
 START_TEST(known_construction_wide) { /* d > n: the SVD and randomized */
   float *x = construct(32, 200, 200);
   for (int s = 1; s < 3; s++) {
@@ -371,6 +385,16 @@ START_TEST(bad_inputs) {
   x[5] = INFINITY;
   ck_assert_ev(ev_pca_fit(p, x, 4, 2, 2), EV_ERR_NONFINITE);
   ck_assert_errmsg_has("Inf");
+  for (int sv = 1; sv < 3; sv++) { /* the other solvers check up front */
+    ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, solvers[sv]));
+    ck_assert_ev(ev_pca_fit(p, x, 4, 2, 2), EV_ERR_NONFINITE);
+    ck_assert_errmsg_has("x[2][1] is Inf");
+  }
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, EV_PCA_SOLVER_COVARIANCE));
+  float big[8] = {1e30f, 0, -1e30f, 1, 0, 2, 5e29f, 3};
+  ck_assert_ev(ev_pca_fit(p, big, 4, 2, 2), EV_ERR_OVERFLOW);
+  ck_assert_errmsg_has("rescale");
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, EV_PCA_SOLVER_AUTO));
   x[5] = -4;
   /* Before a fit. */
   size_t k;
@@ -527,6 +551,7 @@ int main(void) {
   tcase_add_test(tc, worked_example_3d_rank_one);
   tcase_add_test(tc, known_construction_every_solver);
   tcase_add_test(tc, known_construction_wide);
+  tcase_add_test(tc, randomized_qr_and_lu_power_steps);
   tcase_add_test(tc, leading_dimensions);
   tcase_add_test(tc, whiten_gives_unit_variance);
   tcase_add_test(tc, inverse_transform_round_trip);

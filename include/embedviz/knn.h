@@ -10,15 +10,18 @@
  *   ev_knn_query(index, q, n_q, dim, ld_q, 10, idx, 10, dist, 10);
  *   ev_knn_free(index);
  *
- * The search is exhaustive, so the result is the true k nearest rows up to
- * floating-point rounding. Rows come nearest first; equal distances are
- * ordered by the lower reference index. Euclidean, squared Euclidean and
- * cosine distances are computed as |x|^2 - 2 x.y + |y|^2 (or 1 - x.y for
- * normalised rows) with the cross term from blocked SGEMM, as FAISS's flat
- * index does: memory is bounded by the block size, never an n_q x n_ref
- * matrix. Rounding can make that expansion differ from the direct formula
- * by about 1e-6 relative to |x|^2 + |y|^2; tiny negative values are clamped
- * to 0.
+ * The search is exhaustive and exact: the result is the k nearest rows by
+ * distances computed in double precision from the float rows, nearest
+ * first, equal distances ordered by the lower reference index, the same
+ * whatever the thread count or block size. Euclidean, squared Euclidean and
+ * cosine distances are first estimated as |x|^2 - 2 x.y + |y|^2 (or from
+ * x.y / |y| for cosine) with the cross term from blocked SGEMM, as FAISS's
+ * flat index does: memory is bounded by the block size, never an n_q x n_ref
+ * matrix. Every row whose estimate is within a proven rounding bound of the
+ * current k-th distance is then recomputed exactly, so the float expansion
+ * never decides the answer (see docs/knn.md). The other metrics use direct
+ * loops over cache-sized blocks. Reported distances are the double values
+ * rounded to float.
  *
  * Threads: ev_knn_query and ev_knn_query_self do not modify the index, so
  * many threads may query one built index at once (each call uses up to
@@ -54,10 +57,12 @@ typedef enum ev_knn_param {
                              nothing: build again (EV_ERR_STATE until then) */
   EV_KNN_MINKOWSKI_P = 2, /* p >= 1 for EV_METRIC_MINKOWSKI; default 2 */
   EV_KNN_THREADS = 3,     /* threads per call; 0 (default) = all cores */
-  EV_KNN_BLOCK_ROWS = 4   /* rows per block of the distance computation,
-                             0 (default) = chosen from the dimension; bounds
-                             scratch memory to about threads x block x block
-                             floats */
+  EV_KNN_BLOCK_ROWS = 4   /* query rows per block, 0 (default) = 256 for the
+                             SGEMM metrics, 32 for the others. The SGEMM
+                             reference block is 4 x this (default 1024), so
+                             scratch is about threads x 4 x block^2 floats
+                             plus threads x block x k neighbour entries. The
+                             result does not depend on it */
 } ev_knn_param;
 
 /* Make an empty index with default settings. EV_ERR_ARGUMENT if out is
@@ -68,14 +73,21 @@ EV_API ev_status ev_knn_create(ev_knn **out);
 EV_API void ev_knn_free(ev_knn *index);
 
 /* Change a setting. EV_ERR_ARGUMENT (and nothing changed) when the value is
- * outside ev_knn_param_bounds or the param is unknown. */
+ * outside ev_knn_param_bounds or the param is unknown. ev_knn_get fails the
+ * same way for an unknown param or a NULL value. */
 EV_API ev_status ev_knn_set(ev_knn *index, int param, double value);
 EV_API ev_status ev_knn_get(const ev_knn *index, int param, double *value);
-/* The valid range of a setting. */
+/* The valid range of a setting: EV_KNN_METRIC [0, 5], EV_KNN_MINKOWSKI_P
+ * [1, 1e6], EV_KNN_THREADS [0, 1024], EV_KNN_BLOCK_ROWS [0, 65536].
+ * EV_ERR_ARGUMENT for an unknown param. */
 EV_API ev_status ev_knn_param_bounds(int param, double *lower, double *upper);
 
-/* Report progress of queries (EV_STAGE_KNN, step = query rows done) and
- * allow cancelling them. NULL removes the callback. */
+/* Report progress of queries (EV_STAGE_KNN, step = query rows done, about
+ * once per block, then step = total at the end) and allow cancelling them:
+ * the query then returns EV_ERR_CANCELLED, the outputs hold nothing
+ * meaningful, the index is unchanged. The callback runs on the thread that
+ * called the query. NULL removes the callback. EV_ERR_ARGUMENT if index is
+ * NULL. */
 EV_API ev_status ev_knn_set_progress(ev_knn *index, ev_progress_fn fn,
                                      void *user_data);
 
@@ -87,22 +99,28 @@ EV_API ev_status ev_knn_set_progress(ev_knn *index, ev_progress_fn fn,
 EV_API ev_status ev_knn_build(ev_knn *index, const float *ref, size_t n,
                               size_t dim, size_t ld);
 
-/* Rows and dimension of the indexed reference (0, 0 before a build). */
+/* Rows and dimension of the indexed reference (0, 0 before a build).
+ * EV_ERR_ARGUMENT for a NULL argument. */
 EV_API ev_status ev_knn_size(const ev_knn *index, size_t *n, size_t *dim);
 
 /* For each of the nq rows of queries (nq x dim, leading dimension ldq), the
  * k nearest reference rows: indices (nq x k, leading dimension ldi) and,
  * unless distances is NULL, their distances in the index's metric (nq x k,
- * leading dimension ldd). EV_ERR_STATE before a build; EV_ERR_ARGUMENT when
- * dim differs from the reference's, k is 0 or k > n; EV_ERR_NONFINITE;
- * EV_ERR_CANCELLED; EV_ERR_NOMEM. */
+ * leading dimension ldd). EV_ERR_STATE before a build or after a change of
+ * EV_KNN_METRIC / EV_KNN_MINKOWSKI_P since it; EV_ERR_ARGUMENT for NULL
+ * queries or indices, zero nq or dim, ldq < dim, ldi < k (ldd < k with
+ * distances), dim different from the reference's, k = 0 or k > n;
+ * EV_ERR_OVERFLOW when an output's extent does not fit the address space;
+ * EV_ERR_NONFINITE for NaN or Inf in queries; EV_ERR_CANCELLED;
+ * EV_ERR_NOMEM. */
 EV_API ev_status ev_knn_query(const ev_knn *index, const float *queries,
                               size_t nq, size_t dim, size_t ldq, size_t k,
                               int64_t *indices, size_t ldi, float *distances,
                               size_t ldd);
 
 /* Every reference row against the reference, leaving each row out of its
- * own list (so k <= n - 1): the neighbour graph t-SNE's affinities use.
+ * own list by index (so k <= n - 1; a duplicate of a row still appears in
+ * its list, at distance 0): the neighbour graph t-SNE's affinities use.
  * Outputs are n x k. Errors as ev_knn_query. */
 EV_API ev_status ev_knn_query_self(const ev_knn *index, size_t k,
                                    int64_t *indices, size_t ldi,

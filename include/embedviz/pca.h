@@ -13,14 +13,25 @@
  * Conventions follow scikit-learn's PCA: components are rows of a k x d
  * matrix in decreasing order of variance; explained variance is
  * S^2 / (n - 1); explained variance ratio is that over the total variance
- * of the (centred) data. Signs are deterministic: the largest-magnitude
- * loading of each component is positive (ties: the lowest column index).
- * Whitening divides each score by sqrt(explained variance).
+ * of the (centred) data: the sum of all d column variances, also when a
+ * solver finds only k components. Signs are deterministic: the
+ * largest-magnitude loading of each component is positive (ties: the
+ * lowest column index). Whitening divides each score by sqrt(explained
+ * variance) (0 for a component without variance).
  *
- * Solvers: the d x d covariance with a symmetric eigensolver (LAPACKE
- * ssyevr, one SYRK pass over the data) when d is small enough; a full SVD
- * (sgesdd) for small n; randomized SVD (Halko, Martinsson & Tropp 2011) for
- * a few components of a large matrix. EV_PCA_SOLVER_AUTO chooses.
+ * Solvers (docs/pca.md has the details, memory and accuracy):
+ *  - COVARIANCE: one pass over the data, blocks of rows centred and
+ *    multiplied by SSYRK, summed in double; the k largest eigenpairs of the
+ *    d x d covariance by LAPACK dsyevr. Memory 12 d^2 bytes + 32 MiB.
+ *  - SVD: a centred copy (4 n d bytes) and LAPACK sgesdd; exact.
+ *  - RANDOMIZED: Halko, Martinsson & Tropp (2011), Gaussian test matrix of
+ *    k + EV_PCA_OVERSAMPLES columns, power iterations re-orthonormalised by
+ *    QR, on the caller's matrix in place; for a few components of a large
+ *    matrix. Its default 7 iterations match scikit-learn's accuracy; more
+ *    make it exact to float precision.
+ *  - AUTO: COVARIANCE when d <= n and d <= 4096; else RANDOMIZED when a
+ *    number of components k is set, min(n, d) > 500 and 4 (k + 10) <=
+ *    min(n, d); else SVD.
  */
 #ifndef EMBEDVIZ_PCA_H
 #define EMBEDVIZ_PCA_H
@@ -62,19 +73,31 @@ typedef enum ev_pca_param {
                                 it gives EV_ERR_ARGUMENT */
 } ev_pca_param;
 
+/* A handle with the default settings. EV_ERR_ARGUMENT (out NULL),
+ * EV_ERR_NOMEM. One handle is used by one thread at a time. */
 EV_API ev_status ev_pca_create(ev_pca **out);
 /* NULL is a no-op. */
 EV_API void ev_pca_free(ev_pca *pca);
+/* Change a setting (an ev_pca_param); it applies from the next call.
+ * EV_ERR_ARGUMENT for an unknown setting, a value out of range (the handle
+ * keeps its value) or EV_PCA_FITTED_SOLVER (read-only). */
 EV_API ev_status ev_pca_set(ev_pca *pca, int param, double value);
+/* Read a setting. EV_ERR_ARGUMENT for NULL or an unknown setting. */
 EV_API ev_status ev_pca_get(const ev_pca *pca, int param, double *value);
+/* The valid range of a setting. EV_ERR_ARGUMENT for an unknown one. */
 EV_API ev_status ev_pca_param_bounds(int param, double *lower, double *upper);
-/* Progress of a fit (EV_STAGE_PCA) and cancelling it. */
+/* Progress of a fit (EV_STAGE_PCA) and cancelling it (the fit returns
+ * EV_ERR_CANCELLED and the handle keeps its earlier fit). fn NULL turns it
+ * off. EV_ERR_ARGUMENT when pca is NULL. */
 EV_API ev_status ev_pca_set_progress(ev_pca *pca, ev_progress_fn fn,
                                      void *user_data);
 
 /* Fit on the n x d matrix x (leading dimension ld). n >= 2. On failure the
- * handle keeps any earlier fit. EV_ERR_ARGUMENT, EV_ERR_NONFINITE,
- * EV_ERR_OVERFLOW, EV_ERR_NOMEM, EV_ERR_CANCELLED. */
+ * handle keeps any earlier fit. EV_ERR_ARGUMENT (NULL, zero sizes, n < 2,
+ * ld < d, the randomized solver with EV_PCA_VARIANCE_TO_KEEP, sizes beyond
+ * LAPACK's 32-bit limits), EV_ERR_NONFINITE (NaN/Inf in x),
+ * EV_ERR_OVERFLOW (sizes, or squares beyond float range), EV_ERR_NOMEM,
+ * EV_ERR_CANCELLED. */
 EV_API ev_status ev_pca_fit(ev_pca *pca, const float *x, size_t n, size_t d,
                             size_t ld);
 
@@ -95,13 +118,16 @@ EV_API ev_status ev_pca_explained_variance_ratio(const ev_pca *pca,
 EV_API ev_status ev_pca_singular_values(const ev_pca *pca, float *out);
 
 /* scores (n x k, leading dimension lds) = (x - mean) components^T, divided
- * by sqrt(explained variance) when whitening. x is n x d. */
+ * by sqrt(explained variance) when whitening. x is n x d with d the fitted
+ * number of features. EV_ERR_STATE before a fit; EV_ERR_ARGUMENT (NULL,
+ * zero sizes, d or lds wrong); EV_ERR_NONFINITE; EV_ERR_NOMEM. */
 EV_API ev_status ev_pca_transform(const ev_pca *pca, const float *x,
                                   size_t n, size_t d, size_t ldx,
                                   float *scores, size_t lds);
 
 /* x (n x d, leading dimension ldx) = scores components + mean (scores
- * un-whitened first when whitening): the inverse of ev_pca_transform. */
+ * un-whitened first when whitening): the inverse of ev_pca_transform.
+ * k must be the fitted number of components. Errors as ev_pca_transform. */
 EV_API ev_status ev_pca_inverse_transform(const ev_pca *pca,
                                           const float *scores, size_t n,
                                           size_t k, size_t lds, float *x,

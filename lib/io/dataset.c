@@ -115,34 +115,77 @@ static ev_status check_labels(const int32_t *labels, size_t n) {
   return EV_OK;
 }
 
-/* Probe every file's header; keep the readable ones (or fail). */
+/* The header of every file, read in parallel (files are independent):
+ * status, size, and for failures the message, made on the worker's thread
+ * where ev_last_error holds it. */
+typedef struct probe {
+  ev_status st;
+  size_t w, h;
+  char *msg;
+} probe;
+
+static ev_status probe_files(char *const *paths, size_t n, probe **out) {
+  probe *pr = ev__calloc(n, sizeof *pr);
+  if (!pr) return ev__nomem("file headers", n * sizeof *pr);
+  ev__threads scope;
+  ev__threads_begin(&scope, 0);
+#pragma omp parallel for schedule(dynamic, 8)
+  for (size_t i = 0; i < n; i++) {
+    int c;
+    pr[i].st = ev__image_probe(paths[i], &pr[i].w, &pr[i].h, &c);
+    if (pr[i].st) pr[i].msg = ev__strdup(ev_last_error());
+  }
+  ev__threads_end(&scope);
+  *out = pr;
+  return EV_OK;
+}
+
+static void free_probes(probe *pr, size_t n) {
+  for (size_t i = 0; pr && i < n; i++) ev__free(pr[i].msg);
+  ev__free(pr);
+}
+
+/* Keep the readable files (or fail on the first unreadable one). */
+static ev_status keep_readable(ev_dataset *ds, char **paths,
+                               const int32_t *labels, size_t n,
+                               const probe *pr, int skip_bad, size_t *kept) {
+  *kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    ev_status pst = pr[i].st;
+    if (pst && (!pr[i].msg || pst == EV_ERR_NOMEM))
+      return ev__fail(pst == EV_ERR_NOMEM || !pr[i].msg ? EV_ERR_NOMEM : pst,
+                      "%s: out of memory reading the image's header",
+                      paths[i]);
+    if (pst && !skip_bad) return ev__fail(pst, "%s", pr[i].msg);
+    if (pst) {
+      ev_status st = ev__dataset_add_skip(ds, paths[i], pr[i].msg, SIZE_MAX);
+      if (st) return st;
+      ev__free(paths[i]);
+    } else {
+      if (*kept == 0) { ds->first_w = pr[i].w; ds->first_h = pr[i].h; }
+      ds->labels[*kept] = labels ? labels[i] : -1;
+      paths[(*kept)++] = paths[i];
+    }
+    if (i >= *kept) paths[i] = NULL;
+  }
+  return EV_OK;
+}
+
 ev_status ev__dataset_from_files(char **paths, int32_t *labels, size_t n,
                                  char **classes, size_t n_classes,
                                  int skip_bad, ev_dataset **out) {
   ev_dataset *ds = NULL;
-  ev_status st = new_dataset(n, &ds);
+  probe *pr = NULL;
   size_t kept = 0;
-  for (size_t i = 0; st == EV_OK && i < n; i++) {
-    size_t w, h;
-    int c;
-    ev_status pst = ev__image_probe(paths[i], &w, &h, &c);
-    if (pst == EV_ERR_NOMEM || (pst && !skip_bad)) {
-      st = pst;
-      break;
-    } else if (pst) {
-      st = ev__dataset_add_skip(ds, paths[i], ev_last_error(), SIZE_MAX);
-      ev__free(paths[i]);
-    } else {
-      if (kept == 0) { ds->first_w = w; ds->first_h = h; }
-      ds->labels[kept] = labels ? labels[i] : -1;
-      paths[kept++] = paths[i];
-    }
-    paths[i] = i < kept ? paths[i] : NULL;
-  }
+  ev_status st = new_dataset(n, &ds);
+  if (st == EV_OK) st = probe_files(paths, n, &pr);
+  if (st == EV_OK) st = keep_readable(ds, paths, labels, n, pr, skip_bad,
+                                      &kept);
   if (st == EV_OK && kept == 0)
     st = ev__fail(EV_ERR_NOT_FOUND, "none of the %zu image files could be "
                   "read (the first: %s): see ev_dataset_skipped_reason", n,
                   ds->n_skipped ? ds->skipped[0].reason : "");
+  free_probes(pr, n);
   ev__free(labels);
   if (st) {
     ev__free_strings(paths, n);
@@ -221,6 +264,11 @@ ev_status ev_dataset_from_folder(const char *folder, int skip_bad,
 /* Take over an array of items: uint8 images or float inputs. */
 static ev_status from_array(ev_array *a, const char *path, ev_dataset **out) {
   size_t c, h, w, nd = a->ndim;
+  if (a->size == 0) {
+    ev_array_free(a);
+    return ev__fail(EV_ERR_FORMAT, "%s: the array is empty (a dimension is "
+                    "0): a data set needs at least one item", path);
+  }
   if (a->dtype == EV_DTYPE_UINT8) {
     if (nd == 3) { h = a->shape[1]; w = a->shape[2]; c = 1; }
     else if (nd == 4 && (a->shape[3] == 1 || a->shape[3] == 3 ||

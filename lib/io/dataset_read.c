@@ -188,23 +188,30 @@ static ev_status read_item(const ev_dataset *ds, const pipeline *p, size_t i,
   return EV_OK;
 }
 
-enum { MSG_LEN = 512 };
-
 typedef struct chunk_result {
   ev_status st;
   int skippable;
-  char msg[MSG_LEN];
+  char *msg; /* made on the worker's thread, where ev_last_error holds it */
 } chunk_result;
 
 /* Decode items [first, first + m) in parallel into out. */
 static void read_chunk(const ev_dataset *ds, const pipeline *p, size_t first,
                        size_t m, size_t c, size_t h, size_t w, float *out,
                        size_t ld, chunk_result *res) {
-#pragma omp parallel for schedule(dynamic, 1)
+  /* Files: one item at a time (decoding times vary). Arrays: items are
+   * cheap and alike, so hand them out in blocks, and stay on one thread
+   * when the whole chunk is too little work to share (spinning threads of
+   * a busy machine would cost more). */
+  size_t src = ds->paths ? 0 : ds->ah * ds->aw;
+  size_t grain = 1, work = m * (c * h * w + src);
+  int threads = omp_get_max_threads();
+  if (!ds->paths) grain = m / (size_t)(4 * threads) + 1;
+  int parallel = ds->paths || work >= ((size_t)1 << 21);
+#pragma omp parallel for schedule(dynamic, grain) if (parallel)
   for (size_t j = 0; j < m; j++) {
     chunk_result *r = &res[j];
     r->st = read_item(ds, p, first + j, c, h, w, out + j * ld, &r->skippable);
-    if (r->st) snprintf(r->msg, MSG_LEN, "%s", ev_last_error());
+    r->msg = r->st ? ev__strdup(ev_last_error()) : NULL;
   }
 }
 
@@ -216,6 +223,7 @@ static ev_status settle_chunk(ev_dataset *ds, size_t first, size_t m,
   int skip = ds->p[EV_DS_ON_ERROR] == EV_ON_ERROR_SKIP;
   for (size_t j = 0; j < m; j++) {
     if (res[j].st == EV_OK) continue;
+    if (!res[j].msg) return ev__nomem("an error message", 0);
     if (!skip || !res[j].skippable)
       return ev__fail(res[j].st, "%s", res[j].msg);
     memset(out + j * ld, 0, chw * sizeof *out);
@@ -226,10 +234,20 @@ static ev_status settle_chunk(ev_dataset *ds, size_t first, size_t m,
   return EV_OK;
 }
 
+/* Items per parallel chunk: at least 4 per thread, and enough output
+ * (about 4 Mi floats) that small items (28 x 28) do not pay a parallel
+ * region each; progress is reported per chunk. */
+static size_t chunk_items(size_t chw, size_t count) {
+  size_t by_threads = (size_t)omp_get_max_threads() * 4;
+  size_t by_size = ((size_t)1 << 22) / chw;
+  size_t k = by_size > by_threads ? by_size : by_threads;
+  return k < count ? k : count;
+}
+
 static ev_status read_batch(ev_dataset *ds, const pipeline *p, size_t start,
                             size_t count, size_t c, size_t h, size_t w,
                             float *out, size_t ld) {
-  size_t chunk = (size_t)omp_get_max_threads() * 4;
+  size_t chunk = chunk_items(c * h * w, count);
   chunk_result *res = ev__malloc(chunk * sizeof *res);
   if (!res) return ev__nomem("batch bookkeeping", chunk * sizeof *res);
   ev_status st = EV_OK;
@@ -238,6 +256,7 @@ static ev_status read_batch(ev_dataset *ds, const pipeline *p, size_t start,
     read_chunk(ds, p, start + done, m, c, h, w, out + done * ld, ld, res);
     st = settle_chunk(ds, start + done, m, c * h * w, out + done * ld, ld,
                       res);
+    for (size_t j = 0; j < m; j++) ev__free(res[j].msg);
     done += m;
     if (st == EV_OK)
       st = ev__progress(ds->progress, ds->progress_user, EV_STAGE_READ, done,

@@ -84,15 +84,20 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
   if (len > INT32_MAX)
     return ev__fail(EV_ERR_FORMAT, "%s: image files over 2 GiB are not "
                     "supported", path);
-  int w, h, c;
-  stb_out_of_memory = 0;
-  unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
-  if (!px) return decode_fail(path);
-  img->pixels = px;
-  img->w = (size_t)w;
-  img->h = (size_t)h;
-  img->c = c;
-  ev_status st = channels ? ev__image_convert(img, channels, path) : EV_OK;
+  ev_status st;
+  if (!ev__jpeg_decode(data, len, path, img, &st)) {
+    int w, h, c;
+    stb_out_of_memory = 0;
+    unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
+    if (!px) return decode_fail(path);
+    img->pixels = px;
+    img->w = (size_t)w;
+    img->h = (size_t)h;
+    img->c = c;
+  } else if (st) {
+    return st;
+  }
+  st = channels ? ev__image_convert(img, channels, path) : EV_OK;
   if (st) {
     ev__free(img->pixels);
     img->pixels = NULL;
@@ -139,15 +144,29 @@ ev_status ev__image_convert(ev__image *img, int channels, const char *path) {
   return EV_OK;
 }
 
-ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
-  unsigned char *data;
-  size_t len;
-  ev_status st = ev__read_file(path, &data, &len);
-  if (st) return st;
-  int iw, ih, ic;
+/* The header is in the first bytes of every format; only when stb cannot
+ * find it there (a JPEG with large metadata) is the whole file read. */
+#define PROBE_HEAD (64 * 1024)
+
+static int info(const unsigned char *data, size_t len, int *w, int *h,
+                int *c) {
   stb_out_of_memory = 0;
-  int ok = len <= INT32_MAX && stbi_info_from_memory(data, (int)len, &iw, &ih,
-                                                     &ic);
+  return len <= INT32_MAX && stbi_info_from_memory(data, (int)len, w, h, c);
+}
+
+ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
+  unsigned char *data = ev__malloc(PROBE_HEAD);
+  if (!data) return ev__nomem("an image header", PROBE_HEAD);
+  size_t len;
+  int iw, ih, ic, ok;
+  ev_status st = ev__read_head(path, data, PROBE_HEAD, &len);
+  if (st) { ev__free(data); return st; }
+  ok = info(data, len, &iw, &ih, &ic);
+  if (!ok && len == PROBE_HEAD) {
+    ev__free(data);
+    if ((st = ev__read_file(path, &data, &len))) return st;
+    ok = info(data, len, &iw, &ih, &ic);
+  }
   ev__free(data);
   if (!ok) return decode_fail(path);
   if (iw <= 0 || ih <= 0 || iw > STBI_MAX_DIMENSIONS ||

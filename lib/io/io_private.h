@@ -39,6 +39,13 @@ typedef struct ev__image {
  * channels 0 keeps the file's, 1 and 3 convert as PIL does. */
 ev_status ev__image_decode(const unsigned char *data, size_t len,
                            const char *path, int channels, ev__image *img);
+/* JPEG through the system's libjpeg (jpeg.c): returns 0 when it does not
+ * handle the data (no library, not a JPEG, CMYK), else 1 with *status. */
+int ev__jpeg_decode(const unsigned char *data, size_t len, const char *path,
+                    ev__image *img, ev_status *status);
+int ev__jpeg_available(void);
+/* Tests only: non-zero makes stb decode JPEGs even when libjpeg is there. */
+void ev__jpeg_disable(int off);
 /* Read only the header: width, height and channels (1..4). */
 ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c);
 /* Convert in place to 1 or 3 channels (PIL's convert("L") / "RGB"). */

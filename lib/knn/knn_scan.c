@@ -5,12 +5,13 @@
  * u = 2^-24 and gamma_dim = dim u / (1 - dim u), whatever order SGEMM sums
  * in (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed.,
  * section 3.1). So a row can be among the k nearest only if its expanded
- * distance is at most (current exact k-th) + E. Rows that pass this cheap,
- * vectorised filter wait in a small buffer; when it fills, their distances
- * are recomputed exactly in double and offered to the k-heap, which lowers
- * the threshold. The result is the exact k nearest by double-precision
- * distances, ties by index, independent of blocking and threads; only about
- * k log(n / k) rows per query are recomputed.
+ * distance is at most (current exact k-th) + E. A row that passes this
+ * cheap, vectorised filter gets its distance recomputed exactly in double
+ * at once (its row is still in cache from the SGEMM) and offered to the
+ * k-heap, which tightens the threshold straight away. The result is the
+ * exact k nearest by double-precision distances, ties by index, independent
+ * of blocking and threads; only about k (1 + ln(n / k)) rows per query are
+ * recomputed when the reference comes in random order.
  *
  * Cosine runs the same way on -x.y / |y| against (d_k + E - 1)|x|, with
  * E = gamma_dim + 8u. */
@@ -24,27 +25,23 @@
 #define EPS_U (1.0 / 16777216.0) /* unit roundoff of float, 2^-24 */
 #define SAFETY 1.5               /* margin over the proven bound */
 
-ev_status ev__scan_alloc(ev__scan *s, size_t bq, size_t k, size_t cap) {
+ev_status ev__scan_alloc(ev__scan *s, size_t bq, size_t k) {
   memset(s, 0, sizeof *s);
   s->bq = bq;
   s->k = k;
-  s->cap = cap;
-  size_t hk, pk;
-  if (!ev__mul(bq, k, &hk) || !ev__mul(bq, cap ? cap : 1, &pk))
+  size_t hk;
+  if (!ev__mul(bq, k, &hk))
     return ev__fail(EV_ERR_OVERFLOW, "neighbour lists of %zu x %zu do not fit "
                     "in memory: ask for fewer neighbours", bq, k);
   s->heaps = ev__calloc(bq, sizeof *s->heaps);
   s->heap_d = ev__calloc(hk, sizeof(double));
   s->heap_i = ev__calloc(hk, sizeof(int64_t));
-  s->pend = ev__calloc(pk, sizeof(int64_t));
-  s->npend = ev__calloc(bq, sizeof(size_t));
   s->thr = ev__calloc(bq, sizeof(float));
   s->qn2 = ev__calloc(bq, sizeof(double));
   s->qn = ev__calloc(bq, sizeof(double));
   s->bound = ev__calloc(bq, sizeof(double));
-  if (!s->heaps || !s->heap_d || !s->heap_i || !s->pend || !s->npend ||
-      !s->thr || !s->qn2 || !s->qn || !s->bound)
-    return ev__nomem("the neighbour lists", hk * 16 + pk * 8);
+  if (!s->heaps || !s->heap_d || !s->heap_i || !s->thr || !s->qn2 || !s->qn || !s->bound)
+    return ev__nomem("the neighbour lists", hk * 16);
   for (size_t q = 0; q < bq; q++)
     s->heaps[q] = (ev__topk){s->heap_d + q * k, s->heap_i + q * k, 0, k};
   return EV_OK;
@@ -54,8 +51,6 @@ void ev__scan_free(ev__scan *s) {
   ev__free(s->heaps);
   ev__free(s->heap_d);
   ev__free(s->heap_i);
-  ev__free(s->pend);
-  ev__free(s->npend);
   ev__free(s->thr);
   ev__free(s->qn2);
   ev__free(s->qn);
@@ -73,7 +68,6 @@ void ev__scan_begin(ev__scan *s, const ev__knn_job *job, size_t q0,
   double dim = (double)ix->dim, gamma = dim * EPS_U / (1 - dim * EPS_U);
   for (size_t qi = 0; qi < mq; qi++) {
     ev__topk_reset(&s->heaps[qi]);
-    s->npend[qi] = 0;
     s->thr[qi] = INFINITY;
     double n = job->self ? ix->norm[q0 + qi]
                          : ev__knn_norm(query_row(job, q0 + qi), ix->dim);
@@ -96,20 +90,17 @@ static float round_up(double v) {
   return (double)f < v ? nextafterf(f, INFINITY) : f;
 }
 
-/* Exact distances for the pending candidates of query qi, into its heap,
- * then the tighter scan threshold. */
-static void flush(ev__scan *s, const ev__knn_job *job, size_t q0, size_t qi) {
+/* Offer reference row r to query qi with its exact distance; when the heap
+ * is full, tighten the scan threshold to the new k-th plus the bound. */
+static void offer(ev__scan *s, const ev__knn_job *job, size_t q0, size_t qi,
+                  int64_t r) {
   const ev_knn *ix = job->index;
-  const float *x = query_row(job, q0 + qi);
   ev__topk *h = &s->heaps[qi];
-  const int64_t *pend = s->pend + qi * s->cap;
-  for (size_t j = 0; j < s->npend[qi]; j++) {
-    int64_t r = pend[j];
-    double d = ev__knn_exact(job->kind, 0, x, ix->ref + (size_t)r * ix->dim,
-                             ix->dim, s->qn[qi], ix->norm[r]);
-    if (ev__topk_admits(h, d, r)) ev__topk_push(h, d, r);
-  }
-  s->npend[qi] = 0;
+  double d = ev__knn_exact(job->kind, 0, query_row(job, q0 + qi),
+                           ix->ref + (size_t)r * ix->dim, ix->dim, s->qn[qi],
+                           ix->norm[r]);
+  if (!ev__topk_admits(h, d, r)) return;
+  ev__topk_push(h, d, r);
   if (h->size < h->k) return;
   double limit = h->d[0] + s->bound[qi];
   s->thr[qi] = job->kind == EV__KNN_COS ? round_up((limit - 1) * s->qn[qi])
@@ -166,17 +157,13 @@ static void scan_row(ev__scan *s, const ev__knn_job *job, size_t q0,
   const float *colv = job->index->colv + r0;
   int cos = job->kind == EV__KNN_COS;
   int64_t self = job->self ? (int64_t)(q0 + qi) : -1;
-  int64_t *pend = s->pend + qi * s->cap;
   size_t j = 0;
   for (;;) {
     j = cos ? next_mul(row, colv, j, mr, s->thr[qi])
             : next_add(row, colv, j, mr, s->thr[qi]);
     if (j >= mr) break;
     int64_t r = (int64_t)(r0 + j);
-    if (r != self) {
-      pend[s->npend[qi]++] = r;
-      if (s->npend[qi] == s->cap) flush(s, job, q0, qi);
-    }
+    if (r != self) offer(s, job, q0, qi, r);
     j++;
   }
 }
@@ -209,10 +196,4 @@ void ev__scan_direct_block(ev__scan *s, const ev__knn_job *job, size_t q0,
       if (ev__topk_admits(h, d, r)) ev__topk_push(h, d, r);
     }
   }
-}
-
-void ev__scan_finish(ev__scan *s, const ev__knn_job *job, size_t q0,
-                     size_t mq) {
-  if (job->kind != EV__KNN_L2 && job->kind != EV__KNN_COS) return;
-  for (size_t qi = 0; qi < mq; qi++) flush(s, job, q0, qi);
 }

@@ -20,13 +20,12 @@
 /* Block sizes: the SGEMM tile (bq x br floats) stays within a core's L2;
  * direct loops keep a reference block of about 256 KiB hot. */
 enum { GEMM_BQ = 256, GEMM_BR = 1024, DIRECT_BQ = 32 };
-#define HEAP_BUDGET ((size_t)4 << 20) /* heap + pending entries per thread */
+#define HEAP_BUDGET ((size_t)4 << 20) /* heap entries per thread */
 
 typedef struct plan {
   size_t bq, br;          /* query and reference rows per block */
   size_t nqb;             /* query blocks */
   size_t nchunk, chunk;   /* reference chunks and rows per chunk */
-  size_t cap;             /* pending candidates per query (SGEMM kinds) */
   int threads;
 } plan;
 
@@ -39,10 +38,9 @@ static void make_plan(const ev__knn_job *job, plan *pl) {
   int gemm = is_gemm(job->kind);
   size_t k = job->k;
   pl->threads = ev__resolve_threads(ix->threads);
-  pl->cap = gemm ? (k < 32 ? 2 * k + 32 : k + k / 2 + 32) : 0;
   size_t bq = ix->block_rows ? (size_t)ix->block_rows
                              : (gemm ? GEMM_BQ : DIRECT_BQ);
-  size_t per_query = k + pl->cap;
+  size_t per_query = k;
   if (bq * per_query > HEAP_BUDGET) bq = HEAP_BUDGET / per_query;
   if (bq < 1) bq = 1;
   if (bq > job->nq) bq = job->nq;
@@ -67,6 +65,7 @@ static void make_plan(const ev__knn_job *job, plan *pl) {
   }
   pl->nchunk = nchunk;
   pl->chunk = div_up(ix->n, nchunk);
+  if (pl->br > pl->chunk) pl->br = pl->chunk; /* no tile wider than needed */
 }
 
 /* ---- per-thread scratch ---- */
@@ -84,7 +83,7 @@ static void worker_free(worker *w) {
 static ev_status worker_alloc(worker *w, const ev__knn_job *job,
                               const plan *pl) {
   memset(w, 0, sizeof *w);
-  if (ev__scan_alloc(&w->scan, pl->bq, job->k, pl->cap) != EV_OK)
+  if (ev__scan_alloc(&w->scan, pl->bq, job->k) != EV_OK)
     return EV_ERR_NOMEM;
   if (is_gemm(job->kind)) {
     size_t bytes;
@@ -144,7 +143,6 @@ static void run_item(shared *sh, worker *w, size_t item) {
     else
       ev__scan_direct_block(&w->scan, job, q0, mq, r0, mr);
   }
-  ev__scan_finish(&w->scan, job, q0, mq);
 
   for (size_t qi = 0; qi < mq; qi++) {
     ev__topk *h = &w->scan.heaps[qi];

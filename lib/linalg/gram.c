@@ -17,10 +17,26 @@ void ev__center_rows(const float *src, size_t rows, size_t d, size_t ld,
   }
 }
 
+/* Column tiles for the sums: 64 doubles per thread task. */
+#define SUM_TILE 64
+
+static void column_sums(const float *a, size_t rows, size_t d, double *acc) {
+  size_t tiles = (d + SUM_TILE - 1) / SUM_TILE;
+#pragma omp parallel for schedule(static)
+  for (size_t t = 0; t < tiles; t++) {
+    size_t j0 = t * SUM_TILE, w = d - j0 < SUM_TILE ? d - j0 : SUM_TILE;
+    double s[SUM_TILE] = {0};
+    for (size_t i = 0; i < rows; i++)
+      for (size_t j = 0; j < w; j++) s[j] += a[i * d + j0 + j];
+    for (size_t j = 0; j < w; j++) acc[j0 + j] += s[j];
+  }
+}
+
 void ev__gram_accumulate(const float *x, size_t rows, size_t d, size_t ld,
-                         const float *mean, float *work, float *cf,
-                         double *gram) {
-  ev__center_rows(x, rows, d, ld, mean, work);
+                         const float *shift, float *work, float *cf,
+                         double *gram, double *colsum) {
+  ev__center_rows(x, rows, d, ld, shift, work);
+  if (colsum) column_sums(work, rows, d, colsum);
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)rows, 1.0f,
               work, (int)d, 0.0f, cf, (int)d);
 #pragma omp parallel for schedule(dynamic, 16)

@@ -96,6 +96,9 @@ ev_status ev__sym_top_eigen(double *c, size_t d, size_t k, double *w,
   return EV_OK;
 }
 
+static ev_status svd_left_direct(float *a, size_t m, size_t n, float *s,
+                                 float *u);
+
 /* sgesdd / dgesdd with jobz 'O'; VT is needed (and allocated) only when
  * m >= n, U only when m < n. */
 #define SVD_LEFT(NAME, T, CALL, ROUTINE)                                       \
@@ -133,5 +136,55 @@ ev_status ev__sym_top_eigen(double *c, size_t d, size_t k, double *w,
     return info == 0 ? EV_OK : lapack_failed(ROUTINE, info);                  \
   }
 
-SVD_LEFT(ev__svd_left, float, LAPACKE_sgesdd_work, "sgesdd")
+SVD_LEFT(svd_left_direct, float, LAPACKE_sgesdd_work, "sgesdd")
 SVD_LEFT(ev__svd_left_d, double, LAPACKE_dgesdd_work, "dgesdd")
+
+/* For a short wide a (m < n) sgesdd would also form the m x n right
+ * singular vectors, which we do not want: factor a = L Q first (sgelqf,
+ * 2 n m^2 flops) and take the SVD of the m x m L, whose left singular
+ * vectors are a's. */
+ev_status ev__svd_left(float *a, size_t m, size_t n, float *s, float *u) {
+  if (m >= n) return svd_left_direct(a, m, n, s, u);
+  lapack_int M = (lapack_int)m, N = (lapack_int)n, info;
+  float q = 0;
+  float *tau = ev__malloc(m * sizeof *tau);
+  if (!tau) return ev__nomem("LQ reflector scales", m * sizeof *tau);
+  info = LAPACKE_sgelqf_work(LAPACK_COL_MAJOR, M, N, a, M, tau, &q, -1);
+  size_t lwork = (size_t)q + 1;
+  float *work = info ? NULL : ev__malloc(lwork * sizeof *work);
+  if (!info && !work) {
+    ev__free(tau);
+    return ev__nomem("LQ workspace", lwork * sizeof *work);
+  }
+  if (!info)
+    info = LAPACKE_sgelqf_work(LAPACK_COL_MAJOR, M, N, a, M, tau, work,
+                               (lapack_int)lwork);
+  ev__free(work);
+  ev__free(tau);
+  if (info) return lapack_failed("sgelqf", info);
+  /* L: the lower triangle of a's first m columns, into u (m x m). */
+  for (size_t j = 0; j < m; j++)
+    for (size_t i = 0; i < m; i++) u[j * m + i] = i >= j ? a[j * m + i] : 0;
+  return svd_left_direct(u, m, m, s, NULL); /* square: vectors over u */
+}
+
+ev_status ev__lu_basis(float *a, size_t m, size_t n, size_t lda) {
+  lapack_int *ipiv = ev__malloc(n * sizeof *ipiv);
+  if (!ipiv) return ev__nomem("LU pivots", n * sizeof *ipiv);
+  lapack_int info = LAPACKE_sgetrf_work(LAPACK_COL_MAJOR, (lapack_int)m,
+                                        (lapack_int)n, a, (lapack_int)lda,
+                                        ipiv);
+  if (info < 0) { /* info > 0 (a zero pivot) leaves a unit column: fine */
+    ev__free(ipiv);
+    return lapack_failed("sgetrf", info);
+  }
+  for (size_t j = 0; j < n; j++) { /* keep L: unit diagonal, no U */
+    for (size_t i = 0; i < j; i++) a[j * lda + i] = 0.0f;
+    a[j * lda + j] = 1.0f;
+  }
+  /* Undo the row interchanges (last first): a = P L. */
+  LAPACKE_slaswp_work(LAPACK_COL_MAJOR, (lapack_int)n, a, (lapack_int)lda, 1,
+                      (lapack_int)n, ipiv, -1);
+  ev__free(ipiv);
+  return EV_OK;
+}

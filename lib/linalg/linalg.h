@@ -24,14 +24,15 @@ static inline bool ev__fits_blas(size_t a) { return a <= (size_t)INT_MAX; }
 void ev__column_moments(const float *x, size_t n, size_t d, size_t ld,
                         double *mean, double *ssd);
 
-/* Add (x - 1 mean^T)^T (x - 1 mean^T) of the rows x[0..rows) to the upper
- * triangle (row-major; the lower triangle column-major) of the d x d double
- * matrix gram. The block is centred into work (rows x d floats), multiplied
- * by one SSYRK into cf (d x d floats) and added in double, so float rounding
- * only ever spans one block. mean may be NULL (no centring). */
+/* Add (x - 1 shift^T)^T (x - 1 shift^T) of the rows x[0..rows) to the
+ * upper triangle (row-major; the lower triangle column-major) of the d x d
+ * double matrix gram, and the column sums of x - 1 shift^T to colsum (d
+ * doubles; may be NULL). The block is shifted into work (rows x d floats),
+ * multiplied by one SSYRK into cf (d x d floats) and added in double, so
+ * float rounding only ever spans one block. shift may be NULL (zero). */
 void ev__gram_accumulate(const float *x, size_t rows, size_t d, size_t ld,
-                         const float *mean, float *work, float *cf,
-                         double *gram);
+                         const float *shift, float *work, float *cf,
+                         double *gram, double *colsum);
 
 /* dst (rows x d, packed) = src - 1 mean^T (mean may be NULL: a copy). */
 void ev__center_rows(const float *src, size_t rows, size_t d, size_t ld,
@@ -45,6 +46,13 @@ void ev__fill_normal(float *a, size_t count, uint64_t seed);
  * columns (Householder QR: sgeqrf + sorgqr). */
 ev_status ev__orthonormalize(float *a, size_t m, size_t n, size_t lda);
 
+/* Replace the m x n column-major a (m >= n) by P L from its LU
+ * factorisation with partial pivoting (sgetrf): a basis of the same column
+ * space, cheaper than QR (n^2 m flops) and well conditioned thanks to the
+ * pivoting (|L| <= 1), though not orthonormal. L has a unit diagonal, so
+ * the basis keeps full rank even when a does not. */
+ev_status ev__lu_basis(float *a, size_t m, size_t n, size_t lda);
+
 /* The k largest eigenpairs of the symmetric d x d column-major double
  * matrix c (lower triangle read; destroyed), in decreasing order: w[k],
  * z (d x k column-major, column j the eigenvector of w[j]). dsyevr
@@ -52,10 +60,11 @@ ev_status ev__orthonormalize(float *a, size_t m, size_t n, size_t lda);
 ev_status ev__sym_top_eigen(double *c, size_t d, size_t k, double *w,
                             double *z);
 
-/* Thin SVD of the m x n column-major float a by sgesdd (jobz 'O'):
- * s[min(m, n)] in decreasing order; the left singular vectors (m x
- * min(m, n), column-major, ld m) are written to a when m >= n, else to u
- * (m x m). Right singular vectors are not kept. */
+/* Thin SVD of the m x n column-major float a by sgesdd (jobz 'O'; after an
+ * LQ factorisation when m < n): s[min(m, n)] in decreasing order; the left
+ * singular vectors (m x min(m, n), column-major, ld m) are written to a
+ * when m >= n, else to u (m x m). a is destroyed; right singular vectors
+ * are not kept. */
 ev_status ev__svd_left(float *a, size_t m, size_t n, float *s, float *u);
 
 /* As ev__svd_left in double (for small matrices where accuracy matters). */

@@ -35,7 +35,7 @@ static ev_status check_fit_args(const ev_pca *pca, const float *x, size_t n,
                     "PCA needs at least 2 rows to estimate a variance, got "
                     "%zu: pass more samples",
                     n);
-  return ev__check_finite("x", x, n, d, ld);
+  return EV_OK;
 }
 
 static ev_status check_solver(const ev_pca *pca, int solver, size_t n,
@@ -98,8 +98,9 @@ static ev_status make_fit(const ev_pca *pca, const ev__pca_raw *raw,
   f->singular = ev__malloc(f->k * sizeof(float));
   if (!f->components || !f->mean || !f->variance || !f->ratio ||
       !f->singular) {
+    size_t bytes = f->k * d * sizeof(float);
     ev__pca_fit_free(f);
-    return ev__nomem("the PCA fit", f->k * d * sizeof(float));
+    return ev__nomem("the PCA fit", bytes);
   }
   memcpy(f->components, raw->components, f->k * d * sizeof(float));
   memcpy(f->mean, mean, d * sizeof(float));
@@ -114,14 +115,6 @@ static ev_status make_fit(const ev_pca *pca, const ev__pca_raw *raw,
   return EV_OK;
 }
 
-static ev_status run_solver(int solver, const ev__pca_job *job,
-                            ev__pca_raw *raw) {
-  switch (solver) {
-  case EV_PCA_SOLVER_COVARIANCE: return ev__pca_solve_covariance(job, raw);
-  case EV_PCA_SOLVER_SVD: return ev__pca_solve_svd(job, raw);
-  default: return ev__pca_solve_randomized(job, raw);
-  }
-}
 
 /* Mean (as floats) and total variance, from one pass in double. */
 static ev_status moments(const ev_pca *pca, const float *x, size_t n,
@@ -156,10 +149,15 @@ static ev_status fit_checked(ev_pca *pca, const float *x, size_t n, size_t d,
   double total = 0;
   ev__pca_raw raw = {NULL, NULL};
   ev__pca_fit *fit = NULL;
-  st = moments(pca, x, n, d, ld, mean, &total);
-  if (!st) {
-    ev__pca_job job = {x, n, d, ld, pca->center ? mean : NULL, k, pca};
-    st = run_solver(solver, &job, &raw);
+  ev__pca_job job = {x, n, d, ld, NULL, k, pca};
+  if (solver == EV_PCA_SOLVER_COVARIANCE) {
+    st = ev__pca_solve_covariance(&job, &raw, mean, &total);
+  } else {
+    st = ev__check_finite("x", x, n, d, ld);
+    if (!st) st = moments(pca, x, n, d, ld, mean, &total);
+    job.mean = pca->center ? mean : NULL;
+    if (!st && solver == EV_PCA_SOLVER_SVD) st = ev__pca_solve_svd(&job, &raw);
+    else if (!st) st = ev__pca_solve_randomized(&job, &raw);
   }
   if (!st) st = make_fit(pca, &raw, k, n, d, mean, total, solver, &fit);
   ev__free(raw.variance);

@@ -45,7 +45,10 @@ typedef struct ev__pca_raw {
   float *components;
 } ev__pca_raw;
 
-ev_status ev__pca_solve_covariance(const ev__pca_job *job, ev__pca_raw *out);
+/* The covariance solver also finds the mean and total variance in its one
+ * pass (job->mean is NULL; it checks finiteness itself). */
+ev_status ev__pca_solve_covariance(const ev__pca_job *job, ev__pca_raw *out,
+                                   float *mean, double *total);
 ev_status ev__pca_solve_svd(const ev__pca_job *job, ev__pca_raw *out);
 ev_status ev__pca_solve_randomized(const ev__pca_job *job, ev__pca_raw *out);
 

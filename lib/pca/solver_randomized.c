@@ -1,7 +1,8 @@
 /* Randomized solver (Halko, Martinsson & Tropp 2011, algorithms 4.3/4.4
  * and 5.1): a Gaussian test matrix of k + oversamples columns, q power
- * iterations re-orthonormalised by QR on both sides, then the SVD of the
- * small projected matrix in double. The data are centred implicitly
+ * iterations re-normalised on both sides (LU when q > 2, else QR, as
+ * scikit-learn), a final QR, then the SVD of the small projected matrix in
+ * double. The data are centred implicitly
  * (Xc Q = X Q - 1 (mean^T Q), Xc^T Y = X^T Y - mean (1^T Y)), so the
  * solver reads the caller's matrix in place: peak memory is (n + 3 d) l
  * floats with l = k + oversamples, plus the fit. */
@@ -50,6 +51,12 @@ static void apply_xt(const ev__pca_job *job, rnd_work *w) {
   }
 }
 
+/* A basis of a's columns for a power step: LU (P L) when there are more
+ * than 2 steps, else QR, as scikit-learn's 'auto' normaliser. */
+static ev_status power_basis(float *a, size_t m, size_t l, int q) {
+  return q > 2 ? ev__lu_basis(a, m, l, m) : ev__orthonormalize(a, m, l, m);
+}
+
 static ev_status range_finder(const ev__pca_job *job, rnd_work *w, int q) {
   const ev_pca *pca = job->pca;
   size_t n = job->n, d = job->d, l = w->l;
@@ -57,10 +64,10 @@ static ev_status range_finder(const ev__pca_job *job, rnd_work *w, int q) {
   ev_status st = EV_OK;
   for (int it = 0; it < q && !st; it++) {
     apply_x(job, w);
-    st = ev__orthonormalize(w->y, n, l, n);
+    st = power_basis(w->y, n, l, q);
     if (!st) {
       apply_xt(job, w);
-      st = ev__orthonormalize(w->q, d, l, d);
+      st = power_basis(w->q, d, l, q);
     }
     if (!st)
       st = ev__progress(pca->progress, pca->progress_user, EV_STAGE_PCA,

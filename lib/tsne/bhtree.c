@@ -76,12 +76,31 @@ void ev__bhtree_free(ev__bhtree *t) {
 
 /* ---- Morton codes and sort ---- */
 
-static uint64_t interleave(const uint32_t *q, size_t dims, unsigned bits) {
-  uint64_t c = 0;
-  for (unsigned b = 0; b < bits; b++)
-    for (size_t k = 0; k < dims; k++)
-      c |= (uint64_t)((q[k] >> b) & 1u) << (b * dims + k);
-  return c;
+/* Spread the bits of x: bit b goes to bit 2b (part1by1) or 3b (part1by2). */
+static uint64_t part1by1(uint64_t x) {
+  x &= 0xffffffffull;
+  x = (x | (x << 16)) & 0x0000ffff0000ffffull;
+  x = (x | (x << 8)) & 0x00ff00ff00ff00ffull;
+  x = (x | (x << 4)) & 0x0f0f0f0f0f0f0f0full;
+  x = (x | (x << 2)) & 0x3333333333333333ull;
+  x = (x | (x << 1)) & 0x5555555555555555ull;
+  return x;
+}
+
+static uint64_t part1by2(uint64_t x) {
+  x &= 0x1fffffull;
+  x = (x | (x << 32)) & 0x001f00000000ffffull;
+  x = (x | (x << 16)) & 0x001f0000ff0000ffull;
+  x = (x | (x << 8)) & 0x100f00f00f00f00full;
+  x = (x | (x << 4)) & 0x10c30c30c30c30c3ull;
+  x = (x | (x << 2)) & 0x1249249249249249ull;
+  return x;
+}
+
+static uint64_t interleave(const uint32_t *q, size_t dims) {
+  if (dims == 1) return q[0];
+  if (dims == 2) return part1by1(q[0]) | part1by1(q[1]) << 1;
+  return part1by2(q[0]) | part1by2(q[1]) << 1 | part1by2(q[2]) << 2;
 }
 
 static void morton_codes(ev__bhtree *t, const double *y) {
@@ -100,14 +119,13 @@ static void morton_codes(ev__bhtree *t, const double *y) {
   double cells = ldexp(1.0, (int)t->bits), maxq = cells - 1.0;
   double scale = size > 0.0 ? cells / size : 0.0;
   t->size = size;
-#pragma omp parallel for schedule(static) if (n >= EV__TSNE_PAR_MIN)
   for (size_t i = 0; i < n; i++) {
     uint32_t q[EV__TSNE_BH_MAX_DIMS];
     for (size_t k = 0; k < dims; k++) {
       double v = (y[i * dims + k] - lo[k]) * scale;
       q[k] = (uint32_t)(v < maxq ? v : maxq);
     }
-    t->code[i] = interleave(q, dims, t->bits);
+    t->code[i] = interleave(q, dims);
     t->order[i] = (uint32_t)i;
   }
 }
@@ -174,11 +192,10 @@ static uint32_t build(ev__bhtree *t, size_t lo, size_t hi) {
   return id;
 }
 
-static void build_tree(ev__bhtree *t, const double *y) {
+void ev__bhtree_build(ev__bhtree *t, const double *y) {
   morton_codes(t, y);
   radix_sort(t);
   size_t dims = t->dims;
-#pragma omp parallel for schedule(static) if (t->n >= EV__TSNE_PAR_MIN)
   for (size_t s = 0; s < t->n; s++)
     memcpy(t->pos + s * dims, y + (size_t)t->order[s] * dims,
            dims * sizeof *t->pos);
@@ -230,12 +247,13 @@ repel_point(const ev__bhtree *t, size_t s, double theta2, const size_t D,
   *zout = z;
 }
 
-void ev__bhtree_repulsion(ev__bhtree *t, const double *y, double theta,
-                          double *rep, double *z) {
-  build_tree(t, y);
+/* A work-sharing loop: called inside a parallel region it shares the
+ * points among the threads (no barrier at the end), else it runs alone. */
+void ev__bhtree_repulsion(const ev__bhtree *t, double theta, double *rep,
+                          double *z) {
   size_t n = t->n, dims = t->dims;
   double theta2 = theta * theta;
-#pragma omp parallel for schedule(dynamic, 128) if (n >= EV__TSNE_PAR_MIN / 4)
+#pragma omp for schedule(dynamic, 128) nowait
   for (size_t s = 0; s < n; s++) {
     size_t i = t->order[s];
     if (dims == 2) repel_point(t, s, theta2, 2, rep + i * 2, z + i);

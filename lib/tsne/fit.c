@@ -26,6 +26,10 @@ static ev_status check_plan(const ev_tsne *t, const ev__source *src,
                     "t-SNE needs at least 2 points, got %zu: a single point "
                     "has no neighbours to keep",
                     n);
+  if (n > UINT32_MAX / 2)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "t-SNE takes up to %u points, got %zu: embed a sample",
+                    UINT32_MAX / 2, n);
   if (!exact && dims > EV__TSNE_BH_MAX_DIMS)
     return ev__fail(EV_ERR_ARGUMENT,
                     "Barnes-Hut embeds in 1 to 3 dimensions, "

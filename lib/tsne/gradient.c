@@ -8,7 +8,7 @@
 
 void ev__tsne_repulsion_exact(const double *y, size_t n, size_t dims,
                               double *rep, double *z) {
-#pragma omp parallel for schedule(dynamic, 16) if (n >= 1024)
+#pragma omp for schedule(dynamic, 16) nowait
   for (size_t i = 0; i < n; i++) {
     const double *yi = y + i * dims;
     double f[EV__TSNE_MAX_DIMS] = {0}, zi = 0.0;
@@ -29,35 +29,40 @@ void ev__tsne_repulsion_exact(const double *y, size_t n, size_t dims,
   }
 }
 
-/* Attraction of row i; the row's sum of p log w into *plogw when asked. */
-static void attract_row(const ev__csr *p, const double *y, size_t dims,
-                        size_t i, double *attr, double *plogw) {
-  const double *yi = y + i * dims;
-  double a[EV__TSNE_MAX_DIMS] = {0}, s = 0.0;
+/* Attraction of row i; the row's sum of p log w into plogw[i] when asked.
+ * Inlined with D constant for 1 to 3 dimensions, so that the sums stay in
+ * registers. */
+static inline __attribute__((always_inline)) void
+attract_row(const ev__csr *p, const double *y, const size_t D, size_t i,
+            double *attr, double *plogw) {
+  const double *yi = y + i * D;
+  double a[EV__TSNE_MAX_DIMS], s = 0.0;
+  for (size_t k = 0; k < D; k++) a[k] = 0.0;
   for (size_t e = p->row_ptr[i]; e < p->row_ptr[i + 1]; e++) {
-    const double *yj = y + (size_t)p->col[e] * dims;
-    double d2 = 0.0;
-    for (size_t k = 0; k < dims; k++) {
-      double d = yi[k] - yj[k];
-      d2 += d * d;
+    const double *yj = y + (size_t)p->col[e] * D;
+    double d[EV__TSNE_MAX_DIMS], d2 = 0.0;
+    for (size_t k = 0; k < D; k++) {
+      d[k] = yi[k] - yj[k];
+      d2 += d[k] * d[k];
     }
-    double w = 1.0 / (1.0 + d2), pw = p->val[e] * w;
-    for (size_t k = 0; k < dims; k++) a[k] += pw * (yi[k] - yj[k]);
+    double pw = p->val[e] / (1.0 + d2);
+    for (size_t k = 0; k < D; k++) a[k] += pw * d[k];
     if (plogw) s -= p->val[e] * log1p(d2);
   }
-  for (size_t k = 0; k < dims; k++) attr[i * dims + k] = a[k];
+  for (size_t k = 0; k < D; k++) attr[i * D + k] = a[k];
   if (plogw) plogw[i] = s;
 }
 
-double ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
-                           double *attr, double *rowlog) {
+void ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
+                         double *attr, double *rowlog) {
   size_t n = p->n;
-#pragma omp parallel for schedule(dynamic, 256) if (n >= EV__TSNE_PAR_MIN)
-  for (size_t i = 0; i < n; i++) attract_row(p, y, dims, i, attr, rowlog);
-  double s = 0.0;
-  if (rowlog)
-    for (size_t i = 0; i < n; i++) s += rowlog[i];
-  return s;
+#pragma omp for schedule(dynamic, 256) nowait
+  for (size_t i = 0; i < n; i++) {
+    if (dims == 2) attract_row(p, y, 2, i, attr, rowlog);
+    else if (dims == 3) attract_row(p, y, 3, i, attr, rowlog);
+    else if (dims == 1) attract_row(p, y, 1, i, attr, rowlog);
+    else attract_row(p, y, dims, i, attr, rowlog);
+  }
 }
 
 void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
@@ -66,13 +71,20 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
                        double *scratch) {
   size_t n = p->n, nd = n * dims;
   double *attr = scratch, *rep = attr + nd, *z = rep + nd, *rowlog = z + n;
-  if (tree) ev__bhtree_repulsion(tree, y, theta, rep, z);
-  else ev__tsne_repulsion_exact(y, n, dims, rep, z);
-  double zsum = 0.0;
+  if (tree) ev__bhtree_build(tree, y);
+  /* One parallel region per gradient: on a busy machine every barrier can
+   * cost a scheduler time slice. */
+#pragma omp parallel if (n >= EV__TSNE_PAR_MIN / 4)
+  {
+    if (tree) ev__bhtree_repulsion(tree, theta, rep, z);
+    else ev__tsne_repulsion_exact(y, n, dims, rep, z);
+    ev__tsne_attraction(p, y, dims, attr, kl ? rowlog : NULL);
+  }
+  double zsum = 0.0, plogw = 0.0;
   for (size_t i = 0; i < n; i++) zsum += z[i];
-  double plogw = ev__tsne_attraction(p, y, dims, attr, kl ? rowlog : NULL);
+  if (kl)
+    for (size_t i = 0; i < n; i++) plogw += rowlog[i];
   double inv_z = 1.0 / zsum;
-#pragma omp parallel for schedule(static) if (nd >= 2 * EV__TSNE_PAR_MIN)
   for (size_t e = 0; e < nd; e++)
     grad[e] = 4.0 * (exaggeration * attr[e] - rep[e] * inv_z);
   if (kl) *kl = p_log_p - plogw + log(zsum);

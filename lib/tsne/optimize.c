@@ -49,7 +49,6 @@ static void restart_phase(double *update, double *gains, size_t nd) {
 static double step(double *y, const double *grad, double *update,
                    double *gains, size_t nd, double momentum, double lr,
                    double min_gain) {
-#pragma omp parallel for schedule(static) if (nd >= 2 * EV__TSNE_PAR_MIN)
   for (size_t e = 0; e < nd; e++) {
     double g = grad[e], gain = gains[e];
     gain = update[e] * g < 0.0 ? gain + 0.2 : gain * 0.8;

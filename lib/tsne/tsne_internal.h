@@ -64,19 +64,23 @@ double ev__tsne_entropy_term(const ev__csr *p);
 typedef struct ev__bhtree ev__bhtree;
 ev_status ev__bhtree_create(size_t n, size_t dims, ev__bhtree **out);
 void ev__bhtree_free(ev__bhtree *t);
-/* Build the tree over y (n x dims) and accumulate for every point the
- * repulsion rep[i] = sum_cells cnt w^2 (y_i - c) and z[i] = sum cnt w. */
-void ev__bhtree_repulsion(ev__bhtree *t, const double *y, double theta,
-                          double *rep, double *z);
+/* Build the tree over y (n x dims), on the calling thread. */
+void ev__bhtree_build(ev__bhtree *t, const double *y);
+/* For every point the repulsion rep[i] = sum_cells cnt w^2 (y_i - c) and
+ * z[i] = sum cnt w. The loops here and below are orphaned work-sharing
+ * loops without a closing barrier: inside a parallel region the threads
+ * share them, outside it they run on the calling thread. */
+void ev__bhtree_repulsion(const ev__bhtree *t, double theta, double *rep,
+                          double *z);
 
 /* Exact O(n^2) repulsion with the same outputs. */
 void ev__tsne_repulsion_exact(const double *y, size_t n, size_t dims,
                               double *rep, double *z);
 
 /* attr[i] = sum_j p_ij w_ij (y_i - y_j); with rowlog (n doubles) not NULL,
- * returns sum p_ij log w_ij, else 0. */
-double ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
-                           double *attr, double *rowlog);
+ * rowlog[i] = sum_j p_ij log w_ij. */
+void ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
+                         double *attr, double *rowlog);
 
 /* The whole gradient of KL(P||Q) with P times exaggeration, and (when kl is
  * not NULL) KL(P||Q) for the true P. tree NULL: exact repulsion. scratch:

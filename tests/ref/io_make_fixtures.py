@@ -61,6 +61,7 @@ def npy_fixtures():
     # data sets as arrays: images (uint8) and labels
     imgs = rng.integers(0, 256, size=(4, 6, 5), dtype=np.uint8)
     np.save(path("ds_images_4x6x5.npy"), imgs)
+    np.save(path("ds_empty_0x6x5.npy"), np.zeros((0, 6, 5), np.uint8))
     np.save(path("ds_labels_4.npy"), np.array([2, 0, 1, 2], dtype=np.int64))
     return imgs
 
@@ -133,6 +134,13 @@ def image_fixtures():
                                subsampling=0)
     np.save(path("img_blocks_16x16.npy"),
             np.asarray(Image.open(path("img_blocks_16x16.jpg")).convert("RGB")))
+    # a photo-like JPEG with 4:2:0 chroma, and PIL's (libjpeg-turbo's) pixels
+    Image.fromarray(smooth_image(37, 53, 3)).save(path("img_photo_37x53.jpg"),
+                                                  quality=90)
+    np.save(path("img_photo_37x53.npy"),
+            np.asarray(Image.open(path("img_photo_37x53.jpg")).convert("RGB")))
+    jpg = open(path("img_photo_37x53.jpg"), "rb").read()
+    write_bytes("bad_truncated.jpg", jpg[: len(jpg) // 2])
     good = open(path("img_rgb_5x7.png"), "rb").read()
     write_bytes("bad_truncated.png", good[: len(good) - 30])
     write_bytes("bad_garbage.png", b"\x89PNG\r\n\x1a\n" + bytes(range(200)))
@@ -170,6 +178,10 @@ def preprocess_fixtures():
         img = Image.open(path(src)).convert("RGB")
         t = transforms.Compose(tf + [transforms.ToTensor(), norm])(img)
         np.save(path(name + ".npy"), t.numpy().astype("<f4"))
+    # thumbnails: Resize(16), CenterCrop(16) of the RGB image, as uint8
+    thumb = transforms.Compose([transforms.Resize(16), transforms.CenterCrop(16)])(
+        Image.open(path("pre_b_61x29.png")).convert("RGB"))
+    np.save(path("pre_b_thumb16.npy"), np.asarray(thumb))
     # grey: convert("L"), Resize(12), ToTensor (no normalisation)
     img = Image.open(path("pre_a_37x53.png")).convert("L")
     t = transforms.Compose([transforms.Resize(12), transforms.ToTensor()])(img)

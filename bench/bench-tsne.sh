@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# t-SNE of Fashion-MNIST (PCA to 50) on 2 threads: libembedviz's Barnes-Hut
+# against scikit-learn's TSNE(method='barnes_hut') in the same run, same
+# settings (perplexity 30, 1,000 iterations, 250 exaggerated by 12, learning
+# rate auto, PCA init, theta 0.5). Cases: 10,000 points in 2-D and 3-D, and
+# 70,000 in 2-D (scikit-learn takes a long while there: BENCH_TSNE_QUICK=1
+# skips it; BENCH_TSNE_CASES="N:DIMS ..." picks cases). Quality for both: each program's own KL, the exact KL(P || Q)
+# of both maps against the same P (kl_exact), the fraction of 10 nearest
+# input neighbours kept in the map, and 10-NN label accuracy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+THREADS=2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude bench/tsne_bench.c -o "$tmp/tsne_bench" \
+  build/libembedviz.a -lopenblas -llapacke -lz -lm -fopenmp
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
+
+# BENCH_TSNE_CASES="N:DIMS ..." runs only those cases.
+cases="10000:2 10000:3"
+[ "${BENCH_TSNE_QUICK:-0}" = 1 ] || cases="$cases 70000:2"
+cases=${BENCH_TSNE_CASES:-$cases}
+prepared=""
+for c in $cases; do
+  n=${c%:*}; dims=${c#*:}
+  data="$tmp/fmnist$n.f32"
+  case " $prepared " in *" $n "*) ;; *) $PY bench/tsne_prep.py "$n" "$data"; prepared="$prepared $n";; esac
+  name="tsne-fmnist$((n / 1000))k-${dims}d"
+  for impl in libembedviz sklearn; do
+    map="$tmp/$impl.f32"
+    if [ $impl = libembedviz ]; then
+      line=$("$tmp/tsne_bench" fit "$data" "$n" "$dims" $THREADS "$map")
+    else
+      line=$($PY bench/tsne_sklearn.py "$data" "$n" "$dims" $THREADS "$map")
+    fi
+    kl=$("$tmp/tsne_bench" kl "$data" "$n" "$dims" $THREADS "$map")
+    q=$($PY bench/tsne_quality.py "$data" "$n" "$dims" "$map")
+    echo "BENCH case=$name impl=$impl $line $kl $q"
+  done
+done

@@ -1,0 +1,82 @@
+/* libembedviz side of the t-SNE bench.
+ *   tsne_bench fit DATA N DIMS THREADS OUT.f32   time a default fit
+ *   tsne_bench kl  DATA N DIMS THREADS MAP.f32   exact KL(P || Q) of a map
+ * DATA holds N x 50 float32 rows. The kl mode computes P the same way for
+ * every map (perplexity 30, exact 90 neighbours) and Q with the exact
+ * (theta = 0) sums, so maps from different programs compare fairly. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "embedviz.h"
+
+#define D 50
+
+static float *read_f32(const char *path, size_t count) {
+  FILE *f = fopen(path, "rb");
+  float *x = malloc(count * sizeof *x);
+  if (!f || !x || fread(x, sizeof *x, count, f) != count) {
+    fprintf(stderr, "cannot read %zu floats from %s\n", count, path);
+    exit(1);
+  }
+  fclose(f);
+  return x;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void check(int st, const char *what) {
+  if (st) {
+    fprintf(stderr, "%s: %s: %s\n", what, ev_status_name(st), ev_last_error());
+    exit(1);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 7) {
+    fprintf(stderr, "usage: tsne_bench fit|kl DATA N DIMS THREADS FILE\n");
+    return 2;
+  }
+  int kl_mode = strcmp(argv[1], "kl") == 0;
+  size_t n = strtoul(argv[3], NULL, 10), dims = strtoul(argv[4], NULL, 10);
+  float *x = read_f32(argv[2], n * D), *y = malloc(n * dims * sizeof *y);
+  ev_tsne *t;
+  check(ev_tsne_create(&t), "create");
+  check(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, (double)dims), "dims");
+  check(ev_tsne_set(t, EV_TSNE_THREADS, atof(argv[5])), "threads");
+  check(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_BARNES_HUT), "method");
+  if (kl_mode) {
+    float *map = read_f32(argv[6], n * dims);
+    check(ev_tsne_set_init(t, map, n, dims, dims), "init");
+    check(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN), "init");
+    check(ev_tsne_set(t, EV_TSNE_N_ITER, 0), "iterations");
+    check(ev_tsne_set(t, EV_TSNE_THETA, 0), "theta");
+  }
+  double start = now();
+  check(ev_tsne_fit(t, x, n, D, D), "fit");
+  double seconds = now() - start, kl;
+  size_t iters;
+  check(ev_tsne_kl_divergence(t, &kl), "kl");
+  check(ev_tsne_n_iter(t, &iters), "iterations");
+  if (kl_mode) {
+    printf("kl_exact=%.4f\n", kl);
+  } else {
+    check(ev_tsne_embedding(t, y, dims), "embedding");
+    FILE *f = fopen(argv[6], "wb");
+    if (!f || fwrite(y, sizeof *y, n * dims, f) != n * dims) return 1;
+    fclose(f);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("seconds=%.2f peak_mb=%.0f kl=%.4f iters=%zu\n", seconds,
+           ru.ru_maxrss / 1024.0, kl, iters);
+  }
+  ev_tsne_free(t);
+  free(x), free(y);
+  return 0;
+}
