@@ -24,6 +24,9 @@ static const char REPORT_HELP[] =
     "                         libembedviz instead of reading test_<layer>.npy and\n"
     "                         train_<penultimate>.npy (DIR then needs only the images\n"
     "                         and labels)\n"
+    "  -D, --dataset DIR      with --model: read the images and labels from the IDX files\n"
+    "                         of DIR (t10k-* for testing, train-* for neighbours), e.g.\n"
+    "                         /usr/share/datasets/fashion-mnist\n"
     "  -o, --output DIR       the report folder (default demo-report)\n"
     "  -L, --layers LIST      layers mapped by depth, comma-separated; 'pixels' is the\n"
     "                         images (default pixels,pool1,relu3,softmax)\n"
@@ -50,7 +53,7 @@ static int report_parse(int argc, char **argv, evr_options *o) {
                      .iterations = 750};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "d:m:o:L:n:t:qh", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:D:m:o:L:n:t:qh", lo, NULL)) != -1) {
     switch (c) {
     case 'd': o->data_dir = optarg; break;
     case 'o': o->out_dir = optarg; break;
@@ -71,7 +74,8 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     }
   }
   if (optind < argc) return evc_err("report: unexpected argument '%s'", argv[optind]) + 1;
-  if (!o->data_dir) return evc_err("report needs --data DIR (see embedviz report --help)") + 1;
+  if (!o->data_dir && !(o->dataset && o->model))
+    return evc_err("report needs --data DIR, or --dataset DIR and --model FILE (see embedviz report --help)") + 1;
   return 0;
 }
 

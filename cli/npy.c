@@ -260,9 +260,37 @@ static int csv_read(const char *path, int as_int, evc_mat *out) {
   return rc ? -1 : 0;
 }
 
+#ifdef EVC_HAVE_IO
+/* IDX files (MNIST, Fashion-MNIST), gzipped or not, through libembedviz. */
+static int idx_read(const char *path, int as_int, evc_mat *out) {
+  ev_array *a = NULL;
+  ev_status st = ev_idx_read(path, &a);
+  if (st) return evc_lib_err("reading the IDX file", st), -1;
+  size_t n = ev_array_size(a), rows = ev_array_dim(a, 0), cols = rows ? n / rows : 0;
+  int rc = evc_mat_alloc_f(out, rows, cols);
+  if (!rc && (st = ev_array_to_float(a, out->f, n))) rc = evc_lib_err("reading the IDX file", st);
+  ev_array_free(a);
+  if (!rc && as_int) {
+    evc_mat m;
+    if ((rc = evc_mat_alloc_i(&m, rows, cols)) == 0) {
+      for (size_t k = 0; k < n; k++) m.i[k] = (int64_t)out->f[k];
+      evc_mat_free(out);
+      *out = m;
+    }
+  }
+  if (rc) evc_mat_free(out);
+  return rc ? -1 : 0;
+}
+#endif
+
 int evc_read_any(const char *path, int as_int, evc_mat *out) {
   memset(out, 0, sizeof *out);
-  return has_ext(path, ".csv") ? csv_read(path, as_int, out) : evc_npy_read(path, as_int, out);
+  if (has_ext(path, ".csv")) return csv_read(path, as_int, out);
+#ifdef EVC_HAVE_IO
+  if (has_ext(path, "-ubyte") || has_ext(path, "-ubyte.gz") || has_ext(path, ".idx") || has_ext(path, ".idx.gz"))
+    return idx_read(path, as_int, out);
+#endif
+  return evc_npy_read(path, as_int, out);
 }
 
 int evc_write_any(const char *path, const evc_mat *m, int one_d, const char *csv_header) {

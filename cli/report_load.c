@@ -115,10 +115,17 @@ static int extract_layers(const evr_options *o, evr_data *d) {
 
 int evr_load(const evr_options *o, evr_data *d) {
   memset(d, 0, sizeof *d);
-  if (!o->data_dir) return evc_err("report needs --data DIR (a folder of .npy inputs) in this build");
-  int rc = read_in(o->data_dir, "test_images.npy", 0, &d->images) || read_in(o->data_dir, "test_labels.npy", 1, &d->labels) ||
-           read_in(o->data_dir, "train_images.npy", 0, &d->train_images) ||
-           read_in(o->data_dir, "train_labels.npy", 1, &d->train_labels);
+  int rc;
+  if (o->dataset) {   /* Fashion-MNIST's (or MNIST's) IDX files */
+    rc = read_in(o->dataset, "t10k-images-idx3-ubyte.gz", 0, &d->images) ||
+         read_in(o->dataset, "t10k-labels-idx1-ubyte.gz", 1, &d->labels) ||
+         read_in(o->dataset, "train-images-idx3-ubyte.gz", 0, &d->train_images) ||
+         read_in(o->dataset, "train-labels-idx1-ubyte.gz", 1, &d->train_labels);
+  } else {
+    rc = read_in(o->data_dir, "test_images.npy", 0, &d->images) || read_in(o->data_dir, "test_labels.npy", 1, &d->labels) ||
+         read_in(o->data_dir, "train_images.npy", 0, &d->train_images) ||
+         read_in(o->data_dir, "train_labels.npy", 1, &d->train_labels);
+  }
   if (rc) return 1;
   keep_rows(&d->images, (size_t)o->samples);
   keep_rows(&d->train_images, (size_t)o->train_samples);

@@ -5,13 +5,13 @@
 #   2. train the demo CNN with Debian's python3-torch
 #      (scripts/train_demo_model.py: deterministic, about 30 s on 2 cores),
 #      unless build/demo/model.pt is already there and newer than the script;
-#   3. the test and training images and labels as .npy (by the training
-#      script), and the layer activations: extracted by libembedviz from the
-#      model (embedviz report --model), or, in builds without libtorch,
-#      written by the training script;
-#   4. embedviz report -> demo-report/index.html, with the time of each stage.
+#   3. embedviz report -> demo-report/index.html, with the time of each
+#      stage: libembedviz reads the Fashion-MNIST IDX files, extracts the
+#      layers from the model, and maps them (in builds without libtorch the
+#      training script writes the images and activations as .npy instead).
 #
 # Environment: BUILD (default build), OUT (default demo-report),
+# DATASET (default /usr/share/datasets/fashion-mnist),
 # SAMPLES (test images mapped, default 5000), PYTHON (default /usr/bin/python3),
 # DEMO_ARGS (more options for embedviz report).
 set -euo pipefail
@@ -31,23 +31,27 @@ t=$(date +%s.%N)
 $MAKE --no-print-directory -s "${mk[@]}" "$BUILD/embedviz"
 echo "demo: build the tool            $(since "$t") s"
 
-# libembedviz extracts the activations itself when it has libtorch; else the
-# training script writes them.
+DATASET=${DATASET:-/usr/share/datasets/fashion-mnist}
+# libembedviz reads the IDX files and extracts the activations itself when it
+# has libtorch; otherwise the training script writes them as .npy files.
 if "$BUILD/embedviz" extract --help | grep -q "not available"; then
-  export_args=(); report_args=()
+  with_torch=0
+  train_args=(--export "$work/npy" --export-test "$SAMPLES")
+  report_args=(--data "$work/npy")
   echo "demo: this libembedviz has no extraction: the activations come from PyTorch"
 else
-  export_args=(--images-only); report_args=(--model "$work/model.pt")
+  with_torch=1
+  train_args=()
+  report_args=(--dataset "$DATASET" --model "$work/model.pt")
 fi
-stamp="$work/npy/.made-with${export_args[*]:+-images-only}"
+stamp="$work/.made-with-torch-$with_torch"
 
 mkdir -p "$work"
 t=$(date +%s.%N)
 if [ ! -s "$work/model.pt" ] || [ scripts/train_demo_model.py -nt "$work/model.pt" ] || [ ! -e "$stamp" ]; then
   echo "demo: training the demo CNN on the Fashion-MNIST training set (about 30 s)"
-  rm -rf "$work/npy"
-  "$PYTHON" scripts/train_demo_model.py --out "$work/model.pt" --export "$work/npy" --export-test "$SAMPLES" \
-    "${export_args[@]}"
+  rm -f "$work"/.made-with-torch-*
+  "$PYTHON" scripts/train_demo_model.py --out "$work/model.pt" --data "$DATASET" "${train_args[@]}"
   touch "$stamp"
 else
   echo "demo: $work/model.pt is up to date (delete it to train again)"
@@ -56,7 +60,7 @@ echo "demo: model                     $(since "$t") s"
 
 t=$(date +%s.%N)
 # shellcheck disable=SC2086
-"$BUILD/embedviz" report --data "$work/npy" "${report_args[@]}" --output "$OUT" --samples "$SAMPLES" ${DEMO_ARGS:-}
+"$BUILD/embedviz" report "${report_args[@]}" --output "$OUT" --samples "$SAMPLES" ${DEMO_ARGS:-}
 echo "demo: report                    $(since "$t") s"
 echo "demo: total                     $(since "$t_start") s"
 echo "demo: open $OUT/index.html"
