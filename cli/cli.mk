@@ -4,7 +4,8 @@
 #
 #   make $(BUILD)/embedviz   the tool, linked statically against libembedviz.a
 #   make cli                 the same
-#   make check-cli           the tool's tests (tests/test_cli.sh)
+#   make check-cli           the tool's tests (tests/python/test_cli_*.py, with
+#                            the headless Chromium test of a report)
 #
 # The tool is a client of the public header only: -Iinclude, never -Ilib.
 
@@ -46,4 +47,4 @@ $(BUILD)/embedviz: $(CLI_OBJS) $(STLIB)
 	$(CC) $(SANFLAGS) -fopenmp -o $@ $(CLI_OBJS) $(STLIB) $(DEP_LIBS) $(LDFLAGS)
 
 check-cli: $(BUILD)/embedviz
-	@bash tests/test_cli.sh $(BUILD)/embedviz
+	EMBEDVIZ_CLI=$(abspath $(BUILD)/embedviz) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_cli_commands.py tests/python/test_cli_report.py
