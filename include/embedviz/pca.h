@@ -56,7 +56,10 @@ typedef enum ev_pca_param {
   EV_PCA_POWER_ITERATIONS = 7, /* randomized: -1 (default) = auto (7 when
                                 k < 0.1 min(n, d), else 4) */
   EV_PCA_OVERSAMPLES = 8,    /* randomized: extra test vectors; default 10 */
-  EV_PCA_THREADS = 9         /* threads; 0 (default) = all cores */
+  EV_PCA_THREADS = 9,        /* threads; 0 (default) = all cores */
+  EV_PCA_FITTED_SOLVER = 10  /* read-only (ev_pca_get): the ev_pca_solver
+                                the last fit ran, 0 before a fit. Setting
+                                it gives EV_ERR_ARGUMENT */
 } ev_pca_param;
 
 EV_API ev_status ev_pca_create(ev_pca **out);

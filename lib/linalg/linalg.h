@@ -1,0 +1,65 @@
+/* Private linear-algebra helpers over CBLAS and LAPACKE, shared by the
+ * rooms (PCA, and later t-SNE / kNN). Nothing here is exported.
+ *
+ * Conventions: float data matrices are the caller's row-major n x d with a
+ * leading dimension; small working matrices are column-major, so LAPACKE's
+ * *_work calls run in place without the transposes its row-major wrappers
+ * make. Every workspace comes from ev__malloc (the failure hook reaches it).
+ * LAPACK and this OpenBLAS build take 32-bit sizes: callers check
+ * ev__fits_blas first. */
+#ifndef EV_LIB_LINALG_H
+#define EV_LIB_LINALG_H
+
+#include <limits.h>
+
+#include "core/core.h"
+
+/* True when every size fits a BLAS/LAPACK int. */
+static inline bool ev__fits_blas(size_t a) { return a <= (size_t)INT_MAX; }
+
+/* Column means and sums of squared deviations of the n x d matrix x, in
+ * double (shifted by the first row, so it is accurate even when the mean is
+ * large against the spread). Columns are split between threads, so the
+ * result does not depend on the thread count. mean, ssd: d doubles. */
+void ev__column_moments(const float *x, size_t n, size_t d, size_t ld,
+                        double *mean, double *ssd);
+
+/* Add (x - 1 mean^T)^T (x - 1 mean^T) of the rows x[0..rows) to the upper
+ * triangle (row-major; the lower triangle column-major) of the d x d double
+ * matrix gram. The block is centred into work (rows x d floats), multiplied
+ * by one SSYRK into cf (d x d floats) and added in double, so float rounding
+ * only ever spans one block. mean may be NULL (no centring). */
+void ev__gram_accumulate(const float *x, size_t rows, size_t d, size_t ld,
+                         const float *mean, float *work, float *cf,
+                         double *gram);
+
+/* dst (rows x d, packed) = src - 1 mean^T (mean may be NULL: a copy). */
+void ev__center_rows(const float *src, size_t rows, size_t d, size_t ld,
+                     const float *mean, float *dst);
+
+/* count standard normal floats from seed; element i depends only on (seed,
+ * i), so the result does not depend on the thread count. */
+void ev__fill_normal(float *a, size_t count, uint64_t seed);
+
+/* Replace the m x n column-major a (m >= n) by an orthonormal basis of its
+ * columns (Householder QR: sgeqrf + sorgqr). */
+ev_status ev__orthonormalize(float *a, size_t m, size_t n, size_t lda);
+
+/* The k largest eigenpairs of the symmetric d x d column-major double
+ * matrix c (lower triangle read; destroyed), in decreasing order: w[k],
+ * z (d x k column-major, column j the eigenvector of w[j]). dsyevr
+ * computes only those k. */
+ev_status ev__sym_top_eigen(double *c, size_t d, size_t k, double *w,
+                            double *z);
+
+/* Thin SVD of the m x n column-major float a by sgesdd (jobz 'O'):
+ * s[min(m, n)] in decreasing order; the left singular vectors (m x
+ * min(m, n), column-major, ld m) are written to a when m >= n, else to u
+ * (m x m). Right singular vectors are not kept. */
+ev_status ev__svd_left(float *a, size_t m, size_t n, float *s, float *u);
+
+/* As ev__svd_left in double (for small matrices where accuracy matters). */
+ev_status ev__svd_left_d(double *a, size_t m, size_t n, double *s,
+                         double *u);
+
+#endif

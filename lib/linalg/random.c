@@ -1,0 +1,28 @@
+/* Counter-based standard normal numbers: element i depends only on (seed,
+ * i), so test matrices are the same whatever the thread count. */
+#include <math.h>
+
+#include "linalg/linalg.h"
+
+static uint64_t mix(uint64_t z) { /* splitmix64's finaliser */
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static double uniform01(uint64_t seed, uint64_t counter) {
+  uint64_t z = mix(seed * 0x9E3779B97F4A7C15ull + counter + 1);
+  return ((double)(z >> 11) + 0.5) * (1.0 / 9007199254740992.0); /* (0,1) */
+}
+
+void ev__fill_normal(float *a, size_t count, uint64_t seed) {
+  size_t pairs = (count + 1) / 2;
+  seed = mix(seed ^ 0x5DEECE66Dull);
+#pragma omp parallel for schedule(static)
+  for (size_t p = 0; p < pairs; p++) { /* Box-Muller: two per pair */
+    double u = uniform01(seed, 2 * p), v = uniform01(seed, 2 * p + 1);
+    double r = sqrt(-2.0 * log(u)), t = 6.283185307179586 * v;
+    a[2 * p] = (float)(r * cos(t));
+    if (2 * p + 1 < count) a[2 * p + 1] = (float)(r * sin(t));
+  }
+}

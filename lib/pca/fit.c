@@ -1,0 +1,183 @@
+/* ev_pca_fit: checks, the solver choice, and turning a solver's raw
+ * eigenpairs into a fit (number of components, signs, ratios). */
+#include <math.h>
+#include <string.h>
+
+#include "linalg/linalg.h"
+#include "pca/pca.h"
+
+/* Largest d for which AUTO forms the d x d covariance (12 d^2 bytes:
+ * 192 MiB at 4096). */
+#define COVARIANCE_MAX_D 4096
+
+int ev__pca_auto_solver(size_t n, size_t d, size_t k, bool fraction) {
+  size_t m = n < d ? n : d;
+  if (d <= n && d <= COVARIANCE_MAX_D) return EV_PCA_SOLVER_COVARIANCE;
+  if (!fraction && m > 500 && 4 * (k + 10) <= m)
+    return EV_PCA_SOLVER_RANDOMIZED;
+  return EV_PCA_SOLVER_SVD;
+}
+
+int ev__pca_power_iterations(const ev_pca *pca, size_t k, size_t n,
+                             size_t d) {
+  if (pca->power_iterations >= 0) return pca->power_iterations;
+  size_t m = n < d ? n : d;
+  return 10 * k < m ? 7 : 4; /* scikit-learn's rule */
+}
+
+static ev_status check_fit_args(const ev_pca *pca, const float *x, size_t n,
+                                size_t d, size_t ld) {
+  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
+  ev_status st = ev__check_matrix("x", x, n, d, ld);
+  if (st) return st;
+  if (n < 2)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "PCA needs at least 2 rows to estimate a variance, got "
+                    "%zu: pass more samples",
+                    n);
+  return ev__check_finite("x", x, n, d, ld);
+}
+
+static ev_status check_solver(const ev_pca *pca, int solver, size_t n,
+                              size_t d, size_t ld) {
+  size_t nd;
+  if (solver == EV_PCA_SOLVER_RANDOMIZED && pca->variance_to_keep > 0)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "the randomized solver needs a number of components, but "
+                    "EV_PCA_VARIANCE_TO_KEEP is set: set it to 0 and set "
+                    "EV_PCA_N_COMPONENTS, or use another EV_PCA_SOLVER");
+  if (solver == EV_PCA_SOLVER_COVARIANCE)
+    return ev__bytes("the covariance matrix", d, d, 3 * sizeof(float), &nd);
+  if (solver == EV_PCA_SOLVER_SVD &&
+      (!ev__mul(n, d, &nd) || !ev__fits_blas(nd) || !ev__fits_blas(d)))
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "the SVD solver needs n x d = %zu x %zu below 2^31 "
+                    "elements: use EV_PCA_SOLVER_COVARIANCE or RANDOMIZED",
+                    n, d);
+  if (solver == EV_PCA_SOLVER_RANDOMIZED &&
+      (!ev__fits_blas(n) || !ev__fits_blas(ld)))
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "the randomized solver needs n and ld below 2^31, got %zu "
+                    "and %zu: use EV_PCA_SOLVER_COVARIANCE",
+                    n, ld);
+  return EV_OK;
+}
+
+/* Components to keep: the fewest whose ratios reach the fraction. */
+static size_t kept(const ev_pca *pca, const double *var, size_t k,
+                   double total) {
+  if (pca->variance_to_keep <= 0 || total <= 0) return k;
+  double sum = 0;
+  for (size_t i = 0; i < k; i++) {
+    sum += var[i];
+    if (sum >= pca->variance_to_keep * total) return i + 1;
+  }
+  return k;
+}
+
+/* Make the largest-magnitude loading positive (ties: lowest index). */
+static void fix_sign(float *v, size_t d) {
+  size_t arg = 0;
+  for (size_t j = 1; j < d; j++)
+    if (fabsf(v[j]) > fabsf(v[arg])) arg = j;
+  if (v[arg] < 0)
+    for (size_t j = 0; j < d; j++) v[j] = -v[j];
+}
+
+static ev_status make_fit(const ev_pca *pca, const ev__pca_raw *raw,
+                          size_t k, size_t n, size_t d, const float *mean,
+                          double total, int solver, ev__pca_fit **out) {
+  ev__pca_fit *f = ev__calloc(1, sizeof *f);
+  if (!f) return ev__nomem("a PCA fit", sizeof *f);
+  f->k = kept(pca, raw->variance, k, total);
+  f->d = d, f->n = n, f->solver = solver, f->total_variance = total;
+  f->components = ev__malloc(f->k * d * sizeof(float));
+  f->mean = ev__malloc(d * sizeof(float));
+  f->variance = ev__malloc(f->k * sizeof(float));
+  f->ratio = ev__malloc(f->k * sizeof(float));
+  f->singular = ev__malloc(f->k * sizeof(float));
+  if (!f->components || !f->mean || !f->variance || !f->ratio ||
+      !f->singular) {
+    ev__pca_fit_free(f);
+    return ev__nomem("the PCA fit", f->k * d * sizeof(float));
+  }
+  memcpy(f->components, raw->components, f->k * d * sizeof(float));
+  memcpy(f->mean, mean, d * sizeof(float));
+  for (size_t i = 0; i < f->k; i++) {
+    double v = raw->variance[i] > 0 ? raw->variance[i] : 0;
+    f->variance[i] = (float)v;
+    f->ratio[i] = total > 0 ? (float)(v / total) : 0.0f;
+    f->singular[i] = (float)sqrt(v * (double)(n - 1));
+    fix_sign(f->components + i * d, d);
+  }
+  *out = f;
+  return EV_OK;
+}
+
+static ev_status run_solver(int solver, const ev__pca_job *job,
+                            ev__pca_raw *raw) {
+  switch (solver) {
+  case EV_PCA_SOLVER_COVARIANCE: return ev__pca_solve_covariance(job, raw);
+  case EV_PCA_SOLVER_SVD: return ev__pca_solve_svd(job, raw);
+  default: return ev__pca_solve_randomized(job, raw);
+  }
+}
+
+/* Mean (as floats) and total variance, from one pass in double. */
+static ev_status moments(const ev_pca *pca, const float *x, size_t n,
+                         size_t d, size_t ld, float *mean, double *total) {
+  double *m = ev__malloc(2 * d * sizeof *m);
+  if (!m) return ev__nomem("column moments", 2 * d * sizeof *m);
+  ev__column_moments(x, n, d, ld, m, m + d);
+  double ss = 0;
+  for (size_t j = 0; j < d; j++) {
+    ss += m[d + j];
+    if (!pca->center) ss += (double)n * m[j] * m[j]; /* about zero */
+    mean[j] = pca->center ? (float)m[j] : 0.0f;
+  }
+  *total = ss / (double)(n - 1);
+  ev__free(m);
+  return EV_OK;
+}
+
+static ev_status fit_checked(ev_pca *pca, const float *x, size_t n, size_t d,
+                             size_t ld) {
+  size_t m = n < d ? n : d;
+  bool fraction = pca->variance_to_keep > 0;
+  size_t k = fraction || !pca->n_components ? m
+             : pca->n_components < m        ? pca->n_components
+                                            : m;
+  int solver = pca->solver ? pca->solver
+                           : ev__pca_auto_solver(n, d, k, fraction);
+  ev_status st = check_solver(pca, solver, n, d, ld);
+  if (st) return st;
+  float *mean = ev__malloc(d * sizeof *mean);
+  if (!mean) return ev__nomem("the mean", d * sizeof *mean);
+  double total = 0;
+  ev__pca_raw raw = {NULL, NULL};
+  ev__pca_fit *fit = NULL;
+  st = moments(pca, x, n, d, ld, mean, &total);
+  if (!st) {
+    ev__pca_job job = {x, n, d, ld, pca->center ? mean : NULL, k, pca};
+    st = run_solver(solver, &job, &raw);
+  }
+  if (!st) st = make_fit(pca, &raw, k, n, d, mean, total, solver, &fit);
+  ev__free(raw.variance);
+  ev__free(raw.components);
+  ev__free(mean);
+  if (st) return st;
+  ev__pca_fit_free(pca->fit);
+  pca->fit = fit;
+  return EV_OK;
+}
+
+ev_status ev_pca_fit(ev_pca *pca, const float *x, size_t n, size_t d,
+                     size_t ld) {
+  ev_status st = check_fit_args(pca, x, n, d, ld);
+  if (st) return st;
+  ev__threads scope;
+  ev__threads_begin(&scope, pca->threads);
+  st = fit_checked(pca, x, n, d, ld);
+  ev__threads_end(&scope);
+  return st;
+}

@@ -1,0 +1,167 @@
+/* The PCA handle: creation, settings, and reading a fit out. */
+#include <string.h>
+
+#include "pca/pca.h"
+
+static const ev__param_spec pca_params[] = {
+    {EV_PCA_N_COMPONENTS, "EV_PCA_N_COMPONENTS", 0, 2147483647.0, true},
+    {EV_PCA_VARIANCE_TO_KEEP, "EV_PCA_VARIANCE_TO_KEEP", 0, 1, false},
+    {EV_PCA_CENTER, "EV_PCA_CENTER", 0, 1, true},
+    {EV_PCA_WHITEN, "EV_PCA_WHITEN", 0, 1, true},
+    {EV_PCA_SOLVER, "EV_PCA_SOLVER", 0, 3, true},
+    {EV_PCA_SEED, "EV_PCA_SEED", 0, 9007199254740992.0, true},
+    {EV_PCA_POWER_ITERATIONS, "EV_PCA_POWER_ITERATIONS", -1, 100, true},
+    {EV_PCA_OVERSAMPLES, "EV_PCA_OVERSAMPLES", 0, 10000, true},
+    {EV_PCA_THREADS, "EV_PCA_THREADS", 0, 4096, true},
+    {EV_PCA_FITTED_SOLVER, "EV_PCA_FITTED_SOLVER", 0, 3, true},
+};
+#define N_PARAMS (sizeof pca_params / sizeof pca_params[0])
+
+ev_status ev_pca_create(ev_pca **out) {
+  if (!out)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "out is NULL: pass the address of an ev_pca pointer");
+  *out = NULL;
+  ev_pca *p = ev__calloc(1, sizeof *p);
+  if (!p) return ev__nomem("a PCA handle", sizeof *p);
+  p->center = 1;
+  p->power_iterations = -1;
+  p->oversamples = 10;
+  *out = p;
+  return EV_OK;
+}
+
+void ev__pca_fit_free(ev__pca_fit *fit) {
+  if (!fit) return;
+  ev__free(fit->components);
+  ev__free(fit->mean);
+  ev__free(fit->variance);
+  ev__free(fit->ratio);
+  ev__free(fit->singular);
+  ev__free(fit);
+}
+
+void ev_pca_free(ev_pca *pca) {
+  if (!pca) return;
+  ev__pca_fit_free(pca->fit);
+  ev__free(pca);
+}
+
+ev_status ev_pca_set(ev_pca *pca, int param, double value) {
+  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
+  ev_status st = ev__param_check(pca_params, N_PARAMS, param, value, "PCA");
+  if (st) return st;
+  switch (param) {
+  case EV_PCA_N_COMPONENTS: pca->n_components = (size_t)value; break;
+  case EV_PCA_VARIANCE_TO_KEEP: pca->variance_to_keep = value; break;
+  case EV_PCA_CENTER: pca->center = (int)value; break;
+  case EV_PCA_WHITEN: pca->whiten = (int)value; break;
+  case EV_PCA_SOLVER: pca->solver = (int)value; break;
+  case EV_PCA_SEED: pca->seed = (uint64_t)value; break;
+  case EV_PCA_POWER_ITERATIONS: pca->power_iterations = (int)value; break;
+  case EV_PCA_OVERSAMPLES: pca->oversamples = (int)value; break;
+  case EV_PCA_THREADS: pca->threads = (int)value; break;
+  default: /* EV_PCA_FITTED_SOLVER */
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "EV_PCA_FITTED_SOLVER is read-only (it reports what the "
+                    "last fit used): set EV_PCA_SOLVER instead");
+  }
+  return EV_OK;
+}
+
+ev_status ev_pca_get(const ev_pca *pca, int param, double *value) {
+  if (!pca || !value)
+    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass a handle and a result",
+                    pca ? "value" : "pca");
+  if (!ev__param_find(pca_params, N_PARAMS, param))
+    return ev__param_check(pca_params, N_PARAMS, param, 0, "PCA");
+  switch (param) {
+  case EV_PCA_N_COMPONENTS: *value = (double)pca->n_components; break;
+  case EV_PCA_VARIANCE_TO_KEEP: *value = pca->variance_to_keep; break;
+  case EV_PCA_CENTER: *value = pca->center; break;
+  case EV_PCA_WHITEN: *value = pca->whiten; break;
+  case EV_PCA_SOLVER: *value = pca->solver; break;
+  case EV_PCA_SEED: *value = (double)pca->seed; break;
+  case EV_PCA_POWER_ITERATIONS: *value = pca->power_iterations; break;
+  case EV_PCA_OVERSAMPLES: *value = pca->oversamples; break;
+  case EV_PCA_THREADS: *value = pca->threads; break;
+  default: *value = pca->fit ? pca->fit->solver : 0; break;
+  }
+  return EV_OK;
+}
+
+ev_status ev_pca_param_bounds(int param, double *lower, double *upper) {
+  return ev__param_bounds(pca_params, N_PARAMS, param, "PCA", lower, upper);
+}
+
+ev_status ev_pca_set_progress(ev_pca *pca, ev_progress_fn fn,
+                              void *user_data) {
+  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
+  pca->progress = fn;
+  pca->progress_user = user_data;
+  return EV_OK;
+}
+
+/* ---- reading the fit ---- */
+
+static ev_status fitted(const ev_pca *pca, const void *out, const char *what) {
+  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
+  if (!out)
+    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass a buffer for it", what);
+  if (!pca->fit)
+    return ev__fail(EV_ERR_STATE,
+                    "the PCA has no fit yet: call ev_pca_fit before reading "
+                    "%s",
+                    what);
+  return EV_OK;
+}
+
+ev_status ev_pca_n_components(const ev_pca *pca, size_t *k) {
+  ev_status st = fitted(pca, k, "the number of components");
+  if (st) return st;
+  *k = pca->fit->k;
+  return EV_OK;
+}
+
+ev_status ev_pca_n_features(const ev_pca *pca, size_t *d) {
+  ev_status st = fitted(pca, d, "the number of features");
+  if (st) return st;
+  *d = pca->fit->d;
+  return EV_OK;
+}
+
+ev_status ev_pca_components(const ev_pca *pca, float *components,
+                            size_t ld) {
+  ev_status st = fitted(pca, components, "components");
+  if (st) return st;
+  const ev__pca_fit *f = pca->fit;
+  st = ev__check_out_matrix("components", components, f->k, f->d, ld);
+  if (st) return st;
+  for (size_t i = 0; i < f->k; i++)
+    memcpy(components + i * ld, f->components + i * f->d,
+           f->d * sizeof(float));
+  return EV_OK;
+}
+
+static ev_status copy_vector(const ev_pca *pca, float *out, const char *what,
+                             size_t which) {
+  ev_status st = fitted(pca, out, what);
+  if (st) return st;
+  const ev__pca_fit *f = pca->fit;
+  const float *src[] = {f->mean, f->variance, f->ratio, f->singular};
+  memcpy(out, src[which], (which == 0 ? f->d : f->k) * sizeof(float));
+  return EV_OK;
+}
+
+ev_status ev_pca_mean(const ev_pca *pca, float *mean) {
+  return copy_vector(pca, mean, "mean", 0);
+}
+ev_status ev_pca_explained_variance(const ev_pca *pca, float *out) {
+  return copy_vector(pca, out, "explained variance", 1);
+}
+ev_status ev_pca_explained_variance_ratio(const ev_pca *pca, float *out) {
+  return copy_vector(pca, out, "explained variance ratio", 2);
+}
+ev_status ev_pca_singular_values(const ev_pca *pca, float *out) {
+  return copy_vector(pca, out, "singular values", 3);
+}
