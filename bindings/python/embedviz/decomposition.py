@@ -185,7 +185,6 @@ class PCA(Estimator):
         var = self.explained_variance_.astype(np.float64)
         if self.whiten:
             comps = comps * np.sqrt(var)[:, None]
-            var = np.ones_like(var)
         diff = np.maximum(var - self.noise_variance_, 0.0)
         cov = (comps.T * diff) @ comps
         cov.flat[::cov.shape[0] + 1] += self.noise_variance_
