@@ -1,0 +1,312 @@
+/* The kNN index handle: settings, build and the checked public queries. */
+#include <limits.h>
+#include <math.h>
+#include <string.h>
+
+#include "knn_private.h"
+
+static const ev__param_spec knn_params[] = {
+    {EV_KNN_METRIC, "EV_KNN_METRIC", 0, 5, true},
+    {EV_KNN_MINKOWSKI_P, "EV_KNN_MINKOWSKI_P", 1, 1e6, false},
+    {EV_KNN_THREADS, "EV_KNN_THREADS", 0, 1024, true},
+    {EV_KNN_BLOCK_ROWS, "EV_KNN_BLOCK_ROWS", 0, 65536, true},
+};
+#define N_PARAMS (sizeof knn_params / sizeof knn_params[0])
+
+/* Above this |x|^2 the float expansion could overflow; below this norm the
+ * cosine expansion could underflow: such data takes the direct path. */
+#define GEMM_MAX_SQNORM 1e30
+#define GEMM_MIN_NORM 1e-15
+
+static ev_status null_index(void) {
+  return ev__fail(EV_ERR_ARGUMENT,
+                  "index is NULL: make one with ev_knn_create first");
+}
+
+ev_status ev_knn_create(ev_knn **out) {
+  if (!out)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "out is NULL: pass the address of an ev_knn pointer");
+  *out = NULL;
+  ev_knn *ix = ev__calloc(1, sizeof *ix);
+  if (!ix) return ev__nomem("a kNN index", sizeof *ix);
+  ix->metric = EV_METRIC_EUCLIDEAN;
+  ix->p = 2;
+  *out = ix;
+  return EV_OK;
+}
+
+static void drop_reference(ev_knn *ix) {
+  ev__free_aligned(ix->ref);
+  ev__free(ix->colv);
+  ev__free(ix->norm);
+  ix->ref = NULL;
+  ix->colv = NULL;
+  ix->norm = NULL;
+  ix->n = ix->dim = 0;
+}
+
+void ev_knn_free(ev_knn *ix) {
+  if (!ix) return;
+  drop_reference(ix);
+  ev__free(ix);
+}
+
+ev_status ev_knn_set(ev_knn *ix, int param, double value) {
+  if (!ix) return null_index();
+  ev_status st = ev__param_check(knn_params, N_PARAMS, param, value, "KNN");
+  if (st != EV_OK) return st;
+  switch (param) {
+  case EV_KNN_METRIC: ix->metric = (int)value; break;
+  case EV_KNN_MINKOWSKI_P: ix->p = value; break;
+  case EV_KNN_THREADS: ix->threads = (int)value; break;
+  case EV_KNN_BLOCK_ROWS: ix->block_rows = (int)value; break;
+  }
+  return EV_OK;
+}
+
+ev_status ev_knn_get(const ev_knn *ix, int param, double *value) {
+  if (!ix) return null_index();
+  if (!value)
+    return ev__fail(EV_ERR_ARGUMENT, "value is NULL: pass a double to fill");
+  ev_status st = ev__param_bounds(knn_params, N_PARAMS, param, "KNN", NULL,
+                                  NULL);
+  if (st != EV_OK) return st;
+  switch (param) {
+  case EV_KNN_METRIC: *value = ix->metric; break;
+  case EV_KNN_MINKOWSKI_P: *value = ix->p; break;
+  case EV_KNN_THREADS: *value = ix->threads; break;
+  default: *value = ix->block_rows; break;
+  }
+  return EV_OK;
+}
+
+ev_status ev_knn_param_bounds(int param, double *lower, double *upper) {
+  return ev__param_bounds(knn_params, N_PARAMS, param, "KNN", lower, upper);
+}
+
+ev_status ev_knn_set_progress(ev_knn *ix, ev_progress_fn fn, void *user) {
+  if (!ix) return null_index();
+  ix->progress = fn;
+  ix->progress_user = fn ? user : NULL;
+  return EV_OK;
+}
+
+ev_status ev_knn_size(const ev_knn *ix, size_t *n, size_t *dim) {
+  if (!ix) return null_index();
+  if (!n || !dim)
+    return ev__fail(EV_ERR_ARGUMENT, "n or dim is NULL: pass two size_t to fill");
+  *n = ix->n;
+  *dim = ix->dim;
+  return EV_OK;
+}
+
+/* ---- build ---- */
+
+typedef struct built {
+  float *ref, *colv;
+  double *norm, max_sqnorm, min_norm;
+} built;
+
+static int metric_is_l2(int metric, double p) {
+  return metric == EV_METRIC_EUCLIDEAN || metric == EV_METRIC_SQEUCLIDEAN ||
+         (metric == EV_METRIC_MINKOWSKI && p == 2);
+}
+
+/* Copy the rows and precompute the norms the searches need. */
+static void fill_reference(const ev_knn *ix, built *b, const float *src,
+                           size_t n, size_t dim, size_t ld) {
+  int l2 = metric_is_l2(ix->metric, ix->p), cos = ix->metric == EV_METRIC_COSINE;
+  double max_sq = 0, min_nz = INFINITY;
+#pragma omp parallel for schedule(static) reduction(max : max_sq) \
+    reduction(min : min_nz)
+  for (size_t i = 0; i < n; i++) {
+    memcpy(b->ref + i * dim, src + i * ld, dim * sizeof(float));
+    double nr = ev__knn_norm(b->ref + i * dim, dim);
+    b->norm[i] = nr;
+    if (l2) b->colv[i] = (float)(nr * nr);
+    if (cos) b->colv[i] = nr > 0 ? (float)(1.0 / nr) : 0.0f;
+    if (nr * nr > max_sq) max_sq = nr * nr;
+    if (nr > 0 && nr < min_nz) min_nz = nr;
+  }
+  b->max_sqnorm = max_sq;
+  b->min_norm = min_nz;
+}
+
+ev_status ev_knn_build(ev_knn *ix, const float *ref, size_t n, size_t dim,
+                       size_t ld) {
+  if (!ix) return null_index();
+  ev_status st = ev__check_matrix("ref", ref, n, dim, ld);
+  if (st != EV_OK) return st;
+  if (n > (size_t)INT64_MAX)
+    return ev__fail(EV_ERR_OVERFLOW, "ref has %zu rows, more than int64 "
+                    "indices can name: index fewer rows", n);
+  if ((st = ev__check_finite("ref", ref, n, dim, ld)) != EV_OK) return st;
+  size_t bytes, nbytes;
+  if ((st = ev__bytes("the reference copy", n, dim, sizeof(float), &bytes)) ||
+      (st = ev__bytes("the reference norms", n, 1, sizeof(double), &nbytes)))
+    return st;
+  int need_colv = metric_is_l2(ix->metric, ix->p) ||
+                  ix->metric == EV_METRIC_COSINE;
+  built b = {ev__malloc_aligned(bytes), need_colv ? ev__malloc(n * 4) : NULL,
+             ev__malloc(nbytes), 0, 0};
+  if (!b.ref || (need_colv && !b.colv) || !b.norm) {
+    ev__free_aligned(b.ref);
+    ev__free(b.colv);
+    ev__free(b.norm);
+    return ev__nomem("the reference copy and its norms", bytes + nbytes);
+  }
+  ev__threads scope;
+  ev__threads_begin(&scope, ix->threads);
+  fill_reference(ix, &b, ref, n, dim, ld);
+  ev__threads_end(&scope);
+  drop_reference(ix);
+  ix->ref = b.ref;
+  ix->colv = b.colv;
+  ix->norm = b.norm;
+  ix->max_sqnorm = b.max_sqnorm;
+  ix->min_norm = b.min_norm;
+  ix->n = n;
+  ix->dim = dim;
+  ix->built_metric = ix->metric;
+  ix->built_p = ix->p;
+  return EV_OK;
+}
+
+/* ---- queries ---- */
+
+static ev_status check_ready(const ev_knn *ix) {
+  if (!ix) return null_index();
+  if (!ix->ref)
+    return ev__fail(EV_ERR_STATE, "the index has no reference rows yet: call "
+                    "ev_knn_build before querying");
+  if (ix->metric != ix->built_metric ||
+      (ix->metric == EV_METRIC_MINKOWSKI && ix->p != ix->built_p))
+    return ev__fail(EV_ERR_STATE, "EV_KNN_METRIC or EV_KNN_MINKOWSKI_P "
+                    "changed since ev_knn_build: call ev_knn_build again");
+  return EV_OK;
+}
+
+static ev_status check_k(const ev_knn *ix, size_t k, int self) {
+  if (k == 0)
+    return ev__fail(EV_ERR_ARGUMENT, "k = 0: ask for at least 1 neighbour");
+  if (!self && k > ix->n)
+    return ev__fail(EV_ERR_ARGUMENT, "k = %zu is larger than the %zu "
+                    "reference rows: ask for at most %zu neighbours",
+                    k, ix->n, ix->n);
+  if (self && k > ix->n - 1)
+    return ev__fail(EV_ERR_ARGUMENT, "k = %zu needs more than the %zu "
+                    "reference rows in self mode, which leaves each row out "
+                    "of its own list: ask for at most %zu neighbours",
+                    k, ix->n, ix->n - 1);
+  return EV_OK;
+}
+
+/* An nq x k output with leading dimension ld: non-NULL, ld >= k, and
+ * addressable. */
+static ev_status check_output(const char *name, const void *p, size_t nq,
+                              size_t k, size_t ld, size_t elem) {
+  if (!p)
+    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass an %zu x %zu buffer",
+                    name, nq, k);
+  if (ld < k)
+    return ev__fail(EV_ERR_ARGUMENT, "the leading dimension of %s is %zu, "
+                    "less than k = %zu: pass ld >= k", name, ld, k);
+  size_t span, bytes;
+  if (!ev__mul(nq - 1, ld, &span) || !ev__add(span, k, &span) ||
+      !ev__mul(span, elem, &bytes) || bytes > (size_t)PTRDIFF_MAX)
+    return ev__fail(EV_ERR_OVERFLOW, "%s's size (%zu rows, leading dimension "
+                    "%zu) overflows the address range: check nq and ld",
+                    name, nq, ld);
+  return EV_OK;
+}
+
+static ev_status check_outputs(size_t nq, size_t k, const int64_t *indices,
+                               size_t ldi, const float *distances, size_t ldd) {
+  ev_status st = check_output("indices", indices, nq, k, ldi, sizeof *indices);
+  if (st == EV_OK && distances)
+    st = check_output("distances", distances, nq, k, ldd, sizeof *distances);
+  return st;
+}
+
+/* Which kernel ranks this call: the SGEMM paths when the float expansion
+ * can neither overflow nor underflow, else direct loops. */
+static int choose_kind(const ev_knn *ix, double q_max_sq, double q_min_norm) {
+  int gemm_ok = ix->dim <= 100000 && ix->max_sqnorm < GEMM_MAX_SQNORM &&
+                q_max_sq < GEMM_MAX_SQNORM;
+  int m = ix->built_metric;
+  double p = ix->built_p;
+  if (metric_is_l2(m, p)) return gemm_ok ? EV__KNN_L2 : EV__KNN_L2_DIRECT;
+  if (m == EV_METRIC_COSINE)
+    return gemm_ok && ix->min_norm >= GEMM_MIN_NORM &&
+                   q_min_norm >= GEMM_MIN_NORM
+               ? EV__KNN_COS
+               : EV__KNN_COS_DIRECT;
+  if (m == EV_METRIC_CITYBLOCK || (m == EV_METRIC_MINKOWSKI && p == 1))
+    return EV__KNN_L1;
+  if (m == EV_METRIC_CHEBYSHEV) return EV__KNN_LINF;
+  return EV__KNN_LP;
+}
+
+static void query_norm_range(const float *q, size_t nq, size_t dim,
+                             size_t ldq, double *max_sq, double *min_nz) {
+  double mx = 0, mn = INFINITY;
+#pragma omp parallel for schedule(static) reduction(max : mx) \
+    reduction(min : mn)
+  for (size_t i = 0; i < nq; i++) {
+    double nr = ev__knn_norm(q + i * ldq, dim);
+    if (nr * nr > mx) mx = nr * nr;
+    if (nr > 0 && nr < mn) mn = nr;
+  }
+  *max_sq = mx;
+  *min_nz = mn;
+}
+
+static ev_status run(const ev__knn_job *job, int64_t *indices, size_t ldi,
+                     float *distances, size_t ldd) {
+  ev__threads scope;
+  ev__threads_begin(&scope, job->index->threads);
+  ev_status st = ev__knn_search(job, indices, ldi, distances, ldd);
+  ev__threads_end(&scope);
+  return st;
+}
+
+ev_status ev_knn_query(const ev_knn *ix, const float *queries, size_t nq,
+                       size_t dim, size_t ldq, size_t k, int64_t *indices,
+                       size_t ldi, float *distances, size_t ldd) {
+  ev_status st = check_ready(ix);
+  if (st != EV_OK) return st;
+  if ((st = ev__check_matrix("queries", queries, nq, dim, ldq)) != EV_OK)
+    return st;
+  if (dim != ix->dim)
+    return ev__fail(EV_ERR_ARGUMENT, "queries have %zu columns but the index "
+                    "was built on %zu: pass queries with %zu columns",
+                    dim, ix->dim, ix->dim);
+  if ((st = check_k(ix, k, 0)) != EV_OK ||
+      (st = check_outputs(nq, k, indices, ldi, distances, ldd)) != EV_OK)
+    return st;
+  if ((st = ev__check_finite("queries", queries, nq, dim, ldq)) != EV_OK)
+    return st;
+  double q_max_sq, q_min_norm;
+  ev__threads scope;
+  ev__threads_begin(&scope, ix->threads);
+  query_norm_range(queries, nq, dim, ldq, &q_max_sq, &q_min_norm);
+  ev__threads_end(&scope);
+  int kind = choose_kind(ix, q_max_sq, q_min_norm);
+  if (ldq > INT_MAX && (kind == EV__KNN_L2 || kind == EV__KNN_COS))
+    kind = kind == EV__KNN_L2 ? EV__KNN_L2_DIRECT : EV__KNN_COS_DIRECT;
+  ev__knn_job job = {ix, queries, nq, ldq, 0, k, kind};
+  return run(&job, indices, ldi, distances, ldd);
+}
+
+ev_status ev_knn_query_self(const ev_knn *ix, size_t k, int64_t *indices,
+                            size_t ldi, float *distances, size_t ldd) {
+  ev_status st = check_ready(ix);
+  if (st != EV_OK) return st;
+  if ((st = check_k(ix, k, 1)) != EV_OK ||
+      (st = check_outputs(ix->n, k, indices, ldi, distances, ldd)) != EV_OK)
+    return st;
+  int kind = choose_kind(ix, ix->max_sqnorm, ix->min_norm);
+  ev__knn_job job = {ix, ix->ref, ix->n, ix->dim, 1, k, kind};
+  return run(&job, indices, ldi, distances, ldd);
+}

@@ -1,0 +1,82 @@
+/* Private to lib/knn: the index, the per-query selection state and the
+ * blocked search engine. */
+#ifndef EV_LIB_KNN_PRIVATE_H
+#define EV_LIB_KNN_PRIVATE_H
+
+#include "core/core.h"
+#include "embedviz/knn.h"
+
+struct ev_knn {
+  int metric;            /* ev_metric, as set */
+  double p;              /* Minkowski exponent */
+  int threads;           /* EV_KNN_THREADS */
+  int block_rows;        /* EV_KNN_BLOCK_ROWS, 0 = automatic */
+  ev_progress_fn progress;
+  void *progress_user;
+  /* The built reference; ref == NULL before a build. */
+  float *ref;            /* n x dim, packed (ld = dim), 64-byte aligned */
+  size_t n, dim;
+  int built_metric;      /* the metric the reference was built for */
+  double built_p;
+  float *colv;           /* per reference row, the scan's column term:
+                            |y|^2 (Euclidean) or 1/|y| (cosine), else NULL */
+  double *norm;          /* |y| per reference row, in double */
+  double max_sqnorm;     /* largest |y|^2, for the rounding bound */
+  double min_norm;       /* smallest non-zero |y| (cosine's underflow guard) */
+};
+
+/* How a query is ranked: the kernel family the engine runs. */
+enum ev__knn_kind {
+  EV__KNN_L2,     /* squared Euclidean via SGEMM + exact re-rank */
+  EV__KNN_COS,    /* cosine via SGEMM + exact re-rank */
+  EV__KNN_L1,     /* direct loops from here on */
+  EV__KNN_LP,
+  EV__KNN_LINF,
+  EV__KNN_L2_DIRECT,
+  EV__KNN_COS_DIRECT
+};
+
+/* A bounded max-heap of the k best (distance, index) pairs seen so far,
+ * ordered by distance then index, so its root is the current k-th. */
+typedef struct ev__topk {
+  double *d;
+  int64_t *i;
+  size_t size, k;
+} ev__topk;
+
+void ev__topk_reset(ev__topk *h);
+/* True when (d, i) would enter the heap (it beats the root or the heap is
+ * not full). */
+static inline int ev__topk_admits(const ev__topk *h, double d, int64_t i) {
+  return h->size < h->k || d < h->d[0] || (d == h->d[0] && i < h->i[0]);
+}
+void ev__topk_push(ev__topk *h, double d, int64_t i);
+/* Sort the heap's contents nearest first (ties by lower index), in place. */
+void ev__topk_sort(ev__topk *h);
+
+/* One search job: nq query rows against the whole reference. */
+typedef struct ev__knn_job {
+  const ev_knn *index;
+  const float *q;     /* queries, leading dimension ldq (the reference when
+                         self is set) */
+  size_t nq, ldq;
+  int self;           /* queries are reference rows 0..nq-1: leave each out
+                         of its own list, by index */
+  size_t k;
+  int kind;           /* an ev__knn_kind */
+} ev__knn_job;
+
+/* Run the search and write the k nearest per query, sorted. */
+ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
+                         float *distances, size_t ldd);
+
+/* Exact distance in double between a query row and a reference row, in the
+ * ranking form (squared for Euclidean, else the distance itself). */
+double ev__knn_exact(int kind, double p, const float *x, const float *y,
+                     size_t dim, double xnorm, double ynorm);
+/* The ranking form to the reported distance. */
+float ev__knn_report(int metric, double p, double ranked);
+/* |x| in double. */
+double ev__knn_norm(const float *x, size_t dim);
+
+#endif
