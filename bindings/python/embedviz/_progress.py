@@ -52,6 +52,7 @@ class ProgressBar:
         self.started = 0.0
         self.last_draw = 0.0
         self.line = ""
+        self.done = False
 
     def _format(self, stage, step, total, value):
         elapsed = time.monotonic() - self.started
@@ -73,6 +74,7 @@ class ProgressBar:
         if stage != self.stage:
             self.close()
             self.stage, self.started, self.last_draw = stage, now, 0.0
+            self.done = False
         done = total and step >= total
         if self.tty:
             if done or now - self.last_draw >= self.min_interval:
@@ -80,12 +82,13 @@ class ProgressBar:
                 self.stream.write("\r" + self.line)
                 self.stream.flush()
                 self.last_draw = now
-        else:
+        elif not self.done:
             self.line = self._format(stage, step, total, value)
             if done:
                 self.stream.write(self.line + "\n")
                 self.stream.flush()
                 self.line = ""
+        self.done = self.done or bool(done)
         return False
 
     def close(self):
@@ -97,6 +100,7 @@ class ProgressBar:
             self.stream.flush()
         self.line = ""
         self.stage = None
+        self.done = False
 
 
 def _clock(seconds):

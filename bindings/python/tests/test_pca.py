@@ -45,7 +45,7 @@ def test_matches_sklearn_on_digits(digits, solver, whiten):
 
 
 def test_matches_sklearn_on_fashion_mnist(fmnist):
-    x = fmnist[0][:3000]
+    x = fmnist[0][:2000]
     ours = PCA(n_components=50).fit(x)
     ref = SkPCA(n_components=50, svd_solver="full").fit(x.astype(np.float64))
     np.testing.assert_allclose(ours.explained_variance_ratio_, ref.explained_variance_ratio_, rtol=1e-4, atol=1e-7)
