@@ -1,5 +1,205 @@
-/* embedviz/tsne.h - placeholder: filled in by the tsne capability. */
+/*
+ * embedviz/tsne.h - t-SNE maps: exact and Barnes-Hut.
+ *
+ * Embed the n rows of a matrix into 2 or 3 dimensions so that rows that are
+ * near in the input stay near in the map (van der Maaten & Hinton 2008):
+ *
+ *   ev_tsne *t;
+ *   ev_tsne_create(&t);
+ *   ev_tsne_set(t, EV_TSNE_PERPLEXITY, 30);
+ *   ev_tsne_set(t, EV_TSNE_SEED, 42);
+ *   ev_tsne_fit(t, x, n, d, ld);               // n x d input rows
+ *   ev_tsne_embedding(t, y, 2);                // n x 2 map
+ *   ev_tsne_free(t);
+ *
+ * What a fit does, every part a setting:
+ *  1. Input affinities. For each row a Gaussian kernel exp(-beta d^2) over
+ *     its neighbours, d the EV_TSNE_METRIC distance (for
+ *     EV_METRIC_SQEUCLIDEAN the value itself stands for d^2), with beta
+ *     found by bisection so that the row's entropy is log(perplexity)
+ *     within 1e-5. Barnes-Hut uses the exact k = floor(3 perplexity) nearest
+ *     neighbours from the kNN index (embedviz/knn.h); the exact method uses
+ *     all other rows. Then P = (P + P^T) / sum, so P sums to 1.
+ *     ev_tsne_fit_distances takes a square distance matrix instead of rows;
+ *     ev_tsne_fit_affinities takes any non-negative sparse matrix (CSR) and
+ *     symmetrises and normalises it the same way.
+ *  2. Initialisation: by default the first principal components
+ *     (embedviz/pca.h) scaled so the first has standard deviation 1e-4
+ *     (openTSNE; scikit-learn since 1.2); or random normal with that spread
+ *     from EV_TSNE_SEED; or a caller's map (ev_tsne_set_init). Without rows
+ *     to analyse (distances, affinities) or when the data are constant, the
+ *     PCA initialisation falls back to the random one.
+ *  3. Gradient descent on KL(P || Q) as scikit-learn does it: the first
+ *     EV_TSNE_EXAGGERATION_ITERATIONS iterations with P times
+ *     EV_TSNE_EARLY_EXAGGERATION and momentum EV_TSNE_MOMENTUM, the rest
+ *     with P and EV_TSNE_FINAL_MOMENTUM; adaptive gains (+0.2 when a
+ *     coordinate's gradient changes sign, x0.8 otherwise, floor
+ *     EV_TSNE_MIN_GAIN), restarted with the momentum at the phase switch;
+ *     stop after EV_TSNE_N_ITER iterations in all or when the gradient's norm
+ *     falls below EV_TSNE_MIN_GRAD_NORM. The gradient is the true one,
+ *     4 sum_j (p_ij - q_ij) q_ij Z (y_i - y_j); the automatic learning rate
+ *     is scikit-learn's max(n / early_exaggeration / 4, 50).
+ *
+ * Methods: EV_TSNE_METHOD_EXACT sums the repulsion over all pairs (O(n^2)
+ * time per iteration and n^2 memory for the affinities, refused beyond
+ * EV_TSNE_MAX_MEMORY_MB); EV_TSNE_METHOD_BARNES_HUT (van der Maaten 2014)
+ * summarises far cells of a space-partitioning tree (binary tree, quadtree
+ * or octree for 1, 2 or 3 dimensions) when cell width / distance < theta;
+ * theta = 0 gives the exact repulsion. EV_TSNE_METHOD_AUTO takes exact for
+ * n <= 1000 or more than 3 output dimensions, Barnes-Hut otherwise.
+ *
+ * Reproducibility: the same input, settings and EV_TSNE_SEED on the same
+ * thread count give bit-identical maps. The t-SNE stages themselves
+ * (affinities, gradients, tree, optimiser) give the same bits for any
+ * thread count; only the kNN search and the PCA initialisation go through
+ * BLAS, whose rounding can change with the thread count.
+ *
+ * Threads: a handle is used by one thread at a time.
+ */
 #ifndef EMBEDVIZ_TSNE_H
 #define EMBEDVIZ_TSNE_H
+
 #include "embedviz/core.h"
+#include "embedviz/knn.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+typedef struct ev_tsne ev_tsne;
+
+/* Values of EV_TSNE_METHOD. */
+typedef enum ev_tsne_method {
+  EV_TSNE_METHOD_AUTO = 0,
+  EV_TSNE_METHOD_EXACT = 1,
+  EV_TSNE_METHOD_BARNES_HUT = 2
+} ev_tsne_method;
+
+/* Values of EV_TSNE_INIT. */
+typedef enum ev_tsne_init {
+  EV_TSNE_INIT_PCA = 0,    /* principal components, first at std 1e-4 */
+  EV_TSNE_INIT_RANDOM = 1, /* normal with std 1e-4 from EV_TSNE_SEED */
+  EV_TSNE_INIT_GIVEN = 2   /* the map passed to ev_tsne_set_init */
+} ev_tsne_init;
+
+/* Settings (ev_tsne_set / ev_tsne_get / ev_tsne_param_bounds). */
+typedef enum ev_tsne_param {
+  EV_TSNE_N_COMPONENTS = 1,     /* map dimensions; default 2. Barnes-Hut:
+                                   1 to 3; exact: up to 100 */
+  EV_TSNE_PERPLEXITY = 2,       /* default 30, at least 1. Must be at most
+                                   (n - 1) / 3 for Barnes-Hut, n - 1 for
+                                   exact: larger is refused at fit time */
+  EV_TSNE_METHOD = 3,           /* an ev_tsne_method; default AUTO */
+  EV_TSNE_THETA = 4,            /* Barnes-Hut accuracy in [0, 1]; default
+                                   0.5; 0 = exact repulsion */
+  EV_TSNE_METRIC = 5,           /* input distance, an ev_metric; default
+                                   EV_METRIC_EUCLIDEAN */
+  EV_TSNE_EARLY_EXAGGERATION = 6,      /* default 12 */
+  EV_TSNE_EXAGGERATION_ITERATIONS = 7, /* default 250 */
+  EV_TSNE_LEARNING_RATE = 8,    /* default 0 = auto, max(n / ee / 4, 50) */
+  EV_TSNE_MOMENTUM = 9,         /* during exaggeration; default 0.5 */
+  EV_TSNE_FINAL_MOMENTUM = 10,  /* afterwards; default 0.8 */
+  EV_TSNE_MIN_GAIN = 11,        /* default 0.01 */
+  EV_TSNE_N_ITER = 12,          /* iterations in all; default 1000 */
+  EV_TSNE_MIN_GRAD_NORM = 13,   /* stop below this; default 1e-7; 0 = never */
+  EV_TSNE_INIT = 14,            /* an ev_tsne_init; default PCA */
+  EV_TSNE_SEED = 15,            /* random initialisation; default 0 */
+  EV_TSNE_THREADS = 16,         /* threads; 0 (default) = all cores */
+  EV_TSNE_MAX_MEMORY_MB = 17,   /* the exact method's limit for its n x n
+                                   affinities, in MiB; default 1024 */
+  EV_TSNE_PROGRESS_EVERY = 18,  /* iterations between progress calls (and
+                                   KL evaluations); default 50 */
+  EV_TSNE_MINKOWSKI_P = 19      /* p for EV_METRIC_MINKOWSKI; default 2 */
+} ev_tsne_param;
+
+/* Make a handle with default settings. EV_ERR_ARGUMENT if out is NULL,
+ * EV_ERR_NOMEM. */
+EV_API ev_status ev_tsne_create(ev_tsne **out);
+
+/* Release a handle; NULL is a no-op. */
+EV_API void ev_tsne_free(ev_tsne *tsne);
+
+/* Change a setting. EV_ERR_ARGUMENT (and nothing changed) when the value is
+ * outside ev_tsne_param_bounds or the param is unknown. */
+EV_API ev_status ev_tsne_set(ev_tsne *tsne, int param, double value);
+EV_API ev_status ev_tsne_get(const ev_tsne *tsne, int param, double *value);
+/* The valid range of a setting. */
+EV_API ev_status ev_tsne_param_bounds(int param, double *lower,
+                                      double *upper);
+
+/* Report progress and allow cancelling: EV_STAGE_KNN and
+ * EV_STAGE_AFFINITIES while the affinities are computed (value NaN), then
+ * every EV_TSNE_PROGRESS_EVERY iterations EV_STAGE_EXAGGERATION or
+ * EV_STAGE_OPTIMIZE with step = iterations done, total = EV_TSNE_N_ITER and
+ * value = the KL divergence at that point (of the true, not exaggerated,
+ * P). NULL removes the callback. */
+EV_API ev_status ev_tsne_set_progress(ev_tsne *tsne, ev_progress_fn fn,
+                                      void *user_data);
+
+/* The starting map for EV_TSNE_INIT_GIVEN: n x dims (leading dimension ld),
+ * copied. dims must equal EV_TSNE_N_COMPONENTS and n the rows of the next
+ * fit, else that fit fails with EV_ERR_ARGUMENT. EV_ERR_ARGUMENT,
+ * EV_ERR_NONFINITE, EV_ERR_NOMEM. */
+EV_API ev_status ev_tsne_set_init(ev_tsne *tsne, const float *y, size_t n,
+                                  size_t dims, size_t ld);
+
+/* Embed the n x d rows of x (leading dimension ld), n >= 2.
+ * EV_ERR_ARGUMENT for NULL or zero sizes, ld < d, a perplexity too large
+ * for n (the message gives the largest allowed), Barnes-Hut with more than
+ * 3 dimensions, or a given init of the wrong size; EV_ERR_NONFINITE for NaN
+ * or Inf; EV_ERR_LIMIT when the exact method would pass
+ * EV_TSNE_MAX_MEMORY_MB; EV_ERR_OVERFLOW; EV_ERR_NOMEM; EV_ERR_CANCELLED.
+ * On a failure before the optimisation starts the handle keeps its earlier
+ * result; after a cancel during the optimisation, the map so far and its
+ * iteration count can be read. Duplicate rows are fine (they end up close
+ * together); rows with all neighbours at one distance (e.g. constant data)
+ * get uniform affinities. */
+EV_API ev_status ev_tsne_fit(ev_tsne *tsne, const float *x, size_t n,
+                             size_t d, size_t ld);
+
+/* As ev_tsne_fit from the n x n matrix of distances between the rows
+ * (leading dimension ld; non-negative; the diagonal is ignored; it need not
+ * be symmetric: row i gives row i's neighbours). EV_TSNE_METRIC is unused.
+ * Errors as ev_tsne_fit, and EV_ERR_ARGUMENT for a negative distance. */
+EV_API ev_status ev_tsne_fit_distances(ev_tsne *tsne, const float *dist,
+                                       size_t n, size_t ld);
+
+/* As ev_tsne_fit from precomputed affinities: a sparse n x n matrix in CSR
+ * form (row_ptr: n + 1 offsets from 0; col_idx and values: row_ptr[n]
+ * entries; columns in [0, n), any order, repeats summed; diagonal entries
+ * ignored). P = (A + A^T) / sum is used. EV_TSNE_PERPLEXITY and
+ * EV_TSNE_METRIC are unused. EV_ERR_ARGUMENT for a bad structure, a
+ * negative value or no positive off-diagonal value; EV_ERR_NONFINITE. */
+EV_API ev_status ev_tsne_fit_affinities(ev_tsne *tsne, size_t n,
+                                        const size_t *row_ptr,
+                                        const int64_t *col_idx,
+                                        const float *values);
+
+/* Rows and dimensions of the last map (0, 0 before any). */
+EV_API ev_status ev_tsne_size(const ev_tsne *tsne, size_t *n, size_t *dims);
+
+/* Copy the last map (n x dims) into out (leading dimension ld >= dims).
+ * EV_ERR_STATE before a fit, EV_ERR_ARGUMENT. */
+EV_API ev_status ev_tsne_embedding(const ev_tsne *tsne, float *out,
+                                   size_t ld);
+
+/* KL(P || Q) of the last map, with Z from the same method as the gradient
+ * (Barnes-Hut's Z for Barnes-Hut). EV_ERR_STATE before a fit. */
+EV_API ev_status ev_tsne_kl_divergence(const ev_tsne *tsne, double *kl);
+
+/* Iterations run by the last fit (fewer than EV_TSNE_N_ITER after a stop on
+ * the gradient norm or a cancel). EV_ERR_STATE before a fit. */
+EV_API ev_status ev_tsne_n_iter(const ev_tsne *tsne, size_t *n_iter);
+
+/* The symmetric affinities P of the last fit in CSR form. Call with NULL
+ * row_ptr, col_idx and values to get *nnz; then pass arrays of n + 1 and
+ * *nnz entries. Columns are sorted within each row. EV_ERR_STATE before a
+ * fit, EV_ERR_ARGUMENT when *nnz is too small (it is then set). */
+EV_API ev_status ev_tsne_affinities(const ev_tsne *tsne, size_t *row_ptr,
+                                    int64_t *col_idx, float *values,
+                                    size_t *nnz);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EMBEDVIZ_TSNE_H */

@@ -9,7 +9,7 @@ static const ev__param_spec pca_params[] = {
     {EV_PCA_CENTER, "EV_PCA_CENTER", 0, 1, true},
     {EV_PCA_WHITEN, "EV_PCA_WHITEN", 0, 1, true},
     {EV_PCA_SOLVER, "EV_PCA_SOLVER", 0, 3, true},
-    {EV_PCA_SEED, "EV_PCA_SEED", 0, 9007199254740992.0, true},
+    {EV_PCA_SEED, "EV_PCA_SEED", 0, 9007199254740991.0, true},
     {EV_PCA_POWER_ITERATIONS, "EV_PCA_POWER_ITERATIONS", -1, 100, true},
     {EV_PCA_OVERSAMPLES, "EV_PCA_OVERSAMPLES", 0, 10000, true},
     {EV_PCA_THREADS, "EV_PCA_THREADS", 0, 4096, true},

@@ -1,0 +1,163 @@
+/* ev_extractor: settings, the chosen layers and the extraction graph. */
+#include <new>
+
+#include "extract/shim.h"
+
+static const ev__param_spec params[] = {
+    {EV_EXTRACT_BATCH_SIZE, "EV_EXTRACT_BATCH_SIZE", 1, 1 << 20, true},
+    {EV_EXTRACT_POOL, "EV_EXTRACT_POOL", 0, 1, true},
+    {EV_EXTRACT_THREADS, "EV_EXTRACT_THREADS", 0, 4096, true},
+};
+static const size_t n_params = sizeof params / sizeof params[0];
+
+extern "C" ev_status ev_extractor_create(const ev_model *model,
+                                         ev_extractor **out) {
+  if (!out) return ev__fail(EV_ERR_ARGUMENT, "out is NULL");
+  *out = nullptr;
+  if (!model) return ev__fail(EV_ERR_ARGUMENT, "model is NULL");
+  void *mem = ev__malloc(sizeof(ev_extractor));
+  if (!mem) return ev__nomem("extractor", sizeof(ev_extractor));
+  ev_extractor *ex = new (mem) ev_extractor();
+  ex->model = model;
+  *out = ex;
+  return EV_OK;
+}
+
+extern "C" void ev_extractor_free(ev_extractor *ex) {
+  if (!ex) return;
+  try {
+    ev__quiet quiet;
+    ex->~ev_extractor();
+  } catch (...) {
+  }
+  ev__free(ex);
+}
+
+extern "C" ev_status ev_extractor_set(ev_extractor *ex, int param,
+                                      double value) {
+  if (!ex) return ev__fail(EV_ERR_ARGUMENT, "extractor is NULL");
+  ev_status st = ev__param_check(params, n_params, param, value, "extractor");
+  if (st != EV_OK) return st;
+  switch (param) {
+    case EV_EXTRACT_BATCH_SIZE: ex->batch_size = (int)value; break;
+    case EV_EXTRACT_POOL: ex->pool = (int)value; break;
+    case EV_EXTRACT_THREADS: ex->threads = (int)value; break;
+  }
+  return EV_OK;
+}
+
+extern "C" ev_status ev_extractor_get(const ev_extractor *ex, int param,
+                                      double *value) {
+  if (!ex || !value)
+    return ev__fail(EV_ERR_ARGUMENT, "extractor or value is NULL");
+  switch (param) {
+    case EV_EXTRACT_BATCH_SIZE: *value = ex->batch_size; return EV_OK;
+    case EV_EXTRACT_POOL: *value = ex->pool; return EV_OK;
+    case EV_EXTRACT_THREADS: *value = ex->threads; return EV_OK;
+  }
+  return ev__param_check(params, n_params, param, 0, "extractor");
+}
+
+extern "C" ev_status ev_extractor_param_bounds(int param, double *lower,
+                                               double *upper) {
+  return ev__param_bounds(params, n_params, param, "extractor", lower, upper);
+}
+
+extern "C" ev_status ev_extractor_set_progress(ev_extractor *ex,
+                                               ev_progress_fn fn,
+                                               void *user_data) {
+  if (!ex) return ev__fail(EV_ERR_ARGUMENT, "extractor is NULL");
+  ex->progress = fn;
+  ex->progress_user = user_data;
+  return EV_OK;
+}
+
+/* "no layer "x": the layers are a, b, c" - every name, so the user can
+ * pick one without another call. */
+static ev_status unknown_layer(const ev_model *m, const char *name) {
+  std::string all;
+  for (const auto &l : m->layers) all += (all.empty() ? "" : ", ") + l.name;
+  return ev__fail(EV_ERR_NOT_FOUND, "the model has no layer \"%s\": the "
+                  "layers are %s", name, all.c_str());
+}
+
+/* Check the layer can be reached (builds a graph), then keep it. */
+static ev_status add_layer(ev_extractor *ex, const char *name) {
+  const ev_layer_ref *ref = nullptr;
+  for (const auto &l : ex->model->layers)
+    if (l.name == name) ref = &l;
+  if (!ref) return unknown_layer(ex->model, name);
+  for (const auto &l : ex->layers)
+    if (l.name == name)
+      return ev__fail(EV_ERR_ARGUMENT, "layer \"%s\" was already added",
+                      name);
+  std::vector<ev_layer_ref> layers = ex->layers;
+  layers.push_back(*ref);
+  std::vector<size_t> index;
+  if (!ev__extraction_graph(ex->model->module, layers, index))
+    return ev_last_status();
+  ex->layers = std::move(layers);
+  ex->fn.reset();
+  ex->shapes.clear();
+  ex->c = ex->h = ex->w = 0;
+  return EV_OK;
+}
+
+extern "C" ev_status ev_extractor_add_layer(ev_extractor *ex,
+                                            const char *name) {
+  if (!ex || !name)
+    return ev__fail(EV_ERR_ARGUMENT, "extractor or name is NULL");
+  try {
+    ev__quiet quiet;
+    return add_layer(ex, name);
+  } catch (...) {
+    return ev__torch_fail("finding the layer in the model's graph");
+  }
+}
+
+extern "C" ev_status ev_extractor_n_layers(const ev_extractor *ex,
+                                           size_t *n) {
+  if (!ex || !n) return ev__fail(EV_ERR_ARGUMENT, "extractor or n is NULL");
+  *n = ex->layers.size();
+  return EV_OK;
+}
+
+static ev_status check_shapes(const ev_extractor *ex, size_t layer) {
+  if (layer >= ex->layers.size())
+    return ev__fail(EV_ERR_ARGUMENT, "layer %zu does not exist: the "
+                    "extractor has %zu layers", layer, ex->layers.size());
+  if (ex->shapes.size() != ex->layers.size())
+    return ev__fail(EV_ERR_STATE, "layer shapes are not known yet: call "
+                    "ev_extractor_prepare or ev_extractor_run first");
+  return EV_OK;
+}
+
+extern "C" ev_status ev_extractor_layer_cols(const ev_extractor *ex,
+                                             size_t layer, size_t *cols) {
+  if (!ex || !cols)
+    return ev__fail(EV_ERR_ARGUMENT, "extractor or cols is NULL");
+  ev_status st = check_shapes(ex, layer);
+  if (st != EV_OK) return st;
+  const std::vector<int64_t> &s = ex->shapes[layer];
+  size_t m = 1;
+  size_t upto = ex->pool && s.size() >= 2 ? 1 : s.size();
+  for (size_t i = 0; i < upto; i++) m *= (size_t)s[i];
+  *cols = m;
+  return EV_OK;
+}
+
+extern "C" ev_status ev_extractor_layer_shape(const ev_extractor *ex,
+                                              size_t layer, size_t dims[8],
+                                              size_t *ndim) {
+  if (!ex || !dims || !ndim)
+    return ev__fail(EV_ERR_ARGUMENT, "extractor, dims or ndim is NULL");
+  ev_status st = check_shapes(ex, layer);
+  if (st != EV_OK) return st;
+  const std::vector<int64_t> &s = ex->shapes[layer];
+  if (s.size() > 8)
+    return ev__fail(EV_ERR_UNSUPPORTED, "layer %zu has %zu dimensions, more "
+                    "than the 8 this call gives", layer, s.size());
+  for (size_t i = 0; i < s.size(); i++) dims[i] = (size_t)s[i];
+  *ndim = s.size();
+  return EV_OK;
+}

@@ -1,0 +1,233 @@
+/* Running inputs through the extraction graph in batches and writing each
+ * layer's rows into the caller's matrices. */
+#include <string.h>
+
+#include <new>
+
+#include "extract/shim.h"
+
+/* The extraction graph as a function of (self, x), built on first use.
+ * The graph executor optimises it like any scripted method. */
+static void ensure_function(ev_extractor *ex) {
+  if (ex->fn) return;
+  std::vector<size_t> index;
+  std::shared_ptr<torch::jit::Graph> g =
+      ev__extraction_graph(ex->model->module, ex->layers, index);
+  if (!g) throw std::runtime_error(ev_last_error());
+  ex->fn.reset(new torch::jit::GraphFunction("ev_extract", g, nullptr));
+  ex->index = std::move(index);
+}
+
+/* Layer i's activations of a batch, as returned by the model. */
+static torch::Tensor pick(const ev_extractor *ex, const c10::ivalue::Tuple &t,
+                          size_t i) {
+  const ev_layer_ref &l = ex->layers[i];
+  const c10::IValue &v = t.elements()[ex->index[i]];
+  switch (l.kind) {
+    case ev_layer_kind::submodule:
+    case ev_layer_kind::output:
+      return v.toTensor();
+    case ev_layer_kind::softmax:
+      return torch::softmax(v.toTensor(), 1);
+    case ev_layer_kind::output_item:
+      break;
+  }
+  if (v.isTuple()) return v.toTupleRef().elements()[std::stoul(l.path)].toTensor();
+  if (v.isList()) return v.toListRef()[std::stoul(l.path)].toTensor();
+  return v.toGenericDict().at(l.path).toTensor();
+}
+
+/* Forward one batch; EV_ERR_ARGUMENT naming the input shape when the model
+ * refuses it (libtorch says what it wanted). */
+static ev_status forward(ev_extractor *ex, const torch::Tensor &x,
+                         c10::intrusive_ptr<c10::ivalue::Tuple> &out) {
+  try {
+    torch::jit::Stack stack{ex->model->module._ivalue(),
+                            x.to(ex->model->device)};
+    ex->fn->run(stack);
+    out = stack.back().toTuple();
+    return EV_OK;
+  } catch (const std::bad_alloc &) {
+    throw;
+  } catch (const std::exception &e) {
+    /* The interpreter rethrows kernel errors as std::runtime_error with a
+     * TorchScript traceback; the reason is its last line. */
+    const c10::Error *ce = dynamic_cast<const c10::Error *>(&e);
+    std::string r =
+        ev__torch_reason(ce ? ce->what_without_backtrace() : e.what());
+    return ev__fail(EV_ERR_ARGUMENT, "the model refuses inputs of %lld x %lld "
+                    "x %lld: %s: give inputs of the shape the model was "
+                    "made for", (long long)x.size(1), (long long)x.size(2),
+                    (long long)x.size(3), r.c_str());
+  }
+}
+
+/* Per-input activations of each layer (CPU, float, 2-d: rows x cols). */
+static ev_status batch_rows(ev_extractor *ex, const torch::Tensor &x,
+                            std::vector<torch::Tensor> &rows) {
+  c10::intrusive_ptr<c10::ivalue::Tuple> out;
+  ev_status st = forward(ex, x, out);
+  if (st != EV_OK) return st;
+  int64_t b = x.size(0);
+  rows.clear();
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t i = 0; i < ex->layers.size(); i++) {
+    torch::Tensor t = pick(ex, *out, i);
+    if (t.dim() < 1 || t.size(0) != b)
+      return ev__fail(EV_ERR_UNSUPPORTED, "layer \"%s\" gives a tensor of "
+                      "%lld dimensions whose first is not the batch of %lld: "
+                      "choose another layer", ex->layers[i].name.c_str(),
+                      (long long)t.dim(), (long long)b);
+    shapes.emplace_back(t.sizes().begin() + 1, t.sizes().end());
+    if (ex->pool && t.dim() >= 3) {
+      std::vector<int64_t> spatial;
+      for (int64_t d = 2; d < t.dim(); d++) spatial.push_back(d);
+      t = t.mean(spatial);
+    }
+    rows.push_back(t.to(torch::kCPU, torch::kFloat).reshape({b, -1})
+                       .contiguous());
+  }
+  ex->shapes = std::move(shapes);
+  return EV_OK;
+}
+
+static ev_status copy_batch(torch::Tensor &staging, const float *x,
+                            size_t b, size_t chw, size_t ldx) {
+  float *dst = staging.data_ptr<float>();
+  if (ldx == chw) {
+    memcpy(dst, x, b * chw * sizeof(float));
+  } else {
+    for (size_t i = 0; i < b; i++)
+      memcpy(dst + i * chw, x + i * ldx, chw * sizeof(float));
+  }
+  return EV_OK;
+}
+
+static void set_prepared(ev_extractor *ex, size_t c, size_t h, size_t w) {
+  ex->c = c;
+  ex->h = h;
+  ex->w = w;
+}
+
+static ev_status prepare(ev_extractor *ex, size_t c, size_t h, size_t w) {
+  ensure_function(ex);
+  torch::Tensor zero =
+      torch::zeros({1, (int64_t)c, (int64_t)h, (int64_t)w});
+  std::vector<torch::Tensor> rows;
+  ev_status st = batch_rows(ex, zero, rows);
+  if (st == EV_OK) set_prepared(ex, c, h, w);
+  return st;
+}
+
+extern "C" ev_status ev_extractor_prepare(ev_extractor *ex, size_t c,
+                                          size_t h, size_t w) {
+  if (!ex) return ev__fail(EV_ERR_ARGUMENT, "extractor is NULL");
+  if (ex->layers.empty())
+    return ev__fail(EV_ERR_STATE, "no layers: call ev_extractor_add_layer "
+                    "first");
+  if (!c || !h || !w)
+    return ev__fail(EV_ERR_ARGUMENT, "input size %zu x %zu x %zu has a zero",
+                    c, h, w);
+  ev__threads scope;
+  ev__threads_begin(&scope, ex->threads);
+  ev_status st;
+  try {
+    ev__quiet quiet;
+    c10::InferenceMode inference;
+    st = prepare(ex, c, h, w);
+  } catch (...) {
+    st = ev__torch_fail("working out the layer shapes");
+  }
+  ev__threads_end(&scope);
+  return st;
+}
+
+/* Write a batch's rows to out[j] from row `first`; on the first batch of a
+ * new input size, check the caller's leading dimensions first. */
+static ev_status store(const ev_extractor *ex,
+                       const std::vector<torch::Tensor> &rows, size_t first,
+                       float *const *out, const size_t *ld) {
+  for (size_t j = 0; j < rows.size(); j++) {
+    size_t cols = (size_t)rows[j].size(1);
+    if (ld[j] < cols)
+      return ev__fail(EV_ERR_ARGUMENT, "ld[%zu] = %zu is less than the %zu "
+                      "columns of layer \"%s\": see ev_extractor_layer_cols",
+                      j, ld[j], cols, ex->layers[j].name.c_str());
+  }
+  for (size_t j = 0; j < rows.size(); j++) {
+    const float *src = rows[j].data_ptr<float>();
+    size_t b = (size_t)rows[j].size(0), cols = (size_t)rows[j].size(1);
+    for (size_t i = 0; i < b; i++)
+      memcpy(out[j] + (first + i) * ld[j], src + i * cols,
+             cols * sizeof(float));
+  }
+  return EV_OK;
+}
+
+static ev_status run_batches(ev_extractor *ex, const float *x, size_t n,
+                             size_t c, size_t h, size_t w, size_t ldx,
+                             float *const *out, const size_t *ld) {
+  ensure_function(ex);
+  size_t chw = c * h * w, bs = (size_t)ex->batch_size;
+  if (bs > n) bs = n;
+  torch::Tensor staging =
+      torch::empty({(int64_t)bs, (int64_t)c, (int64_t)h, (int64_t)w});
+  std::vector<torch::Tensor> rows;
+  for (size_t first = 0; first < n; first += bs) {
+    size_t b = n - first < bs ? n - first : bs;
+    torch::Tensor batch = staging.narrow(0, 0, (int64_t)b);
+    copy_batch(batch, x + first * ldx, b, chw, ldx);
+    ev_status st = batch_rows(ex, batch, rows);
+    if (st == EV_OK) st = store(ex, rows, first, out, ld);
+    if (st != EV_OK) return st;
+    set_prepared(ex, c, h, w);
+    st = ev__progress(ex->progress, ex->progress_user, EV_STAGE_EXTRACT,
+                      first + b, n, NAN);
+    if (st != EV_OK) return st;
+  }
+  return EV_OK;
+}
+
+static ev_status check_run_args(const ev_extractor *ex, const float *x,
+                                size_t n, size_t c, size_t h, size_t w,
+                                size_t ldx, float *const *out,
+                                const size_t *ld) {
+  if (!ex || !out || !ld)
+    return ev__fail(EV_ERR_ARGUMENT, "extractor, out or ld is NULL");
+  if (ex->layers.empty())
+    return ev__fail(EV_ERR_STATE, "no layers: call ev_extractor_add_layer "
+                    "first");
+  size_t chw;
+  if (!c || !h || !w)
+    return ev__fail(EV_ERR_ARGUMENT, "input size %zu x %zu x %zu has a zero",
+                    c, h, w);
+  if (!ev__mul3(c, h, w, &chw))
+    return ev__fail(EV_ERR_OVERFLOW, "input size %zu x %zu x %zu overflows",
+                    c, h, w);
+  ev_status st = ev__check_matrix("x", x, n, chw, ldx);
+  if (st != EV_OK) return st;
+  for (size_t j = 0; j < ex->layers.size(); j++)
+    if (!out[j])
+      return ev__fail(EV_ERR_ARGUMENT, "out[%zu] (layer \"%s\") is NULL", j,
+                      ex->layers[j].name.c_str());
+  return ev__check_finite("x", x, n, chw, ldx);
+}
+
+extern "C" ev_status ev_extractor_run(ev_extractor *ex, const float *x,
+                                      size_t n, size_t c, size_t h, size_t w,
+                                      size_t ldx, float *const *out,
+                                      const size_t *ld) {
+  ev_status st = check_run_args(ex, x, n, c, h, w, ldx, out, ld);
+  if (st != EV_OK) return st;
+  ev__threads scope;
+  ev__threads_begin(&scope, ex->threads);
+  try {
+    ev__quiet quiet;
+    c10::InferenceMode inference;
+    st = run_batches(ex, x, n, c, h, w, ldx, out, ld);
+  } catch (...) {
+    st = ev__torch_fail("extracting activations");
+  }
+  ev__threads_end(&scope);
+  return st;
+}

@@ -1,0 +1,315 @@
+/* Input affinities: Gaussian kernels calibrated to a perplexity, then
+ * symmetrised and normalised (van der Maaten & Hinton 2008, section 2). */
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tsne/tsne_internal.h"
+
+#define CALIBRATE_MAX_STEPS 200
+#define CALIBRATE_TOL 1e-7
+#define ROWS_PER_REPORT 4096
+
+void ev__csr_free(ev__csr *p) {
+  if (!p) return;
+  ev__free(p->row_ptr);
+  ev__free(p->col);
+  ev__free(p->val);
+  memset(p, 0, sizeof *p);
+}
+
+/* Entropy decreases as beta grows; bisection on beta, doubling or halving
+ * until the target is bracketed. Distances are shifted by their minimum so
+ * that the largest weight is exactly 1 and the sum never underflows. */
+double ev__tsne_calibrate_row(const double *d2, size_t k, double perplexity,
+                              double tol, double *p, double *beta_out) {
+  double target = log(perplexity), dmin = INFINITY, mean = 0.0;
+  for (size_t j = 0; j < k; j++) dmin = d2[j] < dmin ? d2[j] : dmin;
+  for (size_t j = 0; j < k; j++) mean += d2[j] - dmin;
+  mean /= (double)k;
+  double beta = mean > 0.0 ? 1.0 / mean : 1.0, lo = 0.0, hi = INFINITY;
+  double h = 0.0, sum = 1.0;
+  for (int step = 0; step < CALIBRATE_MAX_STEPS; step++) {
+    double sdp = 0.0;
+    sum = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      double w = exp(-beta * (d2[j] - dmin));
+      p[j] = w;
+      sum += w;
+      sdp += w * (d2[j] - dmin);
+    }
+    h = log(sum) + beta * sdp / sum;
+    if (fabs(h - target) < tol) break;
+    if (h > target) {
+      lo = beta;
+      beta = isinf(hi) ? beta * 2.0 : 0.5 * (beta + hi);
+    } else {
+      hi = beta;
+      beta = 0.5 * (lo + beta);
+    }
+  }
+  for (size_t j = 0; j < k; j++) p[j] /= sum;
+  if (beta_out) *beta_out = beta;
+  return h;
+}
+
+ev_status ev__tsne_conditional(const float *dist, size_t n, size_t k,
+                               int squared, double perplexity, double *pc,
+                               ev_progress_fn cb, void *user) {
+  int nt = omp_get_max_threads();
+  size_t bytes;
+  ev_status st = ev__bytes("calibration scratch", (size_t)nt, k,
+                           sizeof(double), &bytes);
+  if (st) return st;
+  double *scratch = ev__malloc(bytes);
+  if (!scratch) return ev__nomem("calibration scratch", bytes);
+  for (size_t r0 = 0; r0 < n; r0 += ROWS_PER_REPORT) {
+    size_t r1 = r0 + ROWS_PER_REPORT < n ? r0 + ROWS_PER_REPORT : n;
+#pragma omp parallel for schedule(dynamic, 64)
+    for (size_t i = r0; i < r1; i++) {
+      double *d2 = scratch + (size_t)omp_get_thread_num() * k;
+      const float *row = dist + i * k;
+      for (size_t j = 0; j < k; j++)
+        d2[j] = squared ? (double)row[j] : (double)row[j] * row[j];
+      ev__tsne_calibrate_row(d2, k, perplexity, CALIBRATE_TOL, pc + i * k,
+                             NULL);
+    }
+    st = ev__progress(cb, user, EV_STAGE_AFFINITIES, r1, n, NAN);
+    if (st) break;
+  }
+  ev__free(scratch);
+  return st;
+}
+
+double ev__tsne_entropy_term(const ev__csr *p) {
+  double s = 0.0;
+  size_t nnz = p->row_ptr[p->n];
+  for (size_t e = 0; e < nnz; e++)
+    if (p->val[e] > 0.0) s += p->val[e] * log(p->val[e]);
+  return s;
+}
+
+/* ---- exact method: every row against every other row ---- */
+
+static size_t dense_block_rows(size_t n) {
+  size_t b = ((size_t)32 << 20) / (n * sizeof(double)); /* ~32 MiB */
+  if (b < 1) b = 1;
+  return b < n ? b : n;
+}
+
+/* Calibrate rows [r0, r0 + rows) from their dense squared distances into
+ * the CSR rows, which hold every column but the diagonal. */
+static void calibrate_dense_rows(size_t n, size_t r0, size_t rows,
+                                 const double *d2, double perplexity,
+                                 double *scratch, double *val) {
+#pragma omp parallel for schedule(dynamic, 4)
+  for (size_t r = 0; r < rows; r++) {
+    size_t i = r0 + r;
+    double *row = scratch + (size_t)omp_get_thread_num() * (n - 1);
+    const double *src = d2 + r * n;
+    memcpy(row, src, i * sizeof *row);
+    memcpy(row + i, src + i + 1, (n - 1 - i) * sizeof *row);
+    ev__tsne_calibrate_row(row, n - 1, perplexity, CALIBRATE_TOL,
+                           val + i * (n - 1), NULL);
+  }
+}
+
+/* (p_j|i + p_i|j) / 2n in place; each pair is touched by one i only. */
+static void symmetrize_dense(size_t n, double *val) {
+  double scale = 1.0 / (2.0 * (double)n);
+#pragma omp parallel for schedule(dynamic, 16)
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++) {
+      double *a = val + i * (n - 1) + (j - 1), *b = val + j * (n - 1) + i;
+      double s = (*a + *b) * scale;
+      *a = s;
+      *b = s;
+    }
+}
+
+static ev_status alloc_dense_csr(size_t n, ev__csr *out) {
+  size_t nnz, bytes_v, bytes_c, bytes_r;
+  ev_status st = ev__bytes("exact affinities", n, n - 1, sizeof(double),
+                           &bytes_v);
+  if (st) return st;
+  nnz = n * (n - 1);
+  bytes_c = nnz * sizeof(uint32_t);
+  bytes_r = (n + 1) * sizeof(size_t);
+  out->n = n;
+  out->row_ptr = ev__malloc(bytes_r);
+  out->col = ev__malloc(bytes_c);
+  out->val = ev__malloc(bytes_v);
+  if (!out->row_ptr || !out->col || !out->val) {
+    ev__csr_free(out);
+    return ev__nomem("exact affinities", bytes_v + bytes_c);
+  }
+  for (size_t i = 0; i <= n; i++) out->row_ptr[i] = i * (n - 1);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    uint32_t *c = out->col + i * (n - 1);
+    for (size_t j = 0, e = 0; j < n; j++)
+      if (j != i) c[e++] = (uint32_t)j;
+  }
+  return EV_OK;
+}
+
+ev_status ev__tsne_dense_affinities(size_t n, double perplexity,
+                                    ev__row_dist_fn rows_fn, void *ctx,
+                                    ev__csr *out, ev_progress_fn cb,
+                                    void *user) {
+  ev__csr p = {0};
+  ev_status st = alloc_dense_csr(n, &p);
+  if (st) return st;
+  size_t block = dense_block_rows(n), nt = (size_t)omp_get_max_threads();
+  double *d2 = ev__malloc(block * n * sizeof *d2);
+  double *scratch = ev__malloc(nt * (n - 1) * sizeof *scratch);
+  if (!d2 || !scratch) {
+    st = ev__nomem("exact affinity rows", (block + nt) * n * sizeof *d2);
+    goto done;
+  }
+  for (size_t r0 = 0; r0 < n && !st; r0 += block) {
+    size_t rows = r0 + block < n ? block : n - r0;
+    st = rows_fn(ctx, r0, rows, d2);
+    if (st) break;
+    calibrate_dense_rows(n, r0, rows, d2, perplexity, scratch, p.val);
+    st = ev__progress(cb, user, EV_STAGE_AFFINITIES, r0 + rows, n, NAN);
+  }
+  if (!st) symmetrize_dense(n, p.val);
+done:
+  ev__free(d2);
+  ev__free(scratch);
+  if (st) ev__csr_free(&p);
+  else *out = p;
+  return st;
+}
+
+/* ---- sparse rows: P = (A + A^T) / sum ---- */
+
+typedef struct entry {
+  uint32_t col;
+  double val;
+} entry;
+
+static int cmp_entry(const void *a, const void *b) {
+  uint32_t x = ((const entry *)a)->col, y = ((const entry *)b)->col;
+  return (x > y) - (x < y);
+}
+
+/* A's rows without diagonal or zero entries, sorted, repeats summed. */
+static ev_status own_rows(size_t n, const size_t *row_ptr, const int64_t *col,
+                          const double *val, size_t *o_ptr, entry **o_out) {
+  size_t nnz = row_ptr[n];
+  entry *o = ev__malloc((nnz ? nnz : 1) * sizeof *o);
+  if (!o) return ev__nomem("affinity rows", nnz * sizeof *o);
+  o_ptr[0] = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t start = o_ptr[i], m = start;
+    for (size_t e = row_ptr[i]; e < row_ptr[i + 1]; e++)
+      if ((size_t)col[e] != i && val[e] > 0.0)
+        o[m++] = (entry){(uint32_t)col[e], val[e]};
+    qsort(o + start, m - start, sizeof *o, cmp_entry);
+    size_t w = start;
+    for (size_t e = start; e < m; e++) {
+      if (w > start && o[w - 1].col == o[e].col) o[w - 1].val += o[e].val;
+      else o[w++] = o[e];
+    }
+    o_ptr[i + 1] = w;
+  }
+  *o_out = o;
+  return EV_OK;
+}
+
+/* Row i of A^T, filled by source row in increasing order: sorted. */
+static ev_status transpose_rows(size_t n, const size_t *o_ptr, const entry *o,
+                                size_t *t_ptr, entry **t_out) {
+  size_t nnz = o_ptr[n];
+  entry *t = ev__malloc((nnz ? nnz : 1) * sizeof *t);
+  size_t *fill = ev__calloc(n + 1, sizeof *fill);
+  if (!t || !fill) {
+    ev__free(t);
+    ev__free(fill);
+    return ev__nomem("transposed affinities", nnz * sizeof *t);
+  }
+  for (size_t e = 0; e < nnz; e++) fill[o[e].col + 1]++;
+  for (size_t i = 0; i < n; i++) fill[i + 1] += fill[i];
+  memcpy(t_ptr, fill, (n + 1) * sizeof *t_ptr);
+  for (size_t i = 0; i < n; i++)
+    for (size_t e = o_ptr[i]; e < o_ptr[i + 1]; e++)
+      t[fill[o[e].col]++] = (entry){(uint32_t)i, o[e].val};
+  ev__free(fill);
+  *t_out = t;
+  return EV_OK;
+}
+
+/* Merge two sorted rows; with out NULL only count. */
+static size_t merge_row(const entry *a, size_t na, const entry *b, size_t nb,
+                        uint32_t *col, double *val) {
+  size_t i = 0, j = 0, m = 0;
+  while (i < na || j < nb) {
+    uint32_t c;
+    double v;
+    if (j >= nb || (i < na && a[i].col < b[j].col)) {
+      c = a[i].col, v = a[i].val, i++;
+    } else if (i >= na || b[j].col < a[i].col) {
+      c = b[j].col, v = b[j].val, j++;
+    } else {
+      c = a[i].col, v = a[i].val + b[j].val, i++, j++;
+    }
+    if (col) col[m] = c, val[m] = v;
+    m++;
+  }
+  return m;
+}
+
+ev_status ev__tsne_symmetrize(size_t n, const size_t *row_ptr,
+                              const int64_t *col, const double *val,
+                              ev__csr *out) {
+  ev__csr p = {0};
+  entry *o = NULL, *t = NULL;
+  size_t *o_ptr = ev__malloc((n + 1) * sizeof *o_ptr);
+  size_t *t_ptr = ev__malloc((n + 1) * sizeof *t_ptr);
+  p.row_ptr = ev__malloc((n + 1) * sizeof *p.row_ptr);
+  ev_status st = EV_OK;
+  if (!o_ptr || !t_ptr || !p.row_ptr) {
+    st = ev__nomem("affinity row offsets", 3 * (n + 1) * sizeof(size_t));
+    goto done;
+  }
+  if ((st = own_rows(n, row_ptr, col, val, o_ptr, &o))) goto done;
+  if ((st = transpose_rows(n, o_ptr, o, t_ptr, &t))) goto done;
+  p.n = n;
+  p.row_ptr[0] = 0;
+  for (size_t i = 0; i < n; i++)
+    p.row_ptr[i + 1] = p.row_ptr[i] + merge_row(o + o_ptr[i], o_ptr[i + 1] - o_ptr[i],
+                                                t + t_ptr[i], t_ptr[i + 1] - t_ptr[i],
+                                                NULL, NULL);
+  size_t nnz = p.row_ptr[n];
+  if (nnz == 0) {
+    st = ev__fail(EV_ERR_ARGUMENT,
+                  "the affinities have no positive value off the diagonal: "
+                  "give each point at least one neighbour with a weight > 0");
+    goto done;
+  }
+  p.col = ev__malloc(nnz * sizeof *p.col);
+  p.val = ev__malloc(nnz * sizeof *p.val);
+  if (!p.col || !p.val) {
+    st = ev__nomem("symmetric affinities", nnz * 12);
+    goto done;
+  }
+#pragma omp parallel for schedule(dynamic, 256)
+  for (size_t i = 0; i < n; i++)
+    merge_row(o + o_ptr[i], o_ptr[i + 1] - o_ptr[i], t + t_ptr[i],
+              t_ptr[i + 1] - t_ptr[i], p.col + p.row_ptr[i],
+              p.val + p.row_ptr[i]);
+  double sum = 0.0;
+  for (size_t e = 0; e < nnz; e++) sum += p.val[e];
+  for (size_t e = 0; e < nnz; e++) p.val[e] /= sum;
+done:
+  ev__free(o);
+  ev__free(t);
+  ev__free(o_ptr);
+  ev__free(t_ptr);
+  if (st) ev__csr_free(&p);
+  else *out = p;
+  return st;
+}

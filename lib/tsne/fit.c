@@ -1,0 +1,289 @@
+/* ev_tsne_fit and its siblings: check the input against the settings,
+ * compute the affinities, initialise, optimise, keep the result. */
+#include <math.h>
+#include <string.h>
+
+#include "embedviz/pca.h"
+#include "tsne/sources.h"
+
+#define AUTO_EXACT_MAX_N 1000
+#define INIT_STD 1e-4
+
+/* ---- choices and limits, all checked before any work ---- */
+
+static int resolve_exact(const ev_tsne *t, size_t n, size_t dims) {
+  int method = (int)t->param[EV_TSNE_METHOD];
+  if (method == EV_TSNE_METHOD_AUTO)
+    return dims > EV__TSNE_BH_MAX_DIMS || n <= AUTO_EXACT_MAX_N;
+  return method == EV_TSNE_METHOD_EXACT;
+}
+
+static ev_status check_plan(const ev_tsne *t, const ev__source *src,
+                            int exact, size_t dims) {
+  size_t n = src->n;
+  if (n < 2)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "t-SNE needs at least 2 points, got %zu: a single point "
+                    "has no neighbours to keep",
+                    n);
+  if (!exact && dims > EV__TSNE_BH_MAX_DIMS)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "Barnes-Hut embeds in 1 to 3 dimensions, "
+                    "EV_TSNE_N_COMPONENTS is %zu: use EV_TSNE_METHOD_EXACT "
+                    "or fewer dimensions",
+                    dims);
+  double perp = t->param[EV_TSNE_PERPLEXITY];
+  if (src->kind != EV__SOURCE_AFFINITIES) {
+    double most = exact ? (double)(n - 1) : (double)(n - 1) / 3.0;
+    if (perp > most)
+      return ev__fail(
+          EV_ERR_ARGUMENT,
+          "perplexity %g is too large for %zu points with the %s method "
+          "(%s): the largest allowed is %g; lower EV_TSNE_PERPLEXITY",
+          perp, n, exact ? "exact" : "Barnes-Hut",
+          exact ? "it must be at most n - 1"
+                : "it uses floor(3 x perplexity) neighbours of n - 1",
+          most);
+    if (exact) {
+      size_t bytes;
+      double limit = t->param[EV_TSNE_MAX_MEMORY_MB];
+      if (!ev__mul3(n, n - 1, 12, &bytes) ||
+          (double)bytes / 1048576.0 > limit)
+        return ev__fail(EV_ERR_LIMIT,
+                        "the exact method needs about %.0f MiB for its %zu x "
+                        "%zu affinities, more than EV_TSNE_MAX_MEMORY_MB = "
+                        "%g: use EV_TSNE_METHOD_BARNES_HUT (or raise the "
+                        "limit)",
+                        (double)n * (double)(n - 1) * 12.0 / 1048576.0, n, n,
+                        limit);
+    }
+  }
+  int init = (int)t->param[EV_TSNE_INIT];
+  if (init == EV_TSNE_INIT_GIVEN &&
+      (!t->given || t->given_n != n || t->given_dims != dims))
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "EV_TSNE_INIT_GIVEN needs a %zu x %zu map from "
+                    "ev_tsne_set_init, have %zu x %zu: set one of that size",
+                    n, dims, t->given ? t->given_n : 0,
+                    t->given ? t->given_dims : 0);
+  return EV_OK;
+}
+
+/* ---- initialisation ---- */
+
+static double normal(uint64_t *s) {
+  uint64_t a = (*s += 0x9E3779B97F4A7C15ull), b;
+  a = (a ^ (a >> 30)) * 0xBF58476D1CE4E5B9ull;
+  a = (a ^ (a >> 27)) * 0x94D049BB133111EBull;
+  a ^= a >> 31;
+  b = (*s += 0x9E3779B97F4A7C15ull);
+  b = (b ^ (b >> 30)) * 0xBF58476D1CE4E5B9ull;
+  b = (b ^ (b >> 27)) * 0x94D049BB133111EBull;
+  b ^= b >> 31;
+  double u = ((a >> 11) + 1) * (1.0 / 9007199254740993.0);
+  double v = (b >> 11) * (1.0 / 9007199254740992.0);
+  return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static void init_random(double *y, size_t n, size_t dims, size_t from_col,
+                        double seed) {
+  uint64_t s = (uint64_t)seed;
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = from_col; k < dims; k++)
+      y[i * dims + k] = INIT_STD * normal(&s);
+}
+
+/* The first principal components scaled so the first has std 1e-4; the
+ * number of columns filled (0 when PCA finds no spread). */
+static ev_status init_pca(const ev_tsne *t, const ev__source *src, double *y,
+                          size_t dims, size_t *filled) {
+  size_t n = src->n, k = 0;
+  *filled = 0;
+  ev_pca *pca = NULL;
+  float *scores = NULL;
+  ev_status st = ev_pca_create(&pca);
+  if (!st) st = ev_pca_set(pca, EV_PCA_N_COMPONENTS, (double)dims);
+  if (!st) st = ev_pca_set(pca, EV_PCA_THREADS, t->param[EV_TSNE_THREADS]);
+  if (!st) st = ev_pca_fit(pca, src->x, n, src->d, src->ld);
+  if (!st) st = ev_pca_n_components(pca, &k);
+  if (!st && !(scores = ev__malloc(n * k * sizeof *scores)))
+    st = ev__nomem("PCA initialisation", n * k * sizeof *scores);
+  if (!st) st = ev_pca_transform(pca, src->x, n, src->d, src->ld, scores, k);
+  if (!st) {
+    double mean = 0.0, var = 0.0;
+    for (size_t i = 0; i < n; i++) mean += scores[i * k];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++)
+      var += (scores[i * k] - mean) * (scores[i * k] - mean);
+    double sd = sqrt(var / (double)n);
+    if (sd > 0.0 && isfinite(sd)) {
+      for (size_t i = 0; i < n; i++)
+        for (size_t c = 0; c < k && c < dims; c++)
+          y[i * dims + c] = scores[i * k + c] / sd * INIT_STD;
+      *filled = k < dims ? k : dims;
+    }
+  }
+  ev__free(scores);
+  ev_pca_free(pca);
+  return st;
+}
+
+static ev_status initialise(const ev_tsne *t, const ev__source *src,
+                            double *y, size_t dims) {
+  size_t n = src->n, filled = 0;
+  int init = (int)t->param[EV_TSNE_INIT];
+  if (init == EV_TSNE_INIT_GIVEN) {
+    for (size_t e = 0; e < n * dims; e++) y[e] = t->given[e];
+    return EV_OK;
+  }
+  if (init == EV_TSNE_INIT_PCA && src->kind == EV__SOURCE_ROWS && n >= 2) {
+    ev_status st = init_pca(t, src, y, dims, &filled);
+    if (st) return st;
+  }
+  init_random(y, n, dims, filled, t->param[EV_TSNE_SEED]);
+  return EV_OK;
+}
+
+/* ---- the fit ---- */
+
+static void options(const ev_tsne *t, size_t n, int exact, ev__tsne_opt *o) {
+  const double *p = t->param;
+  o->barnes_hut = !exact;
+  o->theta = p[EV_TSNE_THETA];
+  o->exaggeration = p[EV_TSNE_EARLY_EXAGGERATION];
+  o->learning_rate = p[EV_TSNE_LEARNING_RATE];
+  if (o->learning_rate == 0.0) {
+    o->learning_rate = (double)n / o->exaggeration / 4.0;
+    if (o->learning_rate < 50.0) o->learning_rate = 50.0;
+  }
+  o->momentum = p[EV_TSNE_MOMENTUM];
+  o->final_momentum = p[EV_TSNE_FINAL_MOMENTUM];
+  o->min_gain = p[EV_TSNE_MIN_GAIN];
+  o->min_grad_norm = p[EV_TSNE_MIN_GRAD_NORM];
+  o->n_iter = (size_t)p[EV_TSNE_N_ITER];
+  o->exaggeration_iters = (size_t)p[EV_TSNE_EXAGGERATION_ITERATIONS];
+  o->progress_every = (size_t)p[EV_TSNE_PROGRESS_EVERY];
+}
+
+/* Replace the handle's result with this one (the map in floats). */
+static ev_status keep(ev_tsne *t, ev__csr *p, const double *y, size_t n,
+                      size_t dims, size_t iters, double kl) {
+  float *yf = ev__malloc(n * dims * sizeof *yf);
+  if (!yf) return ev__nomem("t-SNE map", n * dims * sizeof *yf);
+  for (size_t e = 0; e < n * dims; e++) yf[e] = (float)y[e];
+  ev__free(t->y);
+  ev__csr_free(&t->p);
+  t->y = yf;
+  t->p = *p;
+  memset(p, 0, sizeof *p);
+  t->n = n, t->dims = dims, t->n_iter = iters, t->kl = kl;
+  t->fitted = 1;
+  return EV_OK;
+}
+
+static ev_status run(ev_tsne *t, const ev__source *src, int exact,
+                     size_t dims) {
+  size_t n = src->n, iters = 0, bytes;
+  ev__csr p = {0};
+  double kl = NAN, *y = NULL;
+  ev_status st = ev__bytes("t-SNE map", n, dims, sizeof(double), &bytes);
+  if (st) return st;
+  if (!(y = ev__malloc(bytes))) return ev__nomem("t-SNE map", bytes);
+  if ((st = ev__tsne_source_affinities(src, exact, &p))) goto done;
+  if ((st = initialise(t, src, y, dims))) goto done;
+  ev__tsne_opt o;
+  options(t, n, exact, &o);
+  st = ev__tsne_optimize(&p, y, dims, &o, src->cb, src->user, &iters, &kl);
+  if (st == EV_OK || st == EV_ERR_CANCELLED) {
+    ev_status kept = keep(t, &p, y, n, dims, iters, kl);
+    if (kept) st = kept;
+  }
+done:
+  ev__csr_free(&p);
+  ev__free(y);
+  return st;
+}
+
+static ev_status fit(ev_tsne *t, ev__source *src) {
+  size_t dims = (size_t)t->param[EV_TSNE_N_COMPONENTS];
+  int exact = resolve_exact(t, src->n, dims);
+  src->perplexity = t->param[EV_TSNE_PERPLEXITY];
+  src->metric = (int)t->param[EV_TSNE_METRIC];
+  src->minkowski_p = t->param[EV_TSNE_MINKOWSKI_P];
+  src->threads = (int)t->param[EV_TSNE_THREADS];
+  src->cb = t->progress;
+  src->user = t->progress_user;
+  ev_status st = check_plan(t, src, exact, dims);
+  if (st) return st;
+  ev__threads scope;
+  ev__threads_begin(&scope, src->threads);
+  st = run(t, src, exact, dims);
+  ev__threads_end(&scope);
+  return st;
+}
+
+ev_status ev_tsne_fit(ev_tsne *t, const float *x, size_t n, size_t d,
+                      size_t ld) {
+  if (!t) return ev__fail(EV_ERR_ARGUMENT, "the t-SNE handle is NULL");
+  ev_status st = ev__check_matrix("x", x, n, d, ld);
+  if (st || (st = ev__check_finite("x", x, n, d, ld))) return st;
+  ev__source src = {.kind = EV__SOURCE_ROWS, .n = n, .d = d, .ld = ld, .x = x};
+  return fit(t, &src);
+}
+
+ev_status ev_tsne_fit_distances(ev_tsne *t, const float *dist, size_t n,
+                                size_t ld) {
+  if (!t) return ev__fail(EV_ERR_ARGUMENT, "the t-SNE handle is NULL");
+  ev_status st = ev__check_matrix("dist", dist, n, n, ld);
+  if (st || (st = ev__check_finite("dist", dist, n, n, ld))) return st;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++)
+      if (j != i && dist[i * ld + j] < 0.0f)
+        return ev__fail(EV_ERR_ARGUMENT,
+                        "dist[%zu][%zu] is %g: distances must be >= 0", i, j,
+                        (double)dist[i * ld + j]);
+  ev__source src = {.kind = EV__SOURCE_DISTANCES, .n = n, .d = n, .ld = ld,
+                    .dist = dist};
+  return fit(t, &src);
+}
+
+static ev_status check_csr(size_t n, const size_t *row_ptr,
+                           const int64_t *col_idx, const float *values) {
+  if (!row_ptr || !col_idx || !values || n == 0)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "pass n >= 2 and non-NULL row_ptr, col_idx and values");
+  if (row_ptr[0] != 0)
+    return ev__fail(EV_ERR_ARGUMENT, "row_ptr[0] is %zu: it must be 0",
+                    row_ptr[0]);
+  for (size_t i = 0; i < n; i++)
+    if (row_ptr[i + 1] < row_ptr[i])
+      return ev__fail(EV_ERR_ARGUMENT,
+                      "row_ptr decreases at row %zu: offsets must not "
+                      "decrease",
+                      i);
+  for (size_t e = 0; e < row_ptr[n]; e++) {
+    if (col_idx[e] < 0 || (uint64_t)col_idx[e] >= n)
+      return ev__fail(EV_ERR_ARGUMENT,
+                      "col_idx[%zu] is %lld: columns must be in [0, %zu)", e,
+                      (long long)col_idx[e], n);
+    if (!isfinite(values[e]))
+      return ev__fail(EV_ERR_NONFINITE,
+                      "values[%zu] is not finite: give finite affinities", e);
+    if (values[e] < 0.0f)
+      return ev__fail(EV_ERR_ARGUMENT,
+                      "values[%zu] is %g: affinities must be >= 0", e,
+                      (double)values[e]);
+  }
+  return EV_OK;
+}
+
+ev_status ev_tsne_fit_affinities(ev_tsne *t, size_t n, const size_t *row_ptr,
+                                 const int64_t *col_idx,
+                                 const float *values) {
+  if (!t) return ev__fail(EV_ERR_ARGUMENT, "the t-SNE handle is NULL");
+  ev_status st = check_csr(n, row_ptr, col_idx, values);
+  if (st) return st;
+  ev__source src = {.kind = EV__SOURCE_AFFINITIES, .n = n, .row_ptr = row_ptr,
+                    .col_idx = col_idx, .values = values};
+  return fit(t, &src);
+}

@@ -1,0 +1,114 @@
+/* Gradient descent with momentum and adaptive gains (Jacobs 1988), in the
+ * two phases of scikit-learn's TSNE: early exaggeration, then the rest. */
+#include <math.h>
+#include <string.h>
+
+#include "tsne/tsne_internal.h"
+
+typedef struct opt_buffers {
+  double *grad, *update, *gains, *scratch;
+  ev__bhtree *tree;
+} opt_buffers;
+
+static void free_buffers(opt_buffers *b) {
+  ev__free(b->grad);
+  ev__free(b->update);
+  ev__free(b->gains);
+  ev__free(b->scratch);
+  ev__bhtree_free(b->tree);
+}
+
+static ev_status alloc_buffers(size_t n, size_t dims, int barnes_hut,
+                               opt_buffers *b) {
+  size_t nd, bytes;
+  memset(b, 0, sizeof *b);
+  ev_status st = ev__bytes("t-SNE optimiser state", n, dims, sizeof(double),
+                           &bytes);
+  if (st) return st;
+  nd = n * dims;
+  b->grad = ev__malloc(bytes);
+  b->update = ev__malloc(bytes);
+  b->gains = ev__malloc(bytes);
+  b->scratch = ev__malloc((2 * nd + 2 * n) * sizeof(double));
+  if (!b->grad || !b->update || !b->gains || !b->scratch) {
+    free_buffers(b);
+    return ev__nomem("t-SNE optimiser state", 5 * bytes);
+  }
+  if (barnes_hut && (st = ev__bhtree_create(n, dims, &b->tree))) {
+    free_buffers(b);
+    return st;
+  }
+  return EV_OK;
+}
+
+static void restart_phase(double *update, double *gains, size_t nd) {
+  for (size_t e = 0; e < nd; e++) update[e] = 0.0, gains[e] = 1.0;
+}
+
+/* One step; returns the gradient's norm. */
+static double step(double *y, const double *grad, double *update,
+                   double *gains, size_t nd, double momentum, double lr,
+                   double min_gain) {
+#pragma omp parallel for schedule(static) if (nd >= 2 * EV__TSNE_PAR_MIN)
+  for (size_t e = 0; e < nd; e++) {
+    double g = grad[e], gain = gains[e];
+    gain = update[e] * g < 0.0 ? gain + 0.2 : gain * 0.8;
+    gain = gain < min_gain ? min_gain : gain;
+    gains[e] = gain;
+    update[e] = momentum * update[e] - lr * gain * g;
+    y[e] += update[e];
+  }
+  double norm2 = 0.0;
+  for (size_t e = 0; e < nd; e++) norm2 += grad[e] * grad[e];
+  return sqrt(norm2);
+}
+
+/* The map's centre has no effect on the cost; keeping it at 0 keeps the
+ * tree's coordinates small. */
+static void recentre(double *y, size_t n, size_t dims) {
+  double mean[EV__TSNE_MAX_DIMS] = {0};
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < dims; k++) mean[k] += y[i * dims + k];
+  for (size_t k = 0; k < dims; k++) mean[k] /= (double)n;
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < dims; k++) y[i * dims + k] -= mean[k];
+}
+
+ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
+                            const ev__tsne_opt *o, ev_progress_fn cb,
+                            void *user, size_t *iters, double *kl_out) {
+  size_t n = p->n, nd = n * dims;
+  opt_buffers b;
+  ev_status st = alloc_buffers(n, dims, o->barnes_hut, &b);
+  if (st) return st;
+  double plogp = ev__tsne_entropy_term(p), kl = NAN;
+  restart_phase(b.update, b.gains, nd);
+  *iters = 0;
+  for (size_t it = 0; it < o->n_iter; it++) {
+    int exaggerating = it < o->exaggeration_iters;
+    if (it == o->exaggeration_iters && it > 0)
+      restart_phase(b.update, b.gains, nd);
+    int report = cb && o->progress_every && (it + 1) % o->progress_every == 0;
+    ev__tsne_gradient(p, y, dims, exaggerating ? o->exaggeration : 1.0,
+                      b.tree, o->theta, plogp, b.grad, report ? &kl : NULL,
+                      b.scratch);
+    double norm = step(y, b.grad, b.update, b.gains, nd,
+                       exaggerating ? o->momentum : o->final_momentum,
+                       o->learning_rate, o->min_gain);
+    recentre(y, n, dims);
+    *iters = it + 1;
+    if (report &&
+        (st = ev__progress(cb, user,
+                           exaggerating ? EV_STAGE_EXAGGERATION
+                                        : EV_STAGE_OPTIMIZE,
+                           it + 1, o->n_iter, kl)))
+      break;
+    if (norm < o->min_grad_norm) break;
+  }
+  /* The KL divergence of the map handed back, cancelled or not. */
+  ev__tsne_gradient(p, y, dims, 1.0, b.tree, o->theta, plogp, b.grad, &kl,
+                    b.scratch);
+  *kl_out = kl;
+  free_buffers(&b);
+  return st;
+}

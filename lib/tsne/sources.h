@@ -1,0 +1,32 @@
+/* The inputs a t-SNE fit can start from (sources.c). */
+#ifndef EV_LIB_TSNE_SOURCES_H
+#define EV_LIB_TSNE_SOURCES_H
+
+#include "tsne/tsne_internal.h"
+
+typedef enum ev__source_kind {
+  EV__SOURCE_ROWS,       /* n x d points */
+  EV__SOURCE_DISTANCES,  /* n x n distances */
+  EV__SOURCE_AFFINITIES  /* CSR affinities */
+} ev__source_kind;
+
+typedef struct ev__source {
+  ev__source_kind kind;
+  size_t n, d, ld;
+  const float *x;       /* rows */
+  const float *dist;    /* distances (ld) */
+  const size_t *row_ptr; /* affinities */
+  const int64_t *col_idx;
+  const float *values;
+  double perplexity, minkowski_p;
+  int metric, threads;
+  ev_progress_fn cb;
+  void *user;
+} ev__source;
+
+/* The symmetric P of a source: exact = all other rows, else the
+ * floor(3 perplexity) nearest. Sizes already checked by the caller. */
+ev_status ev__tsne_source_affinities(const ev__source *src, int exact,
+                                     ev__csr *p);
+
+#endif

@@ -1,0 +1,123 @@
+/* Private parts of t-SNE: affinities, gradients, the Barnes-Hut tree and the
+ * optimiser. Shared by the files of lib/tsne and the tests; nothing here is exported. */
+#ifndef EV_LIB_TSNE_INTERNAL_H
+#define EV_LIB_TSNE_INTERNAL_H
+
+#include "core/core.h"
+#include "embedviz/tsne.h"
+
+/* Largest map dimension (exact method). */
+#define EV__TSNE_MAX_DIMS 100
+/* Per-iteration loops over fewer points than this run on one thread: a
+ * parallel region costs more than the work (and much more on a busy
+ * machine). Results do not depend on it. */
+#define EV__TSNE_PAR_MIN 4096
+/* Barnes-Hut map dimensions: 1 to 3. */
+#define EV__TSNE_BH_MAX_DIMS 3
+
+/* Sparse symmetric affinities, rows sorted by column, sum 1. */
+typedef struct ev__csr {
+  size_t n;
+  size_t *row_ptr; /* n + 1 */
+  uint32_t *col;   /* row_ptr[n] */
+  double *val;     /* row_ptr[n] */
+} ev__csr;
+
+void ev__csr_free(ev__csr *p);
+
+/* ---- affinities (affinities.c) ---- */
+
+/* Calibrate one row: d2[0..k) squared distances; p[0..k) gets the Gaussian
+ * weights (sum 1) whose entropy is log(perplexity) within tol. Returns the
+ * entropy reached (natural log); *beta the precision found. */
+double ev__tsne_calibrate_row(const double *d2, size_t k, double perplexity,
+                              double tol, double *p, double *beta);
+
+/* Conditional rows for n rows of k neighbour distances (n x k, leading
+ * dimension k; squared = 0: square them first). pc: n x k. Parallel over
+ * rows; reports EV_STAGE_AFFINITIES between blocks. */
+ev_status ev__tsne_conditional(const float *dist, size_t n, size_t k,
+                               int squared, double perplexity, double *pc,
+                               ev_progress_fn cb, void *user);
+
+/* P = (A + A^T) / sum from rows given as CSR (row_ptr, col as int64, val);
+ * diagonal entries dropped, repeats summed. EV_ERR_ARGUMENT when nothing
+ * positive remains. */
+ev_status ev__tsne_symmetrize(size_t n, const size_t *row_ptr,
+                              const int64_t *col, const double *val,
+                              ev__csr *out);
+
+/* Exact-method affinities from a callback giving each row's squared
+ * distances to all n rows (self included, ignored). */
+typedef ev_status (*ev__row_dist_fn)(void *ctx, size_t row0, size_t rows,
+                                     double *d2 /* rows x n */);
+ev_status ev__tsne_dense_affinities(size_t n, double perplexity,
+                                    ev__row_dist_fn rows_fn, void *ctx,
+                                    ev__csr *out, ev_progress_fn cb,
+                                    void *user);
+
+/* sum p log p over the stored entries. */
+double ev__tsne_entropy_term(const ev__csr *p);
+
+/* ---- gradient (gradient.c, bhtree.c) ---- */
+
+typedef struct ev__bhtree ev__bhtree;
+ev_status ev__bhtree_create(size_t n, size_t dims, ev__bhtree **out);
+void ev__bhtree_free(ev__bhtree *t);
+/* Build the tree over y (n x dims) and accumulate for every point the
+ * repulsion rep[i] = sum_cells cnt w^2 (y_i - c) and z[i] = sum cnt w. */
+void ev__bhtree_repulsion(ev__bhtree *t, const double *y, double theta,
+                          double *rep, double *z);
+
+/* Exact O(n^2) repulsion with the same outputs. */
+void ev__tsne_repulsion_exact(const double *y, size_t n, size_t dims,
+                              double *rep, double *z);
+
+/* attr[i] = sum_j p_ij w_ij (y_i - y_j); with rowlog (n doubles) not NULL,
+ * returns sum p_ij log w_ij, else 0. */
+double ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
+                           double *attr, double *rowlog);
+
+/* The whole gradient of KL(P||Q) with P times exaggeration, and (when kl is
+ * not NULL) KL(P||Q) for the true P. tree NULL: exact repulsion. scratch:
+ * 2 n dims + 2 n doubles. */
+void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
+                       double exaggeration, ev__bhtree *tree, double theta,
+                       double p_log_p, double *grad, double *kl,
+                       double *scratch);
+
+/* ---- the handle (tsne.c, fit.c) ---- */
+
+#define EV__TSNE_N_PARAMS 20 /* one past the largest ev_tsne_param */
+
+struct ev_tsne {
+  double param[EV__TSNE_N_PARAMS];
+  ev_progress_fn progress;
+  void *progress_user;
+  float *given;             /* ev_tsne_set_init's map */
+  size_t given_n, given_dims;
+  /* the last result */
+  int fitted;
+  size_t n, dims, n_iter;
+  double kl;
+  float *y;
+  ev__csr p;
+};
+
+/* ---- optimiser (optimize.c) ---- */
+
+typedef struct ev__tsne_opt {
+  int barnes_hut;
+  double theta, exaggeration, learning_rate, momentum, final_momentum;
+  double min_gain, min_grad_norm;
+  size_t n_iter, exaggeration_iters, progress_every;
+} ev__tsne_opt;
+
+/* Run the descent on y (n x dims, double) in place. *iters gets the
+ * iterations done and *kl the KL divergence of the final y, also after a
+ * cancel (EV_ERR_CANCELLED). */
+ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
+                            const ev__tsne_opt *o, ev_progress_fn cb,
+                            void *user, size_t *iters, double *kl);
+
+#endif
