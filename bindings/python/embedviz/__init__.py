@@ -27,13 +27,14 @@ from .decomposition import PCA  # noqa: F401
 from .metrics import (  # noqa: F401
     ambiguity, confusion_matrix, most_ambiguous, per_class_accuracy, scores,
     softmax)
+from .extract import FeatureExtractor  # noqa: F401
 from .manifold import TSNE  # noqa: F401
 from .neighbors import NearestNeighbors  # noqa: F401
 
 __version__ = "1.0.0"
 
 __all__ = [
-    "PCA", "TSNE", "NearestNeighbors", "ambiguity", "most_ambiguous", "scores",
+    "PCA", "TSNE", "NearestNeighbors", "FeatureExtractor", "ambiguity", "most_ambiguous", "scores",
     "softmax", "confusion_matrix", "per_class_accuracy",
     "EmbedvizError", "EmbedvizValueError", "NonFiniteError",
     "SizeOverflowError", "NotFittedError", "EmbedvizMemoryError",
