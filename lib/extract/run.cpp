@@ -4,17 +4,27 @@
 
 #include <new>
 
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/interpreter.h>
+
 #include "extract/shim.h"
 
-/* The extraction graph as a function of (self, x), built on first use.
- * The graph executor optimises it like any scripted method. */
-static void ensure_function(ev_extractor *ex) {
-  if (ex->fn) return;
+/* The extraction graph, flattened and compiled for the TorchScript
+ * interpreter on first use. We run it with a plain interpreter rather than
+ * a graph executor: the profiling executor's passes (mutation removal,
+ * specialisation) cost about twice eager PyTorch's peak memory on ResNet-18
+ * (measured: 721 MB against 509 MB for 64 images at batch 32), for no
+ * speed gain on CPU. */
+static void ensure_code(ev_extractor *ex) {
+  if (ex->code) return;
   std::vector<size_t> index;
   std::shared_ptr<torch::jit::Graph> g =
       ev__extraction_graph(ex->model->module, ex->layers, index);
   if (!g) throw std::runtime_error(ev_last_error());
-  ex->fn.reset(new torch::jit::GraphFunction("ev_extract", g, nullptr));
+  torch::jit::Inline(*g);
+  torch::jit::EliminateDeadCode(g);
+  ex->code.reset(new torch::jit::Code(g, "ev_extract"));
   ex->index = std::move(index);
 }
 
@@ -44,7 +54,8 @@ static ev_status forward(ev_extractor *ex, const torch::Tensor &x,
   try {
     torch::jit::Stack stack{ex->model->module._ivalue(),
                             x.to(ex->model->device)};
-    ex->fn->run(stack);
+    torch::jit::InterpreterState state(*ex->code);
+    state.run(stack);
     out = stack.back().toTuple();
     return EV_OK;
   } catch (const std::bad_alloc &) {
@@ -110,7 +121,7 @@ static void set_prepared(ev_extractor *ex, size_t c, size_t h, size_t w) {
 }
 
 static ev_status prepare(ev_extractor *ex, size_t c, size_t h, size_t w) {
-  ensure_function(ex);
+  ensure_code(ex);
   torch::Tensor zero =
       torch::zeros({1, (int64_t)c, (int64_t)h, (int64_t)w});
   std::vector<torch::Tensor> rows;
@@ -167,7 +178,7 @@ static ev_status store(const ev_extractor *ex,
 static ev_status run_batches(ev_extractor *ex, const float *x, size_t n,
                              size_t c, size_t h, size_t w, size_t ldx,
                              float *const *out, const size_t *ld) {
-  ensure_function(ex);
+  ensure_code(ex);
   size_t chw = c * h * w, bs = (size_t)ex->batch_size;
   if (bs > n) bs = n;
   torch::Tensor staging =

@@ -3,6 +3,7 @@
 #ifndef EV_LIB_EXTRACT_SHIM_H
 #define EV_LIB_EXTRACT_SHIM_H
 
+#include <torch/csrc/jit/runtime/interpreter.h>
 #include <torch/script.h>
 
 #include <memory>
@@ -32,8 +33,8 @@ struct ev_model {
 struct ev_extractor {
   const ev_model *model = nullptr;
   std::vector<ev_layer_ref> layers;
-  std::unique_ptr<torch::jit::GraphFunction> fn; /* built on first use */
-  std::vector<size_t> index; /* layer i is element index[i] of fn's tuple */
+  std::unique_ptr<torch::jit::Code> code; /* built on first use */
+  std::vector<size_t> index; /* layer i is element index[i] of its tuple */
   int batch_size = 32, pool = 0, threads = 0;
   ev_progress_fn progress = nullptr;
   void *progress_user = nullptr;
