@@ -1,0 +1,210 @@
+/* Image decoding with stb_image (Debian's libstb-dev, v2.27), compiled here
+ * as private static functions: no stbi_ symbol leaves the library, its
+ * allocations go through ev__malloc (so the failure hook reaches them), it
+ * never asserts or touches stdio, and its failure reason is thread-local.
+ * Channel conversions follow PIL's Image.convert, which torchvision's
+ * loaders use. */
+#include <string.h>
+
+#include "io/io_private.h"
+
+/* stb's failure reasons do not always say "outofmem" when an allocation
+ * failed deep inside a decoder: remember it per thread instead. */
+static _Thread_local int stb_out_of_memory;
+static void *stb_malloc(size_t n) {
+  void *p = ev__malloc(n);
+  if (!p) stb_out_of_memory = 1;
+  return p;
+}
+static void *stb_realloc(void *q, size_t n) {
+  void *p = ev__realloc(q, n);
+  if (!p) stb_out_of_memory = 1;
+  return p;
+}
+
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STBI_ASSERT(x) ((void)0)
+#define STBI_MALLOC(sz) stb_malloc(sz)
+#define STBI_REALLOC(p, sz) stb_realloc(p, sz)
+#define STBI_FREE(p) ev__free(p)
+#define STBI_MAX_DIMENSIONS (1 << 24)
+#if defined(__GNUC__)
+/* stb 2.27 declares a static function it never defines: a warning at the
+ * end of the file, so this one stays off for the whole file. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-prototypes"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#endif
+#include <stb/stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".bmp",
+                                         ".gif"};
+
+int ev__is_image_name(const char *name) {
+  size_t n = strlen(name);
+  for (size_t i = 0; i < sizeof image_exts / sizeof *image_exts; i++) {
+    size_t e = strlen(image_exts[i]);
+    if (n > e && strcasecmp(name + n - e, image_exts[i]) == 0) return 1;
+  }
+  return 0;
+}
+
+/* stb's reason, made into our message. */
+static ev_status decode_fail(const char *path) {
+  const char *why = stbi_failure_reason();
+  if (stb_out_of_memory || (why && strcmp(why, "outofmem") == 0))
+    return ev__fail(EV_ERR_NOMEM, "%s: out of memory decoding the image",
+                    path);
+  if (why && strcmp(why, "too large") == 0)
+    return ev__fail(EV_ERR_OVERFLOW, "%s: the image's dimensions pass 2^24 "
+                    "pixels a side or overflow: it cannot be decoded", path);
+  return ev__fail(EV_ERR_FORMAT, "%s: not a readable PNG, JPEG, BMP or GIF "
+                  "image (%s): the file is corrupt, truncated or of an "
+                  "unsupported kind", path, why ? why : "unknown reason");
+}
+
+ev_status ev__image_decode(const unsigned char *data, size_t len,
+                           const char *path, int channels, ev__image *img) {
+  if (len > INT32_MAX)
+    return ev__fail(EV_ERR_FORMAT, "%s: image files over 2 GiB are not "
+                    "supported", path);
+  ev_status st;
+  if (!ev__jpeg_decode(data, len, path, img, &st)) {
+    int w, h, c;
+    stb_out_of_memory = 0;
+    unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
+    if (!px) return decode_fail(path);
+    img->pixels = px;
+    img->w = (size_t)w;
+    img->h = (size_t)h;
+    img->c = c;
+  } else if (st) {
+    return st;
+  }
+  st = channels ? ev__image_convert(img, channels, path) : EV_OK;
+  if (st) {
+    ev__free(img->pixels);
+    img->pixels = NULL;
+  }
+  return st;
+}
+
+/* PIL's convert("L"): L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16, the
+ * ITU-R 601-2 weights 0.299, 0.587, 0.114 in 16-bit fixed point
+ * (libImaging/Convert.c). */
+static unsigned char luma(const unsigned char *p) {
+  return (unsigned char)((19595u * p[0] + 38470u * p[1] + 7471u * p[2] +
+                          0x8000u) >> 16);
+}
+
+ev_status ev__image_convert(ev__image *img, int channels, const char *path) {
+  int c = img->c;
+  if (c == channels) return EV_OK;
+  size_t n = img->w * img->h;
+  unsigned char *src = img->pixels, *dst;
+  if (channels < c) { /* shrinking: in place, front to back */
+    dst = src;
+  } else {
+    dst = ev__malloc(n * (size_t)channels);
+    if (!dst) return ev__nomem("a converted image", n * (size_t)channels);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char *s = src + i * (size_t)c;
+    unsigned char *d = dst + i * (size_t)channels;
+    if (channels == 1) {
+      d[0] = c >= 3 ? luma(s) : s[0];
+    } else if (c >= 3) {
+      unsigned char r = s[0], g = s[1], b = s[2];
+      d[0] = r; d[1] = g; d[2] = b;
+    } else {
+      unsigned char v = s[0];
+      d[0] = d[1] = d[2] = v;
+    }
+  }
+  if (dst != src) ev__free(src);
+  img->pixels = dst;
+  img->c = channels;
+  (void)path;
+  return EV_OK;
+}
+
+/* The header is in the first bytes of every format; only when stb cannot
+ * find it there (a JPEG with large metadata) is the whole file read. */
+#define PROBE_HEAD (64 * 1024)
+
+static int info(const unsigned char *data, size_t len, int *w, int *h,
+                int *c) {
+  stb_out_of_memory = 0;
+  return len <= INT32_MAX && stbi_info_from_memory(data, (int)len, w, h, c);
+}
+
+ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
+  unsigned char *data = ev__malloc(PROBE_HEAD);
+  if (!data) return ev__nomem("an image header", PROBE_HEAD);
+  size_t len;
+  int iw, ih, ic, ok;
+  ev_status st = ev__read_head(path, data, PROBE_HEAD, &len);
+  if (st) { ev__free(data); return st; }
+  ok = info(data, len, &iw, &ih, &ic);
+  if (!ok && len == PROBE_HEAD) {
+    ev__free(data);
+    if ((st = ev__read_file(path, &data, &len))) return st;
+    ok = info(data, len, &iw, &ih, &ic);
+  }
+  ev__free(data);
+  if (!ok) return decode_fail(path);
+  if (iw <= 0 || ih <= 0 || iw > STBI_MAX_DIMENSIONS ||
+      ih > STBI_MAX_DIMENSIONS)
+    return ev__fail(EV_ERR_OVERFLOW, "%s: image of %d x %d pixels is beyond "
+                    "the decoder's 2^24 a side", path, iw, ih);
+  *w = (size_t)iw;
+  *h = (size_t)ih;
+  *c = ic;
+  return EV_OK;
+}
+
+ev_status ev_image_read(const char *path, int channels, ev_array **out) {
+  if (!path || !out)
+    return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: path or out is NULL");
+  if (channels != 0 && channels != 1 && channels != 3)
+    return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: channels must be 0 (as "
+                    "stored), 1 or 3, got %d", channels);
+  unsigned char *data;
+  size_t len;
+  ev_status st = ev__read_file(path, &data, &len);
+  if (st) return st;
+  ev__image img;
+  st = ev__image_decode(data, len, path, channels, &img);
+  ev__free(data);
+  if (st) return st;
+  ev_array *a = ev__calloc(1, sizeof *a);
+  if (!a) {
+    ev__free(img.pixels);
+    return ev__nomem("an array", sizeof *a);
+  }
+  a->dtype = EV_DTYPE_UINT8;
+  a->ndim = 3;
+  a->shape[0] = img.h;
+  a->shape[1] = img.w;
+  a->shape[2] = (size_t)img.c;
+  a->size = img.h * img.w * (size_t)img.c;
+  a->data = img.pixels;
+  *out = a;
+  return EV_OK;
+}
