@@ -114,8 +114,10 @@ EV_API ev_status ev_idx_read(const char *path, ev_array **out);
 /* ---- Images -------------------------------------------------------------- */
 
 /* Decode a PNG, JPEG (baseline and progressive), BMP or GIF (first frame)
- * into an H x W x C uint8 array. channels 0 keeps the file's channels
- * (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA); 1 converts to grey as PIL's
+ * into an H x W x C uint8 array (stb_image; JPEG with the system's
+ * libjpeg-turbo when installed: PIL's decoder, so the pixels are PIL's).
+ * channels 0 keeps the file's channels (1 grey, 2 grey + alpha, 3 RGB,
+ * 4 RGBA); 1 converts to grey as PIL's
  * convert("L") (ITU-R 601-2 luma, alpha dropped); 3 converts to RGB as
  * convert("RGB") (grey replicated, alpha dropped). EV_ERR_NOT_FOUND,
  * EV_ERR_IO, EV_ERR_FORMAT (not an image, corrupt, truncated, unsupported
@@ -168,7 +170,7 @@ typedef enum ev_on_error {
   EV_ON_ERROR_SKIP = 1  /* files found unreadable when the data set is made
                            are left out; one found corrupt while reading a
                            batch gives an all-zero item. Both are listed by
-                           ev_dataset_skipped */
+                           ev_dataset_skipped_path */
 } ev_on_error;
 
 /* Make a data set of image files. labels (n int32, may be NULL: then every
@@ -186,12 +188,12 @@ EV_API ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
  * ImageFolder: the class is the subfolder's name, classes sorted by name
  * (byte order) and numbered from 0, files sorted by name within a class.
  * Image files are recognised by extension, in any case: .png .jpg .jpeg
- * .bmp .gif. Image files directly in the folder (no subfolders) form one
+ * .bmp .gif; a subfolder without any is no class; deeper folders are not
+ * read. Image files directly in the folder (no class subfolders) form one
  * data set without labels. skip_bad: 1 leaves unreadable files out (listed
  * by ev_dataset_skipped_path; EV_DS_ON_ERROR starts as SKIP), 0 fails on
- * the first. EV_ERR_NOT_FOUND (no folder,
- * or no image in it), EV_ERR_IO, EV_ERR_FORMAT, EV_ERR_NOMEM,
- * EV_ERR_ARGUMENT. */
+ * the first. EV_ERR_NOT_FOUND (no folder, or no image in it), EV_ERR_IO,
+ * EV_ERR_FORMAT, EV_ERR_NOMEM, EV_ERR_ARGUMENT. */
 EV_API ev_status ev_dataset_from_folder(const char *folder, int skip_bad,
                                         ev_dataset **out);
 
@@ -274,9 +276,9 @@ EV_API ev_status ev_dataset_read(ev_dataset *ds, size_t start, size_t count,
 EV_API ev_status ev_dataset_thumbnail(ev_dataset *ds, size_t i, size_t side,
                                       uint8_t *out);
 
-/* Files left out or found corrupt (EV_ON_ERROR_SKIP): their number, and
- * the path and message of skipped file i (NULL when out of range). Valid
- * until the next ev_dataset_read or the data set is freed. */
+/* Files left out or found corrupt (EV_ON_ERROR_SKIP), each listed once:
+ * their number, and the path and message of skipped file i (NULL when out
+ * of range). The strings stay valid until the data set is freed. */
 EV_API size_t ev_dataset_skipped_count(const ev_dataset *ds);
 EV_API const char *ev_dataset_skipped_path(const ev_dataset *ds, size_t i);
 EV_API const char *ev_dataset_skipped_reason(const ev_dataset *ds, size_t i);

@@ -8,6 +8,20 @@
 
 #include "io/io_private.h"
 
+/* stb's failure reasons do not always say "outofmem" when an allocation
+ * failed deep inside a decoder: remember it per thread instead. */
+static _Thread_local int stb_out_of_memory;
+static void *stb_malloc(size_t n) {
+  void *p = ev__malloc(n);
+  if (!p) stb_out_of_memory = 1;
+  return p;
+}
+static void *stb_realloc(void *q, size_t n) {
+  void *p = ev__realloc(q, n);
+  if (!p) stb_out_of_memory = 1;
+  return p;
+}
+
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
@@ -18,8 +32,8 @@
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
 #define STBI_ASSERT(x) ((void)0)
-#define STBI_MALLOC(sz) ev__malloc(sz)
-#define STBI_REALLOC(p, sz) ev__realloc(p, sz)
+#define STBI_MALLOC(sz) stb_malloc(sz)
+#define STBI_REALLOC(p, sz) stb_realloc(p, sz)
 #define STBI_FREE(p) ev__free(p)
 #define STBI_MAX_DIMENSIONS (1 << 24)
 #if defined(__GNUC__)
@@ -54,7 +68,7 @@ int ev__is_image_name(const char *name) {
 /* stb's reason, made into our message. */
 static ev_status decode_fail(const char *path) {
   const char *why = stbi_failure_reason();
-  if (why && strcmp(why, "outofmem") == 0)
+  if (stb_out_of_memory || (why && strcmp(why, "outofmem") == 0))
     return ev__fail(EV_ERR_NOMEM, "%s: out of memory decoding the image",
                     path);
   if (why && strcmp(why, "too large") == 0)
@@ -70,14 +84,20 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
   if (len > INT32_MAX)
     return ev__fail(EV_ERR_FORMAT, "%s: image files over 2 GiB are not "
                     "supported", path);
-  int w, h, c;
-  unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
-  if (!px) return decode_fail(path);
-  img->pixels = px;
-  img->w = (size_t)w;
-  img->h = (size_t)h;
-  img->c = c;
-  ev_status st = channels ? ev__image_convert(img, channels, path) : EV_OK;
+  ev_status st;
+  if (!ev__jpeg_decode(data, len, path, img, &st)) {
+    int w, h, c;
+    stb_out_of_memory = 0;
+    unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
+    if (!px) return decode_fail(path);
+    img->pixels = px;
+    img->w = (size_t)w;
+    img->h = (size_t)h;
+    img->c = c;
+  } else if (st) {
+    return st;
+  }
+  st = channels ? ev__image_convert(img, channels, path) : EV_OK;
   if (st) {
     ev__free(img->pixels);
     img->pixels = NULL;
@@ -124,14 +144,29 @@ ev_status ev__image_convert(ev__image *img, int channels, const char *path) {
   return EV_OK;
 }
 
+/* The header is in the first bytes of every format; only when stb cannot
+ * find it there (a JPEG with large metadata) is the whole file read. */
+#define PROBE_HEAD (64 * 1024)
+
+static int info(const unsigned char *data, size_t len, int *w, int *h,
+                int *c) {
+  stb_out_of_memory = 0;
+  return len <= INT32_MAX && stbi_info_from_memory(data, (int)len, w, h, c);
+}
+
 ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
-  unsigned char *data;
+  unsigned char *data = ev__malloc(PROBE_HEAD);
+  if (!data) return ev__nomem("an image header", PROBE_HEAD);
   size_t len;
-  ev_status st = ev__read_file(path, &data, &len);
-  if (st) return st;
-  int iw, ih, ic;
-  int ok = len <= INT32_MAX && stbi_info_from_memory(data, (int)len, &iw, &ih,
-                                                     &ic);
+  int iw, ih, ic, ok;
+  ev_status st = ev__read_head(path, data, PROBE_HEAD, &len);
+  if (st) { ev__free(data); return st; }
+  ok = info(data, len, &iw, &ih, &ic);
+  if (!ok && len == PROBE_HEAD) {
+    ev__free(data);
+    if ((st = ev__read_file(path, &data, &len))) return st;
+    ok = info(data, len, &iw, &ih, &ic);
+  }
   ev__free(data);
   if (!ok) return decode_fail(path);
   if (iw <= 0 || ih <= 0 || iw > STBI_MAX_DIMENSIONS ||

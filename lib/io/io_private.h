@@ -39,6 +39,13 @@ typedef struct ev__image {
  * channels 0 keeps the file's, 1 and 3 convert as PIL does. */
 ev_status ev__image_decode(const unsigned char *data, size_t len,
                            const char *path, int channels, ev__image *img);
+/* JPEG through the system's libjpeg (jpeg.c): returns 0 when it does not
+ * handle the data (no library, not a JPEG, CMYK), else 1 with *status. */
+int ev__jpeg_decode(const unsigned char *data, size_t len, const char *path,
+                    ev__image *img, ev_status *status);
+int ev__jpeg_available(void);
+/* Tests only: non-zero makes stb decode JPEGs even when libjpeg is there. */
+void ev__jpeg_disable(int off);
 /* Read only the header: width, height and channels (1..4). */
 ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c);
 /* Convert in place to 1 or 3 channels (PIL's convert("L") / "RGB"). */
@@ -62,3 +69,43 @@ void ev__center_crop_offsets(size_t h, size_t w, size_t ch, size_t cw,
                              long *top, long *left);
 
 #endif
+
+/* ---- data sets (dataset.c, dataset_read.c, folder.c) ---- */
+#define EV__DS_NPARAMS 18 /* ev_dataset_param ids are 1..17 */
+
+typedef struct ev__skip {
+  char *path, *reason;
+  size_t item; /* SIZE_MAX when left out before the data set was made */
+} ev__skip;
+
+struct ev_dataset {
+  size_t n;
+  /* image files (paths != NULL) or an array (arr): uint8 images
+   * N x H x W x C interleaved, or float32 inputs N x C x H x W */
+  char **paths;
+  size_t first_w, first_h; /* item 0's size, from its header */
+  ev_array *arr;
+  size_t ac, ah, aw; /* an array item's channels, height, width */
+  int32_t *labels;
+  char **class_names;
+  size_t n_classes;
+  double p[EV__DS_NPARAMS];
+  ev_progress_fn progress;
+  void *progress_user;
+  ev__skip *skipped;
+  size_t n_skipped, cap_skipped;
+};
+
+/* Record a skipped file (copies both strings). EV_ERR_NOMEM. */
+ev_status ev__dataset_add_skip(ev_dataset *ds, const char *path,
+                               const char *reason, size_t item);
+/* Sorted image files of a folder's class subfolders (see
+ * ev_dataset_from_folder): paths, labels, class names, all ev__malloc'd. */
+ev_status ev__scan_folder(const char *folder, char ***paths, int32_t **labels,
+                          size_t *n, char ***classes, size_t *n_classes);
+void ev__free_strings(char **s, size_t n);
+/* Make a file data set from owned paths/labels/classes (taken over, also on
+ * failure). */
+ev_status ev__dataset_from_files(char **paths, int32_t *labels, size_t n,
+                                 char **classes, size_t n_classes,
+                                 int skip_bad, ev_dataset **out);
