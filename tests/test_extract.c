@@ -346,6 +346,44 @@ START_TEST(bad_arguments) {
 }
 END_TEST
 
+static int count_batches(void *user, int stage, size_t step, size_t total,
+                         double value) {
+  int *calls = user;
+  ++*calls;
+  return *calls == 2 && total == 1000; /* never: total is 5 */
+}
+
+/* The same rows from a data set of lib/io, read batch by batch. */
+START_TEST(dataset_matches_torch) {
+  float *x = ref("small_cnn_input.f32", 5 * 64);
+  float *want = ref("small_cnn_output.f32", 5 * 10);
+  ev_dataset *ds;
+  ck_assert_ev_ok(ev_dataset_from_floats(x, 5, 1, 8, 8, 64, NULL, &ds));
+  ev_model *m = load("small_cnn.pt");
+  ev_extractor *ex;
+  ck_assert_ev_ok(ev_extractor_create(m, &ex));
+  ck_assert_ev_ok(ev_extractor_add_layer(ex, "output"));
+  ck_assert_ev_ok(ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, 2));
+  int calls = 0;
+  ck_assert_ev_ok(ev_extractor_set_progress(ex, count_batches, &calls));
+  float out[50] = {0};
+  float *outs[1] = {out};
+  size_t ld = 10;
+  ck_assert_ev_ok(ev_extractor_run_dataset(ex, ds, outs, &ld));
+  ck_assert_int_eq(calls, 3);
+  ck_assert_float_le(max_diff(out, want, 50), 1e-5f);
+  calls = 0;
+  ck_assert_ev_ok(ev_extractor_set_progress(ex, cancel_after_first, &calls));
+  ck_assert_ev(ev_extractor_run_dataset(ex, ds, outs, &ld), EV_ERR_CANCELLED);
+  ck_assert_ev(ev_extractor_run_dataset(ex, NULL, outs, &ld),
+               EV_ERR_ARGUMENT);
+  ev_extractor_free(ex);
+  ev_model_free(m);
+  ev_dataset_free(ds);
+  free(x); free(want);
+}
+END_TEST
+
 /* One model, two threads, an extractor each. */
 typedef struct { ev_model *m; float out[50]; int status; } job;
 
@@ -437,6 +475,7 @@ int main(void) {
     tcase_add_test(tc, refused_input_shape_says_what_the_model_wants);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, model_is_shared_by_threads);
+    tcase_add_test(tc, dataset_matches_torch);
   }
   suite_add_tcase(s, tc);
   return tu_run(s) ? EXIT_FAILURE : EXIT_SUCCESS;

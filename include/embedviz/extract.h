@@ -43,8 +43,8 @@
  * dimensions are averaged over their spatial dimensions (global average
  * pooling) and the row has M = C values; 1-d activations are unchanged.
  *
- * Inputs are batches of N x C x H x W floats from the caller; N is split
- * into batches of EV_EXTRACT_BATCH_SIZE, so memory grows with the batch, not
+ * Inputs are batches of N x C x H x W floats from the caller, or a data set
+ * of lib/io (ev_extractor_run_dataset); N is split into batches of EV_EXTRACT_BATCH_SIZE, so memory grows with the batch, not
  * with N (the outputs are the caller's buffers).
  *
  * Threads. A model may be shared by any number of threads, each with its
@@ -65,6 +65,7 @@
 #define EMBEDVIZ_EXTRACT_H
 
 #include "embedviz/core.h"
+#include "embedviz/io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -171,6 +172,16 @@ EV_API ev_status ev_extractor_layer_shape(const ev_extractor *ex,
 EV_API ev_status ev_extractor_run(ev_extractor *ex, const float *x, size_t n,
                                   size_t c, size_t h, size_t w, size_t ldx,
                                   float *const *out, const size_t *ld);
+
+/* Run every item of the data set `ds` (embedviz/io.h) through the model:
+ * batches of EV_EXTRACT_BATCH_SIZE items are read with ev_dataset_read
+ * (with its preprocessing settings) and extracted, so memory holds one
+ * batch of inputs. Row i of layer j, for item i, goes to out[j] + i*ld[j];
+ * out[j] has room for ev_dataset_count rows. Progress reports items done
+ * after each batch (EV_STAGE_EXTRACT). Errors as ev_extractor_run, plus
+ * those of ev_dataset_read (EV_ERR_IO, EV_ERR_FORMAT, ...). */
+EV_API ev_status ev_extractor_run_dataset(ev_extractor *ex, ev_dataset *ds,
+                                          float *const *out, const size_t *ld);
 
 #ifdef __cplusplus
 }

@@ -63,6 +63,10 @@ ev_status ev_extractor_run(ev_extractor *ex, const float *x, size_t n,
                            float *const *out, const size_t *ld) {
   return EV_NO_TORCH;
 }
+ev_status ev_extractor_run_dataset(ev_extractor *ex, ev_dataset *ds,
+                                   float *const *out, const size_t *ld) {
+  return EV_NO_TORCH;
+}
 #else
 /* ISO C forbids an empty translation unit. */
 typedef int ev__extract_none_unused;

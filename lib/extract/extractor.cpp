@@ -97,7 +97,7 @@ static ev_status add_layer(ev_extractor *ex, const char *name) {
   if (!ev__extraction_graph(ex->model->module, layers, index))
     return ev_last_status();
   ex->layers = std::move(layers);
-  ex->fn.reset();
+  ex->code.reset();
   ex->shapes.clear();
   ex->c = ex->h = ex->w = 0;
   return EV_OK;

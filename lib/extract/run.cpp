@@ -4,17 +4,31 @@
 
 #include <new>
 
+#include <torch/csrc/jit/ir/alias_analysis.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/runtime/interpreter.h>
+
 #include "extract/shim.h"
 
-/* The extraction graph as a function of (self, x), built on first use.
- * The graph executor optimises it like any scripted method. */
-static void ensure_function(ev_extractor *ex) {
-  if (ex->fn) return;
+/* The extraction graph, flattened and compiled for the TorchScript
+ * interpreter on first use. We run it with a plain interpreter rather than
+ * a graph executor: the profiling executor's passes (mutation removal,
+ * specialisation) cost about twice eager PyTorch's peak memory on ResNet-18
+ * (measured: 721 MB against 509 MB for 64 images at batch 32), for no
+ * speed gain on CPU. */
+static void ensure_code(ev_extractor *ex) {
+  if (ex->code) return;
   std::vector<size_t> index;
   std::shared_ptr<torch::jit::Graph> g =
       ev__extraction_graph(ex->model->module, ex->layers, index);
   if (!g) throw std::runtime_error(ev_last_error());
-  ex->fn.reset(new torch::jit::GraphFunction("ev_extract", g, nullptr));
+  torch::jit::Inline(*g);
+  torch::jit::EliminateDeadCode(g);
+  /* Batches of the caller's rows are handed to the model without a copy
+   * unless the graph may write into its input (or an alias of it). */
+  ex->writes_input = torch::jit::AliasDb(g).hasWriters(g->inputs()[1]);
+  ex->code.reset(new torch::jit::Code(g, "ev_extract"));
   ex->index = std::move(index);
 }
 
@@ -44,7 +58,8 @@ static ev_status forward(ev_extractor *ex, const torch::Tensor &x,
   try {
     torch::jit::Stack stack{ex->model->module._ivalue(),
                             x.to(ex->model->device)};
-    ex->fn->run(stack);
+    torch::jit::InterpreterState state(*ex->code);
+    state.run(stack);
     out = stack.back().toTuple();
     return EV_OK;
   } catch (const std::bad_alloc &) {
@@ -110,7 +125,7 @@ static void set_prepared(ev_extractor *ex, size_t c, size_t h, size_t w) {
 }
 
 static ev_status prepare(ev_extractor *ex, size_t c, size_t h, size_t w) {
-  ensure_function(ex);
+  ensure_code(ex);
   torch::Tensor zero =
       torch::zeros({1, (int64_t)c, (int64_t)h, (int64_t)w});
   std::vector<torch::Tensor> rows;
@@ -164,31 +179,41 @@ static ev_status store(const ev_extractor *ex,
   return EV_OK;
 }
 
-static ev_status run_batches(ev_extractor *ex, const float *x, size_t n,
-                             size_t c, size_t h, size_t w, size_t ldx,
-                             float *const *out, const size_t *ld) {
-  ensure_function(ex);
+ev_status ev__extract_rows(ev_extractor *ex, const float *x, size_t n,
+                           size_t c, size_t h, size_t w, size_t ldx,
+                           float *const *out, const size_t *ld, size_t done,
+                           size_t total) {
+  ensure_code(ex);
   size_t chw = c * h * w, bs = (size_t)ex->batch_size;
   if (bs > n) bs = n;
-  torch::Tensor staging =
-      torch::empty({(int64_t)bs, (int64_t)c, (int64_t)h, (int64_t)w});
+  torch::Tensor staging;
+  bool copy = ex->writes_input || ldx != chw;
+  if (copy)
+    staging = torch::empty({(int64_t)bs, (int64_t)c, (int64_t)h, (int64_t)w});
   std::vector<torch::Tensor> rows;
   for (size_t first = 0; first < n; first += bs) {
     size_t b = n - first < bs ? n - first : bs;
-    torch::Tensor batch = staging.narrow(0, 0, (int64_t)b);
-    copy_batch(batch, x + first * ldx, b, chw, ldx);
+    torch::Tensor batch;
+    if (copy) {
+      batch = staging.narrow(0, 0, (int64_t)b);
+      copy_batch(batch, x + first * ldx, b, chw, ldx);
+    } else { /* read only: the graph never writes to its input */
+      batch = torch::from_blob(const_cast<float *>(x + first * ldx),
+                               {(int64_t)b, (int64_t)c, (int64_t)h,
+                                (int64_t)w});
+    }
     ev_status st = batch_rows(ex, batch, rows);
     if (st == EV_OK) st = store(ex, rows, first, out, ld);
     if (st != EV_OK) return st;
     set_prepared(ex, c, h, w);
     st = ev__progress(ex->progress, ex->progress_user, EV_STAGE_EXTRACT,
-                      first + b, n, NAN);
+                      done + first + b, total, NAN);
     if (st != EV_OK) return st;
   }
   return EV_OK;
 }
 
-static ev_status check_run_args(const ev_extractor *ex, const float *x,
+ev_status ev__check_run_args(const ev_extractor *ex, const float *x,
                                 size_t n, size_t c, size_t h, size_t w,
                                 size_t ldx, float *const *out,
                                 const size_t *ld) {
@@ -217,14 +242,14 @@ extern "C" ev_status ev_extractor_run(ev_extractor *ex, const float *x,
                                       size_t n, size_t c, size_t h, size_t w,
                                       size_t ldx, float *const *out,
                                       const size_t *ld) {
-  ev_status st = check_run_args(ex, x, n, c, h, w, ldx, out, ld);
+  ev_status st = ev__check_run_args(ex, x, n, c, h, w, ldx, out, ld);
   if (st != EV_OK) return st;
   ev__threads scope;
   ev__threads_begin(&scope, ex->threads);
   try {
     ev__quiet quiet;
     c10::InferenceMode inference;
-    st = run_batches(ex, x, n, c, h, w, ldx, out, ld);
+    st = ev__extract_rows(ex, x, n, c, h, w, ldx, out, ld, 0, n);
   } catch (...) {
     st = ev__torch_fail("extracting activations");
   }

@@ -3,6 +3,7 @@
 #ifndef EV_LIB_EXTRACT_SHIM_H
 #define EV_LIB_EXTRACT_SHIM_H
 
+#include <torch/csrc/jit/runtime/interpreter.h>
 #include <torch/script.h>
 
 #include <memory>
@@ -32,8 +33,9 @@ struct ev_model {
 struct ev_extractor {
   const ev_model *model = nullptr;
   std::vector<ev_layer_ref> layers;
-  std::unique_ptr<torch::jit::GraphFunction> fn; /* built on first use */
-  std::vector<size_t> index; /* layer i is element index[i] of fn's tuple */
+  std::unique_ptr<torch::jit::Code> code; /* built on first use */
+  bool writes_input = false; /* the graph may modify its input in place */
+  std::vector<size_t> index; /* layer i is element index[i] of its tuple */
   int batch_size = 32, pool = 0, threads = 0;
   ev_progress_fn progress = nullptr;
   void *progress_user = nullptr;
@@ -53,6 +55,19 @@ std::shared_ptr<torch::jit::Graph>
 ev__extraction_graph(const torch::jit::Module &m,
                      const std::vector<ev_layer_ref> &layers,
                      std::vector<size_t> &index);
+
+/* ---- run.cpp ---- */
+/* Extract rows of n inputs in batches into out[j] + i * ld[j]; progress
+ * reports done + inputs so far of total. Call inside try, InferenceMode
+ * and a thread scope. */
+ev_status ev__extract_rows(ev_extractor *ex, const float *x, size_t n,
+                           size_t c, size_t h, size_t w, size_t ldx,
+                           float *const *out, const size_t *ld, size_t done,
+                           size_t total);
+/* Arguments of ev_extractor_run, including NaN/Inf in x. */
+ev_status ev__check_run_args(const ev_extractor *ex, const float *x, size_t n,
+                             size_t c, size_t h, size_t w, size_t ldx,
+                             float *const *out, const size_t *ld);
 
 /* ---- errors.cpp ---- */
 /* Turn the exception being handled into a status and message; `doing`

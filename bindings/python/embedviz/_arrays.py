@@ -1,0 +1,116 @@
+"""numpy arrays in and out of the library.
+
+Input matrices go to C as (pointer, rows, cols, leading dimension). An array
+that is already float32 with contiguous, aligned rows is passed as it is -
+no copy - even when it is a view that skips rows or columns of a larger
+array (rows may be any multiple of 4 bytes apart, as a leading dimension
+allows). Anything else (float64, integers, Fortran order, negative or odd
+strides) is converted once with numpy.ascontiguousarray(x, dtype=float32):
+float64 values are rounded to the nearest float32.
+"""
+import numbers
+
+import numpy as np
+
+from . import _errors
+
+_F32 = np.dtype(np.float32)
+
+
+def _bad(message):
+    return _errors.EmbedvizValueError(message, status=_errors.ERR_ARGUMENT,
+                                      status_name="EV_ERR_ARGUMENT")
+
+
+def _is_view_ok(a):
+    """True when a 2-D float32 array can be handed to C without a copy."""
+    if a.dtype != _F32 or not a.flags.aligned:
+        return False
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        return a.flags.c_contiguous
+    if a.shape[1] > 1 and a.strides[1] != 4:
+        return False
+    if a.shape[0] > 1:
+        s0 = a.strides[0]
+        return s0 > 0 and s0 % 4 == 0 and s0 // 4 >= a.shape[1]
+    return a.shape[1] == 1 or a.strides[1] == 4
+
+
+def as_matrix(x, name="X"):
+    """(array kept alive, pointer, rows, cols, ld) of a 2-D float32 view of x.
+
+    Raises ValueError (EmbedvizValueError) when x is not 2-D or cannot be
+    read as real numbers."""
+    a = np.asarray(x)
+    if a.dtype.kind == "c":
+        raise _bad("%s holds complex numbers: pass real values" % name)
+    if a.dtype.kind not in "fiub":
+        try:
+            a = a.astype(_F32)
+        except (TypeError, ValueError) as e:
+            raise _bad("%s cannot be read as numbers (%s): pass a numeric "
+                       "array" % (name, e)) from None
+    if a.ndim != 2:
+        raise _bad("%s must be a 2-D array (samples x features), got %d "
+                   "dimension(s) of shape %s: reshape it, e.g. "
+                   "x.reshape(len(x), -1)" % (name, a.ndim, a.shape))
+    if not _is_view_ok(a):
+        a = np.ascontiguousarray(a, dtype=_F32)
+    rows, cols = a.shape
+    if rows > 1:
+        ld = a.strides[0] // 4
+    else:
+        ld = cols
+    return a, a.ctypes.data, rows, cols, max(ld, cols)
+
+
+def as_vector(x, dtype, name):
+    """(array kept alive, pointer, length) of a contiguous 1-D copy-or-view
+    of x in dtype."""
+    a = np.asarray(x)
+    if a.ndim != 1:
+        raise _bad("%s must be 1-D, got shape %s" % (name, a.shape))
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a, a.ctypes.data, a.shape[0]
+
+
+def empty(shape, dtype=np.float32):
+    """A new C-contiguous output array and its pointer."""
+    a = np.empty(shape, dtype=dtype)
+    return a, a.ctypes.data
+
+
+def n_jobs_to_threads(n_jobs):
+    """scikit-learn's n_jobs to the library's thread setting: None and -1
+    mean every core (0 in the library: ev_default_threads()), a positive
+    number that many threads, -2 all but one, and so on."""
+    if n_jobs is None:
+        return 0
+    if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0:
+        raise _bad("n_jobs must be None, a positive int or a negative int "
+                   "(-1 = every core), got %r" % (n_jobs,))
+    n_jobs = int(n_jobs)
+    if n_jobs > 0:
+        return n_jobs
+    if n_jobs == -1:
+        return 0
+    from . import _lib
+    cores = int(_lib.lib().ev_default_threads())
+    return max(1, cores + 1 + n_jobs)
+
+
+def seed_from(random_state):
+    """An integer seed from scikit-learn's random_state (None -> 0, so that
+    results are reproducible by default)."""
+    if random_state is None:
+        return 0
+    if isinstance(random_state, numbers.Integral):
+        if random_state < 0:
+            raise _bad("random_state must be >= 0, got %d" % random_state)
+        return int(random_state) % (2 ** 53)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2 ** 31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2 ** 53))
+    raise _bad("random_state must be None, an int, a numpy RandomState or "
+               "Generator, got %r" % (random_state,))

@@ -1,0 +1,85 @@
+"""What every estimator shares: scikit-learn's get_params/set_params/repr,
+and ownership of one library handle (made on first use, freed with the
+object)."""
+import ctypes
+import inspect
+import threading
+import weakref
+
+from . import _errors, _lib
+
+
+class Estimator:
+    """scikit-learn's parameter protocol without depending on it: the
+    constructor's keyword arguments are the parameters, stored unchanged and
+    validated when fit runs (as scikit-learn does)."""
+
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return [p.name for p in sig.parameters.values()
+                if p.name != "self" and p.kind != p.VAR_KEYWORD]
+
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise _errors.EmbedvizValueError(
+                    "invalid parameter %r for %s: valid parameters are %s"
+                    % (name, type(self).__name__, ", ".join(valid)),
+                    status=_errors.ERR_ARGUMENT, status_name="EV_ERR_ARGUMENT")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        sig = inspect.signature(type(self).__init__)
+        changed = []
+        for name in self._param_names():
+            default = sig.parameters[name].default
+            value = getattr(self, name)
+            if default is inspect.Parameter.empty or value is not default and value != default:
+                changed.append("%s=%r" % (name, value))
+        return "%s(%s)" % (type(self).__name__, ", ".join(changed))
+
+
+class Handle:
+    """One library handle (ev_pca *, ev_knn *, ...), freed when the owner is
+    collected. `kind` is the call prefix, e.g. "pca"."""
+
+    def __init__(self, kind):
+        L = _lib.lib()
+        self.kind = kind
+        self.lib = L
+        ptr = ctypes.c_void_p()
+        _lib.check(getattr(L, "ev_%s_create" % kind)(ctypes.byref(ptr)))
+        self.ptr = ptr.value
+        self.lock = threading.RLock()
+        self._finalizer = weakref.finalize(self, getattr(L, "ev_%s_free" % kind), self.ptr)
+
+    def call(self, name, *args):
+        """ev_<kind>_<name>(handle, *args), raising on failure."""
+        _lib.check(getattr(self.lib, "ev_%s_%s" % (self.kind, name))(self.ptr, *args))
+
+    def set(self, param, value):
+        _lib.check(getattr(self.lib, "ev_%s_set" % self.kind)(self.ptr, param, float(value)))
+
+    def get(self, param):
+        out = ctypes.c_double()
+        self.call("get", param, ctypes.byref(out))
+        return out.value
+
+    def bounds(self, param):
+        lo, hi = ctypes.c_double(), ctypes.c_double()
+        _lib.check(getattr(self.lib, "ev_%s_param_bounds" % self.kind)(
+            param, ctypes.byref(lo), ctypes.byref(hi)))
+        return lo.value, hi.value
+
+    @property
+    def set_progress(self):
+        return getattr(self.lib, "ev_%s_set_progress" % self.kind)
+
+    def free(self):
+        self._finalizer()

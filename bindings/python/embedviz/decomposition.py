@@ -1,0 +1,196 @@
+"""PCA with scikit-learn's names and shapes over libembedviz's ev_pca."""
+import numbers
+
+import numpy as np
+
+from . import _arrays, _errors, _progress
+from ._base import Estimator, Handle
+
+# ev_pca_param values (pca.h).
+_N_COMPONENTS, _VARIANCE_TO_KEEP, _CENTER, _WHITEN = 1, 2, 3, 4
+_SOLVER, _SEED, _POWER_ITERATIONS, _OVERSAMPLES, _THREADS = 5, 6, 7, 8, 9
+
+# scikit-learn's svd_solver names -> ev_pca_solver. "arpack" computes an
+# exact truncated decomposition in scikit-learn; the covariance
+# eigensolver is exact too, so it stands in for it.
+_SOLVERS = {"auto": 0, "covariance_eigh": 1, "full": 2, "randomized": 3,
+            "arpack": 1}
+
+
+def _bad(message):
+    return _errors.EmbedvizValueError(message, status=_errors.ERR_ARGUMENT,
+                                      status_name="EV_ERR_ARGUMENT")
+
+
+class PCA(Estimator):
+    """Principal component analysis, computed by libembedviz.
+
+    Parameters and attributes are scikit-learn's (sklearn.decomposition.PCA),
+    so ``from embedviz import PCA`` replaces ``from sklearn.decomposition
+    import PCA``. Differences: results are float32; ``svd_solver`` may be
+    "auto", "full", "covariance_eigh", "randomized" or "arpack" (computed
+    exactly with the covariance eigensolver); ``random_state=None`` means
+    seed 0, so results are reproducible; ``copy``, ``tol`` and
+    ``power_iteration_normalizer`` are accepted for compatibility and have no
+    effect (the input is never modified). Extensions: ``n_jobs`` (threads;
+    None = every core) and ``progress`` (True for a bar on stderr, or a
+    callable progress(stage, step, total, value) returning True to cancel).
+    """
+
+    def __init__(self, n_components=None, *, copy=True, whiten=False,
+                 svd_solver="auto", tol=0.0, iterated_power="auto",
+                 n_oversamples=10, power_iteration_normalizer="auto",
+                 random_state=None, n_jobs=None, progress=None):
+        self.n_components = n_components
+        self.copy = copy
+        self.whiten = whiten
+        self.svd_solver = svd_solver
+        self.tol = tol
+        self.iterated_power = iterated_power
+        self.n_oversamples = n_oversamples
+        self.power_iteration_normalizer = power_iteration_normalizer
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self._handle = None
+
+    # ---- settings ----
+    def _configure(self, h, n, d):
+        nc = self.n_components
+        if nc is None:
+            h.set(_VARIANCE_TO_KEEP, 0)
+            h.set(_N_COMPONENTS, 0)
+        elif isinstance(nc, str):
+            raise _bad("n_components=%r is not supported: pass an int, a "
+                       "float in (0, 1] or None" % (nc,))
+        elif isinstance(nc, numbers.Integral) and not isinstance(nc, bool):
+            if not 1 <= nc <= min(n, d):
+                raise _bad("n_components=%d must be between 1 and "
+                           "min(n_samples, n_features)=%d: lower it" % (nc, min(n, d)))
+            h.set(_VARIANCE_TO_KEEP, 0)
+            h.set(_N_COMPONENTS, int(nc))
+        elif isinstance(nc, numbers.Real) and 0 < nc <= 1:
+            h.set(_N_COMPONENTS, 0)
+            h.set(_VARIANCE_TO_KEEP, float(nc))
+        else:
+            raise _bad("n_components=%r must be None, an int >= 1 or a float "
+                       "in (0, 1] (the share of variance to keep)" % (nc,))
+        h.set(_WHITEN, 1 if self.whiten else 0)
+        if self.svd_solver not in _SOLVERS:
+            raise _bad("svd_solver=%r is not one of %s" % (
+                self.svd_solver, ", ".join(sorted(_SOLVERS))))
+        h.set(_SOLVER, _SOLVERS[self.svd_solver])
+        _, hi = h.bounds(_SEED)
+        h.set(_SEED, _arrays.seed_from(self.random_state) % (int(hi) + 1))
+        power = self.iterated_power
+        if isinstance(power, str):
+            if power != "auto":
+                raise _bad("iterated_power must be 'auto' or an int >= 0, got %r" % power)
+            power = -1
+        h.set(_POWER_ITERATIONS, power)
+        h.set(_OVERSAMPLES, self.n_oversamples)
+        h.set(_THREADS, _arrays.n_jobs_to_threads(self.n_jobs))
+
+    # ---- fit ----
+    def fit(self, X, y=None):
+        """Fit the model on X (n_samples x n_features). Returns self."""
+        a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        if self._handle is None:
+            self._handle = Handle("pca")
+        h = self._handle
+        with h.lock:
+            self._configure(h, max(n, 1), max(d, 1))
+            _progress.run(lambda: h.lib.ev_pca_fit(h.ptr, ptr, n, d, ld),
+                          h.set_progress, h.ptr, _progress.resolve(self.progress))
+            self._read_fit(h, n)
+        return self
+
+    def _read_fit(self, h, n):
+        import ctypes
+        k, d = ctypes.c_size_t(), ctypes.c_size_t()
+        h.call("n_components", ctypes.byref(k))
+        h.call("n_features", ctypes.byref(d))
+        k, d = k.value, d.value
+        comps, p = _arrays.empty((k, d))
+        h.call("components", p, d)
+        mean, p = _arrays.empty(d)
+        h.call("mean", p)
+        ev, p = _arrays.empty(k)
+        h.call("explained_variance", p)
+        ratio, p = _arrays.empty(k)
+        h.call("explained_variance_ratio", p)
+        sv, p = _arrays.empty(k)
+        h.call("singular_values", p)
+        self.components_ = comps
+        self.mean_ = mean
+        self.explained_variance_ = ev
+        self.explained_variance_ratio_ = ratio
+        self.singular_values_ = sv
+        self.n_components_ = k
+        self.n_features_in_ = d
+        self.n_samples_ = n
+        self.noise_variance_ = self._noise_variance(n, d)
+
+    def _noise_variance(self, n, d):
+        """scikit-learn's noise_variance_: the mean of the eigenvalues left
+        out, from the total variance that the ratios imply."""
+        k, rank = self.n_components_, min(n, d)
+        ev = self.explained_variance_.astype(np.float64)
+        ratio = self.explained_variance_ratio_.astype(np.float64)
+        if k >= rank or k == 0 or not ratio[0] > 0:
+            return 0.0
+        total = ev[0] / ratio[0]
+        return float(max(total - ev.sum(), 0.0) / (rank - k))
+
+    def _check_fitted(self):
+        if getattr(self, "components_", None) is None:
+            raise _errors.NotFittedError(
+                "This PCA instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator.",
+                status=_errors.ERR_STATE, status_name="EV_ERR_STATE")
+
+    # ---- use ----
+    def transform(self, X):
+        """Project X (n x n_features) on the components: n x n_components_."""
+        self._check_fitted()
+        a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        h = self._handle
+        out, op = _arrays.empty((n, self.n_components_))
+        with h.lock:
+            _progress.run(lambda: h.lib.ev_pca_transform(
+                h.ptr, ptr, n, d, ld, op, self.n_components_))
+        return out
+
+    def fit_transform(self, X, y=None):
+        """fit(X) then transform(X)."""
+        a = _arrays.as_matrix(X, "X")[0]
+        return self.fit(a).transform(a)
+
+    def inverse_transform(self, X):
+        """Back from scores (n x n_components_) to n x n_features."""
+        self._check_fitted()
+        a, ptr, n, k, ld = _arrays.as_matrix(X, "X")
+        h = self._handle
+        out, op = _arrays.empty((n, self.n_features_in_))
+        with h.lock:
+            _progress.run(lambda: h.lib.ev_pca_inverse_transform(
+                h.ptr, ptr, n, k, ld, op, self.n_features_in_))
+        return out
+
+    def get_covariance(self):
+        """The model's covariance, components_.T diag(var - noise)
+        components_ + noise I (scikit-learn's formula), float64."""
+        self._check_fitted()
+        comps = self.components_.astype(np.float64)
+        var = self.explained_variance_.astype(np.float64)
+        if self.whiten:
+            comps = comps * np.sqrt(var)[:, None]
+        diff = np.maximum(var - self.noise_variance_, 0.0)
+        cov = (comps.T * diff) @ comps
+        cov.flat[::cov.shape[0] + 1] += self.noise_variance_
+        return cov
+
+    def __getstate__(self):
+        raise TypeError("PCA holds a native fit and cannot be pickled: keep "
+                        "components_ and mean_ (transform is "
+                        "(X - mean_) @ components_.T), or fit it again")

@@ -1,0 +1,163 @@
+"""TSNE with scikit-learn's names and shapes over libembedviz's ev_tsne."""
+import ctypes
+import numbers
+
+import numpy as np
+
+from . import _arrays, _errors, _lib, _progress
+from ._base import Estimator, Handle
+
+_lib.register({
+    "ev_tsne_create": (ctypes.c_int, [ctypes.c_void_p]),
+    "ev_tsne_free": (None, [ctypes.c_void_p]),
+    "ev_tsne_set": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.c_double]),
+    "ev_tsne_get": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]),
+    "ev_tsne_param_bounds": (ctypes.c_int, [ctypes.c_int, ctypes.POINTER(ctypes.c_double),
+                                            ctypes.POINTER(ctypes.c_double)]),
+    "ev_tsne_set_progress": (ctypes.c_int, [ctypes.c_void_p, _lib.PROGRESS_FN, ctypes.c_void_p]),
+    "ev_tsne_set_init": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3),
+    "ev_tsne_fit": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3),
+    "ev_tsne_fit_distances": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 2),
+    "ev_tsne_size": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t),
+                                    ctypes.POINTER(ctypes.c_size_t)]),
+    "ev_tsne_embedding": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]),
+    "ev_tsne_kl_divergence": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]),
+    "ev_tsne_n_iter": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
+})
+
+# ev_tsne_param values (tsne.h).
+(_N_COMPONENTS, _PERPLEXITY, _METHOD, _THETA, _METRIC, _EARLY_EXAGGERATION,
+ _EXAGGERATION_ITERATIONS, _LEARNING_RATE, _MOMENTUM, _FINAL_MOMENTUM, _MIN_GAIN,
+ _N_ITER, _MIN_GRAD_NORM, _INIT, _SEED, _THREADS, _MAX_MEMORY_MB, _PROGRESS_EVERY,
+ _MINKOWSKI_P) = range(1, 20)
+_METHODS = {"auto": 0, "exact": 1, "barnes_hut": 2}
+_INIT_PCA, _INIT_RANDOM, _INIT_GIVEN = 0, 1, 2
+
+
+def _bad(message):
+    return _errors.EmbedvizValueError(message, status=_errors.ERR_ARGUMENT,
+                                      status_name="EV_ERR_ARGUMENT")
+
+
+class TSNE(Estimator):
+    """t-distributed stochastic neighbour embedding, computed by libembedviz.
+
+    scikit-learn's sklearn.manifold.TSNE names, shapes and defaults
+    (perplexity 30, early exaggeration 12 for 250 iterations, learning rate
+    "auto" = max(n / early_exaggeration / 4, 50), PCA initialisation,
+    Barnes-Hut with angle 0.5). Differences: the map is float32;
+    ``random_state=None`` means seed 0 (reproducible); ``method`` may also be
+    "auto" (exact up to 1,000 points); ``metric`` is one of euclidean,
+    sqeuclidean, cosine, manhattan, chebyshev, minkowski or "precomputed"
+    (a square distance matrix); ``n_iter_without_progress`` is accepted and
+    unused (the run stops on ``min_grad_norm`` or ``n_iter``). With a metric
+    other than euclidean the kernel is exp(-beta d^2) (scikit-learn uses
+    exp(-beta d) for those). Extensions: ``progress`` (True for a bar on
+    stderr, or a callable progress(stage, step, total, value) that gets the
+    KL divergence every 50 iterations and returns True to cancel);
+    ``verbose`` > 0 shows the bar too.
+    """
+
+    def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0,
+                 learning_rate="auto", n_iter=1000, n_iter_without_progress=300,
+                 min_grad_norm=1e-7, metric="euclidean", metric_params=None,
+                 init="pca", verbose=0, random_state=None, method="barnes_hut",
+                 angle=0.5, n_jobs=None, progress=None):
+        self.n_components = n_components
+        self.perplexity = perplexity
+        self.early_exaggeration = early_exaggeration
+        self.learning_rate = learning_rate
+        self.n_iter = n_iter
+        self.n_iter_without_progress = n_iter_without_progress
+        self.min_grad_norm = min_grad_norm
+        self.metric = metric
+        self.metric_params = metric_params
+        self.init = init
+        self.verbose = verbose
+        self.random_state = random_state
+        self.method = method
+        self.angle = angle
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self._handle = None
+
+    def _configure(self, h, n):
+        if self.method not in _METHODS:
+            raise _bad("method must be 'barnes_hut', 'exact' or 'auto', got %r" % (self.method,))
+        h.set(_METHOD, _METHODS[self.method])
+        h.set(_N_COMPONENTS, self.n_components)
+        h.set(_PERPLEXITY, self.perplexity)
+        h.set(_EARLY_EXAGGERATION, self.early_exaggeration)
+        lr = self.learning_rate
+        if isinstance(lr, str):
+            if lr != "auto":
+                raise _bad("learning_rate must be 'auto' or a positive number, got %r" % lr)
+            lr = 0
+        elif not isinstance(lr, numbers.Real) or not lr > 0:
+            raise _bad("learning_rate must be 'auto' or a positive number, got %r" % (lr,))
+        h.set(_LEARNING_RATE, lr)
+        h.set(_N_ITER, self.n_iter)
+        h.set(_MIN_GRAD_NORM, self.min_grad_norm)
+        h.set(_THETA, self.angle)
+        _, hi = h.bounds(_SEED)
+        h.set(_SEED, _arrays.seed_from(self.random_state) % (int(hi) + 1))
+        h.set(_THREADS, _arrays.n_jobs_to_threads(self.n_jobs))
+        if self.metric != "precomputed":
+            from .neighbors import _resolve_metric
+            code, p, _ = _resolve_metric(self.metric, 2, self.metric_params)
+            h.set(_MINKOWSKI_P, p)
+            h.set(_METRIC, code)
+        init = self.init
+        if isinstance(init, str):
+            if init not in ("pca", "random"):
+                raise _bad("init must be 'pca', 'random' or an array, got %r" % init)
+            h.set(_INIT, _INIT_PCA if init == "pca" else _INIT_RANDOM)
+        else:
+            a, ptr, rows, cols, ld = _arrays.as_matrix(init, "init")
+            h.call("set_init", ptr, rows, cols, ld)
+            h.set(_INIT, _INIT_GIVEN)
+
+    def fit(self, X, y=None):
+        """Embed the rows of X (or, with metric="precomputed", the points of
+        the square distance matrix X). Returns self."""
+        a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        if self.metric == "precomputed" and n != d:
+            raise _bad("metric='precomputed' needs a square distance matrix, got %d x %d" % (n, d))
+        if self._handle is None:
+            self._handle = Handle("tsne")
+        h = self._handle
+        progress = _progress.resolve(self.progress, self.verbose)
+        with h.lock:
+            self._configure(h, n)
+            if self.metric == "precomputed":
+                call = lambda: h.lib.ev_tsne_fit_distances(h.ptr, ptr, n, ld)
+            else:
+                call = lambda: h.lib.ev_tsne_fit(h.ptr, ptr, n, d, ld)
+            _progress.run(call, h.set_progress, h.ptr, progress)
+            self._read(h)
+        self.n_features_in_ = d
+        self.learning_rate_ = (max(n / float(self.early_exaggeration) / 4, 50.0)
+                               if self.learning_rate == "auto" else float(self.learning_rate))
+        return self
+
+    def _read(self, h):
+        n, dims = ctypes.c_size_t(), ctypes.c_size_t()
+        h.call("size", ctypes.byref(n), ctypes.byref(dims))
+        emb, p = _arrays.empty((n.value, dims.value))
+        h.call("embedding", p, dims.value)
+        kl = ctypes.c_double()
+        h.call("kl_divergence", ctypes.byref(kl))
+        it = ctypes.c_size_t()
+        h.call("n_iter", ctypes.byref(it))
+        self.embedding_ = emb
+        self.kl_divergence_ = kl.value
+        self.n_iter_ = it.value
+
+    def fit_transform(self, X, y=None):
+        """fit(X) and return the map, n_samples x n_components (float32)."""
+        return self.fit(X).embedding_
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_handle"] = None       # the map and figures are plain attributes
+        return state

@@ -1,0 +1,155 @@
+"""How sure a network is of its predictions, and where it goes wrong:
+ambiguity scores and confusion matrices (libembedviz's score.h)."""
+import collections
+
+import numpy as np
+
+from . import _arrays, _errors, _lib
+
+_PROBABILITIES, _LOGITS = 0, 1
+
+#: Per-row figures of a batch of predictions (see scores()).
+Scores = collections.namedtuple("Scores", "ambiguity margin entropy top1 top2")
+
+
+def _bad(message):
+    return _errors.EmbedvizValueError(message, status=_errors.ERR_ARGUMENT,
+                                      status_name="EV_ERR_ARGUMENT")
+
+
+def scores(probs, *, logits=False):
+    """Per row of probs (n x n_classes): ambiguity (second-largest
+    probability / largest: 0 = certain, 1 = a tie), margin (largest minus
+    second-largest), entropy (natural log), top1 and top2 (the two likeliest
+    classes; ties go to the lower index). Rows are normalised by their sum;
+    with logits=True they are logits and go through a softmax first.
+    Returns a Scores named tuple of numpy arrays (float32, int32)."""
+    a, ptr, n, c, ld = _arrays.as_matrix(probs, "probs")
+    amb, pa = _arrays.empty(n)
+    margin, pm = _arrays.empty(n)
+    entropy, pe = _arrays.empty(n)
+    top1, p1 = _arrays.empty(n, np.int32)
+    top2, p2 = _arrays.empty(n, np.int32)
+    _lib.check(_lib.lib().ev_ambiguity(ptr, n, c, ld, _LOGITS if logits else _PROBABILITIES,
+                                       pa, pm, pe, p1, p2))
+    return Scores(amb, margin, entropy, top1, top2)
+
+
+def ambiguity(probs, *, logits=False):
+    """Ambiguity of each row of probs (n x n_classes): the second-largest
+    probability divided by the largest (MATLAB's measure), 0 = certain,
+    1 = a tie between the top two classes. float32 array of n values."""
+    a, ptr, n, c, ld = _arrays.as_matrix(probs, "probs")
+    amb, pa = _arrays.empty(n)
+    _lib.check(_lib.lib().ev_ambiguity(ptr, n, c, ld, _LOGITS if logits else _PROBABILITIES,
+                                       pa, None, None, None, None))
+    return amb
+
+
+def most_ambiguous(probs, k, *, logits=False):
+    """Indices (int64) of the k most ambiguous rows, most ambiguous first
+    (equal values in row order). probs is n x n_classes probabilities (or
+    logits with logits=True), or a 1-D array of ambiguity values already
+    computed."""
+    values = np.asarray(probs)
+    if values.ndim == 2:
+        values = ambiguity(values, logits=logits)
+    a, ptr, n = _arrays.as_vector(values, np.float32, "ambiguity")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise _bad("k must be an int >= 1, got %r" % (k,))
+    idx, pi = _arrays.empty(int(k), np.int64)
+    _lib.check(_lib.lib().ev_most_ambiguous(ptr, n, int(k), pi))
+    return idx
+
+
+def softmax(logits):
+    """Row-wise softmax of logits (n x n_classes), computed stably; float32."""
+    a, ptr, n, c, ld = _arrays.as_matrix(logits, "logits")
+    out, po = _arrays.empty((n, c))
+    _lib.check(_lib.lib().ev_softmax(ptr, n, c, ld, po, c))
+    return out
+
+
+def _encode(y_true, y_pred, labels):
+    """Labels -> class indices in [0, n_classes), the way scikit-learn's
+    confusion_matrix orders them: `labels` as given, else the sorted union
+    of both. Pairs with a label outside `labels` are dropped, as
+    scikit-learn does."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if t.ndim != 1 or p.ndim != 1:
+        raise _bad("y_true and y_pred must be 1-D, got shapes %s and %s" % (t.shape, p.shape))
+    if t.shape != p.shape:
+        raise _bad("y_true and y_pred have different lengths (%d and %d)" % (len(t), len(p)))
+    if labels is None:
+        labels = np.unique(np.concatenate([t, p])) if t.size else np.array([], dtype=t.dtype)
+    else:
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or labels.size == 0:
+            raise _bad("labels must be a non-empty 1-D list of labels")
+        if np.unique(labels).size != labels.size:
+            raise _bad("labels holds duplicates")
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+
+    def index(y):
+        pos = np.searchsorted(sorted_labels, y)
+        pos = np.clip(pos, 0, max(len(sorted_labels) - 1, 0))
+        known = sorted_labels[pos] == y if len(sorted_labels) else np.zeros(len(y), bool)
+        return order[pos].astype(np.int32), known
+
+    ti, tk = index(t)
+    pi, pk = index(p)
+    keep = tk & pk
+    return ti[keep], pi[keep], labels
+
+
+def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None,
+                     normalize=None):
+    """scikit-learn's confusion_matrix: C[i, j] counts samples of true class
+    labels[i] predicted as labels[j] (labels: as given, else the sorted
+    union of y_true and y_pred). normalize: None (int64 counts), "true"
+    (rows sum to 1), "pred" (columns sum to 1) or "all"; normalised
+    matrices are float64 with 0 where a row/column is empty."""
+    if sample_weight is not None:
+        raise _bad("sample_weight is not supported: pass None")
+    if normalize not in (None, "true", "pred", "all"):
+        raise _bad("normalize must be None, 'true', 'pred' or 'all', got %r" % (normalize,))
+    ti, pi, labels = _encode(y_true, y_pred, labels)
+    nc = len(labels)
+    counts, pc = _arrays.empty((nc, nc), np.int64)
+    if nc == 0:
+        raise _bad("y_true and y_pred are empty: pass at least one label")
+    if len(ti) == 0:
+        counts[:] = 0
+    else:
+        _lib.check(_lib.lib().ev_confusion_matrix(ti.ctypes.data, pi.ctypes.data,
+                                                  len(ti), nc, pc, None))
+    if normalize is None:
+        return counts
+    c = counts.astype(np.float64)
+    with np.errstate(all="ignore"):
+        if normalize == "true":
+            c = c / c.sum(axis=1, keepdims=True)
+        elif normalize == "pred":
+            c = c / c.sum(axis=0, keepdims=True)
+        else:
+            c = c / c.sum()
+    return np.nan_to_num(c)
+
+
+def per_class_accuracy(y_true, y_pred, n_classes=None):
+    """For integer labels in [0, n_classes): the share of each class's
+    samples predicted correctly (float32, NaN for a class with no sample).
+    n_classes defaults to the largest label + 1."""
+    t = np.asarray(y_true)
+    p = np.asarray(y_pred)
+    if n_classes is None:
+        n_classes = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
+    ta, tp, n = _arrays.as_vector(t, np.int32, "y_true")
+    pa, pp, m = _arrays.as_vector(p, np.int32, "y_pred")
+    if n != m:
+        raise _bad("y_true and y_pred have different lengths (%d and %d)" % (n, m))
+    counts, pc = _arrays.empty((max(n_classes, 0), max(n_classes, 0)), np.int64)
+    acc, pa_out = _arrays.empty(max(n_classes, 0))
+    _lib.check(_lib.lib().ev_confusion_matrix(tp, pp, n, n_classes, pc, pa_out))
+    return acc

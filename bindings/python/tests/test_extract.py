@@ -1,0 +1,78 @@
+"""FeatureExtractor against torch on a small scripted CNN: numpy batches,
+an IDX file, error paths."""
+import os
+
+import numpy as np
+import pytest
+
+import embedviz
+from conftest import FMNIST, needs, read_idx
+
+pytestmark = needs("ev_model_load")
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    if not embedviz.library().ev_extract_available():
+        pytest.skip("libembedviz built without libtorch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential()
+    net.add_module("conv", torch.nn.Conv2d(1, 4, 3, padding=1))
+    net.add_module("relu", torch.nn.ReLU())
+    net.add_module("flatten", torch.nn.Flatten())
+    net.add_module("fc", torch.nn.Linear(4 * 28 * 28, 10))
+    path = str(tmp_path_factory.mktemp("model") / "net.pt")
+    torch.jit.save(torch.jit.script(net.eval()), path)
+    return path, net
+
+
+def test_layers_and_numpy_batches(model_path):
+    path, net = model_path
+    fx = embedviz.FeatureExtractor(path)
+    assert {"conv", "relu", "fc", "output", "softmax"} <= set(fx.layers)
+    x = np.random.default_rng(0).random((37, 1, 28, 28)).astype(np.float32)
+    with torch.no_grad():
+        conv = net.conv(torch.from_numpy(x)).numpy()
+        logits = net(torch.from_numpy(x)).numpy()
+    out = fx.activations(x, ["conv", "fc", "softmax"], batch_size=8)
+    np.testing.assert_allclose(out["conv"], conv.reshape(37, -1), atol=1e-5)
+    np.testing.assert_allclose(out["fc"], logits, atol=1e-4)
+    np.testing.assert_allclose(out["softmax"], torch.softmax(torch.from_numpy(logits), 1).numpy(), atol=1e-5)
+    pooled = fx.activations(x[:, 0], "conv", pool=True)          # N x H x W: one channel
+    np.testing.assert_allclose(pooled, conv.mean(axis=(2, 3)), atol=1e-5)
+
+
+def test_idx_file(model_path):
+    path, net = model_path
+    images = os.path.join(FMNIST, "t10k-images-idx3-ubyte.gz")
+    if not os.path.exists(images):
+        pytest.skip("no Fashion-MNIST")
+    fx = embedviz.FeatureExtractor(path)
+    out = fx.activations(images, "output")
+    assert out.shape == (10000, 10)
+    x = read_idx(images)[:20].astype(np.float32)[:, None] / 255
+    with torch.no_grad():
+        np.testing.assert_allclose(out[:20], net(torch.from_numpy(x)).numpy(), atol=1e-4)
+
+
+def test_errors(model_path, tmp_path):
+    path, _ = model_path
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        embedviz.FeatureExtractor(str(tmp_path / "missing.pt"))
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(embedviz.FormatError):
+        embedviz.FeatureExtractor(str(bad))
+    with pytest.raises(ValueError, match="device"):
+        embedviz.FeatureExtractor(path, device="tpu")
+    fx = embedviz.FeatureExtractor(path)
+    with pytest.raises(embedviz.EmbedvizFileNotFoundError, match="no layer"):
+        fx.activations(np.zeros((2, 1, 28, 28)), "nope")
+    with pytest.raises(ValueError):
+        fx.activations(np.zeros((2, 3, 10, 10)), "fc")           # shape the model refuses
+    with pytest.raises(embedviz.NonFiniteError):
+        fx.activations(np.full((2, 1, 28, 28), np.nan), "fc")
+    with pytest.raises(FileNotFoundError):
+        fx.activations(str(tmp_path / "no-such-images.gz"), "fc")
+    assert fx.activations(np.zeros((1, 1, 28, 28)), "fc").shape == (1, 10)

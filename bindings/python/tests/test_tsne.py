@@ -1,0 +1,109 @@
+"""TSNE against scikit-learn's TSNE at the same settings: trustworthiness
+(10 neighbours) within 0.01 of scikit-learn's or better, on digits and a
+Fashion-MNIST subset; the other inputs, settings and error paths."""
+import numpy as np
+import pytest
+from sklearn.manifold import TSNE as SkTSNE
+from sklearn.manifold import trustworthiness
+from sklearn.metrics import pairwise_distances
+
+import embedviz
+from embedviz import PCA, TSNE
+from conftest import needs
+
+pytestmark = needs("ev_tsne_create")
+
+
+@pytest.fixture(scope="module")
+def digits_maps(digits):
+    x, _ = digits
+    ours = TSNE(random_state=0).fit(x)
+    ref = SkTSNE(random_state=0, init="pca", learning_rate="auto").fit(x)
+    return x, ours, ref
+
+
+def test_digits_trustworthiness_matches_sklearn(digits_maps):
+    x, ours, ref = digits_maps
+    t_ours = trustworthiness(x, ours.embedding_, n_neighbors=10)
+    t_ref = trustworthiness(x, ref.embedding_, n_neighbors=10)
+    assert t_ours >= t_ref - 0.01, (t_ours, t_ref)
+    assert ours.embedding_.shape == (1797, 2) and ours.embedding_.dtype == np.float32
+    assert ours.n_iter_ <= 1000 and ours.n_iter_ > 250
+    # The same objective reached: KL within 10% of scikit-learn's.
+    assert abs(ours.kl_divergence_ - ref.kl_divergence_) < 0.1 * ref.kl_divergence_
+    assert ours.learning_rate_ == pytest.approx(max(1797 / 12 / 4, 50))
+
+
+def test_fashion_mnist_trustworthiness_matches_sklearn(fmnist):
+    x = PCA(50, random_state=0).fit_transform(fmnist[0][:1500])
+    ours = TSNE(random_state=0).fit_transform(x)
+    ref = SkTSNE(random_state=0, init="pca", learning_rate="auto").fit_transform(x)
+    t_ours = trustworthiness(x, ours, n_neighbors=10)
+    t_ref = trustworthiness(x, ref, n_neighbors=10)
+    assert t_ours >= t_ref - 0.01, (t_ours, t_ref)
+
+
+def test_exact_method_matches_sklearn(digits):
+    x = digits[0][:400]
+    ours = TSNE(method="exact", random_state=0).fit_transform(x)
+    ref = SkTSNE(method="exact", random_state=0, init="pca", learning_rate="auto").fit_transform(x)
+    assert trustworthiness(x, ours, n_neighbors=10) >= trustworthiness(x, ref, n_neighbors=10) - 0.01
+
+
+def test_reproducible_and_other_inputs(digits):
+    x = digits[0][:500]
+    a = TSNE(random_state=3, n_iter=300).fit_transform(x)
+    np.testing.assert_array_equal(a, TSNE(random_state=3, n_iter=300).fit_transform(x))
+    d = pairwise_distances(x).astype(np.float32)
+    pre = TSNE(metric="precomputed", init="random", n_iter=300).fit_transform(d)
+    assert trustworthiness(x, pre, n_neighbors=10) > 0.95
+    start = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32) * 1e-4
+    given = TSNE(init=start, n_iter=300).fit(x)
+    assert given.n_iter_ == 300 and trustworthiness(x, given.embedding_, n_neighbors=10) > 0.95
+    three = TSNE(n_components=3, n_iter=300, metric="cosine").fit_transform(x)
+    assert three.shape == (500, 3)
+
+
+def test_progress_reports_kl_and_cancels(digits):
+    x = digits[0][:500]
+    seen = []
+    TSNE(n_iter=300, progress=lambda *a: seen.append(a)).fit(x)
+    stages = [s[0] for s in seen]
+    assert "exaggeration" in stages and "optimize" in stages
+    kl = [s[3] for s in seen if s[0] == "optimize"]
+    assert all(np.isfinite(kl)) and kl[-1] <= kl[0] + 1e-6
+    t = TSNE(n_iter=300, progress=lambda stage, *a: stage == "optimize")
+    with pytest.raises(embedviz.Cancelled):
+        t.fit(x)
+    t.progress = None
+    assert t.fit(x[:100]).embedding_.shape == (100, 2)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"perplexity": 500}, "erplexity"),
+    ({"method": "fft"}, "method"),
+    ({"learning_rate": "fast"}, "learning_rate"),
+    ({"learning_rate": -1.0}, "learning_rate"),
+    ({"init": "spectral"}, "init"),
+    ({"init": np.zeros((5, 2))}, ""),
+    ({"n_components": 4}, ""),                       # Barnes-Hut: up to 3
+    ({"angle": 2.0}, ""),
+    ({"metric": "mahalanobis"}, "metric"),
+])
+def test_bad_settings(digits, kwargs, message):
+    with pytest.raises(embedviz.EmbedvizValueError, match=message):
+        TSNE(n_iter=250, **kwargs).fit(digits[0][:200])
+
+
+def test_bad_inputs(digits):
+    x = digits[0][:100].copy()
+    x[3, 3] = np.nan
+    with pytest.raises(embedviz.NonFiniteError):
+        TSNE().fit(x)
+    with pytest.raises(ValueError, match="square"):
+        TSNE(metric="precomputed").fit(np.zeros((4, 5)))
+    with pytest.raises(ValueError):
+        TSNE().fit(np.zeros((1, 3)))
+    with pytest.raises(embedviz.MemoryLimitError) as e:
+        TSNE(method="exact").fit(np.random.default_rng(0).random((20000, 2)))
+    assert isinstance(e.value, MemoryError)
