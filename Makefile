@@ -139,7 +139,7 @@ check-abi: all
 check-example: all
 	@bash tests/check-example.sh
 
-check-python: all
+check-python: all $(BUILD)/embedviz
 	@bash tests/check-python.sh
 
 abi-baseline: all
@@ -156,3 +156,6 @@ demo: deps
 
 clean:
 	rm -rf build build-asan build-tsan
+
+# The embedviz command-line tool and the demo report (targets cli, check-cli).
+include cli/cli.mk

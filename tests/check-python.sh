@@ -4,10 +4,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
 dirs=()
-for d in tests/python bindings/python/tests; do
+for d in tests/python bindings/python/tests tests/browser; do
   ls "$d"/test_*.py >/dev/null 2>&1 && dirs+=("$d")
 done
 if [ ${#dirs[@]} -eq 0 ]; then echo "no Python tests yet"; exit 0; fi
 export EMBEDVIZ_LIBRARY=${EMBEDVIZ_LIBRARY:-$PWD/build/libembedviz.so.1}
+export EMBEDVIZ_CLI=${EMBEDVIZ_CLI:-$PWD/build/embedviz}
 export PYTHONPATH=$PWD/bindings/python${PYTHONPATH:+:$PYTHONPATH}
 "$PYTHON" -m pytest -q -p no:cacheprovider "${dirs[@]}"
