@@ -17,6 +17,7 @@ INCLUDEDIR  ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR     ?=
 PYTHON      ?= /usr/bin/python3
+NPROC       := $(shell nproc 2>/dev/null || echo 2)
 
 # BUILD is per flavour so sanitizer builds never mix with the normal one.
 SAN ?=
@@ -127,7 +128,7 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STLIB)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(TEST_LIBS)
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@bash tests/run-all.sh
 
 check-c: all $(TEST_BINS)
@@ -147,11 +148,11 @@ abi-baseline: all
 
 # ---- benchmarks and the main job ----
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@bash bench/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@bash scripts/demo.sh
 
 clean:
