@@ -66,6 +66,7 @@ SONAME  := libembedviz.so.$(SOVERSION)
 SHLIB   := $(BUILD)/libembedviz.so.$(LIBVERSION)
 STLIB   := $(BUILD)/libembedviz.a
 
+.PHONY: check-asan
 .PHONY: all check check-c check-abi check-example check-python bench demo deps install uninstall clean abi-baseline
 
 all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
@@ -142,6 +143,15 @@ check-example: all
 
 check-python: all $(BUILD)/embedviz
 	@bash tests/check-python.sh
+
+# The C tests under AddressSanitizer + UndefinedBehaviorSanitizer (leaks
+# included), and the concurrency test under ThreadSanitizer: no report
+# allowed. Separate build folders (build-asan, build-tsan).
+check-asan:
+	@$(MAKE) --no-print-directory SAN=asan -j$(NPROC) all $(patsubst $(BUILD)/%,build-asan/%,$(TEST_BINS))
+	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1 \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	 bash tests/run-c.sh $(patsubst $(BUILD)/%,build-asan/%,$(TEST_BINS))
 
 abi-baseline: all
 	abidw --no-corpus-path --headers-dir include --out-file abi/libembedviz.abi $(SHLIB)
