@@ -66,7 +66,7 @@ SONAME  := libembedviz.so.$(SOVERSION)
 SHLIB   := $(BUILD)/libembedviz.so.$(LIBVERSION)
 STLIB   := $(BUILD)/libembedviz.a
 
-.PHONY: check-asan
+.PHONY: check-asan check-tsan
 .PHONY: all check check-c check-abi check-example check-python bench demo deps install uninstall clean abi-baseline
 
 all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
@@ -152,6 +152,10 @@ check-asan:
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1 \
 	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	 bash tests/run-c.sh $(patsubst $(BUILD)/%,build-asan/%,$(TEST_BINS))
+
+check-tsan:
+	@$(MAKE) --no-print-directory SAN=tsan -j$(NPROC) all build-tsan/tests/test_concurrency
+	@TSAN_OPTIONS=halt_on_error=1 bash tests/run-c.sh build-tsan/tests/test_concurrency
 
 abi-baseline: all
 	abidw --no-corpus-path --headers-dir include --out-file abi/libembedviz.abi $(SHLIB)

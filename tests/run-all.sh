@@ -13,6 +13,7 @@ part() {
 }
 part "C tests"        $MAKE --no-print-directory check-c
 part "C tests, ASan+UBSan" $MAKE --no-print-directory check-asan
+part "concurrency, TSan" $MAKE --no-print-directory check-tsan
 part "ABI check"      $MAKE --no-print-directory check-abi
 part "example"        $MAKE --no-print-directory check-example
 part "Python tests"   $MAKE --no-print-directory check-python
