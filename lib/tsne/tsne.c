@@ -53,6 +53,7 @@ static void set_defaults(ev_tsne *t) {
 
 ev_status ev_tsne_create(ev_tsne **out) {
   if (!out) return ev__fail(EV_ERR_ARGUMENT, "out is NULL: pass &handle");
+  *out = NULL;
   ev_tsne *t = ev__calloc(1, sizeof *t);
   if (!t) return ev__nomem("t-SNE handle", sizeof *t);
   set_defaults(t);
