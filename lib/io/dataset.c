@@ -212,6 +212,7 @@ ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
   if (!paths || !out || n == 0)
     return ev__fail(EV_ERR_ARGUMENT, "ev_dataset_from_paths: paths or out is "
                     "NULL, or n is 0");
+  *out = NULL;
   for (size_t i = 0; i < n; i++)
     if (!paths[i])
       return ev__fail(EV_ERR_ARGUMENT, "paths[%zu] is NULL", i);
@@ -229,7 +230,7 @@ ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
     if (!(own[i] = ev__strdup(paths[i]))) {
       ev__free_strings(own, n);
       ev__free(lab);
-      return ev__nomem("a list of paths", 0);
+      return ev__nomem("a list of paths", strlen(paths[i]) + 1);
     }
   return ev__dataset_from_files(own, lab, n, NULL, 0, skip_bad, out);
 }
@@ -239,6 +240,7 @@ ev_status ev_dataset_from_folder(const char *folder, int skip_bad,
   if (!folder || !out)
     return ev__fail(EV_ERR_ARGUMENT, "ev_dataset_from_folder: folder or out "
                     "is NULL");
+  *out = NULL;
   char **paths, **classes;
   int32_t *labels;
   size_t n, n_classes;
@@ -340,6 +342,7 @@ static ev_status from_files(array_reader rd, const char *path,
                             const char *labels_path, ev_dataset **out) {
   if (!path || !out)
     return ev__fail(EV_ERR_ARGUMENT, "the data set's path or out is NULL");
+  *out = NULL;
   ev_array *a, *l = NULL;
   ev_status st = rd(path, &a);
   if (st) return st;
@@ -375,6 +378,7 @@ ev_status ev_dataset_from_floats(const float *data, size_t n, size_t c,
                                  const int32_t *labels, ev_dataset **out) {
   size_t chw;
   if (!out) return ev__fail(EV_ERR_ARGUMENT, "out is NULL");
+  *out = NULL;
   if (c == 0 || h == 0 || w == 0)
     return ev__fail(EV_ERR_ARGUMENT, "an item of %zu x %zu x %zu is empty",
                     c, h, w);

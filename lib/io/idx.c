@@ -156,6 +156,7 @@ static ev_status read_header(gzFile gz, const char *path,
 ev_status ev_idx_read(const char *path, ev_array **out) {
   if (!path || !out)
     return ev__fail(EV_ERR_ARGUMENT, "ev_idx_read: path or out is NULL");
+  *out = NULL;
   gzFile gz = gzopen(path, "rb");
   if (!gz) {
     if (errno == ENOENT || errno == ENOTDIR)

@@ -205,6 +205,7 @@ static ev_status read_data(FILE *f, const char *path, const npy_header *h,
 ev_status ev_npy_read(const char *path, ev_array **out) {
   if (!path || !out)
     return ev__fail(EV_ERR_ARGUMENT, "ev_npy_read: path or out is NULL");
+  *out = NULL;
   FILE *f = fopen(path, "rb");
   if (!f) {
     if (errno == ENOENT || errno == ENOTDIR)
