@@ -202,6 +202,51 @@ START_TEST(one_knn_index_many_threads) {
 }
 END_TEST
 
+/* ---- one fitted PCA, transforms in many threads ---- */
+static ev_pca *shared_pca;
+typedef struct pca_job {
+  float scores[N * PCS], back[N * DIM];
+  int status;
+} pca_job;
+static void transform_shared(pca_job *j) {
+  for (int round = 0; round < 3; round++) {
+    j->status = ev_pca_transform(shared_pca, x, N, DIM, DIM, j->scores, PCS);
+    if (!j->status)
+      j->status = ev_pca_inverse_transform(shared_pca, j->scores, N, PCS, PCS,
+                                           j->back, DIM);
+    if (j->status) return;
+  }
+}
+static void *transform_thread(void *arg) {
+  transform_shared(arg);
+  return NULL;
+}
+
+START_TEST(one_pca_many_threads) {
+  ck_assert_ev_ok(ev_pca_create(&shared_pca));
+  ck_assert_ev_ok(ev_pca_set(shared_pca, EV_PCA_THREADS, 1));
+  ck_assert_ev_ok(ev_pca_set(shared_pca, EV_PCA_N_COMPONENTS, PCS));
+  ck_assert_ev_ok(ev_pca_set(shared_pca, EV_PCA_WHITEN, 1));
+  ck_assert_ev_ok(ev_pca_fit(shared_pca, x, N, DIM, DIM));
+  static pca_job ref, got[THREADS];
+  transform_shared(&ref);
+  ck_assert_ev_ok(ref.status);
+  pthread_t th[THREADS];
+  for (int t = 0; t < THREADS; t++)
+    ck_assert_int_eq(pthread_create(&th[t], NULL, transform_thread, &got[t]),
+                     0);
+  for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);
+  for (int t = 0; t < THREADS; t++) {
+    ck_assert_ev_ok(got[t].status);
+    check_same(got[t].scores, ref.scores, sizeof ref.scores,
+               "shared PCA transform", t);
+    check_same(got[t].back, ref.back, sizeof ref.back,
+               "shared PCA inverse transform", t);
+  }
+  ev_pca_free(shared_pca);
+}
+END_TEST
+
 /* ---- one shared model, an extractor per thread ---- */
 static const char *xdir = "build/tests/extract";
 static char xbuf[4096];
@@ -220,6 +265,7 @@ static int have_models(void) {
 }
 
 static ev_model *shared_model;
+static _Thread_local int load_own; /* this thread loads its own model */
 enum { XN = 6, XC = 64 };
 static float xin[XN * 64];
 typedef struct extract_job {
@@ -229,8 +275,15 @@ typedef struct extract_job {
 
 static void extract_shared(extract_job *j) {
   ev_extractor *ex;
-  j->status = ev_extractor_create(shared_model, &ex);
-  if (j->status) return;
+  ev_model *own = NULL;
+  if (load_own && (j->status = ev_model_load(xpath("small_cnn.pt"),
+                                             EV_DEVICE_CPU, &own)))
+    return;
+  j->status = ev_extractor_create(own ? own : shared_model, &ex);
+  if (j->status) {
+    ev_model_free(own);
+    return;
+  }
   ev_extractor_set(ex, EV_EXTRACT_THREADS, 1);
   ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, 4);
   j->status = ev_extractor_add_layer(ex, "output");
@@ -240,8 +293,12 @@ static void extract_shared(extract_job *j) {
   for (int round = 0; round < 2 && !j->status; round++)
     j->status = ev_extractor_run(ex, xin, XN, 1, 8, 8, 64, out, ld);
   ev_extractor_free(ex);
+  ev_model_free(own);
 }
+/* Odd threads load their own model while the others use the shared one:
+ * loads and graph building run at the same time. */
 static void *extract_thread(void *arg) {
+  load_own = (int)(((extract_job *)arg)->status);
   extract_shared(arg);
   return NULL;
 }
@@ -263,9 +320,11 @@ START_TEST(one_model_many_threads) {
   extract_shared(&ref);
   ck_assert_msg(ref.status == EV_OK, "%s", ev_last_error());
   pthread_t th[THREADS];
-  for (int t = 0; t < THREADS; t++)
+  for (int t = 0; t < THREADS; t++) {
+    got[t].status = t % 2; /* load_own for extract_thread */
     ck_assert_int_eq(pthread_create(&th[t], NULL, extract_thread, &got[t]),
                      0);
+  }
   for (int t = 0; t < THREADS; t++) pthread_join(th[t], NULL);
   for (int t = 0; t < THREADS; t++) {
     ck_assert_msg(got[t].status == EV_OK, "thread %d: %s", t,
@@ -283,6 +342,7 @@ int main(void) {
   tcase_set_timeout(tc, 240);
   tcase_add_test(tc, own_handles_per_thread);
   tcase_add_test(tc, one_knn_index_many_threads);
+  tcase_add_test(tc, one_pca_many_threads);
   tcase_add_test(tc, one_model_many_threads);
   suite_add_tcase(s, tc);
   int failed = tu_run(s);
