@@ -453,13 +453,15 @@ static ev_status ds_result(void) {
   if (st != EV_OK) return st;
   size_t *o = (size_t *)out;
   o[0] = n, o[1] = c, o[2] = h, o[3] = w, o[4] = k;
+  st = ev_dataset_read(ds, 0, n, out + 1024, c * h * w);
   o[5] = ev_dataset_skipped_count(ds);
+  for (size_t i = 0; i < o[5] && i < 4; i++)
+    snprintf((char *)(o + 128) + 64 * i, 64, "%s",
+             ev_dataset_skipped_path(ds, i));
   char *names = (char *)(o + 8);
   for (size_t i = 0; i < k && i < 8; i++)
     snprintf(names + 32 * i, 32, "%s", ev_dataset_class_name(ds, i));
-  st = ev_dataset_labels(ds, (int32_t *)(names + 256), 64);
-  if (st == EV_OK)
-    st = ev_dataset_read(ds, 0, n, out + 1024, c * h * w);
+  if (st == EV_OK) st = ev_dataset_labels(ds, (int32_t *)(names + 256), 64);
   return st;
 }
 typedef ev_status (*ds_maker)(ev_dataset **);
@@ -490,6 +492,13 @@ static ev_status m_paths(ev_dataset **d) {
   static const int32_t l[] = {2, 0, 1};
   return ev_dataset_from_paths(p, 3, l, 0, d);
 }
+/* Unreadable files left out when made, corrupt ones found while reading. */
+static ev_status m_paths_skip(ev_dataset **d) {
+  static const char *p[] = {D "bad_truncated.png", D "img_rgb_5x7.png",
+                            D "bad_garbage.png", D "bad_truncated.jpg",
+                            D "img_grey_6x4.png"};
+  return ev_dataset_from_paths(p, 5, NULL, 1, d);
+}
 static ev_status m_idx(ev_dataset **d) {
   return ev_dataset_from_idx(D "images_3x4x5.idx.gz", D "labels_3.idx", d);
 }
@@ -511,12 +520,13 @@ static ev_status c_ds_thumb(void) {
 START_TEST(dataset_calls) {
   data_setup();
   ds_maker makers[] = {m_folder, m_folder_skip, m_paths, m_idx, m_npy,
-                       m_floats};
+                       m_floats, m_paths_skip};
   const char *names[] = {"ev_dataset_from_folder",
                          "ev_dataset_from_folder (skip bad)",
                          "ev_dataset_from_paths", "ev_dataset_from_idx",
-                         "ev_dataset_from_npy", "ev_dataset_from_floats"};
-  for (size_t i = 0; i < 6; i++) {
+                         "ev_dataset_from_npy", "ev_dataset_from_floats",
+                         "ev_dataset_from_paths (skip bad) + read"};
+  for (size_t i = 0; i < 7; i++) {
     make = makers[i];
     walk w = {names[i], c_ds_make, NULL, out, sizeof out};
     walk_call(&w);
