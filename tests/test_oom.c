@@ -181,6 +181,21 @@ END_TEST
 START_TEST(knn_calls_cityblock) { knn_walk(EV_METRIC_CITYBLOCK); }
 END_TEST
 
+/* Two threads: scratch made per thread, failures inside the team. */
+START_TEST(knn_calls_two_threads) {
+  data_setup();
+  ck_assert_ev_ok(ev_knn_create(&knn));
+  ck_assert_ev_ok(ev_knn_set(knn, EV_KNN_THREADS, 2));
+  ck_assert_ev_ok(ev_knn_set(knn, EV_KNN_BLOCK_ROWS, 8));
+  ck_assert_ev_ok(ev_knn_build(knn, x, N, DIM, DIM));
+  walk w = {"ev_knn_query_self (2 threads)", c_knn_self, NULL, out,
+            N * K * 12};
+  walk_call(&w);
+  ev_knn_free(knn);
+  knn = NULL;
+}
+END_TEST
+
 /* ---- PCA ---- */
 static ev_pca *pca;
 static ev_status pca_result(void) {
@@ -538,6 +553,9 @@ START_TEST(dataset_calls) {
   walk w[] = {{"ev_dataset_read", c_ds_read, NULL, out, sizeof out},
               {"ev_dataset_thumbnail", c_ds_thumb, NULL, out, 7 * 7 * 3}};
   walk_all(w, 2);
+  /* items decoded in parallel: a failure in a worker thread */
+  ck_assert_ev_ok(ev_dataset_set(ds, EV_DS_THREADS, 2));
+  walk_call(&w[0]);
   ev_dataset_free(ds);
   ds = NULL;
 }
@@ -709,6 +727,7 @@ int main(void) {
   tcase_add_test(tc, knn_calls_euclidean);
   tcase_add_test(tc, knn_calls_cosine);
   tcase_add_test(tc, knn_calls_cityblock);
+  tcase_add_test(tc, knn_calls_two_threads);
   tcase_add_test(tc, pca_calls_covariance);
   tcase_add_test(tc, pca_calls_svd);
   tcase_add_test(tc, pca_calls_randomized);
