@@ -224,6 +224,13 @@ static ev_status c_tsne_fit_distances(void) {
   ev_status st = ev_tsne_fit_distances(tsne, dist, TN, TN);
   return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
 }
+static size_t rp[TN + 1];
+static int64_t ci[TN * 5];
+static float va[TN * 5];
+static ev_status c_tsne_fit_affinities(void) {
+  ev_status st = ev_tsne_fit_affinities(tsne, TN, rp, ci, va);
+  return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
+}
 /* Cancelled while computing affinities: the earlier map is kept.
  * Cancelled while optimising: the map so far and its iteration count. */
 static void tsne_kept(const report *r, const void *ref) {
@@ -261,6 +268,12 @@ static void tsne_cancel(int method) {
              (xt[i * TD + k] - xt[j * TD + k]);
       dist[i * TN + j] = (float)sqrt(s);
     }
+  for (int i = 0; i < TN; i++) {
+    rp[i] = (size_t)i * 5;
+    for (int k = 0; k < 5; k++)
+      ci[i * 5 + k] = (i + 1 + k * k) % TN, va[i * 5 + k] = 1.0f / (1 + k);
+  }
+  rp[TN] = TN * 5;
   ck_assert_ev_ok(ev_tsne_create(&tsne));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_THREADS, 2));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_METHOD, method));
@@ -270,13 +283,17 @@ static void tsne_cancel(int method) {
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PROGRESS_EVERY, 10));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_MIN_GRAD_NORM, 0));
   ck_assert_ev_ok(ev_tsne_set_progress(tsne, progress, NULL));
+  static const int optimise[] = {EV_STAGE_EXAGGERATION, EV_STAGE_OPTIMIZE,
+                                 0};
   const int *st = method == EV_TSNE_METHOD_EXACT ? exact : bh;
   cwalk w[] = {
+      {"ev_tsne_fit_affinities", c_tsne_fit_affinities, tsne_kept, out,
+       TN * 2 * 4, optimise},
       {"ev_tsne_fit", c_tsne_fit, tsne_kept, out, TN * 2 * 4, st},
       {"ev_tsne_fit_distances", c_tsne_fit_distances, tsne_kept, out,
        TN * 2 * 4, exact},
   };
-  for (int i = 0; i < 2; i++) walk_cancel(&w[i]);
+  for (int i = 0; i < 3; i++) walk_cancel(&w[i]);
   ev_tsne_free(tsne);
   free(xt);
   free(dist);
