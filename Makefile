@@ -17,6 +17,7 @@ INCLUDEDIR  ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR     ?=
 PYTHON      ?= /usr/bin/python3
+NPROC       := $(shell nproc 2>/dev/null || echo 2)
 
 # BUILD is per flavour so sanitizer builds never mix with the normal one.
 SAN ?=
@@ -65,6 +66,7 @@ SONAME  := libembedviz.so.$(SOVERSION)
 SHLIB   := $(BUILD)/libembedviz.so.$(LIBVERSION)
 STLIB   := $(BUILD)/libembedviz.a
 
+.PHONY: check-asan check-tsan
 .PHONY: all check check-c check-abi check-example check-python bench demo deps install uninstall clean abi-baseline
 
 all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
@@ -127,7 +129,7 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STLIB)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(TEST_LIBS)
 
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@bash tests/run-all.sh
 
 check-c: all $(TEST_BINS)
@@ -142,16 +144,29 @@ check-example: all
 check-python: all $(BUILD)/embedviz
 	@bash tests/check-python.sh
 
+# The C tests under AddressSanitizer + UndefinedBehaviorSanitizer (leaks
+# included), and the concurrency test under ThreadSanitizer: no report
+# allowed. Separate build folders (build-asan, build-tsan).
+check-asan:
+	@$(MAKE) --no-print-directory SAN=asan -j$(NPROC) all $(patsubst $(BUILD)/%,build-asan/%,$(TEST_BINS))
+	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1 \
+	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	 bash tests/run-c.sh $(patsubst $(BUILD)/%,build-asan/%,$(TEST_BINS))
+
+check-tsan:
+	@$(MAKE) --no-print-directory SAN=tsan -j$(NPROC) all build-tsan/tests/test_concurrency
+	@TSAN_OPTIONS=halt_on_error=1 bash tests/run-c.sh build-tsan/tests/test_concurrency
+
 abi-baseline: all
 	abidw --no-corpus-path --headers-dir include --out-file abi/libembedviz.abi $(SHLIB)
 
 # ---- benchmarks and the main job ----
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@bash bench/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@bash scripts/demo.sh
 
 clean:

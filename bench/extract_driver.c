@@ -43,15 +43,22 @@ int main(int argc, char **argv) {
   size_t warm = (size_t)batch < n ? (size_t)batch : n;
   if (ev_extractor_run(ex, x, warm, 3, 224, 224, chw, &out, &m))
     return die("warm-up");
-  double t0 = now();
-  if (ev_extractor_run(ex, x, n, 3, 224, 224, chw, &out, &m))
-    return die("run");
-  double secs = now() - t0;
+  /* The best of EXTRACT_REPS runs (default 3): the machine is shared and
+   * noisy, and the peer reports its best of as many. */
+  const char *reps_env = getenv("EXTRACT_REPS");
+  int reps = reps_env && atoi(reps_env) > 0 ? atoi(reps_env) : 3;
+  double secs = 1e300;
+  for (int r = 0; r < reps; r++) {
+    double t0 = now();
+    if (ev_extractor_run(ex, x, n, 3, 224, 224, chw, &out, &m))
+      return die("run");
+    if (now() - t0 < secs) secs = now() - t0;
+  }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("BENCH case=extract_resnet18_avgpool_%zu impl=libembedviz "
-         "seconds=%.3f peak_mb=%.1f batch=%d threads=%d\n",
-         n, secs, ru.ru_maxrss / 1024.0, batch, threads);
+         "seconds=%.3f peak_mb=%.1f batch=%d threads=%d reps=%d\n",
+         n, secs, ru.ru_maxrss / 1024.0, batch, threads, reps);
   f = fopen(argv[6], "wb");
   if (!f || fwrite(out, sizeof *out, n * m, f) != n * m) return 2;
   fclose(f);

@@ -8,8 +8,7 @@
 #include "cli.h"
 #include "plot.h"
 
-static const unsigned char BLACK[3] = {0, 0, 0}, GREY[3] = {120, 120, 120}, LIGHT[3] = {225, 225, 225},
-                           RED[3] = {213, 94, 0};
+static const unsigned char BLACK[3] = {0, 0, 0}, GREY[3] = {120, 120, 120}, LIGHT[3] = {225, 225, 225};
 
 static void class_name(const evc_labels *lab, int c, char *buf, size_t len) {
   if (lab && lab->names) snprintf(buf, len, "%s", lab->names[c]);
@@ -69,7 +68,7 @@ static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, int with
   }
   if (with_mark) {
     int yy = y + 26 * (lab && lab->y ? lab->n_classes : 0) + 8;
-    evc_ring(cv, x + 7, yy + 8, 7, 2, RED);
+    evc_ring(cv, x + 7, yy + 8, 7, 1.5f, BLACK);
     evc_text(cv, x + 22, yy + 2, "misclassified", 2, BLACK);
   }
 }
@@ -82,13 +81,23 @@ int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, cons
   bounds(xy, n, ld, f.b);
   if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
   float r = n > 20000 ? 1.6f : n > 5000 ? 2.2f : 3.0f;
-  if (draw_points(&cv, &f, xy, n, ld, lab, r)) { evc_canvas_free(&cv); return -1; }
-  for (size_t i = 0; mark && i < n; i++)
-    if (mark[i]) {
-      float px, py;
-      to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
-      evc_ring(&cv, px, py, r + 4, 1.5f, RED);
-    }
+  if (!mark) {
+    if (draw_points(&cv, &f, xy, n, ld, lab, r)) { evc_canvas_free(&cv); return -1; }
+  } else {
+    /* The marked points are the message: the others are drawn faint, the
+     * marked ones on top in their class colour with a thin dark ring, so a
+     * crowded map still shows where they are and what they were. */
+    for (int pass = 0; pass < 2; pass++)
+      for (size_t i = 0; i < n; i++) {
+        if (!mark[i] != !pass) continue;
+        unsigned char rgb[3] = {60, 60, 60};
+        if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
+        float px, py;
+        to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
+        evc_disc(&cv, px, py, r, rgb, pass ? 1.0f : 0.25f);
+        if (pass) evc_ring(&cv, px, py, r + 1.5f, 1.0f, BLACK);
+      }
+  }
   legend(&cv, 700, 60, lab, mark != NULL);
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);

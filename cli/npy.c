@@ -1,11 +1,10 @@
 /*
  * npy.c - the tool's .npy and CSV files.
  *
- * The .npy format (NumPy's NEP 1): a magic string, a version, a header
- * length, a Python dict literal {'descr': ..., 'fortran_order': ...,
- * 'shape': (...)} padded so the data starts on a 64-byte boundary, then the
- * raw data. The tool reads little-endian numbers of any common type in C
- * order and writes float32 and int64.
+ * .npy and IDX go through libembedviz's readers and writer (embedviz/io.h:
+ * float32, float64, uint8, int32, int64, either byte order, C or Fortran
+ * order); the tool writes float32 matrices and int64 labels. CSV is the
+ * tool's own: one row of numbers a line, an optional header line.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,155 +43,62 @@ int evc_mat_alloc_i(evc_mat *m, size_t rows, size_t cols) {
   return alloc_checked(rows, cols, sizeof(int64_t), (void **)&m->i) ? -1 : 0;
 }
 
-/* ---- reading ---------------------------------------------------------- */
+/* ---- .npy through libembedviz ---------------------------------------- */
 
-/* Find "'key':" in the header dict and return a pointer past the colon. */
-static const char *dict_value(const char *hdr, const char *key) {
-  char pat[32];
-  snprintf(pat, sizeof pat, "'%s'", key);
-  const char *p = strstr(hdr, pat);
-  if (!p) return NULL;
-  p = strchr(p + strlen(pat), ':');
-  if (!p) return NULL;
-  p++;
-  while (*p == ' ') p++;
-  return p;
-}
-
-typedef struct npy_header {
-  char kind;    /* 'f', 'i', 'u', 'b' */
-  int size;     /* bytes per element */
-  size_t shape[8];
-  int ndim;
-} npy_header;
-
-static int parse_header(const char *path, const char *hdr, npy_header *h) {
-  const char *d = dict_value(hdr, "descr"), *fo = dict_value(hdr, "fortran_order"),
-             *sh = dict_value(hdr, "shape");
-  if (!d || !fo || !sh || *d != '\'')
-    return evc_err("%s: not a .npy file (header lacks descr, fortran_order or shape)", path);
-  char endian = d[1];
-  h->kind = d[2];
-  h->size = atoi(d + 3);
-  if (endian == '>' && h->size > 1)
-    return evc_err("%s: big-endian data is not supported: save it little-endian (arr.astype('<f4'))", path);
-  if (!strchr("fiub", h->kind) || (h->kind == 'f' && h->size != 4 && h->size != 8) ||
-      (h->kind != 'f' && h->size != 1 && h->size != 2 && h->size != 4 && h->size != 8))
-    return evc_err("%s: unsupported element type %.6s: use float32, float64 or an integer type", path, d);
-  if (strncmp(fo, "True", 4) == 0)
-    return evc_err("%s: Fortran-order arrays are not supported: save np.ascontiguousarray(arr)", path);
-  if (*sh != '(') return evc_err("%s: malformed shape in the .npy header", path);
-  h->ndim = 0;
-  const char *p = sh + 1;
-  while (*p && *p != ')') {
-    while (*p == ' ' || *p == ',') p++;
-    if (*p == ')') break;
-    if (!isdigit((unsigned char)*p) || h->ndim == 8) return evc_err("%s: malformed shape in the .npy header", path);
-    h->shape[h->ndim++] = strtoull(p, (char **)&p, 10);
-  }
-  return 0;
-}
-
-static double element(const unsigned char *p, char kind, int size) {
-  switch (kind) {
-  case 'f': if (size == 4) { float v; memcpy(&v, p, 4); return v; }
-            else { double v; memcpy(&v, p, 8); return v; }
-  case 'b': return p[0] != 0;
-  case 'u': { uint64_t v = 0; memcpy(&v, p, (size_t)size); return (double)v; }
-  default: {
-    int64_t v = 0;
-    memcpy(&v, p, (size_t)size);
-    int shift = 64 - 8 * size;   /* sign-extend the little-endian value */
-    if (shift) v = (int64_t)((uint64_t)v << shift) >> shift;
-    return (double)v;
-  }
+/* Integer elements of an integer array, exactly (no trip through float). */
+static int64_t int_element(const ev_array *a, size_t k) {
+  const void *d = ev_array_data(a);
+  switch (ev_array_dtype(a)) {
+  case EV_DTYPE_UINT8: return ((const uint8_t *)d)[k];
+  case EV_DTYPE_INT32: return ((const int32_t *)d)[k];
+  default: return ((const int64_t *)d)[k];
   }
 }
 
-static int read_payload(FILE *f, const char *path, const npy_header *h, int as_int,
-                        evc_mat *out) {
-  size_t rows = h->ndim ? h->shape[0] : 1, cols = 1;
-  for (int k = 1; k < h->ndim; k++) cols *= h->shape[k];
-  if (rows == 0 || cols == 0) return evc_err("%s: the array is empty", path);
-  if ((as_int ? evc_mat_alloc_i(out, rows, cols) : evc_mat_alloc_f(out, rows, cols)) != 0) return -1;
-  size_t n = rows * cols, chunk = 1 << 16;
-  unsigned char *buf = malloc(chunk * (size_t)h->size);
-  if (!buf) { evc_mat_free(out); return evc_err("out of memory"); }
-  for (size_t done = 0; done < n;) {
-    size_t want = n - done < chunk ? n - done : chunk;
-    if (fread(buf, (size_t)h->size, want, f) != want) {
-      free(buf); evc_mat_free(out);
-      return evc_err("%s: truncated: %zu of %zu values present", path, done, n);
+/* An ev_array as rows x cols: a 1-D array is n x 1, more dimensions are
+ * flattened after the first (images N x H x W -> N x HW). */
+static int from_array(const char *path, const ev_array *a, int as_int, evc_mat *out) {
+  size_t n = ev_array_size(a), rows = ev_array_dim(a, 0), cols = rows ? n / rows : 0;
+  int dt = ev_array_dtype(a), is_float = dt == EV_DTYPE_FLOAT32 || dt == EV_DTYPE_FLOAT64;
+  if (as_int) {
+    if (evc_mat_alloc_i(out, rows, cols)) return -1;
+    if (!is_float) {
+      for (size_t k = 0; k < n; k++) out->i[k] = int_element(a, k);
+      return 0;
     }
-    for (size_t k = 0; k < want; k++) {
-      double v = element(buf + k * (size_t)h->size, h->kind, h->size);
-      if (as_int) {
-        if (v != floor(v) || !isfinite(v)) {
-          free(buf); evc_mat_free(out);
-          return evc_err("%s: value %g at position %zu is not an integer (labels and indices must be integers)", path, v, done + k);
-        }
-        out->i[done + k] = (int64_t)v;
-      } else {
-        out->f[done + k] = (float)v;
+    const float *f = ev_array_data(a);
+    const double *g = ev_array_data(a);
+    for (size_t k = 0; k < n; k++) {
+      double v = dt == EV_DTYPE_FLOAT32 ? f[k] : g[k];
+      if (!(v == floor(v) && fabs(v) < 9.2e18)) {
+        evc_mat_free(out);
+        return FAIL("%s: value %g at position %zu is not an integer: give integer labels or indices", path, v, k);
       }
+      out->i[k] = (int64_t)v;
     }
-    done += want;
+    return 0;
   }
-  free(buf);
+  if (evc_mat_alloc_f(out, rows, cols)) return -1;
+  ev_status st = ev_array_to_float(a, out->f, n);
+  if (st) { evc_mat_free(out); return evc_lib_err("converting to float", st), -1; }
   return 0;
 }
 
 int evc_npy_read(const char *path, int as_int, evc_mat *out) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen(path, "rb");
-  if (!f) return FAIL("%s: %s", path, strerror(errno));
-  unsigned char pre[10];
-  if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-    fclose(f);
-    return FAIL("%s: not a .npy file (no \\x93NUMPY magic): write it with numpy.save", path);
-  }
-  size_t hlen = pre[8] | (size_t)pre[9] << 8;
-  if (pre[6] >= 2) {
-    unsigned char more[2];
-    if (fread(more, 1, 2, f) != 2) { fclose(f); return FAIL("%s: truncated header", path); }
-    hlen |= (size_t)more[0] << 16 | (size_t)more[1] << 24;
-  }
-  char *hdr = calloc(hlen + 1, 1);
-  npy_header h = {0};
-  int rc = -1;
-  if (!hdr) evc_err("out of memory");
-  else if (fread(hdr, 1, hlen, f) != hlen) evc_err("%s: truncated header", path);
-  else if (parse_header(path, hdr, &h) == 0) rc = read_payload(f, path, &h, as_int, out);
-  free(hdr);
-  fclose(f);
-  return rc ? -1 : 0;
+  ev_array *a = NULL;
+  ev_status st = ev_npy_read(path, &a);
+  if (st) return evc_err("%s", ev_last_error()), -1;
+  int rc = from_array(path, a, as_int, out);
+  ev_array_free(a);
+  return rc;
 }
 
-/* ---- writing ---------------------------------------------------------- */
-
 int evc_npy_write(const char *path, const evc_mat *m, int one_d) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return FAIL("cannot write %s: %s", path, strerror(errno));
-  char dict[160];
-  if (one_d)
-    snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu,), }",
-             m->f ? "<f4" : "<i8", m->rows * m->cols);
-  else
-    snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (%zu, %zu), }",
-             m->f ? "<f4" : "<i8", m->rows, m->cols);
-  size_t len = strlen(dict), total = 10 + len + 1;
-  size_t pad = (64 - total % 64) % 64;
-  fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-  unsigned short hl = (unsigned short)(len + pad + 1);
-  unsigned char hb[2] = {(unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
-  fwrite(hb, 1, 2, f);
-  fputs(dict, f);
-  for (size_t k = 0; k < pad; k++) fputc(' ', f);
-  fputc('\n', f);
-  size_t n = m->rows * m->cols;
-  size_t w = m->f ? fwrite(m->f, sizeof(float), n, f) : fwrite(m->i, sizeof(int64_t), n, f);
-  int bad = (w != n) | (fclose(f) != 0);
-  if (bad) return FAIL("cannot write %s: %s", path, strerror(errno));
+  size_t shape[2] = {m->rows, m->cols}, n1 = m->rows * m->cols;
+  ev_status st = m->f ? ev_npy_write(path, EV_DTYPE_FLOAT32, m->f, one_d ? 1 : 2, one_d ? &n1 : shape)
+                      : ev_npy_write(path, EV_DTYPE_INT64, m->i, one_d ? 1 : 2, one_d ? &n1 : shape);
+  if (st) return evc_err("%s", ev_last_error()), -1;
   return 0;
 }
 
@@ -260,36 +166,21 @@ static int csv_read(const char *path, int as_int, evc_mat *out) {
   return rc ? -1 : 0;
 }
 
-#ifdef EVC_HAVE_IO
 /* IDX files (MNIST, Fashion-MNIST), gzipped or not, through libembedviz. */
 static int idx_read(const char *path, int as_int, evc_mat *out) {
   ev_array *a = NULL;
   ev_status st = ev_idx_read(path, &a);
   if (st) return evc_lib_err("reading the IDX file", st), -1;
-  size_t n = ev_array_size(a), rows = ev_array_dim(a, 0), cols = rows ? n / rows : 0;
-  int rc = evc_mat_alloc_f(out, rows, cols);
-  if (!rc && (st = ev_array_to_float(a, out->f, n))) rc = evc_lib_err("reading the IDX file", st);
+  int rc = from_array(path, a, as_int, out);
   ev_array_free(a);
-  if (!rc && as_int) {
-    evc_mat m;
-    if ((rc = evc_mat_alloc_i(&m, rows, cols)) == 0) {
-      for (size_t k = 0; k < n; k++) m.i[k] = (int64_t)out->f[k];
-      evc_mat_free(out);
-      *out = m;
-    }
-  }
-  if (rc) evc_mat_free(out);
-  return rc ? -1 : 0;
+  return rc;
 }
-#endif
 
 int evc_read_any(const char *path, int as_int, evc_mat *out) {
   memset(out, 0, sizeof *out);
   if (has_ext(path, ".csv")) return csv_read(path, as_int, out);
-#ifdef EVC_HAVE_IO
   if (has_ext(path, "-ubyte") || has_ext(path, "-ubyte.gz") || has_ext(path, ".idx") || has_ext(path, ".idx.gz"))
     return idx_read(path, as_int, out);
-#endif
   return evc_npy_read(path, as_int, out);
 }
 

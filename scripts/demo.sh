@@ -12,13 +12,16 @@
 #
 # Environment: BUILD (default build), OUT (default demo-report),
 # DATASET (default /usr/share/datasets/fashion-mnist),
-# SAMPLES (test images mapped, default 5000), PYTHON (default /usr/bin/python3),
+# SAMPLES (test images mapped, default 10000: the whole test set), PYTHON (default /usr/bin/python3),
 # DEMO_ARGS (more options for embedviz report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 OUT=${OUT:-demo-report}
-SAMPLES=${SAMPLES:-5000}
+SAMPLES=${SAMPLES:-10000}
+# The demo maps the whole test set with scikit-learn's 1000 t-SNE iterations and
+# looks for neighbours among all 60,000 training images.
+DEMO_ARGS=${DEMO_ARGS:---iterations 1000 --train-samples 60000}
 PYTHON=${PYTHON:-/usr/bin/python3}
 MAKE=${MAKE:-make}
 work=$BUILD/demo

@@ -12,6 +12,8 @@ part() {
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_parts+=("$name"); fi
 }
 part "C tests"        $MAKE --no-print-directory check-c
+part "C tests, ASan+UBSan" $MAKE --no-print-directory check-asan
+part "concurrency, TSan" $MAKE --no-print-directory check-tsan
 part "ABI check"      $MAKE --no-print-directory check-abi
 part "example"        $MAKE --no-print-directory check-example
 part "Python tests"   $MAKE --no-print-directory check-python

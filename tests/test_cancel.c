@@ -426,13 +426,13 @@ START_TEST(tsne_memory_limit) {
   for (size_t i = 0; i < (size_t)n * n; i++) d[i] = 1.0f + (float)(i % 7);
   ck_assert_ev(ev_tsne_fit_distances(t, d, n, n), EV_ERR_LIMIT);
   ck_assert_errmsg_has("EV_TSNE_MAX_MEMORY_MB");
-  size_t rp[n + 1];
-  int64_t ci[n];
+  size_t row[n + 1];
+  int64_t col[n];
   float v[n];
-  for (int i = 0; i < n; i++) rp[i] = i, ci[i] = (i + 1) % n, v[i] = 1;
-  rp[n] = n;
+  for (int i = 0; i < n; i++) row[i] = i, col[i] = (i + 1) % n, v[i] = 1;
+  row[n] = n;
   /* given sparse affinities stay sparse: no n x n matrix, no limit */
-  ck_assert_ev_ok(ev_tsne_fit_affinities(t, n, rp, ci, v));
+  ck_assert_ev_ok(ev_tsne_fit_affinities(t, n, row, col, v));
   /* under the limit it runs */
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 17));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PERPLEXITY, 5));

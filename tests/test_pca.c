@@ -2,6 +2,7 @@
  * solver, transform round trips, settings and every bad input. The
  * Fashion-MNIST comparison with scikit-learn is tests/python/
  * test_pca_fmnist.py. */
+#include <stdbool.h>
 #include "core/testhook.h"
 #include "testutil.h"
 
@@ -319,6 +320,25 @@ START_TEST(threads_one_and_two_agree) {
 }
 END_TEST
 
+/* Internal: the AUTO rule (hidden symbol, reachable from libembedviz.a). */
+int ev__pca_auto_solver(size_t n, size_t d, size_t k, bool fraction);
+
+START_TEST(auto_rule_costs) {
+  /* Fashion-MNIST to 50: the Gram matrix is cheap, covariance is exact. */
+  ck_assert_int_eq(ev__pca_auto_solver(70000, 784, 50, false), EV_PCA_SOLVER_COVARIANCE);
+  /* A wide convolution layer: dsyevr on 3136 x 3136 costs more than the
+   * randomized passes. */
+  ck_assert_int_eq(ev__pca_auto_solver(5000, 3136, 50, false), EV_PCA_SOLVER_RANDOMIZED);
+  /* A variance fraction needs every eigenvalue: exact. */
+  ck_assert_int_eq(ev__pca_auto_solver(5000, 3136, 50, true), EV_PCA_SOLVER_COVARIANCE);
+  /* Small or nearly full rank: exact. */
+  ck_assert_int_eq(ev__pca_auto_solver(1000, 64, 5, false), EV_PCA_SOLVER_COVARIANCE);
+  ck_assert_int_eq(ev__pca_auto_solver(5000, 3136, 1000, false), EV_PCA_SOLVER_COVARIANCE);
+  ck_assert_int_eq(ev__pca_auto_solver(300, 5000, 3, false), EV_PCA_SOLVER_SVD);
+  ck_assert_int_eq(ev__pca_auto_solver(100000, 5000, 10, false), EV_PCA_SOLVER_RANDOMIZED);
+}
+END_TEST
+
 START_TEST(auto_rule_and_no_centring) {
   double used;
   float *x = construct(64, 16, 16);
@@ -559,6 +579,7 @@ int main(void) {
   tcase_add_test(tc, signs_and_solvers_agree_on_random_data);
   tcase_add_test(tc, threads_one_and_two_agree);
   tcase_add_test(tc, auto_rule_and_no_centring);
+  tcase_add_test(tc, auto_rule_costs);
   tcase_add_test(tc, bad_inputs);
   tcase_add_test(tc, settings_and_bounds);
   tcase_add_test(tc, cancel_keeps_earlier_fit);

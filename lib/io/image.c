@@ -89,6 +89,10 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
     int w, h, c;
     stb_out_of_memory = 0;
     unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
+    if (px && stb_out_of_memory) { /* as in ev__image_probe */
+      ev__free(px);
+      px = NULL;
+    }
     if (!px) return decode_fail(path);
     img->pixels = px;
     img->w = (size_t)w;
@@ -168,7 +172,10 @@ ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
     ok = info(data, len, &iw, &ih, &ic);
   }
   ev__free(data);
-  if (!ok) return decode_fail(path);
+  /* stb tries each format in turn: an allocation that failed while trying
+   * one it is not is out of memory all the same, even when a later format
+   * matched. */
+  if (!ok || stb_out_of_memory) return decode_fail(path);
   if (iw <= 0 || ih <= 0 || iw > STBI_MAX_DIMENSIONS ||
       ih > STBI_MAX_DIMENSIONS)
     return ev__fail(EV_ERR_OVERFLOW, "%s: image of %d x %d pixels is beyond "

@@ -14,11 +14,6 @@
 typedef double v4d __attribute__((vector_size(32)));
 typedef long long v4l __attribute__((vector_size(32)));
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define EV_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define EV_CLONES
-#endif
 
 typedef float v4f __attribute__((vector_size(16), aligned(4), may_alias));
 

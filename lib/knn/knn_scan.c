@@ -112,11 +112,6 @@ static void offer(ev__scan *s, const ev__knn_job *job, size_t q0, size_t qi,
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 typedef int v8i __attribute__((vector_size(32)));
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define EV_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define EV_CLONES
-#endif
 
 static inline int any8(v8i c) {
   return (c[0] | c[1] | c[2] | c[3] | c[4] | c[5] | c[6] | c[7]) != 0;

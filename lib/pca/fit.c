@@ -10,12 +10,33 @@
  * 192 MiB at 4096). */
 #define COVARIANCE_MAX_D 4096
 
+/* The randomized solver fits when a number of components is asked for and
+ * it is small against the data (as scikit-learn's rule). */
+static bool randomized_fits(size_t m, size_t k, bool fraction) {
+  return !fraction && m > 500 && 4 * (k + 10) <= m;
+}
+
+/* Rough costs in multiply-adds at BLAS-3 speed. Covariance: the Gram
+ * matrix (n d^2 / 2) plus dsyevr's reduction to tridiagonal form (about
+ * (2/3) d^3 at BLAS-2 speed, counted 8 times: 16/3 d^3). Randomized: each of
+ * the q power iterations and the final projections pass twice over the
+ * data with k + 10 columns, plus the orthonormalisations. */
+static double covariance_cost(size_t n, size_t d) {
+  return 0.5 * (double)n * d * d + 16.0 / 3.0 * (double)d * d * d;
+}
+
+static double randomized_cost(size_t n, size_t d, size_t k) {
+  size_t m = n < d ? n : d, q = 10 * k < m ? 7 : 4, l = k + 10;
+  return (2.0 * q + 2.0) * n * d * l + (q + 1.0) * 2.0 * (n + d) * l * l;
+}
+
 int ev__pca_auto_solver(size_t n, size_t d, size_t k, bool fraction) {
   size_t m = n < d ? n : d;
-  if (d <= n && d <= COVARIANCE_MAX_D) return EV_PCA_SOLVER_COVARIANCE;
-  if (!fraction && m > 500 && 4 * (k + 10) <= m)
-    return EV_PCA_SOLVER_RANDOMIZED;
-  return EV_PCA_SOLVER_SVD;
+  bool rnd = randomized_fits(m, k, fraction);
+  if (d <= n && d <= COVARIANCE_MAX_D &&
+      !(rnd && randomized_cost(n, d, k) < covariance_cost(n, d)))
+    return EV_PCA_SOLVER_COVARIANCE;
+  return rnd ? EV_PCA_SOLVER_RANDOMIZED : EV_PCA_SOLVER_SVD;
 }
 
 int ev__pca_power_iterations(const ev_pca *pca, size_t k, size_t n,

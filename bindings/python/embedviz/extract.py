@@ -28,6 +28,9 @@ _lib.register({
     "ev_dataset_from_idx": (_int, [ctypes.c_char_p, ctypes.c_char_p, _vp]),
     "ev_dataset_from_npy": (_int, [ctypes.c_char_p, ctypes.c_char_p, _vp]),
     "ev_dataset_free": (None, [_vp]),
+    "ev_dataset_set": (_int, [_vp, _int, ctypes.c_double]),
+    "ev_dataset_skipped_count": (_sz, [_vp]),
+    "ev_dataset_skipped_path": (ctypes.c_char_p, [_vp, _sz]),
     "ev_dataset_count": (_int, [_vp, _szp]),
     "ev_dataset_item_shape": (_int, [_vp, _szp, _szp, _szp]),
     "ev_dataset_read": (_int, [_vp, _sz, _sz, _vp, _sz]),
@@ -37,6 +40,42 @@ _lib.register({
 _BATCH_SIZE, _POOL, _THREADS = 1, 2, 3
 _DEVICES = {"cpu": 0, "cuda": 1}
 _READ_CHUNK = 512
+# io.h's ev_dataset_param and ev_normalize values.
+_DS = {"threads": 1, "channels": 2, "resize": 3, "resize_h": 4, "resize_w": 5, "crop": 6,
+       "crop_h": 7, "crop_w": 8, "scale": 9, "normalize": 10, "mean": 11, "std": 14, "on_error": 17}
+_NORMALIZE = {None: 0, "auto": 0, "none": 1, "imagenet": 2}
+
+
+def _preprocess_settings(resize, crop, channels, normalize, mean, std, skip_bad):
+    """(key, value) pairs for ev_dataset_set from torchvision-like options."""
+    out = []
+    for name, v in (("resize", resize), ("crop", crop)):
+        if v is None:
+            continue
+        if np.ndim(v) == 0:
+            out.append((_DS[name], int(v)))
+        elif len(v) == 2:
+            out += [(_DS[name + "_h"], int(v[0])), (_DS[name + "_w"], int(v[1]))]
+        else:
+            raise _bad("%s must be an int or a (height, width) pair, got %r" % (name, v))
+    if channels is not None:
+        out.append((_DS["channels"], int(channels)))
+    if (mean is None) != (std is None):
+        raise _bad("give mean and std together (one value per channel)")
+    if mean is not None:
+        if len(mean) != len(std) or not 1 <= len(mean) <= 3:
+            raise _bad("mean and std need one value per channel (1 or 3), got %d and %d"
+                       % (len(mean), len(std)))
+        out.append((_DS["normalize"], 3))
+        out += [(_DS["mean"] + i, float(m)) for i, m in enumerate(mean)]
+        out += [(_DS["std"] + i, float(v)) for i, v in enumerate(std)]
+    elif normalize not in _NORMALIZE:
+        raise _bad("normalize must be 'auto', 'none' or 'imagenet', got %r" % (normalize,))
+    else:
+        out.append((_DS["normalize"], _NORMALIZE[normalize]))
+    if skip_bad:
+        out.append((_DS["on_error"], 1))
+    return out
 
 
 def _bad(message):
@@ -48,23 +87,29 @@ class _Dataset:
     """An ev_dataset made from a path (folder, IDX, .npy) or a list of image
     files, freed when collected."""
 
-    def __init__(self, source):
+    def __init__(self, source, settings=(), skip_bad=False):
         L = _lib.lib()
         ptr = ctypes.c_void_p()
         if isinstance(source, (list, tuple)):
             names = [os.fsencode(p) for p in source]
             arr = (ctypes.c_char_p * len(names))(*names)
-            _lib.check(L.ev_dataset_from_paths(ctypes.cast(arr, _vp), len(names), None, 0,
-                                               ctypes.byref(ptr)))
+            _lib.check(L.ev_dataset_from_paths(ctypes.cast(arr, _vp), len(names), None,
+                                               int(skip_bad), ctypes.byref(ptr)))
         else:
             path = os.fsencode(source)
             if os.path.isdir(source):
-                _lib.check(L.ev_dataset_from_folder(path, 0, ctypes.byref(ptr)))
+                _lib.check(L.ev_dataset_from_folder(path, int(skip_bad), ctypes.byref(ptr)))
             elif source.endswith(".npy"):
                 _lib.check(L.ev_dataset_from_npy(path, None, ctypes.byref(ptr)))
             else:
                 _lib.check(L.ev_dataset_from_idx(path, None, ctypes.byref(ptr)))
         self.L, self.ptr = L, ptr.value
+        for key, value in settings:
+            _lib.check(L.ev_dataset_set(self.ptr, key, float(value)))
+
+    def skipped(self):
+        n = self.L.ev_dataset_skipped_count(self.ptr)
+        return [os.fsdecode(self.L.ev_dataset_skipped_path(self.ptr, i)) for i in range(n)]
 
     def __del__(self):
         if getattr(self, "ptr", None):
@@ -102,8 +147,13 @@ class FeatureExtractor:
     dimensions. ``inputs`` is a numpy batch N x C x H x W (N x H x W is
     taken as one channel) used as it is, a folder of images (one subfolder
     per class), a list of image files, an IDX images file or a .npy file;
-    files go through io.h's preprocessing (images: RGB, ToTensor, ImageNet
-    normalisation; IDX: grey, pixels / 255).
+    files go through io.h's preprocessing, torchvision's Resize, CenterCrop,
+    ToTensor and Normalize: by default images become RGB scaled to [0, 1]
+    with ImageNet's normalisation, IDX images grey / 255; the keywords of
+    ``activations`` change it (``resize=256, crop=224`` as torchvision's
+    ``Resize(256)``, ``CenterCrop(224)``; ``channels``; ``normalize`` or
+    ``mean``/``std``; ``skip_bad`` leaves unreadable image files out, listed
+    afterwards in ``skipped_``).
     """
 
     def __init__(self, model_path, device="cpu", *, n_jobs=None, progress=None):
@@ -133,10 +183,20 @@ class FeatureExtractor:
             names.append(name.value.decode())
         return names
 
-    def activations(self, inputs, layers=None, batch_size=32, pool=False):
+    def activations(self, inputs, layers=None, batch_size=32, pool=False, *, resize=None,
+                    crop=None, channels=None, normalize="auto", mean=None, std=None,
+                    skip_bad=False):
         """Activations of `layers` (a name or a list; default "output") for
         every input: a dict name -> n x M float32 array (one array when
-        `layers` is a single name)."""
+        `layers` is a single name).
+
+        For files (not numpy batches): `resize` (int: shorter side, or
+        (height, width)), `crop` (int or (height, width), centred),
+        `channels` (1 or 3), `normalize` ("auto": ImageNet's for 3 channels,
+        none for 1; "imagenet"; "none") or per-channel `mean` and `std`, and
+        `skip_bad` (leave unreadable images out; see `skipped_`)."""
+        settings = _preprocess_settings(resize, crop, channels, normalize, mean, std, skip_bad)
+        self.skipped_ = []
         single = isinstance(layers, str)
         names = [layers] if single else list(layers or ["output"])
         if not names:
@@ -144,11 +204,13 @@ class FeatureExtractor:
         ex = self._extractor(names, batch_size, pool)
         try:
             if isinstance(inputs, (str, os.PathLike, list, tuple)):
-                ds = _Dataset(os.fspath(inputs) if not isinstance(inputs, (list, tuple)) else inputs)
+                ds = _Dataset(os.fspath(inputs) if not isinstance(inputs, (list, tuple)) else inputs,
+                              settings, skip_bad)
                 n = ds.count()
                 parts = [self._run(ex, names, ds.read(s, min(_READ_CHUNK, n - s)))
                          for s in range(0, n, _READ_CHUNK)]
                 out = {k: np.concatenate([p[k] for p in parts]) for k in names}
+                self.skipped_ = ds.skipped()
             else:
                 out = self._run(ex, names, inputs)
         finally:

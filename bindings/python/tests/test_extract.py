@@ -76,3 +76,36 @@ def test_errors(model_path, tmp_path):
     with pytest.raises(FileNotFoundError):
         fx.activations(str(tmp_path / "no-such-images.gz"), "fc")
     assert fx.activations(np.zeros((1, 1, 28, 28)), "fc").shape == (1, 10)
+
+
+def test_image_folder_with_torchvision_preprocessing(model_path, tmp_path):
+    """Images of different sizes in class folders, made 28 x 28 grey by
+    Resize + CenterCrop as torchvision does; a corrupt file skipped."""
+    Image = pytest.importorskip("PIL.Image")
+    transforms = pytest.importorskip("torchvision.transforms")
+    path, net = model_path
+    rng = np.random.default_rng(3)
+    files = []
+    for cls, sizes in (("a", [(40, 33), (31, 50)]), ("b", [(64, 64)])):
+        os.makedirs(tmp_path / "imgs" / cls)
+        for k, (w, h) in enumerate(sizes):
+            f = tmp_path / "imgs" / cls / ("%d.png" % k)
+            Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(f)
+            files.append(f)
+    (tmp_path / "imgs" / "b" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    tf = transforms.Compose([transforms.Grayscale(), transforms.Resize(30), transforms.CenterCrop(28),
+                             transforms.ToTensor(), transforms.Normalize([0.5], [0.25])])
+    x = torch.stack([tf(Image.open(f)) for f in files])
+    with torch.no_grad():
+        ref = net(x).numpy()
+    fx = embedviz.FeatureExtractor(path)
+    out = fx.activations(str(tmp_path / "imgs"), "output", resize=30, crop=28, channels=1,
+                         mean=[0.5], std=[0.25], skip_bad=True)
+    np.testing.assert_allclose(out, ref, atol=1e-4)
+    assert [os.path.basename(p) for p in fx.skipped_] == ["bad.png"]
+    with pytest.raises(embedviz.FormatError):
+        fx.activations(str(tmp_path / "imgs"), "output", resize=30, crop=28, channels=1)
+    with pytest.raises(ValueError, match="mean and std"):
+        fx.activations(str(tmp_path / "imgs"), "output", mean=[0.5])
+    with pytest.raises(ValueError, match="normalize"):
+        fx.activations(str(tmp_path / "imgs"), "output", normalize="zscore")
