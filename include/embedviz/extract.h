@@ -48,7 +48,10 @@
  * with N (the outputs are the caller's buffers).
  *
  * Threads. A model may be shared by any number of threads, each with its
- * own extractor; an extractor is used by one thread at a time. Inference
+ * own extractor; an extractor is used by one thread at a time. Models may
+ * be loaded in several threads at once, also while others extract (loads
+ * are serialised inside: libtorch's inline mode is process-wide). Results
+ * are the same as from one thread (tests/test_concurrency.c). Inference
  * runs without autograd (torch::InferenceMode). EV_EXTRACT_THREADS sets
  * the OpenMP thread count of the calling thread for the duration of each
  * run, which libtorch's CPU kernels (OpenMP backend, as in Debian) follow;

@@ -30,9 +30,12 @@
  * Image.open(p).convert("RGB" or "L"), Resize, CenterCrop, ToTensor,
  * Normalize (docs/io.md gives the measured difference).
  *
- * Threads: a handle is used by one thread at a time; different handles are
- * independent. ev_dataset_read decodes the items of a batch in parallel
- * (EV_DS_THREADS).
+ * Threads: an ev_array is read-only once made and may be read by any number
+ * of threads. An ev_dataset is used by one thread at a time
+ * (ev_dataset_read and ev_dataset_thumbnail record skipped files in it);
+ * different handles are independent, and the readers (ev_npy_read,
+ * ev_idx_read, ev_image_read) may run in any number of threads at once.
+ * ev_dataset_read decodes the items of a batch in parallel (EV_DS_THREADS).
  */
 #ifndef EMBEDVIZ_IO_H
 #define EMBEDVIZ_IO_H

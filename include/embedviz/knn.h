@@ -23,10 +23,13 @@
  * loops over cache-sized blocks. Reported distances are the double values
  * rounded to float.
  *
- * Threads: ev_knn_query and ev_knn_query_self do not modify the index, so
- * many threads may query one built index at once (each call uses up to
- * EV_KNN_THREADS threads). ev_knn_set, ev_knn_build and ev_knn_free must not
- * run while another thread uses the index.
+ * Threads: ev_knn_query, ev_knn_query_self, ev_knn_size and ev_knn_get do
+ * not modify the index, so many threads may query one built index at once
+ * (each call uses up to EV_KNN_THREADS threads) and get the same results as
+ * one thread (tests/test_concurrency.c). The progress callback is then
+ * called by each querying thread for its own query, possibly at the same
+ * time: make it thread-safe. ev_knn_set, ev_knn_set_progress, ev_knn_build
+ * and ev_knn_free must not run while another thread uses the index.
  */
 #ifndef EMBEDVIZ_KNN_H
 #define EMBEDVIZ_KNN_H

@@ -77,7 +77,10 @@ typedef enum ev_pca_param {
 } ev_pca_param;
 
 /* A handle with the default settings. EV_ERR_ARGUMENT (out NULL),
- * EV_ERR_NOMEM. One handle is used by one thread at a time. */
+ * EV_ERR_NOMEM. Threads: ev_pca_fit, ev_pca_set and ev_pca_set_progress
+ * change the handle and need it to themselves; the calls taking a const
+ * ev_pca * (ev_pca_transform, ev_pca_inverse_transform and the getters)
+ * only read it, so many threads may use one fitted handle at once. */
 EV_API ev_status ev_pca_create(ev_pca **out);
 /* NULL is a no-op. */
 EV_API void ev_pca_free(ev_pca *pca);

@@ -8,6 +8,9 @@
  * the entropy (natural log) are given too. Inputs are N x C matrices of
  * probabilities (each row is normalised by its sum first) or of logits
  * (turned into probabilities by a numerically stable softmax).
+ *
+ * Threads: these calls have no state; any number of threads may call them
+ * at once.
  */
 #ifndef EMBEDVIZ_SCORE_H
 #define EMBEDVIZ_SCORE_H

@@ -54,7 +54,10 @@
  * thread count; only the kNN search and the PCA initialisation go through
  * BLAS, whose rounding can change with the thread count.
  *
- * Threads: a handle is used by one thread at a time.
+ * Threads: the fits and setters need the handle to themselves; the calls
+ * taking a const ev_tsne * (ev_tsne_embedding, ev_tsne_affinities,
+ * ev_tsne_kl_divergence, ...) only read it and may run in several threads
+ * at once, but not during a fit. Different handles are independent.
  */
 #ifndef EMBEDVIZ_TSNE_H
 #define EMBEDVIZ_TSNE_H

@@ -28,6 +28,8 @@ static bool injected_failure(void) {
   return k == at || (k > at && atomic_load(&fail_sticky));
 }
 
+bool ev__alloc_probe(void) { return !injected_failure(); }
+
 void *ev__malloc(size_t bytes) {
   if (injected_failure()) return NULL;
   void *p = malloc(bytes ? bytes : 1);

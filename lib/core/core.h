@@ -37,6 +37,13 @@ void ev__free(void *p);
 void *ev__malloc_aligned(size_t bytes);
 void ev__free_aligned(void *p);
 
+/* An allocation point for memory another library allocates for us
+ * (libtorch's tensors and graphs): false when the test hook makes this
+ * allocation number fail, so the caller can act as if that library ran
+ * out of memory (the extraction shim throws std::bad_alloc). Costs one
+ * atomic increment. */
+bool ev__alloc_probe(void);
+
 /* Duplicate a string with ev__malloc (NULL on failure). */
 char *ev__strdup(const char *s);
 

@@ -25,6 +25,9 @@ ev_status ev__fail(ev_status status, const char *fmt, ...) {
 }
 
 ev_status ev__nomem(const char *what, size_t bytes) {
+  if (bytes == 0) /* size not known where it failed */
+    return ev__fail(EV_ERR_NOMEM, "out of memory allocating %s: free memory "
+                    "or process fewer rows at a time", what);
   return ev__fail(EV_ERR_NOMEM,
                   "out of memory allocating %zu bytes for %s: free memory or "
                   "process fewer rows at a time",

@@ -20,6 +20,10 @@ ev__quiet::ev__quiet() : prev_(c10::Warning::get_warning_handler()) {
 }
 ev__quiet::~ev__quiet() { c10::Warning::set_warning_handler(prev_); }
 
+void ev__torch_alloc_point() {
+  if (!ev__alloc_probe()) throw std::bad_alloc();
+}
+
 std::string ev__torch_reason(const char *what) {
   std::string s(what ? what : "");
   /* The TorchScript interpreter prefixes a traceback; the reason is the

@@ -94,6 +94,7 @@ static ev_status add_layer(ev_extractor *ex, const char *name) {
   std::vector<ev_layer_ref> layers = ex->layers;
   layers.push_back(*ref);
   std::vector<size_t> index;
+  ev__torch_alloc_point();
   if (!ev__extraction_graph(ex->model->module, layers, index))
     return ev_last_status();
   ex->layers = std::move(layers);

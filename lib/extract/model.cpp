@@ -73,6 +73,7 @@ static torch::jit::Module load_module(const char *path, torch::Device dev) {
 static ev_status load_into(ev_model *m, const char *path) {
   try {
     ev__quiet quiet;
+    ev__torch_alloc_point();
     m->module = load_module(path, m->device);
     m->module.eval();
     m->layers = ev__model_layers(m->module);

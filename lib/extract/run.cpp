@@ -19,6 +19,7 @@
  * speed gain on CPU. */
 static void ensure_code(ev_extractor *ex) {
   if (ex->code) return;
+  ev__torch_alloc_point();
   std::vector<size_t> index;
   std::shared_ptr<torch::jit::Graph> g =
       ev__extraction_graph(ex->model->module, ex->layers, index);
@@ -81,6 +82,7 @@ static ev_status forward(ev_extractor *ex, const torch::Tensor &x,
 static ev_status batch_rows(ev_extractor *ex, const torch::Tensor &x,
                             std::vector<torch::Tensor> &rows) {
   c10::intrusive_ptr<c10::ivalue::Tuple> out;
+  ev__torch_alloc_point();
   ev_status st = forward(ex, x, out);
   if (st != EV_OK) return st;
   int64_t b = x.size(0);

@@ -70,6 +70,11 @@ ev_status ev__check_run_args(const ev_extractor *ex, const float *x, size_t n,
                              float *const *out, const size_t *ld);
 
 /* ---- errors.cpp ---- */
+/* Before a call into libtorch that allocates: throws std::bad_alloc when
+ * the test hook fails this allocation point, so tests reach the shim's
+ * out-of-memory paths (libtorch's own operator new is out of the hook's
+ * reach). */
+void ev__torch_alloc_point();
 /* Turn the exception being handled into a status and message; `doing`
  * says what we were doing ("loading model.pt"). Call inside catch (...). */
 ev_status ev__torch_fail(const char *doing);

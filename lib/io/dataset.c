@@ -230,7 +230,7 @@ ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
     if (!(own[i] = ev__strdup(paths[i]))) {
       ev__free_strings(own, n);
       ev__free(lab);
-      return ev__nomem("a list of paths", 0);
+      return ev__nomem("a list of paths", strlen(paths[i]) + 1);
     }
   return ev__dataset_from_files(own, lab, n, NULL, 0, skip_bad, out);
 }

@@ -72,7 +72,7 @@ static ev_status list_dir(const char *dir, int want_dirs, strlist *out) {
   while (st == EV_OK && (e = readdir(d))) {
     if (e->d_name[0] == '.') continue; /* ., .. and hidden files */
     char *full = join(dir, e->d_name);
-    if (!full) { st = ev__nomem("a path", 0); break; }
+    if (!full) { st = ev__nomem("a path", strlen(dir) + 2); break; }
     int dir_entry = is_dir(full);
     ev__free(full);
     if (want_dirs ? dir_entry : (!dir_entry && ev__is_image_name(e->d_name)))
@@ -111,7 +111,10 @@ ev_status ev__scan_folder(const char *folder, char ***paths, int32_t **labels,
   ev_status st = list_dir(folder, 1, &subs);
   for (size_t i = 0; st == EV_OK && i < subs.n; i++) {
     char *dir = join(folder, subs.s[i]);
-    if (!dir) { st = ev__nomem("a path", 0); break; }
+    if (!dir) {
+      st = ev__nomem("a path", strlen(folder) + strlen(subs.s[i]) + 2);
+      break;
+    }
     size_t before = files.n;
     st = add_class(dir, (int32_t)names.n, &files, &lab, &cap_lab);
     ev__free(dir);

@@ -157,13 +157,18 @@ ev_status ev_idx_read(const char *path, ev_array **out) {
   if (!path || !out)
     return ev__fail(EV_ERR_ARGUMENT, "ev_idx_read: path or out is NULL");
   *out = NULL;
+  errno = 0;
   gzFile gz = gzopen(path, "rb");
   if (!gz) {
     if (errno == ENOENT || errno == ENOTDIR)
       return ev__fail(EV_ERR_NOT_FOUND, "%s: no such file: check the path",
                       path);
-    return ev__fail(EV_ERR_IO, "%s: cannot open: %s", path,
-                    errno ? strerror(errno) : "out of memory");
+    /* zlib returns NULL without errno when its own state cannot be
+     * allocated */
+    if (errno == 0 || errno == ENOMEM)
+      return ev__fail(EV_ERR_NOMEM, "%s: out of memory opening the file: "
+                      "free memory", path);
+    return ev__fail(EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   }
   const idx_type *t;
   size_t ndim, shape[EV_ARRAY_MAX_DIMS], count;

@@ -1,0 +1,469 @@
+/* Cancelling from the progress callback at every stage of every call that
+ * reports progress, at its first report and at later ones: the call
+ * returns EV_ERR_CANCELLED, the callback is not called again, nothing
+ * leaks, the handle stays usable (the same call then gives the reference
+ * result bit for bit) and keeps what its header promises (PCA its earlier
+ * fit, t-SNE its map so far). Memory limits are honoured. */
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "core/testhook.h"
+#include "testutil.h"
+
+#define D "tests/data/io/"
+
+/* ---- the recording, cancelling callback ---- */
+typedef struct report { int stage; size_t step, total; } report;
+enum { MAX_REPORTS = 1 << 14 };
+static report reps[MAX_REPORTS];
+static size_t n_reps;
+/* Cancel at the first report of cancel_stage with step >= cancel_step.
+ * (Not at the r-th report: how many reports a parallel call makes can
+ * depend on scheduling, but every stage reports its last step.) */
+static int cancel_stage; /* 0: never */
+static size_t cancel_step;
+static report cancelled_at;
+static pthread_t caller;
+static int wrong_thread, after_cancel, did_cancel;
+
+static int progress(void *user, int stage, size_t step, size_t total,
+                    double value) {
+  (void)user, (void)value;
+  if (!pthread_equal(pthread_self(), caller)) wrong_thread = 1;
+  if (did_cancel) after_cancel = 1;
+  if (n_reps < MAX_REPORTS)
+    reps[n_reps] = (report){stage, step, total};
+  n_reps++;
+  if (cancel_stage == stage && step >= cancel_step && !did_cancel) {
+    did_cancel = 1;
+    cancelled_at = (report){stage, step, total};
+    return 1;
+  }
+  return 0;
+}
+
+/* One call that reports progress. call() makes it and copies its result
+ * into out; cancelled(), when set, checks what the handle holds after a
+ * cancel at report r (stage, step). */
+typedef struct cwalk {
+  const char *name;
+  ev_status (*call)(void);
+  void (*cancelled)(const report *r, const void *ref);
+  void *out;
+  size_t bytes;
+  const int *stages; /* stages the call must report, 0-terminated */
+} cwalk;
+
+static long n_cancels;
+
+static void cancel_at_report(const cwalk *w, const void *ref, long r,
+                             long live) {
+  n_reps = 0;
+  after_cancel = did_cancel = 0;
+  cancel_stage = reps[r].stage;
+  cancel_step = reps[r].step;
+  ev_status st = w->call();
+  cancel_stage = 0;
+  report at = cancelled_at;
+  ck_assert_msg(st == EV_ERR_CANCELLED, "%s cancelled at report %ld (stage "
+                "%d step %zu) returned %s (%s)", w->name, r, at.stage,
+                at.step, ev_status_name(st), ev_last_error());
+  ck_assert_errmsg_has("cancelled");
+  ck_assert_msg(!after_cancel, "%s: the callback was called again after "
+                "cancelling at report %ld", w->name, r);
+  ck_assert_msg(ev__test_live_blocks() == live, "%s: cancelling at report "
+                "%ld (stage %d) leaks %ld blocks", w->name, r, at.stage,
+                ev__test_live_blocks() - live);
+  if (w->cancelled) w->cancelled(&at, ref);
+  did_cancel = 0;
+  n_reps = 0;
+  ck_assert_msg(w->call() == EV_OK, "%s unusable after a cancel: %s",
+                w->name, ev_last_error());
+  ck_assert_msg(!w->bytes || memcmp(w->out, ref, w->bytes) == 0,
+                "%s after a cancel at report %ld differs from the reference",
+                w->name, r);
+  n_cancels++;
+}
+
+/* Cancel at the first, second, middle and last report of every stage. */
+static void walk_cancel(const cwalk *w) {
+  caller = pthread_self();
+  wrong_thread = 0;
+  cancel_stage = 0;
+  n_reps = 0;
+  ck_assert_msg(w->call() == EV_OK, "%s: %s", w->name, ev_last_error());
+  n_reps = 0;
+  ck_assert_int_eq(w->call(), EV_OK); /* steady state reached */
+  long live = ev__test_live_blocks();
+  size_t total = n_reps < MAX_REPORTS ? n_reps : MAX_REPORTS;
+  report *all = malloc((total + 1) * sizeof *all);
+  memcpy(all, reps, total * sizeof *all);
+  void *ref = malloc(w->bytes + 1);
+  memcpy(ref, w->out, w->bytes);
+  ck_assert_msg(!wrong_thread, "%s: progress called on another thread",
+                w->name);
+  for (const int *s = w->stages; *s; s++) {
+    long first = -1, last = -1, count = 0;
+    for (size_t i = 0; i < total; i++)
+      if (all[i].stage == *s) {
+        if (first < 0) first = (long)i;
+        last = (long)i;
+        count++;
+      }
+    ck_assert_msg(count > 0, "%s never reports stage %d", w->name, *s);
+    long picks[4] = {first, -1, -1, last};
+    long seen = 0;
+    for (size_t i = 0; i < total; i++)
+      if (all[i].stage == *s) {
+        if (seen == 1) picks[1] = (long)i;
+        if (seen == count / 2) picks[2] = (long)i;
+        seen++;
+      }
+    for (int p = 0; p < 4; p++) {
+      if (picks[p] < 0 || (p > 0 && picks[p] == picks[p - 1])) continue;
+      memcpy(reps, all, total * sizeof *all);
+      cancel_at_report(w, ref, picks[p], live);
+    }
+  }
+  free(all);
+  free(ref);
+}
+
+static float out[1 << 18];
+
+/* ---- kNN ---- */
+static ev_knn *knn;
+static float *xk;
+enum { KN = 700, KD = 16, KK = 6 };
+static ev_status c_knn_query(void) {
+  return ev_knn_query(knn, xk, KN, KD, KD, KK, (int64_t *)out, KK,
+                      out + 2 * KN * KK, KK);
+}
+static ev_status c_knn_self(void) {
+  return ev_knn_query_self(knn, KK, (int64_t *)out, KK, out + 2 * KN * KK,
+                           KK);
+}
+
+static void knn_cancel(int metric) {
+  static const int stages[] = {EV_STAGE_KNN, 0};
+  xk = tu_randn(KN, KD, 11);
+  ck_assert_ev_ok(ev_knn_create(&knn));
+  ck_assert_ev_ok(ev_knn_set(knn, EV_KNN_THREADS, 2));
+  ck_assert_ev_ok(ev_knn_set(knn, EV_KNN_METRIC, metric));
+  ck_assert_ev_ok(ev_knn_set(knn, EV_KNN_BLOCK_ROWS, 64));
+  ck_assert_ev_ok(ev_knn_set_progress(knn, progress, NULL));
+  ck_assert_ev_ok(ev_knn_build(knn, xk, KN, KD, KD));
+  cwalk w[] = {
+      {"ev_knn_query", c_knn_query, NULL, out, KN * KK * 12, stages},
+      {"ev_knn_query_self", c_knn_self, NULL, out, KN * KK * 12, stages},
+  };
+  for (int i = 0; i < 2; i++) walk_cancel(&w[i]);
+  ev_knn_free(knn);
+  free(xk);
+}
+
+START_TEST(knn_euclidean) { knn_cancel(EV_METRIC_EUCLIDEAN); }
+END_TEST
+START_TEST(knn_chebyshev) { knn_cancel(EV_METRIC_CHEBYSHEV); }
+END_TEST
+
+/* ---- PCA ---- */
+static ev_pca *pca;
+static float *xp;
+enum { PN = 3000, PD = 40, PK = 5 };
+static ev_status pca_read(float *o) {
+  ev_status st = ev_pca_components(pca, o, PD);
+  if (st == EV_OK) st = ev_pca_mean(pca, o + PK * PD);
+  if (st == EV_OK) st = ev_pca_singular_values(pca, o + PK * PD + PD);
+  return st;
+}
+static ev_status c_pca_fit(void) {
+  ev_status st = ev_pca_fit(pca, xp, PN, PD, PD);
+  return st == EV_OK ? pca_read(out) : st;
+}
+/* A cancelled fit keeps the earlier one. */
+static void pca_kept(const report *r, const void *ref) {
+  static float now[PK * PD + PD + PK];
+  ck_assert_ev_ok(pca_read(now));
+  ck_assert_msg(memcmp(now, ref, sizeof now) == 0, "a PCA fit cancelled at "
+                "step %zu did not keep the earlier fit", r->step);
+}
+
+static void pca_cancel(int solver) {
+  static const int stages[] = {EV_STAGE_PCA, 0};
+  xp = tu_randn(PN, PD, 5);
+  ck_assert_ev_ok(ev_pca_create(&pca));
+  ck_assert_ev_ok(ev_pca_set(pca, EV_PCA_THREADS, 2));
+  ck_assert_ev_ok(ev_pca_set(pca, EV_PCA_SOLVER, solver));
+  ck_assert_ev_ok(ev_pca_set(pca, EV_PCA_N_COMPONENTS, PK));
+  ck_assert_ev_ok(ev_pca_set_progress(pca, progress, NULL));
+  cwalk w = {"ev_pca_fit", c_pca_fit, pca_kept, out, (PK * PD + PD + PK) * 4,
+             stages};
+  walk_cancel(&w);
+  ev_pca_free(pca);
+  free(xp);
+}
+
+START_TEST(pca_covariance) { pca_cancel(EV_PCA_SOLVER_COVARIANCE); }
+END_TEST
+START_TEST(pca_svd) { pca_cancel(EV_PCA_SOLVER_SVD); }
+END_TEST
+START_TEST(pca_randomized) { pca_cancel(EV_PCA_SOLVER_RANDOMIZED); }
+END_TEST
+
+/* ---- t-SNE ---- */
+static ev_tsne *tsne;
+static float *xt;
+enum { TN = 300, TD = 10 };
+static ev_status c_tsne_fit(void) {
+  ev_status st = ev_tsne_fit(tsne, xt, TN, TD, TD);
+  return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
+}
+static float *dist;
+static ev_status c_tsne_fit_distances(void) {
+  ev_status st = ev_tsne_fit_distances(tsne, dist, TN, TN);
+  return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
+}
+static size_t rp[TN + 1];
+static int64_t ci[TN * 5];
+static float va[TN * 5];
+static ev_status c_tsne_fit_affinities(void) {
+  ev_status st = ev_tsne_fit_affinities(tsne, TN, rp, ci, va);
+  return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
+}
+/* Cancelled while computing affinities: the earlier map is kept.
+ * Cancelled while optimising: the map so far and its iteration count. */
+static void tsne_kept(const report *r, const void *ref) {
+  static float now[TN * 2];
+  size_t n, dims, iters;
+  ck_assert_ev_ok(ev_tsne_size(tsne, &n, &dims));
+  ck_assert_uint_eq(n, TN);
+  ck_assert_uint_eq(dims, 2);
+  ck_assert_ev_ok(ev_tsne_embedding(tsne, now, 2));
+  ck_assert_ev_ok(ev_tsne_n_iter(tsne, &iters));
+  if (r->stage == EV_STAGE_EXAGGERATION || r->stage == EV_STAGE_OPTIMIZE) {
+    ck_assert_uint_eq(iters, r->step);
+    for (size_t i = 0; i < TN * 2; i++) ck_assert(isfinite(now[i]));
+    double kl;
+    ck_assert_ev_ok(ev_tsne_kl_divergence(tsne, &kl));
+    ck_assert(isfinite(kl));
+  } else {
+    ck_assert_msg(memcmp(now, ref, sizeof now) == 0, "t-SNE cancelled at "
+                  "stage %d did not keep the earlier map", r->stage);
+  }
+}
+
+static void tsne_cancel(int method) {
+  static const int bh[] = {EV_STAGE_KNN, EV_STAGE_AFFINITIES,
+                           EV_STAGE_EXAGGERATION, EV_STAGE_OPTIMIZE, 0};
+  static const int exact[] = {EV_STAGE_AFFINITIES, EV_STAGE_EXAGGERATION,
+                              EV_STAGE_OPTIMIZE, 0};
+  xt = tu_randn(TN, TD, 9);
+  dist = malloc(sizeof *dist * TN * TN);
+  for (int i = 0; i < TN; i++)
+    for (int j = 0; j < TN; j++) {
+      double s = 0;
+      for (int k = 0; k < TD; k++)
+        s += (xt[i * TD + k] - xt[j * TD + k]) *
+             (xt[i * TD + k] - xt[j * TD + k]);
+      dist[i * TN + j] = (float)sqrt(s);
+    }
+  for (int i = 0; i < TN; i++) {
+    rp[i] = (size_t)i * 5;
+    for (int k = 0; k < 5; k++)
+      ci[i * 5 + k] = (i + 1 + k * k) % TN, va[i * 5 + k] = 1.0f / (1 + k);
+  }
+  rp[TN] = TN * 5;
+  ck_assert_ev_ok(ev_tsne_create(&tsne));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_THREADS, 2));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_METHOD, method));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PERPLEXITY, 10));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_N_ITER, 60));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_EXAGGERATION_ITERATIONS, 30));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PROGRESS_EVERY, 10));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_MIN_GRAD_NORM, 0));
+  ck_assert_ev_ok(ev_tsne_set_progress(tsne, progress, NULL));
+  static const int optimise[] = {EV_STAGE_EXAGGERATION, EV_STAGE_OPTIMIZE,
+                                 0};
+  const int *st = method == EV_TSNE_METHOD_EXACT ? exact : bh;
+  cwalk w[] = {
+      {"ev_tsne_fit_affinities", c_tsne_fit_affinities, tsne_kept, out,
+       TN * 2 * 4, optimise},
+      {"ev_tsne_fit", c_tsne_fit, tsne_kept, out, TN * 2 * 4, st},
+      {"ev_tsne_fit_distances", c_tsne_fit_distances, tsne_kept, out,
+       TN * 2 * 4, exact},
+  };
+  for (int i = 0; i < 3; i++) walk_cancel(&w[i]);
+  ev_tsne_free(tsne);
+  free(xt);
+  free(dist);
+}
+
+START_TEST(tsne_exact) { tsne_cancel(EV_TSNE_METHOD_EXACT); }
+END_TEST
+START_TEST(tsne_barnes_hut) { tsne_cancel(EV_TSNE_METHOD_BARNES_HUT); }
+END_TEST
+
+/* ---- data sets ---- */
+static ev_dataset *ds;
+static size_t ds_n, ds_chw;
+static ev_status c_ds_read(void) {
+  return ev_dataset_read(ds, 0, ds_n, out, ds_chw);
+}
+
+START_TEST(dataset_read) {
+  static const int stages[] = {EV_STAGE_READ, 0};
+  size_t c, h, w;
+  /* image files decoded in parallel, and an IDX array */
+  for (int src = 0; src < 2; src++) {
+    if (src == 0) {
+      ck_assert_ev_ok(ev_dataset_from_folder(D "folder", 0, &ds));
+      ck_assert_ev_ok(ev_dataset_set(ds, EV_DS_RESIZE, 12));
+      ck_assert_ev_ok(ev_dataset_set(ds, EV_DS_CROP, 10));
+    } else {
+      ck_assert_ev_ok(ev_dataset_from_idx(D "images_3x4x5.idx.gz", NULL,
+                                          &ds));
+    }
+    ck_assert_ev_ok(ev_dataset_set(ds, EV_DS_THREADS, 2));
+    ck_assert_ev_ok(ev_dataset_set_progress(ds, progress, NULL));
+    ck_assert_ev_ok(ev_dataset_count(ds, &ds_n));
+    ck_assert_ev_ok(ev_dataset_item_shape(ds, &c, &h, &w));
+    ds_chw = c * h * w;
+    cwalk cw = {"ev_dataset_read", c_ds_read, NULL, out, ds_n * ds_chw * 4,
+                stages};
+    walk_cancel(&cw);
+    ev_dataset_free(ds);
+  }
+}
+END_TEST
+
+/* ---- extraction ---- */
+static const char *xdir = "build/tests/extract";
+static char xbuf[4096];
+static const char *xpath(const char *name) {
+  snprintf(xbuf, sizeof xbuf, "%s/%s", xdir, name);
+  return xbuf;
+}
+static int have_models(void) {
+  struct stat st;
+  if (getenv("EV_EXTRACT_TESTDATA")) xdir = getenv("EV_EXTRACT_TESTDATA");
+  if (stat(xpath("ok"), &st) == 0) return 1;
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/extract_models.py %s",
+           xdir);
+  return system(cmd) == 0 && stat(xpath("ok"), &st) == 0;
+}
+static ev_extractor *ex;
+static float xin[9 * 64];
+static ev_status c_extract_run(void) {
+  float *o = out;
+  size_t ld = 64;
+  return ev_extractor_run(ex, xin, 9, 1, 8, 8, 64, &o, &ld);
+}
+static ev_status c_extract_dataset(void) {
+  float *o = out;
+  size_t ld = 64;
+  return ev_extractor_run_dataset(ex, ds, &o, &ld);
+}
+
+START_TEST(extraction) {
+  static const int stages[] = {EV_STAGE_EXTRACT, 0};
+  if (!ev_extract_available()) {
+    fprintf(stderr, "test_cancel: built without libtorch: extraction "
+            "skipped\n");
+    return;
+  }
+  ck_assert_msg(have_models(), "cannot make the test models");
+  uint64_t s = 1;
+  for (size_t i = 0; i < sizeof xin / sizeof *xin; i++)
+    xin[i] = (float)tu_normal(&s);
+  ev_model *m;
+  ck_assert_ev_ok(ev_model_load(xpath("small_cnn.pt"), EV_DEVICE_CPU, &m));
+  ck_assert_ev_ok(ev_extractor_create(m, &ex));
+  ck_assert_ev_ok(ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, 2));
+  ck_assert_ev_ok(ev_extractor_set(ex, EV_EXTRACT_THREADS, 2));
+  ck_assert_ev_ok(ev_extractor_add_layer(ex, "output"));
+  ck_assert_ev_ok(ev_extractor_set_progress(ex, progress, NULL));
+  ck_assert_ev_ok(ev_dataset_from_floats(xin, 9, 1, 8, 8, 64, NULL, &ds));
+  memset(out, 0, sizeof out);
+  cwalk w[] = {
+      {"ev_extractor_run", c_extract_run, NULL, out, 9 * 64 * 4, stages},
+      {"ev_extractor_run_dataset", c_extract_dataset, NULL, out, 9 * 64 * 4,
+       stages},
+  };
+  for (int i = 0; i < 2; i++) walk_cancel(&w[i]);
+  /* the data set's own progress reports cancel the extraction too */
+  ck_assert_ev_ok(ev_extractor_set_progress(ex, NULL, NULL));
+  ck_assert_ev_ok(ev_dataset_set_progress(ds, progress, NULL));
+  static const int read_stage[] = {EV_STAGE_READ, 0};
+  cwalk r = {"ev_extractor_run_dataset (reading)", c_extract_dataset, NULL,
+             out, 9 * 64 * 4, read_stage};
+  walk_cancel(&r);
+  ev_dataset_free(ds);
+  ev_extractor_free(ex);
+  ev_model_free(m);
+}
+END_TEST
+
+/* ---- memory limits ---- */
+START_TEST(tsne_memory_limit) {
+  enum { n = 1200 };
+  float *x = tu_randn(n, 4, 3);
+  ev_tsne *t;
+  ck_assert_ev_ok(ev_tsne_create(&t));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_EXACT));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 16));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 1));
+  long live = ev__test_live_blocks();
+  ev__test_fail_alloc(-1, 0);
+  /* 1200 x 1199 x 12 bytes = 16.5 MiB > 16 */
+  ck_assert_ev(ev_tsne_fit(t, x, n, 4, 4), EV_ERR_LIMIT);
+  ck_assert_errmsg_has("EV_TSNE_MAX_MEMORY_MB");
+  ck_assert_errmsg_has("BARNES_HUT");
+  ck_assert_int_eq(ev__test_alloc_count(), 0);
+  ck_assert_int_eq(ev__test_live_blocks(), live);
+  float *d = calloc((size_t)n * n, sizeof *d);
+  for (size_t i = 0; i < (size_t)n * n; i++) d[i] = 1.0f + (float)(i % 7);
+  ck_assert_ev(ev_tsne_fit_distances(t, d, n, n), EV_ERR_LIMIT);
+  ck_assert_errmsg_has("EV_TSNE_MAX_MEMORY_MB");
+  size_t row[n + 1];
+  int64_t col[n];
+  float v[n];
+  for (int i = 0; i < n; i++) row[i] = i, col[i] = (i + 1) % n, v[i] = 1;
+  row[n] = n;
+  /* given sparse affinities stay sparse: no n x n matrix, no limit */
+  ck_assert_ev_ok(ev_tsne_fit_affinities(t, n, row, col, v));
+  /* under the limit it runs */
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 17));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PERPLEXITY, 5));
+  ck_assert_ev_ok(ev_tsne_fit(t, x, n, 4, 4));
+  ev_tsne_free(t);
+  free(x);
+  free(d);
+}
+END_TEST
+
+START_TEST(summary) {
+  fprintf(stderr, "test_cancel: %ld cancels checked\n", n_cancels);
+}
+END_TEST
+
+int main(void) {
+  setenv("CK_FORK", "no", 1); /* one process: the summary counts them all */
+  Suite *s = suite_create("cancel");
+  TCase *tc = tcase_create("cancel");
+  tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, knn_euclidean);
+  tcase_add_test(tc, knn_chebyshev);
+  tcase_add_test(tc, pca_covariance);
+  tcase_add_test(tc, pca_svd);
+  tcase_add_test(tc, pca_randomized);
+  tcase_add_test(tc, tsne_exact);
+  tcase_add_test(tc, tsne_barnes_hut);
+  tcase_add_test(tc, dataset_read);
+  tcase_add_test(tc, extraction);
+  tcase_add_test(tc, tsne_memory_limit);
+  tcase_add_test(tc, summary);
+  suite_add_tcase(s, tc);
+  return tu_run(s) ? EXIT_FAILURE : EXIT_SUCCESS;
+}
