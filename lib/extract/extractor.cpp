@@ -36,7 +36,8 @@ extern "C" void ev_extractor_free(ev_extractor *ex) {
 extern "C" ev_status ev_extractor_set(ev_extractor *ex, int param,
                                       double value) {
   if (!ex) return ev__fail(EV_ERR_ARGUMENT, "extractor is NULL");
-  ev_status st = ev__param_check(params, n_params, param, value, "feature-extractor");
+  ev_status st =
+      ev__param_check(params, n_params, param, value, "feature-extractor");
   if (st != EV_OK) return st;
   switch (param) {
     case EV_EXTRACT_BATCH_SIZE: ex->batch_size = (int)value; break;
@@ -60,7 +61,8 @@ extern "C" ev_status ev_extractor_get(const ev_extractor *ex, int param,
 
 extern "C" ev_status ev_extractor_param_bounds(int param, double *lower,
                                                double *upper) {
-  return ev__param_bounds(params, n_params, param, "feature-extractor", lower, upper);
+  return ev__param_bounds(params, n_params, param, "feature-extractor", lower,
+                          upper);
 }
 
 extern "C" ev_status ev_extractor_set_progress(ev_extractor *ex,

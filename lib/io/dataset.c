@@ -421,8 +421,9 @@ ev_status ev_dataset_get(const ev_dataset *ds, int param, double *value) {
   if (!ds || !value)
     return ev__fail(EV_ERR_ARGUMENT, "data set or value is NULL");
   if (!ev__param_find(ds_params, N_DS_PARAMS, param))
-    return ev__fail(EV_ERR_ARGUMENT, "%d is not a data set setting: use one of the EV_DS_* constants from the header",
-                    param);
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "%d is not a data set setting: use one of the EV_DS_* "
+                    "constants from the header", param);
   *value = ds->p[param];
   return EV_OK;
 }
