@@ -91,9 +91,15 @@ static ev_status load_into(ev_model *m, const char *path) {
 
 extern "C" ev_status ev_model_load(const char *path, int device,
                                    ev_model **out) {
-  if (!out) return ev__fail(EV_ERR_ARGUMENT, "out is NULL");
+  if (!out)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "out is NULL: pass a model from ev_model_load and a result pointer");
   *out = nullptr;
-  if (!path) return ev__fail(EV_ERR_ARGUMENT, "path is NULL");
+  if (!path)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "path is NULL: pass a model from ev_model_load and a result pointer");
   if (device != EV_DEVICE_CPU && device != EV_DEVICE_CUDA)
     return ev__fail(EV_ERR_ARGUMENT, "device %d is not EV_DEVICE_CPU (0) or "
                     "EV_DEVICE_CUDA (1)", device);
@@ -128,7 +134,10 @@ extern "C" void ev_model_free(ev_model *model) {
 }
 
 extern "C" ev_status ev_model_n_layers(const ev_model *model, size_t *n) {
-  if (!model || !n) return ev__fail(EV_ERR_ARGUMENT, "model or n is NULL");
+  if (!model || !n)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "model or n is NULL: pass a model from ev_model_load and a "
+                    "result pointer");
   *n = model->layers.size();
   return EV_OK;
 }
@@ -136,7 +145,9 @@ extern "C" ev_status ev_model_n_layers(const ev_model *model, size_t *n) {
 extern "C" ev_status ev_model_layer_name(const ev_model *model, size_t i,
                                          const char **name) {
   if (!model || !name)
-    return ev__fail(EV_ERR_ARGUMENT, "model or name is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "model or name is NULL: pass a model from ev_model_load "
+                    "and a result pointer");
   if (i >= model->layers.size())
     return ev__fail(EV_ERR_ARGUMENT, "layer %zu does not exist: the model "
                     "has %zu layers", i, model->layers.size());

@@ -155,7 +155,9 @@ static ev_status read_header(gzFile gz, const char *path,
 
 ev_status ev_idx_read(const char *path, ev_array **out) {
   if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_idx_read: path or out is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_idx_read: path or out is NULL: pass a file path and "
+                    "the address of an ev_array pointer");
   gzFile gz = gzopen(path, "rb");
   if (!gz) {
     if (errno == ENOENT || errno == ENOTDIR)

@@ -181,7 +181,9 @@ ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
 
 ev_status ev_image_read(const char *path, int channels, ev_array **out) {
   if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: path or out is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_image_read: path or out is NULL: pass a file path and "
+                    "the address of an ev_array pointer");
   if (channels != 0 && channels != 1 && channels != 3)
     return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: channels must be 0 (as "
                     "stored), 1 or 3, got %d", channels);

@@ -204,7 +204,10 @@ static ev_status read_data(FILE *f, const char *path, const npy_header *h,
 
 ev_status ev_npy_read(const char *path, ev_array **out) {
   if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_npy_read: path or out is NULL");
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "ev_npy_read: path or out is NULL: pass a file path and the address of "
+        "an ev_array pointer (read) or the data (write)");
   FILE *f = fopen(path, "rb");
   if (!f) {
     if (errno == ENOENT || errno == ENOTDIR)
@@ -273,8 +276,11 @@ static ev_status finish_write(FILE *f, const char *path, ev_status st) {
 
 ev_status ev_npy_write_matrix(const char *path, const float *x, size_t rows,
                               size_t cols, size_t ld) {
-  if (!path) return ev__fail(EV_ERR_ARGUMENT, "ev_npy_write_matrix: path is "
-                             "NULL");
+  if (!path)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_npy_write_matrix: path is "
+                    "NULL: pass a file path and the address of an ev_array "
+                    "pointer (read) or the data (write)");
   ev_status st = ev__check_matrix("x", x, rows, cols, ld);
   if (st) return st;
   FILE *f = open_for_write(path, &st);
@@ -290,8 +296,10 @@ ev_status ev_npy_write_matrix(const char *path, const float *x, size_t rows,
 ev_status ev_npy_write(const char *path, int dtype, const void *data,
                        size_t ndim, const size_t *shape) {
   if (!path || !data || !shape)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_npy_write: path, data or shape is "
-                    "NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_npy_write: path, data or shape is "
+                    "NULL: pass a file path and the address of an ev_array "
+                    "pointer (read) or the data (write)");
   if (!descr_of(dtype))
     return ev__fail(EV_ERR_ARGUMENT, "ev_npy_write: dtype %d is not an "
                     "ev_dtype", dtype);
