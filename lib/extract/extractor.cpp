@@ -98,8 +98,10 @@ extern "C" ev_status ev_extractor_set_progress(ev_extractor *ex,
 static ev_status unknown_layer(const ev_model *m, const char *name) {
   std::string all;
   for (const auto &l : m->layers) all += (all.empty() ? "" : ", ") + l.name;
-  return ev__fail(EV_ERR_NOT_FOUND, "the model has no layer \"%s\": the "
-                  "layers are %s", name, all.c_str());
+  return ev__fail(EV_ERR_NOT_FOUND,
+                  "the model has no layer \"%s\": the "
+                  "layers are %s: use one of these names",
+                  name, all.c_str());
 }
 
 /* Check the layer can be reached (builds a graph), then keep it. */
@@ -110,7 +112,9 @@ static ev_status add_layer(ev_extractor *ex, const char *name) {
   if (!ref) return unknown_layer(ex->model, name);
   for (const auto &l : ex->layers)
     if (l.name == name)
-      return ev__fail(EV_ERR_ARGUMENT, "layer \"%s\" was already added",
+      return ev__fail(EV_ERR_ARGUMENT,
+                      "layer \"%s\" was already added: add each "
+                      "layer once and use its first output",
                       name);
   std::vector<ev_layer_ref> layers = ex->layers;
   layers.push_back(*ref);
@@ -152,8 +156,10 @@ extern "C" ev_status ev_extractor_n_layers(const ev_extractor *ex,
 
 static ev_status check_shapes(const ev_extractor *ex, size_t layer) {
   if (layer >= ex->layers.size())
-    return ev__fail(EV_ERR_ARGUMENT, "layer %zu does not exist: the "
-                    "extractor has %zu layers", layer, ex->layers.size());
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "layer %zu does not exist: the "
+                    "extractor has %zu layers: ask for 0 .. n - 1",
+                    layer, ex->layers.size());
   if (ex->shapes.size() != ex->layers.size())
     return ev__fail(EV_ERR_STATE, "layer shapes are not known yet: call "
                     "ev_extractor_prepare or ev_extractor_run first");

@@ -145,7 +145,9 @@ extern "C" ev_status ev_extractor_prepare(ev_extractor *ex, size_t c,
     return ev__fail(EV_ERR_STATE, "no layers: call ev_extractor_add_layer "
                     "first");
   if (!c || !h || !w)
-    return ev__fail(EV_ERR_ARGUMENT, "input size %zu x %zu x %zu has a zero",
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "input size %zu x %zu x %zu has a zero: "
+                    "pass c, h and w of at least 1",
                     c, h, w);
   ev__threads scope;
   ev__threads_begin(&scope, ex->threads);

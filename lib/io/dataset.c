@@ -319,9 +319,11 @@ static ev_status from_array(ev_array *a, const char *path, ev_dataset **out) {
 static ev_status take_labels(ev_dataset *ds, ev_array *l, const char *path) {
   ev_status st = EV_OK;
   if (l->ndim != 1 || l->shape[0] != ds->n)
-    st = ev__fail(EV_ERR_FORMAT, "%s: %zu labels expected (one per item), "
-                  "the file has shape %zu%s", path, ds->n, l->shape[0],
-                  l->ndim > 1 ? " x ..." : "");
+    st = ev__fail(EV_ERR_FORMAT,
+                  "%s: %zu labels expected (one per item), "
+                  "the file has shape %zu%s: pass the labels of these "
+                  "items",
+                  path, ds->n, l->shape[0], l->ndim > 1 ? " x ..." : "");
   for (size_t i = 0; st == EV_OK && i < ds->n; i++) {
     int64_t v;
     switch (l->dtype) {
@@ -388,11 +390,15 @@ ev_status ev_dataset_from_floats(const float *data, size_t n, size_t c,
                     "out is NULL: pass a data set from an ev_dataset_from_* "
                     "call and non-NULL arguments");
   if (c == 0 || h == 0 || w == 0)
-    return ev__fail(EV_ERR_ARGUMENT, "an item of %zu x %zu x %zu is empty",
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "an item of %zu x %zu x %zu is empty: "
+                    "pass c, h and w of at least 1",
                     c, h, w);
   if (!ev__mul3(c, h, w, &chw))
-    return ev__fail(EV_ERR_OVERFLOW, "an item of %zu x %zu x %zu floats "
-                    "overflows size_t", c, h, w);
+    return ev__fail(EV_ERR_OVERFLOW,
+                    "an item of %zu x %zu x %zu floats "
+                    "overflows size_t: check c, h and w",
+                    c, h, w);
   ev_status st = ev__check_matrix("data", data, n, chw, ld);
   if (st == EV_OK) st = ev__check_finite("data", data, n, chw, ld);
   if (st == EV_OK) st = check_labels(labels, n);

@@ -74,9 +74,11 @@ static ev_status decode_fail(const char *path) {
   if (why && strcmp(why, "too large") == 0)
     return ev__fail(EV_ERR_OVERFLOW, "%s: the image's dimensions pass 2^24 "
                     "pixels a side or overflow: it cannot be decoded", path);
-  return ev__fail(EV_ERR_FORMAT, "%s: not a readable PNG, JPEG, BMP or GIF "
+  return ev__fail(EV_ERR_FORMAT,
+                  "%s: not a readable PNG, JPEG, BMP or GIF "
                   "image (%s): the file is corrupt, truncated or of an "
-                  "unsupported kind", path, why ? why : "unknown reason");
+                  "unsupported kind: replace it, or convert it to PNG",
+                  path, why ? why : "unknown reason");
 }
 
 ev_status ev__image_decode(const unsigned char *data, size_t len,

@@ -261,7 +261,8 @@ static ev_status check_csr(size_t n, const size_t *row_ptr,
     return ev__fail(EV_ERR_ARGUMENT,
                     "pass n >= 2 and non-NULL row_ptr, col_idx and values");
   if (row_ptr[0] != 0)
-    return ev__fail(EV_ERR_ARGUMENT, "row_ptr[0] is %zu: it must be 0",
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "row_ptr[0] is %zu: CSR offsets must start at 0",
                     row_ptr[0]);
   for (size_t i = 0; i < n; i++)
     if (row_ptr[i + 1] < row_ptr[i])
