@@ -128,7 +128,7 @@ static void pca_rows(void) {
   section = "PCA (embedviz/pca.h)";
   ev_pca *p = NULL;
   float *x = matrix(0), *xn = matrix(NAN), *xi = matrix(INFINITY);
-  float out[400];
+  float out[400] = {0};
   double v;
   BAD("ev_pca_create", EV_ERR_ARGUMENT, "out NULL", ev_pca_create(NULL));
   ev_pca_create(&p);
