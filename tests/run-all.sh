@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of libembedviz: the C tests (Check), the ABI check, the
-# installed example, the Python tests. Prints 'N passed, N failed' last.
+# installed example, the Python tests, then the C tests under ASan+UBSan,
+# TSan and valgrind. Prints 'N passed, N failed' last.
 # Run through `make check`, which installs missing packages and builds first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,11 +13,16 @@ part() {
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_parts+=("$name"); fi
 }
 part "C tests"        $MAKE --no-print-directory check-c
-part "C tests, ASan+UBSan" $MAKE --no-print-directory check-asan
-part "concurrency, TSan" $MAKE --no-print-directory check-tsan
 part "ABI check"      $MAKE --no-print-directory check-abi
 part "example"        $MAKE --no-print-directory check-example
 part "Python tests"   $MAKE --no-print-directory check-python
+# Sanitizers and memcheck (docs/sanitizers.md); EV_SKIP_SANITIZERS=1 leaves
+# them out for a quick run.
+if [ "${EV_SKIP_SANITIZERS:-0}" != 1 ]; then
+  part "ASan+UBSan"     $MAKE --no-print-directory check-asan
+  part "TSan"           $MAKE --no-print-directory check-tsan
+  part "valgrind"       $MAKE --no-print-directory check-valgrind
+fi
 [ -f tests/run-extra.sh ] && part "extra checks" bash tests/run-extra.sh
 echo "=== summary"
 [ $failed -gt 0 ] && echo "failed parts: ${failed_parts[*]}"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Run the Check test programs given as arguments; sum their results.
+# EV_TEST_WRAPPER, when set, is a command put before each program (e.g.
+# valgrind with its options: tests/sanitizers/run-valgrind.sh).
 set -uo pipefail
 checks=0; fails=0; bad=()
+read -r -a wrapper <<< "${EV_TEST_WRAPPER:-}"
 for t in "$@"; do
-  out=$("$t" 2>&1); rc=$?
+  out=$("${wrapper[@]}" "$t" 2>&1); rc=$?
   echo "$out" | tail -n 30
   line=$(echo "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
   if [ -z "$line" ]; then bad+=("$(basename "$t") (no result, exit $rc)"); continue; fi

@@ -130,7 +130,7 @@ START_TEST(npy_bad_inputs) {
   ck_assert_errmsg_has("'<c8' is not supported");
   ck_assert_ev(ev_npy_read(D "bad_overflow.npy", &a), EV_ERR_OVERFLOW);
   ck_assert_ev(ev_npy_read(D "bad_huge.npy", &a), EV_ERR_FORMAT);
-  ck_assert_ev(ev_npy_read(D, &a), EV_ERR_FORMAT); /* a folder */
+  ck_assert_ev(ev_npy_read(D, &a), EV_ERR_IO); /* a folder */
   ck_assert_ptr_null(a);
   ck_assert_ev(ev_npy_read(NULL, &a), EV_ERR_ARGUMENT);
   ck_assert_ev(ev_npy_read(D "f4_3x4.npy", NULL), EV_ERR_ARGUMENT);

@@ -12,9 +12,17 @@ static const size_t n_params = sizeof params / sizeof params[0];
 
 extern "C" ev_status ev_extractor_create(const ev_model *model,
                                          ev_extractor **out) {
-  if (!out) return ev__fail(EV_ERR_ARGUMENT, "out is NULL");
+  if (!out)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "out is NULL: pass a model from ev_model_load or an extractor from "
+        "ev_extractor_create, and non-NULL arguments");
   *out = nullptr;
-  if (!model) return ev__fail(EV_ERR_ARGUMENT, "model is NULL");
+  if (!model)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "model is NULL: pass a model from ev_model_load or an extractor from "
+        "ev_extractor_create, and non-NULL arguments");
   void *mem = ev__malloc(sizeof(ev_extractor));
   if (!mem) return ev__nomem("extractor", sizeof(ev_extractor));
   ev_extractor *ex = new (mem) ev_extractor();
@@ -35,8 +43,13 @@ extern "C" void ev_extractor_free(ev_extractor *ex) {
 
 extern "C" ev_status ev_extractor_set(ev_extractor *ex, int param,
                                       double value) {
-  if (!ex) return ev__fail(EV_ERR_ARGUMENT, "extractor is NULL");
-  ev_status st = ev__param_check(params, n_params, param, value, "extractor");
+  if (!ex)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "extractor is NULL: pass a model from ev_model_load or an extractor "
+        "from ev_extractor_create, and non-NULL arguments");
+  ev_status st =
+      ev__param_check(params, n_params, param, value, "feature-extractor");
   if (st != EV_OK) return st;
   switch (param) {
     case EV_EXTRACT_BATCH_SIZE: ex->batch_size = (int)value; break;
@@ -49,24 +62,32 @@ extern "C" ev_status ev_extractor_set(ev_extractor *ex, int param,
 extern "C" ev_status ev_extractor_get(const ev_extractor *ex, int param,
                                       double *value) {
   if (!ex || !value)
-    return ev__fail(EV_ERR_ARGUMENT, "extractor or value is NULL");
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "extractor or value is NULL: pass a model from ev_model_load or an "
+        "extractor from ev_extractor_create, and non-NULL arguments");
   switch (param) {
     case EV_EXTRACT_BATCH_SIZE: *value = ex->batch_size; return EV_OK;
     case EV_EXTRACT_POOL: *value = ex->pool; return EV_OK;
     case EV_EXTRACT_THREADS: *value = ex->threads; return EV_OK;
   }
-  return ev__param_check(params, n_params, param, 0, "extractor");
+  return ev__param_check(params, n_params, param, 0, "feature-extractor");
 }
 
 extern "C" ev_status ev_extractor_param_bounds(int param, double *lower,
                                                double *upper) {
-  return ev__param_bounds(params, n_params, param, "extractor", lower, upper);
+  return ev__param_bounds(params, n_params, param, "feature-extractor", lower,
+                          upper);
 }
 
 extern "C" ev_status ev_extractor_set_progress(ev_extractor *ex,
                                                ev_progress_fn fn,
                                                void *user_data) {
-  if (!ex) return ev__fail(EV_ERR_ARGUMENT, "extractor is NULL");
+  if (!ex)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "extractor is NULL: pass a model from ev_model_load or an extractor "
+        "from ev_extractor_create, and non-NULL arguments");
   ex->progress = fn;
   ex->progress_user = user_data;
   return EV_OK;
@@ -77,8 +98,10 @@ extern "C" ev_status ev_extractor_set_progress(ev_extractor *ex,
 static ev_status unknown_layer(const ev_model *m, const char *name) {
   std::string all;
   for (const auto &l : m->layers) all += (all.empty() ? "" : ", ") + l.name;
-  return ev__fail(EV_ERR_NOT_FOUND, "the model has no layer \"%s\": the "
-                  "layers are %s", name, all.c_str());
+  return ev__fail(EV_ERR_NOT_FOUND,
+                  "the model has no layer \"%s\": the "
+                  "layers are %s: use one of these names",
+                  name, all.c_str());
 }
 
 /* Check the layer can be reached (builds a graph), then keep it. */
@@ -89,7 +112,9 @@ static ev_status add_layer(ev_extractor *ex, const char *name) {
   if (!ref) return unknown_layer(ex->model, name);
   for (const auto &l : ex->layers)
     if (l.name == name)
-      return ev__fail(EV_ERR_ARGUMENT, "layer \"%s\" was already added",
+      return ev__fail(EV_ERR_ARGUMENT,
+                      "layer \"%s\" was already added: add each "
+                      "layer once and use its first output",
                       name);
   std::vector<ev_layer_ref> layers = ex->layers;
   layers.push_back(*ref);
@@ -107,7 +132,10 @@ static ev_status add_layer(ev_extractor *ex, const char *name) {
 extern "C" ev_status ev_extractor_add_layer(ev_extractor *ex,
                                             const char *name) {
   if (!ex || !name)
-    return ev__fail(EV_ERR_ARGUMENT, "extractor or name is NULL");
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "extractor or name is NULL: pass a model from ev_model_load or an "
+        "extractor from ev_extractor_create, and non-NULL arguments");
   try {
     ev__quiet quiet;
     return add_layer(ex, name);
@@ -118,15 +146,21 @@ extern "C" ev_status ev_extractor_add_layer(ev_extractor *ex,
 
 extern "C" ev_status ev_extractor_n_layers(const ev_extractor *ex,
                                            size_t *n) {
-  if (!ex || !n) return ev__fail(EV_ERR_ARGUMENT, "extractor or n is NULL");
+  if (!ex || !n)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "extractor or n is NULL: pass a model from ev_model_load or an "
+        "extractor from ev_extractor_create, and non-NULL arguments");
   *n = ex->layers.size();
   return EV_OK;
 }
 
 static ev_status check_shapes(const ev_extractor *ex, size_t layer) {
   if (layer >= ex->layers.size())
-    return ev__fail(EV_ERR_ARGUMENT, "layer %zu does not exist: the "
-                    "extractor has %zu layers", layer, ex->layers.size());
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "layer %zu does not exist: the "
+                    "extractor has %zu layers: ask for 0 .. n - 1",
+                    layer, ex->layers.size());
   if (ex->shapes.size() != ex->layers.size())
     return ev__fail(EV_ERR_STATE, "layer shapes are not known yet: call "
                     "ev_extractor_prepare or ev_extractor_run first");
@@ -136,7 +170,10 @@ static ev_status check_shapes(const ev_extractor *ex, size_t layer) {
 extern "C" ev_status ev_extractor_layer_cols(const ev_extractor *ex,
                                              size_t layer, size_t *cols) {
   if (!ex || !cols)
-    return ev__fail(EV_ERR_ARGUMENT, "extractor or cols is NULL");
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "extractor or cols is NULL: pass a model from ev_model_load or an "
+        "extractor from ev_extractor_create, and non-NULL arguments");
   ev_status st = check_shapes(ex, layer);
   if (st != EV_OK) return st;
   const std::vector<int64_t> &s = ex->shapes[layer];
@@ -151,7 +188,10 @@ extern "C" ev_status ev_extractor_layer_shape(const ev_extractor *ex,
                                               size_t layer, size_t dims[8],
                                               size_t *ndim) {
   if (!ex || !dims || !ndim)
-    return ev__fail(EV_ERR_ARGUMENT, "extractor, dims or ndim is NULL");
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "extractor, dims or ndim is NULL: pass a model from ev_model_load or "
+        "an extractor from ev_extractor_create, and non-NULL arguments");
   ev_status st = check_shapes(ex, layer);
   if (st != EV_OK) return st;
   const std::vector<int64_t> &s = ex->shapes[layer];

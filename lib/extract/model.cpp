@@ -33,7 +33,10 @@ static ev_status check_file(const char *path) {
                : ev__fail(EV_ERR_IO, "cannot read model file %s: %s", path,
                           strerror(errno));
   if (!S_ISREG(st.st_mode))
-    return ev__fail(EV_ERR_IO, "model file %s is not a regular file", path);
+    return ev__fail(EV_ERR_IO,
+                    "model file %s is not a regular file: give the "
+                    "path of a TorchScript file",
+                    path);
   FILE *f = fopen(path, "rb");
   if (!f)
     return ev__fail(EV_ERR_IO, "cannot open model file %s: %s", path,
@@ -92,12 +95,20 @@ static ev_status load_into(ev_model *m, const char *path) {
 
 extern "C" ev_status ev_model_load(const char *path, int device,
                                    ev_model **out) {
-  if (!out) return ev__fail(EV_ERR_ARGUMENT, "out is NULL");
+  if (!out)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "out is NULL: pass a model from ev_model_load and a result pointer");
   *out = nullptr;
-  if (!path) return ev__fail(EV_ERR_ARGUMENT, "path is NULL");
+  if (!path)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "path is NULL: pass a model from ev_model_load and a result pointer");
   if (device != EV_DEVICE_CPU && device != EV_DEVICE_CUDA)
-    return ev__fail(EV_ERR_ARGUMENT, "device %d is not EV_DEVICE_CPU (0) or "
-                    "EV_DEVICE_CUDA (1)", device);
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "device %d is not EV_DEVICE_CPU (0) or "
+                    "EV_DEVICE_CUDA (1): use one of them",
+                    device);
   if (device == EV_DEVICE_CUDA && !ev_cuda_available())
     return ev__fail(EV_ERR_UNSUPPORTED, "no CUDA device: this libtorch has "
                     "no CUDA support or sees no GPU; use EV_DEVICE_CPU");
@@ -129,7 +140,10 @@ extern "C" void ev_model_free(ev_model *model) {
 }
 
 extern "C" ev_status ev_model_n_layers(const ev_model *model, size_t *n) {
-  if (!model || !n) return ev__fail(EV_ERR_ARGUMENT, "model or n is NULL");
+  if (!model || !n)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "model or n is NULL: pass a model from ev_model_load and a "
+                    "result pointer");
   *n = model->layers.size();
   return EV_OK;
 }
@@ -137,10 +151,15 @@ extern "C" ev_status ev_model_n_layers(const ev_model *model, size_t *n) {
 extern "C" ev_status ev_model_layer_name(const ev_model *model, size_t i,
                                          const char **name) {
   if (!model || !name)
-    return ev__fail(EV_ERR_ARGUMENT, "model or name is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "model or name is NULL: pass a model from ev_model_load "
+                    "and a result pointer");
   if (i >= model->layers.size())
-    return ev__fail(EV_ERR_ARGUMENT, "layer %zu does not exist: the model "
-                    "has %zu layers", i, model->layers.size());
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "layer %zu does not exist: the model "
+                    "has %zu layers: ask for 0 .. n - 1 "
+                    "(ev_model_n_layers)",
+                    i, model->layers.size());
   *name = model->layers[i].name.c_str();
   return EV_OK;
 }

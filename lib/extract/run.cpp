@@ -138,12 +138,18 @@ static ev_status prepare(ev_extractor *ex, size_t c, size_t h, size_t w) {
 
 extern "C" ev_status ev_extractor_prepare(ev_extractor *ex, size_t c,
                                           size_t h, size_t w) {
-  if (!ex) return ev__fail(EV_ERR_ARGUMENT, "extractor is NULL");
+  if (!ex)
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "extractor is NULL: pass an extractor from ev_extractor_create and an "
+        "output pointer and leading dimension per layer");
   if (ex->layers.empty())
     return ev__fail(EV_ERR_STATE, "no layers: call ev_extractor_add_layer "
                     "first");
   if (!c || !h || !w)
-    return ev__fail(EV_ERR_ARGUMENT, "input size %zu x %zu x %zu has a zero",
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "input size %zu x %zu x %zu has a zero: "
+                    "pass c, h and w of at least 1",
                     c, h, w);
   ev__threads scope;
   ev__threads_begin(&scope, ex->threads);
@@ -220,7 +226,10 @@ ev_status ev__check_run_args(const ev_extractor *ex, const float *x,
                                 size_t ldx, float *const *out,
                                 const size_t *ld) {
   if (!ex || !out || !ld)
-    return ev__fail(EV_ERR_ARGUMENT, "extractor, out or ld is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "extractor, out or ld is NULL: pass an extractor from "
+                    "ev_extractor_create and an output pointer and leading "
+                    "dimension per layer");
   if (ex->layers.empty())
     return ev__fail(EV_ERR_STATE, "no layers: call ev_extractor_add_layer "
                     "first");
@@ -235,8 +244,11 @@ ev_status ev__check_run_args(const ev_extractor *ex, const float *x,
   if (st != EV_OK) return st;
   for (size_t j = 0; j < ex->layers.size(); j++)
     if (!out[j])
-      return ev__fail(EV_ERR_ARGUMENT, "out[%zu] (layer \"%s\") is NULL", j,
-                      ex->layers[j].name.c_str());
+      return ev__fail(EV_ERR_ARGUMENT,
+                      "out[%zu] (layer \"%s\") is NULL: pass an extractor from "
+                      "ev_extractor_create and an output pointer and leading "
+                      "dimension per layer",
+                      j, ex->layers[j].name.c_str());
   return ev__check_finite("x", x, n, chw, ldx);
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "io/io_private.h"
 
@@ -64,7 +65,10 @@ size_t ev_array_size(const ev_array *a) { return a ? a->size : 0; }
 const void *ev_array_data(const ev_array *a) { return a ? a->data : NULL; }
 
 ev_status ev_array_to_float(const ev_array *a, float *out, size_t count) {
-  if (!a || !out) return ev__fail(EV_ERR_ARGUMENT, "array or out is NULL");
+  if (!a || !out)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "array or out is NULL: pass an array from ev_npy_read, "
+                    "ev_idx_read or ev_image_read and a buffer for its floats");
   if (count < a->size)
     return ev__fail(EV_ERR_ARGUMENT,
                     "out has room for %zu floats, the array has %zu: pass a "
@@ -89,6 +93,16 @@ ev_status ev_array_to_float(const ev_array *a, float *out, size_t count) {
   return EV_OK;
 }
 
+ev_status ev__not_a_folder(const char *path) {
+  struct stat sb;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    return ev__fail(EV_ERR_IO,
+                    "%s is a folder, not a file: give the path of "
+                    "the file to read",
+                    path);
+  return EV_OK;
+}
+
 static ev_status open_fail(const char *path) {
   int e = errno;
   if (e == ENOENT || e == ENOTDIR)
@@ -98,6 +112,8 @@ static ev_status open_fail(const char *path) {
 }
 
 ev_status ev__read_file(const char *path, unsigned char **data, size_t *len) {
+  ev_status st0 = ev__not_a_folder(path);
+  if (st0 != EV_OK) return st0;
   FILE *f = fopen(path, "rb");
   if (!f) return open_fail(path);
   size_t cap = 1 << 16, n = 0;

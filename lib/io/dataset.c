@@ -210,12 +210,17 @@ ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
                                 const int32_t *labels, int skip_bad,
                                 ev_dataset **out) {
   if (!paths || !out || n == 0)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_dataset_from_paths: paths or out is "
-                    "NULL, or n is 0");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_dataset_from_paths: paths or out is "
+                    "NULL, or n is 0: pass n paths and the address of an "
+                    "ev_dataset pointer");
   *out = NULL;
   for (size_t i = 0; i < n; i++)
     if (!paths[i])
-      return ev__fail(EV_ERR_ARGUMENT, "paths[%zu] is NULL", i);
+      return ev__fail(EV_ERR_ARGUMENT,
+                      "paths[%zu] is NULL: pass a data set from an "
+                      "ev_dataset_from_* call and non-NULL arguments",
+                      i);
   ev_status st = check_labels(labels, n);
   if (st) return st;
   char **own = ev__calloc(n, sizeof *own);
@@ -238,8 +243,10 @@ ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
 ev_status ev_dataset_from_folder(const char *folder, int skip_bad,
                                  ev_dataset **out) {
   if (!folder || !out)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_dataset_from_folder: folder or out "
-                    "is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_dataset_from_folder: folder or out "
+                    "is NULL: pass a data set from an ev_dataset_from_* call "
+                    "and non-NULL arguments");
   *out = NULL;
   char **paths, **classes;
   int32_t *labels;
@@ -314,9 +321,11 @@ static ev_status from_array(ev_array *a, const char *path, ev_dataset **out) {
 static ev_status take_labels(ev_dataset *ds, ev_array *l, const char *path) {
   ev_status st = EV_OK;
   if (l->ndim != 1 || l->shape[0] != ds->n)
-    st = ev__fail(EV_ERR_FORMAT, "%s: %zu labels expected (one per item), "
-                  "the file has shape %zu%s", path, ds->n, l->shape[0],
-                  l->ndim > 1 ? " x ..." : "");
+    st = ev__fail(EV_ERR_FORMAT,
+                  "%s: %zu labels expected (one per item), "
+                  "the file has shape %zu%s: pass the labels of these "
+                  "items",
+                  path, ds->n, l->shape[0], l->ndim > 1 ? " x ..." : "");
   for (size_t i = 0; st == EV_OK && i < ds->n; i++) {
     int64_t v;
     switch (l->dtype) {
@@ -341,7 +350,9 @@ typedef ev_status (*array_reader)(const char *, ev_array **);
 static ev_status from_files(array_reader rd, const char *path,
                             const char *labels_path, ev_dataset **out) {
   if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT, "the data set's path or out is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "the data set's path or out is NULL: pass a data set from "
+                    "an ev_dataset_from_* call and non-NULL arguments");
   *out = NULL;
   ev_array *a, *l = NULL;
   ev_status st = rd(path, &a);
@@ -377,14 +388,21 @@ ev_status ev_dataset_from_floats(const float *data, size_t n, size_t c,
                                  size_t h, size_t w, size_t ld,
                                  const int32_t *labels, ev_dataset **out) {
   size_t chw;
-  if (!out) return ev__fail(EV_ERR_ARGUMENT, "out is NULL");
+  if (!out)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "out is NULL: pass a data set from an ev_dataset_from_* "
+                    "call and non-NULL arguments");
   *out = NULL;
   if (c == 0 || h == 0 || w == 0)
-    return ev__fail(EV_ERR_ARGUMENT, "an item of %zu x %zu x %zu is empty",
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "an item of %zu x %zu x %zu is empty: "
+                    "pass c, h and w of at least 1",
                     c, h, w);
   if (!ev__mul3(c, h, w, &chw))
-    return ev__fail(EV_ERR_OVERFLOW, "an item of %zu x %zu x %zu floats "
-                    "overflows size_t", c, h, w);
+    return ev__fail(EV_ERR_OVERFLOW,
+                    "an item of %zu x %zu x %zu floats "
+                    "overflows size_t: check c, h and w",
+                    c, h, w);
   ev_status st = ev__check_matrix("data", data, n, chw, ld);
   if (st == EV_OK) st = ev__check_finite("data", data, n, chw, ld);
   if (st == EV_OK) st = check_labels(labels, n);
@@ -410,7 +428,10 @@ ev_status ev_dataset_from_floats(const float *data, size_t n, size_t c,
 /* ---- settings and accessors ---- */
 
 ev_status ev_dataset_set(ev_dataset *ds, int param, double value) {
-  if (!ds) return ev__fail(EV_ERR_ARGUMENT, "data set is NULL");
+  if (!ds)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "data set is NULL: pass a data set from an "
+                    "ev_dataset_from_* call and non-NULL arguments");
   ev_status st = ev__param_check(ds_params, N_DS_PARAMS, param, value,
                                  "data set");
   if (st) return st;
@@ -423,9 +444,13 @@ ev_status ev_dataset_set(ev_dataset *ds, int param, double value) {
 
 ev_status ev_dataset_get(const ev_dataset *ds, int param, double *value) {
   if (!ds || !value)
-    return ev__fail(EV_ERR_ARGUMENT, "data set or value is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "data set or value is NULL: pass a data set from an "
+                    "ev_dataset_from_* call and non-NULL arguments");
   if (!ev__param_find(ds_params, N_DS_PARAMS, param))
-    return ev__fail(EV_ERR_ARGUMENT, "%d is not a data set setting", param);
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "%d is not a data set setting: use one of the EV_DS_* "
+                    "constants from the header", param);
   *value = ds->p[param];
   return EV_OK;
 }
@@ -437,20 +462,29 @@ ev_status ev_dataset_param_bounds(int param, double *lower, double *upper) {
 
 ev_status ev_dataset_set_progress(ev_dataset *ds, ev_progress_fn fn,
                                   void *user_data) {
-  if (!ds) return ev__fail(EV_ERR_ARGUMENT, "data set is NULL");
+  if (!ds)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "data set is NULL: pass a data set from an "
+                    "ev_dataset_from_* call and non-NULL arguments");
   ds->progress = fn;
   ds->progress_user = user_data;
   return EV_OK;
 }
 
 ev_status ev_dataset_count(const ev_dataset *ds, size_t *n) {
-  if (!ds || !n) return ev__fail(EV_ERR_ARGUMENT, "data set or n is NULL");
+  if (!ds || !n)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "data set or n is NULL: pass a data set from an "
+                    "ev_dataset_from_* call and non-NULL arguments");
   *n = ds->n;
   return EV_OK;
 }
 
 ev_status ev_dataset_labels(const ev_dataset *ds, int32_t *out, size_t cap) {
-  if (!ds || !out) return ev__fail(EV_ERR_ARGUMENT, "data set or out is NULL");
+  if (!ds || !out)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "data set or out is NULL: pass a data set from an "
+                    "ev_dataset_from_* call and non-NULL arguments");
   if (cap < ds->n)
     return ev__fail(EV_ERR_ARGUMENT, "out has room for %zu labels, the data "
                     "set has %zu items", cap, ds->n);
@@ -459,7 +493,10 @@ ev_status ev_dataset_labels(const ev_dataset *ds, int32_t *out, size_t cap) {
 }
 
 ev_status ev_dataset_class_count(const ev_dataset *ds, size_t *n) {
-  if (!ds || !n) return ev__fail(EV_ERR_ARGUMENT, "data set or n is NULL");
+  if (!ds || !n)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "data set or n is NULL: pass a data set from an "
+                    "ev_dataset_from_* call and non-NULL arguments");
   *n = ds->n_classes;
   return EV_OK;
 }

@@ -61,7 +61,12 @@ static int is_dir(const char *path) {
 static ev_status list_dir(const char *dir, int want_dirs, strlist *out) {
   DIR *d = opendir(dir);
   if (!d) {
-    if (errno == ENOENT || errno == ENOTDIR)
+    if (errno == ENOTDIR)
+      return ev__fail(EV_ERR_NOT_FOUND,
+                      "%s is not a folder: give the folder "
+                      "that holds the images or their class subfolders",
+                      dir);
+    if (errno == ENOENT)
       return ev__fail(EV_ERR_NOT_FOUND, "%s: no such folder: check the path",
                       dir);
     return ev__fail(EV_ERR_IO, "%s: cannot open the folder: %s", dir,

@@ -70,9 +70,11 @@ static ev_status read_body(gzFile gz, const char *path, size_t want,
   size_t more;
   ev_status st = read_exact(gz, path, &extra, 1, &more);
   if (st == EV_OK && more)
-    st = ev__fail(EV_ERR_FORMAT, "%s: the file holds more than the %zu bytes "
-                  "of data its IDX header announces: it is corrupt", path,
-                  want);
+    st = ev__fail(EV_ERR_FORMAT,
+                  "%s: the file holds more than the %zu bytes "
+                  "of data its IDX header announces: it is corrupt; "
+                  "download it again",
+                  path, want);
   if (st) { ev__free(buf); return st; }
   *out = buf;
   return EV_OK;
@@ -127,8 +129,11 @@ static ev_status read_header(gzFile gz, const char *path,
   for (size_t i = 0; i < sizeof idx_types / sizeof *idx_types; i++)
     if (idx_types[i].code == m[2]) *type = &idx_types[i];
   if (!*type)
-    return ev__fail(EV_ERR_FORMAT, "%s: IDX type code 0x%02X is unknown "
-                    "(0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E are)", path, m[2]);
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: IDX type code 0x%02X is unknown "
+                    "(0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E are): the file is not "
+                    "IDX or is corrupt; download it again",
+                    path, m[2]);
   *ndim = m[3];
   if (*ndim == 0 || *ndim > EV_ARRAY_MAX_DIMS)
     return ev__fail(EV_ERR_FORMAT, "%s: IDX with %zu dimensions: 1 to %d are "
@@ -141,22 +146,34 @@ static ev_status read_header(gzFile gz, const char *path,
   for (size_t d = 0; d < *ndim; d++) {
     shape[d] = be32(m + 4 + 4 * d);
     if (shape[d] == 0)
-      return ev__fail(EV_ERR_FORMAT, "%s: IDX dimension %zu is 0", path, d);
+      return ev__fail(EV_ERR_FORMAT,
+                      "%s: IDX dimension %zu is 0: the file holds "
+                      "no data; use a non-empty IDX file",
+                      path, d);
     if (!ev__mul(*count, shape[d], count))
-      return ev__fail(EV_ERR_OVERFLOW, "%s: the IDX dimensions' product "
-                      "overflows size_t: the header is corrupt", path);
+      return ev__fail(EV_ERR_OVERFLOW,
+                      "%s: the IDX dimensions' product "
+                      "overflows size_t: the header is corrupt; "
+                      "download it again",
+                      path);
   }
   size_t bytes;
   if (!ev__mul(*count, (*type)->stored, &bytes))
-    return ev__fail(EV_ERR_OVERFLOW, "%s: the IDX data size overflows "
-                    "size_t: the header is corrupt", path);
+    return ev__fail(EV_ERR_OVERFLOW,
+                    "%s: the IDX data size overflows "
+                    "size_t: the header is corrupt; download it again",
+                    path);
   return EV_OK;
 }
 
 ev_status ev_idx_read(const char *path, ev_array **out) {
   if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_idx_read: path or out is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_idx_read: path or out is NULL: pass a file path and "
+                    "the address of an ev_array pointer");
   *out = NULL;
+  ev_status st0 = ev__not_a_folder(path);
+  if (st0 != EV_OK) return st0;
   errno = 0;
   gzFile gz = gzopen(path, "rb");
   if (!gz) {

@@ -74,9 +74,11 @@ static ev_status decode_fail(const char *path) {
   if (why && strcmp(why, "too large") == 0)
     return ev__fail(EV_ERR_OVERFLOW, "%s: the image's dimensions pass 2^24 "
                     "pixels a side or overflow: it cannot be decoded", path);
-  return ev__fail(EV_ERR_FORMAT, "%s: not a readable PNG, JPEG, BMP or GIF "
+  return ev__fail(EV_ERR_FORMAT,
+                  "%s: not a readable PNG, JPEG, BMP or GIF "
                   "image (%s): the file is corrupt, truncated or of an "
-                  "unsupported kind", path, why ? why : "unknown reason");
+                  "unsupported kind: replace it, or convert it to PNG",
+                  path, why ? why : "unknown reason");
 }
 
 ev_status ev__image_decode(const unsigned char *data, size_t len,
@@ -188,7 +190,9 @@ ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
 
 ev_status ev_image_read(const char *path, int channels, ev_array **out) {
   if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: path or out is NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_image_read: path or out is NULL: pass a file path and "
+                    "the address of an ev_array pointer");
   *out = NULL;
   if (channels != 0 && channels != 1 && channels != 3)
     return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: channels must be 0 (as "

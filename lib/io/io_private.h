@@ -22,6 +22,10 @@ ev_status ev__array_new(int dtype, size_t ndim, const size_t *shape,
 
 /* Read a whole file into an ev__malloc'd buffer. EV_ERR_NOT_FOUND,
  * EV_ERR_IO (with errno's text), EV_ERR_NOMEM. */
+/* EV_ERR_IO when path names a folder (fopen succeeds on one, and reading it
+ * would give a confusing message); EV_OK otherwise, also when it does not
+ * exist (the open that follows reports that). */
+ev_status ev__not_a_folder(const char *path);
 ev_status ev__read_file(const char *path, unsigned char **data, size_t *len);
 /* Read at most cap bytes of the start of a file. */
 ev_status ev__read_head(const char *path, unsigned char *buf, size_t cap,

@@ -97,8 +97,10 @@ static ev_status decode(struct jpeg_decompress_struct *ci, err_mgr *e,
   }
   api.finish(ci);
   if (e->truncated)
-    return ev__fail(EV_ERR_FORMAT, "%s: the JPEG data is truncated: the file "
-                    "is incomplete", path);
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: the JPEG data is truncated: the file "
+                    "is incomplete: copy or download it again",
+                    path);
   img->pixels = e->pixels;
   e->pixels = NULL;
   img->w = w;
@@ -122,8 +124,10 @@ int ev__jpeg_decode(const unsigned char *data, size_t len, const char *path,
   if (setjmp(e.jump)) {
     api.destroy(&ci);
     ev__free(e.pixels);
-    *status = ev__fail(EV_ERR_FORMAT, "%s: not a readable JPEG image (%s): "
-                       "the file is corrupt or truncated", path, e.msg);
+    *status = ev__fail(EV_ERR_FORMAT,
+                       "%s: not a readable JPEG image (%s): "
+                       "the file is corrupt or truncated: replace it",
+                       path, e.msg);
     return 1;
   }
   api.create(&ci, JPEG_LIB_VERSION, sizeof ci);

@@ -66,7 +66,9 @@ static ev_status parse_descr(const char *v, const char *path, npy_header *h) {
 
 static ev_status parse_shape(const char *v, const char *path, npy_header *h) {
   if (!v || *v != '(')
-    return ev__fail(EV_ERR_FORMAT, "%s: .npy header has no 'shape' tuple",
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: .npy header has no 'shape' tuple: the "
+                    "file is corrupt; write it again with numpy.save",
                     path);
   v++;
   h->ndim = 0;
@@ -74,10 +76,15 @@ static ev_status parse_shape(const char *v, const char *path, npy_header *h) {
     while (isspace((unsigned char)*v) || *v == ',') v++;
     if (*v == ')') break;
     if (!isdigit((unsigned char)*v))
-      return ev__fail(EV_ERR_FORMAT, "%s: .npy shape is malformed", path);
+      return ev__fail(EV_ERR_FORMAT,
+                      "%s: .npy shape is malformed: the file is "
+                      "corrupt; write it again with numpy.save",
+                      path);
     if (h->ndim == EV_ARRAY_MAX_DIMS)
-      return ev__fail(EV_ERR_FORMAT, "%s: more than %d dimensions are not "
-                      "supported", path, EV_ARRAY_MAX_DIMS);
+      return ev__fail(EV_ERR_FORMAT,
+                      "%s: more than %d dimensions are not "
+                      "supported: reshape the array before saving it",
+                      path, EV_ARRAY_MAX_DIMS);
     errno = 0;
     char *end;
     unsigned long long d = strtoull(v, &end, 10);
@@ -98,8 +105,10 @@ static ev_status read_header(FILE *f, const char *path, npy_header *h) {
   unsigned char pre[12];
   size_t got = fread(pre, 1, 10, f);
   if (got < 10 || memcmp(pre, NPY_MAGIC, 6) != 0)
-    return ev__fail(EV_ERR_FORMAT, "%s: not a .npy file (no \\x93NUMPY "
-                    "magic%s)", path, got < 10 ? ", file too short" : "");
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: not a .npy file (no \\x93NUMPY "
+                    "magic%s): write it with numpy.save",
+                    path, got < 10 ? ", file too short" : "");
   unsigned major = pre[6];
   size_t hlen;
   if (major == 1) {
@@ -121,8 +130,10 @@ static ev_status read_header(FILE *f, const char *path, npy_header *h) {
   if (!text) return ev__nomem("a .npy header", hlen + 1);
   ev_status st = EV_OK;
   if (fread(text, 1, hlen, f) != hlen) {
-    st = ev__fail(EV_ERR_FORMAT, "%s: .npy file truncated in its header "
-                  "(%zu bytes expected)", path, hlen);
+    st = ev__fail(EV_ERR_FORMAT,
+                  "%s: .npy file truncated in its header "
+                  "(%zu bytes expected): write it again with numpy.save",
+                  path, hlen);
   } else {
     text[hlen] = 0;
     const char *fo = dict_value(text, "fortran_order");
@@ -176,15 +187,22 @@ static ev_status read_data(FILE *f, const char *path, const npy_header *h,
   size_t elem = ev__dtype_bytes(h->dtype);
   for (size_t d = 0; d < h->ndim; d++)
     if (!ev__mul(size, h->shape[d], &size))
-      return ev__fail(EV_ERR_OVERFLOW, "%s: the .npy shape has more elements "
-                      "than fit in memory: the header is corrupt", path);
+      return ev__fail(EV_ERR_OVERFLOW,
+                      "%s: the .npy shape has more elements "
+                      "than fit in memory: the header is corrupt; "
+                      "write it again with numpy.save",
+                      path);
   if (!ev__mul(size, elem, &want))
-    return ev__fail(EV_ERR_OVERFLOW, "%s: the .npy data would need more "
-                    "bytes than fit in memory", path);
+    return ev__fail(EV_ERR_OVERFLOW,
+                    "%s: the .npy data would need more "
+                    "bytes than fit in memory: the header is corrupt",
+                    path);
   if (have != want)
-    return ev__fail(EV_ERR_FORMAT, "%s: the header announces %zu elements "
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: the header announces %zu elements "
                     "(%zu bytes of data) but the file has %zu bytes of "
-                    "data: the file is %s", path, size, want, have,
+                    "data: the file is %s; write it again with numpy.save",
+                    path, size, want, have,
                     have < want ? "truncated" : "corrupt");
   ev_array *a;
   ev_status st = ev__array_new(h->dtype, h->ndim, h->shape, path, &a);
@@ -204,8 +222,13 @@ static ev_status read_data(FILE *f, const char *path, const npy_header *h,
 
 ev_status ev_npy_read(const char *path, ev_array **out) {
   if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_npy_read: path or out is NULL");
+    return ev__fail(
+        EV_ERR_ARGUMENT,
+        "ev_npy_read: path or out is NULL: pass a file path and the address of "
+        "an ev_array pointer (read) or the data (write)");
   *out = NULL;
+  ev_status st0 = ev__not_a_folder(path);
+  if (st0 != EV_OK) return st0;
   FILE *f = fopen(path, "rb");
   if (!f) {
     if (errno == ENOENT || errno == ENOTDIR)
@@ -261,7 +284,9 @@ static FILE *open_for_write(const char *path, ev_status *st) {
   FILE *f = fopen(path, "wb");
   if (!f)
     *st = ev__fail(errno == ENOENT ? EV_ERR_NOT_FOUND : EV_ERR_IO,
-                   "%s: cannot create: %s", path, strerror(errno));
+                   "%s: cannot create: %s: check that its folder exists and "
+                   "is writable",
+                   path, strerror(errno));
   return f;
 }
 
@@ -274,8 +299,11 @@ static ev_status finish_write(FILE *f, const char *path, ev_status st) {
 
 ev_status ev_npy_write_matrix(const char *path, const float *x, size_t rows,
                               size_t cols, size_t ld) {
-  if (!path) return ev__fail(EV_ERR_ARGUMENT, "ev_npy_write_matrix: path is "
-                             "NULL");
+  if (!path)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_npy_write_matrix: path is "
+                    "NULL: pass a file path and the address of an ev_array "
+                    "pointer (read) or the data (write)");
   ev_status st = ev__check_matrix("x", x, rows, cols, ld);
   if (st) return st;
   FILE *f = open_for_write(path, &st);
@@ -291,11 +319,15 @@ ev_status ev_npy_write_matrix(const char *path, const float *x, size_t rows,
 ev_status ev_npy_write(const char *path, int dtype, const void *data,
                        size_t ndim, const size_t *shape) {
   if (!path || !data || !shape)
-    return ev__fail(EV_ERR_ARGUMENT, "ev_npy_write: path, data or shape is "
-                    "NULL");
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_npy_write: path, data or shape is "
+                    "NULL: pass a file path and the address of an ev_array "
+                    "pointer (read) or the data (write)");
   if (!descr_of(dtype))
-    return ev__fail(EV_ERR_ARGUMENT, "ev_npy_write: dtype %d is not an "
-                    "ev_dtype", dtype);
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "ev_npy_write: dtype %d is not an "
+                    "ev_dtype: use one of EV_DTYPE_*",
+                    dtype);
   if (ndim == 0 || ndim > EV_ARRAY_MAX_DIMS)
     return ev__fail(EV_ERR_ARGUMENT, "ev_npy_write: ndim must be in [1, %d], "
                     "got %zu", EV_ARRAY_MAX_DIMS, ndim);
@@ -304,8 +336,9 @@ ev_status ev_npy_write(const char *path, int dtype, const void *data,
     if (shape[d] == 0)
       return ev__fail(EV_ERR_ARGUMENT, "ev_npy_write: shape[%zu] is 0", d);
     if (!ev__mul(size, shape[d], &size))
-      return ev__fail(EV_ERR_OVERFLOW, "ev_npy_write: the shape's size "
-                      "overflows size_t");
+      return ev__fail(EV_ERR_OVERFLOW,
+                      "ev_npy_write: the shape's size "
+                      "overflows size_t: check the shape");
   }
   ev_status st = ev__bytes("the .npy data", size, 1, ev__dtype_bytes(dtype),
                            &bytes);

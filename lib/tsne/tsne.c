@@ -52,7 +52,9 @@ static void set_defaults(ev_tsne *t) {
 }
 
 ev_status ev_tsne_create(ev_tsne **out) {
-  if (!out) return ev__fail(EV_ERR_ARGUMENT, "out is NULL: pass &handle");
+  if (!out)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "out is NULL: pass the address of an ev_tsne pointer");
   *out = NULL;
   ev_tsne *t = ev__calloc(1, sizeof *t);
   if (!t) return ev__nomem("t-SNE handle", sizeof *t);
@@ -87,7 +89,9 @@ ev_status ev_tsne_set(ev_tsne *t, int param, double value) {
 ev_status ev_tsne_get(const ev_tsne *t, int param, double *value) {
   ev_status st = need_handle(t);
   if (st) return st;
-  if (!value) return ev__fail(EV_ERR_ARGUMENT, "value is NULL: pass &value");
+  if (!value)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "value is NULL: pass the address of a double");
   st = ev__param_bounds(tsne_params, N_SPECS, param, "TSNE", NULL, NULL);
   if (st) return st;
   *value = t->param[param];
@@ -158,7 +162,9 @@ ev_status ev_tsne_embedding(const ev_tsne *t, float *out, size_t ld) {
 ev_status ev_tsne_kl_divergence(const ev_tsne *t, double *kl) {
   ev_status st = need_result(t);
   if (st) return st;
-  if (!kl) return ev__fail(EV_ERR_ARGUMENT, "kl is NULL: pass &kl");
+  if (!kl)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "kl is NULL: pass the address of a double");
   *kl = t->kl;
   return EV_OK;
 }
@@ -175,7 +181,9 @@ ev_status ev_tsne_affinities(const ev_tsne *t, size_t *row_ptr,
                              int64_t *col_idx, float *values, size_t *nnz) {
   ev_status st = need_result(t);
   if (st) return st;
-  if (!nnz) return ev__fail(EV_ERR_ARGUMENT, "nnz is NULL: pass &nnz");
+  if (!nnz)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "nnz is NULL: pass the address of a size_t");
   size_t have = t->p.row_ptr[t->n];
   if (!row_ptr && !col_idx && !values) {
     *nnz = have;
