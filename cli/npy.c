@@ -69,7 +69,7 @@ typedef struct npy_header {
 static int parse_header(const char *path, const char *hdr, npy_header *h) {
   const char *d = dict_value(hdr, "descr"), *fo = dict_value(hdr, "fortran_order"),
              *sh = dict_value(hdr, "shape");
-  if (!d || !fo || !sh || *d != '\'')
+  if (!d || !fo || !sh || *d != '\'' || strnlen(d, 4) < 4)
     return evc_err("%s: not a .npy file (header lacks descr, fortran_order or shape)", path);
   char endian = d[1];
   h->kind = d[2];
@@ -93,6 +93,14 @@ static int parse_header(const char *path, const char *hdr, npy_header *h) {
   return 0;
 }
 
+/* v as an int64 label or index; 0 when it is not an integer in range
+ * (converting such a double is undefined behaviour). */
+static int as_int64(double v, int64_t *out) {
+  if (!(v == floor(v)) || v < -9223372036854775808.0 || v >= 9223372036854775808.0) return 0;
+  *out = (int64_t)v;
+  return 1;
+}
+
 static double element(const unsigned char *p, char kind, int size) {
   switch (kind) {
   case 'f': if (size == 4) { float v; memcpy(&v, p, 4); return v; }
@@ -112,7 +120,8 @@ static double element(const unsigned char *p, char kind, int size) {
 static int read_payload(FILE *f, const char *path, const npy_header *h, int as_int,
                         evc_mat *out) {
   size_t rows = h->ndim ? h->shape[0] : 1, cols = 1;
-  for (int k = 1; k < h->ndim; k++) cols *= h->shape[k];
+  for (int k = 1; k < h->ndim; k++)
+    if (__builtin_mul_overflow(cols, h->shape[k], &cols)) return evc_err("%s: the array's shape is too large", path);
   if (rows == 0 || cols == 0) return evc_err("%s: the array is empty", path);
   if ((as_int ? evc_mat_alloc_i(out, rows, cols) : evc_mat_alloc_f(out, rows, cols)) != 0) return -1;
   size_t n = rows * cols, chunk = 1 << 16;
@@ -127,11 +136,10 @@ static int read_payload(FILE *f, const char *path, const npy_header *h, int as_i
     for (size_t k = 0; k < want; k++) {
       double v = element(buf + k * (size_t)h->size, h->kind, h->size);
       if (as_int) {
-        if (v != floor(v) || !isfinite(v)) {
+        if (!as_int64(v, &out->i[done + k])) {
           free(buf); evc_mat_free(out);
           return evc_err("%s: value %g at position %zu is not an integer (labels and indices must be integers)", path, v, done + k);
         }
-        out->i[done + k] = (int64_t)v;
       } else {
         out->f[done + k] = (float)v;
       }
@@ -156,6 +164,10 @@ int evc_npy_read(const char *path, int as_int, evc_mat *out) {
     unsigned char more[2];
     if (fread(more, 1, 2, f) != 2) { fclose(f); return FAIL("%s: truncated header", path); }
     hlen |= (size_t)more[0] << 16 | (size_t)more[1] << 24;
+  }
+  if (hlen > (1u << 24)) {   /* numpy writes a few hundred bytes */
+    fclose(f);
+    return FAIL("%s: a .npy header of %zu bytes is implausible: the file is corrupt", path, hlen);
   }
   char *hdr = calloc(hlen + 1, 1);
   npy_header h = {0};
@@ -249,8 +261,7 @@ static int csv_read(const char *path, int as_int, evc_mat *out) {
   if (rc == 0 && (as_int ? evc_mat_alloc_i(out, rows, cols) : evc_mat_alloc_f(out, rows, cols))) rc = 1;
   for (size_t k = 0; rc == 0 && k < n; k++) {
     if (as_int) {
-      if (v[k] != floor(v[k])) rc = evc_err("%s: value %g is not an integer", path, v[k]);
-      else out->i[k] = (int64_t)v[k];
+      if (!as_int64(v[k], &out->i[k])) rc = evc_err("%s: value %g is not an integer", path, v[k]);
     } else {
       out->f[k] = (float)v[k];
     }
@@ -273,7 +284,9 @@ static int idx_read(const char *path, int as_int, evc_mat *out) {
   if (!rc && as_int) {
     evc_mat m;
     if ((rc = evc_mat_alloc_i(&m, rows, cols)) == 0) {
-      for (size_t k = 0; k < n; k++) m.i[k] = (int64_t)out->f[k];
+      for (size_t k = 0; rc == 0 && k < n; k++)
+        if (!as_int64(out->f[k], &m.i[k])) rc = evc_err("%s: value %g is not an integer", path, out->f[k]);
+      if (rc) evc_mat_free(&m);
       evc_mat_free(out);
       *out = m;
     }
