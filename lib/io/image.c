@@ -65,6 +65,38 @@ int ev__is_image_name(const char *name) {
   return 0;
 }
 
+/* stb_image 2.27 trusts a JPEG's DHT segment: sixteen code-length counts
+ * summing past 256 make stbi__build_huffman and the value loop write past
+ * the 257- and 256-byte tables of its decoder state (stb 2.28 added the
+ * check; found by fuzz/fuzz_image.c). Walk the markers, entropy-coded data
+ * included (progressive files define tables between scans), and refuse such
+ * a file before stb sees it. Returns 0 for a bad table, 1 otherwise (not a
+ * JPEG, or nothing wrong that stb would trip on). */
+static int jpeg_tables_ok(const unsigned char *d, size_t n) {
+  if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return 1;
+  size_t i = 2;
+  while (i + 4 <= n) {
+    unsigned m = d[i + 1];
+    if (d[i] != 0xFF || m == 0xFF) { i++; continue; }
+    if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD9)) {
+      i += 2; /* stuffing, TEM, RSTn, SOI, EOI: no length */
+      continue;
+    }
+    size_t len = (size_t)d[i + 2] << 8 | d[i + 3], end = i + 2 + len;
+    if (m == 0xC4) {
+      size_t p = i + 4;
+      while (p + 17 <= end && p + 17 <= n) {
+        size_t count = 0;
+        for (int k = 1; k <= 16; k++) count += d[p + k];
+        if (count > 256) return 0;
+        p += 17 + count;
+      }
+    }
+    i = end;
+  }
+  return 1;
+}
+
 /* stb's reason, made into our message. */
 static ev_status decode_fail(const char *path) {
   const char *why = stbi_failure_reason();
@@ -86,6 +118,9 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
                     "supported", path);
   ev_status st;
   if (!ev__jpeg_decode(data, len, path, img, &st)) {
+    if (!jpeg_tables_ok(data, len))
+      return ev__fail(EV_ERR_FORMAT, "%s: corrupt JPEG: a Huffman table "
+                      "declares more than 256 codes", path);
     int w, h, c;
     stb_out_of_memory = 0;
     unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
@@ -151,6 +186,8 @@ ev_status ev__image_convert(ev__image *img, int channels, const char *path) {
 static int info(const unsigned char *data, size_t len, int *w, int *h,
                 int *c) {
   stb_out_of_memory = 0;
+  if (!jpeg_tables_ok(data, len))
+    return stbi__err("bad DHT header", "Corrupt JPEG");
   return len <= INT32_MAX && stbi_info_from_memory(data, (int)len, w, h, c);
 }
 
