@@ -30,6 +30,8 @@
 
 /* A status must be one of the documented codes, with a message on failure. */
 static inline void fz_check_status(ev_status st) {
+  if (st == EV_ERR_INTERNAL)
+    fprintf(stderr, "EV_ERR_INTERNAL: %s\n", ev_last_error());
   FZ_REQUIRE(st >= EV_OK && st <= EV_ERR_INTERNAL);
   FZ_REQUIRE(st != EV_ERR_INTERNAL);
   if (st != EV_OK) FZ_REQUIRE(ev_last_error()[0] != 0);
