@@ -84,10 +84,12 @@ static int jpeg_tables_ok(const unsigned char *d, size_t n) {
     }
     size_t len = (size_t)d[i + 2] << 8 | d[i + 3], end = i + 2 + len;
     if (m == 0xC4) {
+      /* as stb: tables until the segment's length is used up, the last
+       * one read across its end (and zeros past the file's end) */
       size_t p = i + 4;
-      while (p + 17 <= end && p + 17 <= n) {
+      while (p < end && p < n) {
         size_t count = 0;
-        for (int k = 1; k <= 16; k++) count += d[p + k];
+        for (size_t k = p + 1; k <= p + 16 && k < n; k++) count += d[k];
         if (count > 256) return 0;
         p += 17 + count;
       }
