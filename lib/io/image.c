@@ -113,11 +113,27 @@ static ev_status decode_fail(const char *path) {
                   "unsupported kind", path, why ? why : "unknown reason");
 }
 
+/* PIL refuses images of more than twice Image.MAX_IMAGE_PIXELS
+ * (DecompressionBombError), so torchvision never sees them. The guard
+ * matters: a GIF or JPEG header of a few bytes can announce 65535 x 65535
+ * pixels, and the decoders allocate and fill the whole canvas (gigabytes,
+ * found by fuzz/fuzz_image.c). */
+#define MAX_IMAGE_PIXELS (2 * 89478485ull)
+
+static int info(const unsigned char *data, size_t len, int *w, int *h,
+                int *c);
+
 ev_status ev__image_decode(const unsigned char *data, size_t len,
                            const char *path, int channels, ev__image *img) {
   if (len > INT32_MAX)
     return ev__fail(EV_ERR_FORMAT, "%s: image files over 2 GiB are not "
                     "supported", path);
+  int iw, ih, ic;
+  if (info(data, len, &iw, &ih, &ic) &&
+      (unsigned long long)iw * (unsigned long long)ih > MAX_IMAGE_PIXELS)
+    return ev__fail(EV_ERR_LIMIT, "%s: the image has %d x %d pixels, more "
+                    "than the %llu PIL decodes (a decompression bomb?): "
+                    "resize it first", path, iw, ih, MAX_IMAGE_PIXELS);
   ev_status st;
   if (!ev__jpeg_decode(data, len, path, img, &st)) {
     if (!jpeg_tables_ok(data, len))
