@@ -94,8 +94,12 @@ static ev_status find_version(const char *path, const unsigned char *cd,
     }
     if (kind >= 0 && !have[kind]) {
       have[kind] = 1;
-      ver[kind] = (zip_entry){rd16(h + 10), rd16(h + 8), rd32(h + 16),
-                              rd32(h + 20), rd32(h + 24), rd32(h + 42)};
+      /* flag bit 0x10000 here: the MS-DOS directory attribute, which
+       * makes miniz read the record as a folder */
+      ver[kind] = (zip_entry){rd16(h + 10),
+                              rd16(h + 8) | (rd32(h + 38) & 0x10) << 12,
+                              rd32(h + 16), rd32(h + 20), rd32(h + 24),
+                              rd32(h + 42)};
     }
     p = next;
   }
@@ -115,9 +119,9 @@ static ev_status check_version(const char *path, FILE *f, long size,
   unsigned long data = v->offset + LOCAL_SIZE + rd16(lh + 26) + rd16(lh + 28);
   if (data > (unsigned long)size || v->csize > (unsigned long)size - data)
     return bad(path, "truncated version record");
-  if ((v->method != 0 && v->method != 8) || (v->flags & 0x41))
-    return bad(path, "the version record is encrypted or compressed with "
-               "an unsupported method");
+  if ((v->method != 0 && v->method != 8) || (v->flags & 0x10041))
+    return bad(path, "the version record is a folder, encrypted, or "
+               "compressed with an unsupported method");
   if (v->method != 0) return EV_OK; /* deflated: torch never writes it so */
   char text[32];
   if (v->usize != v->csize || v->usize == 0 || v->usize >= sizeof text ||
