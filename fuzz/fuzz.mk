@@ -83,6 +83,8 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_BUILD)/libembedviz
 # (12 GB seen from a 5 KB file; reported in docs/fuzzing.md): fuzz_model
 # lets such requests through to the allocator, RSS stays limited.
 FUZZ_OPTS_model := -malloc_limit_mb=32768 -rss_limit_mb=6144
+# images up to PIL's 179 Mpixel limit decode in a few GB
+FUZZ_OPTS_image := -malloc_limit_mb=6144 -rss_limit_mb=6144
 fuzz_run = mkdir -p $(FUZZ_BUILD)/corpus/$(1) $(FUZZ_BUILD)/artifacts/$(1) && \
   $(FUZZ_ENV) nice $(FUZZ_BUILD)/fuzz_$(1) -max_total_time=$(2) -timeout=20 \
     -rss_limit_mb=2560 -max_len=65536 -print_final_stats=1 $(FUZZ_OPTS_$(1)) \

@@ -33,6 +33,18 @@ START_TEST(jpeg_huffman_overflow_refused) {
 }
 END_TEST
 
+/* A 32-byte GIF announcing 5126 x 64030 pixels made stb allocate and fill
+ * a 1.3 GB canvas; images beyond PIL's decompression-bomb limit are now
+ * refused from their header. */
+START_TEST(image_pixel_limit) {
+  ev_array *a = NULL;
+  ck_assert_ev(ev_image_read(CORPUS "image/regress-gif-canvas-bomb.gif", 0,
+                             &a), EV_ERR_LIMIT);
+  ck_assert_errmsg_has("5126 x 64030");
+  ck_assert_ptr_null(a);
+}
+END_TEST
+
 /* Data near FLT_MAX overflow the float products of the randomized solver:
  * EV_ERR_NONFINITE (was EV_ERR_INTERNAL from LAPACK's NaN check). */
 START_TEST(pca_randomized_overflow_is_nonfinite) {
@@ -117,6 +129,11 @@ START_TEST(model_bad_version_refused) {
   ck_assert_ptr_null(m);
   ck_assert_ev(ev_model_load(CORPUS "model/plain.zip", EV_DEVICE_CPU, &m),
                EV_ERR_FORMAT);
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-version-as-folder.pt",
+                             EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
+  ck_assert_errmsg_has("folder");
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-version-unsupported-"
+                             "method.zip", EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
   ck_assert_ev(ev_model_load(CORPUS "model/truncated.pt", EV_DEVICE_CPU, &m),
                EV_ERR_FORMAT);
   ck_assert_ev_ok(ev_model_load(CORPUS "model/linear.pt", EV_DEVICE_CPU, &m));
@@ -132,6 +149,7 @@ int main(void) {
   TCase *tc = tcase_create("found by the fuzzers");
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, jpeg_huffman_overflow_refused);
+  tcase_add_test(tc, image_pixel_limit);
   tcase_add_test(tc, pca_randomized_overflow_is_nonfinite);
   tcase_add_test(tc, pca_svd_huge_entry_terminates);
   tcase_add_test(tc, tsne_distance_overflow_is_nonfinite);
