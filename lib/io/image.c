@@ -143,6 +143,11 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
     stb_out_of_memory = 0;
     unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
     if (!px) return decode_fail(path);
+    if (w <= 0 || h <= 0) { /* stb accepts a BMP of width 0 (fuzz_image) */
+      ev__free(px);
+      return ev__fail(EV_ERR_FORMAT, "%s: the image is %d x %d pixels: "
+                      "the file is corrupt", path, w, h);
+    }
     img->pixels = px;
     img->w = (size_t)w;
     img->h = (size_t)h;
