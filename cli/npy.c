@@ -123,6 +123,13 @@ static int read_payload(FILE *f, const char *path, const npy_header *h, int as_i
   for (int k = 1; k < h->ndim; k++)
     if (__builtin_mul_overflow(cols, h->shape[k], &cols)) return evc_err("%s: the array's shape is too large", path);
   if (rows == 0 || cols == 0) return evc_err("%s: the array is empty", path);
+  /* the data must be in the file before its size is allocated */
+  long here = ftell(f), end = -1;
+  if (here >= 0 && fseek(f, 0, SEEK_END) == 0) end = ftell(f);
+  if (end < 0 || fseek(f, here, SEEK_SET) != 0) return evc_err("%s: cannot seek", path);
+  if (cols > SIZE_MAX / rows || rows * cols > (size_t)(end - here) / (size_t)h->size)
+    return evc_err("%s: truncated: the header announces %zu x %zu values, the file holds %ld bytes of data",
+                   path, rows, cols, end - here);
   if ((as_int ? evc_mat_alloc_i(out, rows, cols) : evc_mat_alloc_f(out, rows, cols)) != 0) return -1;
   size_t n = rows * cols, chunk = 1 << 16;
   unsigned char *buf = malloc(chunk * (size_t)h->size);
