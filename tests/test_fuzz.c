@@ -42,6 +42,11 @@ START_TEST(image_pixel_limit) {
                              &a), EV_ERR_LIMIT);
   ck_assert_errmsg_has("5126 x 64030");
   ck_assert_ptr_null(a);
+  /* stb accepted a BMP of width 0: an image without pixels */
+  ck_assert_ev(ev_image_read(CORPUS "image/regress-bmp-width-0.bmp", 3, &a),
+               EV_ERR_FORMAT);
+  ck_assert_errmsg_has("0 x 5");
+  ck_assert_ptr_null(a);
 }
 END_TEST
 
