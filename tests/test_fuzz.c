@@ -141,6 +141,13 @@ START_TEST(model_bad_version_refused) {
                              "method.zip", EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
   ck_assert_ev(ev_model_load(CORPUS "model/truncated.pt", EV_DEVICE_CPU, &m),
                EV_ERR_FORMAT);
+  /* damaged code and debug records: libtorch's ErrorReport::what() threw
+   * inside noexcept and the process ended in std::terminate */
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-errorreport-terminate.pt",
+                             EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
+  ck_assert_errmsg_has("does not compile");
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-errorreport-assert.pt",
+                             EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
   ck_assert_ev_ok(ev_model_load(CORPUS "model/linear.pt", EV_DEVICE_CPU, &m));
   size_t n;
   ck_assert_ev_ok(ev_model_n_layers(m, &n));
