@@ -195,7 +195,11 @@ demo: deps
 	@bash scripts/demo.sh
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 # The embedviz command-line tool and the demo report (targets cli, check-cli).
 include cli/cli.mk
+
+# libFuzzer harnesses (fuzz-build, check-fuzz, fuzz-long, fuzz-NAME;
+# docs/fuzzing.md).
+include fuzz/fuzz.mk

@@ -43,7 +43,15 @@ int evc_mat_alloc_i(evc_mat *m, size_t rows, size_t cols) {
   return alloc_checked(rows, cols, sizeof(int64_t), (void **)&m->i) ? -1 : 0;
 }
 
-/* ---- .npy through libembedviz ---------------------------------------- */
+/* ---- .npy and IDX through libembedviz -------------------------------- */
+
+/* v as an int64 label or index; 0 when it is not an integer in range
+ * (converting such a double is undefined behaviour). */
+static int as_int64(double v, int64_t *out) {
+  if (!(v == floor(v)) || v < -9223372036854775808.0 || v >= 9223372036854775808.0) return 0;
+  *out = (int64_t)v;
+  return 1;
+}
 
 /* Integer elements of an integer array, exactly (no trip through float). */
 static int64_t int_element(const ev_array *a, size_t k) {
@@ -70,11 +78,10 @@ static int from_array(const char *path, const ev_array *a, int as_int, evc_mat *
     const double *g = ev_array_data(a);
     for (size_t k = 0; k < n; k++) {
       double v = dt == EV_DTYPE_FLOAT32 ? f[k] : g[k];
-      if (!(v == floor(v) && fabs(v) < 9.2e18)) {
+      if (!as_int64(v, &out->i[k])) {
         evc_mat_free(out);
         return FAIL("%s: value %g at position %zu is not an integer: give integer labels or indices", path, v, k);
       }
-      out->i[k] = (int64_t)v;
     }
     return 0;
   }
@@ -155,8 +162,7 @@ static int csv_read(const char *path, int as_int, evc_mat *out) {
   if (rc == 0 && (as_int ? evc_mat_alloc_i(out, rows, cols) : evc_mat_alloc_f(out, rows, cols))) rc = 1;
   for (size_t k = 0; rc == 0 && k < n; k++) {
     if (as_int) {
-      if (v[k] != floor(v[k])) rc = evc_err("%s: value %g is not an integer", path, v[k]);
-      else out->i[k] = (int64_t)v[k];
+      if (!as_int64(v[k], &out->i[k])) rc = evc_err("%s: value %g is not an integer", path, v[k]);
     } else {
       out->f[k] = (float)v[k];
     }

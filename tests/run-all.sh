@@ -22,6 +22,7 @@ if [ "${EV_SKIP_SANITIZERS:-0}" != 1 ]; then
   part "ASan+UBSan"     $MAKE --no-print-directory check-asan
   part "TSan"           $MAKE --no-print-directory check-tsan
   part "valgrind"       $MAKE --no-print-directory check-valgrind
+  part "fuzzing, short run" $MAKE --no-print-directory -j2 check-fuzz
 fi
 [ -f tests/run-extra.sh ] && part "extra checks" bash tests/run-extra.sh
 echo "=== summary"

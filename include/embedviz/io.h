@@ -125,7 +125,9 @@ EV_API ev_status ev_idx_read(const char *path, ev_array **out);
  * convert("RGB") (grey replicated, alpha dropped). EV_ERR_NOT_FOUND,
  * EV_ERR_IO, EV_ERR_FORMAT (not an image, corrupt, truncated, unsupported
  * variant; the message names the file), EV_ERR_OVERFLOW (dimensions beyond
- * 2^24 a side), EV_ERR_NOMEM, EV_ERR_ARGUMENT (channels not 0, 1 or 3). */
+ * 2^24 a side), EV_ERR_LIMIT (more than 178956970 pixels, where PIL raises
+ * DecompressionBombError), EV_ERR_NOMEM, EV_ERR_ARGUMENT (channels not 0, 1
+ * or 3). */
 EV_API ev_status ev_image_read(const char *path, int channels, ev_array **out);
 
 /* ---- Data sets ----------------------------------------------------------- */

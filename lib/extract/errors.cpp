@@ -2,6 +2,8 @@
  * crosses the C boundary, and warnings are kept off stderr. */
 #include <new>
 
+#include <torch/csrc/jit/frontend/error_report.h>
+
 #include "extract/shim.h"
 
 namespace {
@@ -53,6 +55,14 @@ ev_status ev__torch_fail(const char *doing) {
     std::string r = ev__torch_reason(e.what_without_backtrace());
     return ev__fail(EV_ERR_BACKEND, "libtorch failed while %s: %s", doing,
                     r.c_str());
+  } catch (const torch::jit::ErrorReport &) {
+    /* Its what() renders the source range, unpickling the file's debug
+     * records; when they are damaged that throws inside a noexcept what()
+     * and std::terminate ends the process (found by fuzz/fuzz_model.c).
+     * So the message is ours alone. */
+    return ev__fail(EV_ERR_FORMAT, "libtorch failed while %s: the "
+                    "TorchScript code in the file does not compile (a "
+                    "damaged file, or one from a newer torch)", doing);
   } catch (const std::exception &e) {
     std::string r = ev__torch_reason(e.what());
     return ev__fail(EV_ERR_BACKEND, "libtorch failed while %s: %s", doing,

@@ -10,7 +10,10 @@
 #include <mutex>
 #include <new>
 
+#include <caffe2/serialize/versions.h>
+
 #include "extract/shim.h"
+#include "extract/zipcheck.h"
 
 extern "C" int ev_extract_available(void) { return 1; }
 
@@ -51,7 +54,8 @@ static ev_status check_file(const char *path) {
     return ev__fail(EV_ERR_FORMAT, "model file %s is not TorchScript (not a "
                     "zip archive): save it with torch.jit.save("
                     "torch.jit.script(model), path)", path);
-  return EV_OK;
+  return ev__check_torch_zip(path, caffe2::serialize::kMinSupportedFileFormatVersion,
+                             caffe2::serialize::kMaxSupportedFileFormatVersion);
 }
 
 /* Inlining everything at load would erase the submodule calls we need.

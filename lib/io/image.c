@@ -65,6 +65,40 @@ int ev__is_image_name(const char *name) {
   return 0;
 }
 
+/* stb_image 2.27 trusts a JPEG's DHT segment: sixteen code-length counts
+ * summing past 256 make stbi__build_huffman and the value loop write past
+ * the 257- and 256-byte tables of its decoder state (stb 2.28 added the
+ * check; found by fuzz/fuzz_image.c). Walk the markers, entropy-coded data
+ * included (progressive files define tables between scans), and refuse such
+ * a file before stb sees it. Returns 0 for a bad table, 1 otherwise (not a
+ * JPEG, or nothing wrong that stb would trip on). */
+static int jpeg_tables_ok(const unsigned char *d, size_t n) {
+  if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return 1;
+  size_t i = 2;
+  while (i + 4 <= n) {
+    unsigned m = d[i + 1];
+    if (d[i] != 0xFF || m == 0xFF) { i++; continue; }
+    if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD9)) {
+      i += 2; /* stuffing, TEM, RSTn, SOI, EOI: no length */
+      continue;
+    }
+    size_t len = (size_t)d[i + 2] << 8 | d[i + 3], end = i + 2 + len;
+    if (m == 0xC4) {
+      /* as stb: tables until the segment's length is used up, the last
+       * one read across its end (and zeros past the file's end) */
+      size_t p = i + 4;
+      while (p < end && p < n) {
+        size_t count = 0;
+        for (size_t k = p + 1; k <= p + 16 && k < n; k++) count += d[k];
+        if (count > 256) return 0;
+        p += 17 + count;
+      }
+    }
+    i = end;
+  }
+  return 1;
+}
+
 /* stb's reason, made into our message. */
 static ev_status decode_fail(const char *path) {
   const char *why = stbi_failure_reason();
@@ -81,13 +115,32 @@ static ev_status decode_fail(const char *path) {
                   path, why ? why : "unknown reason");
 }
 
+/* PIL refuses images of more than twice Image.MAX_IMAGE_PIXELS
+ * (DecompressionBombError), so torchvision never sees them. The guard
+ * matters: a GIF or JPEG header of a few bytes can announce 65535 x 65535
+ * pixels, and the decoders allocate and fill the whole canvas (gigabytes,
+ * found by fuzz/fuzz_image.c). */
+#define MAX_IMAGE_PIXELS (2 * 89478485ull)
+
+static int info(const unsigned char *data, size_t len, int *w, int *h,
+                int *c);
+
 ev_status ev__image_decode(const unsigned char *data, size_t len,
                            const char *path, int channels, ev__image *img) {
   if (len > INT32_MAX)
     return ev__fail(EV_ERR_FORMAT, "%s: image files over 2 GiB are not "
                     "supported", path);
+  int iw, ih, ic;
+  if (info(data, len, &iw, &ih, &ic) &&
+      (unsigned long long)iw * (unsigned long long)ih > MAX_IMAGE_PIXELS)
+    return ev__fail(EV_ERR_LIMIT, "%s: the image has %d x %d pixels, more "
+                    "than the %llu PIL decodes (a decompression bomb?): "
+                    "resize it first", path, iw, ih, MAX_IMAGE_PIXELS);
   ev_status st;
   if (!ev__jpeg_decode(data, len, path, img, &st)) {
+    if (!jpeg_tables_ok(data, len))
+      return ev__fail(EV_ERR_FORMAT, "%s: corrupt JPEG: a Huffman table "
+                      "declares more than 256 codes", path);
     int w, h, c;
     stb_out_of_memory = 0;
     unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
@@ -96,6 +149,11 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
       px = NULL;
     }
     if (!px) return decode_fail(path);
+    if (w <= 0 || h <= 0) { /* stb accepts a BMP of width 0 (fuzz_image) */
+      ev__free(px);
+      return ev__fail(EV_ERR_FORMAT, "%s: the image is %d x %d pixels: "
+                      "the file is corrupt", path, w, h);
+    }
     img->pixels = px;
     img->w = (size_t)w;
     img->h = (size_t)h;
@@ -157,6 +215,8 @@ ev_status ev__image_convert(ev__image *img, int channels, const char *path) {
 static int info(const unsigned char *data, size_t len, int *w, int *h,
                 int *c) {
   stb_out_of_memory = 0;
+  if (!jpeg_tables_ok(data, len))
+    return stbi__err("bad DHT header", "Corrupt JPEG");
   return len <= INT32_MAX && stbi_info_from_memory(data, (int)len, w, h, c);
 }
 

@@ -2,7 +2,9 @@
  * one allocation, the call. LAPACK's own info codes become EV_ERR_INTERNAL
  * (they only arise from bad arguments, which callers rule out) except for
  * non-convergence, which is reported as what it is. */
+#include <float.h>
 #include <lapacke.h>
+#include <math.h>
 
 #include "linalg/linalg.h"
 
@@ -143,7 +145,8 @@ SVD_LEFT(ev__svd_left_d, double, LAPACKE_dgesdd_work, "dgesdd")
  * singular vectors, which we do not want: factor a = L Q first (sgelqf,
  * 2 n m^2 flops) and take the SVD of the m x m L, whose left singular
  * vectors are a's. */
-ev_status ev__svd_left(float *a, size_t m, size_t n, float *s, float *u) {
+static ev_status svd_left_unscaled(float *a, size_t m, size_t n, float *s,
+                                   float *u) {
   if (m >= n) return svd_left_direct(a, m, n, s, u);
   lapack_int M = (lapack_int)m, N = (lapack_int)n, info;
   float q = 0;
@@ -166,6 +169,30 @@ ev_status ev__svd_left(float *a, size_t m, size_t n, float *s, float *u) {
   for (size_t j = 0; j < m; j++)
     for (size_t i = 0; i < m; i++) u[j * m + i] = i >= j ? a[j * m + i] : 0;
   return svd_left_direct(u, m, m, s, NULL); /* square: vectors over u */
+}
+
+/* OpenBLAS's sgesdd never returns (sbdsqr loops) on some matrices with
+ * entries near FLT_MAX (found by fuzz/fuzz_pca.c), and squares of such
+ * entries overflow anyway. Scaling by a power of two, exact for normal
+ * numbers, brings the largest entry near 1; the singular values are scaled
+ * back and the vectors do not change. */
+ev_status ev__svd_left(float *a, size_t m, size_t n, float *s, float *u) {
+  float amax = 0;
+  for (size_t i = 0; i < m * n; i++) {
+    float v = fabsf(a[i]);
+    if (!(v <= FLT_MAX))
+      return ev__fail(EV_ERR_NONFINITE, "the SVD's input overflowed single "
+                      "precision: the data's values are too large; rescale "
+                      "them");
+    if (v > amax) amax = v;
+  }
+  int e = amax > 0x1p60f || (amax > 0 && amax < 0x1p-60f) ? -ilogbf(amax) : 0;
+  if (e)
+    for (size_t i = 0; i < m * n; i++) a[i] = ldexpf(a[i], e);
+  ev_status st = svd_left_unscaled(a, m, n, s, u);
+  if (!st && e)
+    for (size_t i = 0; i < (m < n ? m : n); i++) s[i] = ldexpf(s[i], -e);
+  return st;
 }
 
 ev_status ev__lu_basis(float *a, size_t m, size_t n, size_t lda) {

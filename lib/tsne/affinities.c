@@ -54,6 +54,16 @@ double ev__tsne_calibrate_row(const double *d2, size_t k, double perplexity,
   return h;
 }
 
+/* Finite data can have distances beyond float's range (coordinates past
+ * ~1e19 squared): the calibration would then turn them into NaN
+ * affinities and a NaN map returned as a success (found by
+ * fuzz/fuzz_tsne.c). */
+static ev_status distances_overflow(void) {
+  return ev__fail(EV_ERR_NONFINITE, "distances between the rows overflow "
+                  "single precision (coordinates too large): rescale the "
+                  "data, e.g. standardise each column");
+}
+
 ev_status ev__tsne_conditional(const float *dist, size_t n, size_t k,
                                int squared, double perplexity, double *pc,
                                ev_progress_fn cb, void *user) {
@@ -62,6 +72,8 @@ ev_status ev__tsne_conditional(const float *dist, size_t n, size_t k,
   ev_status st = ev__bytes("calibration scratch", (size_t)nt, k,
                            sizeof(double), &bytes);
   if (st) return st;
+  for (size_t i = 0; i < n * k; i++)
+    if (!isfinite(dist[i])) return distances_overflow();
   double *scratch = ev__malloc(bytes);
   if (!scratch) return ev__nomem("calibration scratch", bytes);
   for (size_t r0 = 0; r0 < n; r0 += ROWS_PER_REPORT) {
@@ -171,6 +183,9 @@ ev_status ev__tsne_dense_affinities(size_t n, double perplexity,
   for (size_t r0 = 0; r0 < n && !st; r0 += block) {
     size_t rows = r0 + block < n ? block : n - r0;
     st = rows_fn(ctx, r0, rows, d2);
+    for (size_t r = 0; r < rows && !st; r++)
+      for (size_t j = 0; j < n && !st; j++)
+        if (j != r0 + r && !isfinite(d2[r * n + j])) st = distances_overflow();
     if (st) break;
     calibrate_dense_rows(n, r0, rows, d2, perplexity, scratch, p.val);
     st = ev__progress(cb, user, EV_STAGE_AFFINITIES, r0 + rows, n, NAN);

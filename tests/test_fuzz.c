@@ -1,0 +1,171 @@
+/* Regression tests for the bugs the fuzzers found (docs/fuzzing.md). Each
+ * replays the failing input, or the smallest call that reaches the same
+ * code, and checks the status the library now gives. The inputs are also
+ * in fuzz/corpus/, which `check-fuzz` replays under the sanitizers. */
+#include <float.h>
+
+#include "io/io_private.h"
+#include "testutil.h"
+
+#define CORPUS "fuzz/corpus/"
+
+/* stb_image 2.27 wrote past its Huffman tables on a DHT segment declaring
+ * more than 256 codes; such a JPEG is now refused before stb sees it. */
+START_TEST(jpeg_huffman_overflow_refused) {
+  ev_array *a = NULL;
+  ev__jpeg_disable(1); /* the stb path: CMYK files take it anyway */
+  ck_assert_ev(ev_image_read(CORPUS "image/regress-stb-dht-overflow.jpg", 0,
+                             &a), EV_ERR_FORMAT);
+  ck_assert_errmsg_has("regress-stb-dht-overflow.jpg");
+  ev__jpeg_disable(0);
+  ck_assert_ptr_null(a);
+  /* the probe of an image-file data set reads the header with stb too */
+  const char *p = CORPUS "image/regress-stb-dht-overflow.jpg";
+  ev_dataset *ds = NULL;
+  ck_assert_int_ne(ev_dataset_from_paths(&p, 1, NULL, 0, &ds), EV_OK);
+  ck_assert_ptr_null(ds);
+  /* a good JPEG still decodes through stb */
+  ev__jpeg_disable(1);
+  ck_assert_ev_ok(ev_image_read("tests/data/io/img_blocks_16x16.jpg", 0, &a));
+  ev__jpeg_disable(0);
+  ck_assert_uint_eq(ev_array_dim(a, 0), 16);
+  ev_array_free(a);
+}
+END_TEST
+
+/* A 32-byte GIF announcing 5126 x 64030 pixels made stb allocate and fill
+ * a 1.3 GB canvas; images beyond PIL's decompression-bomb limit are now
+ * refused from their header. */
+START_TEST(image_pixel_limit) {
+  ev_array *a = NULL;
+  ck_assert_ev(ev_image_read(CORPUS "image/regress-gif-canvas-bomb.gif", 0,
+                             &a), EV_ERR_LIMIT);
+  ck_assert_errmsg_has("5126 x 64030");
+  ck_assert_ptr_null(a);
+  /* stb accepted a BMP of width 0: an image without pixels */
+  ck_assert_ev(ev_image_read(CORPUS "image/regress-bmp-width-0.bmp", 3, &a),
+               EV_ERR_FORMAT);
+  ck_assert_errmsg_has("0 x 5");
+  ck_assert_ptr_null(a);
+}
+END_TEST
+
+/* Data near FLT_MAX overflow the float products of the randomized solver:
+ * EV_ERR_NONFINITE (was EV_ERR_INTERNAL from LAPACK's NaN check). */
+START_TEST(pca_randomized_overflow_is_nonfinite) {
+  size_t n = 20, d = 10;
+  float *x = malloc(n * d * sizeof *x);
+  for (size_t i = 0; i < n * d; i++)
+    x[i] = (i * 7 % 5 < 2 ? -1 : 1) * FLT_MAX * (float)(1 + i % 3) / 3;
+  ev_pca *p;
+  ck_assert_ev_ok(ev_pca_create(&p));
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, EV_PCA_SOLVER_RANDOMIZED));
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_N_COMPONENTS, 2));
+  ev_status st = ev_pca_fit(p, x, n, d, d);
+  ck_assert_msg(st == EV_ERR_NONFINITE || st == EV_OK, "got %s: %s",
+                ev_status_name(st), ev_last_error());
+  /* the handle stays usable */
+  for (size_t i = 0; i < n * d; i++) x[i] = (float)((i * 37) % 11) - 5;
+  ck_assert_ev_ok(ev_pca_fit(p, x, n, d, d));
+  ev_pca_free(p);
+  free(x);
+}
+END_TEST
+
+/* OpenBLAS's sgesdd never returned on this matrix (one entry -FLT_MAX);
+ * the SVD input is now scaled by a power of two first. Check's per-test
+ * timeout catches a hang. */
+START_TEST(pca_svd_huge_entry_terminates) {
+  size_t n = 18, d = 13;
+  float *x = calloc(n * d, sizeof *x);
+  const float row0[13] = {0x1.68p+2f, -0x1.fffffep+127f, -0.0f, 0, 0,
+                          -0x1.d9999ap+1f, 0x1.4p+2f, -0x1.1729d6p+43f,
+                          -0x1.2p+1f, 0, 0, 0, 0};
+  memcpy(x, row0, sizeof row0);
+  ev_pca *p;
+  ck_assert_ev_ok(ev_pca_create(&p));
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_THREADS, 1));
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, EV_PCA_SOLVER_SVD));
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_WHITEN, 1));
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_N_COMPONENTS, 8));
+  ck_assert_ev_ok(ev_pca_fit(p, x, n, d, d));
+  /* one non-zero row: a single direction, along the -FLT_MAX column */
+  float comp[8 * 13], ratio[8];
+  ck_assert_ev_ok(ev_pca_components(p, comp, d));
+  ck_assert_ev_ok(ev_pca_explained_variance_ratio(p, ratio));
+  ck_assert_float_eq_tol(fabsf(comp[1]), 1.0f, 1e-6f);
+  ck_assert_float_eq_tol(ratio[0], 1.0f, 1e-6f);
+  ev_pca_free(p);
+  free(x);
+}
+END_TEST
+
+/* Finite coordinates whose squared distances pass FLT_MAX gave a NaN map
+ * with EV_OK; now EV_ERR_NONFINITE, for the exact and the Barnes-Hut
+ * method. */
+START_TEST(tsne_distance_overflow_is_nonfinite) {
+  float x[4 * 2] = {0, 0, 3e21f, 0, 0, -2e21f, 1, 1};
+  for (int method = 1; method <= 2; method++) {
+    ev_tsne *t;
+    ck_assert_ev_ok(ev_tsne_create(&t));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, method));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METRIC, EV_METRIC_SQEUCLIDEAN));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PERPLEXITY, 1));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 10));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_RANDOM));
+    ck_assert_ev(ev_tsne_fit(t, x, 4, 2, 2), EV_ERR_NONFINITE);
+    ck_assert_errmsg_has("rescale");
+    size_t n, dims;
+    ck_assert_ev_ok(ev_tsne_size(t, &n, &dims));
+    ck_assert_uint_eq(n, 0); /* no map was made */
+    ev_tsne_free(t);
+  }
+}
+END_TEST
+
+/* libtorch 1.13 leaked its zip reader when the version record was bad;
+ * the shim now refuses such files itself. */
+START_TEST(model_bad_version_refused) {
+  if (!ev_extract_available()) return;
+  ev_model *m = NULL;
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-bad-version.pt",
+                             EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
+  ck_assert_errmsg_has("version record");
+  ck_assert_ptr_null(m);
+  ck_assert_ev(ev_model_load(CORPUS "model/plain.zip", EV_DEVICE_CPU, &m),
+               EV_ERR_FORMAT);
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-version-as-folder.pt",
+                             EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
+  ck_assert_errmsg_has("folder");
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-version-unsupported-"
+                             "method.zip", EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
+  ck_assert_ev(ev_model_load(CORPUS "model/truncated.pt", EV_DEVICE_CPU, &m),
+               EV_ERR_FORMAT);
+  /* damaged code and debug records: libtorch's ErrorReport::what() threw
+   * inside noexcept and the process ended in std::terminate */
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-errorreport-terminate.pt",
+                             EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
+  ck_assert_errmsg_has("does not compile");
+  ck_assert_ev(ev_model_load(CORPUS "model/regress-errorreport-assert.pt",
+                             EV_DEVICE_CPU, &m), EV_ERR_FORMAT);
+  ck_assert_ev_ok(ev_model_load(CORPUS "model/linear.pt", EV_DEVICE_CPU, &m));
+  size_t n;
+  ck_assert_ev_ok(ev_model_n_layers(m, &n));
+  ck_assert_uint_ge(n, 2); /* fc, act, output... */
+  ev_model_free(m);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("fuzz regressions");
+  TCase *tc = tcase_create("found by the fuzzers");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, jpeg_huffman_overflow_refused);
+  tcase_add_test(tc, image_pixel_limit);
+  tcase_add_test(tc, pca_randomized_overflow_is_nonfinite);
+  tcase_add_test(tc, pca_svd_huge_entry_terminates);
+  tcase_add_test(tc, tsne_distance_overflow_is_nonfinite);
+  tcase_add_test(tc, model_bad_version_refused);
+  suite_add_tcase(s, tc);
+  return tu_run(s) ? 1 : 0;
+}
