@@ -68,6 +68,8 @@ static int64_t int_element(const ev_array *a, size_t k) {
 static int from_array(const char *path, const ev_array *a, int as_int, evc_mat *out) {
   size_t n = ev_array_size(a), rows = ev_array_dim(a, 0), cols = rows ? n / rows : 0;
   int dt = ev_array_dtype(a), is_float = dt == EV_DTYPE_FLOAT32 || dt == EV_DTYPE_FLOAT64;
+  if (rows == 0 || cols == 0)
+    return FAIL("%s: the array is empty (%zu x %zu): give at least one row and one column", path, rows, cols);
   if (as_int) {
     if (evc_mat_alloc_i(out, rows, cols)) return -1;
     if (!is_float) {

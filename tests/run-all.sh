@@ -10,7 +10,9 @@ passed=0; failed=0; failed_parts=()
 part() {
   local name=$1; shift
   echo "=== $name"
+  local start=$SECONDS
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_parts+=("$name"); fi
+  echo "=== $name: $((SECONDS - start)) s"
 }
 part "C tests"        $MAKE --no-print-directory check-c
 part "ABI check"      $MAKE --no-print-directory check-abi

@@ -40,12 +40,13 @@ static int read_at(FILE *f, long off, void *buf, size_t n) {
 }
 
 /* The end of central directory record: entries, size and offset of the
- * central directory. 1 = found, 0 = none, -1 = zip64. */
+ * central directory. 1 = found, 0 = none, -1 = zip64, -2 = out of memory. */
 static int find_eocd(FILE *f, long size, unsigned *entries,
                      unsigned long *cd_size, unsigned long *cd_off) {
   long tail = size < EOCD_SIZE + MAX_COMMENT ? size : EOCD_SIZE + MAX_COMMENT;
   unsigned char *buf = ev__malloc((size_t)tail);
-  if (!buf || !read_at(f, size - tail, buf, (size_t)tail)) {
+  if (!buf) return -2;
+  if (!read_at(f, size - tail, buf, (size_t)tail)) {
     ev__free(buf);
     return 0;
   }
@@ -155,7 +156,9 @@ ev_status ev__check_torch_zip(const char *path, unsigned long long min_version,
   unsigned char *cd = NULL;
   zip_entry ver[2] = {{0}};
   int have[2] = {0, 0};
-  if (eocd == 0)
+  if (eocd == -2)
+    st = ev__nomem("the end of the model's zip archive", 0);
+  else if (eocd == 0)
     st = bad(path, "no zip end of central directory: truncated?");
   else if (eocd > 0 && (cd_off > (unsigned long)size ||
                         cd_size > (unsigned long)size - cd_off))

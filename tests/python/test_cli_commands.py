@@ -94,6 +94,15 @@ def test_float_labels_must_be_integers(tmp_path):
     assert status == 1 and "not an integer" in err
 
 
+@pytest.mark.parametrize("shape", [(0, 4), (5, 0), (0,)])
+def test_empty_arrays_are_refused(tmp_path, shape):
+    p = tmp_path / "e.npy"
+    np.save(p, np.zeros(shape, np.float32))
+    status, _, err = run("pca", "-i", p, "-o", tmp_path / "s.npy", "-k", 1, ok=False)
+    assert status == 1 and "is empty" in err
+    assert not (tmp_path / "s.npy").exists()
+
+
 def test_library_message_on_bad_values(tmp_path):
     p = tmp_path / "p.npy"
     a = np.full((5, 3), 1 / 3, np.float32)
