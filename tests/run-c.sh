@@ -2,11 +2,23 @@
 # Run the Check test programs given as arguments; sum their results.
 # EV_TEST_WRAPPER, when set, is a command put before each program (e.g.
 # valgrind with its options: tests/sanitizers/run-valgrind.sh).
+# EV_TEST_JOBS (default 1) programs run at once; their outputs are shown
+# in the order given.
 set -uo pipefail
 checks=0; fails=0; bad=()
 read -r -a wrapper <<< "${EV_TEST_WRAPPER:-}"
+jobs=${EV_TEST_JOBS:-1}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+i=0
 for t in "$@"; do
-  out=$("${wrapper[@]}" "$t" 2>&1); rc=$?
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  ( "${wrapper[@]}" "$t" > "$tmp/$i.out" 2>&1; echo $? > "$tmp/$i.rc" ) &
+  i=$((i + 1))
+done
+wait
+i=0
+for t in "$@"; do
+  out=$(cat "$tmp/$i.out"); rc=$(cat "$tmp/$i.rc"); i=$((i + 1))
   echo "$out" | tail -n 30
   line=$(echo "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
   if [ -z "$line" ]; then bad+=("$(basename "$t") (no result, exit $rc)"); continue; fi

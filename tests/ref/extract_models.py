@@ -20,6 +20,7 @@ this script. Files written:
   ok                  written last: the set is complete
 """
 import os
+import shutil
 import sys
 
 import torch
@@ -127,17 +128,31 @@ def bad_files(outdir):
 
 
 def main():
+    """Make the set in a private folder, then move it into place, so that
+    test programs running at once never read a half-written set."""
     outdir = sys.argv[1] if len(sys.argv) > 1 else "build/tests/extract"
-    os.makedirs(outdir, exist_ok=True)
-    okfile = os.path.join(outdir, "ok")
-    if os.path.exists(okfile):
-        os.remove(okfile)
+    outdir = outdir.rstrip("/")
+    if os.path.exists(os.path.join(outdir, "ok")):
+        return
+    tmp = "%s.tmp%d" % (outdir, os.getpid())
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
     torch.set_num_threads(1)
-    small_cnn(outdir)
-    resnet(outdir)
-    tuple_net(outdir)
-    bad_files(outdir)
-    open(okfile, "w").write("ok\n")
+    small_cnn(tmp)
+    resnet(tmp)
+    tuple_net(tmp)
+    bad_files(tmp)
+    open(os.path.join(tmp, "ok"), "w").write("ok\n")
+    if os.path.exists(os.path.join(outdir, "ok")):   # another run finished first
+        shutil.rmtree(tmp)
+        return
+    shutil.rmtree(outdir, ignore_errors=True)        # a stale, incomplete set
+    try:
+        os.rename(tmp, outdir)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.path.exists(os.path.join(outdir, "ok")):
+            raise
 
 
 if __name__ == "__main__":
