@@ -1,10 +1,10 @@
 # fuzz/fuzz.mk - libFuzzer harnesses for every reader of outside data and
 # every numeric entry point (docs/fuzzing.md).
 #
-#   make -f Makefile -f fuzz/fuzz.mk fuzz-build   build every harness
-#   make -f Makefile -f fuzz/fuzz.mk -j2 check-fuzz   short run of each (CI)
-#   make -f Makefile -f fuzz/fuzz.mk fuzz-long FUZZ_SECONDS=600
-#   make -f Makefile -f fuzz/fuzz.mk fuzz-npy     one harness (fuzz-<name>)
+#   make fuzz-build   build every harness
+#   make -j2 check-fuzz   short run of each (CI)
+#   make fuzz-long FUZZ_SECONDS=600
+#   make fuzz-npy     one harness (fuzz-<name>)
 #
 # The library's sources are compiled again with clang, libFuzzer's coverage
 # instrumentation, AddressSanitizer and UndefinedBehaviorSanitizer into
