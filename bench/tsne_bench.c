@@ -51,6 +51,10 @@ int main(int argc, char **argv) {
   check(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, (double)dims), "dims");
   check(ev_tsne_set(t, EV_TSNE_THREADS, atof(argv[5])), "threads");
   check(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_BARNES_HUT), "method");
+  /* TSNE_BENCH_THETA: another Barnes-Hut accuracy for the fit (default
+   * 0.5, scikit-learn's angle) */
+  const char *theta = getenv("TSNE_BENCH_THETA");
+  if (theta && !kl_mode) check(ev_tsne_set(t, EV_TSNE_THETA, atof(theta)), "theta");
   if (kl_mode) {
     float *map = read_f32(argv[6], n * dims);
     check(ev_tsne_set_init(t, map, n, dims, dims), "init");
