@@ -448,6 +448,36 @@ START_TEST(exact_memory_limit_names_barnes_hut) {
 }
 END_TEST
 
+/* AUTO takes exact for small n only when it fits the memory limit: with a
+ * 1 MiB limit, 600 points (4 MiB of affinities) go to Barnes-Hut, whose
+ * map equals an explicit Barnes-Hut fit; with the default limit AUTO's map
+ * equals an explicit exact fit. */
+START_TEST(auto_respects_memory_limit) {
+  size_t n = 600, d = 3;
+  float *x = tu_randn(n, d, 2), *a = malloc(n * 2 * sizeof *a),
+        *b = malloc(n * 2 * sizeof *b);
+  ev_tsne *t = make(30, EV_TSNE_METHOD_AUTO, 0);
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 60));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 1));
+  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
+  ck_assert_ev_ok(ev_tsne_embedding(t, a, 2));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_BARNES_HUT));
+  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
+  ck_assert_ev_ok(ev_tsne_embedding(t, b, 2));
+  ck_assert_int_eq(memcmp(a, b, n * 2 * sizeof *a), 0);
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 1024));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_AUTO));
+  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
+  ck_assert_ev_ok(ev_tsne_embedding(t, a, 2));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_EXACT));
+  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
+  ck_assert_ev_ok(ev_tsne_embedding(t, b, 2));
+  ck_assert_int_eq(memcmp(a, b, n * 2 * sizeof *a), 0);
+  ev_tsne_free(t);
+  free(x), free(a), free(b);
+}
+END_TEST
+
 START_TEST(perplexity_too_large_names_largest) {
   size_t n = 50, d = 3;
   float *x = tu_randn(n, d, 1);
@@ -672,6 +702,7 @@ static Suite *tsne_suite(void) {
   ADD(s, cancel_keeps_partial_map_and_handle_usable);
   ADD(s, given_init_is_used);
   ADD(s, exact_memory_limit_names_barnes_hut);
+  ADD(s, auto_respects_memory_limit);
   ADD(s, perplexity_too_large_names_largest);
   ADD(s, nonfinite_input_refused);
   ADD(s, duplicates_and_constant_data_give_finite_maps);

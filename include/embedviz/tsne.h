@@ -46,7 +46,8 @@
  * summarises far cells of a space-partitioning tree (binary tree, quadtree
  * or octree for 1, 2 or 3 dimensions) when cell width / distance < theta;
  * theta = 0 gives the exact repulsion. EV_TSNE_METHOD_AUTO takes exact for
- * n <= 1000 or more than 3 output dimensions, Barnes-Hut otherwise.
+ * more than 3 output dimensions, and for n <= 1000 when its affinities fit
+ * EV_TSNE_MAX_MEMORY_MB; Barnes-Hut otherwise.
  *
  * Reproducibility: the same input, settings and EV_TSNE_SEED on the same
  * thread count give bit-identical maps. The t-SNE stages themselves

@@ -11,10 +11,19 @@
 
 /* ---- choices and limits, all checked before any work ---- */
 
+/* Whether the exact method's n x (n - 1) affinities (12 bytes each with
+ * their workspace) fit EV_TSNE_MAX_MEMORY_MB. */
+static int exact_fits(const ev_tsne *t, size_t n) {
+  size_t bytes;
+  return n > 0 && ev__mul3(n, n - 1, 12, &bytes) &&
+         (double)bytes / 1048576.0 <= t->param[EV_TSNE_MAX_MEMORY_MB];
+}
+
 static int resolve_exact(const ev_tsne *t, size_t n, size_t dims) {
   int method = (int)t->param[EV_TSNE_METHOD];
   if (method == EV_TSNE_METHOD_AUTO)
-    return dims > EV__TSNE_BH_MAX_DIMS || n <= AUTO_EXACT_MAX_N;
+    return dims > EV__TSNE_BH_MAX_DIMS ||
+           (n <= AUTO_EXACT_MAX_N && exact_fits(t, n));
   return method == EV_TSNE_METHOD_EXACT;
 }
 
@@ -49,10 +58,8 @@ static ev_status check_plan(const ev_tsne *t, const ev__source *src,
                 : "it uses floor(3 x perplexity) neighbours of n - 1",
           most);
     if (exact) {
-      size_t bytes;
       double limit = t->param[EV_TSNE_MAX_MEMORY_MB];
-      if (!ev__mul3(n, n - 1, 12, &bytes) ||
-          (double)bytes / 1048576.0 > limit)
+      if (!exact_fits(t, n))
         return ev__fail(EV_ERR_LIMIT,
                         "the exact method needs about %.0f MiB for its %zu x "
                         "%zu affinities, more than EV_TSNE_MAX_MEMORY_MB = "
