@@ -195,7 +195,7 @@ demo: deps
 	@bash scripts/demo.sh
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-notorch
 
 # The embedviz command-line tool and the demo report (targets cli, check-cli).
 include cli/cli.mk
