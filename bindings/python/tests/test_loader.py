@@ -14,14 +14,14 @@ import embedviz
 PKG = os.path.dirname(os.path.dirname(embedviz.__file__))
 
 
-def run(code, env_lib=None, pythonpath=PKG, extra_env=None):
+def run(code, env_lib=None, pythonpath=PKG, extra_env=None, cwd=None):
     env = {k: v for k, v in os.environ.items() if k not in ("EMBEDVIZ_LIBRARY", "LD_LIBRARY_PATH")}
     env["PYTHONPATH"] = pythonpath
     if env_lib is not None:
         env["EMBEDVIZ_LIBRARY"] = env_lib
     env.update(extra_env or {})
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, cwd=cwd)
 
 
 def fake_library(tmp_path, version, body=""):
@@ -125,3 +125,31 @@ def test_calls_release_the_gil():
     import ctypes
     lib = embedviz.library()._cdll
     assert isinstance(lib, ctypes.CDLL) and not isinstance(lib, ctypes.PyDLL)
+
+
+def test_pip_install_offline(tmp_path):
+    """`pip install bindings/python` with no network and no index: a pure
+    Python package whose only dependency is numpy; the installed copy loads
+    the library and works."""
+    target = tmp_path / "site"
+    src = tmp_path / "src"   # setuptools builds in the source folder: use a copy
+    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns(
+        "__pycache__", "build", "*.egg-info", "tests", "libembedviz.so*"))
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index",
+                        "--no-build-isolation", "--no-deps", "--target", str(target), str(src)],
+                       capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "PIP_NO_CACHE_DIR": "1"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (target / "embedviz" / "__init__.py").exists()
+    meta = next(target.glob("embedviz-*.dist-info")) / "METADATA"
+    requires = [l for l in meta.read_text().splitlines() if l.startswith("Requires-Dist")]
+    assert [l.split(":", 1)[1].split()[0] for l in requires] == ["numpy"]
+    lib = os.environ.get("EMBEDVIZ_LIBRARY")
+    out = run("""
+        import embedviz, numpy as np
+        assert embedviz.__file__.startswith(%r), embedviz.__file__
+        x = np.random.default_rng(0).normal(size=(50, 4)).astype(np.float32)
+        print(embedviz.PCA(2).fit_transform(x).shape)
+    """ % str(target), env_lib=lib, pythonpath=str(target), cwd=str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(50, 2)"
