@@ -257,8 +257,9 @@ EV_API ev_status ev_dataset_labels(const ev_dataset *ds, int32_t *out,
  * largest label, 0 without labels). */
 EV_API ev_status ev_dataset_class_count(const ev_dataset *ds, size_t *n);
 /* Name of class i (folder data sets: the subfolder's name; others: the
- * label as decimal text), or NULL when i is out of range. Valid until the
- * data set is freed. */
+ * label as decimal text), or NULL when i is out of range, and for every i
+ * of a data set whose largest label is 2^20 or more (no names are made for
+ * so many classes). Valid until the data set is freed. */
 EV_API const char *ev_dataset_class_name(const ev_dataset *ds, size_t i);
 /* The file item i comes from, or NULL for items of an array (IDX, .npy,
  * floats: the item is index i of the source). Valid until freed. */
