@@ -338,20 +338,10 @@ START_TEST(dataset_read) {
 END_TEST
 
 /* ---- extraction ---- */
-static const char *xdir = "build/tests/extract";
 static char xbuf[4096];
 static const char *xpath(const char *name) {
-  snprintf(xbuf, sizeof xbuf, "%s/%s", xdir, name);
+  snprintf(xbuf, sizeof xbuf, "%s/%s", tu_extract_dir(), name);
   return xbuf;
-}
-static int have_models(void) {
-  struct stat st;
-  if (getenv("EV_EXTRACT_TESTDATA")) xdir = getenv("EV_EXTRACT_TESTDATA");
-  if (stat(xpath("ok"), &st) == 0) return 1;
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/extract_models.py %s",
-           xdir);
-  return system(cmd) == 0 && stat(xpath("ok"), &st) == 0;
 }
 static ev_extractor *ex;
 static float xin[9 * 64];
@@ -373,7 +363,7 @@ START_TEST(extraction) {
             "skipped\n");
     return;
   }
-  ck_assert_msg(have_models(), "cannot make the test models");
+  ck_assert_msg(tu_have_extract_models(), "cannot make the test models");
   uint64_t s = 1;
   for (size_t i = 0; i < sizeof xin / sizeof *xin; i++)
     xin[i] = (float)tu_normal(&s);

@@ -272,22 +272,11 @@ START_TEST(one_pca_many_threads) {
 END_TEST
 
 /* ---- one shared model, an extractor per thread ---- */
-static const char *xdir = "build/tests/extract";
 static _Thread_local char xbuf[4096];
 static const char *xpath(const char *name) {
-  snprintf(xbuf, sizeof xbuf, "%s/%s", xdir, name);
+  snprintf(xbuf, sizeof xbuf, "%s/%s", tu_extract_dir(), name);
   return xbuf;
 }
-static int have_models(void) {
-  struct stat st;
-  if (getenv("EV_EXTRACT_TESTDATA")) xdir = getenv("EV_EXTRACT_TESTDATA");
-  if (stat(xpath("ok"), &st) == 0) return 1;
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/extract_models.py %s",
-           xdir);
-  return system(cmd) == 0 && stat(xpath("ok"), &st) == 0;
-}
-
 static ev_model *shared_model;
 static _Thread_local int load_own; /* this thread loads its own model */
 enum { XN = 6, XC = 64 };
@@ -333,7 +322,7 @@ START_TEST(one_model_many_threads) {
             "model part is skipped\n");
     return;
   }
-  ck_assert_msg(have_models(), "cannot make the test models "
+  ck_assert_msg(tu_have_extract_models(), "cannot make the test models "
                 "(tests/ref/extract_models.py)");
   uint64_t s = 5;
   for (size_t i = 0; i < sizeof xin / sizeof *xin; i++)

@@ -7,11 +7,10 @@
 
 #include "testutil.h"
 
-static const char *dir = "build/tests/extract";
 static char pathbuf[4096];
 
 static const char *path(const char *name) {
-  snprintf(pathbuf, sizeof pathbuf, "%s/%s", dir, name);
+  snprintf(pathbuf, sizeof pathbuf, "%s/%s", tu_extract_dir(), name);
   return pathbuf;
 }
 
@@ -250,7 +249,7 @@ START_TEST(bad_model_files) {
   ck_assert_ev(ev_model_load(path("small_cnn_input.f32"), EV_DEVICE_CPU, &m),
                EV_ERR_FORMAT);
   ck_assert_errmsg_has("not a zip archive");
-  ck_assert_ev(ev_model_load(dir, EV_DEVICE_CPU, &m), EV_ERR_IO);
+  ck_assert_ev(ev_model_load(tu_extract_dir(), EV_DEVICE_CPU, &m), EV_ERR_IO);
   ck_assert_ev(ev_model_load(NULL, EV_DEVICE_CPU, &m), EV_ERR_ARGUMENT);
   ck_assert_ev(ev_model_load(path("small_cnn.pt"), 7, &m), EV_ERR_ARGUMENT);
   if (!ev_cuda_available()) {
@@ -438,17 +437,6 @@ START_TEST(unsupported_without_libtorch) {
 }
 END_TEST
 
-/* Make the models and references with Python torch unless present. */
-static int have_models(void) {
-  const char *d = getenv("EV_EXTRACT_TESTDATA");
-  if (d) dir = d;
-  struct stat st;
-  if (stat(path("ok"), &st) == 0) return 1;
-  const char *py = getenv("EV_PYTHON") ? getenv("EV_PYTHON") : "/usr/bin/python3";
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "%s tests/ref/extract_models.py %s", py, dir);
-  return system(cmd) == 0 && stat(path("ok"), &st) == 0;
-}
 
 int main(void) {
   Suite *s = suite_create("extract");
@@ -456,7 +444,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   if (!ev_extract_available()) {
     tcase_add_test(tc, unsupported_without_libtorch);
-  } else if (!have_models()) {
+  } else if (!tu_have_extract_models()) {
     fprintf(stderr, "test_extract: cannot make the test models "
             "(tests/ref/extract_models.py needs python3-torch)\n");
     return 1;

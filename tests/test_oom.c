@@ -619,10 +619,9 @@ START_TEST(overflowing_sizes_allocate_nothing) {
 END_TEST
 
 /* ---- extraction (C-side allocations and the shim's bad_alloc) ---- */
-static const char *xdir = "build/tests/extract";
 static char xbuf[4096];
 static const char *xpath(const char *name) {
-  snprintf(xbuf, sizeof xbuf, "%s/%s", xdir, name);
+  snprintf(xbuf, sizeof xbuf, "%s/%s", tu_extract_dir(), name);
   return xbuf;
 }
 static ev_model *model;
@@ -666,22 +665,12 @@ static ev_status c_extract_dataset(void) {
   return ev_extractor_run_dataset(ex, ds, &o, &ld);
 }
 
-static int have_models(void) {
-  struct stat st;
-  if (getenv("EV_EXTRACT_TESTDATA")) xdir = getenv("EV_EXTRACT_TESTDATA");
-  if (stat(xpath("ok"), &st) == 0) return 1;
-  char cmd[8192];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/extract_models.py %s",
-           xdir);
-  return system(cmd) == 0 && stat(xpath("ok"), &st) == 0;
-}
-
 START_TEST(extract_calls) {
   if (!ev_extract_available()) {
     fprintf(stderr, "test_oom: built without libtorch: extraction skipped\n");
     return;
   }
-  ck_assert_msg(have_models(), "cannot make the test models");
+  ck_assert_msg(tu_have_extract_models(), "cannot make the test models");
   uint64_t s = 3;
   for (size_t i = 0; i < sizeof xin / sizeof *xin; i++)
     xin[i] = (float)tu_normal(&s);

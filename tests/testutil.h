@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "embedviz.h"
 
@@ -57,6 +58,26 @@ static inline int tu_run(Suite *s) {
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   return failed;
+}
+
+/* The extraction test set (TorchScript models and Python torch's outputs,
+ * made by tests/ref/extract_models.py): its folder, EV_EXTRACT_TESTDATA or
+ * build/tests/extract. */
+static inline const char *tu_extract_dir(void) {
+  const char *d = getenv("EV_EXTRACT_TESTDATA");
+  return d ? d : "build/tests/extract";
+}
+
+/* 1 when the set is there, made now with Python torch (EV_PYTHON, default
+ * /usr/bin/python3) if it was not; 0 when it cannot be made. */
+static inline int tu_have_extract_models(void) {
+  char ok[4096], cmd[8192];
+  struct stat st;
+  snprintf(ok, sizeof ok, "%s/ok", tu_extract_dir());
+  if (stat(ok, &st) == 0) return 1;
+  const char *py = getenv("EV_PYTHON") ? getenv("EV_PYTHON") : "/usr/bin/python3";
+  snprintf(cmd, sizeof cmd, "%s tests/ref/extract_models.py %s", py, tu_extract_dir());
+  return system(cmd) == 0 && stat(ok, &st) == 0;
 }
 
 #endif
