@@ -338,11 +338,6 @@ START_TEST(dataset_read) {
 END_TEST
 
 /* ---- extraction ---- */
-static char xbuf[4096];
-static const char *xpath(const char *name) {
-  snprintf(xbuf, sizeof xbuf, "%s/%s", tu_extract_dir(), name);
-  return xbuf;
-}
 static ev_extractor *ex;
 static float xin[9 * 64];
 static ev_status c_extract_run(void) {
@@ -368,7 +363,7 @@ START_TEST(extraction) {
   for (size_t i = 0; i < sizeof xin / sizeof *xin; i++)
     xin[i] = (float)tu_normal(&s);
   ev_model *m;
-  ck_assert_ev_ok(ev_model_load(xpath("small_cnn.pt"), EV_DEVICE_CPU, &m));
+  ck_assert_ev_ok(ev_model_load(tu_extract_path("small_cnn.pt"), EV_DEVICE_CPU, &m));
   ck_assert_ev_ok(ev_extractor_create(m, &ex));
   ck_assert_ev_ok(ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, 2));
   ck_assert_ev_ok(ev_extractor_set(ex, EV_EXTRACT_THREADS, 2));

@@ -272,11 +272,6 @@ START_TEST(one_pca_many_threads) {
 END_TEST
 
 /* ---- one shared model, an extractor per thread ---- */
-static _Thread_local char xbuf[4096];
-static const char *xpath(const char *name) {
-  snprintf(xbuf, sizeof xbuf, "%s/%s", tu_extract_dir(), name);
-  return xbuf;
-}
 static ev_model *shared_model;
 static _Thread_local int load_own; /* this thread loads its own model */
 enum { XN = 6, XC = 64 };
@@ -289,7 +284,7 @@ typedef struct extract_job {
 static void extract_shared(extract_job *j) {
   ev_extractor *ex;
   ev_model *own = NULL;
-  if (load_own && (j->status = ev_model_load(xpath("small_cnn.pt"),
+  if (load_own && (j->status = ev_model_load(tu_extract_path("small_cnn.pt"),
                                              EV_DEVICE_CPU, &own)))
     return;
   j->status = ev_extractor_create(own ? own : shared_model, &ex);
@@ -327,7 +322,7 @@ START_TEST(one_model_many_threads) {
   uint64_t s = 5;
   for (size_t i = 0; i < sizeof xin / sizeof *xin; i++)
     xin[i] = (float)tu_normal(&s);
-  ck_assert_ev_ok(ev_model_load(xpath("small_cnn.pt"), EV_DEVICE_CPU,
+  ck_assert_ev_ok(ev_model_load(tu_extract_path("small_cnn.pt"), EV_DEVICE_CPU,
                                 &shared_model));
   static extract_job ref, got[THREADS];
   extract_shared(&ref);

@@ -7,17 +7,10 @@
 
 #include "testutil.h"
 
-static char pathbuf[4096];
-
-static const char *path(const char *name) {
-  snprintf(pathbuf, sizeof pathbuf, "%s/%s", tu_extract_dir(), name);
-  return pathbuf;
-}
-
 /* The reference file `name` holding exactly `count` floats. */
 static float *ref(const char *name, size_t count) {
-  FILE *f = fopen(path(name), "rb");
-  ck_assert_msg(f != NULL, "missing reference %s", path(name));
+  FILE *f = fopen(tu_extract_path(name), "rb");
+  ck_assert_msg(f != NULL, "missing reference %s", tu_extract_path(name));
   float *v = malloc((count + 1) * sizeof *v);
   size_t got = fread(v, sizeof *v, count + 1, f);
   fclose(f);
@@ -35,7 +28,7 @@ static float max_diff(const float *a, const float *b, size_t count) {
 
 static ev_model *load(const char *name) {
   ev_model *m = NULL;
-  ck_assert_ev_ok(ev_model_load(path(name), EV_DEVICE_CPU, &m));
+  ck_assert_ev_ok(ev_model_load(tu_extract_path(name), EV_DEVICE_CPU, &m));
   return m;
 }
 
@@ -233,27 +226,27 @@ END_TEST
 
 START_TEST(bad_model_files) {
   ev_model *m = (ev_model *)&m;
-  ck_assert_ev(ev_model_load(path("no_such.pt"), EV_DEVICE_CPU, &m),
+  ck_assert_ev(ev_model_load(tu_extract_path("no_such.pt"), EV_DEVICE_CPU, &m),
                EV_ERR_NOT_FOUND);
   ck_assert_ptr_null(m);
   ck_assert_errmsg_has("does not exist");
-  ck_assert_ev(ev_model_load(path("empty.pt"), EV_DEVICE_CPU, &m),
+  ck_assert_ev(ev_model_load(tu_extract_path("empty.pt"), EV_DEVICE_CPU, &m),
                EV_ERR_FORMAT);
   ck_assert_errmsg_has("is empty");
-  ck_assert_ev(ev_model_load(path("truncated.pt"), EV_DEVICE_CPU, &m),
+  ck_assert_ev(ev_model_load(tu_extract_path("truncated.pt"), EV_DEVICE_CPU, &m),
                EV_ERR_FORMAT);
   ck_assert_errmsg_has("torch.jit.save");
-  ck_assert_ev(ev_model_load(path("state_dict.pt"), EV_DEVICE_CPU, &m),
+  ck_assert_ev(ev_model_load(tu_extract_path("state_dict.pt"), EV_DEVICE_CPU, &m),
                EV_ERR_FORMAT);
   ck_assert_errmsg_has("not a TorchScript model");
-  ck_assert_ev(ev_model_load(path("small_cnn_input.f32"), EV_DEVICE_CPU, &m),
+  ck_assert_ev(ev_model_load(tu_extract_path("small_cnn_input.f32"), EV_DEVICE_CPU, &m),
                EV_ERR_FORMAT);
   ck_assert_errmsg_has("not a zip archive");
   ck_assert_ev(ev_model_load(tu_extract_dir(), EV_DEVICE_CPU, &m), EV_ERR_IO);
   ck_assert_ev(ev_model_load(NULL, EV_DEVICE_CPU, &m), EV_ERR_ARGUMENT);
-  ck_assert_ev(ev_model_load(path("small_cnn.pt"), 7, &m), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_model_load(tu_extract_path("small_cnn.pt"), 7, &m), EV_ERR_ARGUMENT);
   if (!ev_cuda_available()) {
-    ck_assert_ev(ev_model_load(path("small_cnn.pt"), EV_DEVICE_CUDA, &m),
+    ck_assert_ev(ev_model_load(tu_extract_path("small_cnn.pt"), EV_DEVICE_CUDA, &m),
                  EV_ERR_UNSUPPORTED);
     ck_assert_errmsg_has("CUDA");
   }

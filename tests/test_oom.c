@@ -619,17 +619,12 @@ START_TEST(overflowing_sizes_allocate_nothing) {
 END_TEST
 
 /* ---- extraction (C-side allocations and the shim's bad_alloc) ---- */
-static char xbuf[4096];
-static const char *xpath(const char *name) {
-  snprintf(xbuf, sizeof xbuf, "%s/%s", tu_extract_dir(), name);
-  return xbuf;
-}
 static ev_model *model;
 static ev_extractor *ex;
 static float xin[5 * 64];
 static ev_status c_model_load(void) {
   ev_model *m = SENTINEL;
-  ev_status st = ev_model_load(xpath("small_cnn.pt"), EV_DEVICE_CPU, &m);
+  ev_status st = ev_model_load(tu_extract_path("small_cnn.pt"), EV_DEVICE_CPU, &m);
   st = null_on_failure(st, m);
   if (st != EV_OK) return st;
   size_t n = 0;
@@ -675,7 +670,7 @@ START_TEST(extract_calls) {
   for (size_t i = 0; i < sizeof xin / sizeof *xin; i++)
     xin[i] = (float)tu_normal(&s);
   memset(out, 0, sizeof out);
-  ck_assert_ev_ok(ev_model_load(xpath("small_cnn.pt"), EV_DEVICE_CPU,
+  ck_assert_ev_ok(ev_model_load(tu_extract_path("small_cnn.pt"), EV_DEVICE_CPU,
                                 &model));
   ck_assert_ev_ok(ev_extractor_create(model, &ex));
   ck_assert_ev_ok(ev_extractor_set(ex, EV_EXTRACT_THREADS, 1));

@@ -68,6 +68,14 @@ static inline const char *tu_extract_dir(void) {
   return d ? d : "build/tests/extract";
 }
 
+/* The set's file name, in a per-thread buffer that the next call on the
+ * same thread overwrites. */
+static inline const char *tu_extract_path(const char *name) {
+  static _Thread_local char buf[4096];
+  snprintf(buf, sizeof buf, "%s/%s", tu_extract_dir(), name);
+  return buf;
+}
+
 /* 1 when the set is there, made now with Python torch (EV_PYTHON, default
  * /usr/bin/python3) if it was not; 0 when it cannot be made. */
 static inline int tu_have_extract_models(void) {
