@@ -452,29 +452,27 @@ END_TEST
  * 1 MiB limit, 600 points (4 MiB of affinities) go to Barnes-Hut, whose
  * map equals an explicit Barnes-Hut fit; with the default limit AUTO's map
  * equals an explicit exact fit. */
+static void same_map_as(ev_tsne *t, int method, const float *x, size_t n,
+                        size_t d) {
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_AUTO));
+  float *a = fit_map(t, x, n, d);
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, method));
+  float *b = fit_map(t, x, n, d);
+  ck_assert_int_eq(memcmp(a, b, n * 2 * sizeof *a), 0);
+  free(a), free(b);
+}
+
 START_TEST(auto_respects_memory_limit) {
   size_t n = 600, d = 3;
-  float *x = tu_randn(n, d, 2), *a = malloc(n * 2 * sizeof *a),
-        *b = malloc(n * 2 * sizeof *b);
+  float *x = tu_randn(n, d, 2);
   ev_tsne *t = make(30, EV_TSNE_METHOD_AUTO, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 60));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 1));
-  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
-  ck_assert_ev_ok(ev_tsne_embedding(t, a, 2));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_BARNES_HUT));
-  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
-  ck_assert_ev_ok(ev_tsne_embedding(t, b, 2));
-  ck_assert_int_eq(memcmp(a, b, n * 2 * sizeof *a), 0);
+  same_map_as(t, EV_TSNE_METHOD_BARNES_HUT, x, n, d);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 1024));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_AUTO));
-  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
-  ck_assert_ev_ok(ev_tsne_embedding(t, a, 2));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_EXACT));
-  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
-  ck_assert_ev_ok(ev_tsne_embedding(t, b, 2));
-  ck_assert_int_eq(memcmp(a, b, n * 2 * sizeof *a), 0);
+  same_map_as(t, EV_TSNE_METHOD_EXACT, x, n, d);
   ev_tsne_free(t);
-  free(x), free(a), free(b);
+  free(x);
 }
 END_TEST
 
