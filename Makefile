@@ -152,8 +152,8 @@ check-python: all $(BUILD)/embedviz
 	@bash tests/check-python.sh
 
 # ---- sanitizers, valgrind, the table of bad inputs (docs/sanitizers.md) ----
-# check-asan: every C test under ASan + UBSan (build-asan), then the Python
-# tests against the ASan library. check-tsan: the tests that run threads
+# check-asan: every C test under ASan + UBSan (build-asan; the Python tests
+# are not, see docs/sanitizers.md). check-tsan: the tests that run threads
 # under TSan (build-tsan, clang + libomp). check-valgrind: every C test of
 # the normal build under memcheck.
 ASAN_TEST_BINS := $(patsubst tests/%.c,build-asan/tests/%,$(TEST_SRCS))

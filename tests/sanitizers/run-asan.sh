@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole C test suite under AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-asan, made by `make SAN=asan`), then the Python tests against the
-# ASan library. No report is allowed: any ASan, LSan or UBSan report makes a
+# (build-asan, made by `make SAN=asan`); not the Python tests (see
+# docs/sanitizers.md). No report is allowed: any ASan, LSan or UBSan report makes a
 # test program exit non-zero, and run-c.sh counts that as a failure.
 # Usage: tests/sanitizers/run-asan.sh build-asan/tests/test_*
 # docs/sanitizers.md explains every option and suppression.
