@@ -136,7 +136,8 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
     return ev__fail(EV_ERR_LIMIT, "%s: the image has %d x %d pixels, more "
                     "than the %llu PIL decodes (a decompression bomb?): "
                     "resize it first", path, iw, ih, MAX_IMAGE_PIXELS);
-  ev_status st;
+  ev_status st = ev__png_check(data, len, path);
+  if (st) return st;
   if (!ev__jpeg_decode(data, len, path, img, &st)) {
     if (!jpeg_tables_ok(data, len))
       return ev__fail(EV_ERR_FORMAT, "%s: corrupt JPEG: a Huffman table "

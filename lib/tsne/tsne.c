@@ -25,6 +25,7 @@ static const ev__param_spec tsne_params[] = {
     SPEC(EV_TSNE_MAX_MEMORY_MB, 1, 1e9, true),
     SPEC(EV_TSNE_PROGRESS_EVERY, 1, 1e9, true),
     SPEC(EV_TSNE_MINKOWSKI_P, 1, 1e6, false),
+    SPEC(EV_TSNE_N_ITER_WITHOUT_PROGRESS, 0, 1e9, true),
 };
 #define N_SPECS (sizeof tsne_params / sizeof tsne_params[0])
 
@@ -49,6 +50,7 @@ static void set_defaults(ev_tsne *t) {
   p[EV_TSNE_MAX_MEMORY_MB] = 1024;
   p[EV_TSNE_PROGRESS_EVERY] = 50;
   p[EV_TSNE_MINKOWSKI_P] = 2;
+  p[EV_TSNE_N_ITER_WITHOUT_PROGRESS] = 300;
 }
 
 ev_status ev_tsne_create(ev_tsne **out) {

@@ -92,7 +92,7 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
 
 /* ---- the handle (tsne.c, fit.c) ---- */
 
-#define EV__TSNE_N_PARAMS 20 /* one past the largest ev_tsne_param */
+#define EV__TSNE_N_PARAMS 21 /* one past the largest ev_tsne_param */
 
 struct ev_tsne {
   double param[EV__TSNE_N_PARAMS];
@@ -114,8 +114,12 @@ typedef struct ev__tsne_opt {
   int barnes_hut;
   double theta, exaggeration, learning_rate, momentum, final_momentum;
   double min_gain, min_grad_norm;
-  size_t n_iter, exaggeration_iters, progress_every;
+  size_t n_iter, exaggeration_iters, progress_every, n_iter_without_progress;
 } ev__tsne_opt;
+
+/* Iterations between two checks of the stopping rules (scikit-learn's
+ * TSNE._N_ITER_CHECK). */
+#define EV__TSNE_N_ITER_CHECK 50
 
 /* Run the descent on y (n x dims, double) in place. *iters gets the
  * iterations done and *kl the KL divergence of the final y, also after a
