@@ -113,12 +113,21 @@ static ev_status parse_fortran(const char *v, const char *path,
                                npy_header *h) {
   if (v && is_literal(v, "True")) h->fortran = 1;
   else if (v && is_literal(v, "False")) h->fortran = 0;
-  else
+  else if (!v)
     return ev__fail(EV_ERR_FORMAT,
-                    "%s: the .npy header's 'fortran_order' is %s, not True or "
-                    "False: the file is corrupt or was not written by numpy; "
-                    "write it again with numpy.save",
-                    path, v ? "something else" : "missing");
+                    "%s: the .npy header has no 'fortran_order': the file is "
+                    "corrupt or was not written by numpy; write it again "
+                    "with numpy.save",
+                    path);
+  else {
+    size_t n = 0;
+    while (n < 24 && v[n] && v[n] != ',' && v[n] != '}') n++;
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: the .npy header's 'fortran_order' is %.*s, not True "
+                    "or False: the file is corrupt or was not written by "
+                    "numpy; write it again with numpy.save",
+                    path, (int)n, v);
+  }
   return EV_OK;
 }
 
