@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/testhook.h"
 #include "testutil.h"
 
 #define D "tests/data/images/"
@@ -196,6 +197,26 @@ START_TEST(non_regular_files_are_refused) {
 }
 END_TEST
 
+/* A large regular file that is no image is refused from its first bytes,
+ * without reading (or allocating for) the rest. */
+START_TEST(non_image_refused_from_its_signature) {
+  make_tmp();
+  char p[128];
+  snprintf(p, sizeof p, "%s/zeros.png", tmp);
+  FILE *f = fopen(p, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(fseek(f, 64L << 20, SEEK_SET), 0); /* 64 MiB, sparse */
+  ck_assert_int_ne(fputc(0, f), EOF);
+  ck_assert_int_eq(fclose(f), 0);
+  ev_array *a = NULL;
+  ev__test_fail_alloc(-1, 0);
+  ck_assert_ev(ev_image_read(p, 3, &a), EV_ERR_FORMAT);
+  ck_assert_int_eq(ev__test_alloc_count(), 0);
+  ck_assert_errmsg_has("zeros.png: not a PNG, JPEG, BMP or GIF image");
+  remove_tmp();
+}
+END_TEST
+
 static Suite *images_suite(void) {
   Suite *s = suite_create("images");
   TCase *tc = tcase_create("images");
@@ -203,6 +224,7 @@ static Suite *images_suite(void) {
   tcase_add_loop_test(tc, decodes_as_pil, 0, sizeof kinds / sizeof *kinds);
   tcase_add_test(tc, damaged_png_is_refused_and_listed);
   tcase_add_test(tc, non_regular_files_are_refused);
+  tcase_add_test(tc, non_image_refused_from_its_signature);
   suite_add_tcase(s, tc);
   return s;
 }

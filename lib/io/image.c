@@ -279,6 +279,15 @@ ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
   return EV_OK;
 }
 
+/* PNG, JPEG (SOI), BMP or GIF: the formats the decoder is built with. */
+static int known_signature(const unsigned char *d, size_t n) {
+  static const unsigned char png[4] = {0x89, 'P', 'N', 'G'};
+  return (n >= 4 && memcmp(d, png, 4) == 0) ||
+         (n >= 2 && d[0] == 0xFF && d[1] == 0xD8) ||
+         (n >= 2 && d[0] == 'B' && d[1] == 'M') ||
+         (n >= 4 && memcmp(d, "GIF8", 4) == 0);
+}
+
 ev_status ev_image_read(const char *path, int channels, ev_array **out) {
   if (!path || !out)
     return ev__fail(EV_ERR_ARGUMENT,
@@ -288,9 +297,19 @@ ev_status ev_image_read(const char *path, int channels, ev_array **out) {
   if (channels != 0 && channels != 1 && channels != 3)
     return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: channels must be 0 (as "
                     "stored), 1 or 3, got %d", channels);
-  unsigned char *data;
+  unsigned char head[8], *data;
   size_t len;
-  ev_status st = ev__read_file(path, &data, &len);
+  /* The signature first: a large file of something else is refused
+   * without being read whole. */
+  ev_status st = ev__read_head(path, head, sizeof head, &len);
+  if (st) return st;
+  if (!known_signature(head, len))
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: not a PNG, JPEG, BMP or GIF image (its first bytes "
+                    "are none of their signatures): give an image file, or "
+                    "convert it to PNG",
+                    path);
+  st = ev__read_file(path, &data, &len);
   if (st) return st;
   ev__image img;
   st = ev__image_decode(data, len, path, channels, &img);
