@@ -188,7 +188,7 @@ static void options(const ev_tsne *t, size_t n, int exact, ev__tsne_opt *o) {
   o->n_iter = (size_t)p[EV_TSNE_N_ITER];
   o->exaggeration_iters = (size_t)p[EV_TSNE_EXAGGERATION_ITERATIONS];
   o->progress_every = (size_t)p[EV_TSNE_PROGRESS_EVERY];
-  o->n_iter_without_progress = (size_t)p[EV_TSNE_N_ITER_WITHOUT_PROGRESS];
+  o->n_iter_without_progress = (size_t)p[EV__TSNE_SLOT(EV_TSNE_N_ITER_WITHOUT_PROGRESS)];
 }
 
 /* Replace the handle's result with this one (the map in floats). */

@@ -50,7 +50,7 @@ static void set_defaults(ev_tsne *t) {
   p[EV_TSNE_MAX_MEMORY_MB] = 1024;
   p[EV_TSNE_PROGRESS_EVERY] = 50;
   p[EV_TSNE_MINKOWSKI_P] = 2;
-  p[EV_TSNE_N_ITER_WITHOUT_PROGRESS] = 300;
+  p[EV__TSNE_SLOT(EV_TSNE_N_ITER_WITHOUT_PROGRESS)] = 300;
 }
 
 ev_status ev_tsne_create(ev_tsne **out) {
@@ -84,7 +84,7 @@ ev_status ev_tsne_set(ev_tsne *t, int param, double value) {
   if (st) return st;
   st = ev__param_check(tsne_params, N_SPECS, param, value, "TSNE");
   if (st) return st;
-  t->param[param] = value;
+  t->param[EV__TSNE_SLOT(param)] = value;
   return EV_OK;
 }
 
@@ -96,7 +96,7 @@ ev_status ev_tsne_get(const ev_tsne *t, int param, double *value) {
                     "value is NULL: pass the address of a double");
   st = ev__param_bounds(tsne_params, N_SPECS, param, "TSNE", NULL, NULL);
   if (st) return st;
-  *value = t->param[param];
+  *value = t->param[EV__TSNE_SLOT(param)];
   return EV_OK;
 }
 

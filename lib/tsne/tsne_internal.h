@@ -92,7 +92,13 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
 
 /* ---- the handle (tsne.c, fit.c) ---- */
 
-#define EV__TSNE_N_PARAMS 21 /* one past the largest ev_tsne_param */
+#define EV__TSNE_N_PARAMS 20 /* one past the largest ev_tsne_param but one */
+/* The slot of a setting in ev_tsne.param: its id, except the one id past
+ * the array, which takes the unused slot 0. The handle is opaque, but
+ * abidiff compares its layout with abi/libembedviz.abi all the same, so it
+ * keeps its size. */
+#define EV__TSNE_SLOT(id) \
+  ((id) == EV_TSNE_N_ITER_WITHOUT_PROGRESS ? 0 : (size_t)(id))
 
 struct ev_tsne {
   double param[EV__TSNE_N_PARAMS];
