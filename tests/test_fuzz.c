@@ -88,6 +88,10 @@ START_TEST(pca_svd_huge_entry_terminates) {
   ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, EV_PCA_SOLVER_SVD));
   ck_assert_ev_ok(ev_pca_set(p, EV_PCA_WHITEN, 1));
   ck_assert_ev_ok(ev_pca_set(p, EV_PCA_N_COMPONENTS, 8));
+  /* It terminates; its first variance, FLT_MAX^2 / 17, is beyond float,
+   * so the fit is refused (it returned inf with EV_OK before issue 15). */
+  ck_assert_ev(ev_pca_fit(p, x, n, d, d), EV_ERR_NONFINITE);
+  for (size_t j = 0; j < d; j++) x[j] *= 0x1p-64f;
   ck_assert_ev_ok(ev_pca_fit(p, x, n, d, d));
   /* one non-zero row: a single direction, along the -FLT_MAX column */
   float comp[8 * 13], ratio[8];

@@ -117,7 +117,10 @@ typedef struct ev_extractor ev_extractor;
 /* Settings (ev_extractor_set / _get / ev_extractor_param_bounds). */
 typedef enum ev_extract_param {
   EV_EXTRACT_BATCH_SIZE = 1, /* inputs per forward pass; default 32 */
-  EV_EXTRACT_POOL = 2,       /* 1: global average over spatial dims; 0 */
+  EV_EXTRACT_POOL = 2,       /* 1: global average over the spatial
+                                dimensions (a C x H x W map gives C
+                                values); 0 (default): the whole map,
+                                flattened */
   EV_EXTRACT_THREADS = 3     /* threads; 0 (default) = all cores */
 } ev_extract_param;
 

@@ -17,7 +17,8 @@
  * N x C x H x W float tensors, batch by batch, with labels and class names:
  *
  *   ev_dataset *ds;
- *   ev_dataset_from_folder("photos/", &ds);           // one subfolder per class
+ *   ev_dataset_from_folder("photos/", 1, &ds);        // one subfolder per class;
+ *                                                     // 1: skip unreadable files
  *   ev_dataset_set(ds, EV_DS_RESIZE, 256);            // torchvision's Resize(256)
  *   ev_dataset_set(ds, EV_DS_CROP, 224);              // CenterCrop(224)
  *   size_t n, c, h, w;
@@ -85,20 +86,34 @@ EV_API ev_status ev_array_to_float(const ev_array *a, float *out,
  * little- or big-endian (kept as stored, in native byte order); Fortran
  * order is transposed to C order. */
 
-/* Read a .npy file. EV_ERR_NOT_FOUND (no such file), EV_ERR_IO, EV_ERR_FORMAT
- * (bad magic, header, unsupported dtype, truncated data; the message names
- * the file and what was expected), EV_ERR_OVERFLOW (a shape whose size does
+/* Read a .npy file. EV_ERR_NOT_FOUND (no such file), EV_ERR_IO (also for
+ * anything but a regular file: a folder, a device such as /dev/zero, a
+ * FIFO), EV_ERR_FORMAT (bad magic, header, 'fortran_order' other than True
+ * or False, unsupported dtype, truncated data; the message names the file
+ * and what was expected), EV_ERR_OVERFLOW (a shape whose size does
  * not fit in memory's address range), EV_ERR_NOMEM, EV_ERR_ARGUMENT. */
 EV_API ev_status ev_npy_read(const char *path, ev_array **out);
 
 /* Write the rows x cols float matrix x (leading dimension ld) as a 2-D <f4
- * array, replacing the file. EV_ERR_ARGUMENT, EV_ERR_IO. */
+ * array, replacing the file. The writers never cost the caller the file
+ * that was there: they write a temporary file in the same folder, check
+ * every write, fsync and close it, then rename it over path; on any error
+ * the old file is untouched and only the temporary file is removed. A
+ * symbolic link is followed (the file it names is replaced). The new file
+ * keeps the old file's permission bits (a new one gets 0666 minus the
+ * umask). A path that exists and is not a regular file (a folder, a device
+ * such as /dev/full, a FIFO, a socket) is refused, nothing written or
+ * removed. EV_ERR_ARGUMENT, EV_ERR_NOT_FOUND (the folder does not exist),
+ * EV_ERR_IO (not a regular file, folder not writable, disk full: the
+ * message names the path and errno's text), EV_ERR_NOMEM. */
 EV_API ev_status ev_npy_write_matrix(const char *path, const float *x,
                                      size_t rows, size_t cols, size_t ld);
 
 /* Write a contiguous C-order array of dtype (an ev_dtype) and shape
  * (ndim 1..EV_ARRAY_MAX_DIMS), e.g. labels: ev_npy_write(p, EV_DTYPE_INT32,
- * labels, 1, &n). EV_ERR_ARGUMENT, EV_ERR_OVERFLOW, EV_ERR_IO. */
+ * labels, 1, &n). Written as ev_npy_write_matrix writes (nothing lost on
+ * failure). EV_ERR_ARGUMENT, EV_ERR_OVERFLOW, EV_ERR_NOT_FOUND, EV_ERR_IO,
+ * EV_ERR_NOMEM. */
 EV_API ev_status ev_npy_write(const char *path, int dtype, const void *data,
                               size_t ndim, const size_t *shape);
 
@@ -109,7 +124,7 @@ EV_API ev_status ev_npy_write(const char *path, int dtype, const void *data,
  * 0x0E FLOAT64. */
 
 /* Read an IDX file: images are N x H x W uint8, labels N uint8.
- * EV_ERR_NOT_FOUND, EV_ERR_IO, EV_ERR_FORMAT (bad magic, zero size, data
+ * EV_ERR_NOT_FOUND, EV_ERR_IO (also: not a regular file), EV_ERR_FORMAT (bad magic, zero size, data
  * shorter or longer than the header says: the message names the file and
  * the expected size), EV_ERR_OVERFLOW, EV_ERR_NOMEM, EV_ERR_ARGUMENT. */
 EV_API ev_status ev_idx_read(const char *path, ev_array **out);
@@ -122,9 +137,12 @@ EV_API ev_status ev_idx_read(const char *path, ev_array **out);
  * channels 0 keeps the file's channels (1 grey, 2 grey + alpha, 3 RGB,
  * 4 RGBA); 1 converts to grey as PIL's
  * convert("L") (ITU-R 601-2 luma, alpha dropped); 3 converts to RGB as
- * convert("RGB") (grey replicated, alpha dropped). EV_ERR_NOT_FOUND,
- * EV_ERR_IO, EV_ERR_FORMAT (not an image, corrupt, truncated, unsupported
- * variant; the message names the file), EV_ERR_OVERFLOW (dimensions beyond
+ * convert("RGB") (grey replicated, alpha dropped). A PNG's chunk CRCs and
+ * its zlib stream's Adler-32 are checked: a damaged file is refused, never
+ * decoded into wrong pixels. EV_ERR_NOT_FOUND, EV_ERR_IO (also for anything
+ * but a regular file, e.g. /dev/zero or a FIFO: refused before reading),
+ * EV_ERR_FORMAT (not an image, corrupt, damaged (CRC or Adler-32),
+ * truncated, unsupported variant; the message names the file), EV_ERR_OVERFLOW (dimensions beyond
  * 2^24 a side), EV_ERR_LIMIT (more than 178956970 pixels, where PIL raises
  * DecompressionBombError), EV_ERR_NOMEM, EV_ERR_ARGUMENT (channels not 0, 1
  * or 3). */

@@ -17,7 +17,9 @@
  * solver finds only k components. Signs are deterministic: the
  * largest-magnitude loading of each component is positive (ties: the
  * lowest column index). Whitening divides each score by sqrt(explained
- * variance) (0 for a component without variance).
+ * variance), or gives 0 for a component without variance: one whose
+ * singular value is at most max(n, d) x FLT_EPSILON times the largest
+ * (numpy's matrix_rank rule; e.g. the second component of two rows).
  *
  * Solvers (docs/pca.md has the details, memory and accuracy):
  *  - COVARIANCE: one pass over the data, blocks of rows centred and
@@ -26,7 +28,8 @@
  *  - SVD: a centred copy (4 n d bytes) and LAPACK sgesdd; exact.
  *  - RANDOMIZED: Halko, Martinsson & Tropp (2011), Gaussian test matrix of
  *    k + EV_PCA_OVERSAMPLES columns, power iterations re-orthonormalised by
- *    QR, on the caller's matrix in place; for a few components of a large
+ *    QR, reading the caller's matrix where it is (no copy; the input is
+ *    never changed); for a few components of a large
  *    matrix. Its default 7 iterations match scikit-learn's accuracy; more
  *    make it exact to float precision.
  *  - AUTO: RANDOMIZED when a number of components k is set, min(n, d) > 500,
@@ -103,7 +106,9 @@ EV_API ev_status ev_pca_set_progress(ev_pca *pca, ev_progress_fn fn,
  * ld < d, the randomized solver with EV_PCA_VARIANCE_TO_KEEP, sizes beyond
  * LAPACK's 32-bit limits), EV_ERR_NONFINITE (NaN/Inf in x),
  * EV_ERR_OVERFLOW (sizes, or squares beyond float range), EV_ERR_NOMEM,
- * EV_ERR_CANCELLED. */
+ * EV_ERR_CANCELLED. EV_ERR_NONFINITE also when the results would not be
+ * finite in float (a variance beyond 3.4e38, from data near the float
+ * range): scale the data down. */
 EV_API ev_status ev_pca_fit(ev_pca *pca, const float *x, size_t n, size_t d,
                             size_t ld);
 

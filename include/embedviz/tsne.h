@@ -105,7 +105,9 @@ typedef enum ev_tsne_param {
   EV_TSNE_FINAL_MOMENTUM = 10,  /* afterwards; default 0.8 */
   EV_TSNE_MIN_GAIN = 11,        /* default 0.01 */
   EV_TSNE_N_ITER = 12,          /* iterations in all; default 1000 */
-  EV_TSNE_MIN_GRAD_NORM = 13,   /* stop below this; default 1e-7; 0 = never */
+  EV_TSNE_MIN_GRAD_NORM = 13,   /* end the phase when the gain-scaled
+                                   gradient's norm is at most this at a
+                                   check; default 1e-7; 0 = never */
   EV_TSNE_INIT = 14,            /* an ev_tsne_init; default PCA */
   EV_TSNE_SEED = 15,            /* random initialisation; default 0 */
   EV_TSNE_THREADS = 16,         /* threads; 0 (default) = all cores */
@@ -113,7 +115,11 @@ typedef enum ev_tsne_param {
                                    affinities, in MiB; default 1024 */
   EV_TSNE_PROGRESS_EVERY = 18,  /* iterations between progress calls (and
                                    KL evaluations); default 50 */
-  EV_TSNE_MINKOWSKI_P = 19      /* p for EV_METRIC_MINKOWSKI; default 2 */
+  EV_TSNE_MINKOWSKI_P = 19,     /* p for EV_METRIC_MINKOWSKI; default 2 */
+  EV_TSNE_N_ITER_WITHOUT_PROGRESS = 20 /* stop when the KL divergence has
+                                   not improved for more than this many
+                                   iterations after the exaggeration;
+                                   default 300 (since 1.1) */
 } ev_tsne_param;
 
 /* Make a handle with default settings. EV_ERR_ARGUMENT if out is NULL,

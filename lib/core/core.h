@@ -26,6 +26,10 @@ ev_status ev__fail(ev_status status, const char *fmt, ...) EV_PRINTF(2, 3);
 ev_status ev__vfail(ev_status status, const char *fmt, va_list ap);
 /* Out-of-memory failure with a message naming what was being allocated. */
 ev_status ev__nomem(const char *what, size_t bytes);
+/* The same with the caller's advice in place of "process fewer rows at a
+ * time", for memory that does not grow with the rows. */
+ev_status ev__nomem_advice(const char *what, size_t bytes,
+                           const char *advice);
 
 /* ---- allocation: every allocation of the library goes through these, so
  * the test hook (lib/core/testhook.h) can make any of them fail. ---- */

@@ -9,10 +9,29 @@
 static _Thread_local char tls_message[EV_MSG_CAP];
 static _Thread_local ev_status tls_status = EV_OK;
 
+/* A message that does not fit ends at a word boundary with "...", never
+ * mid-word or mid-character (callers summarise long lists; this is the
+ * safety net). */
+static int separator(char c) { return c == ' ' || c == ',' || c == ':'; }
+
+static void end_cleanly(char *m, size_t cap) {
+  size_t end = cap - 4; /* room for "..." and the terminator */
+  size_t cut = end;
+  while (cut > cap / 2 && !separator(m[cut])) cut--;
+  if (cut > cap / 2) { /* a word boundary: drop the separators before it */
+    while (cut > 0 && separator(m[cut - 1])) cut--;
+  } else { /* one long word: cut it, but not inside a UTF-8 character */
+    cut = end;
+    while (cut > 0 && ((unsigned char)m[cut] & 0xC0) == 0x80) cut--;
+  }
+  memcpy(m + cut, "...", 4);
+}
+
 ev_status ev__vfail(ev_status status, const char *fmt, va_list ap) {
   tls_status = status;
-  if (vsnprintf(tls_message, sizeof tls_message, fmt, ap) < 0)
-    tls_message[0] = '\0';
+  int n = vsnprintf(tls_message, sizeof tls_message, fmt, ap);
+  if (n < 0) tls_message[0] = '\0';
+  else if ((size_t)n >= sizeof tls_message) end_cleanly(tls_message, EV_MSG_CAP);
   return status;
 }
 
@@ -32,6 +51,14 @@ ev_status ev__nomem(const char *what, size_t bytes) {
                   "out of memory allocating %zu bytes for %s: free memory or "
                   "process fewer rows at a time",
                   bytes, what);
+}
+
+ev_status ev__nomem_advice(const char *what, size_t bytes,
+                           const char *advice) {
+  return ev__fail(EV_ERR_NOMEM,
+                  "out of memory allocating %zu bytes for %s: free memory or "
+                  "%s",
+                  bytes, what, advice);
 }
 
 const char *ev_last_error(void) { return tls_message; }

@@ -1,4 +1,5 @@
 /* ev_extractor: settings, the chosen layers and the extraction graph. */
+#include <algorithm>
 #include <new>
 
 #include "extract/shim.h"
@@ -93,15 +94,52 @@ extern "C" ev_status ev_extractor_set_progress(ev_extractor *ex,
   return EV_OK;
 }
 
-/* "no layer "x": the layers are a, b, c" - every name, so the user can
- * pick one without another call. */
+/* Levenshtein distance, for suggesting the names nearest a typo. */
+static size_t edit_distance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); j++) row[j] = j;
+  for (size_t i = 1; i <= a.size(); i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); j++) {
+      size_t up = row[j];
+      size_t sub = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min(std::min(row[j] + 1, row[j - 1] + 1), sub);
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+/* "no layer "x": the layers are a, b, c" - every name when there are few,
+ * else the 10 nearest the typo and how many more, so the message stays
+ * whole (ResNet-18 has 69 layers; the message buffer holds 1,023 bytes). */
 static ev_status unknown_layer(const ev_model *m, const char *name) {
-  std::string all;
-  for (const auto &l : m->layers) all += (all.empty() ? "" : ", ") + l.name;
+  const size_t show = 10;
+  std::vector<std::pair<size_t, size_t>> near; /* distance, index */
+  for (size_t i = 0; i < m->layers.size(); i++)
+    near.emplace_back(edit_distance(name, m->layers[i].name), i);
+  bool all = near.size() <= show + 2;
+  if (!all)
+    std::stable_sort(near.begin(), near.end(),
+                     [](const std::pair<size_t, size_t> &a,
+                        const std::pair<size_t, size_t> &b) {
+                       return a.first < b.first;
+                     });
+  std::string list;
+  for (size_t k = 0; k < near.size() && (all || k < show); k++)
+    list += (list.empty() ? "" : ", ") + m->layers[near[k].second].name;
+  if (all)
+    return ev__fail(EV_ERR_NOT_FOUND,
+                    "the model has no layer \"%s\": the "
+                    "layers are %s: use one of these names",
+                    name, list.c_str());
   return ev__fail(EV_ERR_NOT_FOUND,
-                  "the model has no layer \"%s\": the "
-                  "layers are %s: use one of these names",
-                  name, all.c_str());
+                  "the model has no layer \"%s\": the nearest of its %zu "
+                  "layers are %s, and %zu more (ev_model_n_layers and "
+                  "ev_model_layer_name list them all): use one of these "
+                  "names",
+                  name, near.size(), list.c_str(), near.size() - show);
 }
 
 /* Check the layer can be reached (builds a graph), then keep it. */
@@ -156,6 +194,11 @@ extern "C" ev_status ev_extractor_n_layers(const ev_extractor *ex,
 }
 
 static ev_status check_shapes(const ev_extractor *ex, size_t layer) {
+  if (ex->layers.empty())
+    return ev__fail(EV_ERR_STATE,
+                    "the extractor has no layers yet: add one with "
+                    "ev_extractor_add_layer, then call ev_extractor_prepare "
+                    "(or ev_extractor_run) before asking for its shape");
   if (layer >= ex->layers.size())
     return ev__fail(EV_ERR_ARGUMENT,
                     "layer %zu does not exist: the "

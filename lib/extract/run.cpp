@@ -56,6 +56,19 @@ static torch::Tensor pick(const ev_extractor *ex, const c10::ivalue::Tuple &t,
  * refuses it (libtorch says what it wanted). */
 static ev_status forward(ev_extractor *ex, const torch::Tensor &x,
                          c10::intrusive_ptr<c10::ivalue::Tuple> &out) {
+  /* A forward of two or more tensors would reach libtorch's interpreter
+   * with one and fail an internal assertion that asks for a PyTorch bug
+   * report: say what the library feeds instead. */
+  size_t inputs =
+      ex->model->module.get_method("forward").function().getSchema()
+          .arguments().size() - 1;
+  if (inputs != 1)
+    return ev__fail(EV_ERR_UNSUPPORTED,
+                    "the model's forward takes %zu arguments, but the "
+                    "library feeds it one tensor (a batch of N x C x H x W "
+                    "inputs): wrap the model in a module whose forward "
+                    "takes one tensor, and script or trace that",
+                    inputs);
   try {
     torch::jit::Stack stack{ex->model->module._ivalue(),
                             x.to(ex->model->device)};
@@ -71,6 +84,13 @@ static ev_status forward(ev_extractor *ex, const torch::Tensor &x,
     const c10::Error *ce = dynamic_cast<const c10::Error *>(&e);
     std::string r =
         ev__torch_reason(ce ? ce->what_without_backtrace() : e.what());
+    if (x.size(1) == 1 && r.find("channels") != std::string::npos)
+      return ev__fail(EV_ERR_ARGUMENT, "the model refuses inputs of 1 x "
+                      "%lld x %lld: %s: the inputs are grey (1 channel) and "
+                      "the model wants more: set EV_DS_CHANNELS to 3 on the "
+                      "data set (grey replicated as PIL's convert(\"RGB\")), "
+                      "or pass inputs with the model's channels",
+                      (long long)x.size(2), (long long)x.size(3), r.c_str());
     return ev__fail(EV_ERR_ARGUMENT, "the model refuses inputs of %lld x %lld "
                     "x %lld: %s: give inputs of the shape the model was "
                     "made for", (long long)x.size(1), (long long)x.size(2),
@@ -89,7 +109,25 @@ static ev_status batch_rows(ev_extractor *ex, const torch::Tensor &x,
   rows.clear();
   std::vector<std::vector<int64_t>> shapes;
   for (size_t i = 0; i < ex->layers.size(); i++) {
+    const c10::IValue &v = out->elements()[ex->index[i]];
+    if (ex->layers[i].kind == ev_layer_kind::softmax && v.isTensor() &&
+        v.toTensor().dim() < 2)
+      return ev__fail(EV_ERR_UNSUPPORTED,
+                      "layer \"softmax\" is the softmax over the classes of "
+                      "the model's output, but this model returns %s (a "
+                      "tensor of %lld dimensions), not N x classes scores: "
+                      "use layer \"output\" or another layer",
+                      v.toTensor().dim() == 0
+                          ? "one number for the whole batch"
+                          : "one number per input",
+                      (long long)v.toTensor().dim());
     torch::Tensor t = pick(ex, *out, i);
+    if (t.dim() == 0)
+      return ev__fail(EV_ERR_UNSUPPORTED, "layer \"%s\" gives one number "
+                      "for the whole batch (a 0-dimensional tensor, e.g. a "
+                      "sum or a loss), not one row per input: choose a layer "
+                      "whose output has the batch as its first dimension",
+                      ex->layers[i].name.c_str());
     if (t.dim() < 1 || t.size(0) != b)
       return ev__fail(EV_ERR_UNSUPPORTED, "layer \"%s\" gives a tensor of "
                       "%lld dimensions whose first is not the batch of %lld: "

@@ -1,9 +1,11 @@
 /* ev_array: the n-dimensional array every reader returns, and whole-file
  * reading shared by the readers. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/io_private.h"
 
@@ -93,13 +95,31 @@ ev_status ev_array_to_float(const ev_array *a, float *out, size_t count) {
   return EV_OK;
 }
 
-ev_status ev__not_a_folder(const char *path) {
-  struct stat sb;
-  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+static const char *kind_of(mode_t m) {
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+
+static ev_status not_regular(const char *path, mode_t m) {
+  if (S_ISDIR(m))
     return ev__fail(EV_ERR_IO,
                     "%s is a folder, not a file: give the path of "
                     "the file to read",
                     path);
+  return ev__fail(EV_ERR_IO,
+                  "%s is %s, not a regular file: the library reads only "
+                  "regular files (a device or pipe can stream without end): "
+                  "copy the data into a file and give its path",
+                  path, kind_of(m));
+}
+
+ev_status ev__regular_file(const char *path) {
+  struct stat sb;
+  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    return not_regular(path, sb.st_mode);
   return EV_OK;
 }
 
@@ -111,11 +131,39 @@ static ev_status open_fail(const char *path) {
   return ev__fail(EV_ERR_IO, "%s: cannot open: %s", path, strerror(e));
 }
 
+/* Open for reading only when it is a regular file, checked on the open
+ * descriptor (no window between check and open). O_NONBLOCK so that
+ * opening a FIFO without a writer returns at once instead of waiting. */
+ev_status ev__open_regular(const char *path, FILE **out) {
+  *out = NULL;
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return open_fail(path);
+  struct stat sb;
+  if (fstat(fd, &sb) != 0) {
+    int e = errno;
+    close(fd);
+    return ev__fail(EV_ERR_IO, "%s: cannot examine: %s", path, strerror(e));
+  }
+  if (!S_ISREG(sb.st_mode)) {
+    close(fd);
+    return not_regular(path, sb.st_mode);
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    int e = errno;
+    close(fd);
+    return ev__fail(EV_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+  }
+  *out = f;
+  return EV_OK;
+}
+
 ev_status ev__read_file(const char *path, unsigned char **data, size_t *len) {
-  ev_status st0 = ev__not_a_folder(path);
+  FILE *f;
+  ev_status st0 = ev__open_regular(path, &f);
   if (st0 != EV_OK) return st0;
-  FILE *f = fopen(path, "rb");
-  if (!f) return open_fail(path);
   size_t cap = 1 << 16, n = 0;
   unsigned char *buf = ev__malloc(cap);
   if (!buf) {
@@ -149,8 +197,9 @@ ev_status ev__read_file(const char *path, unsigned char **data, size_t *len) {
 
 ev_status ev__read_head(const char *path, unsigned char *buf, size_t cap,
                         size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return open_fail(path);
+  FILE *f;
+  ev_status st0 = ev__open_regular(path, &f);
+  if (st0 != EV_OK) return st0;
   size_t n = fread(buf, 1, cap, f);
   int err = ferror(f);
   fclose(f);

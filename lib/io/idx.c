@@ -172,7 +172,7 @@ ev_status ev_idx_read(const char *path, ev_array **out) {
                     "ev_idx_read: path or out is NULL: pass a file path and "
                     "the address of an ev_array pointer");
   *out = NULL;
-  ev_status st0 = ev__not_a_folder(path);
+  ev_status st0 = ev__regular_file(path);
   if (st0 != EV_OK) return st0;
   errno = 0;
   gzFile gz = gzopen(path, "rb");

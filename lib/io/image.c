@@ -115,6 +115,33 @@ static ev_status decode_fail(const char *path) {
                   path, why ? why : "unknown reason");
 }
 
+/* A 16-bit grey PNG (IHDR bit depth 16, colour type 0). */
+static int png_grey16(const unsigned char *d, size_t n) {
+  static const unsigned char sig[8] = {137, 'P', 'N', 'G', 13, 10, 26, 10};
+  return n >= 33 && memcmp(d, sig, 8) == 0 && memcmp(d + 12, "IHDR", 4) == 0 &&
+         d[24] == 16 && d[25] == 0;
+}
+
+/* PIL opens a 16-bit grey PNG as mode "I" (32-bit integers), and its
+ * convert("RGB") and convert("L") clip each value to 0..255 rather than
+ * scale it (stb keeps the high byte: 256 would become 1, PIL gives 255).
+ * Models trained through torchvision saw PIL's pixels, so give those. */
+static unsigned char *load_grey16_as_pil(const unsigned char *data,
+                                         size_t len, int *w, int *h, int *c) {
+  stbi_us *v = stbi_load_16_from_memory(data, (int)len, w, h, c, 1);
+  if (!v) return NULL;
+  size_t n = (size_t)*w * (size_t)*h;
+  unsigned char *px = ev__malloc(n ? n : 1);
+  if (!px) {
+    stb_out_of_memory = 1;
+  } else {
+    for (size_t i = 0; i < n; i++) px[i] = v[i] > 255 ? 255 : (unsigned char)v[i];
+  }
+  ev__free(v);
+  *c = 1;
+  return px;
+}
+
 /* PIL refuses images of more than twice Image.MAX_IMAGE_PIXELS
  * (DecompressionBombError), so torchvision never sees them. The guard
  * matters: a GIF or JPEG header of a few bytes can announce 65535 x 65535
@@ -136,14 +163,18 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
     return ev__fail(EV_ERR_LIMIT, "%s: the image has %d x %d pixels, more "
                     "than the %llu PIL decodes (a decompression bomb?): "
                     "resize it first", path, iw, ih, MAX_IMAGE_PIXELS);
-  ev_status st;
+  ev_status st = ev__png_check(data, len, path);
+  if (st) return st;
   if (!ev__jpeg_decode(data, len, path, img, &st)) {
     if (!jpeg_tables_ok(data, len))
       return ev__fail(EV_ERR_FORMAT, "%s: corrupt JPEG: a Huffman table "
                       "declares more than 256 codes", path);
     int w, h, c;
     stb_out_of_memory = 0;
-    unsigned char *px = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
+    unsigned char *px = png_grey16(data, len)
+                            ? load_grey16_as_pil(data, len, &w, &h, &c)
+                            : stbi_load_from_memory(data, (int)len, &w, &h,
+                                                    &c, 0);
     if (px && stb_out_of_memory) { /* as in ev__image_probe */
       ev__free(px);
       px = NULL;
@@ -248,6 +279,15 @@ ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
   return EV_OK;
 }
 
+/* PNG, JPEG (SOI), BMP or GIF: the formats the decoder is built with. */
+static int known_signature(const unsigned char *d, size_t n) {
+  static const unsigned char png[4] = {0x89, 'P', 'N', 'G'};
+  return (n >= 4 && memcmp(d, png, 4) == 0) ||
+         (n >= 2 && d[0] == 0xFF && d[1] == 0xD8) ||
+         (n >= 2 && d[0] == 'B' && d[1] == 'M') ||
+         (n >= 4 && memcmp(d, "GIF8", 4) == 0);
+}
+
 ev_status ev_image_read(const char *path, int channels, ev_array **out) {
   if (!path || !out)
     return ev__fail(EV_ERR_ARGUMENT,
@@ -257,9 +297,19 @@ ev_status ev_image_read(const char *path, int channels, ev_array **out) {
   if (channels != 0 && channels != 1 && channels != 3)
     return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: channels must be 0 (as "
                     "stored), 1 or 3, got %d", channels);
-  unsigned char *data;
+  unsigned char head[8], *data;
   size_t len;
-  ev_status st = ev__read_file(path, &data, &len);
+  /* The signature first: a large file of something else is refused
+   * without being read whole. */
+  ev_status st = ev__read_head(path, head, sizeof head, &len);
+  if (st) return st;
+  if (!known_signature(head, len))
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: not a PNG, JPEG, BMP or GIF image (its first bytes "
+                    "are none of their signatures): give an image file, or "
+                    "convert it to PNG",
+                    path);
+  st = ev__read_file(path, &data, &len);
   if (st) return st;
   ev__image img;
   st = ev__image_decode(data, len, path, channels, &img);

@@ -3,6 +3,8 @@
 #ifndef EV_LIB_IO_PRIVATE_H
 #define EV_LIB_IO_PRIVATE_H
 
+#include <stdio.h>
+
 #include "core/core.h"
 #include "embedviz/io.h"
 
@@ -20,12 +22,17 @@ size_t ev__dtype_bytes(int dtype);
 ev_status ev__array_new(int dtype, size_t ndim, const size_t *shape,
                         const char *path, ev_array **out);
 
-/* Read a whole file into an ev__malloc'd buffer. EV_ERR_NOT_FOUND,
- * EV_ERR_IO (with errno's text), EV_ERR_NOMEM. */
-/* EV_ERR_IO when path names a folder (fopen succeeds on one, and reading it
- * would give a confusing message); EV_OK otherwise, also when it does not
- * exist (the open that follows reports that). */
-ev_status ev__not_a_folder(const char *path);
+/* EV_ERR_IO when path names anything but a regular file: a folder (fopen
+ * succeeds on one, and reading it would give a confusing message), a device
+ * such as /dev/zero or a FIFO (reading could never end); EV_OK otherwise,
+ * also when it does not exist (the open that follows reports that). */
+ev_status ev__regular_file(const char *path);
+/* fopen(path, "rb") for regular files only (the check above, made on the
+ * open descriptor; a FIFO's open does not wait). EV_ERR_NOT_FOUND,
+ * EV_ERR_IO. */
+ev_status ev__open_regular(const char *path, FILE **out);
+/* Read a whole regular file into an ev__malloc'd buffer. EV_ERR_NOT_FOUND,
+ * EV_ERR_IO (with errno's text; not a regular file), EV_ERR_NOMEM. */
 ev_status ev__read_file(const char *path, unsigned char **data, size_t *len);
 /* Read at most cap bytes of the start of a file. */
 ev_status ev__read_head(const char *path, unsigned char *buf, size_t cap,
@@ -50,6 +57,11 @@ int ev__jpeg_decode(const unsigned char *data, size_t len, const char *path,
 int ev__jpeg_available(void);
 /* Tests only: non-zero makes stb decode JPEGs even when libjpeg is there. */
 void ev__jpeg_disable(int off);
+/* EV_ERR_FORMAT when data is a PNG whose chunk CRCs or zlib Adler-32 do
+ * not match (png_check.c); EV_OK for anything else, a PNG cut short
+ * included (the decoder reports that). */
+ev_status ev__png_check(const unsigned char *data, size_t len,
+                        const char *path);
 /* Read only the header: width, height and channels (1..4). */
 ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c);
 /* Convert in place to 1 or 3 channels (PIL's convert("L") / "RGB"). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/atomic.h"
 #include "io/io_private.h"
 
 #define NPY_MAGIC "\x93NUMPY"
@@ -100,6 +101,36 @@ static ev_status parse_shape(const char *v, const char *path, npy_header *h) {
   return EV_OK;
 }
 
+/* 'fortran_order' must be the literal True or False, as numpy requires:
+ * anything else (Yes, 1, a missing key) would silently pick an order. */
+static int is_literal(const char *v, const char *word) {
+  size_t n = strlen(word);
+  return strncmp(v, word, n) == 0 &&
+         (v[n] == ',' || v[n] == '}' || isspace((unsigned char)v[n]));
+}
+
+static ev_status parse_fortran(const char *v, const char *path,
+                               npy_header *h) {
+  if (v && is_literal(v, "True")) h->fortran = 1;
+  else if (v && is_literal(v, "False")) h->fortran = 0;
+  else if (!v)
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: the .npy header has no 'fortran_order': the file is "
+                    "corrupt or was not written by numpy; write it again "
+                    "with numpy.save",
+                    path);
+  else {
+    size_t n = 0;
+    while (n < 24 && v[n] && v[n] != ',' && v[n] != '}') n++;
+    return ev__fail(EV_ERR_FORMAT,
+                    "%s: the .npy header's 'fortran_order' is %.*s, not True "
+                    "or False: the file is corrupt or was not written by "
+                    "numpy; write it again with numpy.save",
+                    path, (int)n, v);
+  }
+  return EV_OK;
+}
+
 /* Read magic, version and header dict; leaves f at the data. */
 static ev_status read_header(FILE *f, const char *path, npy_header *h) {
   unsigned char pre[12];
@@ -136,9 +167,8 @@ static ev_status read_header(FILE *f, const char *path, npy_header *h) {
                   path, hlen);
   } else {
     text[hlen] = 0;
-    const char *fo = dict_value(text, "fortran_order");
-    h->fortran = fo && strncmp(fo, "True", 4) == 0;
-    st = parse_descr(dict_value(text, "descr"), path, h);
+    st = parse_fortran(dict_value(text, "fortran_order"), path, h);
+    if (st == EV_OK) st = parse_descr(dict_value(text, "descr"), path, h);
     if (st == EV_OK) st = parse_shape(dict_value(text, "shape"), path, h);
   }
   ev__free(text);
@@ -227,15 +257,9 @@ ev_status ev_npy_read(const char *path, ev_array **out) {
         "ev_npy_read: path or out is NULL: pass a file path and the address of "
         "an ev_array pointer (read) or the data (write)");
   *out = NULL;
-  ev_status st0 = ev__not_a_folder(path);
+  FILE *f;
+  ev_status st0 = ev__open_regular(path, &f);
   if (st0 != EV_OK) return st0;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    if (errno == ENOENT || errno == ENOTDIR)
-      return ev__fail(EV_ERR_NOT_FOUND, "%s: no such file: check the path",
-                      path);
-    return ev__fail(EV_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-  }
   npy_header h;
   ev_status st = read_header(f, path, &h);
   if (st == EV_OK) st = read_data(f, path, &h, out);
@@ -258,8 +282,8 @@ static const char *descr_of(int dtype) {
 
 /* Magic, version and the dict, padded so the data starts at a multiple of
  * 64 bytes as numpy writes it. */
-static ev_status write_header(FILE *f, const char *path, int dtype,
-                              size_t ndim, const size_t *shape) {
+static ev_status write_header(ev__atomic_file *af, int dtype, size_t ndim,
+                              const size_t *shape) {
   char dict[512];
   int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': "
                    "False, 'shape': (", descr_of(dtype));
@@ -270,31 +294,13 @@ static ev_status write_header(FILE *f, const char *path, int dtype,
   n += snprintf(dict + n, sizeof dict - n, "), }");
   size_t total = 10 + (size_t)n + 1;
   size_t padded = (total + 63) / 64 * 64, hlen = padded - 10;
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                           (unsigned char)(hlen & 0xff),
-                           (unsigned char)(hlen >> 8)};
-  int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, n, f) == (size_t)n;
-  for (size_t i = 10 + n; ok && i < padded - 1; i++) ok = fputc(' ', f) != EOF;
-  if (ok) ok = fputc('\n', f) != EOF;
-  return ok ? EV_OK : ev__fail(EV_ERR_IO, "%s: write error: %s", path,
-                               strerror(errno));
-}
-
-static FILE *open_for_write(const char *path, ev_status *st) {
-  FILE *f = fopen(path, "wb");
-  if (!f)
-    *st = ev__fail(errno == ENOENT ? EV_ERR_NOT_FOUND : EV_ERR_IO,
-                   "%s: cannot create: %s: check that its folder exists and "
-                   "is writable",
-                   path, strerror(errno));
-  return f;
-}
-
-static ev_status finish_write(FILE *f, const char *path, ev_status st) {
-  if (fclose(f) != 0 && st == EV_OK)
-    st = ev__fail(EV_ERR_IO, "%s: write error: %s", path, strerror(errno));
-  if (st != EV_OK) remove(path);
-  return st;
+  unsigned char head[10 + sizeof dict + 64] = {
+      0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hlen & 0xff),
+      (unsigned char)(hlen >> 8)};
+  memcpy(head + 10, dict, (size_t)n);
+  memset(head + 10 + n, ' ', padded - 1 - (10 + (size_t)n));
+  head[padded - 1] = '\n';
+  return ev__atomic_write(af, head, padded);
 }
 
 ev_status ev_npy_write_matrix(const char *path, const float *x, size_t rows,
@@ -306,14 +312,13 @@ ev_status ev_npy_write_matrix(const char *path, const float *x, size_t rows,
                     "pointer (read) or the data (write)");
   ev_status st = ev__check_matrix("x", x, rows, cols, ld);
   if (st) return st;
-  FILE *f = open_for_write(path, &st);
-  if (!f) return st;
+  ev__atomic_file af;
+  if ((st = ev__atomic_open(&af, path))) return st;
   size_t shape[2] = {rows, cols};
-  st = write_header(f, path, EV_DTYPE_FLOAT32, 2, shape);
+  st = write_header(&af, EV_DTYPE_FLOAT32, 2, shape);
   for (size_t i = 0; st == EV_OK && i < rows; i++)
-    if (fwrite(x + i * ld, sizeof *x, cols, f) != cols)
-      st = ev__fail(EV_ERR_IO, "%s: write error: %s", path, strerror(errno));
-  return finish_write(f, path, st);
+    st = ev__atomic_write(&af, x + i * ld, cols * sizeof *x);
+  return ev__atomic_commit(&af);
 }
 
 ev_status ev_npy_write(const char *path, int dtype, const void *data,
@@ -343,10 +348,9 @@ ev_status ev_npy_write(const char *path, int dtype, const void *data,
   ev_status st = ev__bytes("the .npy data", size, 1, ev__dtype_bytes(dtype),
                            &bytes);
   if (st) return st;
-  FILE *f = open_for_write(path, &st);
-  if (!f) return st;
-  st = write_header(f, path, dtype, ndim, shape);
-  if (st == EV_OK && fwrite(data, 1, bytes, f) != bytes)
-    st = ev__fail(EV_ERR_IO, "%s: write error: %s", path, strerror(errno));
-  return finish_write(f, path, st);
+  ev__atomic_file af;
+  if ((st = ev__atomic_open(&af, path))) return st;
+  if (!write_header(&af, dtype, ndim, shape))
+    ev__atomic_write(&af, data, bytes);
+  return ev__atomic_commit(&af);
 }

@@ -194,6 +194,11 @@ static ev_status check_k(const ev_knn *ix, size_t k, int self) {
     return ev__fail(EV_ERR_ARGUMENT, "k = %zu is larger than the %zu "
                     "reference rows: ask for at most %zu neighbours",
                     k, ix->n, ix->n);
+  if (self && ix->n < 2)
+    return ev__fail(EV_ERR_ARGUMENT, "a self query needs an index of at "
+                    "least 2 rows (each row is left out of its own list), "
+                    "this one has %zu: build the index on more rows",
+                    ix->n);
   if (self && k > ix->n - 1)
     return ev__fail(EV_ERR_ARGUMENT, "k = %zu needs more than the %zu "
                     "reference rows in self mode, which leaves each row out "

@@ -1,6 +1,8 @@
 /* ev_pca_fit: checks, the solver choice, and turning a solver's raw
  * eigenpairs into a fit (number of components, signs, ratios). */
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "linalg/linalg.h"
@@ -105,6 +107,32 @@ static void fix_sign(float *v, size_t d) {
     for (size_t j = 0; j < d; j++) v[j] = -v[j];
 }
 
+/* The inputs were finite, but their squares can pass the float range (a
+ * variance of (1e20)^2 is inf in float): check what the solver gives back
+ * rather than hand out inf with EV_OK. */
+static ev_status check_results(const ev__pca_fit *f) {
+  const char *what = NULL;
+  size_t at = 0;
+  if (!isfinite(f->total_variance))
+    what = "the total variance";
+  for (size_t i = 0; !what && i < f->k; i++) {
+    if (!isfinite(f->variance[i]) || !isfinite(f->singular[i]))
+      what = "the explained variance of component", at = i + 1;
+    for (size_t j = 0; !what && j < f->d; j++)
+      if (!isfinite(f->components[i * f->d + j]))
+        what = "a loading of component", at = i + 1;
+  }
+  if (!what) return EV_OK;
+  char num[32] = "";
+  if (at) snprintf(num, sizeof num, " %zu", at);
+  return ev__fail(EV_ERR_NONFINITE,
+                  "%s%s is not finite in float: the data's squared values "
+                  "pass the float range (about 3.4e38); scale the data down "
+                  "(for example divide by its largest absolute value, or "
+                  "standardise each column) and fit again",
+                  what, num);
+}
+
 static ev_status make_fit(const ev_pca *pca, const ev__pca_raw *raw,
                           size_t k, size_t n, size_t d, const float *mean,
                           double total, int solver, ev__pca_fit **out) {
@@ -131,6 +159,11 @@ static ev_status make_fit(const ev_pca *pca, const ev__pca_raw *raw,
     f->ratio[i] = total > 0 ? (float)(v / total) : 0.0f;
     f->singular[i] = (float)sqrt(v * (double)(n - 1));
     fix_sign(f->components + i * d, d);
+  }
+  ev_status st = check_results(f);
+  if (st) {
+    ev__pca_fit_free(f);
+    return st;
   }
   *out = f;
   return EV_OK;

@@ -9,6 +9,7 @@
  * bytes plus one block of rows (about 32 MiB); the data are never copied
  * whole. */
 #include <math.h>
+#include <stdio.h>
 
 #include "linalg/linalg.h"
 #include "pca/pca.h"
@@ -50,7 +51,15 @@ static ev_status cov_alloc(cov_work *c, size_t d, size_t k, size_t rows) {
   if (c->gram && c->w && c->z && c->cf && c->block && c->sums && c->shift)
     return EV_OK;
   cov_free(c);
-  return ev__nomem("the covariance solver", dd * 12 + rows * d * 4);
+  /* 12 d^2 bytes whatever n is: fewer rows would not help */
+  char what[96];
+  snprintf(what, sizeof what,
+           "the covariance solver (12 d^2 bytes for d = %zu features)", d);
+  return ev__nomem_advice(
+      what,
+      dd * 12 + rows * d * 4,
+      "reduce the number of features d, or use EV_PCA_SOLVER_RANDOMIZED "
+      "(memory about 4 (n + d) (k + 10) bytes) for a few components");
 }
 
 static ev_status accumulate(const ev__pca_job *job, cov_work *c, size_t rows,

@@ -18,9 +18,17 @@ static size_t block_rows(size_t n, size_t d) {
   return b < n ? b : n;
 }
 
-/* 1 / sqrt(variance), or 0 for a component without variance. */
+/* 1 / sqrt(variance), or 0 for a component without variance. "Without"
+ * is numpy's matrix_rank rule in float: a singular value at most
+ * max(n, d) x FLT_EPSILON x the largest is rounding noise (two rows give one
+ * real component and a second of about 1e-14 relative variance, which
+ * whitening would blow up into noise scores of order 1). */
 static float whitening(const ev__pca_fit *f, size_t i) {
-  return f->variance[i] > FLT_MIN ? 1.0f / sqrtf(f->variance[i]) : 0.0f;
+  double tol = (double)(f->n > f->d ? f->n : f->d) * FLT_EPSILON;
+  double floor = (double)f->variance[0] * tol * tol;
+  if (f->variance[i] <= FLT_MIN || (double)f->variance[i] <= floor)
+    return 0.0f;
+  return 1.0f / sqrtf(f->variance[i]);
 }
 
 static ev_status check_common(const ev_pca *pca, const float *in, size_t n,

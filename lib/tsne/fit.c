@@ -1,6 +1,7 @@
 /* ev_tsne_fit and its siblings: check the input against the settings,
  * compute the affinities, initialise, optimise, keep the result. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "embedviz/pca.h"
@@ -136,6 +137,19 @@ static ev_status init_pca(const ev_tsne *t, const ev__source *src, double *y,
   }
   ev__free(scores);
   ev_pca_free(pca);
+  if (st == EV_ERR_OVERFLOW || st == EV_ERR_NONFINITE) {
+    /* The caller asked for a t-SNE, not a PCA: say where the PCA comes
+     * from and what helps. */
+    char why[640];
+    snprintf(why, sizeof why, "%s", ev_last_error());
+    st = ev__fail(st,
+                  "x's values are too large for t-SNE's default "
+                  "initialisation, a PCA of x (%s): scale x down, e.g. "
+                  "divide it by its largest absolute value (the affinities "
+                  "do not depend on x's scale), or set EV_TSNE_INIT to "
+                  "EV_TSNE_INIT_RANDOM",
+                  why);
+  }
   return st;
 }
 
@@ -174,6 +188,7 @@ static void options(const ev_tsne *t, size_t n, int exact, ev__tsne_opt *o) {
   o->n_iter = (size_t)p[EV_TSNE_N_ITER];
   o->exaggeration_iters = (size_t)p[EV_TSNE_EXAGGERATION_ITERATIONS];
   o->progress_every = (size_t)p[EV_TSNE_PROGRESS_EVERY];
+  o->n_iter_without_progress = (size_t)p[EV__TSNE_SLOT(EV_TSNE_N_ITER_WITHOUT_PROGRESS)];
 }
 
 /* Replace the handle's result with this one (the map in floats). */

@@ -45,20 +45,21 @@ static void restart_phase(double *update, double *gains, size_t nd) {
   for (size_t e = 0; e < nd; e++) update[e] = 0.0, gains[e] = 1.0;
 }
 
-/* One step; returns the gradient's norm. */
+/* One step; returns the norm of the gain-scaled gradient, the figure
+ * scikit-learn compares with min_grad_norm. */
 static double step(double *y, const double *grad, double *update,
                    double *gains, size_t nd, double momentum, double lr,
                    double min_gain) {
+  double norm2 = 0.0;
   for (size_t e = 0; e < nd; e++) {
     double g = grad[e], gain = gains[e];
     gain = update[e] * g < 0.0 ? gain + 0.2 : gain * 0.8;
     gain = gain < min_gain ? min_gain : gain;
     gains[e] = gain;
+    norm2 += (gain * g) * (gain * g);
     update[e] = momentum * update[e] - lr * gain * g;
     y[e] += update[e];
   }
-  double norm2 = 0.0;
-  for (size_t e = 0; e < nd; e++) norm2 += grad[e] * grad[e];
   return sqrt(norm2);
 }
 
@@ -73,6 +74,41 @@ static void recentre(double *y, size_t n, size_t dims) {
     for (size_t k = 0; k < dims; k++) y[i * dims + k] -= mean[k];
 }
 
+/* scikit-learn's stopping rules (_gradient_descent with _N_ITER_CHECK):
+ * every EV__TSNE_N_ITER_CHECK iterations (counted from the start of the
+ * fit), and at no other time, a phase ends when the gain-scaled gradient's
+ * norm is at most min_grad_norm, or when the KL divergence has not improved
+ * on its phase's best for more than the phase's window. Each phase starts
+ * its own best (none) at its first iteration. The exaggeration phase's
+ * window is its own length, so only the gradient rule can end it, and
+ * ending it early starts the second phase at once rather than ending the
+ * fit. The second phase's window is n_iter_without_progress. */
+typedef struct phase_watch {
+  size_t best_iter;
+  double best_kl;
+} phase_watch;
+
+static void watch_start(phase_watch *w, size_t it) {
+  w->best_iter = it;
+  w->best_kl = INFINITY;
+}
+
+/* Whether the phase ends after iteration it (0-based), given the KL of
+ * the map after it (NaN when not computed: the window cannot run out in
+ * the exaggeration phase, so it needs none). */
+static int watch_stops(phase_watch *w, size_t it, double kl, double norm,
+                       size_t window, double min_grad_norm) {
+  if (!isnan(kl)) {
+    if (kl < w->best_kl) {
+      w->best_kl = kl;
+      w->best_iter = it;
+    } else if (it - w->best_iter > window) {
+      return 1;
+    }
+  }
+  return min_grad_norm > 0.0 && norm <= min_grad_norm;
+}
+
 ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
                             const ev__tsne_opt *o, ev_progress_fn cb,
                             void *user, size_t *iters, double *kl_out) {
@@ -81,15 +117,23 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
   ev_status st = alloc_buffers(n, dims, o->barnes_hut, &b);
   if (st) return st;
   double plogp = ev__tsne_entropy_term(p), kl = NAN;
+  size_t exag_end = o->exaggeration_iters; /* first iteration of phase 2 */
+  phase_watch watch;
+  watch_start(&watch, 0);
   restart_phase(b.update, b.gains, nd);
   *iters = 0;
   for (size_t it = 0; it < o->n_iter; it++) {
-    int exaggerating = it < o->exaggeration_iters;
-    if (it == o->exaggeration_iters && it > 0)
+    int exaggerating = it < exag_end;
+    if (it == exag_end && it > 0) {
       restart_phase(b.update, b.gains, nd);
+      watch_start(&watch, it);
+    }
     int report = cb && o->progress_every && (it + 1) % o->progress_every == 0;
+    int check = (it + 1) % EV__TSNE_N_ITER_CHECK == 0;
+    int want_kl = report || (check && !exaggerating);
+    kl = NAN;
     ev__tsne_gradient(p, y, dims, exaggerating ? o->exaggeration : 1.0,
-                      b.tree, o->theta, plogp, b.grad, report ? &kl : NULL,
+                      b.tree, o->theta, plogp, b.grad, want_kl ? &kl : NULL,
                       b.scratch);
     double norm = step(y, b.grad, b.update, b.gains, nd,
                        exaggerating ? o->momentum : o->final_momentum,
@@ -102,7 +146,16 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
                                         : EV_STAGE_OPTIMIZE,
                            it + 1, o->n_iter, kl)))
       break;
-    if (norm < o->min_grad_norm) break;
+    if (!check) continue;
+    /* The KL above is of the map before this step, as in scikit-learn,
+     * whose objective returns the error and the gradient together. */
+    if (exaggerating) {
+      if (watch_stops(&watch, it, NAN, norm, exag_end, o->min_grad_norm))
+        exag_end = it + 1;
+    } else if (watch_stops(&watch, it, kl, norm, o->n_iter_without_progress,
+                           o->min_grad_norm)) {
+      break;
+    }
   }
   /* The KL divergence of the map handed back, cancelled or not. */
   ev__tsne_gradient(p, y, dims, 1.0, b.tree, o->theta, plogp, b.grad, &kl,

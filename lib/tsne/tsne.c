@@ -25,6 +25,7 @@ static const ev__param_spec tsne_params[] = {
     SPEC(EV_TSNE_MAX_MEMORY_MB, 1, 1e9, true),
     SPEC(EV_TSNE_PROGRESS_EVERY, 1, 1e9, true),
     SPEC(EV_TSNE_MINKOWSKI_P, 1, 1e6, false),
+    SPEC(EV_TSNE_N_ITER_WITHOUT_PROGRESS, 0, 1e9, true),
 };
 #define N_SPECS (sizeof tsne_params / sizeof tsne_params[0])
 
@@ -49,6 +50,7 @@ static void set_defaults(ev_tsne *t) {
   p[EV_TSNE_MAX_MEMORY_MB] = 1024;
   p[EV_TSNE_PROGRESS_EVERY] = 50;
   p[EV_TSNE_MINKOWSKI_P] = 2;
+  p[EV__TSNE_SLOT(EV_TSNE_N_ITER_WITHOUT_PROGRESS)] = 300;
 }
 
 ev_status ev_tsne_create(ev_tsne **out) {
@@ -82,7 +84,7 @@ ev_status ev_tsne_set(ev_tsne *t, int param, double value) {
   if (st) return st;
   st = ev__param_check(tsne_params, N_SPECS, param, value, "TSNE");
   if (st) return st;
-  t->param[param] = value;
+  t->param[EV__TSNE_SLOT(param)] = value;
   return EV_OK;
 }
 
@@ -94,7 +96,7 @@ ev_status ev_tsne_get(const ev_tsne *t, int param, double *value) {
                     "value is NULL: pass the address of a double");
   st = ev__param_bounds(tsne_params, N_SPECS, param, "TSNE", NULL, NULL);
   if (st) return st;
-  *value = t->param[param];
+  *value = t->param[EV__TSNE_SLOT(param)];
   return EV_OK;
 }
 

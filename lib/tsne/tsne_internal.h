@@ -92,7 +92,13 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
 
 /* ---- the handle (tsne.c, fit.c) ---- */
 
-#define EV__TSNE_N_PARAMS 20 /* one past the largest ev_tsne_param */
+#define EV__TSNE_N_PARAMS 20 /* one past the largest ev_tsne_param but one */
+/* The slot of a setting in ev_tsne.param: its id, except the one id past
+ * the array, which takes the unused slot 0. The handle is opaque, but
+ * abidiff compares its layout with abi/libembedviz.abi all the same, so it
+ * keeps its size. */
+#define EV__TSNE_SLOT(id) \
+  ((id) == EV_TSNE_N_ITER_WITHOUT_PROGRESS ? 0 : (size_t)(id))
 
 struct ev_tsne {
   double param[EV__TSNE_N_PARAMS];
@@ -114,8 +120,12 @@ typedef struct ev__tsne_opt {
   int barnes_hut;
   double theta, exaggeration, learning_rate, momentum, final_momentum;
   double min_gain, min_grad_norm;
-  size_t n_iter, exaggeration_iters, progress_every;
+  size_t n_iter, exaggeration_iters, progress_every, n_iter_without_progress;
 } ev__tsne_opt;
+
+/* Iterations between two checks of the stopping rules (scikit-learn's
+ * TSNE._N_ITER_CHECK). */
+#define EV__TSNE_N_ITER_CHECK 50
 
 /* Run the descent on y (n x dims, double) in place. *iters gets the
  * iterations done and *kl the KL divergence of the final y, also after a
