@@ -78,13 +78,18 @@ STLIB   := $(BUILD)/libembedviz.a
 
 all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
 
-$(BUILD)/%.o: %.c $(HEADERS) $(wildcard lib/*/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_LIB) -c $< -o $@
+# Each object depends on the headers it includes, as the compiler lists them
+# (-MMD -MP: build/x.d beside build/x.o; -MP keeps a removed header from
+# breaking the build). An object without its .d is rebuilt once.
+DEPFLAGS := -MMD -MP
 
-$(BUILD)/%.o: %.cpp $(HEADERS) $(wildcard lib/*/*.h)
+$(BUILD)/%.o: %.c $(BUILD)/%.d
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_LIB) -c $< -o $@
+	$(CC) $(CFLAGS_LIB) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cpp $(BUILD)/%.d
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_LIB) $(DEPFLAGS) -c $< -o $@
 
 $(SHLIB): $(LIB_OBJS) lib/embedviz.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/embedviz.map \
@@ -131,9 +136,12 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib -Itests -fopenmp $(SANFLAGS) $(WARN) -Wno-missing-prototypes
 TEST_LIBS := $(STLIB) $(DEP_LIBS) $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STLIB)
+$(BUILD)/tests/%: tests/%.c $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $< -o $@ $(TEST_LIBS)
+	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) $< -o $@ $(TEST_LIBS)
+
+$(LIB_OBJS:.o=.d): ;
+-include $(LIB_OBJS:.o=.d) $(TEST_BINS:=.d)
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all

@@ -72,8 +72,6 @@ ev_status ev__resample_bilinear(const unsigned char *src, size_t h, size_t w,
 void ev__center_crop_offsets(size_t h, size_t w, size_t ch, size_t cw,
                              long *top, long *left);
 
-#endif
-
 /* ---- data sets (dataset.c, dataset_read.c, folder.c) ---- */
 #define EV__DS_NPARAMS 18 /* ev_dataset_param ids are 1..17 */
 
@@ -113,3 +111,5 @@ void ev__free_strings(char **s, size_t n);
 ev_status ev__dataset_from_files(char **paths, int32_t *labels, size_t n,
                                  char **classes, size_t n_classes,
                                  int skip_bad, ev_dataset **out);
+
+#endif
