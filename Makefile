@@ -9,8 +9,10 @@
 #   make WITH_TORCH=0   build without libtorch (extraction reports
 #                       EV_ERR_UNSUPPORTED); default: detected.
 
-SOVERSION   := 1
-LIBVERSION  := 1.0.0
+# The version comes from the header's EV_VERSION_MAJOR/MINOR/PATCH.
+EV_VERSION_PART = $(shell awk '$$2 == "EV_VERSION_$(1)" {print $$3}' include/embedviz/core.h)
+SOVERSION   := $(call EV_VERSION_PART,MAJOR)
+LIBVERSION  := $(SOVERSION).$(call EV_VERSION_PART,MINOR).$(call EV_VERSION_PART,PATCH)
 PREFIX      ?= /usr/local
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
@@ -73,7 +75,7 @@ SONAME  := libembedviz.so.$(SOVERSION)
 SHLIB   := $(BUILD)/libembedviz.so.$(LIBVERSION)
 STLIB   := $(BUILD)/libembedviz.a
 
-.PHONY: all check check-c check-abi check-example check-python bench demo deps install uninstall clean abi-baseline \
+.PHONY: all check check-c check-abi check-build check-example check-python bench demo deps install uninstall clean abi-baseline \
         check-asan check-tsan check-valgrind errors-table
 
 all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
@@ -152,6 +154,10 @@ check-c: all $(TEST_BINS)
 
 check-abi: all
 	@bash tests/check-abi.sh $(SHLIB)
+
+# Headers guarded and self-contained, typed setters, install-deps quiet.
+check-build:
+	@bash tests/check-build.sh
 
 check-example: all
 	@bash tests/check-example.sh
