@@ -9,8 +9,10 @@
 #   make WITH_TORCH=0   build without libtorch (extraction reports
 #                       EV_ERR_UNSUPPORTED); default: detected.
 
-SOVERSION   := 1
-LIBVERSION  := 1.0.0
+# The version comes from the header's EV_VERSION_MAJOR/MINOR/PATCH.
+EV_VERSION_PART = $(shell awk '$$2 == "EV_VERSION_$(1)" {print $$3}' include/embedviz/core.h)
+SOVERSION   := $(call EV_VERSION_PART,MAJOR)
+LIBVERSION  := $(SOVERSION).$(call EV_VERSION_PART,MINOR).$(call EV_VERSION_PART,PATCH)
 PREFIX      ?= /usr/local
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
@@ -73,18 +75,23 @@ SONAME  := libembedviz.so.$(SOVERSION)
 SHLIB   := $(BUILD)/libembedviz.so.$(LIBVERSION)
 STLIB   := $(BUILD)/libembedviz.a
 
-.PHONY: all check check-c check-abi check-example check-python bench demo deps install uninstall clean abi-baseline \
+.PHONY: all check check-c check-abi check-build check-example check-python bench demo deps install uninstall clean abi-baseline \
         check-asan check-tsan check-valgrind errors-table
 
 all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
 
-$(BUILD)/%.o: %.c $(HEADERS) $(wildcard lib/*/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_LIB) -c $< -o $@
+# Each object depends on the headers it includes, as the compiler lists them
+# (-MMD -MP: build/x.d beside build/x.o; -MP keeps a removed header from
+# breaking the build). An object without its .d is rebuilt once.
+DEPFLAGS := -MMD -MP
 
-$(BUILD)/%.o: %.cpp $(HEADERS) $(wildcard lib/*/*.h)
+$(BUILD)/%.o: %.c $(BUILD)/%.d
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_LIB) -c $< -o $@
+	$(CC) $(CFLAGS_LIB) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cpp $(BUILD)/%.d
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_LIB) $(DEPFLAGS) -c $< -o $@
 
 $(SHLIB): $(LIB_OBJS) lib/embedviz.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/embedviz.map \
@@ -131,9 +138,12 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Ilib -Itests -fopenmp $(SANFLAGS) $(WARN) -Wno-missing-prototypes
 TEST_LIBS := $(STLIB) $(DEP_LIBS) $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(STLIB)
+$(BUILD)/tests/%: tests/%.c $(STLIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CFLAGS) $< -o $@ $(TEST_LIBS)
+	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) $< -o $@ $(TEST_LIBS)
+
+$(LIB_OBJS:.o=.d): ;
+-include $(LIB_OBJS:.o=.d) $(TEST_BINS:=.d)
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
@@ -144,6 +154,10 @@ check-c: all $(TEST_BINS)
 
 check-abi: all
 	@bash tests/check-abi.sh $(SHLIB)
+
+# Headers guarded and self-contained, typed setters, install-deps quiet.
+check-build:
+	@bash tests/check-build.sh
 
 check-example: all
 	@bash tests/check-example.sh

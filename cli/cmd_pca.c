@@ -133,12 +133,11 @@ int evc_cmd_pca(int argc, char **argv) {
 
 /* ---- for the other commands ---- */
 
-/* A few components of a wide matrix (50 of a 3,136-wide conv layer): the
- * randomized solver, 5x faster there than the covariance one with the same
- * leading ratios to 1e-7; otherwise the library's choice. */
+/* The library's AUTO rule (docs/pca.md), which takes the randomized solver
+ * for a few components of a wide matrix (50 of a 3,136-wide conv layer). */
 static double pick_solver(const evc_mat *x, size_t k) {
-  size_t m = x->rows < x->cols ? x->rows : x->cols;
-  return m > 500 && 10 * k < m ? EV_PCA_SOLVER_RANDOMIZED : EV_PCA_SOLVER_AUTO;
+  (void)x, (void)k;
+  return EV_PCA_SOLVER_AUTO;
 }
 
 int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *scores, evc_mat *ratio,

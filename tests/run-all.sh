@@ -16,6 +16,7 @@ part() {
 }
 part "C tests"        $MAKE --no-print-directory check-c
 part "ABI check"      $MAKE --no-print-directory check-abi
+part "build checks"   $MAKE --no-print-directory check-build
 part "example"        $MAKE --no-print-directory check-example
 part "Python tests"   $MAKE --no-print-directory check-python
 # Sanitizers and memcheck (docs/sanitizers.md); EV_SKIP_SANITIZERS=1 leaves

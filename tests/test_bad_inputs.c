@@ -157,6 +157,10 @@ static void pca_rows(void) {
       ev_pca_get(p, EV_PCA_CENTER, NULL));
   BAD("ev_pca_param_bounds", EV_ERR_ARGUMENT, "unknown setting 999",
       ev_pca_param_bounds(999, &v, &v));
+  BAD("ev_pca_param_default", EV_ERR_ARGUMENT, "unknown setting 999",
+      ev_pca_param_default(999, &v));
+  BAD("ev_pca_param_default", EV_ERR_ARGUMENT, "value NULL",
+      ev_pca_param_default(EV_PCA_CENTER, NULL));
   BAD("ev_pca_set_progress", EV_ERR_ARGUMENT, "handle NULL",
       ev_pca_set_progress(NULL, NULL, NULL));
   BAD("ev_pca_n_components", EV_ERR_STATE, "before a fit",
@@ -261,6 +265,10 @@ static void knn_rows(void) {
       ev_knn_get(k, 999, &v));
   BAD("ev_knn_param_bounds", EV_ERR_ARGUMENT, "unknown setting 999",
       ev_knn_param_bounds(999, &v, &v));
+  BAD("ev_knn_param_default", EV_ERR_ARGUMENT, "unknown setting 999",
+      ev_knn_param_default(999, &v));
+  BAD("ev_knn_param_default", EV_ERR_ARGUMENT, "value NULL",
+      ev_knn_param_default(EV_KNN_THREADS, NULL));
   BAD("ev_knn_set_progress", EV_ERR_ARGUMENT, "handle NULL",
       ev_knn_set_progress(NULL, NULL, NULL));
   BAD("ev_knn_size", EV_ERR_ARGUMENT, "handle NULL",
@@ -505,6 +513,10 @@ static void tsne_rows(void) {
       ev_tsne_get(t, 999, &v));
   BAD("ev_tsne_param_bounds", EV_ERR_ARGUMENT, "unknown setting 999",
       ev_tsne_param_bounds(999, &v, &v));
+  BAD("ev_tsne_param_default", EV_ERR_ARGUMENT, "unknown setting 999",
+      ev_tsne_param_default(999, &v));
+  BAD("ev_tsne_param_default", EV_ERR_ARGUMENT, "value NULL",
+      ev_tsne_param_default(EV_TSNE_PERPLEXITY, NULL));
   BAD("ev_tsne_set_progress", EV_ERR_ARGUMENT, "handle NULL",
       ev_tsne_set_progress(NULL, NULL, NULL));
   BAD("ev_tsne_set_init", EV_ERR_ARGUMENT, "y NULL",
@@ -774,6 +786,10 @@ static void dataset_use_rows(void) {
       ev_dataset_get(ds, 999, &v));
   BAD("ev_dataset_param_bounds", EV_ERR_ARGUMENT, "unknown setting 999",
       ev_dataset_param_bounds(999, &v, &v));
+  BAD("ev_dataset_param_default", EV_ERR_ARGUMENT, "unknown setting 999",
+      ev_dataset_param_default(999, &v));
+  BAD("ev_dataset_param_default", EV_ERR_ARGUMENT, "value NULL",
+      ev_dataset_param_default(EV_DS_SCALE, NULL));
   BAD("ev_dataset_set_progress", EV_ERR_ARGUMENT, "handle NULL",
       ev_dataset_set_progress(NULL, NULL, NULL));
   BAD("ev_dataset_count", EV_ERR_ARGUMENT, "handle NULL",
@@ -1005,6 +1021,10 @@ static void extractor_rows(ev_model *m) {
       ev_extractor_get(ex, EV_EXTRACT_POOL, NULL));
   BAD("ev_extractor_param_bounds", EV_ERR_ARGUMENT, "unknown setting 999",
       ev_extractor_param_bounds(999, &v, &v));
+  BAD("ev_extractor_param_default", EV_ERR_ARGUMENT, "unknown setting 999",
+      ev_extractor_param_default(999, &v));
+  BAD("ev_extractor_param_default", EV_ERR_ARGUMENT, "value NULL",
+      ev_extractor_param_default(EV_EXTRACT_POOL, NULL));
   BAD("ev_extractor_set_progress", EV_ERR_ARGUMENT, "handle NULL",
       ev_extractor_set_progress(NULL, NULL, NULL));
   BAD("ev_extractor_prepare", EV_ERR_STATE, "no layer added",

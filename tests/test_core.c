@@ -89,8 +89,8 @@ END_TEST
 
 enum { P_A = 1, P_B = 2 };
 static const ev__param_spec specs[] = {
-    {P_A, "EV_T_A", 1, 10, true},
-    {P_B, "EV_T_B", 0, 0.5, false},
+    {P_A, "EV_T_A", 1, 10, true, 1, 0, EV__SLOT_NONE},
+    {P_B, "EV_T_B", 0, 0.5, false, 0, 0, EV__SLOT_NONE},
 };
 
 START_TEST(param_table) {
@@ -105,6 +105,127 @@ START_TEST(param_table) {
   double lo, hi;
   ck_assert_ev_ok(ev__param_bounds(specs, 2, P_A, "T", &lo, &hi));
   ck_assert(lo == 1 && hi == 10);
+}
+END_TEST
+
+/* A handle whose settings have every slot type, described by a list as the
+ * library's handles are: defaults, set and get go through the table. */
+typedef enum { EV_S_D = 1, EV_S_I, EV_S_Z, EV_S_U, EV_S_RO } s_param;
+typedef struct s_handle {
+  double d;
+  int i;
+  size_t z;
+  uint64_t u;
+  double untouched;
+} s_handle;
+#define S_SETTINGS(X)                                \
+  X(EV_S_D, -1, 1, false, 0.25, d, DOUBLE)              \
+  X(EV_S_I, 0, 100, true, 7, i, INT)                    \
+  X(EV_S_Z, 0, 1e12, true, 1e10, z, SIZE)               \
+  X(EV_S_U, 0, 9007199254740991.0, true, 3, u, U64)     \
+  X(EV_S_RO, 0, 1, true, 1, untouched, NONE)
+#define S_SPEC(id, lo, hi, whole, def, field, type) \
+  EV__SPEC(s_handle, field, EV__SLOT_##type, id, lo, hi, whole, def),
+static const ev__param_spec s_specs[] = {S_SETTINGS(S_SPEC)};
+EV__SETTINGS_COVER(s_param, S_SETTINGS)
+_Static_assert(EV__COUNT(S_SETTINGS) == 5, "EV__COUNT counts the list");
+
+START_TEST(param_table_stores_defaults_and_values) {
+  s_handle h = {-9, -9, 9, 9, -9};
+  ev__param_defaults(s_specs, 5, &h);
+  ck_assert(h.d == 0.25 && h.i == 7 && h.z == 10000000000u && h.u == 3);
+  ck_assert(h.untouched == -9); /* read-only: not stored */
+  double v;
+  ck_assert_ev_ok(ev__param_set(s_specs, 5, &h, EV_S_D, -0.5, "S"));
+  ck_assert_ev_ok(ev__param_set(s_specs, 5, &h, EV_S_I, 42, "S"));
+  ck_assert_ev_ok(ev__param_set(s_specs, 5, &h, EV_S_Z, 123456789012, "S"));
+  ck_assert_ev_ok(ev__param_set(s_specs, 5, &h, EV_S_U, 9007199254740991.0, "S"));
+  ck_assert(h.d == -0.5 && h.i == 42 && h.z == 123456789012u &&
+            h.u == 9007199254740991u);
+  ck_assert_ev_ok(ev__param_get(s_specs, 5, &h, EV_S_Z, &v, "S"));
+  ck_assert(v == 123456789012.0);
+  ck_assert_ev_ok(ev__param_get(s_specs, 5, &h, EV_S_U, &v, "S"));
+  ck_assert(v == 9007199254740991.0);
+  /* refused values leave the handle as it was */
+  ck_assert_ev(ev__param_set(s_specs, 5, &h, EV_S_I, 101, "S"), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev__param_set(s_specs, 5, &h, EV_S_RO, 0, "S"), EV_ERR_ARGUMENT);
+  ck_assert_errmsg_has("EV_S_RO is read-only");
+  ck_assert(h.i == 42 && h.untouched == -9);
+  ck_assert_ev(ev__param_get(s_specs, 5, &h, 6, &v, "S"), EV_ERR_ARGUMENT);
+  ck_assert_errmsg_has("6 is not a S setting: use one of the EV_S_* constants");
+  ck_assert_ev_ok(ev__param_default(s_specs, 5, EV_S_Z, "S", &v));
+  ck_assert(v == 1e10);
+  ck_assert_ev(ev__param_default(s_specs, 5, EV_S_Z, "S", NULL), EV_ERR_ARGUMENT);
+}
+END_TEST
+
+/* Every setting of every handle from 1 to its last has a default inside its
+ * bounds, which is the value a new handle reports; the id after the last
+ * is unknown to all three calls. */
+typedef ev_status (*bounds_fn)(int, double *, double *);
+typedef ev_status (*default_fn)(int, double *);
+typedef ev_status (*get_fn)(const void *, int, double *);
+
+static void check_defaults(const char *what, int last, bounds_fn bounds,
+                           default_fn fallback, get_fn get, const void *h) {
+  for (int id = 1; id <= last + 1; id++) {
+    double lo, hi, def = NAN, now = NAN;
+    ev_status sb = bounds(id, &lo, &hi), sd = fallback(id, &def);
+    if (id == last + 1) {
+      ck_assert_msg(sb == EV_ERR_ARGUMENT && sd == EV_ERR_ARGUMENT,
+                    "%s setting %d should be unknown", what, id);
+      continue;
+    }
+    ck_assert_msg(sb == EV_OK && sd == EV_OK, "%s setting %d: %s", what, id,
+                  ev_last_error());
+    ck_assert_msg(lo <= def && def <= hi, "%s setting %d: default %g "
+                  "outside [%g, %g]", what, id, def, lo, hi);
+    ck_assert_ev_ok(get(h, id, &now));
+    ck_assert_msg(now == def, "%s setting %d: a new handle has %g, the "
+                  "default is %g", what, id, now, def);
+  }
+}
+
+START_TEST(new_handles_have_the_table_defaults) {
+  ev_tsne *t;
+  ev_pca *p;
+  ev_knn *k;
+  ev_dataset *ds;
+  float px[4] = {0, 0, 0, 0};
+  ck_assert_ev_ok(ev_tsne_create(&t));
+  ck_assert_ev_ok(ev_pca_create(&p));
+  ck_assert_ev_ok(ev_knn_create(&k));
+  ck_assert_ev_ok(ev_dataset_from_floats(px, 1, 1, 2, 2, 4, NULL, &ds));
+  check_defaults("t-SNE", EV_TSNE_N_ITER_WITHOUT_PROGRESS, (bounds_fn)ev_tsne_param_bounds,
+                 (default_fn)ev_tsne_param_default, (get_fn)ev_tsne_get, t);
+  check_defaults("PCA", EV_PCA_FITTED_SOLVER, (bounds_fn)ev_pca_param_bounds,
+                 (default_fn)ev_pca_param_default, (get_fn)ev_pca_get, p);
+  check_defaults("kNN", EV_KNN_BLOCK_ROWS, (bounds_fn)ev_knn_param_bounds,
+                 (default_fn)ev_knn_param_default, (get_fn)ev_knn_get, k);
+  check_defaults("data set", EV_DS_ON_ERROR,
+                 (bounds_fn)ev_dataset_param_bounds,
+                 (default_fn)ev_dataset_param_default,
+                 (get_fn)ev_dataset_get, ds);
+  /* a few documented ones */
+  double v;
+  ck_assert_ev_ok(ev_tsne_param_default(EV_TSNE_PERPLEXITY, &v));
+  ck_assert(v == 30);
+  ck_assert_ev_ok(ev_tsne_param_default(EV_TSNE_MIN_GRAD_NORM, &v));
+  ck_assert(v == 1e-7);
+  ck_assert_ev_ok(ev_pca_param_default(EV_PCA_OVERSAMPLES, &v));
+  ck_assert(v == 10);
+  ck_assert_ev_ok(ev_dataset_param_default(EV_DS_SCALE, &v));
+  ck_assert(v == 1.0 / 255.0);
+  ck_assert_ev_ok(ev_knn_param_default(EV_KNN_MINKOWSKI_P, &v));
+  ck_assert(v == 2);
+  if (ev_extract_available()) {
+    ck_assert_ev_ok(ev_extractor_param_default(EV_EXTRACT_BATCH_SIZE, &v));
+    ck_assert(v == 32);
+  }
+  ev_tsne_free(t);
+  ev_pca_free(p);
+  ev_knn_free(k);
+  ev_dataset_free(ds);
 }
 END_TEST
 
@@ -172,6 +293,8 @@ int main(void) {
   tcase_add_test(tc, matrix_checks);
   tcase_add_test(tc, finite_check_names_position);
   tcase_add_test(tc, param_table);
+  tcase_add_test(tc, param_table_stores_defaults_and_values);
+  tcase_add_test(tc, new_handles_have_the_table_defaults);
   tcase_add_test(tc, alloc_failure_hook);
   tcase_add_test(tc, progress_cancels);
   tcase_add_test(tc, threads_scope_restores);

@@ -43,13 +43,22 @@ extern "C" {
 
 /* ---- Version ------------------------------------------------------------ */
 
+/* The one place the version is written: the Makefile's library file name
+ * and the Python package's version are derived from these three lines
+ * (tests/check-abi.sh checks they agree). A release that adds calls bumps
+ * MINOR and adds a version node to lib/embedviz.map. */
 #define EV_VERSION_MAJOR 1
-#define EV_VERSION_MINOR 0
+#define EV_VERSION_MINOR 1
 #define EV_VERSION_PATCH 0
-/* MAJOR * 10000 + MINOR * 100 + PATCH, so 1.0.0 is 10000. */
+/* MAJOR * 10000 + MINOR * 100 + PATCH, so 1.1.0 is 10100. */
 #define EV_VERSION_NUMBER \
   (EV_VERSION_MAJOR * 10000 + EV_VERSION_MINOR * 100 + EV_VERSION_PATCH)
-#define EV_VERSION_STRING "1.0.0"
+#define EV_VERSION_STR_(x) #x
+#define EV_VERSION_STR(x) EV_VERSION_STR_(x)
+/* "1.1.0" */
+#define EV_VERSION_STRING                                      \
+  EV_VERSION_STR(EV_VERSION_MAJOR) "." EV_VERSION_STR(EV_VERSION_MINOR) \
+  "." EV_VERSION_STR(EV_VERSION_PATCH)
 
 /* The version of the library actually loaded, which may be newer than the
  * header a program was compiled with (EV_VERSION_NUMBER). */

@@ -129,11 +129,17 @@ EV_API ev_status ev_extractor_create(const ev_model *model,
                                      ev_extractor **out);
 /* NULL is a no-op. */
 EV_API void ev_extractor_free(ev_extractor *ex);
-EV_API ev_status ev_extractor_set(ev_extractor *ex, int param, double value);
-EV_API ev_status ev_extractor_get(const ev_extractor *ex, int param,
-                                  double *value);
-EV_API ev_status ev_extractor_param_bounds(int param, double *lower,
-                                           double *upper);
+EV_API ev_status ev_extractor_set(ev_extractor *ex, ev_extract_param param,
+                                  double value);
+EV_API ev_status ev_extractor_get(const ev_extractor *ex,
+                                  ev_extract_param param, double *value);
+EV_API ev_status ev_extractor_param_bounds(ev_extract_param param,
+                                           double *lower, double *upper);
+/* The default of a setting, the value a new extractor has (since 1.1).
+ * EV_ERR_ARGUMENT for an unknown param or a NULL value; EV_ERR_UNSUPPORTED
+ * in a build without libtorch, as ev_extractor_param_bounds. */
+EV_API ev_status ev_extractor_param_default(ev_extract_param param,
+                                            double *value);
 /* Progress per batch (EV_STAGE_EXTRACT, step = inputs done) and cancel. */
 EV_API ev_status ev_extractor_set_progress(ev_extractor *ex, ev_progress_fn fn,
                                            void *user_data);

@@ -250,11 +250,20 @@ EV_API ev_status ev_dataset_from_floats(const float *data, size_t n,
 /* Release a data set; NULL is a no-op. */
 EV_API void ev_dataset_free(ev_dataset *ds);
 
-EV_API ev_status ev_dataset_set(ev_dataset *ds, int param, double value);
-EV_API ev_status ev_dataset_get(const ev_dataset *ds, int param,
+/* Change a setting (an ev_dataset_param). EV_ERR_ARGUMENT (and nothing
+ * changed) when the value is outside ev_dataset_param_bounds or the param
+ * is unknown. */
+EV_API ev_status ev_dataset_set(ev_dataset *ds, ev_dataset_param param,
+                                double value);
+EV_API ev_status ev_dataset_get(const ev_dataset *ds, ev_dataset_param param,
                                 double *value);
-EV_API ev_status ev_dataset_param_bounds(int param, double *lower,
-                                         double *upper);
+EV_API ev_status ev_dataset_param_bounds(ev_dataset_param param,
+                                         double *lower, double *upper);
+/* The default of a setting, the value a new data set has (since 1.1;
+ * ev_dataset_from_paths and _from_folder with skip_bad set EV_DS_ON_ERROR
+ * to SKIP). EV_ERR_ARGUMENT for an unknown param or a NULL value. */
+EV_API ev_status ev_dataset_param_default(ev_dataset_param param,
+                                          double *value);
 /* Report progress of ev_dataset_read (EV_STAGE_READ, step = items done of
  * the batch) and allow cancelling it. NULL removes the callback. */
 EV_API ev_status ev_dataset_set_progress(ev_dataset *ds, ev_progress_fn fn,

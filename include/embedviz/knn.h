@@ -78,12 +78,18 @@ EV_API void ev_knn_free(ev_knn *index);
 /* Change a setting. EV_ERR_ARGUMENT (and nothing changed) when the value is
  * outside ev_knn_param_bounds or the param is unknown. ev_knn_get fails the
  * same way for an unknown param or a NULL value. */
-EV_API ev_status ev_knn_set(ev_knn *index, int param, double value);
-EV_API ev_status ev_knn_get(const ev_knn *index, int param, double *value);
+EV_API ev_status ev_knn_set(ev_knn *index, ev_knn_param param,
+                            double value);
+EV_API ev_status ev_knn_get(const ev_knn *index, ev_knn_param param,
+                            double *value);
 /* The valid range of a setting: EV_KNN_METRIC [0, 5], EV_KNN_MINKOWSKI_P
  * [1, 1e6], EV_KNN_THREADS [0, 1024], EV_KNN_BLOCK_ROWS [0, 65536].
  * EV_ERR_ARGUMENT for an unknown param. */
-EV_API ev_status ev_knn_param_bounds(int param, double *lower, double *upper);
+EV_API ev_status ev_knn_param_bounds(ev_knn_param param, double *lower,
+                                     double *upper);
+/* The default of a setting, the value a new index has (since 1.1).
+ * EV_ERR_ARGUMENT for an unknown param or a NULL value. */
+EV_API ev_status ev_knn_param_default(ev_knn_param param, double *value);
 
 /* Report progress of queries (EV_STAGE_KNN, step = query rows done, about
  * once per block, then step = total at the end) and allow cancelling them:

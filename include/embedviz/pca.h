@@ -90,11 +90,17 @@ EV_API void ev_pca_free(ev_pca *pca);
 /* Change a setting (an ev_pca_param); it applies from the next call.
  * EV_ERR_ARGUMENT for an unknown setting, a value out of range (the handle
  * keeps its value) or EV_PCA_FITTED_SOLVER (read-only). */
-EV_API ev_status ev_pca_set(ev_pca *pca, int param, double value);
+EV_API ev_status ev_pca_set(ev_pca *pca, ev_pca_param param, double value);
 /* Read a setting. EV_ERR_ARGUMENT for NULL or an unknown setting. */
-EV_API ev_status ev_pca_get(const ev_pca *pca, int param, double *value);
+EV_API ev_status ev_pca_get(const ev_pca *pca, ev_pca_param param,
+                            double *value);
 /* The valid range of a setting. EV_ERR_ARGUMENT for an unknown one. */
-EV_API ev_status ev_pca_param_bounds(int param, double *lower, double *upper);
+EV_API ev_status ev_pca_param_bounds(ev_pca_param param, double *lower,
+                                     double *upper);
+/* The default of a setting, the value a new handle has (since 1.1;
+ * EV_PCA_FITTED_SOLVER: 0). EV_ERR_ARGUMENT for an unknown setting or a
+ * NULL value. */
+EV_API ev_status ev_pca_param_default(ev_pca_param param, double *value);
 /* Progress of a fit (EV_STAGE_PCA) and cancelling it (the fit returns
  * EV_ERR_CANCELLED and the handle keeps its earlier fit). fn NULL turns it
  * off. EV_ERR_ARGUMENT when pca is NULL. */

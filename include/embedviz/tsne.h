@@ -131,14 +131,20 @@ EV_API void ev_tsne_free(ev_tsne *tsne);
 
 /* Change a setting. EV_ERR_ARGUMENT (and nothing changed) when the value is
  * outside ev_tsne_param_bounds or the param is unknown. */
-EV_API ev_status ev_tsne_set(ev_tsne *tsne, int param, double value);
-EV_API ev_status ev_tsne_get(const ev_tsne *tsne, int param, double *value);
+EV_API ev_status ev_tsne_set(ev_tsne *tsne, ev_tsne_param param,
+                             double value);
+EV_API ev_status ev_tsne_get(const ev_tsne *tsne, ev_tsne_param param,
+                             double *value);
 /* The valid range of a setting. */
-EV_API ev_status ev_tsne_param_bounds(int param, double *lower,
+EV_API ev_status ev_tsne_param_bounds(ev_tsne_param param, double *lower,
                                       double *upper);
+/* The default of a setting, the value a new handle has (since 1.1).
+ * EV_ERR_ARGUMENT for an unknown param or a NULL value. */
+EV_API ev_status ev_tsne_param_default(ev_tsne_param param, double *value);
 
-/* Report progress and allow cancelling: EV_STAGE_KNN and
- * EV_STAGE_AFFINITIES while the affinities are computed (value NaN), then
+/* Report progress and allow cancelling: EV_STAGE_KNN (Barnes-Hut from
+ * rows) and EV_STAGE_AFFINITIES while the affinities are computed (value
+ * NaN), then
  * every EV_TSNE_PROGRESS_EVERY iterations EV_STAGE_EXAGGERATION or
  * EV_STAGE_OPTIMIZE with step = iterations done, total = EV_TSNE_N_ITER and
  * value = the KL divergence at that point (of the true, not exaggerated,

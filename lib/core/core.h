@@ -94,13 +94,54 @@ typedef struct ev__threads {
 void ev__threads_begin(ev__threads *scope, int n);
 void ev__threads_end(const ev__threads *scope);
 
-/* ---- settings tables ---- */
+/* ---- settings tables ----
+ * Each handle describes its settings in one table: bounds, default and
+ * where the handle keeps the value. Creation, ev_X_set, ev_X_get,
+ * ev_X_param_bounds and ev_X_param_default all read that table, so a
+ * setting's default and range are written once. A table is made from a
+ * list macro, LIST(X) = X(id, lower, upper, whole, default) ..., which also
+ * gives EV__SETTINGS_COVER its proof that the table covers the enum. */
+
+/* The type of the field a setting is stored in. */
+typedef enum ev__slot_type {
+  EV__SLOT_NONE,   /* not stored: read-only, the handle's code reports it */
+  EV__SLOT_DOUBLE,
+  EV__SLOT_INT,
+  EV__SLOT_SIZE,   /* size_t */
+  EV__SLOT_U64     /* uint64_t */
+} ev__slot_type;
+
 typedef struct ev__param_spec {
   int id;
-  const char *name; /* the enum constant's name, for messages */
+  const char *name;   /* the enum constant's name, for messages */
   double lower, upper;
-  bool integer;     /* the value must be a whole number */
+  bool integer;       /* the value must be a whole number */
+  double fallback;    /* the default */
+  size_t offset;      /* of the field in the handle */
+  ev__slot_type slot;
 } ev__param_spec;
+
+/* One table entry from a list entry, for a handle of type T whose setting
+ * `id` lives in field `field` of slot type `slot`. */
+#define EV__SPEC(T, field, slot, id, lo, hi, whole, def) \
+  {id, #id, lo, hi, whole, def, offsetof(T, field), slot}
+
+/* Compile-time proof that LIST names every value of enum type E, each
+ * once, and nothing else: a switch with one case per entry and no default
+ * fails the build (-Wswitch, made an error here) when E gains a value the
+ * list lacks, and a repeated entry is a duplicate case. */
+#define EV__CASE(id, ...) case id:
+#define EV__SETTINGS_COVER(E, LIST)                                   \
+  _Pragma("GCC diagnostic push")                                      \
+  _Pragma("GCC diagnostic error \"-Wswitch\"")                        \
+  static inline int ev__covers_##E(E p) {                             \
+    switch (p) { LIST(EV__CASE) return 1; }                           \
+    return 0;                                                         \
+  }                                                                   \
+  _Pragma("GCC diagnostic pop")
+/* How many entries LIST has (an integer constant expression). */
+#define EV__PLUS_ONE(...) +1
+#define EV__COUNT(LIST) (0 LIST(EV__PLUS_ONE))
 
 /* Find the spec of `id` in a table; NULL if none. */
 const ev__param_spec *ev__param_find(const ev__param_spec *table, size_t n,
@@ -111,6 +152,21 @@ ev_status ev__param_check(const ev__param_spec *table, size_t n, int id,
                           double value, const char *what);
 ev_status ev__param_bounds(const ev__param_spec *table, size_t n, int id,
                            const char *what, double *lower, double *upper);
+/* The default of `id` into *out (EV_ERR_ARGUMENT for an unknown id or a
+ * NULL out). */
+ev_status ev__param_default(const ev__param_spec *table, size_t n, int id,
+                            const char *what, double *out);
+/* Store every setting's default in `handle`. */
+void ev__param_defaults(const ev__param_spec *table, size_t n, void *handle);
+/* Check and store a value (EV_ERR_ARGUMENT, handle unchanged, when it is
+ * out of range, the id unknown or the setting read-only). */
+ev_status ev__param_set(const ev__param_spec *table, size_t n, void *handle,
+                        int id, double value, const char *what);
+/* Read a stored value (EV_ERR_ARGUMENT for an unknown id; a read-only
+ * setting is the caller's to report). */
+ev_status ev__param_get(const ev__param_spec *table, size_t n,
+                        const void *handle, int id, double *value,
+                        const char *what);
 
 /* ---- progress ---- */
 /* Call cb if set; EV_ERR_CANCELLED (with a message naming the stage) when it

@@ -48,3 +48,57 @@ ev_status ev__param_bounds(const ev__param_spec *table, size_t n, int id,
   if (upper) *upper = s->upper;
   return EV_OK;
 }
+
+ev_status ev__param_default(const ev__param_spec *table, size_t n, int id,
+                            const char *what, double *out) {
+  const ev__param_spec *s = ev__param_find(table, n, id);
+  if (!s) return unknown(table, n, id, what);
+  if (!out)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "value is NULL: pass the address of a double");
+  *out = s->fallback;
+  return EV_OK;
+}
+
+static void store(const ev__param_spec *s, void *handle, double v) {
+  char *at = (char *)handle + s->offset;
+  switch (s->slot) {
+  case EV__SLOT_DOUBLE: *(double *)(void *)at = v; break;
+  case EV__SLOT_INT: *(int *)(void *)at = (int)v; break;
+  case EV__SLOT_SIZE: *(size_t *)(void *)at = (size_t)v; break;
+  case EV__SLOT_U64: *(uint64_t *)(void *)at = (uint64_t)v; break;
+  case EV__SLOT_NONE: break;
+  }
+}
+
+void ev__param_defaults(const ev__param_spec *table, size_t n, void *handle) {
+  for (size_t i = 0; i < n; i++) store(&table[i], handle, table[i].fallback);
+}
+
+ev_status ev__param_set(const ev__param_spec *table, size_t n, void *handle,
+                        int id, double value, const char *what) {
+  ev_status st = ev__param_check(table, n, id, value, what);
+  if (st) return st;
+  const ev__param_spec *s = ev__param_find(table, n, id);
+  if (s->slot == EV__SLOT_NONE)
+    return ev__fail(EV_ERR_ARGUMENT, "%s is read-only: it cannot be set",
+                    s->name);
+  store(s, handle, value);
+  return EV_OK;
+}
+
+ev_status ev__param_get(const ev__param_spec *table, size_t n,
+                        const void *handle, int id, double *value,
+                        const char *what) {
+  const ev__param_spec *s = ev__param_find(table, n, id);
+  if (!s) return unknown(table, n, id, what);
+  const char *at = (const char *)handle + s->offset;
+  switch (s->slot) {
+  case EV__SLOT_DOUBLE: *value = *(const double *)(const void *)at; break;
+  case EV__SLOT_INT: *value = *(const int *)(const void *)at; break;
+  case EV__SLOT_SIZE: *value = (double)*(const size_t *)(const void *)at; break;
+  case EV__SLOT_U64: *value = (double)*(const uint64_t *)(const void *)at; break;
+  case EV__SLOT_NONE: break;
+  }
+  return EV_OK;
+}

@@ -27,13 +27,19 @@ ev_status ev_extractor_create(const ev_model *model, ev_extractor **out) {
   return EV_NO_TORCH;
 }
 void ev_extractor_free(ev_extractor *ex) { (void)ex; }
-ev_status ev_extractor_set(ev_extractor *ex, int param, double value) {
+ev_status ev_extractor_set(ev_extractor *ex, ev_extract_param param,
+                           double value) {
   return EV_NO_TORCH;
 }
-ev_status ev_extractor_get(const ev_extractor *ex, int param, double *value) {
+ev_status ev_extractor_get(const ev_extractor *ex, ev_extract_param param,
+                           double *value) {
   return EV_NO_TORCH;
 }
-ev_status ev_extractor_param_bounds(int param, double *lower, double *upper) {
+ev_status ev_extractor_param_bounds(ev_extract_param param, double *lower,
+                                    double *upper) {
+  return EV_NO_TORCH;
+}
+ev_status ev_extractor_param_default(ev_extract_param param, double *value) {
   return EV_NO_TORCH;
 }
 ev_status ev_extractor_set_progress(ev_extractor *ex, ev_progress_fn fn,

@@ -4,12 +4,16 @@
 
 #include "extract/shim.h"
 
-static const ev__param_spec params[] = {
-    {EV_EXTRACT_BATCH_SIZE, "EV_EXTRACT_BATCH_SIZE", 1, 1 << 20, true},
-    {EV_EXTRACT_POOL, "EV_EXTRACT_POOL", 0, 1, true},
-    {EV_EXTRACT_THREADS, "EV_EXTRACT_THREADS", 0, 4096, true},
-};
+/* The settings: X(id, lower, upper, whole number, default, field). */
+#define EXTRACT_SETTINGS(X)                                     \
+  X(EV_EXTRACT_BATCH_SIZE, 1, 1 << 20, true, 32, batch_size)    \
+  X(EV_EXTRACT_POOL, 0, 1, true, 0, pool)                       \
+  X(EV_EXTRACT_THREADS, 0, 4096, true, 0, threads)
+#define SPEC(id, lo, hi, whole, def, field) \
+  EV__SPEC(ev__extract_settings, field, EV__SLOT_INT, id, lo, hi, whole, def),
+static const ev__param_spec params[] = {EXTRACT_SETTINGS(SPEC)};
 static const size_t n_params = sizeof params / sizeof params[0];
+EV__SETTINGS_COVER(ev_extract_param, EXTRACT_SETTINGS)
 
 extern "C" ev_status ev_extractor_create(const ev_model *model,
                                          ev_extractor **out) {
@@ -28,6 +32,7 @@ extern "C" ev_status ev_extractor_create(const ev_model *model,
   if (!mem) return ev__nomem("extractor", sizeof(ev_extractor));
   ev_extractor *ex = new (mem) ev_extractor();
   ex->model = model;
+  ev__param_defaults(params, n_params, static_cast<ev__extract_settings *>(ex));
   *out = ex;
   return EV_OK;
 }
@@ -42,43 +47,39 @@ extern "C" void ev_extractor_free(ev_extractor *ex) {
   ev__free(ex);
 }
 
-extern "C" ev_status ev_extractor_set(ev_extractor *ex, int param,
-                                      double value) {
+extern "C" ev_status ev_extractor_set(ev_extractor *ex,
+                                      ev_extract_param param, double value) {
   if (!ex)
     return ev__fail(
         EV_ERR_ARGUMENT,
         "extractor is NULL: pass a model from ev_model_load or an extractor "
         "from ev_extractor_create, and non-NULL arguments");
-  ev_status st =
-      ev__param_check(params, n_params, param, value, "feature-extractor");
-  if (st != EV_OK) return st;
-  switch (param) {
-    case EV_EXTRACT_BATCH_SIZE: ex->batch_size = (int)value; break;
-    case EV_EXTRACT_POOL: ex->pool = (int)value; break;
-    case EV_EXTRACT_THREADS: ex->threads = (int)value; break;
-  }
-  return EV_OK;
+  return ev__param_set(params, n_params, static_cast<ev__extract_settings *>(ex),
+                       param, value, "feature-extractor");
 }
 
-extern "C" ev_status ev_extractor_get(const ev_extractor *ex, int param,
-                                      double *value) {
+extern "C" ev_status ev_extractor_get(const ev_extractor *ex,
+                                      ev_extract_param param, double *value) {
   if (!ex || !value)
     return ev__fail(
         EV_ERR_ARGUMENT,
         "extractor or value is NULL: pass a model from ev_model_load or an "
         "extractor from ev_extractor_create, and non-NULL arguments");
-  switch (param) {
-    case EV_EXTRACT_BATCH_SIZE: *value = ex->batch_size; return EV_OK;
-    case EV_EXTRACT_POOL: *value = ex->pool; return EV_OK;
-    case EV_EXTRACT_THREADS: *value = ex->threads; return EV_OK;
-  }
-  return ev__param_check(params, n_params, param, 0, "feature-extractor");
+  return ev__param_get(params, n_params,
+                       static_cast<const ev__extract_settings *>(ex), param,
+                       value, "feature-extractor");
 }
 
-extern "C" ev_status ev_extractor_param_bounds(int param, double *lower,
-                                               double *upper) {
+extern "C" ev_status ev_extractor_param_bounds(ev_extract_param param,
+                                               double *lower, double *upper) {
   return ev__param_bounds(params, n_params, param, "feature-extractor", lower,
                           upper);
+}
+
+extern "C" ev_status ev_extractor_param_default(ev_extract_param param,
+                                                double *value) {
+  return ev__param_default(params, n_params, param, "feature-extractor",
+                           value);
 }
 
 extern "C" ev_status ev_extractor_set_progress(ev_extractor *ex,

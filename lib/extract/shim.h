@@ -30,13 +30,18 @@ struct ev_model {
   std::vector<ev_layer_ref> layers;
 };
 
-struct ev_extractor {
+/* The settings of an extractor (extractor.cpp's table stores them here: a
+ * plain struct, so offsetof applies). */
+struct ev__extract_settings {
+  int batch_size, pool, threads;
+};
+
+struct ev_extractor : ev__extract_settings {
   const ev_model *model = nullptr;
   std::vector<ev_layer_ref> layers;
   std::unique_ptr<torch::jit::Code> code; /* built on first use */
   bool writes_input = false; /* the graph may modify its input in place */
   std::vector<size_t> index; /* layer i is element index[i] of its tuple */
-  int batch_size = 32, pool = 0, threads = 0;
   ev_progress_fn progress = nullptr;
   void *progress_user = nullptr;
   /* shapes of one input's activations for inputs of c x h x w */

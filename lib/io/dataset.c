@@ -7,26 +7,14 @@
 
 #include "io/io_private.h"
 
-static const ev__param_spec ds_params[] = {
-    {EV_DS_THREADS, "EV_DS_THREADS", 0, 1024, true},
-    {EV_DS_CHANNELS, "EV_DS_CHANNELS", 0, 3, true},
-    {EV_DS_RESIZE, "EV_DS_RESIZE", 0, 65536, true},
-    {EV_DS_RESIZE_HEIGHT, "EV_DS_RESIZE_HEIGHT", 0, 65536, true},
-    {EV_DS_RESIZE_WIDTH, "EV_DS_RESIZE_WIDTH", 0, 65536, true},
-    {EV_DS_CROP, "EV_DS_CROP", 0, 65536, true},
-    {EV_DS_CROP_HEIGHT, "EV_DS_CROP_HEIGHT", 0, 65536, true},
-    {EV_DS_CROP_WIDTH, "EV_DS_CROP_WIDTH", 0, 65536, true},
-    {EV_DS_SCALE, "EV_DS_SCALE", 1e-12, 1e12, false},
-    {EV_DS_NORMALIZE, "EV_DS_NORMALIZE", 0, 3, true},
-    {EV_DS_MEAN0, "EV_DS_MEAN0", -1e12, 1e12, false},
-    {EV_DS_MEAN1, "EV_DS_MEAN1", -1e12, 1e12, false},
-    {EV_DS_MEAN2, "EV_DS_MEAN2", -1e12, 1e12, false},
-    {EV_DS_STD0, "EV_DS_STD0", 1e-12, 1e12, false},
-    {EV_DS_STD1, "EV_DS_STD1", 1e-12, 1e12, false},
-    {EV_DS_STD2, "EV_DS_STD2", 1e-12, 1e12, false},
-    {EV_DS_ON_ERROR, "EV_DS_ON_ERROR", 0, 1, true},
-};
+#define SPEC(id, lo, hi, whole, def) \
+  EV__SPEC(ev_dataset, p[id], EV__SLOT_DOUBLE, id, lo, hi, whole, def),
+static const ev__param_spec ds_params[] = {EV__DS_SETTINGS(SPEC)};
 #define N_DS_PARAMS (sizeof ds_params / sizeof *ds_params)
+EV__SETTINGS_COVER(ev_dataset_param, EV__DS_SETTINGS)
+#define FITS(id, ...) \
+  _Static_assert(id > 0 && (int)id < (int)EV__DS_NPARAMS, #id " has no slot in p[]");
+EV__DS_SETTINGS(FITS)
 
 /* Labels above this get no class name (names are made up front). */
 #define MAX_NAMED_LABEL (1 << 20)
@@ -42,8 +30,7 @@ static ev_status new_dataset(size_t n, ev_dataset **out) {
   for (size_t i = 0; i < n; i++) labels[i] = -1;
   ds->n = n;
   ds->labels = labels;
-  ds->p[EV_DS_SCALE] = 1.0 / 255.0;
-  ds->p[EV_DS_STD0] = ds->p[EV_DS_STD1] = ds->p[EV_DS_STD2] = 1.0;
+  ev__param_defaults(ds_params, N_DS_PARAMS, ds);
   *out = ds;
   return EV_OK;
 }
@@ -427,7 +414,8 @@ ev_status ev_dataset_from_floats(const float *data, size_t n, size_t c,
 
 /* ---- settings and accessors ---- */
 
-ev_status ev_dataset_set(ev_dataset *ds, int param, double value) {
+ev_status ev_dataset_set(ev_dataset *ds, ev_dataset_param param,
+                         double value) {
   if (!ds)
     return ev__fail(EV_ERR_ARGUMENT,
                     "data set is NULL: pass a data set from an "
@@ -438,26 +426,26 @@ ev_status ev_dataset_set(ev_dataset *ds, int param, double value) {
   if (param == EV_DS_CHANNELS && value == 2)
     return ev__fail(EV_ERR_ARGUMENT, "EV_DS_CHANNELS must be 0, 1 or 3, got "
                     "2");
-  ds->p[param] = value;
-  return EV_OK;
+  return ev__param_set(ds_params, N_DS_PARAMS, ds, param, value, "data set");
 }
 
-ev_status ev_dataset_get(const ev_dataset *ds, int param, double *value) {
+ev_status ev_dataset_get(const ev_dataset *ds, ev_dataset_param param,
+                         double *value) {
   if (!ds || !value)
     return ev__fail(EV_ERR_ARGUMENT,
                     "data set or value is NULL: pass a data set from an "
                     "ev_dataset_from_* call and non-NULL arguments");
-  if (!ev__param_find(ds_params, N_DS_PARAMS, param))
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "%d is not a data set setting: use one of the EV_DS_* "
-                    "constants from the header", param);
-  *value = ds->p[param];
-  return EV_OK;
+  return ev__param_get(ds_params, N_DS_PARAMS, ds, param, value, "data set");
 }
 
-ev_status ev_dataset_param_bounds(int param, double *lower, double *upper) {
+ev_status ev_dataset_param_bounds(ev_dataset_param param, double *lower,
+                                  double *upper) {
   return ev__param_bounds(ds_params, N_DS_PARAMS, param, "data set", lower,
                           upper);
+}
+
+ev_status ev_dataset_param_default(ev_dataset_param param, double *value) {
+  return ev__param_default(ds_params, N_DS_PARAMS, param, "data set", value);
 }
 
 ev_status ev_dataset_set_progress(ev_dataset *ds, ev_progress_fn fn,

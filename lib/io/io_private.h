@@ -84,10 +84,30 @@ ev_status ev__resample_bilinear(const unsigned char *src, size_t h, size_t w,
 void ev__center_crop_offsets(size_t h, size_t w, size_t ch, size_t cw,
                              long *top, long *left);
 
-#endif
-
 /* ---- data sets (dataset.c, dataset_read.c, folder.c) ---- */
-#define EV__DS_NPARAMS 18 /* ev_dataset_param ids are 1..17 */
+/* The settings: X(id, lower, upper, whole number, default). The table of
+ * dataset.c is made from this list; the value of `id` is p[id]. */
+#define EV__DS_SETTINGS(X)                                  \
+  X(EV_DS_THREADS, 0, 1024, true, 0)                        \
+  X(EV_DS_CHANNELS, 0, 3, true, 0)                          \
+  X(EV_DS_RESIZE, 0, 65536, true, 0)                        \
+  X(EV_DS_RESIZE_HEIGHT, 0, 65536, true, 0)                 \
+  X(EV_DS_RESIZE_WIDTH, 0, 65536, true, 0)                  \
+  X(EV_DS_CROP, 0, 65536, true, 0)                          \
+  X(EV_DS_CROP_HEIGHT, 0, 65536, true, 0)                   \
+  X(EV_DS_CROP_WIDTH, 0, 65536, true, 0)                    \
+  X(EV_DS_SCALE, 1e-12, 1e12, false, 1.0 / 255.0)           \
+  X(EV_DS_NORMALIZE, 0, 3, true, EV_NORMALIZE_AUTO)         \
+  X(EV_DS_MEAN0, -1e12, 1e12, false, 0)                     \
+  X(EV_DS_MEAN1, -1e12, 1e12, false, 0)                     \
+  X(EV_DS_MEAN2, -1e12, 1e12, false, 0)                     \
+  X(EV_DS_STD0, 1e-12, 1e12, false, 1)                      \
+  X(EV_DS_STD1, 1e-12, 1e12, false, 1)                      \
+  X(EV_DS_STD2, 1e-12, 1e12, false, 1)                      \
+  X(EV_DS_ON_ERROR, 0, 1, true, EV_ON_ERROR_FAIL)
+/* p[] has a slot for every id from 0 to the number of settings (ids start
+ * at 1); dataset.c checks every id fits. */
+enum { EV__DS_NPARAMS = EV__COUNT(EV__DS_SETTINGS) + 1 };
 
 typedef struct ev__skip {
   char *path, *reason;
@@ -125,3 +145,5 @@ void ev__free_strings(char **s, size_t n);
 ev_status ev__dataset_from_files(char **paths, int32_t *labels, size_t n,
                                  char **classes, size_t n_classes,
                                  int skip_bad, ev_dataset **out);
+
+#endif

@@ -5,13 +5,17 @@
 
 #include "knn_private.h"
 
-static const ev__param_spec knn_params[] = {
-    {EV_KNN_METRIC, "EV_KNN_METRIC", 0, 5, true},
-    {EV_KNN_MINKOWSKI_P, "EV_KNN_MINKOWSKI_P", 1, 1e6, false},
-    {EV_KNN_THREADS, "EV_KNN_THREADS", 0, 1024, true},
-    {EV_KNN_BLOCK_ROWS, "EV_KNN_BLOCK_ROWS", 0, 65536, true},
-};
+/* The settings: X(id, lower, upper, whole number, default, field, type). */
+#define KNN_SETTINGS(X)                                                   \
+  X(EV_KNN_METRIC, 0, 5, true, EV_METRIC_EUCLIDEAN, metric, INT)          \
+  X(EV_KNN_MINKOWSKI_P, 1, 1e6, false, 2, p, DOUBLE)                      \
+  X(EV_KNN_THREADS, 0, 1024, true, 0, threads, INT)                       \
+  X(EV_KNN_BLOCK_ROWS, 0, 65536, true, 0, block_rows, INT)
+#define SPEC(id, lo, hi, whole, def, field, type) \
+  EV__SPEC(ev_knn, field, EV__SLOT_##type, id, lo, hi, whole, def),
+static const ev__param_spec knn_params[] = {KNN_SETTINGS(SPEC)};
 #define N_PARAMS (sizeof knn_params / sizeof knn_params[0])
+EV__SETTINGS_COVER(ev_knn_param, KNN_SETTINGS)
 
 /* Above this |x|^2 the float expansion could overflow; below this norm the
  * cosine expansion could underflow: such data takes the direct path. */
@@ -30,8 +34,7 @@ ev_status ev_knn_create(ev_knn **out) {
   *out = NULL;
   ev_knn *ix = ev__calloc(1, sizeof *ix);
   if (!ix) return ev__nomem("a kNN index", sizeof *ix);
-  ix->metric = EV_METRIC_EUCLIDEAN;
-  ix->p = 2;
+  ev__param_defaults(knn_params, N_PARAMS, ix);
   *out = ix;
   return EV_OK;
 }
@@ -52,37 +55,25 @@ void ev_knn_free(ev_knn *ix) {
   ev__free(ix);
 }
 
-ev_status ev_knn_set(ev_knn *ix, int param, double value) {
+ev_status ev_knn_set(ev_knn *ix, ev_knn_param param, double value) {
   if (!ix) return null_index();
-  ev_status st = ev__param_check(knn_params, N_PARAMS, param, value, "KNN");
-  if (st != EV_OK) return st;
-  switch (param) {
-  case EV_KNN_METRIC: ix->metric = (int)value; break;
-  case EV_KNN_MINKOWSKI_P: ix->p = value; break;
-  case EV_KNN_THREADS: ix->threads = (int)value; break;
-  case EV_KNN_BLOCK_ROWS: ix->block_rows = (int)value; break;
-  }
-  return EV_OK;
+  return ev__param_set(knn_params, N_PARAMS, ix, param, value, "KNN");
 }
 
-ev_status ev_knn_get(const ev_knn *ix, int param, double *value) {
+ev_status ev_knn_get(const ev_knn *ix, ev_knn_param param, double *value) {
   if (!ix) return null_index();
   if (!value)
     return ev__fail(EV_ERR_ARGUMENT, "value is NULL: pass a double to fill");
-  ev_status st = ev__param_bounds(knn_params, N_PARAMS, param, "KNN", NULL,
-                                  NULL);
-  if (st != EV_OK) return st;
-  switch (param) {
-  case EV_KNN_METRIC: *value = ix->metric; break;
-  case EV_KNN_MINKOWSKI_P: *value = ix->p; break;
-  case EV_KNN_THREADS: *value = ix->threads; break;
-  default: *value = ix->block_rows; break;
-  }
-  return EV_OK;
+  return ev__param_get(knn_params, N_PARAMS, ix, param, value, "KNN");
 }
 
-ev_status ev_knn_param_bounds(int param, double *lower, double *upper) {
+ev_status ev_knn_param_bounds(ev_knn_param param, double *lower,
+                              double *upper) {
   return ev__param_bounds(knn_params, N_PARAMS, param, "KNN", lower, upper);
+}
+
+ev_status ev_knn_param_default(ev_knn_param param, double *value) {
+  return ev__param_default(knn_params, N_PARAMS, param, "KNN", value);
 }
 
 ev_status ev_knn_set_progress(ev_knn *ix, ev_progress_fn fn, void *user) {
@@ -239,17 +230,20 @@ static ev_status check_outputs(size_t nq, size_t k, const int64_t *indices,
 static int choose_kind(const ev_knn *ix, double q_max_sq, double q_min_norm) {
   int gemm_ok = ix->dim <= 100000 && ix->max_sqnorm < GEMM_MAX_SQNORM &&
                 q_max_sq < GEMM_MAX_SQNORM;
-  int m = ix->built_metric;
-  double p = ix->built_p;
-  if (metric_is_l2(m, p)) return gemm_ok ? EV__KNN_L2 : EV__KNN_L2_DIRECT;
-  if (m == EV_METRIC_COSINE)
-    return gemm_ok && ix->min_norm >= GEMM_MIN_NORM &&
-                   q_min_norm >= GEMM_MIN_NORM
-               ? EV__KNN_COS
-               : EV__KNN_COS_DIRECT;
-  if (m == EV_METRIC_CITYBLOCK || (m == EV_METRIC_MINKOWSKI && p == 1))
+  int kind = ev__knn_direct_kind(ix->built_metric, ix->built_p);
+  if (kind == EV__KNN_L2_DIRECT && gemm_ok) return EV__KNN_L2;
+  if (kind == EV__KNN_COS_DIRECT && gemm_ok &&
+      ix->min_norm >= GEMM_MIN_NORM && q_min_norm >= GEMM_MIN_NORM)
+    return EV__KNN_COS;
+  return kind;
+}
+
+int ev__knn_direct_kind(int metric, double p) {
+  if (metric_is_l2(metric, p)) return EV__KNN_L2_DIRECT;
+  if (metric == EV_METRIC_COSINE) return EV__KNN_COS_DIRECT;
+  if (metric == EV_METRIC_CITYBLOCK || (metric == EV_METRIC_MINKOWSKI && p == 1))
     return EV__KNN_L1;
-  if (m == EV_METRIC_CHEBYSHEV) return EV__KNN_LINF;
+  if (metric == EV_METRIC_CHEBYSHEV) return EV__KNN_LINF;
   return EV__KNN_LP;
 }
 

@@ -5,6 +5,7 @@
 
 #include "core/core.h"
 #include "embedviz/knn.h"
+#include "knn/knn_internal.h"
 
 struct ev_knn {
   int metric;            /* ev_metric, as set */
@@ -36,24 +37,6 @@ enum ev__knn_kind {
   EV__KNN_COS_DIRECT
 };
 
-/* A bounded max-heap of the k best (distance, index) pairs seen so far,
- * ordered by distance then index, so its root is the current k-th. */
-typedef struct ev__topk {
-  double *d;
-  int64_t *i;
-  size_t size, k;
-} ev__topk;
-
-void ev__topk_reset(ev__topk *h);
-/* True when (d, i) would enter the heap (it beats the root or the heap is
- * not full). */
-static inline int ev__topk_admits(const ev__topk *h, double d, int64_t i) {
-  return h->size < h->k || d < h->d[0] || (d == h->d[0] && i < h->i[0]);
-}
-void ev__topk_push(ev__topk *h, double d, int64_t i);
-/* Sort the heap's contents nearest first (ties by lower index), in place. */
-void ev__topk_sort(ev__topk *h);
-
 /* One search job: nq query rows against the whole reference. */
 typedef struct ev__knn_job {
   const ev_knn *index;
@@ -74,6 +57,9 @@ ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
  * ranking form (squared for Euclidean, else the distance itself). */
 double ev__knn_exact(int kind, double p, const float *x, const float *y,
                      size_t dim, double xnorm, double ynorm);
+/* The direct-loop kernel family of a metric (EV__KNN_L2_DIRECT,
+ * EV__KNN_COS_DIRECT, EV__KNN_L1, EV__KNN_LINF or EV__KNN_LP). */
+int ev__knn_direct_kind(int metric, double p);
 /* The ranking form to the reported distance. */
 float ev__knn_report(int metric, double p, double ranked);
 /* |x| in double. */

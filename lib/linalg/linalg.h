@@ -38,9 +38,14 @@ void ev__gram_accumulate(const float *x, size_t rows, size_t d, size_t ld,
 void ev__center_rows(const float *src, size_t rows, size_t d, size_t ld,
                      const float *mean, float *dst);
 
-/* count standard normal floats from seed; element i depends only on (seed,
- * i), so the result does not depend on the thread count. */
+/* The library's one random generator (random.c), splitmix64, in two
+ * forms. Counter-based: count standard normal floats from seed; element i
+ * depends only on (seed, i), so the result does not depend on the thread
+ * count. */
 void ev__fill_normal(float *a, size_t count, uint64_t seed);
+/* Sequential: the next standard normal of the stream *state (Box-Muller
+ * over two draws; seed a stream by setting *state). */
+double ev__normal_next(uint64_t *state);
 
 /* Replace the m x n column-major a (m >= n) by an orthonormal basis of its
  * columns (Householder QR: sgeqrf + sorgqr). */

@@ -1,5 +1,6 @@
-/* Counter-based standard normal numbers: element i depends only on (seed,
- * i), so test matrices are the same whatever the thread count. */
+/* The library's random numbers, all from splitmix64's mixer: counter-based
+ * normals (element i depends only on (seed, i), so test matrices are the
+ * same whatever the thread count) and a sequential normal stream. */
 #include <math.h>
 
 #include "linalg/linalg.h"
@@ -25,4 +26,16 @@ void ev__fill_normal(float *a, size_t count, uint64_t seed) {
     a[2 * p] = (float)(r * cos(t));
     if (2 * p + 1 < count) a[2 * p + 1] = (float)(r * sin(t));
   }
+}
+
+/* splitmix64's next state and output. */
+static uint64_t next(uint64_t *state) {
+  return mix(*state += 0x9E3779B97F4A7C15ull);
+}
+
+double ev__normal_next(uint64_t *state) {
+  uint64_t a = next(state), b = next(state);
+  double u = ((a >> 11) + 1) * (1.0 / 9007199254740993.0); /* (0, 1] */
+  double v = (b >> 11) * (1.0 / 9007199254740992.0);       /* [0, 1) */
+  return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }

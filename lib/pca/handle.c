@@ -3,19 +3,23 @@
 
 #include "pca/pca.h"
 
-static const ev__param_spec pca_params[] = {
-    {EV_PCA_N_COMPONENTS, "EV_PCA_N_COMPONENTS", 0, 2147483647.0, true},
-    {EV_PCA_VARIANCE_TO_KEEP, "EV_PCA_VARIANCE_TO_KEEP", 0, 1, false},
-    {EV_PCA_CENTER, "EV_PCA_CENTER", 0, 1, true},
-    {EV_PCA_WHITEN, "EV_PCA_WHITEN", 0, 1, true},
-    {EV_PCA_SOLVER, "EV_PCA_SOLVER", 0, 3, true},
-    {EV_PCA_SEED, "EV_PCA_SEED", 0, 9007199254740991.0, true},
-    {EV_PCA_POWER_ITERATIONS, "EV_PCA_POWER_ITERATIONS", -1, 100, true},
-    {EV_PCA_OVERSAMPLES, "EV_PCA_OVERSAMPLES", 0, 10000, true},
-    {EV_PCA_THREADS, "EV_PCA_THREADS", 0, 4096, true},
-    {EV_PCA_FITTED_SOLVER, "EV_PCA_FITTED_SOLVER", 0, 3, true},
-};
+/* The settings: X(id, lower, upper, whole number, default, field, type). */
+#define PCA_SETTINGS(X)                                                     \
+  X(EV_PCA_N_COMPONENTS, 0, 2147483647.0, true, 0, n_components, SIZE)      \
+  X(EV_PCA_VARIANCE_TO_KEEP, 0, 1, false, 0, variance_to_keep, DOUBLE)      \
+  X(EV_PCA_CENTER, 0, 1, true, 1, center, INT)                              \
+  X(EV_PCA_WHITEN, 0, 1, true, 0, whiten, INT)                              \
+  X(EV_PCA_SOLVER, 0, 3, true, EV_PCA_SOLVER_AUTO, solver, INT)             \
+  X(EV_PCA_SEED, 0, 9007199254740991.0, true, 0, seed, U64)                 \
+  X(EV_PCA_POWER_ITERATIONS, -1, 100, true, -1, power_iterations, INT)      \
+  X(EV_PCA_OVERSAMPLES, 0, 10000, true, 10, oversamples, INT)               \
+  X(EV_PCA_THREADS, 0, 4096, true, 0, threads, INT)                         \
+  X(EV_PCA_FITTED_SOLVER, 0, 3, true, 0, fit, NONE)
+#define SPEC(id, lo, hi, whole, def, field, type) \
+  EV__SPEC(ev_pca, field, EV__SLOT_##type, id, lo, hi, whole, def),
+static const ev__param_spec pca_params[] = {PCA_SETTINGS(SPEC)};
 #define N_PARAMS (sizeof pca_params / sizeof pca_params[0])
+EV__SETTINGS_COVER(ev_pca_param, PCA_SETTINGS)
 
 ev_status ev_pca_create(ev_pca **out) {
   if (!out)
@@ -24,9 +28,7 @@ ev_status ev_pca_create(ev_pca **out) {
   *out = NULL;
   ev_pca *p = ev__calloc(1, sizeof *p);
   if (!p) return ev__nomem("a PCA handle", sizeof *p);
-  p->center = 1;
-  p->power_iterations = -1;
-  p->oversamples = 10;
+  ev__param_defaults(pca_params, N_PARAMS, p);
   *out = p;
   return EV_OK;
 }
@@ -47,51 +49,35 @@ void ev_pca_free(ev_pca *pca) {
   ev__free(pca);
 }
 
-ev_status ev_pca_set(ev_pca *pca, int param, double value) {
+ev_status ev_pca_set(ev_pca *pca, ev_pca_param param, double value) {
   if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
   ev_status st = ev__param_check(pca_params, N_PARAMS, param, value, "PCA");
   if (st) return st;
-  switch (param) {
-  case EV_PCA_N_COMPONENTS: pca->n_components = (size_t)value; break;
-  case EV_PCA_VARIANCE_TO_KEEP: pca->variance_to_keep = value; break;
-  case EV_PCA_CENTER: pca->center = (int)value; break;
-  case EV_PCA_WHITEN: pca->whiten = (int)value; break;
-  case EV_PCA_SOLVER: pca->solver = (int)value; break;
-  case EV_PCA_SEED: pca->seed = (uint64_t)value; break;
-  case EV_PCA_POWER_ITERATIONS: pca->power_iterations = (int)value; break;
-  case EV_PCA_OVERSAMPLES: pca->oversamples = (int)value; break;
-  case EV_PCA_THREADS: pca->threads = (int)value; break;
-  default: /* EV_PCA_FITTED_SOLVER */
+  if (param == EV_PCA_FITTED_SOLVER)
     return ev__fail(EV_ERR_ARGUMENT,
                     "EV_PCA_FITTED_SOLVER is read-only (it reports what the "
                     "last fit used): set EV_PCA_SOLVER instead");
-  }
-  return EV_OK;
+  return ev__param_set(pca_params, N_PARAMS, pca, param, value, "PCA");
 }
 
-ev_status ev_pca_get(const ev_pca *pca, int param, double *value) {
+ev_status ev_pca_get(const ev_pca *pca, ev_pca_param param, double *value) {
   if (!pca || !value)
     return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass a handle and a result",
                     pca ? "value" : "pca");
-  if (!ev__param_find(pca_params, N_PARAMS, param))
-    return ev__param_check(pca_params, N_PARAMS, param, 0, "PCA");
-  switch (param) {
-  case EV_PCA_N_COMPONENTS: *value = (double)pca->n_components; break;
-  case EV_PCA_VARIANCE_TO_KEEP: *value = pca->variance_to_keep; break;
-  case EV_PCA_CENTER: *value = pca->center; break;
-  case EV_PCA_WHITEN: *value = pca->whiten; break;
-  case EV_PCA_SOLVER: *value = pca->solver; break;
-  case EV_PCA_SEED: *value = (double)pca->seed; break;
-  case EV_PCA_POWER_ITERATIONS: *value = pca->power_iterations; break;
-  case EV_PCA_OVERSAMPLES: *value = pca->oversamples; break;
-  case EV_PCA_THREADS: *value = pca->threads; break;
-  default: *value = pca->fit ? pca->fit->solver : 0; break;
+  if (param == EV_PCA_FITTED_SOLVER) {
+    *value = pca->fit ? pca->fit->solver : 0;
+    return EV_OK;
   }
-  return EV_OK;
+  return ev__param_get(pca_params, N_PARAMS, pca, param, value, "PCA");
 }
 
-ev_status ev_pca_param_bounds(int param, double *lower, double *upper) {
+ev_status ev_pca_param_bounds(ev_pca_param param, double *lower,
+                              double *upper) {
   return ev__param_bounds(pca_params, N_PARAMS, param, "PCA", lower, upper);
+}
+
+ev_status ev_pca_param_default(ev_pca_param param, double *value) {
+  return ev__param_default(pca_params, N_PARAMS, param, "PCA", value);
 }
 
 ev_status ev_pca_set_progress(ev_pca *pca, ev_progress_fn fn,

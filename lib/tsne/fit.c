@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "embedviz/pca.h"
+#include "linalg/linalg.h"
 #include "tsne/sources.h"
 
 #define AUTO_EXACT_MAX_N 1000
@@ -83,26 +84,12 @@ static ev_status check_plan(const ev_tsne *t, const ev__source *src,
 
 /* ---- initialisation ---- */
 
-static double normal(uint64_t *s) {
-  uint64_t a = (*s += 0x9E3779B97F4A7C15ull), b;
-  a = (a ^ (a >> 30)) * 0xBF58476D1CE4E5B9ull;
-  a = (a ^ (a >> 27)) * 0x94D049BB133111EBull;
-  a ^= a >> 31;
-  b = (*s += 0x9E3779B97F4A7C15ull);
-  b = (b ^ (b >> 30)) * 0xBF58476D1CE4E5B9ull;
-  b = (b ^ (b >> 27)) * 0x94D049BB133111EBull;
-  b ^= b >> 31;
-  double u = ((a >> 11) + 1) * (1.0 / 9007199254740993.0);
-  double v = (b >> 11) * (1.0 / 9007199254740992.0);
-  return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
-}
-
 static void init_random(double *y, size_t n, size_t dims, size_t from_col,
                         double seed) {
   uint64_t s = (uint64_t)seed;
   for (size_t i = 0; i < n; i++)
     for (size_t k = from_col; k < dims; k++)
-      y[i * dims + k] = INIT_STD * normal(&s);
+      y[i * dims + k] = INIT_STD * ev__normal_next(&s);
 }
 
 /* The first principal components scaled so the first has std 1e-4; the
@@ -188,7 +175,7 @@ static void options(const ev_tsne *t, size_t n, int exact, ev__tsne_opt *o) {
   o->n_iter = (size_t)p[EV_TSNE_N_ITER];
   o->exaggeration_iters = (size_t)p[EV_TSNE_EXAGGERATION_ITERATIONS];
   o->progress_every = (size_t)p[EV_TSNE_PROGRESS_EVERY];
-  o->n_iter_without_progress = (size_t)p[EV__TSNE_SLOT(EV_TSNE_N_ITER_WITHOUT_PROGRESS)];
+  o->n_iter_without_progress = (size_t)p[EV_TSNE_N_ITER_WITHOUT_PROGRESS];
 }
 
 /* Replace the handle's result with this one (the map in floats). */

@@ -4,54 +4,14 @@
 
 #include "tsne/tsne_internal.h"
 
-#define SPEC(id, lo, hi, integer) {id, #id, lo, hi, integer}
-static const ev__param_spec tsne_params[] = {
-    SPEC(EV_TSNE_N_COMPONENTS, 1, EV__TSNE_MAX_DIMS, true),
-    SPEC(EV_TSNE_PERPLEXITY, 1, 1e9, false),
-    SPEC(EV_TSNE_METHOD, 0, 2, true),
-    SPEC(EV_TSNE_THETA, 0, 1, false),
-    SPEC(EV_TSNE_METRIC, 0, 5, true),
-    SPEC(EV_TSNE_EARLY_EXAGGERATION, 1, 1000, false),
-    SPEC(EV_TSNE_EXAGGERATION_ITERATIONS, 0, 1e9, true),
-    SPEC(EV_TSNE_LEARNING_RATE, 0, 1e12, false),
-    SPEC(EV_TSNE_MOMENTUM, 0, 1, false),
-    SPEC(EV_TSNE_FINAL_MOMENTUM, 0, 1, false),
-    SPEC(EV_TSNE_MIN_GAIN, 0, 1, false),
-    SPEC(EV_TSNE_N_ITER, 0, 1e9, true),
-    SPEC(EV_TSNE_MIN_GRAD_NORM, 0, 1e300, false),
-    SPEC(EV_TSNE_INIT, 0, 2, true),
-    SPEC(EV_TSNE_SEED, 0, 9007199254740992.0, true),
-    SPEC(EV_TSNE_THREADS, 0, 4096, true),
-    SPEC(EV_TSNE_MAX_MEMORY_MB, 1, 1e9, true),
-    SPEC(EV_TSNE_PROGRESS_EVERY, 1, 1e9, true),
-    SPEC(EV_TSNE_MINKOWSKI_P, 1, 1e6, false),
-    SPEC(EV_TSNE_N_ITER_WITHOUT_PROGRESS, 0, 1e9, true),
-};
+#define SPEC(id, lo, hi, whole, def) \
+  EV__SPEC(ev_tsne, param[id], EV__SLOT_DOUBLE, id, lo, hi, whole, def),
+static const ev__param_spec tsne_params[] = {EV__TSNE_SETTINGS(SPEC)};
 #define N_SPECS (sizeof tsne_params / sizeof tsne_params[0])
-
-static void set_defaults(ev_tsne *t) {
-  double *p = t->param;
-  p[EV_TSNE_N_COMPONENTS] = 2;
-  p[EV_TSNE_PERPLEXITY] = 30;
-  p[EV_TSNE_METHOD] = EV_TSNE_METHOD_AUTO;
-  p[EV_TSNE_THETA] = 0.5;
-  p[EV_TSNE_METRIC] = EV_METRIC_EUCLIDEAN;
-  p[EV_TSNE_EARLY_EXAGGERATION] = 12;
-  p[EV_TSNE_EXAGGERATION_ITERATIONS] = 250;
-  p[EV_TSNE_LEARNING_RATE] = 0;
-  p[EV_TSNE_MOMENTUM] = 0.5;
-  p[EV_TSNE_FINAL_MOMENTUM] = 0.8;
-  p[EV_TSNE_MIN_GAIN] = 0.01;
-  p[EV_TSNE_N_ITER] = 1000;
-  p[EV_TSNE_MIN_GRAD_NORM] = 1e-7;
-  p[EV_TSNE_INIT] = EV_TSNE_INIT_PCA;
-  p[EV_TSNE_SEED] = 0;
-  p[EV_TSNE_THREADS] = 0;
-  p[EV_TSNE_MAX_MEMORY_MB] = 1024;
-  p[EV_TSNE_PROGRESS_EVERY] = 50;
-  p[EV_TSNE_MINKOWSKI_P] = 2;
-  p[EV__TSNE_SLOT(EV_TSNE_N_ITER_WITHOUT_PROGRESS)] = 300;
-}
+EV__SETTINGS_COVER(ev_tsne_param, EV__TSNE_SETTINGS)
+#define FITS(id, ...) \
+  _Static_assert(id > 0 && (int)id < (int)EV__TSNE_N_PARAMS, #id " has no slot in param[]");
+EV__TSNE_SETTINGS(FITS)
 
 ev_status ev_tsne_create(ev_tsne **out) {
   if (!out)
@@ -60,7 +20,7 @@ ev_status ev_tsne_create(ev_tsne **out) {
   *out = NULL;
   ev_tsne *t = ev__calloc(1, sizeof *t);
   if (!t) return ev__nomem("t-SNE handle", sizeof *t);
-  set_defaults(t);
+  ev__param_defaults(tsne_params, N_SPECS, t);
   *out = t;
   return EV_OK;
 }
@@ -79,29 +39,28 @@ static ev_status need_handle(const ev_tsne *t) {
                       "the t-SNE handle is NULL: make one with ev_tsne_create");
 }
 
-ev_status ev_tsne_set(ev_tsne *t, int param, double value) {
+ev_status ev_tsne_set(ev_tsne *t, ev_tsne_param param, double value) {
   ev_status st = need_handle(t);
   if (st) return st;
-  st = ev__param_check(tsne_params, N_SPECS, param, value, "TSNE");
-  if (st) return st;
-  t->param[EV__TSNE_SLOT(param)] = value;
-  return EV_OK;
+  return ev__param_set(tsne_params, N_SPECS, t, param, value, "TSNE");
 }
 
-ev_status ev_tsne_get(const ev_tsne *t, int param, double *value) {
+ev_status ev_tsne_get(const ev_tsne *t, ev_tsne_param param, double *value) {
   ev_status st = need_handle(t);
   if (st) return st;
   if (!value)
     return ev__fail(EV_ERR_ARGUMENT,
                     "value is NULL: pass the address of a double");
-  st = ev__param_bounds(tsne_params, N_SPECS, param, "TSNE", NULL, NULL);
-  if (st) return st;
-  *value = t->param[EV__TSNE_SLOT(param)];
-  return EV_OK;
+  return ev__param_get(tsne_params, N_SPECS, t, param, value, "TSNE");
 }
 
-ev_status ev_tsne_param_bounds(int param, double *lower, double *upper) {
+ev_status ev_tsne_param_bounds(ev_tsne_param param, double *lower,
+                               double *upper) {
   return ev__param_bounds(tsne_params, N_SPECS, param, "TSNE", lower, upper);
+}
+
+ev_status ev_tsne_param_default(ev_tsne_param param, double *value) {
+  return ev__param_default(tsne_params, N_SPECS, param, "TSNE", value);
 }
 
 ev_status ev_tsne_set_progress(ev_tsne *t, ev_progress_fn fn,

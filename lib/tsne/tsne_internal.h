@@ -92,13 +92,32 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
 
 /* ---- the handle (tsne.c, fit.c) ---- */
 
-#define EV__TSNE_N_PARAMS 20 /* one past the largest ev_tsne_param but one */
-/* The slot of a setting in ev_tsne.param: its id, except the one id past
- * the array, which takes the unused slot 0. The handle is opaque, but
- * abidiff compares its layout with abi/libembedviz.abi all the same, so it
- * keeps its size. */
-#define EV__TSNE_SLOT(id) \
-  ((id) == EV_TSNE_N_ITER_WITHOUT_PROGRESS ? 0 : (size_t)(id))
+/* The settings: X(id, lower, upper, whole number, default). The table of
+ * tsne.c is made from this list; the value of `id` is param[id]. */
+#define EV__TSNE_SETTINGS(X)                                      \
+  X(EV_TSNE_N_COMPONENTS, 1, EV__TSNE_MAX_DIMS, true, 2)          \
+  X(EV_TSNE_PERPLEXITY, 1, 1e9, false, 30)                        \
+  X(EV_TSNE_METHOD, 0, 2, true, EV_TSNE_METHOD_AUTO)              \
+  X(EV_TSNE_THETA, 0, 1, false, 0.5)                              \
+  X(EV_TSNE_METRIC, 0, 5, true, EV_METRIC_EUCLIDEAN)              \
+  X(EV_TSNE_EARLY_EXAGGERATION, 1, 1000, false, 12)               \
+  X(EV_TSNE_EXAGGERATION_ITERATIONS, 0, 1e9, true, 250)           \
+  X(EV_TSNE_LEARNING_RATE, 0, 1e12, false, 0)                     \
+  X(EV_TSNE_MOMENTUM, 0, 1, false, 0.5)                           \
+  X(EV_TSNE_FINAL_MOMENTUM, 0, 1, false, 0.8)                     \
+  X(EV_TSNE_MIN_GAIN, 0, 1, false, 0.01)                          \
+  X(EV_TSNE_N_ITER, 0, 1e9, true, 1000)                           \
+  X(EV_TSNE_MIN_GRAD_NORM, 0, 1e300, false, 1e-7)                 \
+  X(EV_TSNE_INIT, 0, 2, true, EV_TSNE_INIT_PCA)                   \
+  X(EV_TSNE_SEED, 0, 9007199254740992.0, true, 0)                 \
+  X(EV_TSNE_THREADS, 0, 4096, true, 0)                            \
+  X(EV_TSNE_MAX_MEMORY_MB, 1, 1e9, true, 1024)                    \
+  X(EV_TSNE_PROGRESS_EVERY, 1, 1e9, true, 50)                     \
+  X(EV_TSNE_MINKOWSKI_P, 1, 1e6, false, 2)                       \
+  X(EV_TSNE_N_ITER_WITHOUT_PROGRESS, 0, 1e9, true, 300)
+/* param[] has a slot for every id from 0 to the number of settings (ids
+ * start at 1); tsne.c checks every id fits. */
+enum { EV__TSNE_N_PARAMS = EV__COUNT(EV__TSNE_SETTINGS) + 1 };
 
 struct ev_tsne {
   double param[EV__TSNE_N_PARAMS];

@@ -31,7 +31,9 @@ from .extract import FeatureExtractor  # noqa: F401
 from .manifold import TSNE  # noqa: F401
 from .neighbors import NearestNeighbors  # noqa: F401
 
-__version__ = "1.0.0"
+# The library version this package is released with: include/embedviz/core.h's
+# EV_VERSION_* (tests/check-abi.sh checks they agree).
+__version__ = "1.1.0"
 
 __all__ = [
     "PCA", "TSNE", "NearestNeighbors", "FeatureExtractor", "ambiguity", "most_ambiguous", "scores",

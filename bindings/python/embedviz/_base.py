@@ -71,6 +71,10 @@ class Handle:
         self.call("get", param, ctypes.byref(out))
         return out.value
 
+    def default(self, param):
+        """The library's default of a setting (ev_<kind>_param_default)."""
+        return param_default(self.kind, param)
+
     def bounds(self, param):
         lo, hi = ctypes.c_double(), ctypes.c_double()
         _lib.check(getattr(self.lib, "ev_%s_param_bounds" % self.kind)(
@@ -83,3 +87,12 @@ class Handle:
 
     def free(self):
         self._finalizer()
+
+
+def param_default(kind, param):
+    """The library's default of setting `param` of a `kind` handle ("tsne",
+    "pca", "knn", "dataset", "extractor"): the one place defaults live
+    (ev_<kind>_param_default, libembedviz 1.1)."""
+    out = ctypes.c_double()
+    _lib.check(getattr(_lib.lib(), "ev_%s_param_default" % kind)(param, ctypes.byref(out)))
+    return out.value

@@ -61,6 +61,7 @@ _SIGNATURES = {
     "ev_knn_set": (_int, [_vp, _int, _dbl]),
     "ev_knn_get": (_int, [_vp, _int, _c_double_p]),
     "ev_knn_param_bounds": (_int, [_int, _c_double_p, _c_double_p]),
+    "ev_knn_param_default": (_int, [_int, _c_double_p]),  # since 1.1
     "ev_knn_set_progress": (_int, [_vp, PROGRESS_FN, _vp]),
     "ev_knn_build": (_int, [_vp, _vp, _sz, _sz, _sz]),
     "ev_knn_size": (_int, [_vp, _c_size_p, _c_size_p]),
@@ -72,6 +73,7 @@ _SIGNATURES = {
     "ev_pca_set": (_int, [_vp, _int, _dbl]),
     "ev_pca_get": (_int, [_vp, _int, _c_double_p]),
     "ev_pca_param_bounds": (_int, [_int, _c_double_p, _c_double_p]),
+    "ev_pca_param_default": (_int, [_int, _c_double_p]),  # since 1.1
     "ev_pca_set_progress": (_int, [_vp, PROGRESS_FN, _vp]),
     "ev_pca_fit": (_int, [_vp, _vp, _sz, _sz, _sz]),
     "ev_pca_n_components": (_int, [_vp, _c_size_p]),

@@ -18,6 +18,7 @@ _lib.register({
     "ev_extractor_create": (_int, [_vp, _vp]),
     "ev_extractor_free": (None, [_vp]),
     "ev_extractor_set": (_int, [_vp, _int, ctypes.c_double]),
+    "ev_extractor_param_default": (_int, [_int, ctypes.POINTER(ctypes.c_double)]),
     "ev_extractor_set_progress": (_int, [_vp, _lib.PROGRESS_FN, _vp]),
     "ev_extractor_add_layer": (_int, [_vp, ctypes.c_char_p]),
     "ev_extractor_prepare": (_int, [_vp, _sz, _sz, _sz]),
@@ -29,6 +30,7 @@ _lib.register({
     "ev_dataset_from_npy": (_int, [ctypes.c_char_p, ctypes.c_char_p, _vp]),
     "ev_dataset_free": (None, [_vp]),
     "ev_dataset_set": (_int, [_vp, _int, ctypes.c_double]),
+    "ev_dataset_param_default": (_int, [_int, ctypes.POINTER(ctypes.c_double)]),
     "ev_dataset_skipped_count": (_sz, [_vp]),
     "ev_dataset_skipped_path": (ctypes.c_char_p, [_vp, _sz]),
     "ev_dataset_count": (_int, [_vp, _szp]),
@@ -183,7 +185,7 @@ class FeatureExtractor:
             names.append(name.value.decode())
         return names
 
-    def activations(self, inputs, layers=None, batch_size=32, pool=False, *, resize=None,
+    def activations(self, inputs, layers=None, batch_size=None, pool=False, *, resize=None,
                     crop=None, channels=None, normalize="auto", mean=None, std=None,
                     skip_bad=False):
         """Activations of `layers` (a name or a list; default "output") for
@@ -222,7 +224,8 @@ class FeatureExtractor:
         _lib.check(self._L.ev_extractor_create(self._model, ctypes.byref(ptr)))
         ex = ptr.value
         try:
-            _lib.check(self._L.ev_extractor_set(ex, _BATCH_SIZE, float(batch_size)))
+            if batch_size is not None:  # else the library's default (32)
+                _lib.check(self._L.ev_extractor_set(ex, _BATCH_SIZE, float(batch_size)))
             _lib.check(self._L.ev_extractor_set(ex, _POOL, 1.0 if pool else 0.0))
             _lib.check(self._L.ev_extractor_set(ex, _THREADS,
                                                 float(_arrays.n_jobs_to_threads(self.n_jobs))))

@@ -14,6 +14,7 @@ _lib.register({
     "ev_tsne_get": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]),
     "ev_tsne_param_bounds": (ctypes.c_int, [ctypes.c_int, ctypes.POINTER(ctypes.c_double),
                                             ctypes.POINTER(ctypes.c_double)]),
+    "ev_tsne_param_default": (ctypes.c_int, [ctypes.c_int, ctypes.POINTER(ctypes.c_double)]),
     "ev_tsne_set_progress": (ctypes.c_int, [ctypes.c_void_p, _lib.PROGRESS_FN, ctypes.c_void_p]),
     "ev_tsne_set_init": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3),
     "ev_tsne_fit": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3),
