@@ -152,10 +152,10 @@ END_TEST
 /* A map as t-SNE makes them: 12 tight clusters of 50 (sizes 0.3 to 3)
  * spread over 60 units, P joining each point to points of its own cluster.
  * The far-field approximation is what matters there: whole clusters are
- * summarised by one node. Theta 0.5 stays within 2% of the exact gradient
- * (the measured error is about a third of that: docs/tsne.md's theta 0.5
- * default is meant to be accurate enough for maps like these), and the
- * KL it reports within 0.5%. */
+ * summarised by one node. Theta 0.5 (the default) must stay within 2% of
+ * the exact gradient in relative L2 norm (measured: 0.9% in 2-D, 0.5% in
+ * 3-D; the unclustered map above allows 5%), and the KL it reports within
+ * 0.5% (measured 0.1%). */
 START_TEST(barnes_hut_theta_half_on_clustered_maps) {
   enum { clusters = 12, per = 50, n = clusters * per, m = 8 };
   for (size_t dims = 2; dims <= 3; dims++) {
@@ -582,20 +582,27 @@ static void check_map_finite(ev_tsne *t, size_t n) {
 }
 
 /* Rows i and i + n/2 are the same point: they have the same affinities,
- * and the strongest one to each other, so the map must put them together.
- * The largest distance between two copies, over the map's RMS spread. */
-static double duplicate_spread(ev_tsne *t, size_t n) {
+ * and the strongest one to each other, so each copy's nearest point on the
+ * map must be its twin. (They need not coincide: t-SNE's repulsion keeps
+ * twins about as far apart as other close neighbours once the map has
+ * converged; scikit-learn's maps do the same.) Returns how many copies
+ * have another point nearer than their twin. */
+static size_t twins_apart(ev_tsne *t, size_t n) {
   float *y = malloc(n * 2 * sizeof *y);
   ck_assert_ev_ok(ev_tsne_embedding(t, y, 2));
-  double worst = 0, mx = 0, my = 0, rms = 0;
-  for (size_t i = 0; i < n; i++) mx += y[2 * i] / (double)n, my += y[2 * i + 1] / (double)n;
-  for (size_t i = 0; i < n; i++)
-    rms += (pow(y[2 * i] - mx, 2) + pow(y[2 * i + 1] - my, 2)) / (double)n;
-  for (size_t i = 0; i < n / 2; i++)
-    worst = fmax(worst, hypot(y[2 * i] - y[2 * (i + n / 2)],
-                              y[2 * i + 1] - y[2 * (i + n / 2) + 1]));
+  size_t apart = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t twin = (i + n / 2) % n;
+    double dt = hypot(y[2 * i] - y[2 * twin], y[2 * i + 1] - y[2 * twin + 1]);
+    for (size_t j = 0; j < n; j++)
+      if (j != i && j != twin &&
+          hypot(y[2 * i] - y[2 * j], y[2 * i + 1] - y[2 * j + 1]) < dt) {
+        apart++;
+        break;
+      }
+  }
   free(y);
-  return worst / sqrt(rms);
+  return apart;
 }
 
 START_TEST(duplicates_and_constant_data_give_finite_maps) {
@@ -603,16 +610,17 @@ START_TEST(duplicates_and_constant_data_give_finite_maps) {
   float *x = tu_randn(n, d, 1);
   for (size_t i = n / 2; i < n; i++)
     memcpy(x + i * d, x + (i - n / 2) * d, d * sizeof *x);
+  float *x0 = malloc(n * d * sizeof *x0);
+  memcpy(x0, x, n * d * sizeof *x0);
   for (int method = 1; method <= 2; method++) {
     ev_tsne *t = make(10, method, 0);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
+    ck_assert_ev_ok(ev_tsne_fit(t, x0, n, d, d));
+    size_t apart = twins_apart(t, n);
+    ck_assert_msg(apart == 0, "method %d: %zu of %zu copies have another "
+                  "point nearer than their twin", method, apart, n);
     ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
     check_map_finite(t, n);
-    double spread = duplicate_spread(t, n);
-    fprintf(stderr, "method %d: copies at most %.4g RMS radii apart\n", method,
-            spread);
-    ck_assert_msg(spread < 0.02, "method %d: two copies of a row %.3g RMS "
-                  "radii apart", method, spread);
     for (size_t e = 0; e < n * d; e++) x[e] = e % 2 ? 1.0f : x[e];
     float *c = malloc(n * d * sizeof *c);
     for (size_t e = 0; e < n * d; e++) c[e] = 3.0f;
@@ -621,6 +629,7 @@ START_TEST(duplicates_and_constant_data_give_finite_maps) {
     free(c);
     ev_tsne_free(t);
   }
+  free(x0);
   free(x);
 }
 END_TEST

@@ -1,6 +1,8 @@
 """embedviz report on a small real data set (scikit-learn's 8 x 8 digits):
 the folder it writes, the pictures the page refers to, the data inline."""
+import html
 import html.parser
+import json
 import os
 import re
 
@@ -140,7 +142,10 @@ def test_report_in_headless_chromium(report):
     p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"), str(report), shot],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert os.path.getsize(shot) > 10000
+    # the screenshot by its pixels: the page drawn, the maps' class colours on it
+    px = pixels(shot)
+    assert_drawn(px, min_colours=100)
+    assert (palette_pixels(px, alpha=0.85, tol=3) >= 5).sum() >= 9
 
 
 # ---- the report's numbers against scikit-learn and numpy on the same inputs ----
@@ -226,9 +231,11 @@ def test_report_per_class_accuracy_and_ambiguity_are_numpys(report, inputs):
     a = digits_arrays(inputs[0])
     p, y = a["test_softmax"][:N_TEST].astype(np.float64), a["test_labels"][:N_TEST]
     page = (report / "index.html").read_text()
+    names = json.loads(re.search(r"names:(\[[^\]]*\])", page).group(1))
+    assert len(names) == 10
     table = re.search(r"<th>class</th><th>accuracy</th></tr>\n(.*?)</table>", page, re.S).group(1)
-    acc = re.findall(r"<tr><td>class (\d+)</td><td class=\"num\">([\d.]+)%</td></tr>", table)
-    assert [int(c) for c, _ in acc] == list(range(10))
+    acc = re.findall(r"<tr><td>([^<]*)</td><td class=\"num\">([\d.]+)%</td></tr>", table)
+    assert [html.unescape(c) for c, _ in acc] == names
     cm = confusion_matrix(y, p.argmax(1), labels=range(10))
     recall = cm.diagonal() / cm.sum(1)
     np.testing.assert_allclose([float(v) for _, v in acc], 100 * recall, atol=0.05 + 1e-9)
@@ -237,7 +244,7 @@ def test_report_per_class_accuracy_and_ambiguity_are_numpys(report, inputs):
     amb = top[:, 1] / top[:, 0]
     rows = re.findall(r'<tr><td><img src="ambiguous_(\d\d).png" alt="test image (\d+)"></td>'
                       r'<td class="num">(\d+)</td><td class="num">([\d.]+)</td>'
-                      r"<td>class (\d+)</td><td>class (\d+)</td><td>class (\d+)</td></tr>", page)
+                      r"<td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)
     assert len(rows) == 12
     order = np.argsort(-amb, kind="stable")
     for k, (pic, alt, i, value, first, second, true) in enumerate(rows):
@@ -247,7 +254,7 @@ def test_report_per_class_accuracy_and_ambiguity_are_numpys(report, inputs):
         # the k-th largest ambiguity (a tie may put another row of equal value here)
         assert abs(amb[i] - amb[order[k]]) <= 1e-6, (k, i, order[k])
         ranked = np.argsort(-p[i], kind="stable")
-        assert (int(first), int(second), int(true)) == (ranked[0], ranked[1], y[i])
+        assert [html.unescape(v) for v in (first, second, true)] == [names[ranked[0]], names[ranked[1]], names[y[i]]]
         # the row's picture is that test image
         g = pixels(report / f"ambiguous_{k:02d}.png")[::2, ::2, 0].reshape(-1)
         assert i in which(g, grey(a["test_images"][:N_TEST])), f"ambiguous_{k:02d}.png is not test image {i}"
