@@ -32,7 +32,7 @@ fi
 echo "=== summary"
 [ $failed -gt 0 ] && echo "failed parts: ${failed_parts[*]}"
 # A quick run says what it did not run, so that it is not read as a full one.
-[ ${#left_out[@]} -gt 0 ] && echo "left out by EV_SKIP_SANITIZERS=1: $(printf '%s, ' "${left_out[@]}" | sed 's/, $//')"
+[ ${#left_out[@]} -gt 0 ] && echo "left out by EV_SKIP_SANITIZERS=1: $(printf '%s; ' "${left_out[@]}" | sed 's/; $//')"
 [ -n "${EV_ALLOW_SKIPS:-}" ] && echo "skips allowed by EV_ALLOW_SKIPS: $EV_ALLOW_SKIPS (listed above by each part)"
 echo "test parts: $passed passed, $failed failed${left_out[*]:+, ${#left_out[@]} left out}"
 [ $failed -eq 0 ]
