@@ -630,9 +630,9 @@ START_TEST(dataset_from_npy_images) {
   uint8_t t5[5 * 5 * 3];
   ck_assert_ev_ok(ev_dataset_thumbnail(ds, 1, 5, t5));
   for (int r = 0; r < 5; r++)
-    for (int c = 0; c < 5; c++)
+    for (int col = 0; col < 5; col++)
       for (int ch = 0; ch < 3; ch++)
-        ck_assert_uint_eq(t5[(r * 5 + c) * 3 + ch], u[30 + r * 5 + c]);
+        ck_assert_uint_eq(t5[(r * 5 + col) * 3 + ch], u[30 + r * 5 + col]);
   ev_array_free(img);
   ev_dataset_free(ds);
   ck_assert_ev(ev_dataset_from_npy(D "ds_images_4x6x5.npy", D "i4_5.npy", &ds),
