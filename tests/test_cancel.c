@@ -432,9 +432,11 @@ END_TEST
  * when a stage reports fewer than 4 times). A test that returned early, a
  * call dropped from a walk or a walk that stopped picking makes these
  * smaller, and fails here even though each test alone passed. */
-/* 18 walks and 86 to 88 cancels when written (2 cores: how often a
- * parallel stage reports varies a little). A new walk raises both. */
-enum { KNOWN_WALKS = 18, EXTRACT_WALKS = 3, KNOWN_CANCELS = 80,
+/* 18 walks and 86 to 88 cancels when written (2 cores). How often a
+ * parallel stage reports depends on scheduling (under valgrind too), so
+ * the floor is 4 cancels a walk on average, not the measured count. A new
+ * walk raises both. */
+enum { KNOWN_WALKS = 18, EXTRACT_WALKS = 3, KNOWN_CANCELS = 72,
        EXTRACT_CANCELS = 12 };
 START_TEST(summary) {
   int extract = ev_extract_available();
