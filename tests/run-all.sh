@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
-passed=0; failed=0; failed_parts=()
+passed=0; failed=0; failed_parts=(); left_out=()
 part() {
   local name=$1; shift
   echo "=== $name"
@@ -26,9 +26,14 @@ if [ "${EV_SKIP_SANITIZERS:-0}" != 1 ]; then
   part "TSan"           $MAKE --no-print-directory check-tsan
   part "valgrind"       $MAKE --no-print-directory check-valgrind
   part "fuzzing, short run" $MAKE --no-print-directory -j2 check-fuzz
+else
+  left_out=("ASan+UBSan" "TSan" "valgrind" "fuzzing, short run")
 fi
 [ -f tests/run-extra.sh ] && part "extra checks" bash tests/run-extra.sh
 echo "=== summary"
 [ $failed -gt 0 ] && echo "failed parts: ${failed_parts[*]}"
-echo "test parts: $passed passed, $failed failed"
+# A quick run says what it did not run, so that it is not read as a full one.
+[ ${#left_out[@]} -gt 0 ] && echo "left out by EV_SKIP_SANITIZERS=1: $(printf '%s; ' "${left_out[@]}" | sed 's/; $//')"
+[ -n "${EV_ALLOW_SKIPS:-}" ] && echo "skips allowed by EV_ALLOW_SKIPS: $EV_ALLOW_SKIPS (listed above by each part)"
+echo "test parts: $passed passed, $failed failed${left_out[*]:+, ${#left_out[@]} left out}"
 [ $failed -eq 0 ]

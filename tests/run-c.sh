@@ -3,9 +3,10 @@
 # EV_TEST_WRAPPER, when set, is a command put before each program (e.g.
 # valgrind with its options: tests/sanitizers/run-valgrind.sh).
 # EV_TEST_JOBS (default 1) programs run at once; their outputs are shown
-# in the order given.
+# in the order given. A part that cannot run (no libtorch, no data set)
+# fails unless EV_ALLOW_SKIPS names it; the skipped ones are listed.
 set -uo pipefail
-checks=0; fails=0; bad=()
+checks=0; fails=0; bad=(); skipped=()
 read -r -a wrapper <<< "${EV_TEST_WRAPPER:-}"
 jobs=${EV_TEST_JOBS:-1}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -22,10 +23,18 @@ for t in "$@"; do
   echo "$out" | tail -n 30
   line=$(echo "$out" | grep -E '^[0-9]+%: Checks: ' | tail -n 1)
   if [ -z "$line" ]; then bad+=("$(basename "$t") (no result, exit $rc)"); continue; fi
+  while IFS= read -r sk; do skipped+=("$(basename "$t"): ${sk#SKIPPED }"); done \
+    < <(echo "$out" | grep -E '^SKIPPED ')
   n=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
   f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/')
   checks=$((checks + n)); fails=$((fails + f))
   [ "$rc" -ne 0 ] && [ "$((f))" -eq 0 ] && bad+=("$(basename "$t") (exit $rc)")
 done
 echo "C tests: $((checks - fails)) passed, $fails failed"
+# Skips are failures (testutil.h's TU_REQUIRE) unless EV_ALLOW_SKIPS names
+# them; the allowed ones are listed so that a run says what it left out.
+if [ ${#skipped[@]} -gt 0 ]; then
+  echo "C test parts skipped (allowed by EV_ALLOW_SKIPS=\"${EV_ALLOW_SKIPS:-}\"):"
+  printf '  %s\n' "${skipped[@]}"
+fi
 [ $fails -eq 0 ] && [ ${#bad[@]} -eq 0 ] || { echo "failing: ${bad[*]:-}"; exit 1; }

@@ -197,6 +197,13 @@ static int cancel_after_first(void *user, int stage, size_t step,
   return ++*calls >= 1 && user != NULL && *calls == 1;
 }
 
+static int count_batches(void *user, int stage, size_t step, size_t total,
+                         double value) {
+  int *calls = user;
+  ++*calls;
+  return *calls == 2 && total == 1000; /* never: total is 5 */
+}
+
 START_TEST(progress_per_batch_and_cancel) {
   ev_model *m = load("small_cnn.pt");
   ev_extractor *ex;
@@ -214,9 +221,10 @@ START_TEST(progress_per_batch_and_cancel) {
                EV_ERR_CANCELLED);
   ck_assert_int_eq(calls, 1);
   /* still usable, and the progress sees all three batches */
-  calls = 1;
-  ck_assert_ev_ok(ev_extractor_set_progress(ex, NULL, NULL));
+  calls = 0;
+  ck_assert_ev_ok(ev_extractor_set_progress(ex, count_batches, &calls));
   ck_assert_ev_ok(ev_extractor_run(ex, x, 5, 1, 8, 8, 64, outs, &ld));
+  ck_assert_int_eq(calls, 3);
   ck_assert_float_le(max_diff(out, want, 50), 1e-5f);
   ev_extractor_free(ex);
   ev_model_free(m);
@@ -285,8 +293,12 @@ START_TEST(refused_input_shape_says_what_the_model_wants) {
   ck_assert_errmsg_has("refuses inputs of 3 x 8 x 8");
   ck_assert_errmsg_has("to have 1 channels");
   ck_assert_ev(ev_extractor_prepare(ex, 3, 8, 8), EV_ERR_ARGUMENT);
-  /* still usable with the right shape */
-  ck_assert_ev_ok(ev_extractor_run(ex, x, 2, 1, 8, 8, 64, outs, &ld));
+  /* still usable with the right shape: torch's outputs */
+  float *x1 = ref("small_cnn_input.f32", 5 * 64);
+  float *want = ref("small_cnn_output.f32", 5 * 10);
+  ck_assert_ev_ok(ev_extractor_run(ex, x1, 2, 1, 8, 8, 64, outs, &ld));
+  ck_assert_float_le(max_diff(out, want, 20), 1e-5f);
+  free(x1); free(want);
   free(x);
   ev_extractor_free(ex);
   ev_model_free(m);
@@ -337,13 +349,6 @@ START_TEST(bad_arguments) {
   ev_model_free(m);
 }
 END_TEST
-
-static int count_batches(void *user, int stage, size_t step, size_t total,
-                         double value) {
-  int *calls = user;
-  ++*calls;
-  return *calls == 2 && total == 1000; /* never: total is 5 */
-}
 
 /* The same rows from a data set of lib/io, read batch by batch. */
 START_TEST(dataset_matches_torch) {
@@ -430,6 +435,14 @@ START_TEST(unsupported_without_libtorch) {
 }
 END_TEST
 
+/* In a build without libtorch only unsupported_without_libtorch runs: that
+ * must not pass as if the extraction tests had run. */
+START_TEST(extraction_tests_need_libtorch) {
+  TU_REQUIRE(ev_extract_available(), "test_extract", "libtorch",
+             "this build has no libtorch (build with WITH_TORCH=1 and "
+             "python3-torch installed)");
+}
+END_TEST
 
 int main(void) {
   Suite *s = suite_create("extract");
@@ -437,6 +450,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   if (!ev_extract_available()) {
     tcase_add_test(tc, unsupported_without_libtorch);
+    tcase_add_test(tc, extraction_tests_need_libtorch);
   } else if (!tu_have_extract_models()) {
     fprintf(stderr, "test_extract: cannot make the test models "
             "(tests/ref/extract_models.py needs python3-torch)\n");

@@ -28,6 +28,11 @@ static int have_models(void) {
   return system(cmd) == 0 && stat(ok, &st) == 0;
 }
 
+/* The extraction backend must be there (or EV_ALLOW_SKIPS names it). */
+#define NEED_TORCH()                                                      \
+  TU_REQUIRE(ev_extract_available(), "test_extract_messages", "libtorch", \
+             "the libtorch extraction backend cannot be loaded")
+
 static ev_extractor *open_model(const char *name, ev_model **m) {
   ck_assert_ev_ok(ev_model_load(model_path(name), EV_DEVICE_CPU, m));
   ev_extractor *ex;
@@ -38,7 +43,7 @@ static ev_extractor *open_model(const char *name, ev_model **m) {
 /* 70 layers: the message used to list every name and was cut at 1,023
  * bytes mid-word. Now the 10 nearest the typo and how many more. */
 START_TEST(layer_typo_lists_the_nearest_names) {
-  if (!ev_extract_available()) return;
+  NEED_TORCH();
   ck_assert(have_models());
   ev_model *m;
   ev_extractor *ex = open_model("many_layers.pt", &m);
@@ -62,7 +67,7 @@ END_TEST
 
 /* ev_extractor_layer_cols before any layer said "layer 0 does not exist". */
 START_TEST(shape_before_any_layer_points_to_add_layer) {
-  if (!ev_extract_available()) return;
+  NEED_TORCH();
   ck_assert(have_models());
   ev_model *m;
   ev_extractor *ex = open_model("rgb_conv.pt", &m);
@@ -77,7 +82,7 @@ END_TEST
 /* forward(x, y) reached libtorch's interpreter with one tensor: "INTERNAL
  * ASSERT FAILED ... please report a bug to PyTorch". */
 START_TEST(two_input_model_says_one_tensor) {
-  if (!ev_extract_available()) return;
+  NEED_TORCH();
   ck_assert(have_models());
   ev_model *m;
   ev_extractor *ex = open_model("two_inputs.pt", &m);
@@ -96,7 +101,7 @@ END_TEST
 /* A model returning x.sum(): its output and the softmax on it gave raw
  * libtorch text ("Dimension out of range ..."). */
 START_TEST(scalar_output_says_what_is_wrong) {
-  if (!ev_extract_available()) return;
+  NEED_TORCH();
   ck_assert(have_models());
   static const char *const layers[] = {"softmax", "output"};
   static const char *const says[] = {
@@ -118,7 +123,7 @@ END_TEST
 
 /* Grey inputs into a 3-channel model: torch's words, plus what to do. */
 START_TEST(grey_into_rgb_model_suggests_channels) {
-  if (!ev_extract_available()) return;
+  NEED_TORCH();
   ck_assert(have_models());
   ev_model *m;
   ev_extractor *ex = open_model("rgb_conv.pt", &m);

@@ -213,7 +213,9 @@ END_TEST
 #define FMNIST "/usr/share/datasets/fashion-mnist/"
 
 START_TEST(idx_fashion_mnist_test_set) {
-  if (access(FMNIST "t10k-labels-idx1-ubyte.gz", R_OK) != 0) return;
+  TU_REQUIRE(access(FMNIST "t10k-labels-idx1-ubyte.gz", R_OK) == 0,
+             "test_io.idx_fashion_mnist_test_set", "fashion-mnist",
+             "Fashion-MNIST is not in " FMNIST " (Debian: dataset-fashion-mnist)");
   ev_dataset *ds;
   ck_assert_ev_ok(ev_dataset_from_idx(FMNIST "t10k-images-idx3-ubyte.gz",
                                       FMNIST "t10k-labels-idx1-ubyte.gz",
@@ -301,9 +303,13 @@ END_TEST
 START_TEST(jpeg_decoders) {
   ev_array *ref = load_npy(D "img_photo_37x53.npy"), *a;
   const uint8_t *r = ev_array_data(ref);
+  int no_turbo = 0;
   for (int stb = 0; stb < 2; stb++) {
     ev__jpeg_disable(stb);
-    if (!stb && !ev__jpeg_available()) continue;
+    if (!stb && !ev__jpeg_available()) {
+      no_turbo = 1;
+      continue;
+    }
     ck_assert_ev_ok(ev_image_read(D "img_photo_37x53.jpg", 0, &a));
     ck_assert_uint_eq(ev_array_size(a), 37 * 53 * 3);
     const uint8_t *p = ev_array_data(a);
@@ -318,6 +324,9 @@ START_TEST(jpeg_decoders) {
   }
   ev__jpeg_disable(0);
   ev_array_free(ref);
+  /* the stb path ran; the libjpeg-turbo one must too */
+  TU_REQUIRE(!no_turbo, "test_io.jpeg_decoders", "libjpeg-turbo",
+             "libjpeg-turbo cannot be loaded (Debian: libjpeg62-turbo)");
 }
 END_TEST
 
@@ -609,6 +618,21 @@ START_TEST(dataset_from_npy_images) {
                              (u[60 + i] / 255.0f - mean[ch]) / sd[ch], 1e-6);
   uint8_t t[4 * 4 * 3];
   ck_assert_ev_ok(ev_dataset_thumbnail(ds, 0, 4, t));
+  /* grey, replicated to RGB, between the image's darkest and lightest */
+  uint8_t lo = 255, hi = 0;
+  for (int i = 0; i < 30; i++) lo = u[i] < lo ? u[i] : lo, hi = u[i] > hi ? u[i] : hi;
+  for (int i = 0; i < 16; i++) {
+    ck_assert(t[3 * i] == t[3 * i + 1] && t[3 * i] == t[3 * i + 2]);
+    ck_assert(t[3 * i] >= lo && t[3 * i] <= hi);
+  }
+  /* at side 5 (the width) no resize: the centre 5 rows of 6, from row
+   * int(round(0.5)) = 0 as torchvision's CenterCrop, exactly */
+  uint8_t t5[5 * 5 * 3];
+  ck_assert_ev_ok(ev_dataset_thumbnail(ds, 1, 5, t5));
+  for (int r = 0; r < 5; r++)
+    for (int col = 0; col < 5; col++)
+      for (int ch = 0; ch < 3; ch++)
+        ck_assert_uint_eq(t5[(r * 5 + col) * 3 + ch], u[30 + r * 5 + col]);
   ev_array_free(img);
   ev_dataset_free(ds);
   ck_assert_ev(ev_dataset_from_npy(D "ds_images_4x6x5.npy", D "i4_5.npy", &ds),

@@ -447,7 +447,12 @@ START_TEST(bad_inputs) {
                EV_ERR_STATE);
   ck_assert_errmsg_has("call ev_knn_build again");
   ck_assert_ev_ok(ev_knn_build(ix, pts, 5, 2, 2));
-  ck_assert_ev_ok(ev_knn_query(ix, origin, 1, 2, 2, 1, idx, 1, NULL, 0));
+  /* the rebuilt index is a cosine one: (1, 1.4) is nearest to (3, 4) by
+   * angle, to (0, 2) by Euclidean distance */
+  const float q[2] = {1, 1.4f};
+  ck_assert_ev_ok(ev_knn_query(ix, q, 1, 2, 2, 1, idx, 1, d, 1));
+  ck_assert_int_eq(idx[0], 1);
+  ck_assert_float_eq_tol(d[0], 1 - 8.6 / (sqrt(2.96) * 5), 1e-5);
   ev_knn_free(ix);
 }
 END_TEST

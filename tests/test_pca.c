@@ -296,6 +296,74 @@ START_TEST(signs_and_solvers_agree_on_random_data) {
 }
 END_TEST
 
+/* The randomized solver at its default settings (power iterations auto: 7
+ * here, 10 oversamples) on data that is not low-rank: 20 directions of
+ * variance 100 * 0.8^j (j = 0..19, 100 down to 1.4) in a random basis,
+ * plus isotropic noise of variance 0.5 in all 300 dimensions, so the tail
+ * is full rank (its top near 0.5 (1 + sqrt(300/2000))^2 = 0.98). Against
+ * the exact covariance solver, for 20 components. The tolerance is the
+ * theory's: subspace iteration with l = k + p = 30 vectors and q power
+ * iterations finds component i to an angle of about
+ * (lambda_31 / lambda_i)^((2q + 1) / 2) (Halko, Martinsson & Tropp 2011,
+ * sec. 4.5 and 10.4; lambda from the exact solver), and its variance, a
+ * Rayleigh quotient, to about that squared. Allowed: 3 times those, plus
+ * float rounding (1e-4 rad, 1e-5 relative). Measured: the weakest
+ * component 1.3e-3 rad against a bound of 1.7e-3. With 5 power iterations
+ * instead of 7 it fails (at component 15). */
+START_TEST(randomized_defaults_on_full_rank_data) {
+  size_t n = 2000, d = 300, k = 20, q = 7, l = k + 10;
+  uint64_t s = 99;
+  float *basis = tu_randn(k, d, 41), *x = tu_randn(n, d, 43);
+  for (size_t c = 0; c < k; c++) { /* Gram-Schmidt: orthonormal rows */
+    for (size_t b = 0; b < c; b++) {
+      double dot = 0;
+      for (size_t j = 0; j < d; j++) dot += basis[c * d + j] * basis[b * d + j];
+      for (size_t j = 0; j < d; j++) basis[c * d + j] -= (float)dot * basis[b * d + j];
+    }
+    double nrm = 0;
+    for (size_t j = 0; j < d; j++) nrm += basis[c * d + j] * basis[c * d + j];
+    for (size_t j = 0; j < d; j++) basis[c * d + j] /= (float)sqrt(nrm);
+  }
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < d; j++) x[i * d + j] *= (float)sqrt(0.5);
+    for (size_t c = 0; c < k; c++) {
+      double a = sqrt(100 * pow(0.8, (double)c)) * tu_normal(&s);
+      for (size_t j = 0; j < d; j++) x[i * d + j] += (float)a * basis[c * d + j];
+    }
+  }
+  float *ce = malloc((l + 1) * d * sizeof *ce), *cr = malloc(k * d * sizeof *cr);
+  float ve[31], vr[20];
+  ev_pca *p = make(EV_PCA_SOLVER_COVARIANCE, l + 1);
+  ck_assert_ev_ok(ev_pca_fit(p, x, n, d, d));
+  ck_assert_ev_ok(ev_pca_components(p, ce, d));
+  ck_assert_ev_ok(ev_pca_explained_variance(p, ve));
+  ev_pca_free(p);
+  p = make(EV_PCA_SOLVER_RANDOMIZED, k); /* every other setting default */
+  ck_assert_ev_ok(ev_pca_fit(p, x, n, d, d));
+  ck_assert_ev_ok(ev_pca_components(p, cr, d));
+  ck_assert_ev_ok(ev_pca_explained_variance(p, vr));
+  for (size_t c = 0; c < k; c++) {
+    double diff = 0, sum = 0; /* the angle, stable near 0: 2 asin(|a - b| / 2) */
+    for (size_t j = 0; j < d; j++) {
+      diff += pow((double)cr[c * d + j] - ce[c * d + j], 2);
+      sum += pow((double)cr[c * d + j] + ce[c * d + j], 2);
+    }
+    double angle = 2 * asin(fmin(1.0, sqrt(fmin(diff, sum)) / 2));
+    double bound = pow(ve[l] / ve[c], (2.0 * q + 1) / 2);
+    double rel = fabs(vr[c] - ve[c]) / ve[c];
+    if (c == 0 || c == k - 1)
+      fprintf(stderr, "randomized PCA defaults, component %zu: %.2e rad "
+              "(bound %.2e), variance %.2e relative\n", c, angle, bound, rel);
+    ck_assert_msg(angle <= 3 * bound + 1e-4, "component %zu: %g rad from "
+                  "the exact one, allowed %g", c, angle, 3 * bound + 1e-4);
+    ck_assert_msg(rel <= 3 * bound * bound + 1e-5, "component %zu: variance "
+                  "%g relative, allowed %g", c, rel, 3 * bound * bound + 1e-5);
+  }
+  ev_pca_free(p);
+  free(basis), free(x), free(ce), free(cr);
+}
+END_TEST
+
 /* Threads: the mean, the Gram sums and the test matrix are split so that
  * they do not depend on the thread count; OpenBLAS's kernels usually are
  * too, but this is not promised, so the test allows float rounding. */
@@ -577,6 +645,7 @@ int main(void) {
   tcase_add_test(tc, inverse_transform_round_trip);
   tcase_add_test(tc, variance_fraction_selects_components);
   tcase_add_test(tc, signs_and_solvers_agree_on_random_data);
+  tcase_add_test(tc, randomized_defaults_on_full_rank_data);
   tcase_add_test(tc, threads_one_and_two_agree);
   tcase_add_test(tc, auto_rule_and_no_centring);
   tcase_add_test(tc, auto_rule_costs);

@@ -166,11 +166,12 @@ START_TEST(full_file_system_keeps_the_old_file) {
   snprintf(fs, sizeof fs, "%s/full_fs", dir);
   ck_assert_int_eq(mkdir(fs, 0755), 0);
   if (mount("tmpfs", fs, "tmpfs", 0, "size=16k") != 0) {
-    fprintf(stderr, "test_writes: cannot mount a tmpfs (%s): the full file "
-            "system case is covered by file_size_limit_keeps_the_old_file\n",
-            strerror(errno));
+    char why[160];
+    snprintf(why, sizeof why, "mounting a 16 KiB tmpfs failed (%s): run as "
+             "root", strerror(errno));
     remove_dir();
-    return;
+    TU_REQUIRE(0, "test_writes.full_file_system_keeps_the_old_file", "tmpfs",
+               why);
   }
   snprintf(cmd, sizeof cmd, "%s/x.npy", fs);
   float *old = ramp(1000, 3.0f), *big = ramp(5000, 0.0f);

@@ -88,4 +88,33 @@ static inline int tu_have_extract_models(void) {
   return system(cmd) == 0 && stat(ok, &st) == 0;
 }
 
+/* A test part that cannot run here (no libtorch, a data set missing...).
+ * A skip fails the test, saying what is missing, unless EV_ALLOW_SKIPS (a
+ * space-separated list) names the part's id or the missing thing's key:
+ * Check counts a test that returns early as a pass, so the suite must not
+ * pass by doing nothing. An allowed skip prints "SKIPPED" (run-c.sh lists
+ * them). Use: TU_REQUIRE(ev_extract_available(), "test_x.name", "libtorch",
+ * "this build has no libtorch (extraction)"); */
+static inline int tu_skip_allowed(const char *id, const char *key) {
+  const char *v = getenv("EV_ALLOW_SKIPS");
+  char buf[4096], *save = NULL;
+  if (!v) return 0;
+  snprintf(buf, sizeof buf, "%s", v);
+  for (char *t = strtok_r(buf, " ,", &save); t; t = strtok_r(NULL, " ,", &save))
+    if (!strcmp(t, id) || !strcmp(t, key)) return 1;
+  return 0;
+}
+#define TU_REQUIRE(cond, id, key, missing)                                    \
+  do {                                                                        \
+    if (!(cond)) {                                                            \
+      if (tu_skip_allowed((id), (key))) {                                     \
+        fprintf(stderr, "SKIPPED %s (EV_ALLOW_SKIPS): %s\n", (id), (missing)); \
+        return;                                                               \
+      }                                                                       \
+      ck_abort_msg("%s cannot run: %s. Install what is missing, or set "      \
+                   "EV_ALLOW_SKIPS=\"%s\" (or \"%s\") to skip it",          \
+                   (id), (missing), (id), (key));                             \
+    }                                                                         \
+  } while (0)
+
 #endif

@@ -475,7 +475,8 @@ ev_status ev_dataset_labels(const ev_dataset *ds, int32_t *out, size_t cap) {
                     "ev_dataset_from_* call and non-NULL arguments");
   if (cap < ds->n)
     return ev__fail(EV_ERR_ARGUMENT, "out has room for %zu labels, the data "
-                    "set has %zu items", cap, ds->n);
+                    "set has %zu items: pass room for %zu", cap, ds->n,
+                    ds->n);
   memcpy(out, ds->labels, ds->n * sizeof *out);
   return EV_OK;
 }

@@ -277,7 +277,8 @@ ev_status ev_dataset_read(ev_dataset *ds, size_t start, size_t count,
                     "an output buffer");
   if (count == 0 || start > ds->n || count > ds->n - start)
     return ev__fail(EV_ERR_ARGUMENT, "items [%zu, %zu + %zu) are not in the "
-                    "data set of %zu items", start, start, count, ds->n);
+                    "data set of %zu items: ask for at least one item, all "
+                    "below %zu", start, start, count, ds->n, ds->n);
   size_t c, h, w, chw;
   ev_status st = ev_dataset_item_shape(ds, &c, &h, &w);
   if (st) return st;
@@ -298,13 +299,15 @@ ev_status ev_dataset_thumbnail(ev_dataset *ds, size_t i, size_t side,
                                uint8_t *out) {
   if (!ds || !out || side == 0 || side > 65536)
     return ev__fail(EV_ERR_ARGUMENT, "ev_dataset_thumbnail: data set or out "
-                    "is NULL, or side is not in [1, 65536]");
+                    "is NULL, or side is not in [1, 65536]: pass a data set, "
+                    "room for side * side * 3 bytes and a side in range");
   if (i >= ds->n)
     return ev__fail(EV_ERR_ARGUMENT, "item %zu is not in the data set of %zu "
-                    "items", i, ds->n);
+                    "items: ask for an item below %zu", i, ds->n, ds->n);
   if (is_float(ds))
     return ev__fail(EV_ERR_UNSUPPORTED, "the data set holds float model "
-                    "inputs, not images: no thumbnail");
+                    "inputs, not images: no thumbnail; use a data set of "
+                    "images (ev_dataset_from_folder, _paths, _npy or _idx)");
   pipeline p = {.c_out = 3, .rs = side, .ch = side, .cw = side};
   ev__image img;
   int skippable;

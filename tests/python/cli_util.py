@@ -52,3 +52,33 @@ def skip_unless(command):
 def softmax(z):
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+# Paul Tol's muted scheme and mid grey, as docs/cli.md's pictures use: written
+# out here, not read from the tool, so a wrong colour in the tool fails.
+PALETTE = np.array([[0xCC, 0x66, 0x77], [0x33, 0x22, 0x88], [0xDD, 0xCC, 0x77], [0x11, 0x77, 0x33],
+                    [0x88, 0xCC, 0xEE], [0x88, 0x22, 0x55], [0x44, 0xAA, 0x99], [0x99, 0x99, 0x33],
+                    [0xAA, 0x44, 0x99], [0x77, 0x77, 0x77]])
+
+
+def pixels(path):
+    """A PNG's pixels as an H x W x 3 int array, decoded by PIL (not by us)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB")).astype(int)
+
+
+def assert_drawn(px, min_colours=3):
+    """A picture with content: not blank, not a single colour."""
+    flat = px.reshape(-1, 3)
+    colours = np.unique(flat, axis=0)
+    assert len(colours) >= min_colours, f"{len(colours)} colours: a blank or single-colour picture"
+    assert (flat != 255).any(axis=1).mean() > 0.001, "almost every pixel is white"
+
+
+def palette_pixels(px, alpha=1.0, tol=2):
+    """For each class colour, how many pixels have it (drawn at `alpha` over
+    white, as the dots of a map are)."""
+    want = np.floor(255 + alpha * (PALETTE - 255) + 0.5)
+    flat = px.reshape(-1, 1, 3)
+    return (np.abs(flat - want[None]).max(axis=2) <= tol).sum(axis=0)

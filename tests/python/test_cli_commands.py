@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from cli_util import png_size, run, skip_unless, softmax
+from cli_util import PALETTE, assert_drawn, palette_pixels, pixels, png_size, run, skip_unless, softmax
 
 COMMANDS = ["extract", "pca", "tsne", "knn", "ambiguity", "confusion", "plot", "report"]
 
@@ -189,9 +189,59 @@ def test_plot_scatter_and_images(tmp_path):
     run("plot", "scatter", "-i", tmp_path / "xy.npy", "-l", tmp_path / "y.npy", "--mark", tmp_path / "mark.npy",
         "--title", "test", "-o", tmp_path / "s.png")
     assert png_size(tmp_path / "s.png") == (900, 700)
+    px = pixels(tmp_path / "s.png")
+    assert_drawn(px)
+    # in the map (left of the legend at x = 700), the marked points (class
+    # 3) on top in their full colour, the others faint
+    assert palette_pixels(px[:, :690])[3] >= 20 * 9
+    assert (palette_pixels(px[:, :690], alpha=0.25, tol=3) > 0).sum() >= 8
     run("plot", "images", "-i", tmp_path / "xy.npy", "--images", tmp_path / "im.npy", "-l", tmp_path / "y.npy",
         "--size", 600, "-o", tmp_path / "m.png")
     assert png_size(tmp_path / "m.png") == (600, 600)   # 50 cells of 8 + 4 pixels
+    # every cell of 12 pixels is empty or holds one point's 8 x 8 image
+    # (grey 255 - 255 v) in a 2-pixel frame of its class colour
+    px = pixels(tmp_path / "m.png")
+    assert_drawn(px)
+    grey = np.floor(np.float32(255) - np.float32(255) * imgs + np.float32(0.5)).astype(int)
+    shown = []
+    for cy in range(50):
+        for cx in range(50):
+            cell = px[cy * 12:(cy + 1) * 12, cx * 12:(cx + 1) * 12]
+            if (cell == 255).all():
+                continue
+            inner = cell[2:10, 2:10, 0].reshape(-1)
+            assert (cell[2:10, 2:10] == cell[2:10, 2:10, :1]).all(), "thumbnails are grey"
+            match = np.flatnonzero(np.abs(grey - inner).max(axis=1) <= 1)
+            assert len(match) == 1, f"cell ({cx}, {cy}) holds no input image"
+            i = match[0]
+            assert (np.abs(cell[0, 1:11] - PALETTE[y[i]]).max() <= 1), f"cell ({cx}, {cy}): frame colour"
+            shown.append(i)
+    assert len(shown) == len(set(shown)) and len(shown) >= 150, len(shown)
+    assert 0 in shown                                    # the first point is never crowded out
+
+
+def test_plot_scatter_dots_have_their_class_colour(tmp_path):
+    """20 points apart on a grid, class i % 10: at each point's place the
+    picture has its class colour at 0.85 over white; nowhere else a dot."""
+    g = np.stack(np.meshgrid(np.arange(5.0), np.arange(4.0)), -1).reshape(-1, 2).astype(np.float32)
+    y = np.arange(20) % 10
+    np.save(tmp_path / "xy.npy", g)
+    np.save(tmp_path / "y.npy", y)
+    run("plot", "scatter", "-i", tmp_path / "xy.npy", "-l", tmp_path / "y.npy", "-o", tmp_path / "s.png")
+    px = pixels(tmp_path / "s.png")
+    assert_drawn(px, min_colours=11)
+    # the map's frame: 660 x 630 at (20, 50), the bounds padded by 4 %, equal scales
+    lo, hi = g.min(0), g.max(0)
+    pad = (hi - lo) * np.float32(0.04) + np.float32(1e-6)
+    lo, hi = lo - pad, hi + pad
+    s = min(660 / (hi[0] - lo[0]), 630 / (hi[1] - lo[1]))
+    c = (lo + hi) / 2
+    want = np.floor(255 + 0.85 * (PALETTE - 255) + 0.5)
+    for (x, yy), k in zip(g, y):
+        col, row = int(20 + 330 + (x - c[0]) * s), int(50 + 315 - (yy - c[1]) * s)
+        assert np.abs(px[row, col] - want[k]).max() <= 2, f"point ({x}, {yy}) of class {k}: {px[row, col]}"
+    counts = palette_pixels(px[:, :690], alpha=0.85)     # left of the legend
+    assert (counts >= 2 * 9).all() and (counts <= 2 * 49).all(), counts   # two dots of r = 3 each
 
 
 def test_plot_scree_and_confusion(tmp_path):

@@ -1,13 +1,15 @@
 """embedviz report on a small real data set (scikit-learn's 8 x 8 digits):
 the folder it writes, the pictures the page refers to, the data inline."""
+import html
 import html.parser
+import json
 import os
 import re
 
 import numpy as np
 import pytest
 
-from cli_util import png_size, run, skip_unless, softmax
+from cli_util import PALETTE, assert_drawn, palette_pixels, pixels, png_size, run, skip_unless, softmax
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,19 @@ def inputs(tmp_path_factory):
     np.save(d / "train_labels.npy", y[400:])
     np.save(d / "train_feat.npy", feat[400:])
     return d, softmax(logits[:400]), y[:400]
+
+
+def digits_arrays(d):
+    """The report's inputs as it reads them: 300 test rows, every train row."""
+    return {name: np.load(d / f"{name}.npy") for name in
+            ("test_images", "test_labels", "test_feat", "test_softmax", "train_images", "train_labels", "train_feat")}
+
+
+def sorted_distances(ref, queries, k):
+    from sklearn.neighbors import NearestNeighbors
+    d, _ = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(ref.astype(np.float64)).kneighbors(
+        queries.astype(np.float64))
+    return d
 
 
 class Refs(html.parser.HTMLParser):
@@ -127,4 +142,152 @@ def test_report_in_headless_chromium(report):
     p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"), str(report), shot],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert os.path.getsize(shot) > 10000
+    # the screenshot by its pixels: the page drawn, the maps' class colours on it
+    px = pixels(shot)
+    assert_drawn(px, min_colours=100)
+    assert (palette_pixels(px, alpha=0.85, tol=3) >= 5).sum() >= 9
+
+
+# ---- the report's numbers against scikit-learn and numpy on the same inputs ----
+
+N_TEST = 300
+
+
+def test_report_self_neighbours_are_sklearns(report, inputs):
+    """The clicked point's 10 neighbours (EMBEDVIZ.nn, the penultimate
+    layer's features): their distances are scikit-learn's 10 smallest, in
+    order (indices may differ only between equally near rows)."""
+    a = digits_arrays(inputs[0])
+    page = (report / "index.html").read_text()
+    m = re.search(r"nn:new Int32Array\(\[([^\]]*)\]\)", page)
+    nn = np.array([int(v) for v in m.group(1).split(",")]).reshape(N_TEST, 10)
+    feat = a["test_feat"][:N_TEST].astype(np.float64)
+    assert (nn != np.arange(N_TEST)[:, None]).all(), "a point is not its own neighbour"
+    want = sorted_distances(feat, feat, 11)[:, 1:]
+    got = np.linalg.norm(feat[nn] - feat[:, None, :], axis=2)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def thumb_rows(px, side=8, cols=11, title=True):
+    """The 8 x 8 images of a picture of rows of thumbnails (query, then its
+    neighbours: cells of 2 side + 8 pixels, 16 pixels more before the
+    first neighbour), as grey levels."""
+    cell, top = 2 * side + 8, 40 if title else 6
+    rows = []
+    for r in range((px.shape[0] - top) // cell):
+        row = []
+        for c in range(cols):
+            x = 4 + c * cell + (16 if c else 0) + 3
+            y = top + r * cell + 3
+            g = px[y:y + 2 * side:2, x:x + 2 * side:2, 0]
+            row.append(g.reshape(-1))
+        rows.append(row)
+    return rows
+
+
+def which(grey_img, grey_set):
+    """Rows of grey_set equal to the picture's image (all of them: the digits
+    have repeated images)."""
+    return np.flatnonzero(np.abs(grey_set - grey_img).max(axis=1) <= 1)
+
+
+def grey(x):
+    return np.floor(np.float32(255) - np.float32(255) * np.clip(x, 0, 1) + np.float32(0.5)).astype(int)
+
+
+@pytest.mark.parametrize("space", ["pixels", "features"])
+def test_report_neighbour_pictures_are_sklearns(report, inputs, space):
+    """Read each query and its 10 neighbours back from the pictures' pixels:
+    in that space, the neighbours' distances to the query are scikit-learn's
+    10 smallest over the training set, in order. A picture with the other
+    space's neighbours, or a blank one, fails."""
+    a = digits_arrays(inputs[0])
+    px = pixels(report / f"neighbours_{space}.png")
+    assert_drawn(px)
+    test_grey, train_grey = grey(a["test_images"][:N_TEST]), grey(a["train_images"])
+    ref = a["train_images"] if space == "pixels" else a["train_feat"]
+    qset = a["test_images"] if space == "pixels" else a["test_feat"]
+    rows = thumb_rows(px)
+    assert len(rows) == 6
+    for r, row in enumerate(rows):
+        q = which(row[0], test_grey)
+        assert len(q), f"row {r}: the query is no test image"
+        query = qset[q[0]].astype(np.float64)
+        want = sorted_distances(ref, query[None], 10)[0]
+        got = []
+        for k, img in enumerate(row[1:]):
+            t = which(img, train_grey)
+            assert len(t), f"row {r}, neighbour {k}: no training image"
+            got.append(min(np.linalg.norm(ref[t].astype(np.float64) - query, axis=1),
+                           key=lambda v: abs(v - want[k])))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=f"{space}, row {r}")
+
+
+def test_report_per_class_accuracy_and_ambiguity_are_numpys(report, inputs):
+    """The accuracy table is scikit-learn's per-class recall; the ambiguity
+    table lists numpy's 12 rows of largest second/first probability ratio,
+    with their value, two likeliest classes and true class."""
+    from sklearn.metrics import confusion_matrix
+    a = digits_arrays(inputs[0])
+    p, y = a["test_softmax"][:N_TEST].astype(np.float64), a["test_labels"][:N_TEST]
+    page = (report / "index.html").read_text()
+    names = json.loads(re.search(r"names:(\[[^\]]*\])", page).group(1))
+    assert len(names) == 10
+    table = re.search(r"<th>class</th><th>accuracy</th></tr>\n(.*?)</table>", page, re.S).group(1)
+    acc = re.findall(r"<tr><td>([^<]*)</td><td class=\"num\">([\d.]+)%</td></tr>", table)
+    assert [html.unescape(c) for c, _ in acc] == names
+    cm = confusion_matrix(y, p.argmax(1), labels=range(10))
+    recall = cm.diagonal() / cm.sum(1)
+    np.testing.assert_allclose([float(v) for _, v in acc], 100 * recall, atol=0.05 + 1e-9)
+
+    top = np.sort(p, axis=1)[:, ::-1]
+    amb = top[:, 1] / top[:, 0]
+    rows = re.findall(r'<tr><td><img src="ambiguous_(\d\d).png" alt="test image (\d+)"></td>'
+                      r'<td class="num">(\d+)</td><td class="num">([\d.]+)</td>'
+                      r"<td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page)
+    assert len(rows) == 12
+    order = np.argsort(-amb, kind="stable")
+    for k, (pic, alt, i, value, first, second, true) in enumerate(rows):
+        i = int(i)
+        assert int(pic) == k and int(alt) == i
+        assert abs(float(value) - amb[i]) <= 5e-4 + 1e-6, (i, value, amb[i])
+        # the k-th largest ambiguity (a tie may put another row of equal value here)
+        assert abs(amb[i] - amb[order[k]]) <= 1e-6, (k, i, order[k])
+        ranked = np.argsort(-p[i], kind="stable")
+        assert [html.unescape(v) for v in (first, second, true)] == [names[ranked[0]], names[ranked[1]], names[y[i]]]
+        # the row's picture is that test image
+        g = pixels(report / f"ambiguous_{k:02d}.png")[::2, ::2, 0].reshape(-1)
+        assert i in which(g, grey(a["test_images"][:N_TEST])), f"ambiguous_{k:02d}.png is not test image {i}"
+    assert len({int(r[2]) for r in rows}) == 12
+
+
+def test_report_pca_percentage_is_numpys(report, inputs):
+    """'the first two principal components explain N% of the variance' of
+    the penultimate layer: numpy's eigenvalues of the covariance."""
+    a = digits_arrays(inputs[0])
+    f = a["test_feat"][:N_TEST].astype(np.float64)
+    ev = np.linalg.eigvalsh(np.cov(f, rowvar=False))[::-1]
+    two = 100 * ev[:2].sum() / ev.sum()
+    page = (report / "index.html").read_text()
+    got = int(re.search(r"first two principal components explain (\d+)% of the variance", page).group(1))
+    assert abs(got - two) <= 0.5 + 1e-6, (got, two)
+
+
+def test_report_maps_show_the_class_colours(report, inputs):
+    """Each class-coloured map has dots of (nearly) every class colour; the
+    sprite holds the test images' thumbnails; the image map holds test
+    images in class-coloured frames. A blank or single-colour picture fails."""
+    a = digits_arrays(inputs[0])
+    for l, name in enumerate(["pixels", "feat", "softmax"]):
+        px = pixels(report / f"map_{l}_{name}.png")
+        assert_drawn(px)
+        assert (palette_pixels(px[:, :690], alpha=0.85, tol=3) >= 5).sum() >= 9, name
+    sprite = pixels(report / "sprite.png")
+    g = grey(a["test_images"][:N_TEST])
+    for i in (0, 1, 63, 64, N_TEST - 1):
+        r, c = divmod(i, 64)
+        cell = sprite[8 * r:8 * r + 8, 8 * c:8 * c + 8, 0].reshape(-1)
+        assert np.abs(cell - g[i]).max() <= 1, f"sprite cell {i} is not test image {i}"
+    px = pixels(report / "image_map.png")
+    assert_drawn(px)
+    assert (palette_pixels(px, tol=1) > 0).sum() >= 9

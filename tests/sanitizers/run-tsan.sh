@@ -26,6 +26,5 @@ export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-20}
 # Archer crashes in its exit handler in forked children (a libomp-14 + fork
 # problem, not a report), so Check runs the tests in one process.
 export CK_FORK=no
-export EV_TEST_SMALL=1
 mkdir -p build/tests
 bash tests/run-c.sh "$@"

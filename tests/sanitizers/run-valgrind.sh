@@ -15,8 +15,6 @@ export EV_TEST_WRAPPER="valgrind --tool=memcheck --error-exitcode=99 -q \
 # Check's per-test time limits are for native speed; memcheck is 20-50x
 # slower.
 export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-40}
-# Smaller data where a test offers it (EV_TEST_SMALL, see docs).
-export EV_TEST_SMALL=1
 # memcheck runs a program's threads one at a time: one program per core.
 export EV_TEST_JOBS=${EV_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 mkdir -p build/tests

@@ -16,8 +16,11 @@ pytestmark = needs("ev_knn_create")
 
 
 @pytest.fixture(scope="module")
-def data(fmnist):
-    return fmnist[0][:3000], fmnist[0][3000:4000]
+def data():
+    """Random rows of Fashion-MNIST's shape: none of these tests needs the
+    real images, so none waits on the data set being installed."""
+    x = np.random.default_rng(7).random((4000, 784), dtype=np.float32)
+    return x[:3000], x[3000:]
 
 
 def test_callback_sees_the_stages(data):
@@ -144,3 +147,93 @@ def test_the_gil_is_released_during_calls(data):
     was_done = done.is_set()
     t.join()
     assert total > 0 and not was_done
+
+
+class _Clock:
+    """A stand-in for time.monotonic in the bar: advances only when told,
+    so the throttling is tested without timing anything."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_bar_on_a_terminal_is_throttled(monkeypatch):
+    """100 reports 0.01 s apart with min_interval 0.1: the first, one about
+    every tenth, and the last are drawn."""
+    from embedviz import _progress
+    clock = _Clock()
+    monkeypatch.setattr(_progress, "time", clock)
+    out = _Tty()
+    bar = embedviz.ProgressBar(stream=out, min_interval=0.1)
+    for step in range(1, 101):
+        bar("knn", step, 100, float("nan"))
+        clock.now += 0.01
+    bar.close()
+    draws = out.getvalue().split("\r")[1:]
+    assert 10 <= len(draws) <= 12, len(draws)
+    assert draws[0].startswith("neighbour search") and "1/100" in draws[0]
+    assert "100/100" in draws[-1] and draws[-1].endswith("\n")
+    # with no throttling every report is drawn
+    out = _Tty()
+    bar = embedviz.ProgressBar(stream=out, min_interval=0)
+    for step in range(1, 101):
+        bar("knn", step, 100, float("nan"))
+    assert out.getvalue().count("\r") == 100
+
+
+def test_bar_in_a_log_writes_one_line_per_stage():
+    out = io.StringIO()
+    bar = embedviz.ProgressBar(stream=out, min_interval=0)
+    for stage, total in (("affinities", 7), ("exaggeration", 5), ("optimize", 9)):
+        for step in range(1, total + 1):
+            bar(stage, step, total, 1.25)
+    bar.close()
+    lines = out.getvalue().split("\n")
+    assert lines[-1] == "" and len(lines) == 4, lines
+    assert lines[0].startswith("t-SNE affinities") and "7/7" in lines[0]
+    assert lines[1].startswith("t-SNE exaggeration") and "5/5" in lines[1] and "KL 1.2500" in lines[1]
+    assert lines[2].startswith("t-SNE optimisation") and "9/9" in lines[2]
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_bar_ends_its_line_after_a_cancel(data, tty):
+    """A bar that cancels at its first report: the call raises Cancelled and
+    the bar's line is ended, so the next output starts on a new line."""
+    x, q = data
+
+    class CancellingBar(embedviz.ProgressBar):
+        def __call__(self, *args):
+            super().__call__(*args)
+            return True
+    out = _Tty() if tty else io.StringIO()
+    nn = NearestNeighbors(n_neighbors=3, n_jobs=1, progress=CancellingBar(stream=out, min_interval=0)).fit(x)
+    with pytest.raises(embedviz.Cancelled):
+        nn.kneighbors(q)
+    text = out.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1, repr(text)
+    assert "neighbour search" in text and "%d/%d" % (len(q), len(q)) not in text
+
+
+def test_progress_true_and_verbose_draw_on_stderr(data, capsys):
+    x, q = data
+    NearestNeighbors(n_neighbors=3, progress=True).fit(x).kneighbors(q)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("neighbour search") and "%d/%d" % (len(q), len(q)) in err
+    NearestNeighbors(n_neighbors=3).fit(x).kneighbors(q)   # no progress asked: nothing
+    assert capsys.readouterr().err == ""
+    from embedviz import TSNE
+    TSNE(perplexity=5, n_iter=300, verbose=1, method="exact", init="random").fit(x[:60])
+    lines = capsys.readouterr().err.split("\n")
+    assert lines[-1] == ""
+    titles = [l.split("|")[0].strip() for l in lines[:-1]]
+    assert titles == ["neighbour search", "t-SNE affinities", "t-SNE exaggeration", "t-SNE optimisation"], titles
+    TSNE(perplexity=5, n_iter=300, verbose=0, method="exact", init="random").fit(x[:60])
+    assert capsys.readouterr().err == ""
