@@ -1208,7 +1208,8 @@ static const char *const advice[] = {
     "pass",  "use",   "call",    "check",   "set",     "give",  "ask",
     "remove", "save", "convert", "download", "make",   "rebuild", "add",
     "see",   "compute", "impute", "reduce", "raise",   "lower",
-    "replace", "write", "reshape", "copy"};
+    "replace", "write", "reshape", "copy", "scale", "rescale",
+    "standardise", "install", "free", "load", "choose", "keep"};
 /* Words that state what is required instead. */
 static const char *const requirement[] = {"must", "needs", "need"};
 /* Where an order can start: the message's start or one of these before. */
