@@ -207,7 +207,11 @@ static int stage_scores(const evr_data *d, evr_results *r) {
   }
   for (size_t i = 0; i < n; i++) yt[i] = (int32_t)d->labels.i[i];
   ev_status st = ev_ambiguity(p->f, n, c, c, EV_SCORE_PROBABILITIES, r->ambiguity, NULL, NULL, r->top1, r->top2);
-  if (!st) st = ev_most_ambiguous(r->ambiguity, n, EVR_AMBIGUOUS, r->most_ambiguous);
+  r->n_ambiguous = n < EVR_AMBIGUOUS ? (int)n : EVR_AMBIGUOUS;
+  if (r->n_ambiguous < EVR_AMBIGUOUS)
+    evc_info("report: only %zu images: the ambiguity table shows all %d instead of the %d most ambiguous", n,
+             r->n_ambiguous, EVR_AMBIGUOUS);
+  if (!st) st = ev_most_ambiguous(r->ambiguity, n, (size_t)r->n_ambiguous, r->most_ambiguous);
   if (!st) st = ev_confusion_matrix(yt, r->top1, n, c, r->confusion, r->class_accuracy);
   free(yt);
   if (st) return evc_lib_err("scoring the predictions", st);
@@ -319,7 +323,7 @@ static int pictures_neighbours(const evr_options *o, const evr_data *d, const ev
 
 static int pictures_rest(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
   char path[4096], name[64];
-  for (int k = 0; k < EVR_AMBIGUOUS; k++) {
+  for (int k = 0; k < r->n_ambiguous; k++) {
     snprintf(name, sizeof name, "ambiguous_%02d.png", k);
     path_in(o, name, path, sizeof path);
     if (evc_fig_thumb(path, d->images.f + r->most_ambiguous[k] * d->images.cols, d->side, 1, 2)) return 1;
@@ -360,7 +364,9 @@ int evc_cmd_report(int argc, char **argv) {
   evr_results r;
   memset(&r, 0, sizeof r);
   double t0 = evc_now();
-  if (make_dir(o.out_dir)) return 1;
+  char index[4096];
+  snprintf(index, sizeof index, "%s/index.html", o.out_dir);
+  if (make_dir(o.out_dir) || EVC_OUTS_CHECK(index)) return 1;   /* before minutes of work */
   stage_begin();
   rc = evr_load(&o, &d);
   if (!rc) {

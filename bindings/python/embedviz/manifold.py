@@ -30,6 +30,12 @@ _lib.register({
  _EXAGGERATION_ITERATIONS, _LEARNING_RATE, _MOMENTUM, _FINAL_MOMENTUM, _MIN_GAIN,
  _N_ITER, _MIN_GRAD_NORM, _INIT, _SEED, _THREADS, _MAX_MEMORY_MB, _PROGRESS_EVERY,
  _MINKOWSKI_P) = range(1, 20)
+# The Python parameter behind each setting, for messages.
+_NAMES = {_N_COMPONENTS: "n_components", _PERPLEXITY: "perplexity", _THETA: "angle",
+          _EARLY_EXAGGERATION: "early_exaggeration", _LEARNING_RATE: "learning_rate",
+          _N_ITER: "n_iter", _MIN_GRAD_NORM: "min_grad_norm", _SEED: "random_state",
+          _THREADS: "n_jobs", _MINKOWSKI_P: "metric_params['p']", _METRIC: "metric",
+          _METHOD: "method", _INIT: "init"}
 _METHODS = {"auto": 0, "exact": 1, "barnes_hut": 2}
 _INIT_PCA, _INIT_RANDOM, _INIT_GIVEN = 0, 1, 2
 
@@ -124,7 +130,7 @@ class TSNE(Estimator):
         if self.metric == "precomputed" and n != d:
             raise _bad("metric='precomputed' needs a square distance matrix, got %d x %d" % (n, d))
         if self._handle is None:
-            self._handle = Handle("tsne")
+            self._handle = Handle("tsne", _NAMES)
         h = self._handle
         progress = _progress.resolve(self.progress, self.verbose)
         with h.lock:
