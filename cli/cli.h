@@ -75,8 +75,8 @@ int evc_outs_check(const char *const *paths, size_t n);
 /* A whole buffer to path, as above. 0 or 1. */
 int evc_write_file(const char *path, const void *data, size_t len);
 /* For files a library call writes by path: write(tmp, ctx) writes the
- * temporary file (0 or 1, message printed), then it is published as above.
- * 0 or 1. */
+ * temporary file (0, or 1 with the library's message in ev_last_error),
+ * then it is published as above. 0 or 1 (message printed). */
 typedef int (*evc_lib_writer)(const char *tmp, const void *ctx);
 int evc_out_library(evc_out *o, const char *path, evc_lib_writer write, const void *ctx);
 

@@ -108,13 +108,16 @@ static int knn(const evr_options *o, const evc_mat *ref, const float *q, size_t 
   ev_knn *index = NULL;
   ev_status st;
   int rc = 0;
-  if (evc_mat_alloc_i(out, self ? ref->rows : nq, EVR_NEIGHBOURS)) return 1;
+  /* A point is not its own neighbour: a few images have fewer than 10. */
+  size_t k = self && ref->rows <= EVR_NEIGHBOURS ? ref->rows - 1 : EVR_NEIGHBOURS;
+  if (k == 0) return evc_err("the report needs at least 2 test images");
+  if (evc_mat_alloc_i(out, self ? ref->rows : nq, k)) return 1;
   if ((st = ev_knn_create(&index)) || (st = ev_knn_set(index, EV_KNN_THREADS, (double)o->threads)) ||
       (st = ev_knn_set_progress(index, evc_progress, "knn")) ||
       (st = ev_knn_build(index, ref->f, ref->rows, ref->cols, ref->cols)))
     rc = evc_lib_err("building a neighbour index", st);
-  else if ((st = self ? ev_knn_query_self(index, EVR_NEIGHBOURS, out->i, EVR_NEIGHBOURS, NULL, 0)
-                      : ev_knn_query(index, q, nq, ref->cols, ldq, EVR_NEIGHBOURS, out->i, EVR_NEIGHBOURS, NULL, 0)))
+  else if ((st = self ? ev_knn_query_self(index, k, out->i, k, NULL, 0)
+                      : ev_knn_query(index, q, nq, ref->cols, ldq, k, out->i, k, NULL, 0)))
     rc = evc_lib_err("the neighbour search", st);
   evc_progress_done();
   ev_knn_free(index);
@@ -231,7 +234,9 @@ static int stage_pca(const evr_options *o, const evr_data *d, evr_results *r) {
   stage_begin();
   const evc_mat *x = &d->layer[d->penultimate];
   evc_mat scores = {0};
-  if (evr_pca(o, x, x->cols < 50 ? x->cols : 50, &scores, &r->pca_ratio, &r->pca_components)) return 1;
+  size_t k = x->cols < 50 ? x->cols : 50;
+  if (k > x->rows) k = x->rows;   /* a few images: at most one component each */
+  if (evr_pca(o, x, k, &scores, &r->pca_ratio, &r->pca_components)) return 1;
   int rc = evc_mat_alloc_f(&r->pca_scores, x->rows, 2) ? 1 : 0;
   for (size_t i = 0; !rc && i < x->rows; i++) {
     r->pca_scores.f[2 * i] = scores.f[i * scores.cols];

@@ -278,7 +278,7 @@ int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char
   cell = cell > 52 ? 52 : cell < 2 ? 2 : cell;
   int step = (18 + cell - 1) / cell, numbers = cell >= 52;   /* label every step-th class */
   evc_canvas cv;
-  if (evc_canvas_init(&cv, left + (c + 1) * cell + 30 + 60, top + c * cell + 60)) return -1;
+  if (evc_canvas_init(&cv, left + (c + 1) * cell + 30 + (cell < 52 ? 60 : 0), top + c * cell + 60)) return -1;
   evc_text(&cv, left, 14, "Confusion matrix (rows: true class, columns: predicted)", 2, BLACK);
   int64_t max = 1;
   for (int k = 0; k < c * c; k++) max = counts[k] > max ? counts[k] : max;

@@ -181,10 +181,22 @@ static int copy_into(evc_out *o, const char *from) {
   return e ? failed(o, e) : 0;
 }
 
+/* The library's message names the temporary file: say the target instead. */
+static int library_failed(evc_out *o, const char *tmp) {
+  char msg[2048];
+  const char *m = ev_last_error(), *at = m && *tmp ? strstr(m, tmp) : NULL;
+  if (at) snprintf(msg, sizeof msg, "%.*s%s%s", (int)(at - m), m, o->path, at + strlen(tmp));
+  else snprintf(msg, sizeof msg, "%s", m && *m ? m : "the library could not write it");
+  evc_out_abort(o);
+  return evc_err("cannot write %s: %s (the previous file, if any, is unchanged)", o->path, msg);
+}
+
 int evc_out_library(evc_out *o, const char *path, evc_lib_writer write, const void *ctx) {
   if (evc_out_open(o, path)) return 1;
   if (*o->tmp) {   /* the library writes our temporary file, we publish it */
-    if (write(o->tmp, ctx)) { evc_out_abort(o); return 1; }
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", o->tmp);
+    if (write(o->tmp, ctx)) return library_failed(o, tmp);
     FILE *again = fopen(o->tmp, "r+");
     fclose(o->f);
     o->f = again;
@@ -198,8 +210,12 @@ int evc_out_library(evc_out *o, const char *path, evc_lib_writer write, const vo
   int fd = mkstemp(tmp);
   if (fd < 0) return failed(o, errno);
   close(fd);
-  int rc = write(tmp, ctx) ? 1 : copy_into(o, tmp);
+  if (write(tmp, ctx)) {
+    int rc = library_failed(o, tmp);
+    unlink(tmp);
+    return rc;
+  }
+  int rc = copy_into(o, tmp);
   unlink(tmp);
-  if (rc) { evc_out_abort(o); return 1; }
-  return evc_out_commit(o);
+  return rc ? 1 : evc_out_commit(o);
 }

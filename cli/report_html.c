@@ -52,7 +52,7 @@ static void write_data(FILE *f, const evr_data *d, const evr_results *r) {
     evc_class_hex(c, hex);
     fprintf(f, "%s\"%s\"", c ? "," : "", hex);
   }
-  fprintf(f, "],\nsprite:{file:\"sprite.png\",side:%d,perRow:64},\nk:%d,\n", d->side, EVR_NEIGHBOURS);
+  fprintf(f, "],\nsprite:{file:\"sprite.png\",side:%d,perRow:64},\nk:%zu,\n", d->side, r->nn_self.cols);
   fputs("labels:new Int16Array([", f);
   for (size_t i = 0; i < n; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)d->labels.i[i]);
   fputs("]),\npred:new Int16Array([", f);
@@ -60,7 +60,7 @@ static void write_data(FILE *f, const evr_data *d, const evr_results *r) {
   fputs("]),\nprob:new Float32Array([", f);
   for (size_t i = 0; i < n; i++) fprintf(f, "%s%.2f", i ? "," : "", r->top_prob[i]);
   fputs("]),\nnn:new Int32Array([", f);
-  for (size_t i = 0; i < n * EVR_NEIGHBOURS; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)r->nn_self.i[i]);
+  for (size_t i = 0; i < n * r->nn_self.cols; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)r->nn_self.i[i]);
   fputs("]),\n", f);
   js_floats(f, "map", &r->map[d->penultimate], 2);
   js_floats(f, "map3d", &r->map3d, 3);

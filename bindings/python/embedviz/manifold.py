@@ -120,6 +120,9 @@ class TSNE(Estimator):
             h.set(_INIT, _INIT_PCA if init == "pca" else _INIT_RANDOM)
         else:
             a, ptr, rows, cols, ld = _arrays.as_matrix(init, "init")
+            if (rows, cols) != (n, self.n_components):
+                raise _bad("init must be an n_samples x n_components array, here %d x %r, got %d x %d"
+                           % (n, self.n_components, rows, cols))
             h.call("set_init", ptr, rows, cols, ld)
             h.set(_INIT, _INIT_GIVEN)
 
