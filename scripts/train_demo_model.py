@@ -91,6 +91,10 @@ def set_deterministic(seed, threads):
 
 
 def train(model, x, y, epochs, batch, lr, seed, log):
+    # channels_last and batches of 512 make an epoch about 3 times cheaper on
+    # 2 CPU cores than NCHW batches of 128 (oneDNN's convolutions prefer it).
+    model.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(seed)
@@ -108,6 +112,7 @@ def train(model, x, y, epochs, batch, lr, seed, log):
             opt.step()
             total += float(loss) * idx.numel()
         log(f"epoch {epoch + 1}/{epochs}: loss {total / n:.4f} ({time.time() - t0:.1f} s)")
+    model.to(memory_format=torch.contiguous_format)   # the saved model is plain NCHW
 
 
 @torch.no_grad()

@@ -173,7 +173,7 @@ def torch_cases(d):
     return [
         Case("Python", "a layer name with a typo", 'FeatureExtractor("net.pt").activations(batch, "conv11")',
              py(lambda ev: ev.FeatureExtractor(path).activations(batch, "conv11")),
-             "LayerNotFoundError (ValueError, KeyError)", "did you mean 'conv1'"),
+             "LayerNotFoundError (ValueError, KeyError, LookupError)", "did you mean 'conv1'"),
         Case("Python", "an empty list of image files", 'FeatureExtractor("net.pt").activations([], "fc")',
              py(lambda ev: ev.FeatureExtractor(path).activations([], "fc")),
              "EmbedvizValueError (ValueError)", "inputs is an empty list"),

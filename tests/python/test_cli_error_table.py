@@ -29,6 +29,8 @@ def test_messages_do_not_name_c_constants(rows):
 
 
 def test_the_page_is_current(rows):
+    if not any(case.shown.startswith("FeatureExtractor") for case, _, _ in rows):
+        pytest.skip("the page includes extraction rows, which need torch and a libembedviz with libtorch")
     with open(os.path.join(ROOT, "docs", "errors-python-cli.md")) as f:
         page = f.read()
     assert page == error_table.markdown(rows), (
