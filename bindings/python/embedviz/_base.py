@@ -7,6 +7,8 @@ import numbers
 import threading
 import weakref
 
+import numpy as np
+
 from . import _errors, _lib
 
 
@@ -66,7 +68,7 @@ class Handle:
         _lib.check(getattr(self.lib, "ev_%s_%s" % (self.kind, name))(self.ptr, *args))
 
     def set(self, param, value):
-        if not isinstance(value, (numbers.Real, bool)) or isinstance(value, complex):
+        if not isinstance(value, (numbers.Real, bool, np.bool_)):
             name = self.names.get(param, "setting %d of %s" % (param, self.kind))
             raise _errors.ParameterTypeError(
                 "%s must be a number, got %r (%s)" % (name, value, type(value).__name__),
