@@ -276,7 +276,10 @@ int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char
                      (long long)counts[k], k / c, k % c), -1;
   int cell = 2100 / c, left = 200, top = 150;
   cell = cell > 52 ? 52 : cell < 2 ? 2 : cell;
-  int step = (18 + cell - 1) / cell, numbers = cell >= 52;   /* label every step-th class */
+  char widest[16];
+  snprintf(widest, sizeof widest, "%d", c - 1);
+  /* label every step-th row (text 12 px high) and every col_step-th column */
+  int step = (16 + cell - 1) / cell, col_step = (evc_text_width(widest, 2) + 8 + cell - 1) / cell, numbers = cell >= 52;
   evc_canvas cv;
   if (evc_canvas_init(&cv, left + (c + 1) * cell + 30 + (cell < 52 ? 60 : 0), top + c * cell + 60)) return -1;
   evc_text(&cv, left, 14, "Confusion matrix (rows: true class, columns: predicted)", 2, BLACK);
@@ -289,10 +292,10 @@ int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char
       snprintf(buf, sizeof buf, "%s", names ? names[r] : "");
       if (!names) snprintf(buf, sizeof buf, "class %d", r);
       evc_text(&cv, left - 10 - evc_text_width(buf, 2), ty, buf, 2, BLACK);
-      /* column headers: the class number, names are on the rows */
+    }
+    if (r % col_step == 0) {   /* column headers: the class number, names are on the rows */
       snprintf(buf, sizeof buf, "%d", r);
-      evc_text(&cv, left + r * cell + cell / 2 - evc_text_width(buf, 2) / 2, top - 24 - (step > 1 ? 14 * ((r / step) % 2) : 0),
-               buf, 2, BLACK);
+      evc_text(&cv, left + r * cell + cell / 2 - evc_text_width(buf, 2) / 2, top - 24, buf, 2, BLACK);
     }
     for (int q = 0; q < c; q++) {
       int64_t v = counts[(size_t)r * c + q];
@@ -313,7 +316,7 @@ int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char
       evc_text(&cv, left + c * cell + 8, ty, buf, 2, BLACK);
     }
   }
-  evc_text(&cv, left, top - 64, "predicted class number", 2, GREY);
+  evc_text(&cv, left, top - 50, "predicted class number", 2, GREY);
   if (accuracy) evc_text(&cv, left + c * cell - 10, top - 50, "accuracy", 2, GREY);
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
