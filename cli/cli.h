@@ -9,6 +9,7 @@
 #ifndef EVCLI_H
 #define EVCLI_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +44,41 @@ int evc_read_any(const char *path, int as_int, evc_mat *out);
 /* Write by extension: .csv as CSV, anything else as .npy. */
 int evc_write_any(const char *path, const evc_mat *m, int one_d,
                   const char *csv_header);
+
+/* ---- files the tool writes (outfile.c) ------------------------------------ */
+
+/* Every output goes to a temporary file beside the target, is fsync'ed and
+ * renamed over it: an error leaves the previous file byte for byte and
+ * removes only the temporary file. A target that is a device or pipe
+ * (/dev/null, /dev/full, a FIFO) is written in place, never removed. */
+typedef struct evc_out {
+  const char *path;      /* the target as the user gave it */
+  char real[PATH_MAX];   /* the file written (a link's target) */
+  char tmp[PATH_MAX];    /* the temporary file ("" when writing in place) */
+  FILE *f;               /* write here */
+} evc_out;
+
+/* Before any long work: can path be written (its folder exists and takes a
+ * new file; it is not a folder)? 0, or 1 with the message printed. */
+int evc_out_check(const char *path);
+/* Start writing path: o->f is open. 0 or 1 (message printed). */
+int evc_out_open(evc_out *o, const char *path);
+/* Check every write, fsync, close, rename over the target. On any failure
+ * the temporary file is removed, the target untouched. 0 or 1 (message). */
+int evc_out_commit(evc_out *o);
+/* Give up: remove the temporary file; the target is untouched. */
+void evc_out_abort(evc_out *o);
+/* evc_out_check on each non-NULL path of a list: EVC_OUTS_CHECK(a, b, c). */
+int evc_outs_check(const char *const *paths, size_t n);
+#define EVC_OUTS_CHECK(...) \
+  evc_outs_check((const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+/* A whole buffer to path, as above. 0 or 1. */
+int evc_write_file(const char *path, const void *data, size_t len);
+/* For files a library call writes by path: write(tmp, ctx) writes the
+ * temporary file (0, or 1 with the library's message in ev_last_error),
+ * then it is published as above. 0 or 1 (message printed). */
+typedef int (*evc_lib_writer)(const char *tmp, const void *ctx);
+int evc_out_library(evc_out *o, const char *path, evc_lib_writer write, const void *ctx);
 
 /* ---- messages, options, progress ----------------------------------------- */
 

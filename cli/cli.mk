@@ -46,5 +46,7 @@ $(BUILD)/cli/report_assets.h: cli/report.js cli/report.css
 $(BUILD)/embedviz: $(CLI_OBJS) $(STLIB)
 	$(CC) $(SANFLAGS) -fopenmp -o $@ $(CLI_OBJS) $(STLIB) $(DEP_LIBS) $(LDFLAGS)
 
-check-cli: $(BUILD)/embedviz
-	EMBEDVIZ_CLI=$(abspath $(BUILD)/embedviz) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_cli_commands.py tests/python/test_cli_report.py
+# The error table (test_cli_error_table.py) runs the Python door too.
+check-cli: $(BUILD)/embedviz $(BUILD)/$(SONAME)
+	EMBEDVIZ_CLI=$(abspath $(BUILD)/embedviz) EMBEDVIZ_LIBRARY=$(abspath $(BUILD)/$(SONAME)) \
+	PYTHONPATH=$(abspath bindings/python) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_cli_*.py

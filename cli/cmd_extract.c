@@ -149,8 +149,13 @@ static void scale_inputs(evc_mat *x, double scale) {
     for (size_t k = 0; k < x->rows * x->cols; k++) x->f[k] = (float)(x->f[k] / scale);
 }
 
-static int write_layers(const char *dir, char **names, int n, const evc_mat *out) {
+static int make_folder(const char *dir) {
   if (mkdir(dir, 0755) != 0 && errno != EEXIST) return evc_err("cannot make the folder %s: %s", dir, strerror(errno));
+  return 0;
+}
+
+static int write_layers(const char *dir, char **names, int n, const evc_mat *out) {
+  if (make_folder(dir)) return 1;
   for (int l = 0; l < n; l++) {
     char path[4096], safe[256];
     snprintf(safe, sizeof safe, "%s", names[l]);
@@ -173,7 +178,10 @@ int evc_cmd_extract(int argc, char **argv) {
   size_t chw[3];
   for (char *t = list ? strtok_r(list, ",", &save) : NULL; t && n < 64; t = strtok_r(NULL, ",", &save)) names[n++] = t;
   double t0 = evc_now();
-  if (!list || n == 0) rc = evc_err("--layers needs at least one layer name");
+  char probe[4096];
+  snprintf(probe, sizeof probe, "%s/.embedviz-probe", o.out);
+  if (list && n && (make_folder(o.out) || EVC_OUTS_CHECK(probe))) rc = 1;   /* before the extraction */
+  else if (!list || n == 0) rc = evc_err("--layers needs at least one layer name");
   else if (evc_read_any(o.in, 0, &x) || input_shape(o.shape, x.cols, chw)) rc = 1;
   else {
     scale_inputs(&x, o.scale);

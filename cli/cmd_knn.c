@@ -98,6 +98,7 @@ int evc_cmd_knn(int argc, char **argv) {
   if (rc) return rc < 0 ? 0 : rc;
   evc_mat ref = {0}, q = {0};
   double t0 = evc_now();
+  if (EVC_OUTS_CHECK(o.out, o.dist)) return 1;
   if (evc_read_any(o.in, 0, &ref) || (o.queries && evc_read_any(o.queries, 0, &q))) {
     evc_mat_free(&ref);
     return 1;

@@ -115,6 +115,7 @@ int evc_cmd_pca(int argc, char **argv) {
   size_t k = 0;
   ev_status st;
   double t0 = evc_now();
+  if (EVC_OUTS_CHECK(o.out, o.comp, o.var, o.mean)) return 1;   /* before the work, not after */
   if (evc_read_any(o.in, 0, &x)) return 1;
   if ((st = ev_pca_create(&p)) || (st = pca_configure(p, &o))) rc = evc_lib_err("setting up PCA", st);
   else if ((st = ev_pca_fit(p, x.f, x.rows, x.cols, x.cols))) rc = evc_lib_err("PCA fit", st);

@@ -71,6 +71,9 @@ static int load_labels(const plot_opts *o, size_t n, evc_mat *y, char ***names, 
   int64_t mx = 0;
   for (size_t k = 0; k < n; k++) {
     if (y->i[k] < 0) return evc_err("%s: label %lld at position %zu is negative", o->labels, (long long)y->i[k], k);
+    if (y->i[k] > EVC_MAX_LABEL)
+      return evc_err("%s: label %lld at position %zu is larger than %d: number the classes 0, 1, 2, ...",
+                     o->labels, (long long)y->i[k], k, EVC_MAX_LABEL);
     mx = y->i[k] > mx ? y->i[k] : mx;
   }
   lab->y = y->i;
@@ -89,6 +92,7 @@ static int load_labels(const plot_opts *o, size_t n, evc_mat *y, char ***names, 
 
 static int plot_map(const plot_opts *o, const evc_mat *in, const evc_labels *lab) {
   if (in->cols < 2) return evc_err("%s has %zu column(s): a map needs 2 (x, y)", o->in, in->cols);
+  if (evc_check_points(o->in, in->f, in->rows, in->cols)) return 1;
   if (!strcmp(o->kind, "scatter")) {
     evc_mat mk = {0};
     unsigned char *mark = NULL;
@@ -124,9 +128,16 @@ static int plot_confusion(const plot_opts *o, char **names) {
   if (m.rows != m.cols) rc = evc_err("%s is %zu x %zu: a confusion matrix is square", o->in, m.rows, m.cols);
   float *acc = malloc(m.rows * sizeof *acc);
   if (!acc) rc = evc_err("out of memory");
+  else if (m.rows > EVC_MAX_CONFUSION_CLASSES)
+    rc = evc_err("%s has %zu classes: a confusion picture shows at most %d (cells of 2 pixels): plot a subset",
+                 o->in, m.rows, EVC_MAX_CONFUSION_CLASSES);
+  for (size_t k = 0; !rc && k < m.rows * m.cols; k++)
+    if (m.i[k] < 0 || m.i[k] > ((int64_t)1 << 53))
+      rc = evc_err("%s: count %lld in row %zu, column %zu is %s: a confusion matrix holds counts", o->in,
+                   (long long)m.i[k], k / m.cols, k % m.cols, m.i[k] < 0 ? "negative" : "too large");
   for (size_t r = 0; !rc && r < m.rows; r++) {
     int64_t tot = 0;
-    for (size_t c = 0; c < m.cols; c++) tot += m.i[r * m.cols + c];
+    for (size_t c = 0; c < m.cols; c++) tot += m.i[r * m.cols + c];   /* <= 1000 x 2^53: no overflow */
     acc[r] = tot ? (float)m.i[r * m.cols + r] / (float)tot : NAN;
   }
   const char *const *nm = names ? (const char *const *)names : m.rows == 10 ? evc_fashion_classes : NULL;
@@ -140,6 +151,7 @@ int evc_cmd_plot(int argc, char **argv) {
   plot_opts o;
   int rc = plot_parse(argc, argv, &o);
   if (rc) return rc < 0 ? 0 : rc;
+  if (EVC_OUTS_CHECK(o.out)) return 1;
   evc_mat in = {0}, y = {0};
   char **names = NULL;
   int n_names = 0;
@@ -150,7 +162,11 @@ int evc_cmd_plot(int argc, char **argv) {
   } else if (evc_read_any(o.in, 0, &in)) {
     rc = 1;
   } else if (!strcmp(o.kind, "scree")) {
-    rc = evc_fig_scree(o.out, in.f, in.rows * in.cols, o.title) ? 1 : 0;
+    for (size_t k = 0; !rc && k < in.rows * in.cols; k++)
+      if (!(in.f[k] >= 0 && in.f[k] <= 1))
+        rc = evc_err("%s: ratio %g at position %zu is not in [0, 1]: give explained variance ratios "
+                     "(pca --save-variance writes them)", o.in, (double)in.f[k], k);
+    if (!rc) rc = evc_fig_scree(o.out, in.f, in.rows * in.cols, o.title) ? 1 : 0;
   } else if (!(rc = load_labels(&o, in.rows, &y, &names, &n_names, &lab))) {
     rc = plot_map(&o, &in, &lab);
   }

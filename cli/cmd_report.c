@@ -108,13 +108,16 @@ static int knn(const evr_options *o, const evc_mat *ref, const float *q, size_t 
   ev_knn *index = NULL;
   ev_status st;
   int rc = 0;
-  if (evc_mat_alloc_i(out, self ? ref->rows : nq, EVR_NEIGHBOURS)) return 1;
+  /* A point is not its own neighbour: a few images have fewer than 10. */
+  size_t k = self && ref->rows <= EVR_NEIGHBOURS ? ref->rows - 1 : EVR_NEIGHBOURS;
+  if (k == 0) return evc_err("the report needs at least 2 test images");
+  if (evc_mat_alloc_i(out, self ? ref->rows : nq, k)) return 1;
   if ((st = ev_knn_create(&index)) || (st = ev_knn_set(index, EV_KNN_THREADS, (double)o->threads)) ||
       (st = ev_knn_set_progress(index, evc_progress, "knn")) ||
       (st = ev_knn_build(index, ref->f, ref->rows, ref->cols, ref->cols)))
     rc = evc_lib_err("building a neighbour index", st);
-  else if ((st = self ? ev_knn_query_self(index, EVR_NEIGHBOURS, out->i, EVR_NEIGHBOURS, NULL, 0)
-                      : ev_knn_query(index, q, nq, ref->cols, ldq, EVR_NEIGHBOURS, out->i, EVR_NEIGHBOURS, NULL, 0)))
+  else if ((st = self ? ev_knn_query_self(index, k, out->i, k, NULL, 0)
+                      : ev_knn_query(index, q, nq, ref->cols, ldq, k, out->i, k, NULL, 0)))
     rc = evc_lib_err("the neighbour search", st);
   evc_progress_done();
   ev_knn_free(index);
@@ -207,7 +210,11 @@ static int stage_scores(const evr_data *d, evr_results *r) {
   }
   for (size_t i = 0; i < n; i++) yt[i] = (int32_t)d->labels.i[i];
   ev_status st = ev_ambiguity(p->f, n, c, c, EV_SCORE_PROBABILITIES, r->ambiguity, NULL, NULL, r->top1, r->top2);
-  if (!st) st = ev_most_ambiguous(r->ambiguity, n, EVR_AMBIGUOUS, r->most_ambiguous);
+  r->n_ambiguous = n < EVR_AMBIGUOUS ? (int)n : EVR_AMBIGUOUS;
+  if (r->n_ambiguous < EVR_AMBIGUOUS)
+    evc_info("report: only %zu images: the ambiguity table shows all %d instead of the %d most ambiguous", n,
+             r->n_ambiguous, EVR_AMBIGUOUS);
+  if (!st) st = ev_most_ambiguous(r->ambiguity, n, (size_t)r->n_ambiguous, r->most_ambiguous);
   if (!st) st = ev_confusion_matrix(yt, r->top1, n, c, r->confusion, r->class_accuracy);
   free(yt);
   if (st) return evc_lib_err("scoring the predictions", st);
@@ -227,7 +234,9 @@ static int stage_pca(const evr_options *o, const evr_data *d, evr_results *r) {
   stage_begin();
   const evc_mat *x = &d->layer[d->penultimate];
   evc_mat scores = {0};
-  if (evr_pca(o, x, x->cols < 50 ? x->cols : 50, &scores, &r->pca_ratio, &r->pca_components)) return 1;
+  size_t k = x->cols < 50 ? x->cols : 50;
+  if (k > x->rows) k = x->rows;   /* a few images: at most one component each */
+  if (evr_pca(o, x, k, &scores, &r->pca_ratio, &r->pca_components)) return 1;
   int rc = evc_mat_alloc_f(&r->pca_scores, x->rows, 2) ? 1 : 0;
   for (size_t i = 0; !rc && i < x->rows; i++) {
     r->pca_scores.f[2 * i] = scores.f[i * scores.cols];
@@ -319,7 +328,7 @@ static int pictures_neighbours(const evr_options *o, const evr_data *d, const ev
 
 static int pictures_rest(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
   char path[4096], name[64];
-  for (int k = 0; k < EVR_AMBIGUOUS; k++) {
+  for (int k = 0; k < r->n_ambiguous; k++) {
     snprintf(name, sizeof name, "ambiguous_%02d.png", k);
     path_in(o, name, path, sizeof path);
     if (evc_fig_thumb(path, d->images.f + r->most_ambiguous[k] * d->images.cols, d->side, 1, 2)) return 1;
@@ -360,7 +369,9 @@ int evc_cmd_report(int argc, char **argv) {
   evr_results r;
   memset(&r, 0, sizeof r);
   double t0 = evc_now();
-  if (make_dir(o.out_dir)) return 1;
+  char index[4096];
+  snprintf(index, sizeof index, "%s/index.html", o.out_dir);
+  if (make_dir(o.out_dir) || EVC_OUTS_CHECK(index)) return 1;   /* before minutes of work */
   stage_begin();
   rc = evr_load(&o, &d);
   if (!rc) {

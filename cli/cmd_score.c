@@ -81,6 +81,7 @@ int evc_cmd_ambiguity(int argc, char **argv) {
   if (!in || !out) return evc_err("ambiguity needs --input and --output (see embedviz ambiguity --help)") + 1;
   evc_mat p = {0}, y = {0}, table = {0};
   int rc = 0;
+  if (EVC_OUTS_CHECK(out)) return 1;
   if (evc_read_any(in, 0, &p) || (lab && evc_read_any(lab, 1, &y))) rc = 1;
   else if (lab && y.rows * y.cols != p.rows) rc = evc_err("%s has %zu labels for %zu rows of scores", lab, y.rows * y.cols, p.rows);
   else if (top && (size_t)top > p.rows) rc = evc_err("--top %ld is more than the %zu rows", top, p.rows);
@@ -152,6 +153,7 @@ int evc_cmd_confusion(int argc, char **argv) {
     return evc_err("confusion needs --labels, --output and one of --predicted or --scores") + 1;
   evc_mat y = {0}, p = {0}, s = {0};
   int rc = 0;
+  if (EVC_OUTS_CHECK(out, acc)) return 1;
   if (evc_read_any(lab, 1, &y) || (pr ? evc_read_any(pr, 1, &p) : (evc_read_any(sc, 0, &s) || argmax_rows(&s, &p))))
     rc = 1;
   else if (p.rows * p.cols != y.rows * y.cols)

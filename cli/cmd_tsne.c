@@ -133,6 +133,7 @@ int evc_cmd_tsne(int argc, char **argv) {
   if (rc) return rc < 0 ? 0 : rc;
   evc_mat x = {0}, map = {0};
   double kl = NAN, t0 = evc_now();
+  if (EVC_OUTS_CHECK(out)) return 1;
   if (evc_read_any(in, 0, &x)) return 1;
   rc = evc_tsne_run(&o, "tsne", &x, &map, &kl);
   if (!rc && evc_write_any(out, &map, 0, NULL)) rc = 1;

@@ -1,6 +1,7 @@
 /*
  * figures.c - the report's pictures, drawn on the canvas of plot_png.c.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +16,36 @@ static void class_name(const evc_labels *lab, int c, char *buf, size_t len) {
   else snprintf(buf, len, "class %d", c);
 }
 
-/* Bounding box of n points, padded by 4% so no dot touches the frame. */
-static void bounds(const float *xy, size_t n, size_t ld, float b[4]) {
-  b[0] = b[2] = INFINITY;
-  b[1] = b[3] = -INFINITY;
-  for (size_t i = 0; i < n; i++) {
-    float x = xy[i * ld], y = xy[i * ld + 1];
-    b[0] = fminf(b[0], x); b[1] = fmaxf(b[1], x);
-    b[2] = fminf(b[2], y); b[3] = fmaxf(b[3], y);
+int evc_check_points(const char *what, const float *xy, size_t n, size_t ld) {
+  for (size_t i = 0; i < n; i++)
+    for (int k = 0; k < 2; k++)
+      if (!isfinite(xy[i * ld + k]))
+        return evc_err("%s: point %zu has %s coordinate %g: a map needs finite numbers (remove or fix that row)",
+                       what, i, k ? "y" : "x", (double)xy[i * ld + k]);
+  return 0;
+}
+
+/* Bounding box of n points, padded by 4% so no dot touches the frame. -1
+ * (message printed) for NaN/Inf or a spread beyond the float range, which
+ * would put every dot off the picture. */
+static int bounds(const float *xy, size_t n, size_t ld, float b[4]) {
+  if (evc_check_points("the map", xy, n, ld)) return -1;
+  double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+  for (size_t i = 0; i < n; i++)
+    for (int k = 0; k < 2; k++) {
+      double v = xy[i * ld + k];
+      lo[k] = v < lo[k] ? v : lo[k];
+      hi[k] = v > hi[k] ? v : hi[k];
+    }
+  for (int k = 0; k < 2; k++) {
+    double pad = (hi[k] - lo[k]) * 0.04 + 1e-6 * (1 + fabs(lo[k]) + fabs(hi[k]));
+    if (!((hi[k] - lo[k]) + 2 * pad <= FLT_MAX / 4))
+      return evc_err("the map's %s coordinates span %g to %g, too wide to draw: scale the map down", k ? "y" : "x",
+                     lo[k], hi[k]), -1;
+    b[2 * k] = (float)(lo[k] - pad);
+    b[2 * k + 1] = (float)(hi[k] + pad);
   }
-  float px = (b[1] - b[0]) * 0.04f + 1e-6f, py = (b[3] - b[2]) * 0.04f + 1e-6f;
-  b[0] -= px; b[1] += px; b[2] -= py; b[3] += py;
+  return 0;
 }
 
 typedef struct frame { int x0, y0, w, h; float b[4]; int equal; } frame;
@@ -57,9 +77,16 @@ static size_t *draw_order(size_t n) {
 static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n, size_t ld, const evc_labels *lab,
                        float r);
 
+/* As many classes as fit above the bottom edge, then "+ N more". */
 static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, int with_mark) {
   char name[96];
-  for (int c = 0; lab && lab->y && c < lab->n_classes; c++) {
+  int fit = (cv->h - y - 30 - (with_mark ? 26 : 0)) / 26, shown = lab && lab->y ? lab->n_classes : 0;
+  if (shown > fit) {
+    shown = fit - 1;
+    snprintf(name, sizeof name, "+ %d more classes", lab->n_classes - shown);
+    evc_text(cv, x + 22, y + 26 * shown + 2, name, 2, GREY);
+  }
+  for (int c = 0; c < shown; c++) {
     unsigned char rgb[3];
     evc_class_rgb(c, rgb);
     evc_disc(cv, x + 7, y + 26 * c + 8, 7, rgb, 1);
@@ -67,7 +94,7 @@ static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, int with
     evc_text(cv, x + 22, y + 26 * c + 2, name, 2, BLACK);
   }
   if (with_mark) {
-    int yy = y + 26 * (lab && lab->y ? lab->n_classes : 0) + 8;
+    int yy = y + 26 * (shown < (lab && lab->y ? lab->n_classes : 0) ? shown + 1 : shown) + 8;
     evc_ring(cv, x + 7, yy + 8, 7, 1.5f, BLACK);
     evc_text(cv, x + 22, yy + 2, "misclassified", 2, BLACK);
   }
@@ -78,7 +105,7 @@ int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, cons
   evc_canvas cv;
   if (evc_canvas_init(&cv, 900, 700)) return -1;
   frame f = {20, 50, 660, 630, {0}, 1};
-  bounds(xy, n, ld, f.b);
+  if (bounds(xy, n, ld, f.b)) { evc_canvas_free(&cv); return -1; }
   if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
   float r = n > 20000 ? 1.6f : n > 5000 ? 2.2f : 3.0f;
   if (!mark) {
@@ -123,20 +150,26 @@ static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n
 
 int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld, size_t n, int count,
                      const char *const *titles, const evc_labels *lab) {
-  int panel = 520, gap = 16, legend_h = lab && lab->y ? 34 * ((lab->n_classes + 4) / 5) + 24 : 0;
+  /* At most 10 legend rows (50 classes), then "+ N more classes". */
+  int listed = lab && lab->y ? (lab->n_classes > 50 ? 49 : lab->n_classes) : 0;
+  int panel = 520, gap = 16, legend_h = listed ? 34 * ((listed + (listed < (lab->n_classes) ? 1 : 0) + 4) / 5) + 24 : 0;
   evc_canvas cv;
   if (evc_canvas_init(&cv, count * panel + (count + 1) * gap, panel + 50 + legend_h)) return -1;
   for (int m = 0; m < count; m++) {
     int x0 = gap + m * (panel + gap);
     frame f = {x0, 50, panel, panel, {0}, 1};
-    bounds(xy[m], n, ld[m], f.b);
+    if (bounds(xy[m], n, ld[m], f.b)) { evc_canvas_free(&cv); return -1; }
     evc_rect_outline(&cv, x0, 50, x0 + panel, 50 + panel, 1, LIGHT);
     if (titles) evc_text(&cv, x0 + 6, 14, titles[m], 3, BLACK);
     if (draw_points(&cv, &f, xy[m], n, ld[m], lab, n > 5000 ? 1.6f : 2.2f)) { evc_canvas_free(&cv); return -1; }
   }
   char name[96];
   int col_w = (cv.w - 2 * gap) / 5;
-  for (int c = 0; lab && lab->y && c < lab->n_classes; c++) {
+  if (listed && listed < lab->n_classes) {
+    snprintf(name, sizeof name, "+ %d more classes", lab->n_classes - listed);
+    evc_text(&cv, gap + (listed % 5) * col_w + 24, panel + 72 + 34 * (listed / 5) + 1, name, 3, GREY);
+  }
+  for (int c = 0; c < listed; c++) {
     unsigned char rgb[3];
     int x = gap + (c % 5) * col_w, y = panel + 72 + 34 * (c / 5);
     evc_class_rgb(c, rgb);
@@ -157,7 +190,7 @@ int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld, co
   unsigned char *taken = calloc((size_t)cells * (size_t)cells, 1);
   if (!taken) { evc_canvas_free(&cv); return evc_err("out of memory"), -1; }
   frame f = {0, 0, cells * cell - 1, cells * cell - 1, {0}, 1};
-  bounds(xy, n, ld, f.b);
+  if (bounds(xy, n, ld, f.b)) { free(taken); evc_canvas_free(&cv); return -1; }
   for (size_t i = 0; i < n; i++) {
     float px, py;
     to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
@@ -228,34 +261,59 @@ static void ramp(float t, unsigned char rgb[3]) {
   for (int k = 0; k < 3; k++) rgb[k] = (unsigned char)(lo[k] + t * (hi[k] - lo[k]));
 }
 
+/* The picture stays under about 2,400 x 2,400 pixels whatever the class
+ * count: cells shrink (52 px for up to 40 classes, at least 2 px), counts
+ * are written only in cells wide enough for them, and row names and
+ * column numbers are thinned to every k-th class when cells are small. */
 int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char *const *names,
                       const float *accuracy) {
-  int cell = 52, left = 200, top = 150;
+  if (c < 1 || c > EVC_MAX_CONFUSION_CLASSES)
+    return evc_err("a confusion picture shows 1 to %d classes, got %d: plot a subset of the classes",
+                   EVC_MAX_CONFUSION_CLASSES, c), -1;
+  for (int k = 0; k < c * c; k++)
+    if (counts[k] < 0)
+      return evc_err("count %lld in row %d, column %d is negative: a confusion matrix holds counts",
+                     (long long)counts[k], k / c, k % c), -1;
+  int cell = 2100 / c, left = 200, top = 150;
+  cell = cell > 52 ? 52 : cell < 2 ? 2 : cell;
+  char widest[16];
+  snprintf(widest, sizeof widest, "%d", c - 1);
+  /* label every step-th row (text 12 px high) and every col_step-th column */
+  int step = (16 + cell - 1) / cell, col_step = (evc_text_width(widest, 2) + 8 + cell - 1) / cell, numbers = cell >= 52;
   evc_canvas cv;
-  if (evc_canvas_init(&cv, left + (c + 1) * cell + 30, top + c * cell + 60)) return -1;
+  if (evc_canvas_init(&cv, left + (c + 1) * cell + 30 + (cell < 52 ? 60 : 0), top + c * cell + 60)) return -1;
   evc_text(&cv, left, 14, "Confusion matrix (rows: true class, columns: predicted)", 2, BLACK);
   int64_t max = 1;
   for (int k = 0; k < c * c; k++) max = counts[k] > max ? counts[k] : max;
   char buf[64];
   for (int r = 0; r < c; r++) {
-    snprintf(buf, sizeof buf, "%s", names ? names[r] : "");
-    if (!names) snprintf(buf, sizeof buf, "class %d", r);
-    evc_text(&cv, left - 10 - evc_text_width(buf, 2), top + r * cell + cell / 2 - 6, buf, 2, BLACK);
-    /* column headers: the class number, names are on the rows */
-    snprintf(buf, sizeof buf, "%d", r);
-    evc_text(&cv, left + r * cell + cell / 2 - evc_text_width(buf, 2) / 2, top - 24, buf, 2, BLACK);
-    for (int q = 0; q < c; q++) {
-      int64_t v = counts[r * c + q];
-      unsigned char rgb[3];
-      ramp(sqrtf((float)v / (float)max), rgb);
-      evc_fill_rect(&cv, left + q * cell, top + r * cell, left + (q + 1) * cell - 1, top + (r + 1) * cell - 1, rgb, 1);
-      snprintf(buf, sizeof buf, "%lld", (long long)v);
-      const unsigned char *ink = sqrtf((float)v / (float)max) > 0.5f ? (const unsigned char[3]){255, 255, 255} : BLACK;
-      evc_text(&cv, left + q * cell + cell / 2 - evc_text_width(buf, 2) / 2, top + r * cell + cell / 2 - 6, buf, 2, ink);
+    int ty = top + r * cell + cell / 2 - 6;
+    if (r % step == 0) {
+      snprintf(buf, sizeof buf, "%s", names ? names[r] : "");
+      if (!names) snprintf(buf, sizeof buf, "class %d", r);
+      evc_text(&cv, left - 10 - evc_text_width(buf, 2), ty, buf, 2, BLACK);
     }
-    if (accuracy) {
-      snprintf(buf, sizeof buf, "%.0f%%", 100 * accuracy[r]);
-      evc_text(&cv, left + c * cell + 8, top + r * cell + cell / 2 - 6, buf, 2, BLACK);
+    if (r % col_step == 0) {   /* column headers: the class number, names are on the rows */
+      snprintf(buf, sizeof buf, "%d", r);
+      evc_text(&cv, left + r * cell + cell / 2 - evc_text_width(buf, 2) / 2, top - 24, buf, 2, BLACK);
+    }
+    for (int q = 0; q < c; q++) {
+      int64_t v = counts[(size_t)r * c + q];
+      unsigned char rgb[3];
+      float t = sqrtf((float)((double)v / (double)max));
+      ramp(t, rgb);
+      evc_fill_rect(&cv, left + q * cell, top + r * cell, left + (q + 1) * cell - (cell > 4), top + (r + 1) * cell - (cell > 4),
+                    rgb, 1);
+      if (!numbers) continue;
+      snprintf(buf, sizeof buf, "%lld", (long long)v);
+      const unsigned char *ink = t > 0.5f ? (const unsigned char[3]){255, 255, 255} : BLACK;
+      int scale = evc_text_width(buf, 2) <= cell - 4 ? 2 : 1;
+      evc_text(&cv, left + q * cell + cell / 2 - evc_text_width(buf, scale) / 2, ty, buf, scale, ink);
+    }
+    if (accuracy && r % step == 0) {
+      if (isfinite(accuracy[r])) snprintf(buf, sizeof buf, "%.0f%%", 100 * accuracy[r]);
+      else snprintf(buf, sizeof buf, "-");
+      evc_text(&cv, left + c * cell + 8, ty, buf, 2, BLACK);
     }
   }
   evc_text(&cv, left, top - 50, "predicted class number", 2, GREY);
@@ -272,6 +330,11 @@ static void axes(evc_canvas *cv, int x0, int y0, int w, int h) {
 
 int evc_fig_scree(const char *path, const float *ratio, size_t k, const char *title) {
   size_t shown = k < 40 ? k : 40;
+  if (k == 0) return evc_err("a scree plot needs at least one explained variance ratio"), -1;
+  for (size_t i = 0; i < k; i++)
+    if (!(ratio[i] >= 0 && ratio[i] <= 1))
+      return evc_err("explained variance ratio %g at position %zu is not in [0, 1]: give ratios such as "
+                     "pca --save-variance writes", (double)ratio[i], i), -1;
   int x0 = 80, y0 = 60, w = 720, h = 380;
   evc_canvas cv;
   if (evc_canvas_init(&cv, x0 + w + 40, y0 + h + 70)) return -1;
@@ -332,7 +395,7 @@ int evc_fig_biplot(const char *path, const float *scores, size_t n, size_t ld, c
   evc_canvas cv;
   if (evc_canvas_init(&cv, 900, 700)) return -1;
   frame f = {40, 50, 640, 610, {0}, 1};
-  bounds(scores, n, ld, f.b);
+  if (bounds(scores, n, ld, f.b)) { evc_canvas_free(&cv); return -1; }
   if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
   axes(&cv, 40, 50, 640, 610);
   evc_text(&cv, 600, 668, "PC 1", 2, BLACK);

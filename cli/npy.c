@@ -103,19 +103,29 @@ int evc_npy_read(const char *path, int as_int, evc_mat *out) {
   return rc;
 }
 
-int evc_npy_write(const char *path, const evc_mat *m, int one_d) {
+typedef struct npy_job { const evc_mat *m; int one_d; } npy_job;
+
+static int npy_to(const char *tmp, const void *ctx) {
+  const npy_job *j = ctx;
+  const evc_mat *m = j->m;
   size_t shape[2] = {m->rows, m->cols}, n1 = m->rows * m->cols;
-  ev_status st = m->f ? ev_npy_write(path, EV_DTYPE_FLOAT32, m->f, one_d ? 1 : 2, one_d ? &n1 : shape)
-                      : ev_npy_write(path, EV_DTYPE_INT64, m->i, one_d ? 1 : 2, one_d ? &n1 : shape);
-  if (st) return evc_err("%s", ev_last_error()), -1;
-  return 0;
+  ev_status st = m->f ? ev_npy_write(tmp, EV_DTYPE_FLOAT32, m->f, j->one_d ? 1 : 2, j->one_d ? &n1 : shape)
+                      : ev_npy_write(tmp, EV_DTYPE_INT64, m->i, j->one_d ? 1 : 2, j->one_d ? &n1 : shape);
+  return st ? 1 : 0;   /* evc_out_library says what failed, naming the target */
+}
+
+int evc_npy_write(const char *path, const evc_mat *m, int one_d) {
+  npy_job j = {m, one_d};
+  evc_out o;
+  return evc_out_library(&o, path, npy_to, &j) ? -1 : 0;
 }
 
 int evc_csv_write(const char *path, const evc_mat *m, const char *header) {
-  FILE *f = fopen(path, "w");
-  if (!f) return FAIL("cannot write %s: %s", path, strerror(errno));
+  evc_out o;
+  if (evc_out_open(&o, path)) return -1;
+  FILE *f = o.f;
   if (header) fprintf(f, "%s\n", header);
-  for (size_t r = 0; r < m->rows; r++) {
+  for (size_t r = 0; r < m->rows && !ferror(f); r++) {
     for (size_t c = 0; c < m->cols; c++) {
       if (c) fputc(',', f);
       if (m->f) fprintf(f, "%.9g", m->f[r * m->cols + c]);
@@ -123,8 +133,7 @@ int evc_csv_write(const char *path, const evc_mat *m, const char *header) {
     }
     fputc('\n', f);
   }
-  if (fclose(f) != 0) return FAIL("cannot write %s: %s", path, strerror(errno));
-  return 0;
+  return evc_out_commit(&o) ? -1 : 0;
 }
 
 static int has_ext(const char *path, const char *ext) {

@@ -89,6 +89,12 @@ int evc_fig_thumb(const char *path, const float *img, int side, float vmax,
  * sprite the interactive map draws hovered images from. */
 int evc_fig_sprite(const char *path, const float *images, size_t n, int side,
                    float vmax, int per_row);
+/* The most classes a confusion picture shows (cells of 2 px). */
+#define EVC_MAX_CONFUSION_CLASSES 1000
+/* The largest class label the plots take (the legend lists what fits). */
+#define EVC_MAX_LABEL 65535
+/* 0, or -1 with "<what>: point i has x coordinate nan..." printed. */
+int evc_check_points(const char *what, const float *xy, size_t n, size_t ld);
 /* Confusion matrix heatmap (c x c counts, rows = true) with per-class
  * accuracy in a last column. */
 int evc_fig_confusion(const char *path, const int64_t *counts, int c,

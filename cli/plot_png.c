@@ -51,19 +51,21 @@ void evc_canvas_free(evc_canvas *cv) {
   cv->px = NULL;
 }
 
-int evc_gray_png(const char *path, const unsigned char *g, int w, int h) {
+/* Encode in memory, then write through the tool's atomic writer: stb's own
+ * file writer ignores write errors. */
+static int png_write(const char *path, const unsigned char *px, int w, int h, int channels) {
+  int len = 0;
   stbi_write_png_compression_level = 9;
-  if (!stbi_write_png(path, w, h, 1, g, w))
-    return evc_err("cannot write the picture %s (is the folder there and writable?)", path), -1;
-  return 0;
+  unsigned char *png = stbi_write_png_to_mem(px, w * channels, w, h, channels, &len);
+  if (!png) return evc_err("out of memory encoding the %d x %d picture %s", w, h, path), -1;
+  int rc = evc_write_file(path, png, (size_t)len);
+  free(png);
+  return rc ? -1 : 0;
 }
 
-int evc_canvas_png(const evc_canvas *cv, const char *path) {
-  stbi_write_png_compression_level = 9;
-  if (!stbi_write_png(path, cv->w, cv->h, 3, cv->px, cv->w * 3))
-    return evc_err("cannot write the picture %s (is the folder there and writable?)", path), -1;
-  return 0;
-}
+int evc_gray_png(const char *path, const unsigned char *g, int w, int h) { return png_write(path, g, w, h, 1); }
+
+int evc_canvas_png(const evc_canvas *cv, const char *path) { return png_write(path, cv->px, cv->w, cv->h, 3); }
 
 static void blend(evc_canvas *cv, int x, int y, const unsigned char rgb[3], float a) {
   if (x < 0 || y < 0 || x >= cv->w || y >= cv->h || a <= 0) return;

@@ -53,6 +53,7 @@ typedef struct evr_results {
   int32_t *top1, *top2;                /* n */
   float *top_prob;                     /* n: probability of the likeliest class */
   int64_t most_ambiguous[EVR_AMBIGUOUS];
+  int n_ambiguous;   /* EVR_AMBIGUOUS, or the image count when smaller */
   int64_t *confusion;                  /* c x c */
   float *class_accuracy;               /* c */
   double accuracy;

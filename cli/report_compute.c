@@ -36,6 +36,14 @@ int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims
   evc_tsne_defaults(&t);
   t.dims = dims;
   t.perplexity = o->perplexity;
+  /* A few images cannot have 30 neighbours: the largest perplexity that
+   * fits (3 x perplexity neighbours of n - 1), said once. */
+  double most = ((double)x->rows - 1) / 3;
+  if (t.perplexity > most && most >= 1) {
+    static int said = 0;
+    if (!said++) evc_info("report: only %zu images: t-SNE perplexity lowered from %g to %.3g", x->rows, t.perplexity, most);
+    t.perplexity = most;
+  }
   t.iterations = (double)o->iterations;
   t.seed = (double)o->seed;
   t.threads = (double)o->threads;

@@ -52,7 +52,7 @@ static void write_data(FILE *f, const evr_data *d, const evr_results *r) {
     evc_class_hex(c, hex);
     fprintf(f, "%s\"%s\"", c ? "," : "", hex);
   }
-  fprintf(f, "],\nsprite:{file:\"sprite.png\",side:%d,perRow:64},\nk:%d,\n", d->side, EVR_NEIGHBOURS);
+  fprintf(f, "],\nsprite:{file:\"sprite.png\",side:%d,perRow:64},\nk:%zu,\n", d->side, r->nn_self.cols);
   fputs("labels:new Int16Array([", f);
   for (size_t i = 0; i < n; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)d->labels.i[i]);
   fputs("]),\npred:new Int16Array([", f);
@@ -60,7 +60,7 @@ static void write_data(FILE *f, const evr_data *d, const evr_results *r) {
   fputs("]),\nprob:new Float32Array([", f);
   for (size_t i = 0; i < n; i++) fprintf(f, "%s%.2f", i ? "," : "", r->top_prob[i]);
   fputs("]),\nnn:new Int32Array([", f);
-  for (size_t i = 0; i < n * EVR_NEIGHBOURS; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)r->nn_self.i[i]);
+  for (size_t i = 0; i < n * r->nn_self.cols; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)r->nn_self.i[i]);
   fputs("]),\n", f);
   js_floats(f, "map", &r->map[d->penultimate], 2);
   js_floats(f, "map3d", &r->map3d, 3);
@@ -125,7 +125,7 @@ static void section_ambiguity(FILE *f, const evr_data *d, const evr_results *r) 
         "ambiguous images are often truly between classes (shirt or T-shirt, coat or pullover).</p>\n"
         "<div class=\"row\"><div><table class=\"ambiguous\"><tr><th>image</th><th>#</th><th>ambiguity</th>"
         "<th>likeliest</th><th>second</th><th>true class</th></tr>\n", f);
-  for (int k = 0; k < EVR_AMBIGUOUS; k++) {
+  for (int k = 0; k < r->n_ambiguous; k++) {
     int64_t i = r->most_ambiguous[k];
     fprintf(f, "<tr><td><img src=\"ambiguous_%02d.png\" alt=\"test image %lld\"></td><td class=\"num\">%lld</td>"
                "<td class=\"num\">%.3f</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
@@ -181,8 +181,9 @@ static void section_timings(FILE *f, const evr_results *r) {
 int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r) {
   char path[4096];
   snprintf(path, sizeof path, "%s/index.html", o->out_dir);
-  FILE *f = fopen(path, "w");
-  if (!f) return evc_err("cannot write %s: %s", path, strerror(errno));
+  evc_out out;
+  if (evc_out_open(&out, path)) return 1;
+  FILE *f = out.f;
   fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>What the network learned"
              "</title>\n<style>\n%s</style>\n</head><body>\n<h1>What the network learned</h1>\n"
              "<p class=\"lead\">A small convolutional network trained on Fashion-MNIST, looked at layer by layer "
@@ -196,6 +197,5 @@ int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r
   section_timings(f, r);
   write_data(f, d, r);
   fprintf(f, "<script>\n%s</script>\n</body></html>\n", REPORT_JS);
-  if (fclose(f) != 0) return evc_err("cannot write %s: %s", path, strerror(errno));
-  return 0;
+  return evc_out_commit(&out);   /* index.html appears whole, or the old one stays */
 }

@@ -113,6 +113,30 @@ static int extract_layers(const evr_options *o, evr_data *d) {
   return 0;
 }
 
+/* NaN or Inf in a layer would fail deep inside t-SNE or PCA with a message
+ * that cannot name the layer: say here which layer, row and column. */
+static int check_finite(const char *source, const char *layer, const evc_mat *m) {
+  for (size_t k = 0; k < m->rows * m->cols; k++)
+    if (!isfinite(m->f[k]))
+      return evc_err("layer '%s' (%s) has %g at row %zu, column %zu: the activations must be finite numbers; "
+                     "check the model or the exported file, or leave the layer out of --layers",
+                     layer, source, (double)m->f[k], k / m->cols, k % m->cols);
+  return 0;
+}
+
+static int check_layers_finite(const evr_options *o, const evr_data *d) {
+  char src[400];
+  for (int l = 0; l < d->n_layers; l++) {
+    if (!strcmp(d->layer_name[l], "pixels")) snprintf(src, sizeof src, "the test images");
+    else if (o->model) snprintf(src, sizeof src, "extracted from %s", o->model);
+    else snprintf(src, sizeof src, "%s/test_%s.npy", o->data_dir, d->layer_name[l]);
+    if (check_finite(src, d->layer_name[l], &d->layer[l])) return 1;
+  }
+  if (o->model) snprintf(src, sizeof src, "training images, extracted from %s", o->model);
+  else snprintf(src, sizeof src, "%s/train_%s.npy", o->data_dir, o->penultimate);
+  return check_finite(src, o->penultimate, &d->train_feat);
+}
+
 int evr_load(const evr_options *o, evr_data *d) {
   memset(d, 0, sizeof *d);
   int rc;
@@ -149,5 +173,5 @@ int evr_load(const evr_options *o, evr_data *d) {
   if (d->train_feat.rows != d->train_images.rows || d->train_feat.cols != d->layer[d->penultimate].cols)
     return evc_err("%s/%s is %zu x %zu, expected %zu x %zu", o->data_dir, name, d->train_feat.rows, d->train_feat.cols,
                    d->train_images.rows, d->layer[d->penultimate].cols);
-  return 0;
+  return check_layers_finite(o, d);
 }

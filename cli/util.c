@@ -25,9 +25,44 @@ int evc_err(const char *fmt, ...) {
   return 1;
 }
 
+/* The library's messages name its C settings; the tool's user typed
+ * options, so say those. */
+static const char *const CLI_NAMES[][2] = {
+    {"EV_TSNE_PERPLEXITY", "--perplexity"}, {"EV_TSNE_THETA", "--theta"}, {"EV_TSNE_N_COMPONENTS", "--dims"},
+    {"EV_TSNE_METHOD", "--method"}, {"EV_TSNE_METRIC", "--metric"}, {"EV_TSNE_N_ITER", "--iterations"},
+    {"EV_TSNE_LEARNING_RATE", "--learning-rate"}, {"EV_TSNE_EARLY_EXAGGERATION", "--early-exaggeration"},
+    {"EV_TSNE_EXAGGERATION_ITERATIONS", "--exaggeration-iterations"}, {"EV_TSNE_INIT", "--init"},
+    {"EV_TSNE_SEED", "--seed"}, {"EV_TSNE_THREADS", "--threads"}, {"EV_PCA_N_COMPONENTS", "--components"},
+    {"EV_PCA_VARIANCE_TO_KEEP", "--variance"}, {"EV_PCA_SOLVER", "--solver"}, {"EV_PCA_SEED", "--seed"},
+    {"EV_PCA_THREADS", "--threads"}, {"EV_PCA_WHITEN", "--whiten"}, {"EV_KNN_METRIC", "--metric"},
+    {"EV_KNN_THREADS", "--threads"}, {"EV_EXTRACT_BATCH_SIZE", "--batch"}, {"EV_EXTRACT_THREADS", "--threads"}};
+
+static void cli_words(const char *msg, char *out, size_t len) {
+  size_t o = 0;
+  while (*msg && o + 1 < len) {
+    const char *repl = NULL;
+    size_t skip = 0;
+    if (!strncmp(msg, "EV_", 3)) {
+      size_t n = strspn(msg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+      for (size_t k = 0; k < sizeof CLI_NAMES / sizeof *CLI_NAMES; k++)
+        if (strlen(CLI_NAMES[k][0]) == n && !strncmp(msg, CLI_NAMES[k][0], n)) repl = CLI_NAMES[k][1], skip = n;
+    }
+    if (repl) {
+      o += (size_t)snprintf(out + o, len - o, "%s", repl);
+      if (o >= len) o = len - 1;
+      msg += skip;
+    } else {
+      out[o++] = *msg++;
+    }
+  }
+  out[o] = 0;
+}
+
 int evc_lib_err(const char *doing, ev_status st) {
   const char *msg = ev_last_error();
-  return evc_err("%s failed: %s (%s)", doing, msg && *msg ? msg : "no message", ev_status_name(st));
+  char words[2048];
+  cli_words(msg && *msg ? msg : "no message", words, sizeof words);
+  return evc_err("%s failed: %s (%s)", doing, words, ev_status_name(st));
 }
 
 void evc_info(const char *fmt, ...) {

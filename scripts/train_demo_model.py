@@ -3,7 +3,7 @@
 
 Deterministic: fixed seeds, torch.use_deterministic_algorithms, a fixed
 thread count and a fixed batch order, so two runs on one machine give the
-same weights. A few epochs on 2 cores take about a minute and reach about
+same weights. Four epochs on 2 cores take about a minute and reach about
 90% test accuracy, which is what the demo needs: a network good enough to
 have learned something worth looking at.
 
@@ -91,6 +91,10 @@ def set_deterministic(seed, threads):
 
 
 def train(model, x, y, epochs, batch, lr, seed, log):
+    # channels_last and batches of 512 make an epoch about 3 times cheaper on
+    # 2 CPU cores than NCHW batches of 128 (oneDNN's convolutions prefer it).
+    model.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(seed)
@@ -99,7 +103,7 @@ def train(model, x, y, epochs, batch, lr, seed, log):
         order = torch.from_numpy(rng.permutation(n))
         model.train()
         total = 0.0
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         for start in range(0, n, batch):
             idx = order[start:start + batch]
             opt.zero_grad()
@@ -107,7 +111,11 @@ def train(model, x, y, epochs, batch, lr, seed, log):
             loss.backward()
             opt.step()
             total += float(loss) * idx.numel()
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / n:.4f} ({time.time() - t0:.1f} s)")
+        # CPU time as well as wall time: on a busy machine the wall time says
+        # little about what the training costs.
+        log(f"epoch {epoch + 1}/{epochs}: loss {total / n:.4f} ({time.time() - t0:.1f} s, "
+            f"CPU {time.process_time() - c0:.1f} s)")
+    model.to(memory_format=torch.contiguous_format)   # the saved model is plain NCHW
 
 
 @torch.no_grad()
@@ -154,8 +162,8 @@ def main(argv=None):
     p.add_argument("--out", default="build/demo/model.pt", help="TorchScript file to write")
     p.add_argument("--data", default=DATA, help="folder of the Fashion-MNIST IDX files")
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--batch", type=int, default=512)
+    p.add_argument("--lr", type=float, default=4e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="fixed, for reproducible sums")
     p.add_argument("--train-limit", type=int, default=0, help="use only the first N training images")

@@ -18,8 +18,9 @@ that carry the library's message. See docs/python.md.
 from ._errors import (  # noqa: F401
     BackendError, Cancelled, EmbedvizError, EmbedvizFileNotFoundError,
     EmbedvizMemoryError, EmbedvizOSError, EmbedvizValueError, FormatError,
-    InternalError, LibraryNotFoundError, MemoryLimitError, NonFiniteError,
-    NotFittedError, SizeOverflowError, UnsupportedError)
+    InternalError, LayerNotFoundError, LibraryNotFoundError, MemoryLimitError,
+    NonFiniteError, NotFittedError, ParameterTypeError, SizeOverflowError,
+    UnsupportedError)
 from ._lib import lib as _lib_handle
 from ._lib import use_library  # noqa: F401
 from ._progress import ProgressBar  # noqa: F401
@@ -42,7 +43,7 @@ __all__ = [
     "SizeOverflowError", "NotFittedError", "EmbedvizMemoryError",
     "MemoryLimitError", "EmbedvizOSError", "EmbedvizFileNotFoundError",
     "FormatError", "UnsupportedError", "BackendError", "InternalError",
-    "Cancelled", "LibraryNotFoundError", "ProgressBar", "library",
+    "Cancelled", "LibraryNotFoundError", "ParameterTypeError", "LayerNotFoundError", "ProgressBar", "library",
     "library_version", "use_library", "default_threads",
 ]
 

@@ -3,8 +3,11 @@ and ownership of one library handle (made on first use, freed with the
 object)."""
 import ctypes
 import inspect
+import numbers
 import threading
 import weakref
+
+import numpy as np
 
 from . import _errors, _lib
 
@@ -49,9 +52,10 @@ class Handle:
     """One library handle (ev_pca *, ev_knn *, ...), freed when the owner is
     collected. `kind` is the call prefix, e.g. "pca"."""
 
-    def __init__(self, kind):
+    def __init__(self, kind, names=None):
         L = _lib.lib()
         self.kind = kind
+        self.names = names or {}     # setting code -> Python parameter name
         self.lib = L
         ptr = ctypes.c_void_p()
         _lib.check(getattr(L, "ev_%s_create" % kind)(ctypes.byref(ptr)))
@@ -64,6 +68,11 @@ class Handle:
         _lib.check(getattr(self.lib, "ev_%s_%s" % (self.kind, name))(self.ptr, *args))
 
     def set(self, param, value):
+        if not isinstance(value, (numbers.Real, bool, np.bool_)):
+            name = self.names.get(param, "setting %d of %s" % (param, self.kind))
+            raise _errors.ParameterTypeError(
+                "%s must be a number, got %r (%s)" % (name, value, type(value).__name__),
+                status=_errors.ERR_ARGUMENT, status_name="EV_ERR_ARGUMENT")
         _lib.check(getattr(self.lib, "ev_%s_set" % self.kind)(self.ptr, param, float(value)))
 
     def get(self, param):

@@ -3,6 +3,7 @@ carries the library's message, and that is also the built-in exception a
 Python programmer expects (ValueError, MemoryError, FileNotFoundError...).
 Catch EmbedvizError to catch everything the library reports."""
 import errno
+import re
 
 # Status codes of include/embedviz/core.h.
 OK = 0
@@ -132,15 +133,101 @@ def error_class(status):
     return _BY_STATUS.get(status, EmbedvizError)
 
 
+class ParameterTypeError(EmbedvizValueError, TypeError):
+    """A parameter of the wrong type, e.g. perplexity="x". Like
+    scikit-learn's InvalidParameterError it is both a ValueError and a
+    TypeError."""
+
+
+class LayerNotFoundError(EmbedvizValueError, KeyError):
+    """A layer name the model does not have. Both a ValueError and a
+    KeyError (a missing key, not a missing file)."""
+
+    def __str__(self):      # KeyError would quote the message
+        return self.args[0] if self.args else ""
+
+
+# The library's messages name its C settings and calls; through Python the
+# user wrote scikit-learn's parameter names, so say those. Longest names
+# first is not needed: the pattern matches whole identifiers.
+PYTHON_NAMES = {
+    # t-SNE (manifold.TSNE)
+    "EV_TSNE_N_COMPONENTS": "n_components",
+    "EV_TSNE_PERPLEXITY": "perplexity",
+    "EV_TSNE_THETA": "angle",
+    "EV_TSNE_METHOD": "method",
+    "EV_TSNE_METHOD_EXACT": "method='exact'",
+    "EV_TSNE_METHOD_BARNES_HUT": "method='barnes_hut'",
+    "EV_TSNE_METRIC": "metric",
+    "EV_TSNE_EARLY_EXAGGERATION": "early_exaggeration",
+    "EV_TSNE_LEARNING_RATE": "learning_rate",
+    "EV_TSNE_N_ITER": "n_iter",
+    "EV_TSNE_MIN_GRAD_NORM": "min_grad_norm",
+    "EV_TSNE_INIT": "init",
+    "EV_TSNE_INIT_GIVEN": "init=<array>",
+    "EV_TSNE_INIT_PCA": "init='pca'",
+    "EV_TSNE_INIT_RANDOM": "init='random'",
+    "ev_tsne_set_init": "the init array",
+    "EV_TSNE_SEED": "random_state",
+    "EV_TSNE_THREADS": "n_jobs",
+    "EV_TSNE_MINKOWSKI_P": "metric_params={'p': ...}",
+    "ev_tsne_set_progress": "progress",
+    # PCA (decomposition.PCA)
+    "EV_PCA_N_COMPONENTS": "n_components",
+    "EV_PCA_VARIANCE_TO_KEEP": "n_components (a float: the share of variance)",
+    "EV_PCA_WHITEN": "whiten",
+    "EV_PCA_SOLVER": "svd_solver",
+    "EV_PCA_SOLVER_COVARIANCE": "svd_solver='covariance_eigh'",
+    "EV_PCA_SOLVER_SVD": "svd_solver='full'",
+    "EV_PCA_SOLVER_RANDOMIZED": "svd_solver='randomized'",
+    "EV_PCA_SEED": "random_state",
+    "EV_PCA_POWER_ITERATIONS": "iterated_power",
+    "EV_PCA_OVERSAMPLES": "n_oversamples",
+    "EV_PCA_THREADS": "n_jobs",
+    "ev_pca_set_progress": "progress",
+    # neighbours (neighbors.NearestNeighbors)
+    "EV_KNN_METRIC": "metric",
+    "EV_KNN_MINKOWSKI_P": "p",
+    "EV_KNN_THREADS": "n_jobs",
+    "ev_knn_set_progress": "progress",
+    # extraction (FeatureExtractor)
+    "EV_EXTRACT_BATCH_SIZE": "batch_size",
+    "EV_EXTRACT_POOL": "pool",
+    "EV_EXTRACT_THREADS": "n_jobs",
+    "ev_extractor_add_layer": "layers",
+    "ev_extractor_set_progress": "progress",
+    "EV_DS_CHANNELS": "channels",
+    "EV_DS_RESIZE": "resize",
+    "EV_DS_RESIZE_HEIGHT": "resize[0]",
+    "EV_DS_RESIZE_WIDTH": "resize[1]",
+    "EV_DS_CROP": "crop",
+    "EV_DS_CROP_HEIGHT": "crop[0]",
+    "EV_DS_CROP_WIDTH": "crop[1]",
+    "EV_DS_NORMALIZE": "normalize",
+    "EV_DS_MEAN0": "mean[0]", "EV_DS_MEAN1": "mean[1]", "EV_DS_MEAN2": "mean[2]",
+    "EV_DS_STD0": "std[0]", "EV_DS_STD1": "std[1]", "EV_DS_STD2": "std[2]",
+    "EV_DS_ON_ERROR": "skip_bad",
+    "EV_DS_THREADS": "n_jobs",
+}
+_C_NAME = re.compile(r"\b(?:EV_[A-Z0-9_]+|ev_[a-z0-9_]+)\b")
+
+
+def pythonize(message):
+    """The library's message with its C setting and call names replaced by
+    the Python parameters they stand for (PYTHON_NAMES)."""
+    return _C_NAME.sub(lambda m: PYTHON_NAMES.get(m.group(0), m.group(0)), message)
+
+
 def make_error(status, message, status_name=None):
     """The exception for a failed call: its class from the status, its text
-    the library's message."""
+    the library's message in Python's words (pythonize)."""
     if not message:
         message = "libembedviz failed with %s" % (status_name or status)
-    return error_class(status)(message, status=status, status_name=status_name)
+    return error_class(status)(pythonize(message), status=status, status_name=status_name)
 
 
 # Show the public name (embedviz.NotFittedError) in tracebacks.
-for _cls in list(_BY_STATUS.values()) + [EmbedvizError, LibraryNotFoundError]:
+for _cls in list(_BY_STATUS.values()) + [EmbedvizError, LibraryNotFoundError, ParameterTypeError,
+                                         LayerNotFoundError]:
     _cls.__module__ = "embedviz"
 del _cls

@@ -9,6 +9,9 @@ from ._base import Estimator, Handle
 # ev_pca_param values (pca.h).
 _N_COMPONENTS, _VARIANCE_TO_KEEP, _CENTER, _WHITEN = 1, 2, 3, 4
 _SOLVER, _SEED, _POWER_ITERATIONS, _OVERSAMPLES, _THREADS = 5, 6, 7, 8, 9
+_NAMES = {_N_COMPONENTS: "n_components", _VARIANCE_TO_KEEP: "n_components", _WHITEN: "whiten",
+          _SOLVER: "svd_solver", _SEED: "random_state", _POWER_ITERATIONS: "iterated_power",
+          _OVERSAMPLES: "n_oversamples", _THREADS: "n_jobs"}
 
 # scikit-learn's svd_solver names -> ev_pca_solver. "arpack" computes an
 # exact truncated decomposition in scikit-learn; the covariance
@@ -60,6 +63,13 @@ class PCA(Estimator):
         if nc is None:
             h.set(_VARIANCE_TO_KEEP, 0)
             h.set(_N_COMPONENTS, 0)
+        elif nc is True:
+            # scikit-learn 1.2 takes True as the int 1 (one component).
+            h.set(_VARIANCE_TO_KEEP, 0)
+            h.set(_N_COMPONENTS, 1)
+        elif nc is False:
+            raise _bad("n_components=False would keep no component (scikit-learn returns an "
+                       "empty result): pass an int >= 1, a float in (0, 1] or None")
         elif isinstance(nc, str):
             raise _bad("n_components=%r is not supported: pass an int, a "
                        "float in (0, 1] or None" % (nc,))
@@ -96,7 +106,7 @@ class PCA(Estimator):
         """Fit the model on X (n_samples x n_features). Returns self."""
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
         if self._handle is None:
-            self._handle = Handle("pca")
+            self._handle = Handle("pca", _NAMES)
         h = self._handle
         with h.lock:
             self._configure(h, max(n, 1), max(d, 1))

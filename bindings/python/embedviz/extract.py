@@ -203,6 +203,9 @@ class FeatureExtractor:
         names = [layers] if single else list(layers or ["output"])
         if not names:
             raise _bad("layers is empty: name at least one (see .layers)")
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 0:
+            raise _bad("inputs is an empty list: give at least one image file (or a folder, "
+                       "an IDX or .npy file, or a numpy batch)")
         ex = self._extractor(names, batch_size, pool)
         try:
             if isinstance(inputs, (str, os.PathLike, list, tuple)):
@@ -230,11 +233,30 @@ class FeatureExtractor:
             _lib.check(self._L.ev_extractor_set(ex, _THREADS,
                                                 float(_arrays.n_jobs_to_threads(self.n_jobs))))
             for name in names:
-                _lib.check(self._L.ev_extractor_add_layer(ex, name.encode()))
+                if not isinstance(name, str):
+                    raise _errors.ParameterTypeError(
+                        "layers must be layer names (str), got %r (%s)" % (name, type(name).__name__),
+                        status=_errors.ERR_ARGUMENT, status_name="EV_ERR_ARGUMENT")
+                try:
+                    _lib.check(self._L.ev_extractor_add_layer(ex, name.encode()))
+                except _errors.EmbedvizFileNotFoundError:
+                    raise self._no_layer(name) from None
         except BaseException:
             self._L.ev_extractor_free(ex)
             raise
         return ex
+
+    def _no_layer(self, name):
+        """A missing layer is a bad key, not a missing file: name it and the
+        closest names the model has."""
+        import difflib
+        known = self.layers
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = ("did you mean %s? " % " or ".join(repr(c) for c in close)) if close else ""
+        return _errors.LayerNotFoundError(
+            "the model %s has no layer %r: %s.layers lists its %d layers"
+            % (self.model_path, name, hint, len(known)),
+            status=_errors.ERR_NOT_FOUND, status_name="EV_ERR_NOT_FOUND")
 
     def _run(self, ex, names, batch):
         x = np.asarray(batch)

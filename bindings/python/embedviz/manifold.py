@@ -31,6 +31,12 @@ _lib.register({
  _EXAGGERATION_ITERATIONS, _LEARNING_RATE, _MOMENTUM, _FINAL_MOMENTUM, _MIN_GAIN,
  _N_ITER, _MIN_GRAD_NORM, _INIT, _SEED, _THREADS, _MAX_MEMORY_MB, _PROGRESS_EVERY,
  _MINKOWSKI_P) = range(1, 20)
+# The Python parameter behind each setting, for messages.
+_NAMES = {_N_COMPONENTS: "n_components", _PERPLEXITY: "perplexity", _THETA: "angle",
+          _EARLY_EXAGGERATION: "early_exaggeration", _LEARNING_RATE: "learning_rate",
+          _N_ITER: "n_iter", _MIN_GRAD_NORM: "min_grad_norm", _SEED: "random_state",
+          _THREADS: "n_jobs", _MINKOWSKI_P: "metric_params['p']", _METRIC: "metric",
+          _METHOD: "method", _INIT: "init"}
 _METHODS = {"auto": 0, "exact": 1, "barnes_hut": 2}
 _INIT_PCA, _INIT_RANDOM, _INIT_GIVEN = 0, 1, 2
 
@@ -115,6 +121,9 @@ class TSNE(Estimator):
             h.set(_INIT, _INIT_PCA if init == "pca" else _INIT_RANDOM)
         else:
             a, ptr, rows, cols, ld = _arrays.as_matrix(init, "init")
+            if (rows, cols) != (n, self.n_components):
+                raise _bad("init must be an n_samples x n_components array, here %d x %r, got %d x %d"
+                           % (n, self.n_components, rows, cols))
             h.call("set_init", ptr, rows, cols, ld)
             h.set(_INIT, _INIT_GIVEN)
 
@@ -125,7 +134,7 @@ class TSNE(Estimator):
         if self.metric == "precomputed" and n != d:
             raise _bad("metric='precomputed' needs a square distance matrix, got %d x %d" % (n, d))
         if self._handle is None:
-            self._handle = Handle("tsne")
+            self._handle = Handle("tsne", _NAMES)
         h = self._handle
         progress = _progress.resolve(self.progress, self.verbose)
         with h.lock:

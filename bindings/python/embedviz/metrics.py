@@ -70,6 +70,22 @@ def softmax(logits):
     return out
 
 
+def _check_labels(name, y):
+    """Float labels must be whole numbers: a NaN matches no label and would
+    silently drop its sample; 1.5 is a bug upstream, not a class."""
+    if y.dtype.kind == "f" or y.dtype.kind == "c":
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise _bad("%s[%d] is %r, not a class label: labels must be integers (or "
+                       "strings); %d such value(s) in %s" % (name, i, y[i].item(), int(bad.sum()), name))
+    elif y.dtype.kind == "O":
+        for i, v in enumerate(y):
+            if isinstance(v, float) and not (np.isfinite(v) and v == round(v)):
+                raise _bad("%s[%d] is %r, not a class label: labels must be integers (or strings)"
+                           % (name, i, v))
+
+
 def _encode(y_true, y_pred, labels):
     """Labels -> class indices in [0, n_classes), the way scikit-learn's
     confusion_matrix orders them: `labels` as given, else the sorted union
@@ -78,6 +94,8 @@ def _encode(y_true, y_pred, labels):
     t, p = np.asarray(y_true), np.asarray(y_pred)
     if t.ndim != 1 or p.ndim != 1:
         raise _bad("y_true and y_pred must be 1-D, got shapes %s and %s" % (t.shape, p.shape))
+    for name, y in (("y_true", t), ("y_pred", p)):
+        _check_labels(name, y)
     if t.shape != p.shape:
         raise _bad("y_true and y_pred have different lengths (%d and %d)" % (len(t), len(p)))
     if labels is None:

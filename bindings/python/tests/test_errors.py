@@ -104,3 +104,83 @@ def test_out_of_memory_is_memory_error():
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("MemoryError:") and r.stdout.strip().endswith("1")
+
+
+# ---- messages in Python's words (issue 15, item 5) -----------------------------
+
+@needs("ev_tsne_create")
+@pytest.mark.parametrize("kwargs, name", [
+    ({"perplexity": 0}, "perplexity"),
+    ({"angle": 5}, "angle"),
+    ({"n_iter": -1}, "n_iter"),
+    ({"early_exaggeration": -1}, "early_exaggeration"),
+    ({"min_grad_norm": -1}, "min_grad_norm"),
+])
+def test_tsne_messages_name_the_python_parameter(kwargs, name):
+    x = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)
+    with pytest.raises(embedviz.EmbedvizValueError) as e:
+        embedviz.TSNE(**kwargs).fit(x)
+    message = str(e.value)
+    assert message.startswith(name + " "), message
+    assert "EV_" not in message and "ev_" not in message, message
+
+
+@needs("ev_tsne_create")
+def test_tsne_init_of_the_wrong_shape_names_init():
+    x = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"init must be an n_samples x n_components array, here 60 x 2, got 3 x 2"):
+        embedviz.TSNE(init=np.zeros((3, 2), np.float32)).fit(x)
+
+
+def test_c_names_become_python_names():
+    e = _errors.make_error(_errors.ERR_ARGUMENT,
+                           "EV_TSNE_THETA must be in [0, 1]; see ev_tsne_set_init and EV_PCA_SOLVER", None)
+    assert str(e) == "angle must be in [0, 1]; see the init array and svd_solver"
+    # names the table does not know stay as they are
+    assert str(_errors.make_error(_errors.ERR_ARGUMENT, "an ev_array pointer", None)) == "an ev_array pointer"
+
+
+@needs("ev_tsne_create")
+@pytest.mark.parametrize("value", ["x", None, [30], {"a": 1}])
+def test_a_parameter_of_the_wrong_type_says_which_and_what(value):
+    x = np.random.default_rng(0).normal(size=(60, 4)).astype(np.float32)
+    with pytest.raises(embedviz.ParameterTypeError) as e:
+        embedviz.TSNE(perplexity=value).fit(x)
+    assert isinstance(e.value, TypeError) and isinstance(e.value, ValueError)
+    assert str(e.value) == "perplexity must be a number, got %r (%s)" % (value, type(value).__name__)
+
+
+def test_pca_parameter_of_the_wrong_type(digits):
+    x, _ = digits
+    with pytest.raises(TypeError, match=r"^n_oversamples must be a number, got 'ten' \(str\)$"):
+        embedviz.PCA(2, n_oversamples="ten").fit(x)
+
+
+# ---- answers that match scikit-learn or refuse --------------------------------
+
+def test_pca_true_keeps_one_component_as_scikit_learn(digits):
+    x, _ = digits
+    ours = embedviz.PCA(True).fit(x)
+    assert ours.n_components_ == 1 and ours.components_.shape == (1, 64)
+    from sklearn.decomposition import PCA as SkPCA
+    assert SkPCA(True).fit(x).components_.shape == ours.components_.shape
+    with pytest.raises(ValueError, match="n_components=False would keep no component"):
+        embedviz.PCA(False).fit(x)
+
+
+@pytest.mark.parametrize("y_true, where, shown", [
+    ([0, 1, np.nan, 1], "y_true[2]", "nan"),
+    ([0, 1, 1.5, 1], "y_true[2]", "1.5"),
+    ([0, np.inf, 1, 1], "y_true[1]", "inf"),
+])
+def test_confusion_matrix_refuses_labels_that_are_not_classes(y_true, where, shown):
+    with pytest.raises(embedviz.EmbedvizValueError) as e:
+        embedviz.confusion_matrix(np.array(y_true), np.array([0, 1, 1, 1]))
+    assert str(e.value).startswith("%s is %s, not a class label" % (where, shown))
+    with pytest.raises(ValueError, match=r"y_pred\[0\] is nan"):
+        embedviz.confusion_matrix(np.array([0, 1]), np.array([np.nan, 1.0]))
+
+
+def test_confusion_matrix_of_whole_float_labels_still_counts():
+    c = embedviz.confusion_matrix(np.array([0.0, 1.0, 1.0]), np.array([0.0, 1.0, 0.0]))
+    np.testing.assert_array_equal(c, [[1, 0], [1, 1]])

@@ -67,8 +67,14 @@ def test_errors(model_path, tmp_path):
     with pytest.raises(ValueError, match="device"):
         embedviz.FeatureExtractor(path, device="tpu")
     fx = embedviz.FeatureExtractor(path)
-    with pytest.raises(embedviz.EmbedvizFileNotFoundError, match="no layer"):
+    with pytest.raises(embedviz.LayerNotFoundError, match="no layer 'nope'") as e:   # a bad key, not a file
         fx.activations(np.zeros((2, 1, 28, 28)), "nope")
+    assert isinstance(e.value, KeyError) and isinstance(e.value, ValueError)
+    assert not isinstance(e.value, FileNotFoundError)
+    with pytest.raises(embedviz.LayerNotFoundError, match=r"did you mean 'conv'\?"):
+        fx.activations(np.zeros((2, 1, 28, 28)), "convv")
+    with pytest.raises(ValueError, match="^inputs is an empty list: give at least one image file"):
+        fx.activations([], "fc")
     with pytest.raises(ValueError):
         fx.activations(np.zeros((2, 3, 10, 10)), "fc")           # shape the model refuses
     with pytest.raises(embedviz.NonFiniteError):
