@@ -30,13 +30,14 @@ _lib.register({
 (_N_COMPONENTS, _PERPLEXITY, _METHOD, _THETA, _METRIC, _EARLY_EXAGGERATION,
  _EXAGGERATION_ITERATIONS, _LEARNING_RATE, _MOMENTUM, _FINAL_MOMENTUM, _MIN_GAIN,
  _N_ITER, _MIN_GRAD_NORM, _INIT, _SEED, _THREADS, _MAX_MEMORY_MB, _PROGRESS_EVERY,
- _MINKOWSKI_P) = range(1, 20)
+ _MINKOWSKI_P, _N_ITER_WITHOUT_PROGRESS) = range(1, 21)
 # The Python parameter behind each setting, for messages.
 _NAMES = {_N_COMPONENTS: "n_components", _PERPLEXITY: "perplexity", _THETA: "angle",
           _EARLY_EXAGGERATION: "early_exaggeration", _LEARNING_RATE: "learning_rate",
           _N_ITER: "n_iter", _MIN_GRAD_NORM: "min_grad_norm", _SEED: "random_state",
           _THREADS: "n_jobs", _MINKOWSKI_P: "metric_params['p']", _METRIC: "metric",
-          _METHOD: "method", _INIT: "init"}
+          _METHOD: "method", _INIT: "init",
+          _N_ITER_WITHOUT_PROGRESS: "n_iter_without_progress"}
 _METHODS = {"auto": 0, "exact": 1, "barnes_hut": 2}
 _INIT_PCA, _INIT_RANDOM, _INIT_GIVEN = 0, 1, 2
 
@@ -56,8 +57,9 @@ class TSNE(Estimator):
     ``random_state=None`` means seed 0 (reproducible); ``method`` may also be
     "auto" (exact up to 1,000 points); ``metric`` is one of euclidean,
     sqeuclidean, cosine, manhattan, chebyshev, minkowski or "precomputed"
-    (a square distance matrix); ``n_iter_without_progress`` is accepted and
-    unused (the run stops on ``min_grad_norm`` or ``n_iter``). With a metric
+    (a square distance matrix). The run stops as scikit-learn's does: on
+    ``n_iter``, or at a check every 50 iterations on ``min_grad_norm`` or
+    ``n_iter_without_progress``. With a metric
     other than euclidean the kernel is exp(-beta d^2) (scikit-learn uses
     exp(-beta d) for those). Extensions: ``progress`` (True for a bar on
     stderr, or a callable progress(stage, step, total, value) that gets the
@@ -105,6 +107,7 @@ class TSNE(Estimator):
         h.set(_LEARNING_RATE, lr)
         h.set(_N_ITER, self.n_iter)
         h.set(_MIN_GRAD_NORM, self.min_grad_norm)
+        h.set(_N_ITER_WITHOUT_PROGRESS, self.n_iter_without_progress)
         h.set(_THETA, self.angle)
         _, hi = h.bounds(_SEED)
         h.set(_SEED, _arrays.seed_from(self.random_state) % (int(hi) + 1))

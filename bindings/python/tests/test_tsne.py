@@ -107,3 +107,16 @@ def test_bad_inputs(digits):
     with pytest.raises(embedviz.MemoryLimitError) as e:
         TSNE(method="exact").fit(np.random.default_rng(0).random((20000, 2)))
     assert isinstance(e.value, MemoryError)
+
+
+def test_n_iter_without_progress_reaches_the_library():
+    # scikit-learn's rule: at a check (every 50 iterations) after the
+    # exaggeration, stop when the KL has not improved for more than this
+    # many iterations. 0 stops at the first check without progress; the
+    # default (300) lets unstructured data run all its iterations.
+    x = np.random.RandomState(0).rand(300, 10).astype(np.float32)
+    eager = TSNE(random_state=0, n_iter_without_progress=0).fit(x)
+    default = TSNE(random_state=0).fit(x)
+    assert default.n_iter_ == 1000
+    assert 250 < eager.n_iter_ < 1000
+    assert eager.n_iter_ % 50 == 0
