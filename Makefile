@@ -49,24 +49,45 @@ CFLAGS_LIB := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fvisibility=hidden -fopenm
 NPROC       := $(shell nproc 2>/dev/null || echo 2)
 DEP_LIBS := -lopenblas -llapacke -lz -lm -fopenmp $(SAN_LIBS)
 
-# libtorch: detected unless WITH_TORCH is given.
+# libtorch: detected unless WITH_TORCH is given. libtorch is used only by
+# the backend module (see "the libtorch backend module" below); the library
+# itself never links it.
 TORCH_INC := /usr/include/torch/csrc/api/include
 ifeq ($(origin WITH_TORCH),undefined)
 WITH_TORCH := $(if $(wildcard $(TORCH_INC)/torch/torch.h),1,0)
 endif
+# dlopen of the backend module, pthread_once.
+DEP_LIBS += -ldl -lpthread
+
+# The library: every C source of lib/ except the backend module's.
+MODULE_C_SRCS := lib/extract/zipcheck.c $(wildcard lib/extract/module/*.c)
+LIB_C_SRCS := $(filter-out $(MODULE_C_SRCS),$(wildcard lib/*/*.c))
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(LIB_C_SRCS))
+
+# ---- the libtorch backend module (docs/extract.md) ----
+# lib/extract/*.cpp (the C++ shim over libtorch), zipcheck.c and module/*.c
+# become $(BUILD)/libembedviz-torch.so, which the library dlopen()s the
+# first time extraction is used (lib/extract/loader.c). It exports one
+# symbol (lib/extract/module/backend.map) and uses the library's own error,
+# allocation and checking functions through the table the library hands it
+# (lib/extract/backend.h), so it links no copy of the library. Installed
+# in BACKEND_DIR; the library also looks beside itself (the build tree) and
+# in its embedviz/ subfolder, or only in the folder EMBEDVIZ_BACKEND_DIR
+# names. WITH_TORCH=0: the library without its module.
+BACKEND_DIR ?= $(LIBDIR)/embedviz
+BACKEND_FILE := libembedviz-torch.so
 ifeq ($(WITH_TORCH),1)
+MODULE := $(BUILD)/$(BACKEND_FILE)
 CXXFLAGS_LIB := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp -DEV_BUILDING_LIBRARY \
                 -DEV_WITH_TORCH=1 -Iinclude -Ilib -I$(TORCH_INC) -Wall -Wextra -Wno-unused-parameter \
                 $(SANFLAGS) $(CXXFLAGS)
-LIB_CXX_SRCS := $(wildcard lib/*/*.cpp)
-DEP_LIBS += -ltorch -ltorch_cpu -lc10 -lstdc++
-CFLAGS_LIB += -DEV_WITH_TORCH=1
+MODULE_OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard lib/extract/*.cpp)) \
+               $(patsubst %.c,$(BUILD)/%.o,$(MODULE_C_SRCS))
+TORCH_LIBS := -ltorch -ltorch_cpu -lc10 -lz
 else
-LIB_CXX_SRCS :=
+MODULE :=
 endif
 
-LIB_C_SRCS := $(wildcard lib/*/*.c)
-LIB_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(LIB_C_SRCS)) $(patsubst %.cpp,$(BUILD)/%.o,$(LIB_CXX_SRCS))
 HEADERS    := include/embedviz.h $(wildcard include/embedviz/*.h)
 
 SONAME  := libembedviz.so.$(SOVERSION)
@@ -76,15 +97,11 @@ STLIB   := $(BUILD)/libembedviz.a
 .PHONY: all check check-c check-abi check-example check-python bench demo deps install uninstall clean abi-baseline \
         check-asan check-tsan check-valgrind errors-table
 
-all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
+all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB) $(MODULE)
 
 $(BUILD)/%.o: %.c $(HEADERS) $(wildcard lib/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_LIB) -c $< -o $@
-
-$(BUILD)/%.o: %.cpp $(HEADERS) $(wildcard lib/*/*.h)
-	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_LIB) -c $< -o $@
 
 $(SHLIB): $(LIB_OBJS) lib/embedviz.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/embedviz.map \
@@ -99,13 +116,36 @@ $(STLIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJS)
 
+# ---- the libtorch backend module: rules (variables above) ----
+$(BUILD)/lib/extract/loader.o: CFLAGS_LIB += -DEV_BACKEND_DIR='"$(BACKEND_DIR)"'
+ifeq ($(WITH_TORCH),1)
+$(BUILD)/%.o: %.cpp $(HEADERS) $(wildcard lib/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_LIB) -c $< -o $@
+
+$(MODULE): $(MODULE_OBJS) lib/extract/module/backend.map
+	$(CXX) -shared -Wl,--version-script=lib/extract/module/backend.map \
+	  -Wl,--no-undefined -Wl,--as-needed -Wl,-z,relro -Wl,-z,now $(SANFLAGS) -o $@ \
+	  $(MODULE_OBJS) $(TORCH_LIBS) -fopenmp $(SAN_LIBS) $(LDFLAGS)
+endif
+
 # ---- pkg-config ----
+# embedviz.pc: the shared library. embedviz-static.pc: the static archive
+# by its file name, so that a static link stays static also where the
+# shared library is installed beside it (-lembedviz would pick the .so).
+# Both: the backend module is loaded at run time, never linked.
 $(BUILD)/embedviz.pc: pkgconfig/embedviz.pc.in Makefile
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(LIBVERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' $< > $@
+	    -e 's|@VERSION@|$(LIBVERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' \
+	    -e 's|@BACKEND_DIR@|$(BACKEND_DIR)|' $< > $@
+$(BUILD)/embedviz-static.pc: pkgconfig/embedviz-static.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(LIBVERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' \
+	    -e 's|@BACKEND_DIR@|$(BACKEND_DIR)|' $< > $@
 
-install: all $(BUILD)/embedviz.pc
+install: all $(BUILD)/embedviz.pc $(BUILD)/embedviz-static.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/embedviz $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 include/embedviz.h $(DESTDIR)$(INCLUDEDIR)/embedviz.h
 	install -m 644 $(wildcard include/embedviz/*.h) $(DESTDIR)$(INCLUDEDIR)/embedviz/
@@ -114,12 +154,19 @@ install: all $(BUILD)/embedviz.pc
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libembedviz.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(BUILD)/embedviz.pc $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc
+	install -m 644 $(BUILD)/embedviz-static.pc $(DESTDIR)$(PKGCONFIGDIR)/embedviz-static.pc
+ifneq ($(MODULE),)
+	install -d $(DESTDIR)$(BACKEND_DIR)
+	install -m 755 $(MODULE) $(DESTDIR)$(BACKEND_DIR)/$(BACKEND_FILE)
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/embedviz.h
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/embedviz
 	rm -f $(DESTDIR)$(LIBDIR)/libembedviz.so* $(DESTDIR)$(LIBDIR)/libembedviz.a
-	rm -f $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc $(DESTDIR)$(PKGCONFIGDIR)/embedviz-static.pc
+	rm -f $(DESTDIR)$(BACKEND_DIR)/$(BACKEND_FILE)
+	-rmdir $(DESTDIR)$(BACKEND_DIR) 2>/dev/null
 
 # ---- dependencies (Debian packages listed in scripts/debian-packages.txt) ----
 deps:
@@ -134,6 +181,27 @@ TEST_LIBS := $(STLIB) $(DEP_LIBS) $(shell pkg-config --libs check 2>/dev/null ||
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(STLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(TEST_LIBS)
+
+# ---- tests and the backend module ----
+# The test programs link libembedviz.a, whose loader looks for the module
+# beside the program: $(BUILD)/tests/libembedviz-torch.so links to it.
+# test_backend also gets fake modules (tests/backend_fake.c): one of another
+# version, one that refuses this library, one without the entry point, and
+# a file that is not a library.
+ifeq ($(WITH_TORCH),1)
+$(TEST_BINS): | $(BUILD)/tests/$(BACKEND_FILE)
+$(BUILD)/tests/$(BACKEND_FILE): | $(MODULE)
+	@mkdir -p $(dir $@)
+	ln -sf ../$(BACKEND_FILE) $@
+endif
+FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),version refuses noentry garbage)
+$(BUILD)/tests/test_backend: $(FAKE_BACKENDS)
+$(BUILD)/tests/backend-fake/garbage/$(BACKEND_FILE):
+	@mkdir -p $(dir $@)
+	echo 'not a shared object' > $@
+$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE): tests/backend_fake.c lib/extract/backend.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_$* $< -o $@
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
