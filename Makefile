@@ -198,7 +198,7 @@ FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),vers
 $(BUILD)/tests/test_backend: $(FAKE_BACKENDS)
 $(BUILD)/tests/backend-fake/garbage/$(BACKEND_FILE):
 	@mkdir -p $(dir $@)
-	echo 'not a shared object' > $@
+	printf '%s\n' 'not a shared object, but long enough for the loader to read an ELF header from it' > $@
 $(BUILD)/tests/backend-fake/%/$(BACKEND_FILE): tests/backend_fake.c lib/extract/backend.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_$* $< -o $@
