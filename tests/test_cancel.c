@@ -354,8 +354,8 @@ static ev_status c_extract_dataset(void) {
 START_TEST(extraction) {
   static const int stages[] = {EV_STAGE_EXTRACT, 0};
   if (!ev_extract_available()) {
-    fprintf(stderr, "test_cancel: built without libtorch: extraction "
-            "skipped\n");
+    fprintf(stderr, "test_cancel: extraction skipped, no libtorch "
+            "backend: %s\n", ev_last_error());
     return;
   }
   ck_assert_msg(tu_have_extract_models(), "cannot make the test models");

@@ -313,8 +313,8 @@ static void *extract_thread(void *arg) {
 
 START_TEST(one_model_many_threads) {
   if (!ev_extract_available()) {
-    fprintf(stderr, "test_concurrency: built without libtorch: the shared "
-            "model part is skipped\n");
+    fprintf(stderr, "test_concurrency: the shared model part is skipped, "
+            "no libtorch backend: %s\n", ev_last_error());
     return;
   }
   ck_assert_msg(tu_have_extract_models(), "cannot make the test models "

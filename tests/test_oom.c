@@ -662,7 +662,8 @@ static ev_status c_extract_dataset(void) {
 
 START_TEST(extract_calls) {
   if (!ev_extract_available()) {
-    fprintf(stderr, "test_oom: built without libtorch: extraction skipped\n");
+    fprintf(stderr, "test_oom: extraction skipped, no libtorch backend: "
+            "%s\n", ev_last_error());
     return;
   }
   ck_assert_msg(tu_have_extract_models(), "cannot make the test models");

@@ -21,6 +21,10 @@
 #ifndef EV_BACKEND_DIR
 #define EV_BACKEND_DIR "/usr/local/lib/embedviz"
 #endif
+/* 0: built with WITH_TORCH=0, so no module was built with this library. */
+#ifndef EV_WITH_TORCH
+#define EV_WITH_TORCH 1
+#endif
 
 /* Linked in only when a program links the module's objects itself. */
 #pragma weak ev_backend_entry_v1
@@ -162,6 +166,11 @@ static void load_once(void) {
       backend = load_file(path);
       return;
     }
+  }
+  if (!EV_WITH_TORCH) {
+    snprintf(why, sizeof why, "this libembedviz was built without libtorch: "
+             "rebuild with libtorch-dev installed");
+    return;
   }
   int len = snprintf(why, sizeof why, "extraction needs the libtorch "
                      "backend module %s, which is not installed: looked in ",
