@@ -117,7 +117,15 @@ $(STLIB): $(LIB_OBJS)
 	ar rcs $@ $(LIB_OBJS)
 
 # ---- the libtorch backend module: rules (variables above) ----
+# The loader has the install folder compiled in (for statically linked
+# programs): rebuilt when BACKEND_DIR or WITH_TORCH change, e.g. by
+# `make install PREFIX=...`.
 $(BUILD)/lib/extract/loader.o: CFLAGS_LIB += -DEV_BACKEND_DIR='"$(BACKEND_DIR)"' -DEV_WITH_TORCH=$(WITH_TORCH)
+$(BUILD)/lib/extract/loader.o: $(BUILD)/backend-flags
+$(BUILD)/backend-flags: FORCE_BACKEND_FLAGS
+	@mkdir -p $(dir $@)
+	@echo '$(BACKEND_DIR) $(WITH_TORCH)' | cmp -s - $@ || echo '$(BACKEND_DIR) $(WITH_TORCH)' > $@
+.PHONY: FORCE_BACKEND_FLAGS
 ifeq ($(WITH_TORCH),1)
 $(BUILD)/%.o: %.cpp $(HEADERS) $(wildcard lib/*/*.h)
 	@mkdir -p $(dir $@)
