@@ -174,7 +174,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libembedviz.so* $(DESTDIR)$(LIBDIR)/libembedviz.a
 	rm -f $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc $(DESTDIR)$(PKGCONFIGDIR)/embedviz-static.pc
 	rm -f $(DESTDIR)$(BACKEND_DIR)/$(BACKEND_FILE)
-	-rmdir $(DESTDIR)$(BACKEND_DIR) 2>/dev/null
+	rmdir $(DESTDIR)$(BACKEND_DIR) 2>/dev/null || true
 
 # ---- dependencies (Debian packages listed in scripts/debian-packages.txt) ----
 deps:
