@@ -131,9 +131,11 @@ $(BUILD)/%.o: %.cpp $(HEADERS) $(wildcard lib/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS_LIB) -c $< -o $@
 
+# (TSan: clang leaves the sanitizer runtime to the program, so a shared
+# object has undefined __tsan_* symbols: no --no-undefined there.)
 $(MODULE): $(MODULE_OBJS) lib/extract/module/backend.map
 	$(CXX) -shared -Wl,--version-script=lib/extract/module/backend.map \
-	  -Wl,--no-undefined -Wl,--as-needed -Wl,-z,relro -Wl,-z,now $(SANFLAGS) -o $@ \
+	  $(if $(filter tsan,$(SAN)),,-Wl,--no-undefined) -Wl,--as-needed -Wl,-z,relro -Wl,-z,now $(SANFLAGS) -o $@ \
 	  $(MODULE_OBJS) $(TORCH_LIBS) -fopenmp $(SAN_LIBS) $(LDFLAGS)
 endif
 
