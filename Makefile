@@ -51,24 +51,45 @@ CFLAGS_LIB := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fvisibility=hidden -fopenm
 NPROC       := $(shell nproc 2>/dev/null || echo 2)
 DEP_LIBS := -lopenblas -llapacke -lz -lm -fopenmp $(SAN_LIBS)
 
-# libtorch: detected unless WITH_TORCH is given.
+# libtorch: detected unless WITH_TORCH is given. libtorch is used only by
+# the backend module (see "the libtorch backend module" below); the library
+# itself never links it.
 TORCH_INC := /usr/include/torch/csrc/api/include
 ifeq ($(origin WITH_TORCH),undefined)
 WITH_TORCH := $(if $(wildcard $(TORCH_INC)/torch/torch.h),1,0)
 endif
+# dlopen of the backend module, pthread_once.
+DEP_LIBS += -ldl -lpthread
+
+# The library: every C source of lib/ except the backend module's.
+MODULE_C_SRCS := lib/extract/zipcheck.c $(wildcard lib/extract/module/*.c)
+LIB_C_SRCS := $(filter-out $(MODULE_C_SRCS),$(wildcard lib/*/*.c))
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(LIB_C_SRCS))
+
+# ---- the libtorch backend module (docs/extract.md) ----
+# lib/extract/*.cpp (the C++ shim over libtorch), zipcheck.c and module/*.c
+# become $(BUILD)/libembedviz-torch.so, which the library dlopen()s the
+# first time extraction is used (lib/extract/loader.c). It exports one
+# symbol (lib/extract/module/backend.map) and uses the library's own error,
+# allocation and checking functions through the table the library hands it
+# (lib/extract/backend.h), so it links no copy of the library. Installed
+# in BACKEND_DIR; the library also looks beside itself (the build tree) and
+# in its embedviz/ subfolder, or only in the folder EMBEDVIZ_BACKEND_DIR
+# names. WITH_TORCH=0: the library without its module.
+BACKEND_DIR ?= $(LIBDIR)/embedviz
+BACKEND_FILE := libembedviz-torch.so
 ifeq ($(WITH_TORCH),1)
+MODULE := $(BUILD)/$(BACKEND_FILE)
 CXXFLAGS_LIB := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp -DEV_BUILDING_LIBRARY \
                 -DEV_WITH_TORCH=1 -Iinclude -Ilib -I$(TORCH_INC) -Wall -Wextra -Wno-unused-parameter \
                 $(SANFLAGS) $(CXXFLAGS)
-LIB_CXX_SRCS := $(wildcard lib/*/*.cpp)
-DEP_LIBS += -ltorch -ltorch_cpu -lc10 -lstdc++
-CFLAGS_LIB += -DEV_WITH_TORCH=1
+MODULE_OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard lib/extract/*.cpp)) \
+               $(patsubst %.c,$(BUILD)/%.o,$(MODULE_C_SRCS))
+TORCH_LIBS := -ltorch -ltorch_cpu -lc10 -lz
 else
-LIB_CXX_SRCS :=
+MODULE :=
 endif
 
-LIB_C_SRCS := $(wildcard lib/*/*.c)
-LIB_OBJS   := $(patsubst %.c,$(BUILD)/%.o,$(LIB_C_SRCS)) $(patsubst %.cpp,$(BUILD)/%.o,$(LIB_CXX_SRCS))
 HEADERS    := include/embedviz.h $(wildcard include/embedviz/*.h)
 
 SONAME  := libembedviz.so.$(SOVERSION)
@@ -78,7 +99,7 @@ STLIB   := $(BUILD)/libembedviz.a
 .PHONY: all check check-c check-abi check-build check-example check-python bench demo deps install uninstall clean abi-baseline \
         check-asan check-tsan check-valgrind errors-table
 
-all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB)
+all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB) $(MODULE)
 
 # Each object depends on the headers it includes, as the compiler lists them
 # (-MMD -MP: build/x.d beside build/x.o; -MP keeps a removed header from
@@ -88,10 +109,6 @@ DEPFLAGS := -MMD -MP
 $(BUILD)/%.o: %.c $(BUILD)/%.d
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_LIB) $(DEPFLAGS) -c $< -o $@
-
-$(BUILD)/%.o: %.cpp $(BUILD)/%.d
-	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS_LIB) $(DEPFLAGS) -c $< -o $@
 
 $(SHLIB): $(LIB_OBJS) lib/embedviz.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/embedviz.map \
@@ -106,13 +123,46 @@ $(STLIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJS)
 
+# ---- the libtorch backend module: rules (variables above) ----
+# The loader has the install folder compiled in (for statically linked
+# programs): rebuilt when BACKEND_DIR or WITH_TORCH change, e.g. by
+# `make install PREFIX=...`.
+$(BUILD)/lib/extract/loader.o: CFLAGS_LIB += -DEV_BACKEND_DIR='"$(BACKEND_DIR)"' -DEV_WITH_TORCH=$(WITH_TORCH)
+$(BUILD)/lib/extract/loader.o: $(BUILD)/backend-flags
+$(BUILD)/backend-flags: FORCE_BACKEND_FLAGS
+	@mkdir -p $(dir $@)
+	@echo '$(BACKEND_DIR) $(WITH_TORCH)' | cmp -s - $@ || echo '$(BACKEND_DIR) $(WITH_TORCH)' > $@
+.PHONY: FORCE_BACKEND_FLAGS
+ifeq ($(WITH_TORCH),1)
+$(BUILD)/%.o: %.cpp $(BUILD)/%.d
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_LIB) $(DEPFLAGS) -c $< -o $@
+
+# (TSan: clang leaves the sanitizer runtime to the program, so a shared
+# object has undefined __tsan_* symbols: no --no-undefined there.)
+$(MODULE): $(MODULE_OBJS) lib/extract/module/backend.map
+	$(CXX) -shared -Wl,--version-script=lib/extract/module/backend.map \
+	  $(if $(filter tsan,$(SAN)),,-Wl,--no-undefined) -Wl,--as-needed -Wl,-z,relro -Wl,-z,now $(SANFLAGS) -o $@ \
+	  $(MODULE_OBJS) $(TORCH_LIBS) -fopenmp $(SAN_LIBS) $(LDFLAGS)
+endif
+
 # ---- pkg-config ----
+# embedviz.pc: the shared library. embedviz-static.pc: the static archive
+# by its file name, so that a static link stays static also where the
+# shared library is installed beside it (-lembedviz would pick the .so).
+# Both: the backend module is loaded at run time, never linked.
 $(BUILD)/embedviz.pc: pkgconfig/embedviz.pc.in Makefile
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(LIBVERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' $< > $@
+	    -e 's|@VERSION@|$(LIBVERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' \
+	    -e 's|@BACKEND_DIR@|$(BACKEND_DIR)|' $< > $@
+$(BUILD)/embedviz-static.pc: pkgconfig/embedviz-static.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(LIBVERSION)|' -e 's|@LIBS_PRIVATE@|$(DEP_LIBS)|' \
+	    -e 's|@BACKEND_DIR@|$(BACKEND_DIR)|' $< > $@
 
-install: all $(BUILD)/embedviz.pc
+install: all $(BUILD)/embedviz.pc $(BUILD)/embedviz-static.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/embedviz $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 include/embedviz.h $(DESTDIR)$(INCLUDEDIR)/embedviz.h
 	install -m 644 $(wildcard include/embedviz/*.h) $(DESTDIR)$(INCLUDEDIR)/embedviz/
@@ -121,12 +171,19 @@ install: all $(BUILD)/embedviz.pc
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libembedviz.so
 	install -m 644 $(STLIB) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(BUILD)/embedviz.pc $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc
+	install -m 644 $(BUILD)/embedviz-static.pc $(DESTDIR)$(PKGCONFIGDIR)/embedviz-static.pc
+ifneq ($(MODULE),)
+	install -d $(DESTDIR)$(BACKEND_DIR)
+	install -m 755 $(MODULE) $(DESTDIR)$(BACKEND_DIR)/$(BACKEND_FILE)
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/embedviz.h
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/embedviz
 	rm -f $(DESTDIR)$(LIBDIR)/libembedviz.so* $(DESTDIR)$(LIBDIR)/libembedviz.a
-	rm -f $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc
+	rm -f $(DESTDIR)$(PKGCONFIGDIR)/embedviz.pc $(DESTDIR)$(PKGCONFIGDIR)/embedviz-static.pc
+	rm -f $(DESTDIR)$(BACKEND_DIR)/$(BACKEND_FILE)
+	rmdir $(DESTDIR)$(BACKEND_DIR) 2>/dev/null || true
 
 # ---- dependencies (Debian packages listed in scripts/debian-packages.txt) ----
 deps:
@@ -142,8 +199,39 @@ $(BUILD)/tests/%: tests/%.c $(STLIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) $(DEPFLAGS) $< -o $@ $(TEST_LIBS)
 
-$(LIB_OBJS:.o=.d): ;
--include $(LIB_OBJS:.o=.d) $(TEST_BINS:=.d)
+$(LIB_OBJS:.o=.d) $(MODULE_OBJS:.o=.d): ;
+-include $(LIB_OBJS:.o=.d) $(MODULE_OBJS:.o=.d) $(TEST_BINS:=.d)
+
+# ---- tests and the backend module ----
+# The test programs link libembedviz.a, whose loader looks for the module
+# beside the program: $(BUILD)/tests/libembedviz-torch.so links to it.
+# test_backend also gets fake modules (tests/backend_fake.c): one of another
+# version, one that refuses this library, one without the entry point, and
+# a file that is not a library.
+ifeq ($(WITH_TORCH),1)
+$(TEST_BINS): | $(BUILD)/tests/$(BACKEND_FILE)
+$(BUILD)/tests/$(BACKEND_FILE): | $(MODULE)
+	@mkdir -p $(dir $@)
+	ln -sf ../$(BACKEND_FILE) $@
+endif
+# ASan: gcc 12's LeakSanitizer crashes at exit ("Tracer caught signal 11"
+# while scanning a thread's dynamic TLS) in test_bad_inputs, which dlopen()s
+# libtorch in its main process. So the ASan test programs have the module
+# (and libtorch) linked in at start, as the library did before the module
+# existed; the loader's dlopen() then finds it already loaded.
+# test_backend, which tests the loading itself, still loads it on use.
+ifeq ($(SAN)$(WITH_TORCH),asan1)
+$(filter-out $(BUILD)/tests/test_backend,$(TEST_BINS)): TEST_LIBS += -L$(BUILD) \
+  -Wl,--no-as-needed -l:$(BACKEND_FILE) -Wl,--as-needed -Wl,-rpath,$(abspath $(BUILD))
+endif
+FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),version refuses noentry garbage)
+$(BUILD)/tests/test_backend: $(FAKE_BACKENDS)
+$(BUILD)/tests/backend-fake/garbage/$(BACKEND_FILE):
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'not a shared object, but long enough for the loader to read an ELF header from it' > $@
+$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE): tests/backend_fake.c lib/extract/backend.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_$* $< -o $@
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
@@ -183,12 +271,11 @@ check-tsan:
 	@$(MAKE) --no-print-directory SAN=tsan -j$(NPROC) $(TSAN_TEST_BINS)
 	@bash tests/sanitizers/run-tsan.sh $(TSAN_TEST_BINS)
 
-# test_extract is left out: ResNet-18 through libtorch under memcheck takes
-# minutes and memcheck's floating point rounds some activations 1e-5 away
-# from torch's; test_bad_inputs still runs the extraction shim (load,
-# prepare, run, every error path) under memcheck. test_extract_messages
-# (libtorch's refusals of odd models) is left out for the same reason.
-# VALGRIND_TESTS=... to choose.
+# Memcheck never loads libtorch: run-valgrind.sh points EMBEDVIZ_BACKEND_DIR
+# at an empty folder (valgrind 3.19 stops with SIGILL in libhwy, which comes
+# with libtorch, on some processors), so the extraction cases of every
+# program print that they are skipped; ASan runs them. test_extract and
+# test_extract_messages are left out: they are extraction only. VALGRIND_TESTS=... to choose.
 VALGRIND_TESTS ?= $(filter-out $(BUILD)/tests/test_extract $(BUILD)/tests/test_extract_messages,$(TEST_BINS))
 check-valgrind: all $(VALGRIND_TESTS)
 	@bash tests/sanitizers/run-valgrind.sh $(VALGRIND_TESTS)

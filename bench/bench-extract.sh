@@ -10,13 +10,15 @@ PY=${PYTHON:-/usr/bin/python3}
 N=${EXTRACT_N:-256}; B=${EXTRACT_BATCH:-32}; T=${EXTRACT_THREADS:-2}
 D=build/bench/extract
 mkdir -p "$D"
-if ! grep -q EV_WITH_TORCH=1 <(make -s -n build/libembedviz.a 2>/dev/null; echo) &&
-   [ "$(nm build/libembedviz.a 2>/dev/null | grep -c ev__extraction_graph)" = 0 ]; then
+# libtorch comes with the backend module build/libembedviz-torch.so, which
+# the library loads on first use (docs/extract.md).
+if [ ! -f build/libembedviz-torch.so ]; then
   echo "BENCH case=extract_resnet18_avgpool_$N impl=libembedviz skipped=no-libtorch"
   exit 0
 fi
 cc -std=c11 -O2 -Iinclude bench/extract_driver.c -o "$D/driver" build/libembedviz.a \
-  -ltorch -ltorch_cpu -lc10 -lstdc++ -lopenblas -llapacke -lz -lm -fopenmp
+  -lopenblas -llapacke -lz -lm -fopenmp -ldl -lpthread
+export EMBEDVIZ_BACKEND_DIR=$PWD/build
 [ -f "$D/input.f32" ] && [ "$(stat -c %s "$D/input.f32")" = $((N * 3 * 224 * 224 * 4)) ] &&
   [ -f "$D/resnet18_224.pt" ] || "$PY" bench/extract_peer.py make "$D" "$N"
 "$D/driver" "$D/resnet18_224.pt" "$D/input.f32" "$N" "$B" "$T" "$D/ours.f32"

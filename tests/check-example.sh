@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Install into a scratch prefix, build every example in examples/ against the
-# installed library through pkg-config (shared, then static) and run them;
-# then check that DESTDIR staging and `make uninstall` leave nothing behind.
+# installed library through pkg-config (shared, then static through
+# embedviz-static.pc, with the shared library installed beside the archive)
+# and run them; check that the library links no libtorch and that both
+# kinds of program find the installed backend module, and name it when it
+# is gone; then check that DESTDIR staging and `make uninstall` leave
+# nothing behind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
@@ -20,14 +24,13 @@ for ex in examples/*.c; do
     fail=$((fail + 1)); echo "example $name (shared): FAILED"; cat "$tmp/$name.out" 2>/dev/null
   fi
 done
-# Static: with only the archive in the prefix, pkg-config --static links it.
-cp -a "$prefix" "$tmp/static"; rm -f "$tmp/static"/lib/libembedviz.so*
-sed -i "s|$prefix|$tmp/static|g" "$tmp/static/lib/pkgconfig/embedviz.pc"
+# Static: embedviz-static.pc names the archive, so the link is static also
+# with libembedviz.so installed beside it (-lembedviz would take the .so).
 for ex in examples/*.c; do
   [ -e "$ex" ] || continue
   name=$(basename "$ex" .c)
-  if PKG_CONFIG_PATH=$tmp/static/lib/pkgconfig cc -std=c11 -O1 "$ex" -o "$tmp/$name.static" \
-       $(PKG_CONFIG_PATH=$tmp/static/lib/pkgconfig pkg-config --cflags --libs --static embedviz) &&
+  if cc -std=c11 -O1 "$ex" -o "$tmp/$name.static" \
+       $(pkg-config --cflags --libs --static embedviz-static) &&
      ! ldd "$tmp/$name.static" | grep -q libembedviz &&
      "$tmp/$name.static" > "$tmp/$name.static.out" 2>&1; then
     pass=$((pass + 1)); echo "example $name (static): ok"
@@ -35,10 +38,56 @@ for ex in examples/*.c; do
     fail=$((fail + 1)); echo "example $name (static): FAILED"; cat "$tmp/$name.static.out" 2>/dev/null
   fi
 done
+# The library links no libtorch, c10 or OpenCV; the backend module is
+# installed in lib/embedviz/ and found there by a program linked against the
+# shared library and by a static one (its folder is compiled in); renamed,
+# both say which file they looked for.
+if readelf -d "$prefix/lib/libembedviz.so.1" | grep NEEDED | grep -Eqi 'torch|c10|opencv'; then
+  fail=$((fail + 1)); echo "libembedviz.so.1 links libtorch:"; readelf -d "$prefix/lib/libembedviz.so.1" | grep NEEDED
+else
+  pass=$((pass + 1)); echo "libembedviz.so.1 links no libtorch, c10 or OpenCV: ok"
+fi
+if [ -e build/libembedviz-torch.so ]; then
+  cat > "$tmp/backend.c" <<'EOC'
+#include <embedviz.h>
+#include <stdio.h>
+int main(void) {
+  ev_model *m = NULL;
+  int st = ev_model_load("/nonexistent/model.pt", EV_DEVICE_CPU, &m);
+  printf("%s: %s\n", ev_status_name(st), ev_last_error());
+  return 0;
+}
+EOC
+  cc -std=c11 "$tmp/backend.c" -o "$tmp/backend.shared" $(pkg-config --cflags --libs embedviz) &&
+    cc -std=c11 "$tmp/backend.c" -o "$tmp/backend.static" $(pkg-config --cflags --libs embedviz-static) ||
+    { fail=$((fail + 1)); echo "cannot build the backend probe"; }
+  mod=$prefix/lib/embedviz/libembedviz-torch.so
+  for kind in shared static; do
+    out=$(env -u EMBEDVIZ_BACKEND_DIR LD_LIBRARY_PATH=$prefix/lib "$tmp/backend.$kind" 2>&1)
+    if [ -f "$mod" ] && [[ "$out" == EV_ERR_NOT_FOUND:* ]]; then
+      pass=$((pass + 1)); echo "installed backend module found ($kind): ok"
+    else
+      fail=$((fail + 1)); echo "installed backend module not used ($kind): $out"
+    fi
+  done
+  mv "$mod" "$mod.away"
+  for kind in shared static; do
+    out=$(env -u EMBEDVIZ_BACKEND_DIR LD_LIBRARY_PATH=$prefix/lib "$tmp/backend.$kind" 2>&1)
+    if [[ "$out" == EV_ERR_UNSUPPORTED:* ]] && [[ "$out" == *libembedviz-torch.so* ]] &&
+       [[ "$out" == *"$prefix/lib/embedviz"* ]]; then
+      pass=$((pass + 1)); echo "backend module missing ($kind): EV_ERR_UNSUPPORTED naming it: ok"
+    else
+      fail=$((fail + 1)); echo "backend module missing ($kind): $out"
+    fi
+  done
+  mv "$mod.away" "$mod"
+fi
 # DESTDIR staging and uninstall.
 stage=$tmp/stage
 $MAKE --no-print-directory -s install PREFIX=/usr/local DESTDIR="$stage" >/dev/null
-for f in include/embedviz.h include/embedviz/core.h lib/libembedviz.so.1 lib/libembedviz.so lib/libembedviz.a lib/pkgconfig/embedviz.pc; do
+files="include/embedviz.h include/embedviz/core.h lib/libembedviz.so.1 lib/libembedviz.so lib/libembedviz.a lib/pkgconfig/embedviz.pc lib/pkgconfig/embedviz-static.pc"
+[ -e build/libembedviz-torch.so ] && files="$files lib/embedviz/libembedviz-torch.so"
+for f in $files; do
   if [ -e "$stage/usr/local/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "not installed: $f"; fi
 done
 $MAKE --no-print-directory -s uninstall PREFIX=/usr/local DESTDIR="$stage" >/dev/null
@@ -46,7 +95,9 @@ left=$(find "$stage" -type f -o -type l)
 if [ -z "$left" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "left after uninstall: $left"; fi
 # A build without libtorch (WITH_TORCH=0, build-notorch/): extraction says
 # so with EV_ERR_UNSUPPORTED, everything else works; the examples run on it.
-if $MAKE --no-print-directory -s -j"$(nproc)" BUILD=build-notorch WITH_TORCH=0 all >/dev/null 2>&1 &&
+# Its module folder is one that does not exist, so that a module installed
+# on this machine is not picked up.
+if $MAKE --no-print-directory -s -j"$(nproc)" BUILD=build-notorch WITH_TORCH=0 BACKEND_DIR="$tmp/none" all >/dev/null 2>&1 &&
    ! nm -D build-notorch/libembedviz.so | grep -q ' U .*torch'; then
   cat > "$tmp/notorch.c" <<'EOC'
 #include <embedviz.h>

@@ -1332,7 +1332,10 @@ static void remove_tmp(void) {
 int main(int argc, char **argv) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/ev_bad_XXXXXX");
   if (!mkdtemp(tmpdir)) return 1;
-  if (ev_extract_available() && !make_models()) {
+  if (!ev_extract_available())
+    fprintf(stderr, "test_bad_inputs: extraction rows skipped, no libtorch "
+            "backend: %s\n", ev_last_error());
+  else if (!make_models()) {
     fprintf(stderr, "test_bad_inputs: cannot make the test model "
             "(needs /usr/bin/python3 with torch)\n");
     remove_tmp();

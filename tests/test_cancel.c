@@ -355,7 +355,7 @@ static ev_status c_extract_dataset(void) {
 START_TEST(extraction) {
   static const int stages[] = {EV_STAGE_EXTRACT, 0};
   TU_REQUIRE(ev_extract_available(), "test_cancel.extraction", "libtorch",
-             "this build has no libtorch (build with WITH_TORCH=1 and python3-torch installed)");
+             ev_last_error());
   ck_assert_msg(tu_have_extract_models(), "cannot make the test models");
   uint64_t s = 1;
   for (size_t i = 0; i < sizeof xin / sizeof *xin; i++)

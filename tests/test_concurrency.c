@@ -313,7 +313,7 @@ static void *extract_thread(void *arg) {
 
 START_TEST(one_model_many_threads) {
   TU_REQUIRE(ev_extract_available(), "test_concurrency.one_model_many_threads",
-             "libtorch", "this build has no libtorch (build with WITH_TORCH=1 and python3-torch installed)");
+             "libtorch", ev_last_error());
   ck_assert_msg(tu_have_extract_models(), "cannot make the test models "
                 "(tests/ref/extract_models.py)");
   uint64_t s = 5;

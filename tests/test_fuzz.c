@@ -152,7 +152,7 @@ END_TEST
  * the shim now refuses such files itself. */
 START_TEST(model_bad_version_refused) {
   TU_REQUIRE(ev_extract_available(), "test_fuzz.model_bad_version_refused",
-             "libtorch", "this build has no libtorch (build with WITH_TORCH=1 and python3-torch installed)");
+             "libtorch", ev_last_error());
   ev_model *m = NULL;
   ck_assert_ev(ev_model_load(CORPUS "model/regress-bad-version.pt",
                              EV_DEVICE_CPU, &m), EV_ERR_FORMAT);

@@ -60,9 +60,13 @@
  * application's back, but the per-thread OpenMP setting is what bounds the
  * kernels of this build.
  *
- * Builds without libtorch: every call below that needs it returns
- * EV_ERR_UNSUPPORTED ("this libembedviz was built without libtorch: rebuild
- * with libtorch-dev installed"); ev_extract_available() returns 0.
+ * libtorch is used through a backend module, libembedviz-torch.so, which
+ * the library loads once, on the first call of this header (thread-safe),
+ * from $EMBEDVIZ_BACKEND_DIR, beside the library, or its install folder
+ * (docs/extract.md). When it cannot be loaded (not installed, libtorch
+ * missing, another version, or a build without libtorch) every call below
+ * that needs it returns EV_ERR_UNSUPPORTED, and ev_last_error() says why,
+ * naming the file; ev_extract_available() returns 0.
  */
 #ifndef EMBEDVIZ_EXTRACT_H
 #define EMBEDVIZ_EXTRACT_H
@@ -74,7 +78,8 @@
 extern "C" {
 #endif
 
-/* 1 when this library was built with libtorch, 0 otherwise. */
+/* 1 when the libtorch backend module is loaded (this call loads it on first
+ * use), 0 otherwise; then ev_last_error() says why (EV_ERR_UNSUPPORTED). */
 EV_API int ev_extract_available(void);
 
 /* ---- Models --------------------------------------------------------------- */

@@ -13,6 +13,31 @@
 extern "C" {
 #include "core/core.h"
 }
+/* The shim is the backend module (lib/extract/backend.h): the library's
+ * loader (lib/extract/loader.c) defines the public extraction calls and
+ * forwards them to the module's table. So that both can be linked into one
+ * program (the fuzz harness), the shim's definitions of those calls get
+ * the names ev__torch_* here; the sources keep the public names. */
+#define ev_extract_available ev__torch_extract_available
+#define ev_cuda_available ev__torch_cuda_available
+#define ev_model_load ev__torch_model_load
+#define ev_model_free ev__torch_model_free
+#define ev_model_n_layers ev__torch_model_n_layers
+#define ev_model_layer_name ev__torch_model_layer_name
+#define ev_extractor_create ev__torch_extractor_create
+#define ev_extractor_free ev__torch_extractor_free
+#define ev_extractor_set ev__torch_extractor_set
+#define ev_extractor_get ev__torch_extractor_get
+#define ev_extractor_param_bounds ev__torch_extractor_param_bounds
+#define ev_extractor_param_default ev__torch_extractor_param_default
+#define ev_extractor_set_progress ev__torch_extractor_set_progress
+#define ev_extractor_add_layer ev__torch_extractor_add_layer
+#define ev_extractor_n_layers ev__torch_extractor_n_layers
+#define ev_extractor_prepare ev__torch_extractor_prepare
+#define ev_extractor_layer_cols ev__torch_extractor_layer_cols
+#define ev_extractor_layer_shape ev__torch_extractor_layer_shape
+#define ev_extractor_run ev__torch_extractor_run
+#define ev_extractor_run_dataset ev__torch_extractor_run_dataset
 #include "embedviz/extract.h"
 
 /* What a layer name refers to. */

@@ -9,6 +9,13 @@ The library is looked for, in order:
      ctypes.util.find_library("embedviz") finds.
 The first that loads is kept. Its major version must equal this package's.
 
+Extraction needs the library's libtorch backend module,
+libembedviz-torch.so, which the library itself loads on first use from
+beside itself (so a package that carries libembedviz.so.1 carries the
+module in the same folder), from its installed embedviz/ subfolder, or
+from the folder in EMBEDVIZ_BACKEND_DIR (docs/extract.md). `import
+embedviz` and everything but FeatureExtractor never load libtorch.
+
 It is loaded with ctypes.CDLL, which releases the GIL for the duration of
 every call, so that Python threads run side by side with the library's work.
 """
