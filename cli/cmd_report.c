@@ -238,13 +238,6 @@ static int path_in(const evr_options *o, const char *name, char *buf, size_t len
   return 0;
 }
 
-void evr_layer_title(const evr_data *d, int l, char *buf, size_t len) {
-  const char *name = d->layer_name[l];
-  snprintf(buf, len, "%s%s", name,
-           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" : l == d->softmax ? "" :
-           l == 1 ? " (early layer)" : "");
-}
-
 static int pictures_maps(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
   char path[4096], name[320], title[320];
   for (int l = 0; l < d->n_layers; l++) {

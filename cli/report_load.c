@@ -95,6 +95,13 @@ static int find_layer(const evr_data *d, const char *name, const char *role) {
   return -1;
 }
 
+void evr_layer_title(const evr_data *d, int l, char *buf, size_t len) {
+  const char *name = d->layer_name[l];
+  snprintf(buf, len, "%s%s", name,
+           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" : l == d->softmax ? "" :
+           l == 1 ? " (early layer)" : "");
+}
+
 /* With --model: every layer but the pixels from the model, for the test
  * images; the penultimate layer for the training images. */
 static int extract_layers(const evr_options *o, evr_data *d) {
