@@ -1,7 +1,8 @@
 /*
  * cli.h - shared pieces of the embedviz command-line tool: matrices read
  * from and written to .npy/CSV, option parsing, progress on standard error,
- * stage timing, and the commands' entry points.
+ * stage timing, and the commands' entry points. The library steps the
+ * commands share (PCA, t-SNE, neighbours, extraction) are in steps.h.
  *
  * The tool is a client of the public header only (embedviz.h): nothing here
  * reaches into lib/.
