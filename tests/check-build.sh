@@ -76,9 +76,9 @@ else
   if grep -q ' cli/figures\.c ' "$tmp/plan" && ! grep -q ' cli/cmd_knn\.c ' "$tmp/plan" &&
      grep -q -- "-o $BUILD/embedviz " "$tmp/plan"; then ok
   else bad "after an edit of cli/plot.h, expected figures.c rebuilt, cmd_knn.c not, the tool relinked; make would run:"; cat "$tmp/plan"; fi
-  $MAKE --no-print-directory -n -o build/cli/flags -W cli/steps.c check-python > "$tmp/plan" 2>&1
-  if grep -q ' cli/steps\.c ' "$tmp/plan" && grep -q -- "-o build/embedviz " "$tmp/plan"; then ok
-  else bad "after an edit of cli/steps.c, check-python would not rebuild build/embedviz:"; cat "$tmp/plan"; fi
+  $MAKE --no-print-directory -n -o "$BUILD/cli/flags" -W cli/steps.c BUILD="$BUILD" check-python > "$tmp/plan" 2>&1
+  if grep -q ' cli/steps\.c ' "$tmp/plan" && grep -q -- "-o $BUILD/embedviz " "$tmp/plan"; then ok
+  else bad "after an edit of cli/steps.c, check-python would not rebuild $BUILD/embedviz:"; cat "$tmp/plan"; fi
   crossed=""
   for o in "$BUILD"/cli/cmd_*.o; do
     extra=$(nm -g --defined-only "$o" | awk '$3 !~ /^evc_cmd_/ {print $3}')
