@@ -1,7 +1,8 @@
 /*
  * cli.h - shared pieces of the embedviz command-line tool: matrices read
  * from and written to .npy/CSV, option parsing, progress on standard error,
- * stage timing, and the commands' entry points.
+ * stage timing, and the commands' entry points. The library steps the
+ * commands share (PCA, t-SNE, neighbours, extraction) are in steps.h.
  *
  * The tool is a client of the public header only (embedviz.h): nothing here
  * reaches into lib/.
@@ -122,30 +123,6 @@ int evc_cmd_plot(int argc, char **argv);
 int evc_cmd_tsne(int argc, char **argv);
 int evc_cmd_extract(int argc, char **argv);
 int evc_cmd_report(int argc, char **argv);
-
-/* PCA of x to k components (capped at its columns): scores (n x k) and,
- * unless NULL, the explained variance ratios (k) and the first two
- * components (2 x d). Allocates the outputs. 0 or 1 (message printed). */
-int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *scores, evc_mat *ratio,
-                evc_mat *components);
-
-/* t-SNE options; NAN fields keep the library's defaults. */
-typedef struct evc_tsne_opts {
-  int dims;
-  long pca;   /* reduce to this many components first; -1: 50 when wider */
-  double perplexity, method, theta, metric, iterations, learning_rate, early_exaggeration,
-      exaggeration_iterations, init, seed, threads;
-} evc_tsne_opts;
-void evc_tsne_defaults(evc_tsne_opts *o);
-/* The map (n x dims, allocated) of x; kl (may be NULL) gets the final KL
- * divergence. label names the work in progress lines. 0 or 1. */
-int evc_tsne_run(const evc_tsne_opts *o, const char *label, const evc_mat *x, evc_mat *map, double *kl);
-
-/* Activations of n_layers named layers of a TorchScript model for the rows
- * of x (images of chw[0] x chw[1] x chw[2], values as the model expects):
- * out[l] (n x M_l) allocated here. 0 or 1 (message printed). */
-int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t chw[3], const char *const *layers,
-                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out);
 
 /* A command whose capability this build lacks: --help says so (status
  * 0), anything else fails with a message (status 1). */

@@ -12,29 +12,30 @@
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
 CLI_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Iinclude $(WARN) $(SANFLAGS) $(CFLAGS)
-# While capabilities land on other branches, a command is compiled in only
-# when its room has code in lib/ (and, for extraction, libtorch is used);
-# otherwise it says that this build lacks it.
-CLI_CFLAGS += $(if $(wildcard lib/pca/*.c),-DEVC_HAVE_PCA=1)
-CLI_CFLAGS += $(if $(wildcard lib/knn/*.c),-DEVC_HAVE_KNN=1)
-CLI_CFLAGS += $(if $(wildcard lib/tsne/*.c),-DEVC_HAVE_TSNE=1)
-CLI_CFLAGS += $(if $(wildcard lib/io/*.c),-DEVC_HAVE_IO=1)
-CLI_CFLAGS += $(if $(and $(wildcard lib/extract/*.cpp),$(filter 1,$(WITH_TORCH))),-DEVC_HAVE_EXTRACT=1)
+# Which capabilities the library has is decided at run time (extraction:
+# ev_extract_available()), never by build flags: one tool for every build.
 
 .PHONY: cli check-cli
 
 cli: $(BUILD)/embedviz
 
-# Rebuild when the flags change (a capability landing changes them).
+# Rebuild when the flags change (OPT, SAN, CFLAGS).
 $(BUILD)/cli/flags: FORCE_CLI_FLAGS
 	@mkdir -p $(dir $@)
 	@echo '$(CLI_CFLAGS)' | cmp -s - $@ || echo '$(CLI_CFLAGS)' > $@
 
 .PHONY: FORCE_CLI_FLAGS
 
-$(BUILD)/cli/%.o: cli/%.c cli/*.h $(HEADERS) $(BUILD)/cli/report_assets.h $(BUILD)/cli/flags
+# Each object depends on the headers it includes, as the compiler lists them
+# ($(DEPFLAGS), -MMD -MP, as the library's objects: build/cli/x.d beside
+# build/cli/x.o); an object without its .d is rebuilt once. The generated
+# report_assets.h must exist before the first compile lists it.
+$(BUILD)/cli/%.o: cli/%.c $(BUILD)/cli/%.d $(BUILD)/cli/flags | $(BUILD)/cli/report_assets.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CLI_CFLAGS) -I$(BUILD)/cli -c $< -o $@
+	$(CC) $(CLI_CFLAGS) $(DEPFLAGS) -I$(BUILD)/cli -c $< -o $@
+
+$(CLI_OBJS:.o=.d): ;
+-include $(CLI_OBJS:.o=.d)
 
 # The report's script and style, inlined into every index.html: each line
 # becomes a C string line.

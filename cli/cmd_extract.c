@@ -6,9 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-
-#ifdef EVC_HAVE_EXTRACT
+#include "steps.h"
 
 static const char EXTRACT_HELP[] =
     "Usage: embedviz extract -m MODEL.pt -i IMAGES.npy -l LAYER[,LAYER...] -o DIR [options]\n"
@@ -91,37 +89,6 @@ static int input_shape(const char *given, size_t cols, size_t chw[3]) {
   return 0;
 }
 
-int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t chw[3], const char *const *layers,
-                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out) {
-  ev_model *model = NULL;
-  ev_extractor *ex = NULL;
-  ev_status st;
-  int rc = 0;
-  float *dst[64];
-  size_t ld[64], cols;
-  if (n_layers > 64) return evc_err("at most 64 layers at once");
-  if ((st = ev_model_load(model_path, EV_DEVICE_CPU, &model))) return evc_lib_err("loading the model", st);
-  if ((st = ev_extractor_create(model, &ex)) || (st = ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, (double)batch)) ||
-      (st = ev_extractor_set(ex, EV_EXTRACT_POOL, pool)) || (st = ev_extractor_set(ex, EV_EXTRACT_THREADS, (double)threads)) ||
-      (st = ev_extractor_set_progress(ex, evc_progress, (void *)label)))
-    rc = evc_lib_err("setting up the extraction", st);
-  for (int l = 0; !rc && l < n_layers; l++)
-    if ((st = ev_extractor_add_layer(ex, layers[l]))) rc = evc_lib_err("choosing the layers", st);
-  if (!rc && (st = ev_extractor_prepare(ex, chw[0], chw[1], chw[2]))) rc = evc_lib_err("preparing the extraction", st);
-  for (int l = 0; !rc && l < n_layers; l++) {
-    if ((st = ev_extractor_layer_cols(ex, (size_t)l, &cols))) rc = evc_lib_err("the extraction", st);
-    else if (evc_mat_alloc_f(&out[l], x->rows, cols)) rc = 1;
-    else dst[l] = out[l].f, ld[l] = cols;
-  }
-  if (!rc && (st = ev_extractor_run(ex, x->f, x->rows, chw[0], chw[1], chw[2], x->cols, dst, ld)))
-    rc = evc_lib_err("the extraction", st);
-  evc_progress_done();
-  for (int l = 0; rc && l < n_layers; l++) evc_mat_free(&out[l]);
-  ev_extractor_free(ex);
-  ev_model_free(model);
-  return rc;
-}
-
 static int list_layers(const char *path) {
   ev_model *model = NULL;
   size_t n = 0;
@@ -168,6 +135,8 @@ static int write_layers(const char *dir, char **names, int n, const evc_mat *out
 }
 
 int evc_cmd_extract(int argc, char **argv) {
+  /* Decided at run time: the library says whether it can extract. */
+  if (!ev_extract_available()) return evc_unavailable(argc, argv, "extract", "extraction (libtorch)");
   extract_opts o;
   int rc = extract_parse(argc, argv, &o);
   if (rc) return rc < 0 ? 0 : rc;
@@ -194,15 +163,3 @@ int evc_cmd_extract(int argc, char **argv) {
   free(list);
   return rc;
 }
-
-#else
-int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t chw[3], const char *const *layers,
-                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out) {
-  return evc_err("extraction is not available: this libembedviz build lacks it (libtorch): use --data with "
-                 "test_<layer>.npy files instead of --model");
-}
-
-int evc_cmd_extract(int argc, char **argv) {
-  return evc_unavailable(argc, argv, "extract", "extraction (libtorch)");
-}
-#endif

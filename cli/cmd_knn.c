@@ -3,9 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-
-#ifdef EVC_HAVE_KNN
+#include "steps.h"
 
 static const char KNN_HELP[] =
     "Usage: embedviz knn -i REF.npy [-q QUERIES.npy] -o INDICES.npy [options]\n"
@@ -22,8 +20,6 @@ static const char KNN_HELP[] =
     "  -t, --threads N         threads (default: all cores)\n"
     "      --quiet             no progress\n"
     "  -h, --help              this help\n";
-
-static const char *const METRICS[] = {"euclidean", "sqeuclidean", "cosine", "cityblock", "minkowski", "chebyshev"};
 
 typedef struct knn_opts {
   const char *in, *queries, *out, *dist;
@@ -47,13 +43,7 @@ static int knn_parse(int argc, char **argv, knn_opts *o) {
     case 'o': o->out = optarg; break;
     case 'd': o->dist = optarg; break;
     case 'k': if (evc_parse_long("--neighbours", optarg, 1, 1 << 20, &o->k)) return 2; break;
-    case 'm': {
-      int found = -1;
-      for (int m = 0; m < 6; m++) if (!strcmp(optarg, METRICS[m])) found = m;
-      if (found < 0) return evc_err("unknown --metric '%s': use euclidean, sqeuclidean, cosine, cityblock, minkowski or chebyshev", optarg) + 1;
-      o->metric = found;
-      break;
-    }
+    case 'm': if (evc_parse_metric(optarg, &o->metric)) return 2; break;
     case 'p': if (evc_parse_double("--minkowski-p", optarg, 1, 1e6, &o->p)) return 2; break;
     case 't': if (evc_parse_long("--threads", optarg, 0, 1024, &v)) return 2; o->threads = (double)v; break;
     case 'Q': evc_quiet = 1; break;
@@ -64,32 +54,6 @@ static int knn_parse(int argc, char **argv, knn_opts *o) {
   if (!o->in || !o->out) return evc_err("knn needs --input and --output (see embedviz knn --help)") + 1;
   if (optind < argc) return evc_err("knn: unexpected argument '%s'", argv[optind]) + 1;
   return 0;
-}
-
-static int knn_run(const knn_opts *o, const evc_mat *ref, const evc_mat *q) {
-  ev_knn *idx = NULL;
-  evc_mat ind = {0}, dist = {0};
-  size_t m = q ? q->rows : ref->rows, k = (size_t)o->k;
-  ev_status st;
-  int rc = 0;
-  if ((st = ev_knn_create(&idx)) || (st = ev_knn_set(idx, EV_KNN_METRIC, o->metric)) ||
-      (st = ev_knn_set(idx, EV_KNN_MINKOWSKI_P, o->p)) || (st = ev_knn_set(idx, EV_KNN_THREADS, o->threads)) ||
-      (st = ev_knn_set_progress(idx, evc_progress, "knn")))
-    rc = evc_lib_err("setting up the index", st);
-  else if ((st = ev_knn_build(idx, ref->f, ref->rows, ref->cols, ref->cols)))
-    rc = evc_lib_err("building the index", st);
-  else if (evc_mat_alloc_i(&ind, m, k) || evc_mat_alloc_f(&dist, m, k))
-    rc = 1;
-  else if ((st = q ? ev_knn_query(idx, q->f, q->rows, q->cols, q->cols, k, ind.i, k, dist.f, k)
-                   : ev_knn_query_self(idx, k, ind.i, k, dist.f, k)))
-    rc = evc_lib_err("the neighbour search", st);
-  else if (evc_write_any(o->out, &ind, 0, NULL) || (o->dist && evc_write_any(o->dist, &dist, 0, NULL)))
-    rc = 1;
-  evc_progress_done();
-  ev_knn_free(idx);
-  evc_mat_free(&ind);
-  evc_mat_free(&dist);
-  return rc;
 }
 
 int evc_cmd_knn(int argc, char **argv) {
@@ -103,16 +67,15 @@ int evc_cmd_knn(int argc, char **argv) {
     evc_mat_free(&ref);
     return 1;
   }
-  rc = knn_run(&o, &ref, o.queries ? &q : NULL);
+  evc_mat ind = {0}, dist = {0};
+  rc = evc_knn_run(&ref, o.queries ? &q : NULL, (size_t)o.k, o.metric, o.p, (long)o.threads, &ind,
+                   o.dist ? &dist : NULL) ||
+       evc_write_any(o.out, &ind, 0, NULL) || (o.dist && evc_write_any(o.dist, &dist, 0, NULL));
   if (!rc) evc_info("knn: %zu queries, %ld neighbours among %zu rows in %.2f s", o.queries ? q.rows : ref.rows,
                     o.k, ref.rows, evc_now() - t0);
   evc_mat_free(&ref);
   evc_mat_free(&q);
+  evc_mat_free(&ind);
+  evc_mat_free(&dist);
   return rc;
 }
-
-#else
-int evc_cmd_knn(int argc, char **argv) {
-  return evc_unavailable(argc, argv, "knn", "kNN index");
-}
-#endif

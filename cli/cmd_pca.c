@@ -6,8 +6,6 @@
 
 #include "cli.h"
 
-#ifdef EVC_HAVE_PCA
-
 static const char PCA_HELP[] =
     "Usage: embedviz pca -i X.npy -o SCORES.npy [options]\n"
     "Principal component analysis of the rows of X (n x d).\n\n"
@@ -131,55 +129,3 @@ int evc_cmd_pca(int argc, char **argv) {
   evc_mat_free(&s);
   return rc;
 }
-
-/* ---- for the other commands ---- */
-
-/* The library's AUTO rule (docs/pca.md), which takes the randomized solver
- * for a few components of a wide matrix (50 of a 3,136-wide conv layer). */
-static double pick_solver(const evc_mat *x, size_t k) {
-  (void)x, (void)k;
-  return EV_PCA_SOLVER_AUTO;
-}
-
-int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *scores, evc_mat *ratio,
-                evc_mat *components) {
-  ev_pca *p = NULL;
-  ev_status st;
-  size_t kept = 0;
-  int rc = 0;
-  if (k > x->cols) k = x->cols;
-  if ((st = ev_pca_create(&p)) || (st = ev_pca_set(p, EV_PCA_N_COMPONENTS, (double)k)) ||
-      (st = ev_pca_set(p, EV_PCA_THREADS, (double)threads)) || (st = ev_pca_set(p, EV_PCA_SEED, (double)seed)) ||
-      (st = ev_pca_set(p, EV_PCA_SOLVER, pick_solver(x, k))) ||
-      (st = ev_pca_set_progress(p, evc_progress, "pca")))
-    rc = evc_lib_err("setting up PCA", st);
-  else if ((st = ev_pca_fit(p, x->f, x->rows, x->cols, x->cols)) || (st = ev_pca_n_components(p, &kept)))
-    rc = evc_lib_err("PCA", st);
-  else if (evc_mat_alloc_f(scores, x->rows, kept))
-    rc = 1;
-  else if ((st = ev_pca_transform(p, x->f, x->rows, x->cols, x->cols, scores->f, kept)))
-    rc = evc_lib_err("PCA transform", st);
-  if (!rc && ratio && !(rc = evc_mat_alloc_f(ratio, kept, 1) ? 1 : 0) && (st = ev_pca_explained_variance_ratio(p, ratio->f)))
-    rc = evc_lib_err("PCA", st);
-  if (!rc && components) {
-    float *all = malloc(kept * x->cols * sizeof *all);
-    if (!all || evc_mat_alloc_f(components, kept < 2 ? kept : 2, x->cols)) rc = evc_err("out of memory");
-    else if ((st = ev_pca_components(p, all, x->cols))) rc = evc_lib_err("PCA", st);
-    else memcpy(components->f, all, components->rows * x->cols * sizeof *all);
-    free(all);
-  }
-  evc_progress_done();
-  ev_pca_free(p);
-  return rc;
-}
-
-#else
-int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *scores, evc_mat *ratio,
-                evc_mat *components) {
-  return evc_err("PCA is not available: this libembedviz build lacks it");
-}
-
-int evc_cmd_pca(int argc, char **argv) {
-  return evc_unavailable(argc, argv, "pca", "PCA");
-}
-#endif

@@ -93,41 +93,23 @@ static void stage_end(evr_results *r, const char *name) {
 static int stage_maps(const evr_options *o, const evr_data *d, evr_results *r) {
   for (int l = 0; l < d->n_layers; l++) {
     stage_begin();
-    if (evr_embed(o, d->layer_name[l], &d->layer[l], 2, &r->map[l], &r->used_tsne)) return 1;
+    if (evr_embed(o, d->layer_name[l], &d->layer[l], 2, &r->map[l])) return 1;
     stage_end(r, d->layer_name[l]);
   }
   stage_begin();
-  if (evr_embed(o, "3-D", &d->layer[d->penultimate], 3, &r->map3d, &r->used_tsne)) return 1;
+  if (evr_embed(o, "3-D", &d->layer[d->penultimate], 3, &r->map3d)) return 1;
   stage_end(r, "3-D map");
   return 0;
 }
 
-#ifdef EVC_HAVE_KNN
-/* The k nearest reference rows of some query rows. */
-static int knn(const evr_options *o, const evc_mat *ref, const float *q, size_t nq, size_t ldq, evc_mat *out, int self) {
-  ev_knn *index = NULL;
-  ev_status st;
-  int rc = 0;
+/* The EVR_NEIGHBOURS nearest reference rows of each query row, or, when
+ * queries is NULL, of each reference row among the others. */
+static int knn(const evr_options *o, const evc_mat *ref, const evc_mat *queries, evc_mat *out) {
   /* A point is not its own neighbour: a few images have fewer than 10. */
-  size_t k = self && ref->rows <= EVR_NEIGHBOURS ? ref->rows - 1 : EVR_NEIGHBOURS;
+  size_t k = !queries && ref->rows <= EVR_NEIGHBOURS ? ref->rows - 1 : EVR_NEIGHBOURS;
   if (k == 0) return evc_err("the report needs at least 2 test images");
-  if (evc_mat_alloc_i(out, self ? ref->rows : nq, k)) return 1;
-  if ((st = ev_knn_create(&index)) || (st = ev_knn_set(index, EV_KNN_THREADS, (double)o->threads)) ||
-      (st = ev_knn_set_progress(index, evc_progress, "knn")) ||
-      (st = ev_knn_build(index, ref->f, ref->rows, ref->cols, ref->cols)))
-    rc = evc_lib_err("building a neighbour index", st);
-  else if ((st = self ? ev_knn_query_self(index, k, out->i, k, NULL, 0)
-                      : ev_knn_query(index, q, nq, ref->cols, ldq, k, out->i, k, NULL, 0)))
-    rc = evc_lib_err("the neighbour search", st);
-  evc_progress_done();
-  ev_knn_free(index);
-  return rc;
+  return evc_knn_run(ref, queries, k, EV_METRIC_EUCLIDEAN, 2, o->threads, out, NULL);
 }
-#else
-static int knn(const evr_options *o, const evc_mat *ref, const float *q, size_t nq, size_t ldq, evc_mat *out, int self) {
-  return evc_err("the report needs the kNN index, which this libembedviz build lacks");
-}
-#endif
 
 /* How many of row q's neighbours (train rows) share the query's class. */
 static int agree(const evr_data *d, const evc_mat *nn, size_t q, int64_t label) {
@@ -180,12 +162,14 @@ static int stage_neighbours(const evr_options *o, const evr_data *d, evr_results
   size_t cand = d->images.rows < 1000 ? d->images.rows : 1000;
   evc_mat pix = {0}, fe = {0};
   int64_t rows[EVR_QUERIES];
-  int rc = knn(o, &d->train_images, d->images.f, cand, d->images.cols, &pix, 0) ||
-           knn(o, &d->train_feat, feat->f, cand, feat->cols, &fe, 0);
+  /* The first cand test rows, as queries. */
+  const evc_mat qpix = {.rows = cand, .cols = d->images.cols, .f = d->images.f},
+                qfeat = {.rows = cand, .cols = feat->cols, .f = feat->f};
+  int rc = knn(o, &d->train_images, &qpix, &pix) || knn(o, &d->train_feat, &qfeat, &fe);
   if (!rc) {
     pick_queries(d, &pix, &fe, cand, r, rows);
     rc = select_rows(&pix, rows, &r->nn_pixels) || select_rows(&fe, rows, &r->nn_features) ||
-         knn(o, feat, NULL, 0, 0, &r->nn_self, 1);
+         knn(o, feat, NULL, &r->nn_self);
   }
   evc_mat_free(&pix);
   evc_mat_free(&fe);
@@ -254,18 +238,11 @@ static int path_in(const evr_options *o, const char *name, char *buf, size_t len
   return 0;
 }
 
-void evr_layer_title(const evr_data *d, int l, char *buf, size_t len) {
-  const char *name = d->layer_name[l];
-  snprintf(buf, len, "%s%s", name,
-           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" : l == d->softmax ? "" :
-           l == 1 ? " (early layer)" : "");
-}
-
 static int pictures_maps(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
   char path[4096], name[320], title[320];
   for (int l = 0; l < d->n_layers; l++) {
     snprintf(name, sizeof name, "map_%d_%s.png", l, d->layer_name[l]);
-    snprintf(title, sizeof title, "%s: %s", r->used_tsne ? "t-SNE" : "PCA", d->layer_name[l]);
+    snprintf(title, sizeof title, "t-SNE: %s", d->layer_name[l]);
     path_in(o, name, path, sizeof path);
     if (evc_fig_scatter(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, title)) return 1;
   }

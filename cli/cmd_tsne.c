@@ -4,9 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-
-#ifdef EVC_HAVE_TSNE
+#include "steps.h"
 
 static const char TSNE_HELP[] =
     "Usage: embedviz tsne -i X.npy -o MAP.npy [options]\n"
@@ -31,15 +29,12 @@ static const char TSNE_HELP[] =
     "  -q, --quiet               no progress\n"
     "  -h, --help                this help\n";
 
-static const char *const METRICS[] = {"euclidean", "sqeuclidean", "cosine", "cityblock", "minkowski", "chebyshev"};
-
 static int name_index(const char *opt, const char *s, const char *const *names, int n, double *out) {
   for (int k = 0; k < n; k++)
     if (!strcmp(s, names[k])) { *out = k; return 0; }
   return evc_err("unknown %s '%s'", opt, s);
 }
 
-/* Settings as (param, value) pairs, applied in order; NAN = leave default. */
 static int tsne_parse(int argc, char **argv, evc_tsne_opts *o, const char **in, const char **out) {
   static const struct option lo[] = {
       {"input", 1, 0, 'i'}, {"output", 1, 0, 'o'}, {"dims", 1, 0, 'n'}, {"perplexity", 1, 0, 'p'},
@@ -62,7 +57,7 @@ static int tsne_parse(int argc, char **argv, evc_tsne_opts *o, const char **in, 
     case 'P': bad = evc_parse_long("--pca", optarg, 0, 1 << 20, &v); o->pca = v; break;
     case 'M': bad = name_index("--method", optarg, methods, 3, &o->method); break;
     case 'T': bad = evc_parse_double("--theta", optarg, 0, 1, &o->theta); break;
-    case 'm': bad = name_index("--metric", optarg, METRICS, 6, &o->metric); break;
+    case 'm': bad = evc_parse_metric(optarg, &o->metric); break;
     case 'I': bad = evc_parse_long("--iterations", optarg, 1, 1L << 30, &v); o->iterations = (double)v; break;
     case 'L': bad = evc_parse_double("--learning-rate", optarg, 0, 1e9, &o->learning_rate); break;
     case 'E': bad = evc_parse_double("--early-exaggeration", optarg, 1, 1e6, &o->early_exaggeration); break;
@@ -79,51 +74,6 @@ static int tsne_parse(int argc, char **argv, evc_tsne_opts *o, const char **in, 
   if (!*in || !*out) return evc_err("tsne needs --input and --output (see embedviz tsne --help)") + 1;
   if (optind < argc) return evc_err("tsne: unexpected argument '%s'", argv[optind]) + 1;
   return 0;
-}
-
-void evc_tsne_defaults(evc_tsne_opts *o) {
-  *o = (evc_tsne_opts){.dims = 2, .perplexity = 30, .pca = -1, .method = NAN, .theta = NAN, .metric = NAN,
-                       .iterations = NAN, .learning_rate = NAN, .early_exaggeration = NAN,
-                       .exaggeration_iterations = NAN, .init = NAN, .seed = 0, .threads = 0};
-}
-
-static ev_status tsne_configure(ev_tsne *t, const evc_tsne_opts *o, const char *label) {
-  const struct { int param; double value; } set[] = {
-      {EV_TSNE_N_COMPONENTS, o->dims}, {EV_TSNE_PERPLEXITY, o->perplexity}, {EV_TSNE_METHOD, o->method},
-      {EV_TSNE_THETA, o->theta}, {EV_TSNE_METRIC, o->metric}, {EV_TSNE_N_ITER, o->iterations},
-      {EV_TSNE_LEARNING_RATE, o->learning_rate}, {EV_TSNE_EARLY_EXAGGERATION, o->early_exaggeration},
-      {EV_TSNE_EXAGGERATION_ITERATIONS, o->exaggeration_iterations}, {EV_TSNE_INIT, o->init},
-      {EV_TSNE_SEED, o->seed}, {EV_TSNE_THREADS, o->threads}};
-  for (size_t k = 0; k < sizeof set / sizeof set[0]; k++) {
-    if (isnan(set[k].value)) continue;
-    ev_status st = ev_tsne_set(t, set[k].param, set[k].value);
-    if (st) return st;
-  }
-  return ev_tsne_set_progress(t, evc_progress, (void *)label);
-}
-
-/* PCA to k components first (the usual t-SNE recipe), then t-SNE. */
-int evc_tsne_run(const evc_tsne_opts *o, const char *label, const evc_mat *x, evc_mat *map, double *kl) {
-  evc_mat reduced = {0};
-  const evc_mat *in = x;
-  long k = o->pca < 0 ? (x->cols > 50 ? 50 : 0) : o->pca;
-  if (k > 0 && (size_t)k < x->cols) {
-    if (evc_pca_run(x, (size_t)k, (long)o->seed, (long)o->threads, &reduced, NULL, NULL)) return 1;
-    in = &reduced;
-  }
-  ev_tsne *t = NULL;
-  ev_status st;
-  int rc = 0;
-  if ((st = ev_tsne_create(&t)) || (st = tsne_configure(t, o, label))) rc = evc_lib_err("setting up t-SNE", st);
-  else if ((st = ev_tsne_fit(t, in->f, in->rows, in->cols, in->cols))) rc = evc_lib_err("t-SNE", st);
-  else if (evc_mat_alloc_f(map, in->rows, (size_t)o->dims)) rc = 1;
-  else if ((st = ev_tsne_embedding(t, map->f, (size_t)o->dims))) rc = evc_lib_err("reading the t-SNE map", st);
-  else if (kl && (st = ev_tsne_kl_divergence(t, kl))) rc = evc_lib_err("t-SNE", st);
-  evc_progress_done();
-  if (rc) evc_mat_free(map);
-  ev_tsne_free(t);
-  evc_mat_free(&reduced);
-  return rc;
 }
 
 int evc_cmd_tsne(int argc, char **argv) {
@@ -143,9 +93,3 @@ int evc_cmd_tsne(int argc, char **argv) {
   evc_mat_free(&map);
   return rc;
 }
-
-#else
-int evc_cmd_tsne(int argc, char **argv) {
-  return evc_unavailable(argc, argv, "tsne", "t-SNE");
-}
-#endif

@@ -5,7 +5,7 @@
 #ifndef EVCLI_REPORT_H
 #define EVCLI_REPORT_H
 
-#include "cli.h"
+#include "steps.h"
 
 #define EVR_MAX_LAYERS 8
 #define EVR_MAX_STAGES 16
@@ -45,7 +45,6 @@ typedef struct evr_data {
 typedef struct evr_results {
   evc_mat map[EVR_MAX_LAYERS];   /* n x 2 maps of each layer */
   evc_mat map3d;                 /* n x 3 map of the penultimate layer */
-  int used_tsne;                 /* 0: maps are PCA (no t-SNE in this build) */
   int64_t queries[EVR_QUERIES];
   evc_mat nn_pixels, nn_features;      /* EVR_QUERIES x EVR_NEIGHBOURS (train rows) */
   evc_mat nn_self;                     /* n x EVR_NEIGHBOURS (test rows, feature space) */
@@ -70,11 +69,10 @@ int evr_load(const evr_options *o, evr_data *d);
 void evr_data_free(evr_data *d);
 void evr_results_free(evr_results *r);
 
-/* A dims-D map of x (n x dim): t-SNE (after PCA to 50 dimensions when dim
- * is larger) or, in builds without t-SNE, the first principal components.
- * out: n x dims, allocated here. 0 or 1. */
-int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims, evc_mat *out,
-              int *used_tsne);
+/* A dims-D t-SNE map of x (n x dim), after PCA to 50 dimensions when dim
+ * is larger, with the report's settings. out: n x dims, allocated here.
+ * 0 or 1. */
+int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims, evc_mat *out);
 /* PCA of x to k components: scores (n x k); optionally ratio and the
  * first components. 0 or 1. */
 int evr_pca(const evr_options *o, const evc_mat *x, size_t k, evc_mat *scores, evc_mat *ratio,

@@ -1,7 +1,7 @@
 /*
  * report_compute.c - maps for the report: t-SNE after PCA to 50 dimensions
  * (the usual recipe: it removes noise and makes the neighbour search cheap;
- * Kobak & Berens 2019), or PCA alone in builds without t-SNE.
+ * Kobak & Berens 2019), through the shared steps (steps.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +30,7 @@ int evr_pca(const evr_options *o, const evc_mat *x, size_t k, evc_mat *scores, e
   return evc_pca_run(x, k, o->seed, o->threads, scores, ratio, components);
 }
 
-int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims, evc_mat *out, int *used_tsne) {
-#ifdef EVC_HAVE_TSNE
+int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims, evc_mat *out) {
   evc_tsne_opts t;
   evc_tsne_defaults(&t);
   t.dims = dims;
@@ -47,11 +46,5 @@ int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims
   t.iterations = (double)o->iterations;
   t.seed = (double)o->seed;
   t.threads = (double)o->threads;
-  *used_tsne = 1;
   return evc_tsne_run(&t, what, x, out, NULL);
-#else
-  /* No t-SNE in this build: the leading principal components instead. */
-  *used_tsne = 0;
-  return evr_pca(o, x, (size_t)dims, out, NULL, NULL);
-#endif
 }

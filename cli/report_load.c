@@ -95,6 +95,13 @@ static int find_layer(const evr_data *d, const char *name, const char *role) {
   return -1;
 }
 
+void evr_layer_title(const evr_data *d, int l, char *buf, size_t len) {
+  const char *name = d->layer_name[l];
+  snprintf(buf, len, "%s%s", name,
+           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" : l == d->softmax ? "" :
+           l == 1 ? " (early layer)" : "");
+}
+
 /* With --model: every layer but the pixels from the model, for the test
  * images; the penultimate layer for the training images. */
 static int extract_layers(const evr_options *o, evr_data *d) {
@@ -102,6 +109,9 @@ static int extract_layers(const evr_options *o, evr_data *d) {
   int idx[EVR_MAX_LAYERS], n = 0;
   evc_mat out[EVR_MAX_LAYERS] = {{0}};
   size_t chw[3] = {1, (size_t)d->side, (size_t)d->side};
+  if (!ev_extract_available())
+    return evc_err("extraction is not available: this libembedviz build lacks it (libtorch): use --data with "
+                   "test_<layer>.npy files instead of --model");
   for (int l = 0; l < d->n_layers; l++)
     if (strcmp(d->layer_name[l], "pixels")) names[n] = d->layer_name[l], idx[n++] = l;
   if (n && evc_extract_layers(o->model, &d->images, chw, names, n, 0, 256, o->threads, "test images", out)) return 1;

@@ -60,7 +60,7 @@ $(FUZZ_BUILD)/lib/%.o: lib/%.cpp $(FUZZ_HDRS)
 
 $(FUZZ_BUILD)/cli/%.o: cli/%.c cli/cli.h $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -DEVC_HAVE_IO=1 -Icli -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Icli -c $< -o $@
 
 $(FUZZ_BUILD)/libembedviz-fuzz.a: $(FUZZ_LIB_OBJS)
 	rm -f $@

@@ -6,7 +6,12 @@
 #     compile error under -Werror=enum-conversion (gcc >= 10 and clang);
 #  3. scripts/install-deps.sh, which `make check` runs every time, is quiet
 #     and runs no apt-get when nothing is missing, and does run it when a
-#     package is missing (apt-get is a stub here that records its calls).
+#     package is missing (apt-get is a stub here that records its calls);
+#  4. the tool (cli/): its objects depend on the headers they include
+#     (-MMD -MP), an edit in cli/ rebuilds build/embedviz for check-python,
+#     and the commands stand side by side: a cmd_*.c file defines nothing
+#     but its commands' entry points, which only main.c calls; what they
+#     share is in cli/steps.c; no EVC_HAVE_* build flags.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
@@ -57,6 +62,38 @@ PATH="$tmp/bin:$PATH" EV_DEPS_LIST="$tmp/list" bash scripts/install-deps.sh > /d
 if grep -q '^apt-get install .* ev-no-such-package$' "$tmp/calls" 2> /dev/null &&
    ! grep -qE '(^| )make( |$)' "$tmp/calls"; then ok
 else bad "install-deps.sh with a missing package: expected 'apt-get install ... ev-no-such-package' only, got: $(cat "$tmp/calls" 2> /dev/null)"; fi
+
+# 4. the tool
+MAKE=${MAKE:-make}
+BUILD=${BUILD:-build}
+if ! $MAKE --no-print-directory -s BUILD="$BUILD" "$BUILD/embedviz" > "$tmp/err" 2>&1; then
+  bad "the tool does not build:"; tail -5 "$tmp/err"
+else
+  # What-if (-W) dry runs: nothing is touched (-o: the flags file, remade
+  # on every run, counts as unchanged). plot.h is included by the drawing
+  # files, not by the knn command.
+  $MAKE --no-print-directory -n -o "$BUILD/cli/flags" -W cli/plot.h BUILD="$BUILD" "$BUILD/embedviz" > "$tmp/plan" 2>&1
+  if grep -q ' cli/figures\.c ' "$tmp/plan" && ! grep -q ' cli/cmd_knn\.c ' "$tmp/plan" &&
+     grep -q -- "-o $BUILD/embedviz " "$tmp/plan"; then ok
+  else bad "after an edit of cli/plot.h, expected figures.c rebuilt, cmd_knn.c not, the tool relinked; make would run:"; cat "$tmp/plan"; fi
+  $MAKE --no-print-directory -n -o "$BUILD/cli/flags" -W cli/steps.c BUILD="$BUILD" check-python > "$tmp/plan" 2>&1
+  if grep -q ' cli/steps\.c ' "$tmp/plan" && grep -q -- "-o $BUILD/embedviz " "$tmp/plan"; then ok
+  else bad "after an edit of cli/steps.c, check-python would not rebuild $BUILD/embedviz:"; cat "$tmp/plan"; fi
+  crossed=""
+  for o in "$BUILD"/cli/cmd_*.o; do
+    extra=$(nm -g --defined-only "$o" | awk '$3 !~ /^evc_cmd_/ {print $3}')
+    [ -n "$extra" ] && crossed+=" $(basename "$o" .o) defines $extra;"
+  done
+  for o in "$BUILD"/cli/*.o; do
+    [ "$(basename "$o")" = main.o ] && continue
+    calls=$(nm -u "$o" | awk '$2 ~ /^evc_cmd_/ {print $2}')
+    [ -n "$calls" ] && crossed+=" $(basename "$o" .o) calls $calls;"
+  done
+  if [ -z "$crossed" ]; then ok
+  else bad "commands reach into each other (shared steps belong in cli/steps.c):$crossed"; fi
+  if grep -rn 'EVC_HAVE_' cli/ fuzz/fuzz.mk; then bad "build flags decide the tool's capabilities (ask the library at run time)"
+  else ok; fi
+fi
 
 echo "build checks: $passed passed, $failed failed"
 [ $failed -eq 0 ]

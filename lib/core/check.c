@@ -15,9 +15,7 @@ ev_status ev__bytes(const char *what, size_t rows, size_t cols, size_t elem,
 
 static ev_status check_shape(const char *name, const void *data, size_t rows,
                              size_t cols, size_t ld) {
-  if (!data)
-    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass a %zu x %zu matrix",
-                    name, rows, cols);
+  EV__ARG_NULL_IF(!data, "%s", "pass a %zu x %zu matrix", name, rows, cols);
   if (rows == 0 || cols == 0)
     return ev__fail(EV_ERR_ARGUMENT,
                     "%s has %zu rows and %zu columns: both must be at least 1",

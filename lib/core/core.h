@@ -31,6 +31,21 @@ ev_status ev__nomem(const char *what, size_t bytes);
 ev_status ev__nomem_advice(const char *what, size_t bytes,
                            const char *advice);
 
+/* Refuse a NULL argument (as libgit2's GIT_ASSERT_ARG): when `null` holds,
+ * return EV_ERR_ARGUMENT with the message "<what> is NULL: <advice>".
+ * what and advice are string literals (printf formats whose arguments
+ * follow, in order); the advice says what to pass instead. Use inside a
+ * function that returns ev_status:
+ *   EV__ARG_NULL_IF(!ds || !n, "data set or n", "pass a data set ...");
+ *   EV__ARG_NOT_NULL(out, "pass the address of an ev_pca pointer");
+ * The second names the argument as it is written. */
+#define EV__ARG_NULL_IF(null, what, ...)                                \
+  do {                                                                  \
+    if (null)                                                           \
+      return ev__fail(EV_ERR_ARGUMENT, what " is NULL: " __VA_ARGS__); \
+  } while (0)
+#define EV__ARG_NOT_NULL(arg, ...) EV__ARG_NULL_IF(!(arg), #arg, __VA_ARGS__)
+
 /* ---- allocation: every allocation of the library goes through these, so
  * the test hook (lib/core/testhook.h) can make any of them fail. ---- */
 void *ev__malloc(size_t bytes);

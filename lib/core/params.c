@@ -53,9 +53,7 @@ ev_status ev__param_default(const ev__param_spec *table, size_t n, int id,
                             const char *what, double *out) {
   const ev__param_spec *s = ev__param_find(table, n, id);
   if (!s) return unknown(table, n, id, what);
-  if (!out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "value is NULL: pass the address of a double");
+  EV__ARG_NULL_IF(!out, "value", "pass the address of a double");
   *out = s->fallback;
   return EV_OK;
 }

@@ -34,11 +34,10 @@ extern "C" ev_status ev_extractor_run_dataset(ev_extractor *ex,
                                               ev_dataset *ds,
                                               float *const *out,
                                               const size_t *ld) {
-  if (!ex || !ds || !out || !ld)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "extractor, ds, out or ld is NULL: pass an extractor from "
-                    "ev_extractor_create, a data set from ev_dataset_from_* "
-                    "and an output pointer and leading dimension per layer");
+  EV__ARG_NULL_IF(!ex || !ds || !out || !ld, "extractor, ds, out or ld",
+                  "pass an extractor from ev_extractor_create, a data set from "
+                  "ev_dataset_from_* and an output pointer and leading "
+                  "dimension per layer");
   size_t n, c, h, w, bytes;
   ev_status st = ev_dataset_count(ds, &n);
   if (st == EV_OK) st = ev_dataset_item_shape(ds, &c, &h, &w);

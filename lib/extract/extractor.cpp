@@ -15,19 +15,16 @@ static const ev__param_spec params[] = {EXTRACT_SETTINGS(SPEC)};
 static const size_t n_params = sizeof params / sizeof params[0];
 EV__SETTINGS_COVER(ev_extract_param, EXTRACT_SETTINGS)
 
+/* What a call needs (EV__ARG_NULL_IF). */
+#define EX_ADVICE                                                     \
+  "pass a model from ev_model_load or an extractor from "            \
+  "ev_extractor_create, and non-NULL arguments"
+
 extern "C" ev_status ev_extractor_create(const ev_model *model,
                                          ev_extractor **out) {
-  if (!out)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "out is NULL: pass a model from ev_model_load or an extractor from "
-        "ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NOT_NULL(out, EX_ADVICE);
   *out = nullptr;
-  if (!model)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "model is NULL: pass a model from ev_model_load or an extractor from "
-        "ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NOT_NULL(model, EX_ADVICE);
   void *mem = ev__malloc(sizeof(ev_extractor));
   if (!mem) return ev__nomem("extractor", sizeof(ev_extractor));
   ev_extractor *ex = new (mem) ev_extractor();
@@ -49,22 +46,14 @@ extern "C" void ev_extractor_free(ev_extractor *ex) {
 
 extern "C" ev_status ev_extractor_set(ev_extractor *ex,
                                       ev_extract_param param, double value) {
-  if (!ex)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "extractor is NULL: pass a model from ev_model_load or an extractor "
-        "from ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NULL_IF(!ex, "extractor", EX_ADVICE);
   return ev__param_set(params, n_params, static_cast<ev__extract_settings *>(ex),
                        param, value, "feature-extractor");
 }
 
 extern "C" ev_status ev_extractor_get(const ev_extractor *ex,
                                       ev_extract_param param, double *value) {
-  if (!ex || !value)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "extractor or value is NULL: pass a model from ev_model_load or an "
-        "extractor from ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NULL_IF(!ex || !value, "extractor or value", EX_ADVICE);
   return ev__param_get(params, n_params,
                        static_cast<const ev__extract_settings *>(ex), param,
                        value, "feature-extractor");
@@ -85,11 +74,7 @@ extern "C" ev_status ev_extractor_param_default(ev_extract_param param,
 extern "C" ev_status ev_extractor_set_progress(ev_extractor *ex,
                                                ev_progress_fn fn,
                                                void *user_data) {
-  if (!ex)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "extractor is NULL: pass a model from ev_model_load or an extractor "
-        "from ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NULL_IF(!ex, "extractor", EX_ADVICE);
   ex->progress = fn;
   ex->progress_user = user_data;
   return EV_OK;
@@ -170,11 +155,7 @@ static ev_status add_layer(ev_extractor *ex, const char *name) {
 
 extern "C" ev_status ev_extractor_add_layer(ev_extractor *ex,
                                             const char *name) {
-  if (!ex || !name)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "extractor or name is NULL: pass a model from ev_model_load or an "
-        "extractor from ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NULL_IF(!ex || !name, "extractor or name", EX_ADVICE);
   try {
     ev__quiet quiet;
     return add_layer(ex, name);
@@ -185,11 +166,7 @@ extern "C" ev_status ev_extractor_add_layer(ev_extractor *ex,
 
 extern "C" ev_status ev_extractor_n_layers(const ev_extractor *ex,
                                            size_t *n) {
-  if (!ex || !n)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "extractor or n is NULL: pass a model from ev_model_load or an "
-        "extractor from ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NULL_IF(!ex || !n, "extractor or n", EX_ADVICE);
   *n = ex->layers.size();
   return EV_OK;
 }
@@ -213,11 +190,7 @@ static ev_status check_shapes(const ev_extractor *ex, size_t layer) {
 
 extern "C" ev_status ev_extractor_layer_cols(const ev_extractor *ex,
                                              size_t layer, size_t *cols) {
-  if (!ex || !cols)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "extractor or cols is NULL: pass a model from ev_model_load or an "
-        "extractor from ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NULL_IF(!ex || !cols, "extractor or cols", EX_ADVICE);
   ev_status st = check_shapes(ex, layer);
   if (st != EV_OK) return st;
   const std::vector<int64_t> &s = ex->shapes[layer];
@@ -231,11 +204,7 @@ extern "C" ev_status ev_extractor_layer_cols(const ev_extractor *ex,
 extern "C" ev_status ev_extractor_layer_shape(const ev_extractor *ex,
                                               size_t layer, size_t dims[8],
                                               size_t *ndim) {
-  if (!ex || !dims || !ndim)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "extractor, dims or ndim is NULL: pass a model from ev_model_load or "
-        "an extractor from ev_extractor_create, and non-NULL arguments");
+  EV__ARG_NULL_IF(!ex || !dims || !ndim, "extractor, dims or ndim", EX_ADVICE);
   ev_status st = check_shapes(ex, layer);
   if (st != EV_OK) return st;
   const std::vector<int64_t> &s = ex->shapes[layer];

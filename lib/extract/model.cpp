@@ -99,15 +99,9 @@ static ev_status load_into(ev_model *m, const char *path) {
 
 extern "C" ev_status ev_model_load(const char *path, int device,
                                    ev_model **out) {
-  if (!out)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "out is NULL: pass a model from ev_model_load and a result pointer");
+  EV__ARG_NOT_NULL(out, "pass a model from ev_model_load and a result pointer");
   *out = nullptr;
-  if (!path)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "path is NULL: pass a model from ev_model_load and a result pointer");
+  EV__ARG_NOT_NULL(path, "pass a model from ev_model_load and a result pointer");
   if (device != EV_DEVICE_CPU && device != EV_DEVICE_CUDA)
     return ev__fail(EV_ERR_ARGUMENT,
                     "device %d is not EV_DEVICE_CPU (0) or "
@@ -144,20 +138,16 @@ extern "C" void ev_model_free(ev_model *model) {
 }
 
 extern "C" ev_status ev_model_n_layers(const ev_model *model, size_t *n) {
-  if (!model || !n)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "model or n is NULL: pass a model from ev_model_load and a "
-                    "result pointer");
+  EV__ARG_NULL_IF(!model || !n, "model or n", "pass a model from ev_model_load "
+                  "and a result pointer");
   *n = model->layers.size();
   return EV_OK;
 }
 
 extern "C" ev_status ev_model_layer_name(const ev_model *model, size_t i,
                                          const char **name) {
-  if (!model || !name)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "model or name is NULL: pass a model from ev_model_load "
-                    "and a result pointer");
+  EV__ARG_NULL_IF(!model || !name, "model or name", "pass a model from "
+                  "ev_model_load and a result pointer");
   if (i >= model->layers.size())
     return ev__fail(EV_ERR_ARGUMENT,
                     "layer %zu does not exist: the model "

@@ -176,11 +176,9 @@ static ev_status prepare(ev_extractor *ex, size_t c, size_t h, size_t w) {
 
 extern "C" ev_status ev_extractor_prepare(ev_extractor *ex, size_t c,
                                           size_t h, size_t w) {
-  if (!ex)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "extractor is NULL: pass an extractor from ev_extractor_create and an "
-        "output pointer and leading dimension per layer");
+  EV__ARG_NULL_IF(!ex, "extractor", "pass an extractor from "
+                  "ev_extractor_create and an output pointer and leading "
+                  "dimension per layer");
   if (ex->layers.empty())
     return ev__fail(EV_ERR_STATE, "no layers: call ev_extractor_add_layer "
                     "first");
@@ -263,11 +261,9 @@ ev_status ev__check_run_args(const ev_extractor *ex, const float *x,
                                 size_t n, size_t c, size_t h, size_t w,
                                 size_t ldx, float *const *out,
                                 const size_t *ld) {
-  if (!ex || !out || !ld)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "extractor, out or ld is NULL: pass an extractor from "
-                    "ev_extractor_create and an output pointer and leading "
-                    "dimension per layer");
+  EV__ARG_NULL_IF(!ex || !out || !ld, "extractor, out or ld",
+                  "pass an extractor from ev_extractor_create and an output "
+                  "pointer and leading dimension per layer");
   if (ex->layers.empty())
     return ev__fail(EV_ERR_STATE, "no layers: call ev_extractor_add_layer "
                     "first");
@@ -281,12 +277,10 @@ ev_status ev__check_run_args(const ev_extractor *ex, const float *x,
   ev_status st = ev__check_matrix("x", x, n, chw, ldx);
   if (st != EV_OK) return st;
   for (size_t j = 0; j < ex->layers.size(); j++)
-    if (!out[j])
-      return ev__fail(EV_ERR_ARGUMENT,
-                      "out[%zu] (layer \"%s\") is NULL: pass an extractor from "
-                      "ev_extractor_create and an output pointer and leading "
-                      "dimension per layer",
-                      j, ex->layers[j].name.c_str());
+    EV__ARG_NULL_IF(!out[j], "out[%zu] (layer \"%s\")", "pass an extractor "
+                    "from ev_extractor_create and an output pointer and "
+                    "leading dimension per layer",
+                    j, ex->layers[j].name.c_str());
   return ev__check_finite("x", x, n, chw, ldx);
 }
 

@@ -67,10 +67,8 @@ size_t ev_array_size(const ev_array *a) { return a ? a->size : 0; }
 const void *ev_array_data(const ev_array *a) { return a ? a->data : NULL; }
 
 ev_status ev_array_to_float(const ev_array *a, float *out, size_t count) {
-  if (!a || !out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "array or out is NULL: pass an array from ev_npy_read, "
-                    "ev_idx_read or ev_image_read and a buffer for its floats");
+  EV__ARG_NULL_IF(!a || !out, "array or out", "pass an array from ev_npy_read, "
+                  "ev_idx_read or ev_image_read and a buffer for its floats");
   if (count < a->size)
     return ev__fail(EV_ERR_ARGUMENT,
                     "out has room for %zu floats, the array has %zu: pass a "

@@ -19,6 +19,10 @@ EV__DS_SETTINGS(FITS)
 /* Labels above this get no class name (names are made up front). */
 #define MAX_NAMED_LABEL (1 << 20)
 
+/* What a call on a data set needs (EV__ARG_NULL_IF). */
+#define DS_ADVICE \
+  "pass a data set from an ev_dataset_from_* call and non-NULL arguments"
+
 static ev_status new_dataset(size_t n, ev_dataset **out) {
   ev_dataset *ds = ev__calloc(1, sizeof *ds);
   int32_t *labels = ev__malloc(n * sizeof *labels);
@@ -203,11 +207,7 @@ ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
                     "ev_dataset pointer");
   *out = NULL;
   for (size_t i = 0; i < n; i++)
-    if (!paths[i])
-      return ev__fail(EV_ERR_ARGUMENT,
-                      "paths[%zu] is NULL: pass a data set from an "
-                      "ev_dataset_from_* call and non-NULL arguments",
-                      i);
+    EV__ARG_NULL_IF(!paths[i], "paths[%zu]", DS_ADVICE, i);
   ev_status st = check_labels(labels, n);
   if (st) return st;
   char **own = ev__calloc(n, sizeof *own);
@@ -229,11 +229,8 @@ ev_status ev_dataset_from_paths(const char *const *paths, size_t n,
 
 ev_status ev_dataset_from_folder(const char *folder, int skip_bad,
                                  ev_dataset **out) {
-  if (!folder || !out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "ev_dataset_from_folder: folder or out "
-                    "is NULL: pass a data set from an ev_dataset_from_* call "
-                    "and non-NULL arguments");
+  EV__ARG_NULL_IF(!folder || !out, "ev_dataset_from_folder: folder or out",
+                  DS_ADVICE);
   *out = NULL;
   char **paths, **classes;
   int32_t *labels;
@@ -336,10 +333,7 @@ typedef ev_status (*array_reader)(const char *, ev_array **);
 
 static ev_status from_files(array_reader rd, const char *path,
                             const char *labels_path, ev_dataset **out) {
-  if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "the data set's path or out is NULL: pass a data set from "
-                    "an ev_dataset_from_* call and non-NULL arguments");
+  EV__ARG_NULL_IF(!path || !out, "the data set's path or out", DS_ADVICE);
   *out = NULL;
   ev_array *a, *l = NULL;
   ev_status st = rd(path, &a);
@@ -375,10 +369,7 @@ ev_status ev_dataset_from_floats(const float *data, size_t n, size_t c,
                                  size_t h, size_t w, size_t ld,
                                  const int32_t *labels, ev_dataset **out) {
   size_t chw;
-  if (!out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "out is NULL: pass a data set from an ev_dataset_from_* "
-                    "call and non-NULL arguments");
+  EV__ARG_NOT_NULL(out, DS_ADVICE);
   *out = NULL;
   if (c == 0 || h == 0 || w == 0)
     return ev__fail(EV_ERR_ARGUMENT,
@@ -416,10 +407,7 @@ ev_status ev_dataset_from_floats(const float *data, size_t n, size_t c,
 
 ev_status ev_dataset_set(ev_dataset *ds, ev_dataset_param param,
                          double value) {
-  if (!ds)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "data set is NULL: pass a data set from an "
-                    "ev_dataset_from_* call and non-NULL arguments");
+  EV__ARG_NULL_IF(!ds, "data set", DS_ADVICE);
   ev_status st = ev__param_check(ds_params, N_DS_PARAMS, param, value,
                                  "data set");
   if (st) return st;
@@ -431,10 +419,7 @@ ev_status ev_dataset_set(ev_dataset *ds, ev_dataset_param param,
 
 ev_status ev_dataset_get(const ev_dataset *ds, ev_dataset_param param,
                          double *value) {
-  if (!ds || !value)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "data set or value is NULL: pass a data set from an "
-                    "ev_dataset_from_* call and non-NULL arguments");
+  EV__ARG_NULL_IF(!ds || !value, "data set or value", DS_ADVICE);
   return ev__param_get(ds_params, N_DS_PARAMS, ds, param, value, "data set");
 }
 
@@ -450,29 +435,20 @@ ev_status ev_dataset_param_default(ev_dataset_param param, double *value) {
 
 ev_status ev_dataset_set_progress(ev_dataset *ds, ev_progress_fn fn,
                                   void *user_data) {
-  if (!ds)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "data set is NULL: pass a data set from an "
-                    "ev_dataset_from_* call and non-NULL arguments");
+  EV__ARG_NULL_IF(!ds, "data set", DS_ADVICE);
   ds->progress = fn;
   ds->progress_user = user_data;
   return EV_OK;
 }
 
 ev_status ev_dataset_count(const ev_dataset *ds, size_t *n) {
-  if (!ds || !n)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "data set or n is NULL: pass a data set from an "
-                    "ev_dataset_from_* call and non-NULL arguments");
+  EV__ARG_NULL_IF(!ds || !n, "data set or n", DS_ADVICE);
   *n = ds->n;
   return EV_OK;
 }
 
 ev_status ev_dataset_labels(const ev_dataset *ds, int32_t *out, size_t cap) {
-  if (!ds || !out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "data set or out is NULL: pass a data set from an "
-                    "ev_dataset_from_* call and non-NULL arguments");
+  EV__ARG_NULL_IF(!ds || !out, "data set or out", DS_ADVICE);
   if (cap < ds->n)
     return ev__fail(EV_ERR_ARGUMENT, "out has room for %zu labels, the data "
                     "set has %zu items: pass room for %zu", cap, ds->n,
@@ -482,10 +458,7 @@ ev_status ev_dataset_labels(const ev_dataset *ds, int32_t *out, size_t cap) {
 }
 
 ev_status ev_dataset_class_count(const ev_dataset *ds, size_t *n) {
-  if (!ds || !n)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "data set or n is NULL: pass a data set from an "
-                    "ev_dataset_from_* call and non-NULL arguments");
+  EV__ARG_NULL_IF(!ds || !n, "data set or n", DS_ADVICE);
   *n = ds->n_classes;
   return EV_OK;
 }

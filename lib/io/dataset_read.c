@@ -65,10 +65,9 @@ static void out_size(const pipeline *p, size_t h, size_t w, size_t *oh,
 
 ev_status ev_dataset_item_shape(const ev_dataset *ds, size_t *c, size_t *h,
                                 size_t *w) {
-  if (!ds || !c || !h || !w)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "data set or an output is NULL: pass a data set from an "
-                    "ev_dataset_from_* call and an output buffer");
+  EV__ARG_NULL_IF(!ds || !c || !h || !w, "data set or an output",
+                  "pass a data set from an ev_dataset_from_* call and an "
+                  "output buffer");
   pipeline p;
   ev_status st = make_pipeline(ds, &p);
   if (st) return st;
@@ -270,11 +269,9 @@ static ev_status read_batch(ev_dataset *ds, const pipeline *p, size_t start,
 
 ev_status ev_dataset_read(ev_dataset *ds, size_t start, size_t count,
                           float *out, size_t ld) {
-  if (!ds || !out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "ev_dataset_read: data set or out is "
-                    "NULL: pass a data set from an ev_dataset_from_* call and "
-                    "an output buffer");
+  EV__ARG_NULL_IF(!ds || !out, "ev_dataset_read: data set or out",
+                  "pass a data set from an ev_dataset_from_* call and an "
+                  "output buffer");
   if (count == 0 || start > ds->n || count > ds->n - start)
     return ev__fail(EV_ERR_ARGUMENT, "items [%zu, %zu + %zu) are not in the "
                     "data set of %zu items: ask for at least one item, all "

@@ -167,10 +167,8 @@ static ev_status read_header(gzFile gz, const char *path,
 }
 
 ev_status ev_idx_read(const char *path, ev_array **out) {
-  if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "ev_idx_read: path or out is NULL: pass a file path and "
-                    "the address of an ev_array pointer");
+  EV__ARG_NULL_IF(!path || !out, "ev_idx_read: path or out",
+                  "pass a file path and the address of an ev_array pointer");
   *out = NULL;
   ev_status st0 = ev__regular_file(path);
   if (st0 != EV_OK) return st0;

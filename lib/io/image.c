@@ -289,10 +289,8 @@ static int known_signature(const unsigned char *d, size_t n) {
 }
 
 ev_status ev_image_read(const char *path, int channels, ev_array **out) {
-  if (!path || !out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "ev_image_read: path or out is NULL: pass a file path and "
-                    "the address of an ev_array pointer");
+  EV__ARG_NULL_IF(!path || !out, "ev_image_read: path or out",
+                  "pass a file path and the address of an ev_array pointer");
   *out = NULL;
   if (channels != 0 && channels != 1 && channels != 3)
     return ev__fail(EV_ERR_ARGUMENT, "ev_image_read: channels must be 0 (as "

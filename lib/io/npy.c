@@ -251,11 +251,9 @@ static ev_status read_data(FILE *f, const char *path, const npy_header *h,
 }
 
 ev_status ev_npy_read(const char *path, ev_array **out) {
-  if (!path || !out)
-    return ev__fail(
-        EV_ERR_ARGUMENT,
-        "ev_npy_read: path or out is NULL: pass a file path and the address of "
-        "an ev_array pointer (read) or the data (write)");
+  EV__ARG_NULL_IF(!path || !out, "ev_npy_read: path or out",
+                  "pass a file path and the address of an ev_array pointer "
+                  "(read) or the data (write)");
   *out = NULL;
   FILE *f;
   ev_status st0 = ev__open_regular(path, &f);
@@ -305,11 +303,9 @@ static ev_status write_header(ev__atomic_file *af, int dtype, size_t ndim,
 
 ev_status ev_npy_write_matrix(const char *path, const float *x, size_t rows,
                               size_t cols, size_t ld) {
-  if (!path)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "ev_npy_write_matrix: path is "
-                    "NULL: pass a file path and the address of an ev_array "
-                    "pointer (read) or the data (write)");
+  EV__ARG_NULL_IF(!path, "ev_npy_write_matrix: path", "pass a file path and "
+                  "the address of an ev_array pointer (read) or the data "
+                  "(write)");
   ev_status st = ev__check_matrix("x", x, rows, cols, ld);
   if (st) return st;
   ev__atomic_file af;
@@ -323,11 +319,9 @@ ev_status ev_npy_write_matrix(const char *path, const float *x, size_t rows,
 
 ev_status ev_npy_write(const char *path, int dtype, const void *data,
                        size_t ndim, const size_t *shape) {
-  if (!path || !data || !shape)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "ev_npy_write: path, data or shape is "
-                    "NULL: pass a file path and the address of an ev_array "
-                    "pointer (read) or the data (write)");
+  EV__ARG_NULL_IF(!path || !data || !shape, "ev_npy_write: path, data or shape",
+                  "pass a file path and the address of an ev_array pointer "
+                  "(read) or the data (write)");
   if (!descr_of(dtype))
     return ev__fail(EV_ERR_ARGUMENT,
                     "ev_npy_write: dtype %d is not an "

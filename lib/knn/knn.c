@@ -22,15 +22,12 @@ EV__SETTINGS_COVER(ev_knn_param, KNN_SETTINGS)
 #define GEMM_MAX_SQNORM 1e30
 #define GEMM_MIN_NORM 1e-15
 
-static ev_status null_index(void) {
-  return ev__fail(EV_ERR_ARGUMENT,
-                  "index is NULL: make one with ev_knn_create first");
-}
+/* Every call on an index starts here. */
+#define NEED_INDEX(ix) \
+  EV__ARG_NULL_IF(!(ix), "index", "make one with ev_knn_create first")
 
 ev_status ev_knn_create(ev_knn **out) {
-  if (!out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "out is NULL: pass the address of an ev_knn pointer");
+  EV__ARG_NOT_NULL(out, "pass the address of an ev_knn pointer");
   *out = NULL;
   ev_knn *ix = ev__calloc(1, sizeof *ix);
   if (!ix) return ev__nomem("a kNN index", sizeof *ix);
@@ -56,14 +53,13 @@ void ev_knn_free(ev_knn *ix) {
 }
 
 ev_status ev_knn_set(ev_knn *ix, ev_knn_param param, double value) {
-  if (!ix) return null_index();
+  NEED_INDEX(ix);
   return ev__param_set(knn_params, N_PARAMS, ix, param, value, "KNN");
 }
 
 ev_status ev_knn_get(const ev_knn *ix, ev_knn_param param, double *value) {
-  if (!ix) return null_index();
-  if (!value)
-    return ev__fail(EV_ERR_ARGUMENT, "value is NULL: pass a double to fill");
+  NEED_INDEX(ix);
+  EV__ARG_NOT_NULL(value, "pass a double to fill");
   return ev__param_get(knn_params, N_PARAMS, ix, param, value, "KNN");
 }
 
@@ -77,16 +73,15 @@ ev_status ev_knn_param_default(ev_knn_param param, double *value) {
 }
 
 ev_status ev_knn_set_progress(ev_knn *ix, ev_progress_fn fn, void *user) {
-  if (!ix) return null_index();
+  NEED_INDEX(ix);
   ix->progress = fn;
   ix->progress_user = fn ? user : NULL;
   return EV_OK;
 }
 
 ev_status ev_knn_size(const ev_knn *ix, size_t *n, size_t *dim) {
-  if (!ix) return null_index();
-  if (!n || !dim)
-    return ev__fail(EV_ERR_ARGUMENT, "n or dim is NULL: pass two size_t to fill");
+  NEED_INDEX(ix);
+  EV__ARG_NULL_IF(!n || !dim, "n or dim", "pass two size_t to fill");
   *n = ix->n;
   *dim = ix->dim;
   return EV_OK;
@@ -126,7 +121,7 @@ static void fill_reference(const ev_knn *ix, built *b, const float *src,
 
 ev_status ev_knn_build(ev_knn *ix, const float *ref, size_t n, size_t dim,
                        size_t ld) {
-  if (!ix) return null_index();
+  NEED_INDEX(ix);
   ev_status st = ev__check_matrix("ref", ref, n, dim, ld);
   if (st != EV_OK) return st;
   if (n > (size_t)INT64_MAX)
@@ -167,7 +162,7 @@ ev_status ev_knn_build(ev_knn *ix, const float *ref, size_t n, size_t dim,
 /* ---- queries ---- */
 
 static ev_status check_ready(const ev_knn *ix) {
-  if (!ix) return null_index();
+  NEED_INDEX(ix);
   if (!ix->ref)
     return ev__fail(EV_ERR_STATE, "the index has no reference rows yet: call "
                     "ev_knn_build before querying");
@@ -202,9 +197,7 @@ static ev_status check_k(const ev_knn *ix, size_t k, int self) {
  * addressable. */
 static ev_status check_output(const char *name, const void *p, size_t nq,
                               size_t k, size_t ld, size_t elem) {
-  if (!p)
-    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass an %zu x %zu buffer",
-                    name, nq, k);
+  EV__ARG_NULL_IF(!p, "%s", "pass an %zu x %zu buffer", name, nq, k);
   if (ld < k)
     return ev__fail(EV_ERR_ARGUMENT, "the leading dimension of %s is %zu, "
                     "less than k = %zu: pass ld >= k", name, ld, k);

@@ -50,7 +50,7 @@ int ev__pca_power_iterations(const ev_pca *pca, size_t k, size_t n,
 
 static ev_status check_fit_args(const ev_pca *pca, const float *x, size_t n,
                                 size_t d, size_t ld) {
-  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
+  EV__ARG_NOT_NULL(pca, "call ev_pca_create");
   ev_status st = ev__check_matrix("x", x, n, d, ld);
   if (st) return st;
   if (n < 2)

@@ -22,9 +22,7 @@ static const ev__param_spec pca_params[] = {PCA_SETTINGS(SPEC)};
 EV__SETTINGS_COVER(ev_pca_param, PCA_SETTINGS)
 
 ev_status ev_pca_create(ev_pca **out) {
-  if (!out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "out is NULL: pass the address of an ev_pca pointer");
+  EV__ARG_NOT_NULL(out, "pass the address of an ev_pca pointer");
   *out = NULL;
   ev_pca *p = ev__calloc(1, sizeof *p);
   if (!p) return ev__nomem("a PCA handle", sizeof *p);
@@ -50,7 +48,7 @@ void ev_pca_free(ev_pca *pca) {
 }
 
 ev_status ev_pca_set(ev_pca *pca, ev_pca_param param, double value) {
-  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
+  EV__ARG_NOT_NULL(pca, "call ev_pca_create");
   ev_status st = ev__param_check(pca_params, N_PARAMS, param, value, "PCA");
   if (st) return st;
   if (param == EV_PCA_FITTED_SOLVER)
@@ -61,9 +59,8 @@ ev_status ev_pca_set(ev_pca *pca, ev_pca_param param, double value) {
 }
 
 ev_status ev_pca_get(const ev_pca *pca, ev_pca_param param, double *value) {
-  if (!pca || !value)
-    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass a handle and a result",
-                    pca ? "value" : "pca");
+  EV__ARG_NOT_NULL(pca, "pass a handle and a result");
+  EV__ARG_NOT_NULL(value, "pass a handle and a result");
   if (param == EV_PCA_FITTED_SOLVER) {
     *value = pca->fit ? pca->fit->solver : 0;
     return EV_OK;
@@ -82,7 +79,7 @@ ev_status ev_pca_param_default(ev_pca_param param, double *value) {
 
 ev_status ev_pca_set_progress(ev_pca *pca, ev_progress_fn fn,
                               void *user_data) {
-  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
+  EV__ARG_NOT_NULL(pca, "call ev_pca_create");
   pca->progress = fn;
   pca->progress_user = user_data;
   return EV_OK;
@@ -91,9 +88,8 @@ ev_status ev_pca_set_progress(ev_pca *pca, ev_progress_fn fn,
 /* ---- reading the fit ---- */
 
 static ev_status fitted(const ev_pca *pca, const void *out, const char *what) {
-  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
-  if (!out)
-    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass a buffer for it", what);
+  EV__ARG_NOT_NULL(pca, "call ev_pca_create");
+  EV__ARG_NULL_IF(!out, "%s", "pass a buffer for it", what);
   if (!pca->fit)
     return ev__fail(EV_ERR_STATE,
                     "the PCA has no fit yet: call ev_pca_fit before reading "

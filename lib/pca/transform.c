@@ -34,7 +34,7 @@ static float whitening(const ev__pca_fit *f, size_t i) {
 static ev_status check_common(const ev_pca *pca, const float *in, size_t n,
                               size_t cols, size_t ldi, const char *in_name,
                               size_t want, const char *what) {
-  if (!pca) return ev__fail(EV_ERR_ARGUMENT, "pca is NULL: call ev_pca_create");
+  EV__ARG_NOT_NULL(pca, "call ev_pca_create");
   if (!pca->fit)
     return ev__fail(EV_ERR_STATE,
                     "the PCA has no fit yet: call ev_pca_fit before %s", what);

@@ -19,13 +19,12 @@ static ev_status check_labels(const char *name, const int32_t *y, size_t n,
 ev_status ev_confusion_matrix(const int32_t *y_true, const int32_t *y_pred,
                               size_t n, size_t n_classes, int64_t *counts,
                               float *per_class_accuracy) {
-  if (!y_true || !y_pred || !counts)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "%s is NULL: pass n labels in y_true and y_pred and room "
-                    "for n_classes x n_classes counts",
-                    !y_true   ? "y_true"
-                    : !y_pred ? "y_pred"
-                              : "counts");
+#define ADVICE \
+  "pass n labels in y_true and y_pred and room for n_classes x n_classes counts"
+  EV__ARG_NOT_NULL(y_true, ADVICE);
+  EV__ARG_NOT_NULL(y_pred, ADVICE);
+  EV__ARG_NOT_NULL(counts, ADVICE);
+#undef ADVICE
   if (n == 0 || n_classes == 0)
     return ev__fail(EV_ERR_ARGUMENT,
                     "%zu labels of %zu classes: both must be at least 1", n,

@@ -25,11 +25,11 @@ static void sift_down(int64_t *h, size_t size, size_t i, const float *v) {
 
 ev_status ev_most_ambiguous(const float *ambiguity, size_t n, size_t k,
                             int64_t *indices) {
-  if (!ambiguity || !indices)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "%s is NULL: pass the n ambiguity values (from "
-                    "ev_ambiguity) and room for k indices",
-                    ambiguity ? "indices" : "ambiguity");
+#define ADVICE \
+  "pass the n ambiguity values (from ev_ambiguity) and room for k indices"
+  EV__ARG_NOT_NULL(ambiguity, ADVICE);
+  EV__ARG_NOT_NULL(indices, ADVICE);
+#undef ADVICE
   if (n == 0 || k == 0 || k > n)
     return ev__fail(EV_ERR_ARGUMENT,
                     "asked for the %zu most ambiguous of %zu rows: k must be "

@@ -237,9 +237,7 @@ static ev_status fit(ev_tsne *t, ev__source *src) {
 
 ev_status ev_tsne_fit(ev_tsne *t, const float *x, size_t n, size_t d,
                       size_t ld) {
-  if (!t)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "the t-SNE handle is NULL: make one with ev_tsne_create");
+  EV__ARG_NULL_IF(!t, "the t-SNE handle", "make one with ev_tsne_create");
   ev_status st = ev__check_matrix("x", x, n, d, ld);
   if (st || (st = ev__check_finite("x", x, n, d, ld))) return st;
   ev__source src = {.kind = EV__SOURCE_ROWS, .n = n, .d = d, .ld = ld, .x = x};
@@ -248,9 +246,7 @@ ev_status ev_tsne_fit(ev_tsne *t, const float *x, size_t n, size_t d,
 
 ev_status ev_tsne_fit_distances(ev_tsne *t, const float *dist, size_t n,
                                 size_t ld) {
-  if (!t)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "the t-SNE handle is NULL: make one with ev_tsne_create");
+  EV__ARG_NULL_IF(!t, "the t-SNE handle", "make one with ev_tsne_create");
   ev_status st = ev__check_matrix("dist", dist, n, n, ld);
   if (st || (st = ev__check_finite("dist", dist, n, n, ld))) return st;
   for (size_t i = 0; i < n; i++)
@@ -298,9 +294,7 @@ static ev_status check_csr(size_t n, const size_t *row_ptr,
 ev_status ev_tsne_fit_affinities(ev_tsne *t, size_t n, const size_t *row_ptr,
                                  const int64_t *col_idx,
                                  const float *values) {
-  if (!t)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "the t-SNE handle is NULL: make one with ev_tsne_create");
+  EV__ARG_NULL_IF(!t, "the t-SNE handle", "make one with ev_tsne_create");
   ev_status st = check_csr(n, row_ptr, col_idx, values);
   if (st) return st;
   ev__source src = {.kind = EV__SOURCE_AFFINITIES, .n = n, .row_ptr = row_ptr,

@@ -14,9 +14,7 @@ EV__SETTINGS_COVER(ev_tsne_param, EV__TSNE_SETTINGS)
 EV__TSNE_SETTINGS(FITS)
 
 ev_status ev_tsne_create(ev_tsne **out) {
-  if (!out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "out is NULL: pass the address of an ev_tsne pointer");
+  EV__ARG_NOT_NULL(out, "pass the address of an ev_tsne pointer");
   *out = NULL;
   ev_tsne *t = ev__calloc(1, sizeof *t);
   if (!t) return ev__nomem("t-SNE handle", sizeof *t);
@@ -34,9 +32,8 @@ void ev_tsne_free(ev_tsne *t) {
 }
 
 static ev_status need_handle(const ev_tsne *t) {
-  return t ? EV_OK
-           : ev__fail(EV_ERR_ARGUMENT,
-                      "the t-SNE handle is NULL: make one with ev_tsne_create");
+  EV__ARG_NULL_IF(!t, "the t-SNE handle", "make one with ev_tsne_create");
+  return EV_OK;
 }
 
 ev_status ev_tsne_set(ev_tsne *t, ev_tsne_param param, double value) {
@@ -48,9 +45,7 @@ ev_status ev_tsne_set(ev_tsne *t, ev_tsne_param param, double value) {
 ev_status ev_tsne_get(const ev_tsne *t, ev_tsne_param param, double *value) {
   ev_status st = need_handle(t);
   if (st) return st;
-  if (!value)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "value is NULL: pass the address of a double");
+  EV__ARG_NOT_NULL(value, "pass the address of a double");
   return ev__param_get(tsne_params, N_SPECS, t, param, value, "TSNE");
 }
 
@@ -123,9 +118,7 @@ ev_status ev_tsne_embedding(const ev_tsne *t, float *out, size_t ld) {
 ev_status ev_tsne_kl_divergence(const ev_tsne *t, double *kl) {
   ev_status st = need_result(t);
   if (st) return st;
-  if (!kl)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "kl is NULL: pass the address of a double");
+  EV__ARG_NOT_NULL(kl, "pass the address of a double");
   *kl = t->kl;
   return EV_OK;
 }
@@ -133,7 +126,7 @@ ev_status ev_tsne_kl_divergence(const ev_tsne *t, double *kl) {
 ev_status ev_tsne_n_iter(const ev_tsne *t, size_t *n_iter) {
   ev_status st = need_result(t);
   if (st) return st;
-  if (!n_iter) return ev__fail(EV_ERR_ARGUMENT, "n_iter is NULL: pass &n");
+  EV__ARG_NOT_NULL(n_iter, "pass &n");
   *n_iter = t->n_iter;
   return EV_OK;
 }
@@ -142,9 +135,7 @@ ev_status ev_tsne_affinities(const ev_tsne *t, size_t *row_ptr,
                              int64_t *col_idx, float *values, size_t *nnz) {
   ev_status st = need_result(t);
   if (st) return st;
-  if (!nnz)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "nnz is NULL: pass the address of a size_t");
+  EV__ARG_NOT_NULL(nnz, "pass the address of a size_t");
   size_t have = t->p.row_ptr[t->n];
   if (!row_ptr && !col_idx && !values) {
     *nnz = have;
