@@ -187,6 +187,119 @@ static ev_status run_gemm(const rank_job *jb) {
   return st;
 }
 
+/* ---- the symmetric SGEMM path: d(i, l) = d(l, i), so each tile of
+ * -2 x_i.x_l serves rows i against columns l and, transposed, rows l
+ * against columns i: half the SGEMM work of rank_gemm_block. Counts go
+ * to per-thread arrays (n x m each) summed at the end. ---- */
+enum { SB = 256 };
+#define SYM_COUNT_BUDGET ((size_t)256 << 20) /* bytes of per-thread counts */
+
+typedef struct sym_limits {
+  double *t;      /* n x m exact candidate distances */
+  float *lo, *hi; /* n x m certain-before / certain-after limits */
+} sym_limits;
+
+static void sym_limits_row(const rank_job *jb, const sym_limits *L, size_t i,
+                           double gamma) {
+  double qn2 = jb->norm[i] * jb->norm[i];
+  double e = SAFETY * ((gamma + 3 * EPS_U) * (qn2 + jb->max_sq) +
+                       ((double)jb->d + 8) * 1e-44);
+  for (size_t c = 0; c < jb->m; c++) {
+    size_t a = i * jb->m + c;
+    double t = exact(jb, i, (size_t)jb->cand[a]);
+    L->t[a] = t;
+    L->lo[a] = round_down(t - e - qn2);
+    L->hi[a] = round_up(t + e - qn2);
+  }
+}
+
+/* Rows a0.. (ma) against columns b0.. (mb) of tile (-2 x.y, leading
+ * dimension mb, overwritten with the estimates); diag: the same block. */
+static void sym_count(const rank_job *jb, const sym_limits *L, float *tile,
+                      size_t a0, size_t ma, size_t b0, size_t mb, int diag,
+                      int64_t *cnt) {
+  size_t m = jb->m;
+  for (size_t qi = 0; qi < ma; qi++) {
+    size_t i = a0 + qi;
+    float *row = tile + qi * mb;
+    for (size_t l = 0; l < mb; l++) row[l] += jb->colv[b0 + l];
+    for (size_t c = 0; c < m; c++) {
+      size_t a = i * m + c;
+      float lo = L->lo[a], hi = L->hi[a];
+      int64_t add = (int64_t)count_below(row, mb, lo);
+      if (diag && row[qi] < lo) add--; /* i is not its own rival */
+      for (size_t l = next_near(row, 0, mb, lo, hi); l < mb;
+           l = next_near(row, l + 1, mb, lo, hi))
+        if (b0 + l != i)
+          add += is_before(exact(jb, i, b0 + l), b0 + l, L->t[a], jb->cand[a]);
+      cnt[a] += add;
+    }
+  }
+}
+
+static void sym_task(const rank_job *jb, const sym_limits *L, size_t bi,
+                     size_t bj, float *tile, float *tile_t, int64_t *cnt) {
+  size_t a0 = bi * SB, b0 = bj * SB;
+  size_t ma = jb->n - a0 < SB ? jb->n - a0 : SB;
+  size_t mb = jb->n - b0 < SB ? jb->n - b0 : SB;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)ma, (int)mb,
+              (int)jb->d, -2.0f, jb->x + a0 * jb->ld, (int)jb->ld,
+              jb->x + b0 * jb->ld, (int)jb->ld, 0.0f, tile, (int)mb);
+  if (bi == bj) {
+    sym_count(jb, L, tile, a0, ma, b0, mb, 1, cnt);
+    return;
+  }
+  for (size_t r = 0; r < ma; r++)
+    for (size_t c = 0; c < mb; c++) tile_t[c * ma + r] = tile[r * mb + c];
+  sym_count(jb, L, tile, a0, ma, b0, mb, 0, cnt);
+  sym_count(jb, L, tile_t, b0, mb, a0, ma, 0, cnt);
+}
+
+/* EV_ERR_LIMIT (quietly: the caller falls back) when the per-thread
+ * counts would pass SYM_COUNT_BUDGET. */
+static ev_status run_sym(const rank_job *jb) {
+  int T = omp_get_max_threads();
+  size_t nm = jb->n * jb->m, cbytes;
+  if (!ev__mul3((size_t)T, nm, sizeof(int64_t), &cbytes) ||
+      cbytes > SYM_COUNT_BUDGET)
+    return EV_ERR_LIMIT;
+  sym_limits L = {ev__malloc(nm * sizeof(double)), ev__malloc(nm * sizeof(float)),
+                  ev__malloc(nm * sizeof(float))};
+  int64_t *cnt = ev__calloc((size_t)T * nm, sizeof(int64_t));
+  float *tiles = ev__malloc_aligned((size_t)T * 2 * SB * SB * sizeof(float));
+  ev_status st = EV_OK;
+  if (!L.t || !L.lo || !L.hi || !cnt || !tiles) {
+    st = ev__nomem("the rank tiles and counts", cbytes + nm * 16);
+  } else {
+    size_t dim = jb->d, nb = (jb->n + SB - 1) / SB;
+    double gamma = (double)dim * EPS_U / (1 - (double)dim * EPS_U);
+#pragma omp parallel num_threads(T)
+    {
+      int t = omp_get_thread_num();
+#pragma omp for schedule(static)
+      for (size_t i = 0; i < jb->n; i++) sym_limits_row(jb, &L, i, gamma);
+      float *tile = tiles + (size_t)t * 2 * SB * SB, *tile_t = tile + SB * SB;
+#pragma omp for schedule(dynamic, 1)
+      for (size_t task = 0; task < nb * nb; task++) {
+        size_t bi = task / nb, bj = task % nb;
+        if (bj >= bi) sym_task(jb, &L, bi, bj, tile, tile_t, cnt + (size_t)t * nm);
+      }
+#pragma omp for schedule(static)
+      for (size_t a = 0; a < nm; a++) {
+        int64_t s = 0;
+        for (int u = 0; u < T; u++) s += cnt[(size_t)u * nm + a];
+        jb->before[a] = s;
+      }
+    }
+  }
+  ev__free(L.t);
+  ev__free(L.lo);
+  ev__free(L.hi);
+  ev__free(cnt);
+  ev__free_aligned(tiles);
+  return st;
+}
+
 static ev_status run_direct(const rank_job *jb) {
   int T = omp_get_max_threads();
   size_t bytes;
@@ -227,7 +340,8 @@ ev_status ev__knn_rank_candidates(int metric, double p, const float *x,
     }
     for (size_t i = 0; i < n; i++) colv[i] = (float)(norm[i] * norm[i]);
     jb.colv = colv;
-    st = run_gemm(&jb);
+    st = run_sym(&jb);
+    if (st == EV_ERR_LIMIT) st = run_gemm(&jb);
     ev__free(colv);
   } else {
     st = run_direct(&jb);
