@@ -29,7 +29,7 @@
  * distance are ordered by the lower row index, and a rank r(i, j) is 1 +
  * the number of rows l != i with d(i, l) < d(i, j), or d(i, l) = d(i, j)
  * and l < j. The ranks are counted for the map neighbours only, blockwise
- * (memory grows with n, never n x n). scikit-learn sorts whole distance
+ * (memory O(n k) per thread, never n x n). scikit-learn sorts whole distance
  * rows with numpy's unstable argsort, so on data with exactly equal
  * distances (integer pixels) the two may differ by about 1e-6; on maps of
  * real-valued data they agree to rounding (docs/quality.md).
