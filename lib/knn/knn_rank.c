@@ -19,6 +19,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/testhook.h"
 #include "knn_private.h"
 
 #define EPS_U (1.0 / 16777216.0) /* unit roundoff of float */
@@ -68,15 +69,30 @@ static void rank_direct_row(const rank_job *jb, size_t i, double *t) {
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 typedef int v8i __attribute__((vector_size(32)));
 
-/* How many a[j] < lo, j < m. */
-EV_CLONES static size_t count_below(const float *a, size_t m, float lo) {
-  v8f lv = {lo, lo, lo, lo, lo, lo, lo, lo};
-  v8i acc = {0, 0, 0, 0, 0, 0, 0, 0};
+/* How many a[j] < lo, j < m; *near = whether any lo <= a[j] <= hi. One
+ * pass, so the search for the near ones runs only when there are some. */
+EV_CLONES static size_t count_below(const float *a, size_t m, float lo,
+                                    float hi, int *near) {
+  v8f lv = {lo, lo, lo, lo, lo, lo, lo, lo}, hv = {hi, hi, hi, hi, hi, hi, hi, hi};
+  v8i acc = {0, 0, 0, 0, 0, 0, 0, 0}, nr = acc;
   size_t j = 0;
-  for (; j + 8 <= m; j += 8) acc -= (*(const v8f *)(a + j) < lv);
+  for (; j + 8 <= m; j += 8) {
+    v8f x = *(const v8f *)(a + j);
+    v8i below = x < lv;
+    acc -= below;
+    nr |= ~below & (x <= hv);
+  }
   size_t s = 0;
-  for (int q = 0; q < 8; q++) s += (size_t)acc[q];
-  for (; j < m; j++) s += a[j] < lo;
+  int any = 0;
+  for (int q = 0; q < 8; q++) {
+    s += (size_t)acc[q];
+    any |= nr[q];
+  }
+  for (; j < m; j++) {
+    s += a[j] < lo;
+    any |= a[j] >= lo && a[j] <= hi;
+  }
+  *near = any != 0;
   return s;
 }
 
@@ -143,9 +159,10 @@ static void rank_gemm_block(const rank_job *jb, gemm_work *w, size_t q0,
         float lo = w->lo[qi * m + c], hi = w->hi[qi * m + c];
         double t = w->t[qi * m + c];
         int64_t j = jb->cand[i * m + c];
-        int64_t cnt = (int64_t)count_below(row, mr, lo);
+        int near;
+        int64_t cnt = (int64_t)count_below(row, mr, lo, hi, &near);
         if (has_self && row[i - r0] < lo) cnt--; /* i is not its own rival */
-        for (size_t l = next_near(row, 0, mr, lo, hi); l < mr;
+        for (size_t l = near ? next_near(row, 0, mr, lo, hi) : mr; l < mr;
              l = next_near(row, l + 1, mr, lo, hi))
           if (r0 + l != i) cnt += is_before(exact(jb, i, r0 + l), r0 + l, t, j);
         jb->before[i * m + c] += cnt;
@@ -192,7 +209,10 @@ static ev_status run_gemm(const rank_job *jb) {
  * against columns i: half the SGEMM work of rank_gemm_block. Counts go
  * to per-thread arrays (n x m each) summed at the end. ---- */
 enum { SB = 256 };
-#define SYM_COUNT_BUDGET ((size_t)256 << 20) /* bytes of per-thread counts */
+/* Bytes of per-thread counts the symmetric path may use; above them the
+ * row-wise path runs. A variable so that tests can reach both paths
+ * (lib/core/testhook.h); never exported. */
+size_t ev__test_rank_count_budget = (size_t)256 << 20;
 
 typedef struct sym_limits {
   double *t;      /* n x m exact candidate distances */
@@ -226,9 +246,10 @@ static void sym_count(const rank_job *jb, const sym_limits *L, float *tile,
     for (size_t c = 0; c < m; c++) {
       size_t a = i * m + c;
       float lo = L->lo[a], hi = L->hi[a];
-      int64_t add = (int64_t)count_below(row, mb, lo);
+      int near;
+      int64_t add = (int64_t)count_below(row, mb, lo, hi, &near);
       if (diag && row[qi] < lo) add--; /* i is not its own rival */
-      for (size_t l = next_near(row, 0, mb, lo, hi); l < mb;
+      for (size_t l = near ? next_near(row, 0, mb, lo, hi) : mb; l < mb;
            l = next_near(row, l + 1, mb, lo, hi))
         if (b0 + l != i)
           add += is_before(exact(jb, i, b0 + l), b0 + l, L->t[a], jb->cand[a]);
@@ -256,12 +277,12 @@ static void sym_task(const rank_job *jb, const sym_limits *L, size_t bi,
 }
 
 /* EV_ERR_LIMIT (quietly: the caller falls back) when the per-thread
- * counts would pass SYM_COUNT_BUDGET. */
+ * counts would pass ev__test_rank_count_budget. */
 static ev_status run_sym(const rank_job *jb) {
   int T = omp_get_max_threads();
   size_t nm = jb->n * jb->m, cbytes;
   if (!ev__mul3((size_t)T, nm, sizeof(int64_t), &cbytes) ||
-      cbytes > SYM_COUNT_BUDGET)
+      cbytes > ev__test_rank_count_budget)
     return EV_ERR_LIMIT;
   sym_limits L = {ev__malloc(nm * sizeof(double)), ev__malloc(nm * sizeof(float)),
                   ev__malloc(nm * sizeof(float))};
