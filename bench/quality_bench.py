@@ -117,7 +117,7 @@ def issues(model):
     for name, (s, secs) in runs.items():
         print(f"BENCH case=label_issues_fmnist_test_flip10 impl={name} seconds={secs:.3f} "
               f"precision_top1000={precision_at(s, flipped, 1000):.4f} "
-              f"roc_auc={roc_auc(s.astype(np.float64), flipped):.4f}")
+              f"roc_auc={roc_auc(s.astype(np.float64), flipped):.5f}")
     print(f"BENCH case=label_issues_fmnist_test_flip10 impl=find_label_issues_combined "
           f"seconds={t_find:.3f} flagged={len(found)} "
           f"precision_flagged={flipped[found].mean():.4f} "

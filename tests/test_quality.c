@@ -213,10 +213,10 @@ START_TEST(foreign_label_ranks_first) {
   ck_assert_float_eq(e[EV_ISSUE_SCORE], 1.0f);
   ck_assert(isnan(e[EV_ISSUE_SELF_CONFIDENCE]));
   check_foreign_first(ev, sug);
-  /* both: the mean of the two distributions, 1 - (0.05 + 0) / 2 */
+  /* both: P ∝ p_model (1 + p_neighbours) = (0.9 * 2, 0.05, 0.05) / 1.9 */
   ck_assert_ev_ok(ev_quality_label_issues(q, labels, CN, CC, probs, CC, feat,
                                           2, 2, ev, EV_ISSUE_FIELDS, sug));
-  ck_assert_float_eq_tol(e[EV_ISSUE_SCORE], 0.975f, 1e-6);
+  ck_assert_float_eq_tol(e[EV_ISSUE_SCORE], 1 - 0.05 / 1.9, 1e-6);
   check_foreign_first(ev, sug);
   ev_quality_free(q);
 }

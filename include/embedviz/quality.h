@@ -39,7 +39,9 @@
  * with EV_QUALITY_SCORES = EV_SCORE_LOGITS), from its k nearest
  * neighbours in feature space (distance-weighted label votes, as
  * scikit-learn's KNeighborsClassifier with weights="distance", the row
- * itself left out), or from the mean of the two when both are given. The
+ * itself left out), or, when both are given, the model's distribution
+ * tilted by the votes: P ∝ p_model (1 + p_neighbours), so the neighbours
+ * can change the odds between two classes by at most a factor 2. The
  * issue score is 1 - P(given label) (self-confidence, cleanlab's default
  * ranking), the suggested label is the likeliest class of P, and the row is
  * flagged when confident learning's default filter (prune by noise rate,

@@ -185,7 +185,16 @@ ev_status ev_quality_label_issues(const ev_quality *q, const int32_t *labels,
   if (features) neighbour_distribution(nb, dist, labels, n, c, k, pk);
   const double *use = pm ? pm : pk;
   if (P) {
-    for (size_t a = 0; a < nc; a++) P[a] = 0.5 * (pm[a] + pk[a]);
+    /* The neighbours' votes tilt the model's odds by at most a factor 2
+     * between two classes: P ∝ p_model (1 + p_neighbours). */
+    for (size_t i = 0; i < n; i++) {
+      double sum = 0, *row = P + i * c;
+      for (size_t j = 0; j < c; j++) {
+        row[j] = pm[i * c + j] * (1.0 + pk[i * c + j]);
+        sum += row[j];
+      }
+      for (size_t j = 0; j < c; j++) row[j] = sum > 0 ? row[j] / sum : 1.0 / (double)c;
+    }
     use = P;
   }
   st = ev__confident_flags(use, labels, n, c, flag, 1);

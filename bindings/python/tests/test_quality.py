@@ -126,7 +126,24 @@ def test_scores_are_one_minus_the_given_probability():
                                atol=1e-6)
     both = embedviz.label_issue_scores(labels, probs, feats)
     r = embedviz.label_issue_report(labels, features=feats)
-    np.testing.assert_allclose(both, (s + r["neighbor_disagreement"]) / 2, atol=1e-6)
+    # the model's distribution tilted by the neighbours' votes: p (1 + p_knn)
+    p_knn_given = 1 - r["neighbor_disagreement"]
+    tilted = probs * (1 + _knn_votes(labels, feats))
+    want = 1 - tilted[np.arange(90), labels] / tilted.sum(axis=1)
+    assert np.allclose(tilted[np.arange(90), labels] / probs[np.arange(90), labels] - 1,
+                       p_knn_given, atol=1e-6)
+    np.testing.assert_allclose(both, want, atol=1e-6)
+
+
+def _knn_votes(labels, feats, k=10):
+    """The 10 nearest other rows' 1/distance-weighted label shares (numpy)."""
+    d = np.sqrt(((feats[:, None] - feats[None]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    votes = np.zeros((len(labels), 3))
+    for i in range(len(labels)):
+        nb = np.argsort(d[i], kind="stable")[:k]
+        np.add.at(votes[i], labels[nb], 1 / d[i, nb])
+    return votes / votes.sum(axis=1, keepdims=True)
 
 
 def test_label_issue_bad_input():
