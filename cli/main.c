@@ -8,6 +8,8 @@
 
 #include "cli.h"
 
+int evc_cmd_issues(int argc, char **argv); /* cmd_issues.c */
+
 static const evc_command COMMANDS[] = {
     {"extract", "layer activations of a TorchScript model on a data set -> .npy", evc_cmd_extract},
     {"pca", "principal components of a matrix: scores, components, explained variance", evc_cmd_pca},
@@ -15,6 +17,7 @@ static const evc_command COMMANDS[] = {
     {"knn", "exact k nearest neighbours (of a matrix in itself, or of queries)", evc_cmd_knn},
     {"ambiguity", "how sure each prediction is: ambiguity, margin, entropy, top classes", evc_cmd_ambiguity},
     {"confusion", "confusion matrix and per-class accuracy", evc_cmd_confusion},
+    {"issues", "rows whose labels are probably wrong, most likely first", evc_cmd_issues},
     {"plot", "pictures: class-coloured maps, image maps, scree, confusion (PNG)", evc_cmd_plot},
     {"report", "the whole pipeline: a report folder with index.html and its pictures", evc_cmd_report},
 };

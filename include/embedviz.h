@@ -11,6 +11,7 @@
  *   embedviz/knn.h      exact k-nearest-neighbour index
  *   embedviz/pca.h      principal component analysis
  *   embedviz/tsne.h     t-SNE maps (exact and Barnes-Hut)
+ *   embedviz/quality.h  trust in a map, likely label errors (since 1.1)
  *   embedviz/io.h       .npy, IDX and image data sets
  *   embedviz/extract.h  layer activations of TorchScript models (libtorch)
  *
@@ -24,6 +25,7 @@
 #include "embedviz/knn.h"
 #include "embedviz/pca.h"
 #include "embedviz/tsne.h"
+#include "embedviz/quality.h"
 #include "embedviz/io.h"
 #include "embedviz/extract.h"
 

@@ -12,4 +12,7 @@ void ev__test_fail_alloc(long n, int sticky);
 long ev__test_alloc_count(void);
 /* Blocks currently allocated through the library's allocator. */
 long ev__test_live_blocks(void);
+/* Bytes of per-thread rank counts lib/knn/knn_rank.c's symmetric pass may
+ * use (default 256 MiB); 0 forces its row-wise pass. */
+extern size_t ev__test_rank_count_budget;
 #endif

@@ -1,6 +1,7 @@
-/* What lib/knn lends the other rooms of the library (t-SNE): the top-k
- * heap (knn_select.c) and exact dense distance rows (knn_rows.c). Nothing
- * here is exported. */
+/* What lib/knn lends the other rooms of the library: the top-k heap
+ * (knn_select.c) and exact dense distance rows (knn_rows.c) to t-SNE, the
+ * ranks of given neighbours (knn_rank.c) to the map measures of
+ * lib/quality. Nothing here is exported. */
 #ifndef EV_LIB_KNN_INTERNAL_H
 #define EV_LIB_KNN_INTERNAL_H
 
@@ -37,5 +38,21 @@ void ev__knn_distance_rows(int metric, double p, const float *x, size_t n,
 /* norm[i] = |x_i| in double for the n rows of x. */
 void ev__knn_norms(const float *x, size_t n, size_t d, size_t ld,
                    double *norm);
+
+/* Ranks of given candidates among all rows, for the map measures: for each
+ * row i of the n x d matrix x (leading dimension ld) and each of its m
+ * candidates j = cand[i * m + c], before[i * m + c] = the number of rows
+ * l != i ordered before j by (distance to i, index), distances exact in
+ * double as ev_knn_query ranks them (an ev_metric, p for Minkowski). So
+ * 1 + before is j's rank among i's neighbours. Each distance row is made
+ * blockwise (SGEMM with an exact check of every row near a candidate's
+ * distance for Euclidean data of 16 or more columns, direct exact loops
+ * otherwise), in parallel over rows with the calling thread's OpenMP
+ * count; memory is O(n + threads x block), never n x n. EV_ERR_NOMEM or
+ * EV_ERR_OVERFLOW with a message. */
+ev_status ev__knn_rank_candidates(int metric, double p, const float *x,
+                                  size_t n, size_t d, size_t ld,
+                                  const int64_t *cand, size_t m,
+                                  int64_t *before);
 
 #endif

@@ -31,6 +31,9 @@ from .metrics import (  # noqa: F401
 from .extract import FeatureExtractor  # noqa: F401
 from .manifold import TSNE  # noqa: F401
 from .neighbors import NearestNeighbors  # noqa: F401
+from .quality import (  # noqa: F401
+    find_label_issues, label_issue_report, label_issue_scores, map_quality,
+    trustworthiness)
 
 # The library version this package is released with: include/embedviz/core.h's
 # EV_VERSION_* (tests/check-abi.sh checks they agree).
@@ -38,7 +41,8 @@ __version__ = "1.1.0"
 
 __all__ = [
     "PCA", "TSNE", "NearestNeighbors", "FeatureExtractor", "ambiguity", "most_ambiguous", "scores",
-    "softmax", "confusion_matrix", "per_class_accuracy",
+    "softmax", "confusion_matrix", "per_class_accuracy", "trustworthiness",
+    "map_quality", "label_issue_scores", "label_issue_report", "find_label_issues",
     "EmbedvizError", "EmbedvizValueError", "NonFiniteError",
     "SizeOverflowError", "NotFittedError", "EmbedvizMemoryError",
     "MemoryLimitError", "EmbedvizOSError", "EmbedvizFileNotFoundError",
