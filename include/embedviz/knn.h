@@ -60,13 +60,56 @@ typedef enum ev_knn_param {
                              nothing: build again (EV_ERR_STATE until then) */
   EV_KNN_MINKOWSKI_P = 2, /* p >= 1 for EV_METRIC_MINKOWSKI; default 2 */
   EV_KNN_THREADS = 3,     /* threads per call; 0 (default) = all cores */
-  EV_KNN_BLOCK_ROWS = 4   /* query rows per block, 0 (default) = 256 for the
+  EV_KNN_BLOCK_ROWS = 4,  /* query rows per block, 0 (default) = 256 for the
                              SGEMM metrics, 32 for the others. The SGEMM
                              reference block is 4 x this (default 1024), so
                              scratch is about threads x 4 x block^2 floats
                              plus threads x block x k neighbour entries. The
                              result does not depend on it */
+  /* Approximate search (since 1.1; docs/knn.md "Approximate neighbours").
+   * Like the metric, the method and the settings of the search graph are
+   * fixed at ev_knn_build: changing EV_KNN_METHOD, EV_KNN_AUTO_ROWS or
+   * EV_KNN_GRAPH_DEGREE afterwards makes queries fail with EV_ERR_STATE
+   * until the next build. The others apply to each query. */
+  EV_KNN_METHOD = 5,      /* an ev_knn_method; default EV_KNN_METHOD_AUTO */
+  EV_KNN_AUTO_ROWS = 6,   /* AUTO picks the approximate method for a
+                             reference of at least this many rows, exact
+                             below; [1, 2^53], default 100000 */
+  EV_KNN_SEED = 7,        /* seed of the approximate method's random
+                             choices; [0, 2^53], default 0. Results are
+                             bit-identical for a seed, whatever the thread
+                             count */
+  EV_KNN_GRAPH_DEGREE = 8,/* neighbours per row of the graph that
+                             ev_knn_build makes for approximate queries by
+                             new rows; [4, 256], default 24 */
+  EV_KNN_N_ITERS = 9,     /* most NN-descent rounds; [0, 1000], 0 (default)
+                             = max(5, round(log2 n)) */
+  EV_KNN_DELTA = 10,      /* NN-descent stops when a round changes fewer
+                             than delta x n x k list entries; [0, 1],
+                             default 0.001. 0 runs all rounds */
+  EV_KNN_MAX_CANDIDATES = 11, /* NN-descent's sample of new and of old
+                             neighbours joined per row and round (rho x k
+                             in Dong et al.); [0, 1024], 0 (default) =
+                             min(60, k) */
+  EV_KNN_SEARCH_EF = 12,  /* candidate list of the greedy graph search for
+                             new rows (ef); [0, 1e6], 0 (default) =
+                             max(k + 16, 2 k); larger is slower with higher
+                             recall. Never below k */
+  EV_KNN_BUILT_METHOD = 13 /* read-only: the method the last ev_knn_build
+                             chose, EV_KNN_METHOD_EXACT or
+                             EV_KNN_METHOD_APPROXIMATE (AUTO before a
+                             build); ev_knn_set refuses it */
 } ev_knn_param;
+
+/* Values of EV_KNN_METHOD (since 1.1). */
+typedef enum ev_knn_method {
+  EV_KNN_METHOD_AUTO = 0,        /* approximate from EV_KNN_AUTO_ROWS rows */
+  EV_KNN_METHOD_EXACT = 1,       /* the exhaustive search above */
+  EV_KNN_METHOD_APPROXIMATE = 2  /* NN-descent graph and graph search: most
+                                    but not all true neighbours (recall
+                                    about 0.99 at the defaults, docs/knn.md),
+                                    each with its exact distance */
+} ev_knn_method;
 
 /* Make an empty index with default settings. EV_ERR_ARGUMENT if out is
  * NULL, EV_ERR_NOMEM. */
