@@ -84,27 +84,41 @@ static ev_status link_graph(ev__knn_graph *g, const int32_t *fi,
   return EV_OK;
 }
 
-/* About sqrt(n) rows drawn without replacement (partial Fisher-Yates). */
-static ev_status pick_pivots(ev__knn_graph *g, uint64_t seed) {
+/* About sqrt(n) rows by farthest-point traversal from a random row (each
+ * next pivot is the row farthest from all pivots so far, ties to the lower
+ * index): every well-separated cluster gets one, so a search can start in
+ * its query's cluster even where the kNN graph has no edge between
+ * clusters. O(n sqrt(n)) distances. */
+static ev_status pick_pivots(ev__knn_graph *g, const ev__knn_data *x,
+                             uint64_t seed) {
   size_t n = g->n, np = (size_t)ceil(sqrt((double)n));
   if (np > 1024) np = 1024;
   if (np > n) np = n;
-  int32_t *perm = ev__malloc(n * sizeof *perm);
+  double *far = ev__malloc(n * sizeof *far);
   g->pivots = ev__malloc(np * sizeof *g->pivots);
-  if (!perm || !g->pivots) {
-    ev__free(perm);
-    return ev__nomem("the search pivots", n * 4);
+  if (!far || !g->pivots) {
+    ev__free(far);
+    return ev__nomem("the search pivots", n * 8);
   }
-  for (size_t i = 0; i < n; i++) perm[i] = (int32_t)i;
+  for (size_t i = 0; i < n; i++) far[i] = INFINITY;
+  size_t next = ev__knn_hash(seed, 3, 0, 0) % n;
   for (size_t t = 0; t < np; t++) {
-    size_t j = t + ev__knn_hash(seed, 3, t, 0) % (n - t);
-    int32_t v = perm[j];
-    perm[j] = perm[t];
-    perm[t] = v;
-    g->pivots[t] = v;
+    g->pivots[t] = (int32_t)next;
+    const float *pv = x->ref + next * x->dim;
+    double pn = x->norm[next];
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+      double d = ev__knn_exact(x->kind, x->p, x->ref + i * x->dim, pv, x->dim,
+                               x->norm[i], pn);
+      if (d < far[i]) far[i] = d;
+    }
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+      if (far[i] > far[best]) best = i;
+    next = best;
   }
   g->npivots = np;
-  ev__free(perm);
+  ev__free(far);
   return EV_OK;
 }
 
@@ -131,7 +145,7 @@ ev_status ev__knn_graph_build(const ev_knn *set, const ev__knn_data *x,
     st = ev__nndescent(x, &pr, fi, fd);
   }
   if (st == EV_OK) st = link_graph(g, fi, fd);
-  if (st == EV_OK) st = pick_pivots(g, set->seed);
+  if (st == EV_OK) st = pick_pivots(g, x, set->seed);
   ev__free(fi);
   ev__free(fd);
   if (st != EV_OK) {
