@@ -1,5 +1,5 @@
 /*
- * embedviz/knn.h - exact k-nearest-neighbour search.
+ * embedviz/knn.h - k-nearest-neighbour search, exact or approximate.
  *
  * Build an index once on a reference matrix, query it many times:
  *
@@ -22,6 +22,20 @@
  * never decides the answer (see docs/knn.md). The other metrics use direct
  * loops over cache-sized blocks. Reported distances are the double values
  * rounded to float.
+ *
+ * Approximate method (since 1.1, EV_KNN_METHOD): for large references
+ * ev_knn_build also makes a neighbour graph by NN-descent (Dong et al.,
+ * WWW 2011) and queries walk it (greedy best-first search from sqrt(n)
+ * pivot rows); ev_knn_query_self runs NN-descent for its k. The lists then
+ * hold most, not all, of the true k nearest (EV_KNN_N_ITERS,
+ * EV_KNN_MAX_CANDIDATES, EV_KNN_GRAPH_DEGREE and EV_KNN_SEARCH_EF trade
+ * time for recall), each with the distance and in the order the exact
+ * search reports, and the same for a seed whatever the thread count. AUTO
+ * (the default) uses it from EV_KNN_AUTO_ROWS rows. An approximate index
+ * answers a query exactly when the search would touch most rows anyway
+ * (2 ef >= n, or k >= n / 4 - 1 in self mode). With the approximate
+ * method ev_knn_build reports progress (EV_STAGE_KNN) and can be
+ * cancelled; it then keeps its previous reference.
  *
  * Threads: ev_knn_query, ev_knn_query_self, ev_knn_size and ev_knn_get do
  * not modify the index, so many threads may query one built index at once
@@ -135,7 +149,8 @@ EV_API ev_status ev_knn_param_bounds(ev_knn_param param, double *lower,
 EV_API ev_status ev_knn_param_default(ev_knn_param param, double *value);
 
 /* Report progress of queries (EV_STAGE_KNN, step = query rows done, about
- * once per block, then step = total at the end) and allow cancelling them:
+ * once per block, then step = total at the end; in NN-descent, step = rows
+ * joined out of total = n x (rounds + 1)) and allow cancelling them:
  * the query then returns EV_ERR_CANCELLED, the outputs hold nothing
  * meaningful, the index is unchanged. The callback runs on the thread that
  * called the query. NULL removes the callback. EV_ERR_ARGUMENT if index is

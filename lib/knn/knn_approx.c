@@ -23,6 +23,7 @@
 void ev__knn_graph_free(ev__knn_graph *g) {
   if (!g) return;
   ev__free(g->start);
+  ev__free(g->knn);
   ev__free(g->adj);
   ev__free(g->pivots);
   ev__free(g);
@@ -41,39 +42,58 @@ static int edge_cmp(const void *a, const void *b) {
   return (x->i > y->i) - (x->i < y->i);
 }
 
-/* Forward lists plus the nearest reverse neighbours, deduplicated. */
-static ev_status link_graph(ev__knn_graph *g, const int32_t *fi,
-                            const float *fd) {
+static float rank_dist(const ev__knn_data *x, int32_t a, int32_t b) {
+  const float *ya = x->ref + (size_t)a * x->dim, *yb = x->ref + (size_t)b * x->dim;
+  if (x->kind == EV__KNN_L2 || x->kind == EV__KNN_L2_DIRECT)
+    return ev__knn_sq_l2f(ya, yb, x->dim);
+  return (float)ev__knn_exact(x->kind, x->p, ya, yb, x->dim, x->norm[a],
+                              x->norm[b]);
+}
+
+/* The NN-descent lists plus the nearest reverse edges (at most K per row),
+ * deduplicated. Pruning the lists as HNSW's heuristic does (drop j when a
+ * kept, nearer neighbour is nearer to j) made queries 30% faster on
+ * Fashion-MNIST but cost recall on uniform 20-D data (0.93 against 0.99 at
+ * k = 10, tests/test_knn_approx.c): not kept. */
+static ev_status link_graph(ev__knn_graph *g, const ev__knn_data *x,
+                            const int32_t *fi, const float *fd) {
   size_t n = g->n, K = g->degree, nk = n * K;
   size_t *rs = ev__calloc(n + 1, sizeof *rs);
   edge *rev = ev__malloc(nk * sizeof *rev);
+  int32_t *keep = ev__malloc(nk * sizeof *keep), *nkeep = ev__malloc(n * 4);
   g->start = ev__malloc((n + 1) * sizeof *g->start);
   g->adj = ev__malloc(2 * nk * sizeof *g->adj);
-  if (!rs || !rev || !g->start || !g->adj) {
+  if (!rs || !rev || !keep || !nkeep || !g->start || !g->adj) {
     ev__free(rs);
     ev__free(rev);
-    return ev__nomem("the search graph", nk * 20);
+    ev__free(keep);
+    ev__free(nkeep);
+    return ev__nomem("the search graph", nk * 24);
   }
-  for (size_t e = 0; e < nk; e++) rs[fi[e] + 1]++;
+  memcpy(keep, fi, nk * sizeof *keep);
+  for (size_t i = 0; i < n; i++) nkeep[i] = (int32_t)K;
+  for (size_t i = 0; i < n; i++)
+    for (int32_t t = 0; t < nkeep[i]; t++) rs[keep[i * K + t] + 1]++;
   for (size_t i = 0; i < n; i++) rs[i + 1] += rs[i];
   for (size_t i = 0; i < n; i++) /* in row order: deterministic */
-    for (size_t t = 0; t < K; t++) {
-      size_t j = (size_t)fi[i * K + t];
-      rev[rs[j]++] = (edge){fd[i * K + t], (int32_t)i};
+    for (int32_t t = 0; t < nkeep[i]; t++) {
+      size_t j = (size_t)keep[i * K + t];
+      rev[rs[j]++] = (edge){rank_dist(x, (int32_t)i, (int32_t)j), (int32_t)i};
     }
   for (size_t i = n; i > 0; i--) rs[i] = rs[i - 1];
   rs[0] = 0;
   size_t at = 0;
   for (size_t i = 0; i < n; i++) {
+    size_t m = (size_t)nkeep[i];
     g->start[i] = at;
-    memcpy(g->adj + at, fi + i * K, K * sizeof *g->adj);
-    at += K;
+    memcpy(g->adj + at, keep + i * K, m * sizeof *g->adj);
+    at += m;
     edge *r = rev + rs[i];
     size_t nr = rs[i + 1] - rs[i], kept = 0;
     qsort(r, nr, sizeof *r, edge_cmp);
     for (size_t t = 0; t < nr && kept < K; t++) {
       int dup = 0;
-      for (size_t u = 0; u < K; u++) dup |= fi[i * K + u] == r[t].i;
+      for (size_t u = 0; u < m; u++) dup |= keep[i * K + u] == r[t].i;
       if (!dup) g->adj[at + kept++] = r[t].i;
     }
     at += kept;
@@ -81,6 +101,8 @@ static ev_status link_graph(ev__knn_graph *g, const int32_t *fi,
   g->start[n] = at;
   ev__free(rs);
   ev__free(rev);
+  ev__free(keep);
+  ev__free(nkeep);
   return EV_OK;
 }
 
@@ -144,7 +166,11 @@ ev_status ev__knn_graph_build(const ev_knn *set, const ev__knn_data *x,
                          set->seed, NULL, set->progress, set->progress_user};
     st = ev__nndescent(x, &pr, fi, fd);
   }
-  if (st == EV_OK) st = link_graph(g, fi, fd);
+  if (st == EV_OK) st = link_graph(g, x, fi, fd);
+  if (st == EV_OK) {
+    g->knn = fi; /* kept for self queries and as NN-descent's start */
+    fi = NULL;
+  }
   if (st == EV_OK) st = pick_pivots(g, x, set->seed);
   ev__free(fi);
   ev__free(fd);
@@ -164,6 +190,7 @@ typedef struct searcher {
   int32_t *ci;
   size_t cn;
   ev__topk best;          /* the ef best rows found */
+  ev__topk fin;           /* the k best of them by exact distance */
 } searcher;
 
 static void searcher_free(searcher *s) {
@@ -172,16 +199,21 @@ static void searcher_free(searcher *s) {
   ev__free(s->ci);
   ev__free(s->best.d);
   ev__free(s->best.i);
+  ev__free(s->fin.d);
+  ev__free(s->fin.i);
 }
 
-static ev_status searcher_alloc(searcher *s, size_t n, size_t ef) {
+static ev_status searcher_alloc(searcher *s, size_t n, size_t ef, size_t k) {
   memset(s, 0, sizeof *s);
   s->seen = ev__calloc(n, sizeof *s->seen);
   s->cd = ev__malloc(n * sizeof *s->cd);
   s->ci = ev__malloc(n * sizeof *s->ci);
   s->best = (ev__topk){ev__malloc(ef * sizeof(double)),
                        ev__malloc(ef * sizeof(int64_t)), 0, ef};
-  if (!s->seen || !s->cd || !s->ci || !s->best.d || !s->best.i) {
+  s->fin = (ev__topk){ev__malloc(k * sizeof(double)),
+                      ev__malloc(k * sizeof(int64_t)), 0, k};
+  if (!s->seen || !s->cd || !s->ci || !s->best.d || !s->best.i ||
+      !s->fin.d || !s->fin.i) {
     searcher_free(s);
     return ev__nomem("the graph search's scratch", n * 16 + ef * 16);
   }
@@ -218,11 +250,16 @@ static void cand_pop(searcher *s) {
   s->ci[at] = i;
 }
 
+/* Squared Euclidean ranks in float on the walk; the rows found are
+ * re-ranked exactly at the end (search_one). */
 static void visit(searcher *s, const ev_knn *ix, int kind, const float *q,
                   double qn, int32_t r) {
   s->seen[r] = s->stamp;
-  double d = ev__knn_exact(kind, ix->built_p, q, ix->ref + (size_t)r * ix->dim,
-                           ix->dim, qn, ix->norm[r]);
+  const float *y = ix->ref + (size_t)r * ix->dim;
+  double d = kind == EV__KNN_L2_DIRECT
+                 ? ev__knn_sq_l2f(q, y, ix->dim)
+                 : ev__knn_exact(kind, ix->built_p, q, y, ix->dim, qn,
+                                 ix->norm[r]);
   if (!ev__topk_admits(&s->best, d, r)) return;
   ev__topk_push(&s->best, d, r);
   cand_push(s, d, r);
@@ -247,7 +284,16 @@ static void search_one(searcher *s, const ev_knn *ix, const float *q) {
     for (size_t e = g->start[c]; e < g->start[c + 1]; e++)
       if (s->seen[g->adj[e]] != s->stamp) visit(s, ix, kind, q, qn, g->adj[e]);
   }
-  ev__topk_sort(&s->best);
+  ev__topk_reset(&s->fin); /* exact distances for what was found */
+  for (size_t t = 0; t < s->best.size; t++)
+    ev__topk_push(&s->fin,
+                  kind == EV__KNN_L2_DIRECT
+                      ? ev__knn_exact(kind, 0, q,
+                                      ix->ref + (size_t)s->best.i[t] * ix->dim,
+                                      ix->dim, qn, 0)
+                      : s->best.d[t],
+                  s->best.i[t]);
+  ev__topk_sort(&s->fin);
 }
 
 static size_t ef_for(const ev_knn *ix, size_t k) {
@@ -269,7 +315,7 @@ ev_status ev__knn_approx_query(const ev_knn *ix, const float *q, size_t nq,
   ev_status st = EV_OK;
   int made = 0;
   for (; made < T && st == EV_OK; made++)
-    st = searcher_alloc(&w[made], ix->n, ef);
+    st = searcher_alloc(&w[made], ix->n, ef, k);
   if (st != EV_OK) made--;
   for (size_t c0 = 0; c0 < nq && st == EV_OK; c0 += QUERY_CHUNK) {
     size_t c1 = c0 + QUERY_CHUNK < nq ? c0 + QUERY_CHUNK : nq;
@@ -278,10 +324,10 @@ ev_status ev__knn_approx_query(const ev_knn *ix, const float *q, size_t nq,
       searcher *s = &w[omp_get_thread_num()];
       search_one(s, ix, q + i * ldq);
       for (size_t j = 0; j < k; j++) {
-        indices[i * ldi + j] = s->best.i[j];
+        indices[i * ldi + j] = s->fin.i[j];
         if (distances)
           distances[i * ldd + j] =
-              ev__knn_report(ix->built_metric, ix->built_p, s->best.d[j]);
+              ev__knn_report(ix->built_metric, ix->built_p, s->fin.d[j]);
       }
     }
     if (ix->progress)
@@ -352,7 +398,7 @@ ev_status ev__knn_approx_self(const ev_knn *ix, size_t k, int64_t *indices,
       ev__topk h = {hd + (size_t)t * k, hi + (size_t)t * k, 0, k};
 #pragma omp for schedule(static)
       for (size_t i = 0; i < n; i++)
-        write_row(ix, kind, i, nb ? nb + i * stride : g->adj + g->start[i], k,
+        write_row(ix, kind, i, nb ? nb + i * stride : g->knn + i * stride, k,
                   &h, indices, ldi, distances, ldd);
     }
   }

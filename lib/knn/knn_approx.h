@@ -20,10 +20,11 @@ typedef struct ev__knn_data {
 
 /* The search graph of an approximate build: row i's neighbours are
  * adj[start[i] .. start[i + 1]), its `degree` NN-descent neighbours
- * (nearest first) then up to `degree` reverse neighbours; pivots are the
+ * then up to `degree` nearest reverse neighbours; pivots are the
  * rows every search starts from. */
 typedef struct ev__knn_graph {
   size_t n, degree;
+  int32_t *knn;           /* n x degree NN-descent lists, nearest first */
   size_t *start;
   int32_t *adj;
   int32_t *pivots;
@@ -31,6 +32,9 @@ typedef struct ev__knn_graph {
 } ev__knn_graph;
 
 void ev__knn_graph_free(ev__knn_graph *g);
+
+/* Squared Euclidean distance in float (8 lanes): for ranking only. */
+float ev__knn_sq_l2f(const float *x, const float *y, size_t dim);
 
 /* NN-descent settings for one run. */
 typedef struct ev__nnd_params {

@@ -41,7 +41,7 @@ typedef struct nnd {
 
 /* Squared Euclidean in float, 8 lanes at a time: the join only ranks
  * candidates, and every list is re-ranked with exact distances at the end. */
-EV_CLONES static float sq_l2f(const float *x, const float *y, size_t dim) {
+EV_CLONES float ev__knn_sq_l2f(const float *x, const float *y, size_t dim) {
   float a[8] = {0}, r = 0;
   size_t j = 0;
   for (; j + 8 <= dim; j += 8)
@@ -56,7 +56,7 @@ EV_CLONES static float sq_l2f(const float *x, const float *y, size_t dim) {
 static float dist(const nnd *s, int32_t a, int32_t b) {
   const ev__knn_data *x = s->x;
   if (x->kind == EV__KNN_L2_DIRECT || x->kind == EV__KNN_L2)
-    return sq_l2f(x->ref + (size_t)a * x->dim, x->ref + (size_t)b * x->dim,
+    return ev__knn_sq_l2f(x->ref + (size_t)a * x->dim, x->ref + (size_t)b * x->dim,
                   x->dim);
   return (float)ev__knn_exact(x->kind, x->p, x->ref + (size_t)a * x->dim,
                               x->ref + (size_t)b * x->dim, x->dim,
@@ -135,7 +135,7 @@ static void init_row(nnd *s, int32_t i, const ev__nnd_params *pr) {
   const ev__knn_graph *g = pr->init;
   if (g) { /* the search graph's forward lists, nearest first */
     size_t take = g->degree < k ? g->degree : k;
-    for (size_t t = 0; t < take; t++) ix[filled++] = g->adj[g->start[i] + t];
+    for (size_t t = 0; t < take; t++) ix[filled++] = g->knn[(size_t)i * g->degree + t];
   }
   for (uint64_t attempt = 0; filled < k; attempt++) {
     int32_t j = (int32_t)(ev__knn_hash(pr->seed, 1, (uint64_t)i, attempt) % n);
