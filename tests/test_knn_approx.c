@@ -123,6 +123,12 @@ START_TEST(reproducible_for_a_seed_whatever_the_threads) {
                        dim, 1);
   ev_knn *b = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
                        dim, 2);
+  /* One round leaves the lists far from converged, so they still show
+   * every random choice: a choice made per thread would differ here. */
+  ck_assert_ev_ok(ev_knn_set(a, EV_KNN_N_ITERS, 1));
+  ck_assert_ev_ok(ev_knn_set(b, EV_KNN_N_ITERS, 1));
+  ck_assert_ev_ok(ev_knn_build(a, x, n, dim, dim));
+  ck_assert_ev_ok(ev_knn_build(b, x, n, dim, dim));
   ck_assert_ev_ok(ev_knn_query_self(a, k, i1, k, d1, k));
   ck_assert_ev_ok(ev_knn_query_self(b, k, i2, k, d2, k));
   ck_assert_int_eq(memcmp(i1, i2, n * k * sizeof *i1), 0);
@@ -139,8 +145,6 @@ START_TEST(reproducible_for_a_seed_whatever_the_threads) {
   ck_assert_int_eq(memcmp(j1, j2, n * k2 * sizeof *j1), 0);
   /* A different seed takes other random choices. */
   ck_assert_ev_ok(ev_knn_set(b, EV_KNN_SEED, 12345));
-  ck_assert_ev_ok(ev_knn_set(b, EV_KNN_N_ITERS, 1));
-  ck_assert_ev_ok(ev_knn_set(a, EV_KNN_N_ITERS, 1));
   ck_assert_ev_ok(ev_knn_query_self(a, k2, j1, k2, NULL, 0));
   ck_assert_ev_ok(ev_knn_query_self(b, k2, j2, k2, NULL, 0));
   ck_assert_int_ne(memcmp(j1, j2, n * k2 * sizeof *j1), 0);
