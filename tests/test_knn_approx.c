@@ -272,6 +272,55 @@ START_TEST(progress_and_cancel) {
 }
 END_TEST
 
+/* Every allocation of the approximate build, self query (both paths) and
+ * query failing in turn: EV_ERR_NOMEM, nothing leaked, the index usable. */
+START_TEST(allocation_failures_leak_nothing) {
+  size_t n = 400, dim = 6, k = 30;
+  float *x = make_data(n, dim, 1, 17);
+  ev_knn *ix = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x,
+                        n, dim, 2);
+  ck_assert_ev_ok(ev_knn_set(ix, EV_KNN_GRAPH_DEGREE, 8));
+  ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
+  int64_t *want = malloc(n * k * sizeof *want), *got = malloc(n * k * sizeof *got);
+  for (int pass = 0; pass < 3; pass++) {
+    size_t kk = pass == 0 ? 5 : k; /* from the graph's lists, NN-descent */
+    size_t rows = pass == 2 ? 50 : n;
+    if (pass < 2) ck_assert_ev_ok(ev_knn_query_self(ix, kk, want, kk, NULL, 0));
+    else ck_assert_ev_ok(ev_knn_query(ix, x, rows, dim, dim, 5, want, 5, NULL, 0));
+    if (pass == 2) kk = 5;
+    long live = ev__test_live_blocks();
+    for (long at = 0;; at++) {
+      ev__test_fail_alloc(at, 0);
+      int st = pass < 2 ? ev_knn_query_self(ix, kk, got, kk, NULL, 0)
+                        : ev_knn_query(ix, x, rows, dim, dim, 5, got, 5, NULL, 0);
+      ev__test_fail_alloc(-1, 0);
+      ck_assert_int_eq(ev__test_live_blocks(), live);
+      if (st == EV_OK) {
+        ck_assert_mem_eq(got, want, rows * kk * sizeof *got);
+        break;
+      }
+      ck_assert_int_eq(st, EV_ERR_NOMEM);
+    }
+  }
+  ck_assert_ev_ok(ev_knn_query_self(ix, k, want, k, NULL, 0));
+  for (long at = 0;; at++) { /* a failed build keeps the old reference */
+    long live = ev__test_live_blocks();
+    ev__test_fail_alloc(at, 0);
+    int st = ev_knn_build(ix, x, n, dim, dim);
+    ev__test_fail_alloc(-1, 0);
+    if (st == EV_OK) break;
+    ck_assert_int_eq(st, EV_ERR_NOMEM);
+    ck_assert_int_eq(ev__test_live_blocks(), live);
+    ck_assert_ev_ok(ev_knn_query_self(ix, k, got, k, NULL, 0));
+    ck_assert_mem_eq(got, want, n * k * sizeof *got);
+  }
+  free(want);
+  free(got);
+  free(x);
+  ev_knn_free(ix);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("knn_approx");
   TCase *tc = tcase_create("knn_approx");
@@ -282,6 +331,7 @@ int main(void) {
   tcase_add_test(tc, auto_picks_approximate_from_auto_rows);
   tcase_add_test(tc, settings_and_bad_inputs);
   tcase_add_test(tc, progress_and_cancel);
+  tcase_add_test(tc, allocation_failures_leak_nothing);
   suite_add_tcase(s, tc);
   return tu_run(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }
