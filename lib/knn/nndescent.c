@@ -135,7 +135,15 @@ static void init_row(nnd *s, int32_t i, const ev__nnd_params *pr) {
   const ev__knn_graph *g = pr->init;
   if (g) { /* the search graph's forward lists, nearest first */
     size_t take = g->degree < k ? g->degree : k;
-    for (size_t t = 0; t < take; t++) ix[filled++] = g->knn[(size_t)i * g->degree + t];
+    const int32_t *own = g->knn + (size_t)i * g->degree;
+    for (size_t t = 0; t < take; t++) ix[filled++] = own[t];
+    /* then their neighbours, nearest lists first: most of a longer list
+     * lies within two hops of a good short one */
+    for (size_t t = 0; t < g->degree && filled < k; t++) {
+      const int32_t *hop = g->knn + (size_t)own[t] * g->degree;
+      for (size_t u = 0; u < g->degree && filled < k; u++)
+        if (hop[u] != i && !contains(ix, filled, hop[u])) ix[filled++] = hop[u];
+    }
   }
   for (uint64_t attempt = 0; filled < k; attempt++) {
     int32_t j = (int32_t)(ev__knn_hash(pr->seed, 1, (uint64_t)i, attempt) % n);
