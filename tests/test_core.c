@@ -200,7 +200,7 @@ START_TEST(new_handles_have_the_table_defaults) {
                  (default_fn)ev_tsne_param_default, (get_fn)ev_tsne_get, t);
   check_defaults("PCA", EV_PCA_FITTED_SOLVER, (bounds_fn)ev_pca_param_bounds,
                  (default_fn)ev_pca_param_default, (get_fn)ev_pca_get, p);
-  check_defaults("kNN", EV_KNN_BLOCK_ROWS, (bounds_fn)ev_knn_param_bounds,
+  check_defaults("kNN", EV_KNN_BUILT_METHOD, (bounds_fn)ev_knn_param_bounds,
                  (default_fn)ev_knn_param_default, (get_fn)ev_knn_get, k);
   check_defaults("data set", EV_DS_ON_ERROR,
                  (bounds_fn)ev_dataset_param_bounds,

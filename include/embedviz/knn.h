@@ -1,5 +1,5 @@
 /*
- * embedviz/knn.h - exact k-nearest-neighbour search.
+ * embedviz/knn.h - k-nearest-neighbour search, exact or approximate.
  *
  * Build an index once on a reference matrix, query it many times:
  *
@@ -22,6 +22,20 @@
  * never decides the answer (see docs/knn.md). The other metrics use direct
  * loops over cache-sized blocks. Reported distances are the double values
  * rounded to float.
+ *
+ * Approximate method (since 1.1, EV_KNN_METHOD): for large references
+ * ev_knn_build also makes a neighbour graph by NN-descent (Dong et al.,
+ * WWW 2011) and queries walk it (greedy best-first search from sqrt(n)
+ * pivot rows); ev_knn_query_self runs NN-descent for its k. The lists then
+ * hold most, not all, of the true k nearest (EV_KNN_N_ITERS,
+ * EV_KNN_MAX_CANDIDATES, EV_KNN_GRAPH_DEGREE and EV_KNN_SEARCH_EF trade
+ * time for recall), each with the distance and in the order the exact
+ * search reports, and the same for a seed whatever the thread count. AUTO
+ * (the default) uses it from EV_KNN_AUTO_ROWS rows, by default never yet. An approximate index
+ * answers a query exactly when the search would touch most rows anyway
+ * (2 ef >= n, or k >= n / 4 - 1 in self mode). With the approximate
+ * method ev_knn_build reports progress (EV_STAGE_KNN) and can be
+ * cancelled; it then keeps its previous reference.
  *
  * Threads: ev_knn_query, ev_knn_query_self, ev_knn_size and ev_knn_get do
  * not modify the index, so many threads may query one built index at once
@@ -60,13 +74,58 @@ typedef enum ev_knn_param {
                              nothing: build again (EV_ERR_STATE until then) */
   EV_KNN_MINKOWSKI_P = 2, /* p >= 1 for EV_METRIC_MINKOWSKI; default 2 */
   EV_KNN_THREADS = 3,     /* threads per call; 0 (default) = all cores */
-  EV_KNN_BLOCK_ROWS = 4   /* query rows per block, 0 (default) = 256 for the
+  EV_KNN_BLOCK_ROWS = 4,  /* query rows per block, 0 (default) = 256 for the
                              SGEMM metrics, 32 for the others. The SGEMM
                              reference block is 4 x this (default 1024), so
                              scratch is about threads x 4 x block^2 floats
                              plus threads x block x k neighbour entries. The
                              result does not depend on it */
+  /* Approximate search (since 1.1; docs/knn.md "Approximate neighbours").
+   * Like the metric, the method and the settings of the search graph are
+   * fixed at ev_knn_build: changing EV_KNN_METHOD, EV_KNN_AUTO_ROWS or
+   * EV_KNN_GRAPH_DEGREE afterwards makes queries fail with EV_ERR_STATE
+   * until the next build. The others apply to each query. */
+  EV_KNN_METHOD = 5,      /* an ev_knn_method; default EV_KNN_METHOD_AUTO */
+  EV_KNN_AUTO_ROWS = 6,   /* AUTO picks the approximate method for a
+                             reference of at least this many rows, exact
+                             below; [1, 2^53], default 2^53: AUTO
+                             stays exact until the approximate method
+                             beats the exact search (docs/knn.md) */
+  EV_KNN_SEED = 7,        /* seed of the approximate method's random
+                             choices; [0, 2^53], default 0. Results are
+                             bit-identical for a seed, whatever the thread
+                             count */
+  EV_KNN_GRAPH_DEGREE = 8,/* neighbours per row of the graph that
+                             ev_knn_build makes for approximate queries by
+                             new rows; [4, 256], default 24 */
+  EV_KNN_N_ITERS = 9,     /* most NN-descent rounds; [0, 1000], 0 (default)
+                             = max(5, round(log2 n)) */
+  EV_KNN_DELTA = 10,      /* NN-descent stops when a round changes fewer
+                             than delta x n x k list entries; [0, 1],
+                             default 0.001. 0 runs all rounds */
+  EV_KNN_MAX_CANDIDATES = 11, /* NN-descent's sample of new and of old
+                             neighbours joined per row and round (rho x k
+                             in Dong et al.); [0, 1024], 0 (default) =
+                             min(60, k) */
+  EV_KNN_SEARCH_EF = 12,  /* candidate list of the greedy graph search for
+                             new rows (ef); [0, 1e6], 0 (default) =
+                             max(k + 16, 2 k); larger is slower with higher
+                             recall. Never below k */
+  EV_KNN_BUILT_METHOD = 13 /* read-only: the method the last ev_knn_build
+                             chose, EV_KNN_METHOD_EXACT or
+                             EV_KNN_METHOD_APPROXIMATE (AUTO before a
+                             build); ev_knn_set refuses it */
 } ev_knn_param;
+
+/* Values of EV_KNN_METHOD (since 1.1). */
+typedef enum ev_knn_method {
+  EV_KNN_METHOD_AUTO = 0,        /* approximate from EV_KNN_AUTO_ROWS rows */
+  EV_KNN_METHOD_EXACT = 1,       /* the exhaustive search above */
+  EV_KNN_METHOD_APPROXIMATE = 2  /* NN-descent graph and graph search: most
+                                    but not all true neighbours (recall
+                                    about 0.99 at the defaults, docs/knn.md),
+                                    each with its exact distance */
+} ev_knn_method;
 
 /* Make an empty index with default settings. EV_ERR_ARGUMENT if out is
  * NULL, EV_ERR_NOMEM. */
@@ -92,7 +151,8 @@ EV_API ev_status ev_knn_param_bounds(ev_knn_param param, double *lower,
 EV_API ev_status ev_knn_param_default(ev_knn_param param, double *value);
 
 /* Report progress of queries (EV_STAGE_KNN, step = query rows done, about
- * once per block, then step = total at the end) and allow cancelling them:
+ * once per block, then step = total at the end; in NN-descent, step = rows
+ * joined out of total = n x (rounds + 1)) and allow cancelling them:
  * the query then returns EV_ERR_CANCELLED, the outputs hold nothing
  * meaningful, the index is unchanged. The callback runs on the thread that
  * called the query. NULL removes the callback. EV_ERR_ARGUMENT if index is

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "knn_approx.h"
 #include "knn_private.h"
 
 /* The settings: X(id, lower, upper, whole number, default, field, type). */
@@ -10,7 +11,17 @@
   X(EV_KNN_METRIC, 0, 5, true, EV_METRIC_EUCLIDEAN, metric, INT)          \
   X(EV_KNN_MINKOWSKI_P, 1, 1e6, false, 2, p, DOUBLE)                      \
   X(EV_KNN_THREADS, 0, 1024, true, 0, threads, INT)                       \
-  X(EV_KNN_BLOCK_ROWS, 0, 65536, true, 0, block_rows, INT)
+  X(EV_KNN_BLOCK_ROWS, 0, 65536, true, 0, block_rows, INT)                \
+  X(EV_KNN_METHOD, 0, 2, true, EV_KNN_METHOD_AUTO, method, INT)           \
+  X(EV_KNN_AUTO_ROWS, 1, 9007199254740992.0, true, EV__KNN_AUTO_ROWS,     \
+    auto_rows, SIZE)                                                      \
+  X(EV_KNN_SEED, 0, 9007199254740992.0, true, 0, seed, U64)               \
+  X(EV_KNN_GRAPH_DEGREE, 4, 256, true, 24, degree, INT)                   \
+  X(EV_KNN_N_ITERS, 0, 1000, true, 0, n_iters, INT)                       \
+  X(EV_KNN_DELTA, 0, 1, false, 0.001, delta, DOUBLE)                      \
+  X(EV_KNN_MAX_CANDIDATES, 0, 1024, true, 0, max_candidates, INT)         \
+  X(EV_KNN_SEARCH_EF, 0, 1e6, true, 0, search_ef, INT)                    \
+  X(EV_KNN_BUILT_METHOD, 0, 2, true, 0, built_method, NONE)
 #define SPEC(id, lo, hi, whole, def, field, type) \
   EV__SPEC(ev_knn, field, EV__SLOT_##type, id, lo, hi, whole, def),
 static const ev__param_spec knn_params[] = {KNN_SETTINGS(SPEC)};
@@ -40,6 +51,8 @@ static void drop_reference(ev_knn *ix) {
   ev__free_aligned(ix->ref);
   ev__free(ix->colv);
   ev__free(ix->norm);
+  ev__knn_graph_free(ix->graph);
+  ix->graph = NULL;
   ix->ref = NULL;
   ix->colv = NULL;
   ix->norm = NULL;
@@ -60,6 +73,10 @@ ev_status ev_knn_set(ev_knn *ix, ev_knn_param param, double value) {
 ev_status ev_knn_get(const ev_knn *ix, ev_knn_param param, double *value) {
   NEED_INDEX(ix);
   EV__ARG_NOT_NULL(value, "pass a double to fill");
+  if (param == EV_KNN_BUILT_METHOD) { /* read-only */
+    *value = ix->ref ? ix->built_method : EV_KNN_METHOD_AUTO;
+    return EV_OK;
+  }
   return ev__param_get(knn_params, N_PARAMS, ix, param, value, "KNN");
 }
 
@@ -119,6 +136,15 @@ static void fill_reference(const ev_knn *ix, built *b, const float *src,
   b->min_norm = min_nz;
 }
 
+/* The method a build of n rows uses: AUTO is approximate from
+ * EV_KNN_AUTO_ROWS rows; a reference of one row is always exact. */
+static int resolve_method(const ev_knn *ix, size_t n) {
+  int m = ix->method;
+  if (m == EV_KNN_METHOD_AUTO)
+    m = n >= ix->auto_rows ? EV_KNN_METHOD_APPROXIMATE : EV_KNN_METHOD_EXACT;
+  return n < 2 ? EV_KNN_METHOD_EXACT : m;
+}
+
 ev_status ev_knn_build(ev_knn *ix, const float *ref, size_t n, size_t dim,
                        size_t ld) {
   NEED_INDEX(ix);
@@ -145,8 +171,30 @@ ev_status ev_knn_build(ev_knn *ix, const float *ref, size_t n, size_t dim,
   ev__threads scope;
   ev__threads_begin(&scope, ix->threads);
   fill_reference(ix, &b, ref, n, dim, ld);
+  int method = resolve_method(ix, n);
+  ev__knn_graph *graph = NULL;
+  if (method == EV_KNN_METHOD_APPROXIMATE) {
+    ev__knn_data x = {b.ref, b.norm, n, dim,
+                      ev__knn_direct_kind(ix->metric, ix->p), ix->p};
+    st = n > INT32_MAX
+             ? ev__fail(EV_ERR_LIMIT, "the approximate method indexes at "
+                        "most %d rows, got %zu: set EV_KNN_METHOD to "
+                        "EV_KNN_METHOD_EXACT", INT32_MAX, n)
+             : ev__knn_graph_build(ix, &x, &graph);
+  }
   ev__threads_end(&scope);
+  if (st != EV_OK) {
+    ev__free_aligned(b.ref);
+    ev__free(b.colv);
+    ev__free(b.norm);
+    return st;
+  }
   drop_reference(ix);
+  ix->graph = graph;
+  ix->built_method = method;
+  ix->built_auto_method = ix->method;
+  ix->built_auto_rows = ix->auto_rows;
+  ix->built_degree = ix->degree;
   ix->ref = b.ref;
   ix->colv = b.colv;
   ix->norm = b.norm;
@@ -170,6 +218,11 @@ static ev_status check_ready(const ev_knn *ix) {
       (ix->metric == EV_METRIC_MINKOWSKI && ix->p != ix->built_p))
     return ev__fail(EV_ERR_STATE, "EV_KNN_METRIC or EV_KNN_MINKOWSKI_P "
                     "changed since ev_knn_build: call ev_knn_build again");
+  if (ix->method != ix->built_auto_method ||
+      ix->auto_rows != ix->built_auto_rows || ix->degree != ix->built_degree)
+    return ev__fail(EV_ERR_STATE, "EV_KNN_METHOD, EV_KNN_AUTO_ROWS or "
+                    "EV_KNN_GRAPH_DEGREE changed since ev_knn_build: call "
+                    "ev_knn_build again");
   return EV_OK;
 }
 
@@ -254,6 +307,17 @@ static void query_norm_range(const float *q, size_t nq, size_t dim,
   *min_nz = mn;
 }
 
+/* An approximate index answers exactly when the graph search would touch
+ * most rows anyway: a query whose candidate list (ef) is at least half
+ * the rows, or a self query of k >= n / 4 - 1 (docs/knn.md). */
+static int use_approx(const ev_knn *ix, size_t k, int self) {
+  if (ix->built_method != EV_KNN_METHOD_APPROXIMATE) return 0;
+  if (self) return 4 * (k + 1) <= ix->n;
+  size_t ef = ix->search_ef > 0 && (size_t)ix->search_ef > k
+                  ? (size_t)ix->search_ef : k + 16 > 2 * k ? k + 16 : 2 * k;
+  return 2 * ef < ix->n;
+}
+
 static ev_status run(const ev__knn_job *job, int64_t *indices, size_t ldi,
                      float *distances, size_t ldd) {
   ev__threads scope;
@@ -284,6 +348,13 @@ ev_status ev_knn_query(const ev_knn *ix, const float *queries, size_t nq,
   ev__threads_begin(&scope, ix->threads);
   query_norm_range(queries, nq, dim, ldq, &q_max_sq, &q_min_norm);
   ev__threads_end(&scope);
+  if (use_approx(ix, k, 0)) {
+    ev__threads_begin(&scope, ix->threads);
+    st = ev__knn_approx_query(ix, queries, nq, ldq, k, indices, ldi,
+                              distances, ldd);
+    ev__threads_end(&scope);
+    return st;
+  }
   int kind = choose_kind(ix, q_max_sq, q_min_norm);
   if (ldq > INT_MAX && (kind == EV__KNN_L2 || kind == EV__KNN_COS))
     kind = kind == EV__KNN_L2 ? EV__KNN_L2_DIRECT : EV__KNN_COS_DIRECT;
@@ -298,6 +369,13 @@ ev_status ev_knn_query_self(const ev_knn *ix, size_t k, int64_t *indices,
   if ((st = check_k(ix, k, 1)) != EV_OK ||
       (st = check_outputs(ix->n, k, indices, ldi, distances, ldd)) != EV_OK)
     return st;
+  if (use_approx(ix, k, 1)) {
+    ev__threads scope;
+    ev__threads_begin(&scope, ix->threads);
+    st = ev__knn_approx_self(ix, k, indices, ldi, distances, ldd);
+    ev__threads_end(&scope);
+    return st;
+  }
   int kind = choose_kind(ix, ix->max_sqnorm, ix->min_norm);
   ev__knn_job job = {ix, ix->ref, ix->n, ix->dim, 1, k, kind};
   return run(&job, indices, ldi, distances, ldd);

@@ -24,6 +24,20 @@ struct ev_knn {
   double *norm;          /* |y| per reference row, in double */
   double max_sqnorm;     /* largest |y|^2, for the rounding bound */
   double min_norm;       /* smallest non-zero |y| (cosine's underflow guard) */
+  /* The approximate method (knn_approx.c, nndescent.c). */
+  int method;            /* EV_KNN_METHOD, as set */
+  size_t auto_rows;      /* EV_KNN_AUTO_ROWS */
+  uint64_t seed;         /* EV_KNN_SEED */
+  int degree;            /* EV_KNN_GRAPH_DEGREE */
+  int n_iters;           /* EV_KNN_N_ITERS, 0 = automatic */
+  double delta;          /* EV_KNN_DELTA */
+  int max_candidates;    /* EV_KNN_MAX_CANDIDATES, 0 = automatic */
+  int search_ef;         /* EV_KNN_SEARCH_EF, 0 = automatic */
+  int built_method;      /* EV_KNN_METHOD_EXACT or _APPROXIMATE once built */
+  int built_auto_method; /* method, auto_rows and degree at the build */
+  size_t built_auto_rows;
+  int built_degree;
+  struct ev__knn_graph *graph; /* search graph, approximate builds only */
 };
 
 /* How a query is ranked: the kernel family the engine runs. */

@@ -11,6 +11,12 @@ from ._base import Estimator, Handle
 
 # ev_knn_param and ev_metric values (knn.h).
 _METRIC, _MINKOWSKI_P, _THREADS = 1, 2, 3
+_METHOD = 5  # EV_KNN_METHOD (since 1.1)
+# algorithm -> ev_knn_method: "auto" lets the library pick the approximate
+# index from EV_KNN_AUTO_ROWS rows (by default never yet); scikit-learn's exact
+# algorithms all mean the exhaustive search.
+_ALGORITHMS = {"auto": 0, "brute": 1, "kd_tree": 1, "ball_tree": 1,
+               "approximate": 2}
 _EUCLIDEAN, _SQEUCLIDEAN, _COSINE, _CITYBLOCK, _MINKOWSKI, _CHEBYSHEV = range(6)
 
 # scikit-learn metric names -> (ev_metric, the name scikit-learn reports
@@ -104,8 +110,13 @@ class NearestNeighbors(Estimator):
 
     scikit-learn's sklearn.neighbors.NearestNeighbors names and shapes; the
     search is always exhaustive (what scikit-learn calls algorithm="brute"),
-    so ``algorithm`` and ``leaf_size`` are accepted and have no effect, and
-    radius searches are not offered. Distances come back as float32,
+    so ``leaf_size`` is accepted and has no effect, and radius searches
+    are not offered. ``algorithm="approximate"`` uses the library's
+    approximate index instead (NN-descent and a graph search: most, not
+    all, true neighbours, each with its exact distance; docs/knn.md);
+    ``"auto"`` (the default) follows the library's rule, which stays
+    exact for now (docs/knn.md);
+    ``"brute"``, ``"kd_tree"`` and ``"ball_tree"`` are exact. Distances come back as float32,
     indices as int64. Metrics: euclidean (l2), sqeuclidean, cosine,
     manhattan (cityblock, l1), chebyshev (infinity) and minkowski with
     p >= 1. Extension: ``progress`` (True for a bar on stderr, or a callable
@@ -133,6 +144,9 @@ class NearestNeighbors(Estimator):
         """Index the rows of X (copied into the library). Returns self."""
         code, p, name = _resolve_metric(self.metric, self.p, self.metric_params)
         threads = _arrays.n_jobs_to_threads(self.n_jobs)
+        if self.algorithm not in _ALGORITHMS:
+            raise _bad("algorithm=%r is not supported: use one of %s" % (
+                self.algorithm, ", ".join(sorted(_ALGORITHMS))))
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
         with self._lock.exclusive():
             if self._handle is None:
@@ -141,6 +155,7 @@ class NearestNeighbors(Estimator):
             h.set(_MINKOWSKI_P, p)
             h.set(_METRIC, code)
             h.set(_THREADS, threads)
+            h.set(_METHOD, _ALGORITHMS[self.algorithm])
             _progress.run(lambda: h.lib.ev_knn_build(h.ptr, ptr, n, d, ld))
         self.effective_metric_ = name
         self.effective_metric_params_ = {"p": p} if code == _MINKOWSKI else {}

@@ -150,3 +150,25 @@ def test_bad_inputs(digits):
     with pytest.raises(ValueError):
         NearestNeighbors().fit(np.zeros((0, 3)))
     assert nn.kneighbors(x[:2])[1].shape == (2, 3)    # still usable
+
+
+def test_approximate_algorithm(digits):
+    """algorithm="approximate" finds nearly all of the exact neighbours, each
+    with its exact distance; "auto" stays exact below 100,000 rows."""
+    x, _ = digits
+    exact_d, exact_i = NearestNeighbors(n_neighbors=10, algorithm="brute").fit(x).kneighbors()
+    approx = NearestNeighbors(n_neighbors=10, algorithm="approximate").fit(x)
+    d, i = approx.kneighbors()
+    hits = [len(np.intersect1d(a, b)) for a, b in zip(i, exact_i)]
+    assert np.mean(hits) / 10 >= 0.98
+    for row in range(len(x)):                       # exact distances
+        common, ia, ie = np.intersect1d(i[row], exact_i[row], return_indices=True)
+        np.testing.assert_array_equal(d[row][ia], exact_d[row][ie])
+    assert np.all(np.diff(d, axis=1) >= 0)
+    qd, qi = approx.kneighbors(x[:50] + 0.01)       # new rows
+    ed, ei = NearestNeighbors(n_neighbors=10).fit(x).kneighbors(x[:50] + 0.01)
+    assert np.mean([len(np.intersect1d(a, b)) for a, b in zip(qi, ei)]) / 10 >= 0.98
+    auto_d, auto_i = NearestNeighbors(n_neighbors=10, algorithm="auto").fit(x).kneighbors()
+    np.testing.assert_array_equal(auto_i, exact_i)  # 1,797 rows: exact
+    with pytest.raises(embedviz.EmbedvizValueError, match="algorithm"):
+        NearestNeighbors(algorithm="annoy").fit(x)

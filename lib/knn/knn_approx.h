@@ -1,0 +1,86 @@
+/* The approximate method of the kNN index (private to lib/knn): the
+ * NN-descent neighbour graph (nndescent.c) and the greedy graph search for
+ * new rows (knn_approx.c). */
+#ifndef EV_LIB_KNN_APPROX_H
+#define EV_LIB_KNN_APPROX_H
+
+#include "knn_private.h"
+
+/* Default of EV_KNN_AUTO_ROWS (docs/knn.md says why). */
+#define EV__KNN_AUTO_ROWS 9007199254740992.0 /* 2^53: AUTO stays exact (docs/knn.md) */
+
+/* The rows the approximate method works on. */
+typedef struct ev__knn_data {
+  const float *ref;       /* n x dim, packed */
+  const double *norm;     /* |y| per row */
+  size_t n, dim;
+  int kind;               /* a direct ev__knn_kind */
+  double p;
+} ev__knn_data;
+
+/* The search graph of an approximate build: row i's neighbours are
+ * adj[start[i] .. start[i + 1]), its `degree` NN-descent neighbours
+ * then up to `degree` nearest reverse neighbours; pivots are the
+ * rows every search starts from. */
+typedef struct ev__knn_graph {
+  size_t n, degree;
+  int32_t *knn;           /* n x degree NN-descent lists, nearest first */
+  size_t *start;
+  int32_t *adj;
+  int32_t *pivots;
+  size_t npivots;
+} ev__knn_graph;
+
+void ev__knn_graph_free(ev__knn_graph *g);
+
+/* Squared Euclidean distance in float (8 lanes): for ranking only. */
+float ev__knn_sq_l2f(const float *x, const float *y, size_t dim);
+
+/* NN-descent settings for one run. */
+typedef struct ev__nnd_params {
+  size_t k;
+  int n_iters;            /* 0 = max(5, round(log2 n)) */
+  double delta;
+  int max_candidates;     /* 0 = min(60, k) */
+  uint64_t seed;
+  const ev__knn_graph *init; /* optional: start from its forward lists */
+  ev_progress_fn progress;
+  void *progress_user;
+} ev__nnd_params;
+
+/* The approximate k nearest of every row among the others (k <= n - 1,
+ * n >= 2): idx and d (n x k, packed) sorted by (float distance, index),
+ * d in the ranking form of ev__knn_exact rounded to float. */
+ev_status ev__nndescent(const ev__knn_data *x, const ev__nnd_params *pr,
+                        int32_t *idx, float *d);
+
+/* Build the search graph of the index's reference (called by ev_knn_build
+ * before the new reference is installed). */
+ev_status ev__knn_graph_build(const ev_knn *settings, const ev__knn_data *x,
+                              ev__knn_graph **out);
+
+/* Approximate ev_knn_query / ev_knn_query_self on a built approximate
+ * index; arguments already checked. */
+ev_status ev__knn_approx_query(const ev_knn *ix, const float *q, size_t nq,
+                               size_t ldq, size_t k, int64_t *indices,
+                               size_t ldi, float *distances, size_t ldd);
+ev_status ev__knn_approx_self(const ev_knn *ix, size_t k, int64_t *indices,
+                              size_t ldi, float *distances, size_t ldd);
+
+/* A well-mixed 64-bit hash of a seed and three words (splitmix64 steps):
+ * the method's only source of randomness, so results depend on the seed
+ * alone, never on threads or timing. */
+static inline uint64_t ev__knn_hash(uint64_t seed, uint64_t a, uint64_t b,
+                                    uint64_t c) {
+  uint64_t z = seed ^ 0x9e3779b97f4a7c15ULL;
+  uint64_t w[3] = {a, b, c};
+  for (int i = 0; i < 3; i++) {
+    z += w[i] + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+  }
+  return z;
+}
+
+#endif
