@@ -114,3 +114,75 @@ def seed_from(random_state):
         return int(random_state.integers(0, 2 ** 53))
     raise _bad("random_state must be None, an int, a numpy RandomState or "
                "Generator, got %r" % (random_state,))
+
+
+def like_input(out, x):
+    """out (float32) as float64 when x is a float64 array, as scikit-learn
+    returns the caller's floating dtype; the library computed it in float32."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is None and hasattr(x, "dtypes"):          # a DataFrame
+        kinds = {np.dtype(t) for t in x.dtypes}
+        dtype = np.dtype(np.float64) if kinds == {np.dtype(np.float64)} else None
+    if dtype is not None and np.dtype(dtype) == np.float64:
+        return out.astype(np.float64)
+    return out
+
+
+def check_columns(got, want, name, what, owner):
+    if got != want:
+        raise _bad("%s has %d columns but this %s was fitted with %d %s: pass rows "
+                   "with %d columns" % (name, got, owner, want, what, want))
+
+
+def check_finite(a, name):
+    if not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise _errors.NonFiniteError(
+            "%s[%d, %d] is %r: remove or replace NaN and infinite values"
+            % (name, bad[0], bad[1], float(a[bad[0], bad[1]])),
+            status=_errors.ERR_NONFINITE, status_name="EV_ERR_NONFINITE")
+
+
+def feature_names(x):
+    """The column names of a DataFrame (duck-typed: pandas is optional) when
+    they are all strings, else None."""
+    cols = getattr(x, "columns", None)
+    if cols is None or not hasattr(x, "dtypes"):
+        return None
+    names = list(cols)
+    if names and all(isinstance(c, str) for c in names):
+        return np.asarray(names, dtype=object)
+    return None
+
+
+def set_feature_names(est, names):
+    if names is None:
+        est.__dict__.pop("feature_names_in_", None)
+    else:
+        est.feature_names_in_ = names
+
+
+def check_feature_names(est, x):
+    """scikit-learn's rule: a DataFrame whose names differ from the fitted
+    ones is an error."""
+    fitted = getattr(est, "feature_names_in_", None)
+    names = feature_names(x)
+    if fitted is None or names is None:
+        return
+    if len(names) != len(fitted) or (names != fitted).any():
+        raise _bad("the feature names differ from those seen in fit (%s...): pass the "
+                   "columns in the order of feature_names_in_"
+                   % ", ".join(list(fitted)[:5]))
+
+
+def check_input_features(est, input_features):
+    if input_features is None:
+        return
+    names = np.asarray(input_features, dtype=object)
+    fitted = getattr(est, "feature_names_in_", None)
+    if fitted is not None:
+        if len(names) != len(fitted) or (names != fitted).any():
+            raise _bad("input_features is not equal to feature_names_in_")
+    elif len(names) != est.n_features_in_:
+        raise _bad("input_features should have length equal to number of features "
+                   "(%d), got %d" % (est.n_features_in_, len(names)))

@@ -103,7 +103,19 @@ class PCA(Estimator):
 
     # ---- fit ----
     def fit(self, X, y=None):
-        """Fit the model on X (n_samples x n_features). Returns self."""
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Converted to float32 (the library computes in float32).
+        y : ignored
+
+        Returns
+        -------
+        self : PCA
+        """
+        names = _arrays.feature_names(X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
         if self._handle is None:
             self._handle = Handle("pca", _NAMES)
@@ -113,6 +125,8 @@ class PCA(Estimator):
             _progress.run(lambda: h.lib.ev_pca_fit(h.ptr, ptr, n, d, ld),
                           h.set_progress, h.ptr, _progress.resolve(self.progress))
             self._read_fit(h, n)
+        self._whiten_fit = bool(self.whiten)
+        _arrays.set_feature_names(self, names)
         return self
 
     def _read_fit(self, h, n):
@@ -161,31 +175,132 @@ class PCA(Estimator):
 
     # ---- use ----
     def transform(self, X):
-        """Project X (n x n_features) on the components: n x n_components_."""
+        """Project X on the components.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            float64 when X is float64 (as scikit-learn), else float32; the
+            computation is float32 either way.
+        """
         self._check_fitted()
+        _arrays.check_feature_names(self, X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
         h = self._handle
+        if h is None:
+            _arrays.check_columns(d, self.n_features_in_, "X", "features", type(self).__name__)
+            _arrays.check_finite(a, "X")
+            return _arrays.like_input(self._project_numpy(a), X)
         out, op = _arrays.empty((n, self.n_components_))
         with h.lock:
             _progress.run(lambda: h.lib.ev_pca_transform(
                 h.ptr, ptr, n, d, ld, op, self.n_components_))
-        return out
+        return _arrays.like_input(out, X)
 
     def fit_transform(self, X, y=None):
-        """fit(X) then transform(X)."""
-        a = _arrays.as_matrix(X, "X")[0]
-        return self.fit(a).transform(a)
+        """fit(X) then transform(X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+        """
+        self.fit(X)
+        return self.transform(X)
 
     def inverse_transform(self, X):
-        """Back from scores (n x n_components_) to n x n_features."""
+        """Back from scores to the feature space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+        """
         self._check_fitted()
         a, ptr, n, k, ld = _arrays.as_matrix(X, "X")
         h = self._handle
+        if h is None:
+            _arrays.check_columns(k, self.n_components_, "X", "components", type(self).__name__)
+            return _arrays.like_input(self._inverse_numpy(a), X)
         out, op = _arrays.empty((n, self.n_features_in_))
         with h.lock:
             _progress.run(lambda: h.lib.ev_pca_inverse_transform(
                 h.ptr, ptr, n, k, ld, op, self.n_features_in_))
-        return out
+        return _arrays.like_input(out, X)
+
+    def get_precision(self):
+        """The inverse of get_covariance() (float64).
+
+        Returns
+        -------
+        precision : ndarray of shape (n_features, n_features)
+        """
+        return np.linalg.inv(self.get_covariance())
+
+    def score_samples(self, X):
+        """Log-likelihood of each row of X under the probabilistic PCA model
+        (Tipping and Bishop), computed in float64 from the fitted arrays.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ll : ndarray of shape (n_samples,)
+        """
+        self._check_fitted()
+        a = _arrays.as_matrix(X, "X")[0]
+        _arrays.check_columns(a.shape[1], self.n_features_in_, "X", "features", type(self).__name__)
+        centred = np.asarray(X, dtype=np.float64) - self.mean_.astype(np.float64)
+        precision = self.get_precision()
+        sign, logdet = np.linalg.slogdet(precision)
+        if sign <= 0:
+            logdet = -np.inf
+        d = self.n_features_in_
+        return (-0.5 * np.einsum("ij,ij->i", centred, centred @ precision)
+                - 0.5 * (d * np.log(2 * np.pi) - logdet))
+
+    def score(self, X, y=None):
+        """The mean of score_samples(X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        ll : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: "pca0", "pca1", ... (scikit-learn's).
+
+        Parameters
+        ----------
+        input_features : ignored, except that it must match feature_names_in_
+            when given.
+
+        Returns
+        -------
+        names : ndarray of str objects, shape (n_components_,)
+        """
+        self._check_fitted()
+        _arrays.check_input_features(self, input_features)
+        return np.asarray(["pca%d" % i for i in range(self.n_components_)], dtype=object)
 
     def get_covariance(self):
         """The model's covariance, components_.T diag(var - noise)
@@ -193,14 +308,50 @@ class PCA(Estimator):
         self._check_fitted()
         comps = self.components_.astype(np.float64)
         var = self.explained_variance_.astype(np.float64)
-        if self.whiten:
+        if getattr(self, "_whiten_fit", self.whiten):
             comps = comps * np.sqrt(var)[:, None]
         diff = np.maximum(var - self.noise_variance_, 0.0)
         cov = (comps.T * diff) @ comps
         cov.flat[::cov.shape[0] + 1] += self.noise_variance_
         return cov
 
-    def __getstate__(self):
-        raise TypeError("PCA holds a native fit and cannot be pickled: keep "
-                        "components_ and mean_ (transform is "
-                        "(X - mean_) @ components_.T), or fit it again")
+    # ---- pickling ----
+    def _restore(self):
+        """A PCA loaded from a pickle has no native handle: the library has no
+        call that loads a fitted state, and refitting is not a restore, so
+        transform and inverse_transform run in numpy from the saved float32
+        arrays, with the library's operations in the library's order (rows
+        centred in float32, one float32 GEMM with the components, whitening
+        by 1/sqrt(variance) in float32); tests/test_pickle.py checks the
+        result equals the native one to 1e-6 relative. fit() makes a native
+        handle again."""
+
+    def _project_numpy(self, a):
+        comps, mean = self.components_, self.mean_
+        n, d = a.shape
+        out = np.empty((n, comps.shape[0]), dtype=np.float32)
+        rows = max(64, (4 << 20) // max(d, 1))
+        for r in range(0, n, rows):
+            out[r:r + rows] = (a[r:r + rows] - mean) @ comps.T
+        if self._whiten_fit:
+            out *= self._whitening()[0]
+        return out
+
+    def _whitening(self):
+        """The library's per-component whitening factors (transform.c)."""
+        var = self.explained_variance_.astype(np.float32)
+        n, d = self.n_samples_, self.n_features_in_
+        tol = float(max(n, d)) * float(np.finfo(np.float32).eps)
+        floor = float(var[0]) * tol * tol if len(var) else 0.0
+        keep = (var > np.finfo(np.float32).tiny) & (var.astype(np.float64) > floor)
+        w = np.zeros(len(var), dtype=np.float32)
+        w[keep] = np.float32(1) / np.sqrt(var[keep])
+        return w, keep, var
+
+    def _inverse_numpy(self, a):
+        comps = self.components_
+        if self._whiten_fit:
+            _, keep, var = self._whitening()
+            s = np.where(keep, np.sqrt(var), np.float32(0)).astype(np.float32)
+            comps = (s[:, None] * comps).astype(np.float32)
+        return (a @ comps + self.mean_).astype(np.float32)

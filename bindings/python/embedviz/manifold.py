@@ -170,7 +170,3 @@ class TSNE(Estimator):
         """fit(X) and return the map, n_samples x n_components (float32)."""
         return self.fit(X).embedding_
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_handle"] = None       # the map and figures are plain attributes
-        return state
