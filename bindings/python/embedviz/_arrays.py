@@ -41,19 +41,26 @@ def as_matrix(x, name="X"):
 
     Raises ValueError (EmbedvizValueError) when x is not 2-D or cannot be
     read as real numbers."""
+    if hasattr(x, "tocsr") and hasattr(x, "nnz"):      # scipy.sparse, duck-typed
+        raise _bad("%s is a sparse matrix, and sparse input is not supported: pass a "
+                   "dense array (%s.toarray())" % (name, name))
     a = np.asarray(x)
     if a.dtype.kind == "c":
-        raise _bad("%s holds complex numbers: pass real values" % name)
+        raise _bad("Complex data not supported: %s holds complex numbers; pass real "
+                   "values" % name)
     if a.dtype.kind not in "fiub":
         try:
             a = a.astype(_F32)
         except (TypeError, ValueError) as e:
-            raise _bad("%s cannot be read as numbers (%s): pass a numeric "
-                       "array" % (name, e)) from None
+            raise _errors.ParameterTypeError(
+                "%s cannot be read as numbers (%s): pass a numeric array" % (name, e),
+                status=_errors.ERR_ARGUMENT, status_name="EV_ERR_ARGUMENT") from None
     if a.ndim != 2:
         raise _bad("%s must be a 2-D array (samples x features), got %d "
                    "dimension(s) of shape %s: reshape it, e.g. "
-                   "x.reshape(len(x), -1)" % (name, a.ndim, a.shape))
+                   "x.reshape(len(x), -1) (Reshape your data either using "
+                   "x.reshape(-1, 1) if it has a single feature or "
+                   "x.reshape(1, -1) if it is a single sample)" % (name, a.ndim, a.shape))
     if not _is_view_ok(a):
         a = np.ascontiguousarray(a, dtype=_F32)
     rows, cols = a.shape
@@ -186,3 +193,32 @@ def check_input_features(est, input_features):
     elif len(names) != est.n_features_in_:
         raise _bad("input_features should have length equal to number of features "
                    "(%d), got %d" % (est.n_features_in_, len(names)))
+
+
+def check_fit_input(a, name, owner, min_samples=1):
+    """What scikit-learn's check_array checks before a fit, with its
+    wording (its estimator checks look for it): samples, features, NaN and
+    infinity."""
+    n, d = a.shape
+    if n == 0:
+        raise _bad("Found array with 0 sample(s) (shape=%s) while a minimum of %d is "
+                   "required by %s: pass at least %d rows" % (a.shape, min_samples, owner,
+                                                               min_samples))
+    if d == 0:
+        raise _bad("Found array with 0 feature(s) (shape=%s) while a minimum of 1 is "
+                   "required." % (a.shape,))
+    if n < min_samples:
+        raise _bad("n_samples=%d: %s needs at least %d samples, got %d: pass more rows"
+                   % (n, owner, min_samples, n))
+    check_no_inf(a, name)
+
+
+def check_no_inf(a, name):
+    """NaN is found and reported by the library; infinity too, but its
+    "Inf" is not the "inf" scikit-learn's checks look for."""
+    if np.isinf(a).any():
+        i, j = np.argwhere(np.isinf(a))[0]
+        raise _errors.NonFiniteError(
+            "%s[%d][%d] is %s (infinite): remove or impute non-finite values before calling"
+            % (name, i, j, "inf" if a[i, j] > 0 else "-inf"),
+            status=_errors.ERR_NONFINITE, status_name="EV_ERR_NONFINITE")

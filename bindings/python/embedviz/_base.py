@@ -11,10 +11,14 @@ import numpy as np
 
 from . import _errors, _lib
 
-try:  # scikit-learn is optional: its base class when present, else object.
+try:  # scikit-learn is optional: its base classes when present, else object.
     from sklearn.base import BaseEstimator as _SkBase
-except ImportError:  # pragma: no cover - exercised without scikit-learn
+    from sklearn.base import TransformerMixin
+except ImportError:  # exercised by test_estimator_checks.py without scikit-learn
     _SkBase = object
+
+    class TransformerMixin:
+        """Stands in for sklearn.base.TransformerMixin without scikit-learn."""
 
 #: The layout of the state a pickle carries (Estimator.__getstate__). A
 #: pickle with a higher number comes from a newer embedviz and is refused.
@@ -34,6 +38,11 @@ class Estimator(_SkBase):
     attributes (plain numpy arrays and numbers) with a state version
     number; the native handle is rebuilt from them on load (see
     ``_restore``)."""
+
+    # The native handle, made by the first fit (a class attribute, so that
+    # __init__ sets only parameters, as scikit-learn requires).
+    _handle = None
+    _lock = None
 
     def __getstate__(self):
         state = {k: v for k, v in self.__dict__.items() if k not in _TRANSIENT}

@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from . import _arrays, _errors, _progress
-from ._base import Estimator, Handle
+from ._base import Estimator, Handle, TransformerMixin
 
 # ev_pca_param values (pca.h).
 _N_COMPONENTS, _VARIANCE_TO_KEEP, _CENTER, _WHITEN = 1, 2, 3, 4
@@ -25,7 +25,7 @@ def _bad(message):
                                       status_name="EV_ERR_ARGUMENT")
 
 
-class PCA(Estimator):
+class PCA(TransformerMixin, Estimator):
     """Principal component analysis, computed by libembedviz.
 
     Parameters and attributes are scikit-learn's (sklearn.decomposition.PCA),
@@ -55,7 +55,6 @@ class PCA(Estimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
-        self._handle = None
 
     # ---- settings ----
     def _configure(self, h, n, d):
@@ -117,6 +116,7 @@ class PCA(Estimator):
         """
         names = _arrays.feature_names(X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_fit_input(a, "x", "PCA", 2)
         if self._handle is None:
             self._handle = Handle("pca", _NAMES)
         h = self._handle
@@ -190,6 +190,7 @@ class PCA(Estimator):
         self._check_fitted()
         _arrays.check_feature_names(self, X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_no_inf(a, "x")
         h = self._handle
         if h is None:
             _arrays.check_columns(d, self.n_features_in_, "X", "features", type(self).__name__)

@@ -129,8 +129,6 @@ class NearestNeighbors(Estimator):
         self.metric_params = metric_params
         self.n_jobs = n_jobs
         self.progress = progress
-        self._handle = None
-        self._lock = _SharedLock()
 
     def fit(self, X, y=None):
         """Index the rows of X (copied into the library).
@@ -157,6 +155,7 @@ class NearestNeighbors(Estimator):
         threads = _arrays.n_jobs_to_threads(self.n_jobs)
         names = _arrays.feature_names(X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_fit_input(a, "ref", "NearestNeighbors", 1)
         if code is None:
             if n != d:
                 raise _bad("metric='precomputed' needs a square distance matrix "
@@ -167,6 +166,8 @@ class NearestNeighbors(Estimator):
             # Distances to the fitted points, queried as points of an index
             # over the identity: see _precomputed_query.
             a = np.ascontiguousarray(a)
+        if self.__dict__.get("_lock") is None:
+            self._lock = _SharedLock()
         with self._lock.exclusive():
             self._build(a if code is None else (a, ptr, n, d, ld), code, p, threads)
         # The rows the index holds, kept to rebuild it after unpickling (as

@@ -120,3 +120,18 @@ def test_n_iter_without_progress_reaches_the_library():
     assert default.n_iter_ == 1000
     assert 250 < eager.n_iter_ < 1000
     assert eager.n_iter_ % 50 == 0
+
+
+def test_max_iter_and_n_iter_counted_as_scikit_learn_counts(digits):
+    # scikit-learn's n_iter_ is the index of the last iteration (299 after
+    # 300); max_iter is scikit-learn 1.5's name of n_iter.
+    from sklearn.manifold import TSNE as SkTSNE
+    x = digits[0][:200]
+    sk = SkTSNE(n_iter=300, random_state=0, init="pca", learning_rate="auto").fit(x)
+    ours = TSNE(n_iter=300, random_state=0, n_jobs=1).fit(x)
+    by_max = TSNE(max_iter=300, random_state=0, n_jobs=1).fit(x)
+    assert sk.n_iter_ == 299
+    assert ours.n_iter_ == by_max.n_iter_ == 299
+    np.testing.assert_array_equal(by_max.embedding_, ours.embedding_)
+    with pytest.raises(embedviz.EmbedvizValueError, match="n_iter=400 and max_iter=300"):
+        TSNE(n_iter=400, max_iter=300).fit(x)
