@@ -43,8 +43,9 @@ def test_pca_joblib_round_trip_gives_identical_transforms(digits, tmp_path, whit
     assert (q.n_components_, q.noise_variance_) == (p.n_components_, p.noise_variance_)
     # The loaded PCA has no native handle (the library cannot load a fitted
     # state): its numpy transform repeats the library's float32 steps and
-    # must give the library's results, here bit for bit (1e-6 relative is
-    # the promise).
+    # must give the library's results to 1e-6 (bit for bit when numpy's
+    # GEMM splits the sums as the library's does; thread counts can change
+    # that).
     assert q._handle is None
     t_native, t_loaded = p.transform(x), q.transform(x)
     np.testing.assert_allclose(t_loaded, t_native, rtol=1e-6, atol=1e-6 * np.abs(t_native).max())
@@ -67,7 +68,10 @@ def test_pca_deepcopy_is_independent(digits):
     x = digits[0]
     p = PCA(5).fit(x)
     c = copy.deepcopy(p)
-    np.testing.assert_array_equal(c.transform(x), p.transform(x))
+    t = p.transform(x)
+    # numpy's GEMM may split the sum differently from the library's
+    # (thread counts): equal to 1e-6 of the largest score, not bit for bit.
+    np.testing.assert_allclose(c.transform(x), t, rtol=1e-6, atol=1e-6 * np.abs(t).max())
     p.set_params(n_components=2).fit(x)
     assert c.transform(x).shape == (len(x), 5)
 
