@@ -20,6 +20,35 @@ _SOLVERS = {"auto": 0, "covariance_eigh": 1, "full": 2, "randomized": 3,
             "arpack": 1}
 
 
+def _mle_rank(spectrum, n):
+    """The rank that maximises Minka's Laplace approximation of the PCA
+    evidence ("Automatic choice of dimensionality for PCA", NIPS 2000)
+    over the eigenvalues `spectrum` (all of them, n samples)."""
+    from math import lgamma, log, pi
+    d = len(spectrum)
+    lam = np.maximum(spectrum, np.finfo(np.float64).tiny)
+    best, best_ll = 0, -np.inf
+    for k in range(1, d):
+        if spectrum[k - 1] < 1e-15:
+            break
+        pu = -k * log(2.0) + sum(lgamma((d - i) / 2.0) - log(pi) * (d - i) / 2.0
+                                 for i in range(k))
+        pl = -n / 2.0 * np.log(lam[:k]).sum()
+        v = max(lam[k:].sum() / (d - k), 1e-15)
+        pv = -n * (d - k) / 2.0 * log(v)
+        m = d * k - k * (k + 1) / 2.0
+        pp = log(2.0 * pi) * (m + k) / 2.0
+        inv = 1.0 / np.concatenate([lam[:k], np.full(d - k, v)])
+        pa = 0.0
+        for i in range(k):
+            j = np.arange(i + 1, d)
+            pa += (np.log((inv[j] - inv[i]) * (lam[i] - lam[j])) + log(n)).sum()
+        ll = pu + pl + pv + pp - pa / 2.0 - k * log(n) / 2.0
+        if ll > best_ll:
+            best, best_ll = k, ll
+    return best
+
+
 def _bad(message):
     return _errors.EmbedvizValueError(message, status=_errors.ERR_ARGUMENT,
                                       status_name="EV_ERR_ARGUMENT")
@@ -28,16 +57,59 @@ def _bad(message):
 class PCA(TransformerMixin, Estimator):
     """Principal component analysis, computed by libembedviz.
 
-    Parameters and attributes are scikit-learn's (sklearn.decomposition.PCA),
-    so ``from embedviz import PCA`` replaces ``from sklearn.decomposition
-    import PCA``. Differences: results are float32; ``svd_solver`` may be
-    "auto", "full", "covariance_eigh", "randomized" or "arpack" (computed
-    exactly with the covariance eigensolver); ``random_state=None`` means
-    seed 0, so results are reproducible; ``copy``, ``tol`` and
-    ``power_iteration_normalizer`` are accepted for compatibility and have no
-    effect (the input is never modified). Extensions: ``n_jobs`` (threads;
-    None = every core) and ``progress`` (True for a bar on stderr, or a
-    callable progress(stage, step, total, value) returning True to cancel).
+    scikit-learn's sklearn.decomposition.PCA names, shapes and attributes, so
+    ``from embedviz import PCA`` replaces ``from sklearn.decomposition import
+    PCA``. The computation is float32; float64 input gives float64 output
+    (rounded from float32), as scikit-learn returns the caller's dtype.
+
+    Parameters
+    ----------
+    n_components : int, float in (0, 1], "mle" or None, default None
+        Components to keep; a float keeps enough for that share of the
+        variance; None keeps min(n_samples, n_features).
+    copy : bool, default True
+        Accepted for compatibility; the input is never modified.
+    whiten : bool, default False
+        Scale the scores to unit variance.
+    svd_solver : {"auto", "full", "covariance_eigh", "randomized", "arpack"}
+        "arpack" is computed exactly by the covariance eigensolver.
+    tol : float, default 0.0
+        Accepted for compatibility; no effect.
+    iterated_power : int or "auto", default "auto"
+        Power iterations of the randomized solver.
+    n_oversamples : int, default 10
+        Extra random vectors of the randomized solver.
+    power_iteration_normalizer : str, default "auto"
+        Accepted for compatibility; no effect.
+    random_state : None, int, RandomState or Generator, default None
+        Seed of the randomized solver; None means 0 (reproducible).
+    n_jobs : int or None, default None
+        Threads (None or -1: every core). Not in scikit-learn.
+    progress : None, True or callable, default None
+        True draws a bar on stderr; a callable progress(stage, step, total,
+        value) returning True cancels. Not in scikit-learn.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features), float32
+    mean_ : ndarray of shape (n_features,), float32
+    explained_variance_ : ndarray of shape (n_components_,), float32
+    explained_variance_ratio_ : ndarray of shape (n_components_,), float32
+    singular_values_ : ndarray of shape (n_components_,), float32
+    noise_variance_ : float
+    n_components_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str objects
+        Only when fitted on a DataFrame whose column names are all strings.
+    n_samples_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import PCA
+    >>> x = np.random.RandomState(0).rand(100, 10).astype(np.float32)
+    >>> PCA(n_components=3).fit_transform(x).shape
+    (100, 3)
     """
 
     def __init__(self, n_components=None, *, copy=True, whiten=False,
@@ -70,8 +142,14 @@ class PCA(TransformerMixin, Estimator):
             raise _bad("n_components=False would keep no component (scikit-learn returns an "
                        "empty result): pass an int >= 1, a float in (0, 1] or None")
         elif isinstance(nc, str):
-            raise _bad("n_components=%r is not supported: pass an int, a "
-                       "float in (0, 1] or None" % (nc,))
+            if nc != "mle":
+                raise _bad("n_components=%r is not supported: pass an int, 'mle', a "
+                           "float in (0, 1] or None" % (nc,))
+            if n < d:
+                raise _bad("n_components='mle' is only supported if n_samples >= "
+                           "n_features, got %d < %d: pass an int instead" % (n, d))
+            h.set(_VARIANCE_TO_KEEP, 0)
+            h.set(_N_COMPONENTS, 0)
         elif isinstance(nc, numbers.Integral) and not isinstance(nc, bool):
             if not 1 <= nc <= min(n, d):
                 raise _bad("n_components=%d must be between 1 and "
@@ -125,6 +203,14 @@ class PCA(TransformerMixin, Estimator):
             _progress.run(lambda: h.lib.ev_pca_fit(h.ptr, ptr, n, d, ld),
                           h.set_progress, h.ptr, _progress.resolve(self.progress))
             self._read_fit(h, n)
+            if self.n_components == "mle":
+                # Minka's choice from the full spectrum, then the fit with
+                # that many components (a second fit).
+                k = _mle_rank(self.explained_variance_.astype(np.float64), n)
+                h.set(_N_COMPONENTS, max(k, 1))
+                _progress.run(lambda: h.lib.ev_pca_fit(h.ptr, ptr, n, d, ld),
+                              h.set_progress, h.ptr, _progress.resolve(self.progress))
+                self._read_fit(h, n)
         self._whiten_fit = bool(self.whiten)
         _arrays.set_feature_names(self, names)
         return self
