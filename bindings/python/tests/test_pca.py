@@ -133,7 +133,6 @@ def test_refit_keeps_working_and_seed(digits):
     ({"n_components": 0}, "n_components"),
     ({"n_components": 65}, "between 1 and"),
     ({"n_components": "most"}, "not supported"),   # "mle" is supported since issue 19
-    ({"n_components": "mle"}, "not supported"),
     ({"svd_solver": "lobpcg"}, "svd_solver"),
     ({"iterated_power": "many"}, "iterated_power"),
     ({"iterated_power": -5}, "EV_PCA_POWER_ITERATIONS|power"),
