@@ -65,6 +65,51 @@ class TSNE(Estimator):
     stderr, or a callable progress(stage, step, total, value) that gets the
     KL divergence every 50 iterations and returns True to cancel);
     ``verbose`` > 0 shows the bar too.
+
+    Parameters
+    ----------
+    n_components : int, default 2
+    perplexity : float, default 30.0
+    early_exaggeration : float, default 12.0
+    learning_rate : float or "auto", default "auto"
+    n_iter : int, default 1000
+        Iterations in all (scikit-learn 1.2's name).
+    n_iter_without_progress : int, default 300
+    min_grad_norm : float, default 1e-7
+    metric : str, default "euclidean"
+    metric_params : dict or None, default None
+    init : "pca", "random" or ndarray of shape (n_samples, n_components)
+    verbose : int, default 0
+        1 prints scikit-learn's "[t-SNE] ..." lines on stdout and draws the
+        progress bar on stderr; 2 adds a line every 50 iterations.
+    random_state : None, int, RandomState or Generator, default None
+        None means seed 0 (reproducible).
+    method : {"barnes_hut", "exact", "auto"}, default "barnes_hut"
+    angle : float, default 0.5
+    n_jobs : int or None, default None
+    progress : None, True or callable, default None
+    max_iter : int or None, default None
+        scikit-learn 1.5's name of n_iter; when given it wins (giving both,
+        different, is refused).
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components), float32
+        float32 as scikit-learn's TSNE returns.
+    kl_divergence_ : float
+    n_iter_ : int
+        scikit-learn's count: the index of the last iteration run (999
+        after 1,000 iterations).
+    learning_rate_ : float
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import TSNE
+    >>> x = np.random.RandomState(0).rand(60, 5).astype(np.float32)
+    >>> TSNE(perplexity=5, n_iter=250).fit_transform(x).shape
+    (60, 2)
     """
 
     def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0,

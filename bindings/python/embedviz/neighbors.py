@@ -103,18 +103,59 @@ class _Held:
 
 
 class NearestNeighbors(Estimator):
-    """Exact k-nearest-neighbour search, computed by libembedviz.
+    """Exact nearest-neighbour search, computed by libembedviz.
 
-    scikit-learn's sklearn.neighbors.NearestNeighbors names and shapes; the
-    search is always exhaustive (what scikit-learn calls algorithm="brute"),
-    so ``algorithm`` and ``leaf_size`` are accepted and have no effect, and
-    radius searches are not offered. Distances come back as float32,
-    indices as int64. Metrics: euclidean (l2), sqeuclidean, cosine,
-    manhattan (cityblock, l1), chebyshev (infinity) and minkowski with
-    p >= 1. Extension: ``progress`` (True for a bar on stderr, or a callable
-    progress(stage, step, total, value) returning True to cancel).
+    scikit-learn's sklearn.neighbors.NearestNeighbors names and shapes. The
+    search is always exhaustive and exact (scikit-learn's algorithm="brute"),
+    so every ``algorithm`` name gives the same answer; equal distances are
+    ordered by lower index. The computation is float32; distances come back
+    float64 for float64 input, indices as int64.
 
-    A fitted object may be queried from many threads at once.
+    Parameters
+    ----------
+    n_neighbors : int, default 5
+    radius : float, default 1.0
+        Default radius of radius_neighbors.
+    algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default "auto"
+        Accepted for compatibility; anything else is refused.
+    leaf_size : int, default 30
+        Accepted for compatibility; no effect.
+    metric : str, default "minkowski"
+        euclidean (l2), sqeuclidean, cosine, manhattan (cityblock, l1),
+        chebyshev (infinity), minkowski, or "precomputed" (fit takes a square
+        distance matrix, queries a n_queries x n_samples_fit_ one).
+    p : float >= 1, default 2
+        Minkowski power.
+    metric_params : dict or None, default None
+        Only {"p": ...}.
+    n_jobs : int or None, default None
+        Threads (None or -1: every core).
+    progress : None, True or callable, default None
+        True draws a bar on stderr; a callable progress(stage, step, total,
+        value) returning True cancels. Not in scikit-learn.
+
+    Attributes
+    ----------
+    effective_metric_ : str
+    effective_metric_params_ : dict
+    n_samples_fit_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str objects
+        Only when fitted on a DataFrame whose column names are all strings.
+
+    Notes
+    -----
+    A fitted object may be queried from many threads at once. It pickles
+    with its indexed rows and rebuilds the native index on load.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import NearestNeighbors
+    >>> x = np.array([[0, 0], [0, 1], [5, 5]], dtype=np.float32)
+    >>> dist, idx = NearestNeighbors(n_neighbors=1).fit(x).kneighbors([[0, 0.9]])
+    >>> int(idx[0, 0])
+    1
     """
 
     def __init__(self, *, n_neighbors=5, radius=1.0, algorithm="auto",

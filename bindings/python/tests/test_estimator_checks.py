@@ -57,3 +57,11 @@ def test_importable_and_usable_without_scikit_learn(tmp_path):
                          env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok 0"
+
+
+def test_docstring_examples_run():
+    import doctest
+    from embedviz import decomposition, manifold, neighbors
+    for module in (decomposition, manifold, neighbors):
+        result = doctest.testmod(module)
+        assert result.attempted >= 4 and result.failed == 0, (module.__name__, result)
