@@ -61,7 +61,7 @@ def test_importable_and_usable_without_scikit_learn(tmp_path):
 
 def test_docstring_examples_run():
     import doctest
-    from embedviz import decomposition, manifold, neighbors
-    for module in (decomposition, manifold, neighbors):
+    from embedviz import decomposition, manifold, metrics, neighbors
+    for module in (decomposition, manifold, metrics, neighbors):
         result = doctest.testmod(module)
         assert result.attempted >= 4 and result.failed == 0, (module.__name__, result)
