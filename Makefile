@@ -96,7 +96,7 @@ SONAME  := libembedviz.so.$(SOVERSION)
 SHLIB   := $(BUILD)/libembedviz.so.$(LIBVERSION)
 STLIB   := $(BUILD)/libembedviz.a
 
-.PHONY: all check check-c check-abi check-build check-example check-python bench demo deps install uninstall clean abi-baseline \
+.PHONY: wheel all check check-c check-abi check-build check-example check-python bench demo deps install uninstall clean abi-baseline \
         check-asan check-tsan check-valgrind errors-table
 
 all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB) $(MODULE)
@@ -176,6 +176,25 @@ ifneq ($(MODULE),)
 	install -d $(DESTDIR)$(BACKEND_DIR)
 	install -m 755 $(MODULE) $(DESTDIR)$(BACKEND_DIR)/$(BACKEND_FILE)
 endif
+	@# Refresh the loader's cache so that programs (and `import embedviz`)
+	@# find the new library by its soname; only for a real install by root.
+	@if [ -z "$(DESTDIR)" ] && [ -w /etc/ld.so.cache ] && command -v ldconfig >/dev/null; then \
+	  ldconfig; fi
+
+# ---- Python wheel: the embedviz package with libembedviz.so.1 (and the
+# extraction backend module, when built) inside it, found beside the package
+# (bindings/python/embedviz/_lib.py). Offline: Debian's setuptools and wheel.
+PYTHON ?= /usr/bin/python3
+WHEEL_SRC := $(BUILD)/wheel-src
+WHEEL_DIR ?= dist
+wheel: $(BUILD)/$(SONAME) $(MODULE)
+	rm -rf $(WHEEL_SRC) && mkdir -p $(WHEEL_SRC) $(WHEEL_DIR)
+	cp -r bindings/python/pyproject.toml bindings/python/README.md bindings/python/embedviz $(WHEEL_SRC)/
+	rm -rf $(WHEEL_SRC)/embedviz/__pycache__ $(WHEEL_SRC)/embedviz/libembedviz*
+	cp -L $(BUILD)/$(SONAME) $(WHEEL_SRC)/embedviz/$(SONAME)
+	if [ -f $(BUILD)/libembedviz-torch.so ]; then cp -L $(BUILD)/libembedviz-torch.so $(WHEEL_SRC)/embedviz/; fi
+	cp bindings/python/wheel_setup.py $(WHEEL_SRC)/setup.py
+	$(PYTHON) -m pip wheel --no-index --no-build-isolation --no-deps -w $(WHEEL_DIR) $(WHEEL_SRC)
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/embedviz.h

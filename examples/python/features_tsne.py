@@ -76,7 +76,7 @@ def main():
     reduced = PCA(n_components=min(50, feats.shape[1]), random_state=0).fit_transform(feats)
     tsne = TSNE(n_components=2, perplexity=30, init="pca", random_state=0, progress=True)
     emb = tsne.fit_transform(reduced)
-    print("t-SNE: KL %.3f after %d iterations" % (tsne.kl_divergence_, tsne.n_iter_))
+    print("t-SNE: KL %.3f after %d iterations" % (tsne.kl_divergence_, tsne.n_iter_ + 1))
 
     if "softmax" in acts:
         probs = acts["softmax"][:args.n]

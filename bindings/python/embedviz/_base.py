@@ -11,11 +11,68 @@ import numpy as np
 
 from . import _errors, _lib
 
+try:  # scikit-learn is optional: its base classes when present, else object.
+    from sklearn.base import BaseEstimator as _SkBase
+    from sklearn.base import TransformerMixin
+except ImportError:  # exercised by test_estimator_checks.py without scikit-learn
+    _SkBase = object
 
-class Estimator:
+    class TransformerMixin:
+        """Stands in for sklearn.base.TransformerMixin without scikit-learn."""
+
+#: The layout of the state a pickle carries (Estimator.__getstate__). A
+#: pickle with a higher number comes from a newer embedviz and is refused.
+STATE_VERSION = 1
+_STATE_KEY = "_embedviz_state_version"
+# Attributes that are rebuilt rather than pickled: native handles, locks.
+_TRANSIENT = ("_handle", "_lock")
+
+
+class Estimator(_SkBase):
     """scikit-learn's parameter protocol without depending on it: the
     constructor's keyword arguments are the parameters, stored unchanged and
-    validated when fit runs (as scikit-learn does)."""
+    validated when fit runs (as scikit-learn does). When scikit-learn is
+    importable this is also a ``sklearn.base.BaseEstimator``.
+
+    Pickling and ``copy.deepcopy`` save the parameters and the fitted
+    attributes (plain numpy arrays and numbers) with a state version
+    number; the native handle is rebuilt from them on load (see
+    ``_restore``)."""
+
+    # The native handle, made by the first fit (a class attribute, so that
+    # __init__ sets only parameters, as scikit-learn requires).
+    _handle = None
+    _lock = None
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in _TRANSIENT}
+        state[_STATE_KEY] = STATE_VERSION
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop(_STATE_KEY, None)
+        if not isinstance(version, int):
+            raise _errors.EmbedvizValueError(
+                "this %s pickle has no embedviz state version: it was not written by "
+                "embedviz's %s; fit the estimator again" % (type(self).__name__,
+                                                           type(self).__name__),
+                status=_errors.ERR_ARGUMENT, status_name="EV_ERR_ARGUMENT")
+        if version > STATE_VERSION:
+            from . import __version__
+            raise _errors.EmbedvizValueError(
+                "this %s was pickled by a newer embedviz (state version %d; embedviz %s "
+                "reads up to %d): upgrade embedviz to load it, or fit it again"
+                % (type(self).__name__, version, __version__, STATE_VERSION),
+                status=_errors.ERR_ARGUMENT, status_name="EV_ERR_ARGUMENT")
+        state.pop("_sklearn_version", None)
+        self.__dict__.update(state)
+        for name in _TRANSIENT:
+            self.__dict__.setdefault(name, None)
+        self._restore()
+
+    def _restore(self):
+        """Rebuild what is not pickled (after __setstate__)."""
 
     @classmethod
     def _param_names(cls):

@@ -50,6 +50,9 @@ class ProgressBar:
         self.min_interval = min_interval
         self.stage = None
         self.started = 0.0
+        # When the last report (of any stage) came: a stage's work began
+        # then, not at its own first report (which arrives with step > 0).
+        self.last_report = time.monotonic()
         self.last_draw = 0.0
         self.line = ""
         self.done = False
@@ -59,7 +62,7 @@ class ProgressBar:
         frac = min(1.0, step / total) if total else 0.0
         filled = int(round(frac * self.WIDTH))
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        rate = step / elapsed if elapsed > 0 else 0.0
+        rate = step / elapsed if elapsed > 0 and step else 0.0
         eta = (total - step) / rate if rate > 0 and total >= step else 0.0
         text = "%-20s |%s| %d/%d [%s<%s, %.1f/s]" % (
             _TITLES.get(stage, stage), bar, step, total, _clock(elapsed),
@@ -73,8 +76,9 @@ class ProgressBar:
         now = time.monotonic()
         if stage != self.stage:
             self.close()
-            self.stage, self.started, self.last_draw = stage, now, 0.0
+            self.stage, self.started, self.last_draw = stage, self.last_report, 0.0
             self.done = False
+        self.last_report = now
         done = total and step >= total
         if self.tty:
             if done or now - self.last_draw >= self.min_interval:
@@ -91,6 +95,10 @@ class ProgressBar:
         self.done = self.done or bool(done)
         return False
 
+    def start(self):
+        """A call begins: its first stage's work starts now."""
+        self.last_report = time.monotonic()
+
     def close(self):
         if self.tty and self.line:
             self.stream.write("\n")
@@ -101,6 +109,17 @@ class ProgressBar:
         self.line = ""
         self.stage = None
         self.done = False
+
+
+class Closing:
+    """A progress wrapper that run() starts and closes around the call, as a
+    bar."""
+
+    def start(self):
+        pass
+
+    def close(self):
+        pass
 
 
 def _clock(seconds):
@@ -176,6 +195,8 @@ def run(call, set_progress=None, handle=None, progress=None):
         _lib.check(call())
         return
     session = _Session(progress)
+    if isinstance(progress, (ProgressBar, Closing)):
+        progress.start()
     fn = _lib.PROGRESS_FN(session.callback)
     _lib.check(set_progress(handle, fn, None))
     old = None
@@ -193,7 +214,7 @@ def run(call, set_progress=None, handle=None, progress=None):
         if old is not None:
             signal.signal(signal.SIGINT, old)
         set_progress(handle, _lib.PROGRESS_FN(), None)
-        if isinstance(progress, ProgressBar):
+        if isinstance(progress, (ProgressBar, Closing)):
             progress.close()
     if session.exception is not None:
         raise session.exception

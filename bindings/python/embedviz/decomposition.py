@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from . import _arrays, _errors, _progress
-from ._base import Estimator, Handle
+from ._base import Estimator, Handle, TransformerMixin
 
 # ev_pca_param values (pca.h).
 _N_COMPONENTS, _VARIANCE_TO_KEEP, _CENTER, _WHITEN = 1, 2, 3, 4
@@ -20,24 +20,96 @@ _SOLVERS = {"auto": 0, "covariance_eigh": 1, "full": 2, "randomized": 3,
             "arpack": 1}
 
 
+def _mle_rank(spectrum, n):
+    """The rank that maximises Minka's Laplace approximation of the PCA
+    evidence ("Automatic choice of dimensionality for PCA", NIPS 2000)
+    over the eigenvalues `spectrum` (all of them, n samples)."""
+    from math import lgamma, log, pi
+    d = len(spectrum)
+    lam = np.maximum(spectrum, np.finfo(np.float64).tiny)
+    best, best_ll = 0, -np.inf
+    for k in range(1, d):
+        if spectrum[k - 1] < 1e-15:
+            break
+        pu = -k * log(2.0) + sum(lgamma((d - i) / 2.0) - log(pi) * (d - i) / 2.0
+                                 for i in range(k))
+        pl = -n / 2.0 * np.log(lam[:k]).sum()
+        v = max(lam[k:].sum() / (d - k), 1e-15)
+        pv = -n * (d - k) / 2.0 * log(v)
+        m = d * k - k * (k + 1) / 2.0
+        pp = log(2.0 * pi) * (m + k) / 2.0
+        inv = 1.0 / np.concatenate([lam[:k], np.full(d - k, v)])
+        pa = 0.0
+        for i in range(k):
+            j = np.arange(i + 1, d)
+            pa += (np.log((inv[j] - inv[i]) * (lam[i] - lam[j])) + log(n)).sum()
+        ll = pu + pl + pv + pp - pa / 2.0 - k * log(n) / 2.0
+        if ll > best_ll:
+            best, best_ll = k, ll
+    return best
+
+
 def _bad(message):
     return _errors.EmbedvizValueError(message, status=_errors.ERR_ARGUMENT,
                                       status_name="EV_ERR_ARGUMENT")
 
 
-class PCA(Estimator):
+class PCA(TransformerMixin, Estimator):
     """Principal component analysis, computed by libembedviz.
 
-    Parameters and attributes are scikit-learn's (sklearn.decomposition.PCA),
-    so ``from embedviz import PCA`` replaces ``from sklearn.decomposition
-    import PCA``. Differences: results are float32; ``svd_solver`` may be
-    "auto", "full", "covariance_eigh", "randomized" or "arpack" (computed
-    exactly with the covariance eigensolver); ``random_state=None`` means
-    seed 0, so results are reproducible; ``copy``, ``tol`` and
-    ``power_iteration_normalizer`` are accepted for compatibility and have no
-    effect (the input is never modified). Extensions: ``n_jobs`` (threads;
-    None = every core) and ``progress`` (True for a bar on stderr, or a
-    callable progress(stage, step, total, value) returning True to cancel).
+    scikit-learn's sklearn.decomposition.PCA names, shapes and attributes, so
+    ``from embedviz import PCA`` replaces ``from sklearn.decomposition import
+    PCA``. The computation is float32; float64 input gives float64 output
+    (rounded from float32), as scikit-learn returns the caller's dtype.
+
+    Parameters
+    ----------
+    n_components : int, float in (0, 1], "mle" or None, default None
+        Components to keep; a float keeps enough for that share of the
+        variance; None keeps min(n_samples, n_features).
+    copy : bool, default True
+        Accepted for compatibility; the input is never modified.
+    whiten : bool, default False
+        Scale the scores to unit variance.
+    svd_solver : {"auto", "full", "covariance_eigh", "randomized", "arpack"}
+        "arpack" is computed exactly by the covariance eigensolver.
+    tol : float, default 0.0
+        Accepted for compatibility; no effect.
+    iterated_power : int or "auto", default "auto"
+        Power iterations of the randomized solver.
+    n_oversamples : int, default 10
+        Extra random vectors of the randomized solver.
+    power_iteration_normalizer : str, default "auto"
+        Accepted for compatibility; no effect.
+    random_state : None, int, RandomState or Generator, default None
+        Seed of the randomized solver; None means 0 (reproducible).
+    n_jobs : int or None, default None
+        Threads (None or -1: every core). Not in scikit-learn.
+    progress : None, True or callable, default None
+        True draws a bar on stderr; a callable progress(stage, step, total,
+        value) returning True cancels. Not in scikit-learn.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features), float32
+    mean_ : ndarray of shape (n_features,), float32
+    explained_variance_ : ndarray of shape (n_components_,), float32
+    explained_variance_ratio_ : ndarray of shape (n_components_,), float32
+    singular_values_ : ndarray of shape (n_components_,), float32
+    noise_variance_ : float
+    n_components_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str objects
+        Only when fitted on a DataFrame whose column names are all strings.
+    n_samples_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import PCA
+    >>> x = np.random.RandomState(0).rand(100, 10).astype(np.float32)
+    >>> PCA(n_components=3).fit_transform(x).shape
+    (100, 3)
     """
 
     def __init__(self, n_components=None, *, copy=True, whiten=False,
@@ -55,7 +127,6 @@ class PCA(Estimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.progress = progress
-        self._handle = None
 
     # ---- settings ----
     def _configure(self, h, n, d):
@@ -71,8 +142,14 @@ class PCA(Estimator):
             raise _bad("n_components=False would keep no component (scikit-learn returns an "
                        "empty result): pass an int >= 1, a float in (0, 1] or None")
         elif isinstance(nc, str):
-            raise _bad("n_components=%r is not supported: pass an int, a "
-                       "float in (0, 1] or None" % (nc,))
+            if nc != "mle":
+                raise _bad("n_components=%r is not supported: pass an int, 'mle', a "
+                           "float in (0, 1] or None" % (nc,))
+            if n < d:
+                raise _bad("n_components='mle' is only supported if n_samples >= "
+                           "n_features, got %d < %d: pass an int instead" % (n, d))
+            h.set(_VARIANCE_TO_KEEP, 0)
+            h.set(_N_COMPONENTS, 0)
         elif isinstance(nc, numbers.Integral) and not isinstance(nc, bool):
             if not 1 <= nc <= min(n, d):
                 raise _bad("n_components=%d must be between 1 and "
@@ -103,8 +180,21 @@ class PCA(Estimator):
 
     # ---- fit ----
     def fit(self, X, y=None):
-        """Fit the model on X (n_samples x n_features). Returns self."""
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Converted to float32 (the library computes in float32).
+        y : ignored
+
+        Returns
+        -------
+        self : PCA
+        """
+        names = _arrays.feature_names(X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_fit_input(a, "x", "PCA", 2)
         if self._handle is None:
             self._handle = Handle("pca", _NAMES)
         h = self._handle
@@ -113,6 +203,16 @@ class PCA(Estimator):
             _progress.run(lambda: h.lib.ev_pca_fit(h.ptr, ptr, n, d, ld),
                           h.set_progress, h.ptr, _progress.resolve(self.progress))
             self._read_fit(h, n)
+            if self.n_components == "mle":
+                # Minka's choice from the full spectrum, then the fit with
+                # that many components (a second fit).
+                k = _mle_rank(self.explained_variance_.astype(np.float64), n)
+                h.set(_N_COMPONENTS, max(k, 1))
+                _progress.run(lambda: h.lib.ev_pca_fit(h.ptr, ptr, n, d, ld),
+                              h.set_progress, h.ptr, _progress.resolve(self.progress))
+                self._read_fit(h, n)
+        self._whiten_fit = bool(self.whiten)
+        _arrays.set_feature_names(self, names)
         return self
 
     def _read_fit(self, h, n):
@@ -161,31 +261,133 @@ class PCA(Estimator):
 
     # ---- use ----
     def transform(self, X):
-        """Project X (n x n_features) on the components: n x n_components_."""
+        """Project X on the components.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            float64 when X is float64 (as scikit-learn), else float32; the
+            computation is float32 either way.
+        """
         self._check_fitted()
+        _arrays.check_feature_names(self, X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_no_inf(a, "x")
         h = self._handle
+        if h is None:
+            _arrays.check_columns(d, self.n_features_in_, "X", "features", type(self).__name__)
+            _arrays.check_finite(a, "X")
+            return _arrays.like_input(self._project_numpy(a), X)
         out, op = _arrays.empty((n, self.n_components_))
         with h.lock:
             _progress.run(lambda: h.lib.ev_pca_transform(
                 h.ptr, ptr, n, d, ld, op, self.n_components_))
-        return out
+        return _arrays.like_input(out, X)
 
     def fit_transform(self, X, y=None):
-        """fit(X) then transform(X)."""
-        a = _arrays.as_matrix(X, "X")[0]
-        return self.fit(a).transform(a)
+        """fit(X) then transform(X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+        """
+        self.fit(X)
+        return self.transform(X)
 
     def inverse_transform(self, X):
-        """Back from scores (n x n_components_) to n x n_features."""
+        """Back from scores to the feature space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+        """
         self._check_fitted()
         a, ptr, n, k, ld = _arrays.as_matrix(X, "X")
         h = self._handle
+        if h is None:
+            _arrays.check_columns(k, self.n_components_, "X", "components", type(self).__name__)
+            return _arrays.like_input(self._inverse_numpy(a), X)
         out, op = _arrays.empty((n, self.n_features_in_))
         with h.lock:
             _progress.run(lambda: h.lib.ev_pca_inverse_transform(
                 h.ptr, ptr, n, k, ld, op, self.n_features_in_))
-        return out
+        return _arrays.like_input(out, X)
+
+    def get_precision(self):
+        """The inverse of get_covariance() (float64).
+
+        Returns
+        -------
+        precision : ndarray of shape (n_features, n_features)
+        """
+        return np.linalg.inv(self.get_covariance())
+
+    def score_samples(self, X):
+        """Log-likelihood of each row of X under the probabilistic PCA model
+        (Tipping and Bishop), computed in float64 from the fitted arrays.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ll : ndarray of shape (n_samples,)
+        """
+        self._check_fitted()
+        a = _arrays.as_matrix(X, "X")[0]
+        _arrays.check_columns(a.shape[1], self.n_features_in_, "X", "features", type(self).__name__)
+        centred = np.asarray(X, dtype=np.float64) - self.mean_.astype(np.float64)
+        precision = self.get_precision()
+        sign, logdet = np.linalg.slogdet(precision)
+        if sign <= 0:
+            logdet = -np.inf
+        d = self.n_features_in_
+        return (-0.5 * np.einsum("ij,ij->i", centred, centred @ precision)
+                - 0.5 * (d * np.log(2 * np.pi) - logdet))
+
+    def score(self, X, y=None):
+        """The mean of score_samples(X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        ll : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: "pca0", "pca1", ... (scikit-learn's).
+
+        Parameters
+        ----------
+        input_features : ignored, except that it must match feature_names_in_
+            when given.
+
+        Returns
+        -------
+        names : ndarray of str objects, shape (n_components_,)
+        """
+        self._check_fitted()
+        _arrays.check_input_features(self, input_features)
+        return np.asarray(["pca%d" % i for i in range(self.n_components_)], dtype=object)
 
     def get_covariance(self):
         """The model's covariance, components_.T diag(var - noise)
@@ -193,14 +395,50 @@ class PCA(Estimator):
         self._check_fitted()
         comps = self.components_.astype(np.float64)
         var = self.explained_variance_.astype(np.float64)
-        if self.whiten:
+        if getattr(self, "_whiten_fit", self.whiten):
             comps = comps * np.sqrt(var)[:, None]
         diff = np.maximum(var - self.noise_variance_, 0.0)
         cov = (comps.T * diff) @ comps
         cov.flat[::cov.shape[0] + 1] += self.noise_variance_
         return cov
 
-    def __getstate__(self):
-        raise TypeError("PCA holds a native fit and cannot be pickled: keep "
-                        "components_ and mean_ (transform is "
-                        "(X - mean_) @ components_.T), or fit it again")
+    # ---- pickling ----
+    def _restore(self):
+        """A PCA loaded from a pickle has no native handle: the library has no
+        call that loads a fitted state, and refitting is not a restore, so
+        transform and inverse_transform run in numpy from the saved float32
+        arrays, with the library's operations in the library's order (rows
+        centred in float32, one float32 GEMM with the components, whitening
+        by 1/sqrt(variance) in float32); tests/test_pickle.py checks the
+        result equals the native one to 1e-6 relative. fit() makes a native
+        handle again."""
+
+    def _project_numpy(self, a):
+        comps, mean = self.components_, self.mean_
+        n, d = a.shape
+        out = np.empty((n, comps.shape[0]), dtype=np.float32)
+        rows = max(64, (4 << 20) // max(d, 1))
+        for r in range(0, n, rows):
+            out[r:r + rows] = (a[r:r + rows] - mean) @ comps.T
+        if self._whiten_fit:
+            out *= self._whitening()[0]
+        return out
+
+    def _whitening(self):
+        """The library's per-component whitening factors (transform.c)."""
+        var = self.explained_variance_.astype(np.float32)
+        n, d = self.n_samples_, self.n_features_in_
+        tol = float(max(n, d)) * float(np.finfo(np.float32).eps)
+        floor = float(var[0]) * tol * tol if len(var) else 0.0
+        keep = (var > np.finfo(np.float32).tiny) & (var.astype(np.float64) > floor)
+        w = np.zeros(len(var), dtype=np.float32)
+        w[keep] = np.float32(1) / np.sqrt(var[keep])
+        return w, keep, var
+
+    def _inverse_numpy(self, a):
+        comps = self.components_
+        if self._whiten_fit:
+            _, keep, var = self._whitening()
+            s = np.where(keep, np.sqrt(var), np.float32(0)).astype(np.float32)
+            comps = (s[:, None] * comps).astype(np.float32)
+        return (a @ comps + self.mean_).astype(np.float32)

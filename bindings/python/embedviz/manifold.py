@@ -65,13 +65,58 @@ class TSNE(Estimator):
     stderr, or a callable progress(stage, step, total, value) that gets the
     KL divergence every 50 iterations and returns True to cancel);
     ``verbose`` > 0 shows the bar too.
+
+    Parameters
+    ----------
+    n_components : int, default 2
+    perplexity : float, default 30.0
+    early_exaggeration : float, default 12.0
+    learning_rate : float or "auto", default "auto"
+    n_iter : int, default 1000
+        Iterations in all (scikit-learn 1.2's name).
+    n_iter_without_progress : int, default 300
+    min_grad_norm : float, default 1e-7
+    metric : str, default "euclidean"
+    metric_params : dict or None, default None
+    init : "pca", "random" or ndarray of shape (n_samples, n_components)
+    verbose : int, default 0
+        1 prints scikit-learn's "[t-SNE] ..." lines on stdout and draws the
+        progress bar on stderr; 2 adds a line every 50 iterations.
+    random_state : None, int, RandomState or Generator, default None
+        None means seed 0 (reproducible).
+    method : {"barnes_hut", "exact", "auto"}, default "barnes_hut"
+    angle : float, default 0.5
+    n_jobs : int or None, default None
+    progress : None, True or callable, default None
+    max_iter : int or None, default None
+        scikit-learn 1.5's name of n_iter; when given it wins (giving both,
+        different, is refused).
+
+    Attributes
+    ----------
+    embedding_ : ndarray of shape (n_samples, n_components), float32
+        float32 as scikit-learn's TSNE returns.
+    kl_divergence_ : float
+    n_iter_ : int
+        scikit-learn's count: the index of the last iteration run (999
+        after 1,000 iterations).
+    learning_rate_ : float
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import TSNE
+    >>> x = np.random.RandomState(0).rand(60, 5).astype(np.float32)
+    >>> TSNE(perplexity=5, n_iter=250).fit_transform(x).shape
+    (60, 2)
     """
 
     def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0,
                  learning_rate="auto", n_iter=1000, n_iter_without_progress=300,
                  min_grad_norm=1e-7, metric="euclidean", metric_params=None,
                  init="pca", verbose=0, random_state=None, method="barnes_hut",
-                 angle=0.5, n_jobs=None, progress=None):
+                 angle=0.5, n_jobs=None, progress=None, max_iter=None):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration
@@ -88,7 +133,7 @@ class TSNE(Estimator):
         self.angle = angle
         self.n_jobs = n_jobs
         self.progress = progress
-        self._handle = None
+        self.max_iter = max_iter
 
     def _configure(self, h, n):
         if self.method not in _METHODS:
@@ -105,7 +150,7 @@ class TSNE(Estimator):
         elif not isinstance(lr, numbers.Real) or not lr > 0:
             raise _bad("learning_rate must be 'auto' or a positive number, got %r" % (lr,))
         h.set(_LEARNING_RATE, lr)
-        h.set(_N_ITER, self.n_iter)
+        h.set(_N_ITER, self._iterations())
         h.set(_MIN_GRAD_NORM, self.min_grad_norm)
         h.set(_N_ITER_WITHOUT_PROGRESS, self.n_iter_without_progress)
         h.set(_THETA, self.angle)
@@ -130,24 +175,51 @@ class TSNE(Estimator):
             h.call("set_init", ptr, rows, cols, ld)
             h.set(_INIT, _INIT_GIVEN)
 
+    def _iterations(self):
+        """max_iter (scikit-learn >= 1.5's name) when given, else n_iter."""
+        if self.max_iter is None:
+            return self.n_iter
+        if self.n_iter != 1000 and self.n_iter != self.max_iter:
+            raise _bad("n_iter=%r and max_iter=%r disagree: they are two names of one "
+                       "setting (max_iter is scikit-learn 1.5's); pass only max_iter"
+                       % (self.n_iter, self.max_iter))
+        return self.max_iter
+
     def fit(self, X, y=None):
         """Embed the rows of X (or, with metric="precomputed", the points of
-        the square distance matrix X). Returns self."""
+        the square distance matrix X).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples,
+            n_samples) distances with metric="precomputed"
+            Converted to float32 (the library computes in float32).
+        y : ignored
+
+        Returns
+        -------
+        self : TSNE
+        """
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_fit_input(a, "x", "TSNE", 2)
         if self.metric == "precomputed" and n != d:
             raise _bad("metric='precomputed' needs a square distance matrix, got %d x %d" % (n, d))
         if self._handle is None:
             self._handle = Handle("tsne", _NAMES)
         h = self._handle
-        progress = _progress.resolve(self.progress, self.verbose)
+        bar = _progress.resolve(self.progress, self.verbose)
         with h.lock:
             self._configure(h, n)
+            progress = _Reports(bar, self.verbose, int(h.get(_EXAGGERATION_ITERATIONS)),
+                                self._iterations())
+            progress.begin(self, n, d)
             if self.metric == "precomputed":
                 call = lambda: h.lib.ev_tsne_fit_distances(h.ptr, ptr, n, ld)
             else:
                 call = lambda: h.lib.ev_tsne_fit(h.ptr, ptr, n, d, ld)
             _progress.run(call, h.set_progress, h.ptr, progress)
             self._read(h)
+        progress.end(self)
         self.n_features_in_ = d
         self.learning_rate_ = (max(n / float(self.early_exaggeration) / 4, 50.0)
                                if self.learning_rate == "auto" else float(self.learning_rate))
@@ -164,13 +236,87 @@ class TSNE(Estimator):
         h.call("n_iter", ctypes.byref(it))
         self.embedding_ = emb
         self.kl_divergence_ = kl.value
-        self.n_iter_ = it.value
+        # scikit-learn's count: the index of the last iteration run (999
+        # after 1,000 iterations); the library says how many ran.
+        self.n_iter_ = max(int(it.value) - 1, 0)
 
     def fit_transform(self, X, y=None):
         """fit(X) and return the map, n_samples x n_components (float32)."""
         return self.fit(X).embedding_
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_handle"] = None       # the map and figures are plain attributes
-        return state
+
+
+class _Reports(_progress.Closing):
+    """What TSNE's verbose and progress bar show, from the library's reports.
+
+    verbose >= 1 prints scikit-learn's "[t-SNE] ..." lines on stdout
+    (verbose >= 2 adds one line per report, every 50 iterations). The bar
+    counts each phase on its own: the exaggeration phase's iterations out of
+    its length, the optimisation phase's out of the rest (the library counts
+    both out of n_iter). A user's callable gets the library's reports
+    unchanged."""
+
+    def __init__(self, user, verbose, exaggeration, n_iter):
+        self.user, self.verbose = user, int(verbose or 0)
+        self.exag = min(exaggeration, n_iter)
+        self.n_iter = n_iter
+        self.t0 = self.t_stage = self.t_report = 0.0
+        self.last_step = 0
+        self.said = set()
+
+    def start(self):
+        if isinstance(self.user, _progress.ProgressBar):
+            self.user.start()
+
+    def close(self):
+        if isinstance(self.user, _progress.ProgressBar):
+            self.user.close()
+
+    def _print(self, text):
+        if self.verbose:
+            import sys
+            print("[t-SNE] " + text, file=sys.stdout, flush=True)
+
+    def begin(self, est, n, d):
+        import time
+        self.t0 = self.t_stage = self.t_report = time.monotonic()
+        self.n = n
+        barnes_hut = est.method == "barnes_hut" or (est.method == "auto" and n > 1000)
+        if barnes_hut and est.metric != "precomputed":
+            self._print("Computing %d nearest neighbors..."
+                        % min(n - 1, int(3.0 * float(est.perplexity) + 1)))
+
+    def end(self, est):
+        self._print("KL divergence after %d iterations: %f" % (est.n_iter_ + 1,
+                                                                est.kl_divergence_))
+
+    def __call__(self, stage, step, total, value):
+        import time
+        now = time.monotonic()
+        first = stage not in self.said     # one line per phase
+        if stage in ("knn", "affinities") and total and step >= total:
+            self.said.add(stage)
+        if stage == "knn" and total and step >= total and first:
+            self._print("Computed neighbors for %d samples in %.3fs..."
+                        % (self.n, now - self.t_stage))
+            self.t_stage = now
+        elif stage == "affinities" and total and step >= total and first:
+            self._print("Computed conditional probabilities for sample %d / %d"
+                        % (step, total))
+            self.t_stage = now
+        elif stage in ("exaggeration", "optimize"):
+            if self.verbose >= 2:
+                self._print("Iteration %d: error = %.7f (%d iterations in %.3fs)"
+                            % (step, value, step - self.last_step, now - self.t_report))
+            self.t_report, self.last_step = now, step
+            if stage == "exaggeration" and step >= self.exag:
+                self._print("KL divergence after %d iterations with early exaggeration: %f"
+                            % (step, value))
+        if self.user is None:
+            return False
+        if isinstance(self.user, _progress.ProgressBar):
+            if stage == "exaggeration":
+                total = self.exag
+            elif stage == "optimize":
+                step, total = step - self.exag, self.n_iter - self.exag
+        return self.user(stage, step, total, value)

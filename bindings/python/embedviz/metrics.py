@@ -23,7 +23,26 @@ def scores(probs, *, logits=False):
     second-largest), entropy (natural log), top1 and top2 (the two likeliest
     classes; ties go to the lower index). Rows are normalised by their sum;
     with logits=True they are logits and go through a softmax first.
-    Returns a Scores named tuple of numpy arrays (float32, int32)."""
+    Returns a Scores named tuple of numpy arrays (float32, int32).
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_samples, n_classes)
+        Probabilities, or logits with logits=True.
+    logits : bool, default False
+
+    Returns
+    -------
+    scores : Scores (a named tuple) of ndarrays of shape (n_samples,)
+        ambiguity, margin, entropy (float32), top1, top2 (int32).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import scores
+    >>> float(scores(np.array([[0.5, 0.5]], np.float32)).ambiguity[0])
+    1.0
+    """
     a, ptr, n, c, ld = _arrays.as_matrix(probs, "probs")
     amb, pa = _arrays.empty(n)
     margin, pm = _arrays.empty(n)
@@ -38,7 +57,25 @@ def scores(probs, *, logits=False):
 def ambiguity(probs, *, logits=False):
     """Ambiguity of each row of probs (n x n_classes): the second-largest
     probability divided by the largest (MATLAB's measure), 0 = certain,
-    1 = a tie between the top two classes. float32 array of n values."""
+    1 = a tie between the top two classes. float32 array of n values.
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_samples, n_classes)
+        Probabilities, or logits with logits=True.
+    logits : bool, default False
+
+    Returns
+    -------
+    ambiguity : ndarray of shape (n_samples,), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import ambiguity
+    >>> ambiguity(np.array([[0.8, 0.2], [0.5, 0.5]], np.float32)).tolist()
+    [0.25, 1.0]
+    """
     a, ptr, n, c, ld = _arrays.as_matrix(probs, "probs")
     amb, pa = _arrays.empty(n)
     _lib.check(_lib.lib().ev_ambiguity(ptr, n, c, ld, _LOGITS if logits else _PROBABILITIES,
@@ -50,7 +87,25 @@ def most_ambiguous(probs, k, *, logits=False):
     """Indices (int64) of the k most ambiguous rows, most ambiguous first
     (equal values in row order). probs is n x n_classes probabilities (or
     logits with logits=True), or a 1-D array of ambiguity values already
-    computed."""
+    computed.
+
+    Parameters
+    ----------
+    probs : array-like of shape (n_samples, n_classes) or (n_samples,)
+    k : int
+    logits : bool, default False
+
+    Returns
+    -------
+    indices : ndarray of shape (k,), int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import most_ambiguous
+    >>> most_ambiguous(np.array([[0.9, 0.1], [0.5, 0.5]], np.float32), 1).tolist()
+    [1]
+    """
     values = np.asarray(probs)
     if values.ndim == 2:
         values = ambiguity(values, logits=logits)
@@ -63,7 +118,23 @@ def most_ambiguous(probs, k, *, logits=False):
 
 
 def softmax(logits):
-    """Row-wise softmax of logits (n x n_classes), computed stably; float32."""
+    """Row-wise softmax of logits (n x n_classes), computed stably; float32.
+
+    Parameters
+    ----------
+    logits : array-like of shape (n_samples, n_classes)
+
+    Returns
+    -------
+    probs : ndarray of shape (n_samples, n_classes), float32
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import softmax
+    >>> softmax(np.zeros((1, 2))).tolist()
+    [[0.5, 0.5]]
+    """
     a, ptr, n, c, ld = _arrays.as_matrix(logits, "logits")
     out, po = _arrays.empty((n, c))
     _lib.check(_lib.lib().ev_softmax(ptr, n, c, ld, po, c))
@@ -158,7 +229,23 @@ def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None,
 def per_class_accuracy(y_true, y_pred, n_classes=None):
     """For integer labels in [0, n_classes): the share of each class's
     samples predicted correctly (float32, NaN for a class with no sample).
-    n_classes defaults to the largest label + 1."""
+    n_classes defaults to the largest label + 1.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int, shape (n_samples,)
+    n_classes : int or None, default None
+
+    Returns
+    -------
+    accuracy : ndarray of shape (n_classes,), float32
+
+    Examples
+    --------
+    >>> from embedviz import per_class_accuracy
+    >>> per_class_accuracy([0, 0, 1], [0, 1, 1]).tolist()
+    [0.5, 1.0]
+    """
     t = np.asarray(y_true)
     p = np.asarray(y_pred)
     if n_classes is None:

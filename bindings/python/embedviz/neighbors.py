@@ -12,12 +12,13 @@ from ._base import Estimator, Handle
 # ev_knn_param and ev_metric values (knn.h).
 _METRIC, _MINKOWSKI_P, _THREADS = 1, 2, 3
 _METHOD = 5  # EV_KNN_METHOD (since 1.1)
-# algorithm -> ev_knn_method: "auto" lets the library pick the approximate
-# index from EV_KNN_AUTO_ROWS rows (by default never yet); scikit-learn's exact
-# algorithms all mean the exhaustive search.
+_EUCLIDEAN, _SQEUCLIDEAN, _COSINE, _CITYBLOCK, _MINKOWSKI, _CHEBYSHEV = range(6)
+
+# algorithm -> ev_knn_method: scikit-learn's names all mean the exact,
+# exhaustive search ("auto" follows the library's rule, which stays exact
+# for now: docs/knn.md); "approximate" is the library's approximate index.
 _ALGORITHMS = {"auto": 0, "brute": 1, "kd_tree": 1, "ball_tree": 1,
                "approximate": 2}
-_EUCLIDEAN, _SQEUCLIDEAN, _COSINE, _CITYBLOCK, _MINKOWSKI, _CHEBYSHEV = range(6)
 
 # scikit-learn metric names -> (ev_metric, the name scikit-learn reports
 # as effective_metric_).
@@ -106,23 +107,63 @@ class _Held:
 
 
 class NearestNeighbors(Estimator):
-    """Exact k-nearest-neighbour search, computed by libembedviz.
+    """Exact nearest-neighbour search, computed by libembedviz.
 
-    scikit-learn's sklearn.neighbors.NearestNeighbors names and shapes; the
-    search is always exhaustive (what scikit-learn calls algorithm="brute"),
-    so ``leaf_size`` is accepted and has no effect, and radius searches
-    are not offered. ``algorithm="approximate"`` uses the library's
-    approximate index instead (NN-descent and a graph search: most, not
-    all, true neighbours, each with its exact distance; docs/knn.md);
-    ``"auto"`` (the default) follows the library's rule, which stays
-    exact for now (docs/knn.md);
-    ``"brute"``, ``"kd_tree"`` and ``"ball_tree"`` are exact. Distances come back as float32,
-    indices as int64. Metrics: euclidean (l2), sqeuclidean, cosine,
-    manhattan (cityblock, l1), chebyshev (infinity) and minkowski with
-    p >= 1. Extension: ``progress`` (True for a bar on stderr, or a callable
-    progress(stage, step, total, value) returning True to cancel).
+    scikit-learn's sklearn.neighbors.NearestNeighbors names and shapes. The
+    search is exhaustive and exact (scikit-learn's algorithm="brute") for
+    every scikit-learn ``algorithm`` name; equal distances are ordered by
+    lower index. ``algorithm="approximate"`` uses the library's approximate
+    index instead (NN-descent and a graph search: most, not all, true
+    neighbours, each with its exact distance; docs/knn.md); radius searches
+    are exact only with the exact search. The computation is float32; distances come back
+    float64 for float64 input, indices as int64.
 
-    A fitted object may be queried from many threads at once.
+    Parameters
+    ----------
+    n_neighbors : int, default 5
+    radius : float, default 1.0
+        Default radius of radius_neighbors.
+    algorithm : {"auto", "ball_tree", "kd_tree", "brute", "approximate"}, default "auto"
+        scikit-learn's names give the exact search; "approximate" the
+        approximate index; anything else is refused.
+    leaf_size : int, default 30
+        Accepted for compatibility; no effect.
+    metric : str, default "minkowski"
+        euclidean (l2), sqeuclidean, cosine, manhattan (cityblock, l1),
+        chebyshev (infinity), minkowski, or "precomputed" (fit takes a square
+        distance matrix, queries a n_queries x n_samples_fit_ one).
+    p : float >= 1, default 2
+        Minkowski power.
+    metric_params : dict or None, default None
+        Only {"p": ...}.
+    n_jobs : int or None, default None
+        Threads (None or -1: every core).
+    progress : None, True or callable, default None
+        True draws a bar on stderr; a callable progress(stage, step, total,
+        value) returning True cancels. Not in scikit-learn.
+
+    Attributes
+    ----------
+    effective_metric_ : str
+    effective_metric_params_ : dict
+    n_samples_fit_ : int
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str objects
+        Only when fitted on a DataFrame whose column names are all strings.
+
+    Notes
+    -----
+    A fitted object may be queried from many threads at once. It pickles
+    with its indexed rows and rebuilds the native index on load.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import NearestNeighbors
+    >>> x = np.array([[0, 0], [0, 1], [5, 5]], dtype=np.float32)
+    >>> dist, idx = NearestNeighbors(n_neighbors=1).fit(x).kneighbors([[0, 0.9]])
+    >>> int(idx[0, 0])
+    1
     """
 
     def __init__(self, *, n_neighbors=5, radius=1.0, algorithm="auto",
@@ -137,31 +178,83 @@ class NearestNeighbors(Estimator):
         self.metric_params = metric_params
         self.n_jobs = n_jobs
         self.progress = progress
-        self._handle = None
-        self._lock = _SharedLock()
 
     def fit(self, X, y=None):
-        """Index the rows of X (copied into the library). Returns self."""
-        code, p, name = _resolve_metric(self.metric, self.p, self.metric_params)
-        threads = _arrays.n_jobs_to_threads(self.n_jobs)
+        """Index the rows of X (copied into the library).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or of shape
+            (n_samples, n_samples) with metric="precomputed"
+            Converted to float32 (the library computes in float32).
+        y : ignored
+
+        Returns
+        -------
+        self : NearestNeighbors
+        """
         if self.algorithm not in _ALGORITHMS:
-            raise _bad("algorithm=%r is not supported: use one of %s" % (
-                self.algorithm, ", ".join(sorted(_ALGORITHMS))))
+            raise _bad("algorithm=%r is not one of %s (all but 'approximate' give "
+                       "the same exact result)" % (
+                           self.algorithm, ", ".join(sorted(_ALGORITHMS))))
+        if self.metric == "precomputed":
+            code, p, name = None, 2.0, "precomputed"
+        else:
+            code, p, name = _resolve_metric(self.metric, self.p, self.metric_params)
+        threads = _arrays.n_jobs_to_threads(self.n_jobs)
+        names = _arrays.feature_names(X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_fit_input(a, "ref", "NearestNeighbors", 1)
+        if code is None:
+            if n != d:
+                raise _bad("metric='precomputed' needs a square distance matrix "
+                           "(n_samples x n_samples), got %d x %d" % (n, d))
+            _arrays.check_finite(a, "X")
+            if (a < 0).any():
+                raise _bad("metric='precomputed' needs distances >= 0: X holds negative values")
+            # Distances to the fitted points, queried as points of an index
+            # over the identity: see _precomputed_query.
+            a = np.ascontiguousarray(a)
+        if self.__dict__.get("_lock") is None:
+            self._lock = _SharedLock()
         with self._lock.exclusive():
-            if self._handle is None:
-                self._handle = Handle("knn")
-            h = self._handle
-            h.set(_MINKOWSKI_P, p)
-            h.set(_METRIC, code)
-            h.set(_THREADS, threads)
-            h.set(_METHOD, _ALGORITHMS[self.algorithm])
-            _progress.run(lambda: h.lib.ev_knn_build(h.ptr, ptr, n, d, ld))
+            self._build(a if code is None else (a, ptr, n, d, ld), code, p, threads)
+        # The rows the index holds, kept to rebuild it after unpickling (as
+        # scikit-learn keeps _fit_X); a precomputed matrix is kept in float64.
+        self._fit_X = np.array(a if code is not None else X,
+                               dtype=np.float32 if code is not None else np.float64, order="C")
+        self._fit_dtype = np.empty(0, dtype=np.float64 if _arrays.like_input(
+            np.empty(0, np.float32), X).dtype == np.float64 else np.float32)
+        self._fit_code, self._fit_p, self._fit_threads = code, p, threads
         self.effective_metric_ = name
         self.effective_metric_params_ = {"p": p} if code == _MINKOWSKI else {}
         self.n_samples_fit_ = n
         self.n_features_in_ = d
+        _arrays.set_feature_names(self, names)
         return self
+
+    def _build(self, data, code, p, threads):
+        """(Re)build the native index; the caller holds the lock exclusively."""
+        if code is None:          # precomputed: no index, see kneighbors
+            return
+        a, ptr, n, d, ld = data if isinstance(data, tuple) else (
+            data, data.ctypes.data, data.shape[0], data.shape[1], data.shape[1])
+        if self._handle is None:
+            self._handle = Handle("knn")
+        h = self._handle
+        h.set(_MINKOWSKI_P, p)
+        h.set(_METRIC, code)
+        h.set(_THREADS, threads)
+        h.set(_METHOD, _ALGORITHMS[self.algorithm])
+        _progress.run(lambda: h.lib.ev_knn_build(h.ptr, ptr, n, d, ld))
+
+    def _restore(self):
+        """After unpickling: rebuild the native index from the saved rows
+        (_fit_X), giving the same answers as the pickled object."""
+        self._lock = _SharedLock()
+        if getattr(self, "_fit_X", None) is not None:
+            with self._lock.exclusive():
+                self._build(self._fit_X, self._fit_code, self._fit_p, self._fit_threads)
 
     def _check_fitted(self):
         if getattr(self, "n_samples_fit_", None) is None:
@@ -177,12 +270,43 @@ class NearestNeighbors(Estimator):
         return int(k)
 
     def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
-        """The n_neighbors nearest indexed rows of each row of X, nearest
-        first: (distances, indices), each n_queries x n_neighbors, or only
-        the indices when return_distance is False. With X=None the indexed
-        rows are queried and none counts as its own neighbour."""
+        """The nearest indexed rows of each query, nearest first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), or (n_queries,
+            n_samples_fit_) distances with metric="precomputed", default None
+            None queries the indexed rows, none counting as its own neighbour.
+        n_neighbors : int, default self.n_neighbors
+        return_distance : bool, default True
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_neighbors)
+            float64 when X (or the fitted data, for X=None) is float64, else
+            float32; computed in float32. Only when return_distance.
+        indices : ndarray of int64, shape (n_queries, n_neighbors)
+            Equal distances are ordered by lower index.
+        """
         self._check_fitted()
         k = self._k(n_neighbors)
+        like = self._fit_dtype if X is None else X
+        if X is not None:
+            _arrays.check_feature_names(self, X)
+        limit = self.n_samples_fit_ - (1 if X is None else 0)
+        if k > limit:
+            raise _bad("n_neighbors=%d must be at most the number of indexed samples%s (%d): "
+                       "lower n_neighbors" % (k, " other than the query" if X is None else "",
+                                              limit))
+        if self._fit_code is None:
+            dist, ind = self._precomputed_query(X, k)
+        else:
+            dist, ind = self._query(X, k, return_distance)
+        if not return_distance:
+            return ind
+        return _arrays.like_input(dist, like), ind
+
+    def _query(self, X, k, return_distance=True):
         if X is None:
             nq, query = self.n_samples_fit_, None
         else:
@@ -202,7 +326,135 @@ class NearestNeighbors(Estimator):
             else:
                 call = lambda: h.lib.ev_knn_query(h.ptr, *query, k, ip, k, dp, k)
             _progress.run(call, h.set_progress, h.ptr, progress)
-        return (dist, ind) if return_distance else ind
+        return dist, ind
+
+    def _precomputed_query(self, X, k):
+        """metric="precomputed": the k smallest distances of each row, ties
+        by lower index (a stable sort), the row's own point left out when
+        X is None."""
+        if X is None:
+            dmat = self._fit_X.copy()
+            np.fill_diagonal(dmat, np.inf)
+        else:
+            _arrays.as_matrix(X, "X")
+            dmat = np.asarray(X, dtype=np.float64)
+            _arrays.check_columns(dmat.shape[1], self.n_samples_fit_, "X", "samples (columns of a "
+                                  "precomputed distance matrix)", "NearestNeighbors")
+            _arrays.check_finite(dmat, "X")
+        ind = np.argsort(dmat, axis=1, kind="stable")[:, :k].astype(np.int64)
+        dist = np.take_along_axis(dmat, ind, axis=1)
+        return dist, ind
+
+    def radius_neighbors(self, X=None, radius=None, return_distance=True,
+                         sort_results=False):
+        """Every indexed row within `radius` of each query (distance <=
+        radius, scikit-learn's rule), found exactly by the library's kNN
+        search with a growing k (doubled for the queries whose k-th
+        neighbour is still inside the radius).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default None
+            None queries the indexed rows, none counting as its own neighbour.
+        radius : float, default self.radius
+        return_distance : bool, default True
+        sort_results : bool, default False
+            True: each row's neighbours nearest first; False: in index order
+            (as scikit-learn's brute force gives them).
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries,) of ndarrays (object)
+            Only when return_distance.
+        indices : ndarray of shape (n_queries,) of int64 ndarrays (object)
+        """
+        self._check_fitted()
+        r = self.radius if radius is None else radius
+        if isinstance(r, bool) or not isinstance(r, numbers.Real) or not r >= 0:
+            raise _bad("radius must be a number >= 0, got %r" % (r,))
+        if sort_results and not return_distance:
+            raise _bad("return_distance must be True if sort_results is True")
+        limit = self.n_samples_fit_ - (1 if X is None else 0)
+        if X is None:
+            nq = self.n_samples_fit_
+            rows = None
+        else:
+            _arrays.check_feature_names(self, X)
+            rows = _arrays.as_matrix(X, "X")[0]
+            nq = rows.shape[0]
+        like = self._fit_dtype if X is None else X
+        out_d = np.empty(nq, dtype=object)
+        out_i = np.empty(nq, dtype=object)
+        todo = np.arange(nq)
+        k = min(max(int(self.n_neighbors) if isinstance(self.n_neighbors, numbers.Integral)
+                    else 5, 8), limit)
+        while len(todo):
+            if k == 0:
+                dist = np.zeros((len(todo), 0), np.float32)
+                ind = np.zeros((len(todo), 0), np.int64)
+            elif X is None and len(todo) == nq:
+                dist, ind = self.kneighbors(None, k)
+            elif X is None:
+                # the indexed rows of todo, leaving each one's own index out
+                dist, ind = self.kneighbors(self._fit_rows(todo), k + 1)
+                keep = ind != todo[:, None]
+                drop = keep.all(axis=1)          # own index not in the list
+                keep[drop, -1] = False
+                dist = dist[keep].reshape(len(todo), k)
+                ind = ind[keep].reshape(len(todo), k)
+            else:
+                dist, ind = self.kneighbors(rows[todo], k)
+            dist = np.asarray(dist, dtype=np.float32)
+            inside = dist <= r
+            done = ~inside[:, -1] if k else np.ones(len(todo), bool)
+            if k >= limit:
+                done[:] = True
+            for row in np.nonzero(done)[0]:
+                m = inside[row]
+                dd, ii = dist[row][m], ind[row][m]
+                if not sort_results:
+                    order = np.argsort(ii, kind="stable")
+                    dd, ii = dd[order], ii[order]
+                out_d[todo[row]] = _arrays.like_input(dd, like)
+                out_i[todo[row]] = ii
+            todo = todo[~done]
+            k = min(2 * k, limit)
+        return (out_d, out_i) if return_distance else out_i
+
+    def _fit_rows(self, which):
+        if self._fit_code is None:
+            raise _bad("metric='precomputed' has no rows to query: pass X")
+        return self._fit_X[which]
+
+    def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity",
+                               sort_results=False):
+        """scikit-learn's sparse radius graph (needs scipy).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default None
+        radius : float, default self.radius
+        mode : {"connectivity", "distance"}, default "connectivity"
+        sort_results : bool, default False
+
+        Returns
+        -------
+        graph : scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit_)
+        """
+        if mode not in ("connectivity", "distance"):
+            raise _bad("mode must be 'connectivity' or 'distance', got %r" % (mode,))
+        from scipy.sparse import csr_matrix
+        dist, ind = self.radius_neighbors(X, radius, return_distance=True,
+                                          sort_results=sort_results)
+        counts = np.array([len(i) for i in ind], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        cols = np.concatenate(list(ind)) if len(ind) else np.zeros(0, np.int64)
+        if mode == "connectivity":
+            data = np.ones(len(cols))
+        else:
+            data = (np.concatenate(list(dist)).astype(np.float64) if len(dist)
+                    else np.zeros(0))
+        return csr_matrix((data, cols, indptr), shape=(len(ind), self.n_samples_fit_))
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
         """scikit-learn's sparse kNN graph (needs scipy): rows are queries,
@@ -216,6 +468,3 @@ class NearestNeighbors(Estimator):
         return csr_matrix((data, ind.ravel(), np.arange(0, nq * k + 1, k)),
                           shape=(nq, self.n_samples_fit_))
 
-    def __getstate__(self):
-        raise TypeError("NearestNeighbors holds a native index and cannot be "
-                        "pickled: fit it again from the data")

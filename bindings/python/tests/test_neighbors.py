@@ -172,3 +172,78 @@ def test_approximate_algorithm(digits):
     np.testing.assert_array_equal(auto_i, exact_i)  # 1,797 rows: exact
     with pytest.raises(embedviz.EmbedvizValueError, match="algorithm"):
         NearestNeighbors(algorithm="annoy").fit(x)
+
+
+def _same_radius_results(ours, theirs, atol, radius=None):
+    """Same points in index order, distances to atol. A point whose float64
+    distance is within atol of the radius may fall on either side in
+    float32 (the library's precision): such points may differ, no other."""
+    (d1, i1), (d2, i2) = ours, theirs
+    assert len(i1) == len(i2)
+    for a, b, da, db in zip(i1, i2, d1, d2):
+        if radius is not None and len(a) != len(b):
+            only_theirs = ~np.isin(b, a)
+            assert np.all(np.abs(db[only_theirs] - radius) < atol), db[only_theirs]
+            keep = np.isin(a, b)
+            assert np.all(np.abs(da[~keep] - radius) < atol), da[~keep]
+            a, da, b, db = a[keep], da[keep], b[~only_theirs], db[~only_theirs]
+        np.testing.assert_array_equal(a, b)        # same points, in index order
+        np.testing.assert_allclose(da, db, atol=atol)
+
+
+@pytest.mark.parametrize("radius", [5.0, 7.0])
+def test_radius_neighbors_equal_scikit_learn_on_fashion_mnist(fmnist, radius):
+    from sklearn.neighbors import NearestNeighbors as SkNN
+    x = fmnist[0][:4000]
+    q = fmnist[0][9500:9800]
+    ours = NearestNeighbors(radius=radius).fit(x)
+    sk = SkNN(radius=radius, algorithm="brute").fit(x.astype(np.float64))
+    got = ours.radius_neighbors(q)
+    sizes = [len(i) for i in got[1]]
+    assert max(sizes) > 16 and min(sizes) == 0          # the growing k was needed
+    _same_radius_results(got, sk.radius_neighbors(q.astype(np.float64)), 1e-4, radius)
+    # X=None: each indexed row's neighbours other than itself.
+    _same_radius_results(ours.radius_neighbors(), sk.radius_neighbors(), 1e-4, radius)
+    d, i = ours.radius_neighbors(q, sort_results=True)
+    assert all((np.diff(row) >= 0).all() for row in d)
+    g1 = ours.radius_neighbors_graph(q, mode="distance")
+    g2 = sk.radius_neighbors_graph(q.astype(np.float64), mode="distance")
+    assert abs((g1 != 0).sum() - (g2 != 0).sum()) <= 3    # boundary points only
+    assert (g1 != 0).sum() > 1000
+
+
+def test_radius_neighbors_equal_scikit_learn_on_digits(digits):
+    from sklearn.neighbors import NearestNeighbors as SkNN
+    x = digits[0]
+    for metric in ("euclidean", "manhattan", "cosine"):
+        # Radii no distance of integer data can equal (float32 vs float64).
+        r = {"euclidean": 22.3, "manhattan": 120.5, "cosine": 0.1}[metric]
+        ours = NearestNeighbors(metric=metric).fit(x)
+        sk = SkNN(metric=metric, algorithm="brute").fit(x.astype(np.float64))
+        _same_radius_results(ours.radius_neighbors(x[:200], r),
+                             sk.radius_neighbors(x[:200].astype(np.float64), r), 1e-3)
+        ours_graph = ours.radius_neighbors_graph(None, r)
+        assert (ours_graph != sk.radius_neighbors_graph(None, r)).nnz == 0
+
+
+def test_precomputed_metric_and_unknown_algorithms(digits):
+    from sklearn.metrics import pairwise_distances
+    from sklearn.neighbors import NearestNeighbors as SkNN
+    # Digits plus noise: integer data would give exact ties, which
+    # scikit-learn orders arbitrarily.
+    x = digits[0][:500] + np.random.RandomState(0).rand(500, 64)
+    dist = pairwise_distances(x)
+    ours = NearestNeighbors(n_neighbors=4, metric="precomputed").fit(dist)
+    sk = SkNN(n_neighbors=4, metric="precomputed").fit(dist)
+    for q in (None, dist[:40]):
+        d1, i1 = ours.kneighbors(q)
+        d2, i2 = sk.kneighbors(q)
+        np.testing.assert_array_equal(i1, i2)
+        np.testing.assert_allclose(d1, d2)
+    with pytest.raises(embedviz.EmbedvizValueError, match="square"):
+        NearestNeighbors(metric="precomputed").fit(dist[:10])
+    # Issue 19: "bogus" was accepted.
+    with pytest.raises(embedviz.EmbedvizValueError, match="algorithm='bogus' is not one of"):
+        NearestNeighbors(algorithm="bogus").fit(x)
+    for name in ("auto", "ball_tree", "kd_tree", "brute"):
+        NearestNeighbors(algorithm=name).fit(x)

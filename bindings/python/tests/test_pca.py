@@ -132,8 +132,7 @@ def test_refit_keeps_working_and_seed(digits):
 @pytest.mark.parametrize("kwargs, message", [
     ({"n_components": 0}, "n_components"),
     ({"n_components": 65}, "between 1 and"),
-    ({"n_components": 1.5}, "n_components"),
-    ({"n_components": "mle"}, "not supported"),
+    ({"n_components": "most"}, "not supported"),   # "mle" is supported since issue 19
     ({"svd_solver": "lobpcg"}, "svd_solver"),
     ({"iterated_power": "many"}, "iterated_power"),
     ({"iterated_power": -5}, "EV_PCA_POWER_ITERATIONS|power"),
@@ -179,7 +178,56 @@ def test_bad_inputs(digits):
     assert p.transform(x[:3]).shape == (3, 2)
 
 
-def test_pickling_is_refused_clearly(digits):
+def test_pickled_pca_transforms_as_before(digits):
+    # Pickling used to be refused; tests/test_pickle.py covers it in full.
     import pickle
-    with pytest.raises(TypeError, match="cannot be pickled"):
-        pickle.dumps(PCA(2).fit(digits[0]))
+    p = PCA(2).fit(digits[0])
+    q = pickle.loads(pickle.dumps(p))
+    np.testing.assert_array_equal(q.transform(digits[0]), p.transform(digits[0]))
+
+
+def test_mle_score_precision_and_feature_names_match_scikit_learn(digits):
+    # Issue 19's missing PCA API, against scikit-learn on the same data.
+    from sklearn.decomposition import PCA as SkPCA
+    x = digits[0].astype(np.float64)
+    rs = np.random.RandomState(0)
+    low_rank = rs.randn(500, 3) @ rs.randn(3, 12) + 0.1 * rs.randn(500, 12)
+    for data in (x, low_rank, x[:, 10:30]):
+        assert PCA("mle").fit(data).n_components_ == \
+            SkPCA("mle", svd_solver="full").fit(data).n_components_
+    with pytest.raises(embedviz.EmbedvizValueError, match="n_samples >= n_features"):
+        PCA("mle").fit(x[:20])
+    ours, sk = PCA(10).fit(x), SkPCA(10, svd_solver="full").fit(x)
+    assert ours.score(x) == pytest.approx(sk.score(x), rel=1e-5)
+    np.testing.assert_allclose(ours.score_samples(x[:50]), sk.score_samples(x[:50]), rtol=1e-4)
+    np.testing.assert_allclose(ours.get_precision(), sk.get_precision(),
+                               atol=1e-4 * np.abs(sk.get_precision()).max())
+    assert list(ours.get_feature_names_out()) == list(sk.get_feature_names_out())
+    # float64 in, float64 out (computed in float32); float32 stays float32.
+    assert ours.transform(x).dtype == np.float64
+    assert ours.fit_transform(x).dtype == np.float64
+    assert ours.inverse_transform(ours.transform(x)).dtype == np.float64
+    assert ours.transform(digits[0]).dtype == np.float32
+
+
+class _Frame:
+    """Enough of a pandas DataFrame (pandas is not installed here): named
+    columns, dtypes and conversion to an array."""
+
+    def __init__(self, values, columns):
+        self.values, self.columns = values, columns
+        self.dtypes = [values.dtype] * values.shape[1]
+
+    def __array__(self, dtype=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+
+def test_feature_names_in_from_a_data_frame(digits):
+    x = digits[0][:, :6]
+    names = ["f%d" % i for i in range(6)]
+    p = PCA(2).fit(_Frame(x, names))
+    assert list(p.feature_names_in_) == names
+    with pytest.raises(ValueError, match="feature names differ"):
+        p.transform(_Frame(x, names[::-1]))
+    assert not hasattr(PCA(2).fit(x), "feature_names_in_")
+    assert not hasattr(p.fit(x), "feature_names_in_")   # a refit on an array forgets them

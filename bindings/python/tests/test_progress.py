@@ -234,6 +234,66 @@ def test_progress_true_and_verbose_draw_on_stderr(data, capsys):
     lines = capsys.readouterr().err.split("\n")
     assert lines[-1] == ""
     titles = [l.split("|")[0].strip() for l in lines[:-1]]
-    assert titles == ["neighbour search", "t-SNE affinities", "t-SNE exaggeration", "t-SNE optimisation"], titles
+    # the exact method computes its distance rows directly: no neighbour search
+    assert titles == ["t-SNE affinities", "t-SNE exaggeration", "t-SNE optimisation"], titles
     TSNE(perplexity=5, n_iter=300, verbose=0, method="exact", init="random").fit(x[:60])
     assert capsys.readouterr().err == ""
+
+
+def test_bar_rate_counts_from_when_the_stage_began(monkeypatch):
+    # Issue 19: the rate was step / (time since the stage's first report),
+    # and that first report already carries steps (up to 70,482,097/s).
+    # A fake clock: the call starts at t=0, the stage reports 50/100 at t=2
+    # and 100/100 at t=4: 25 steps a second.
+    from embedviz import _progress
+    clock = [0.0]
+    monkeypatch.setattr(_progress.time, "monotonic", lambda: clock[0])
+    out = io.StringIO()
+    bar = _progress.ProgressBar(out)
+    bar.start()
+    clock[0] = 2.0
+    bar("knn", 50, 100, float("nan"))
+    clock[0] = 4.0
+    bar("knn", 100, 100, float("nan"))
+    # The next stage starts when the last one reported (t=4): 30 steps in 3 s.
+    clock[0] = 7.0
+    bar("affinities", 30, 30, float("nan"))
+    bar.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert "100/100 [00:04<00:00, 25.0/s]" in lines[0], lines[0]
+    assert "30/30 [00:03<00:00, 10.0/s]" in lines[1], lines[1]
+
+
+def test_tsne_bar_counts_each_phase_to_its_end(data):
+    # The exaggeration bar stopped at 250/1000: it now counts to 250, the
+    # optimisation out of the remaining iterations.
+    from embedviz import TSNE
+    x, _ = data
+    out = io.StringIO()
+    TSNE(perplexity=5, n_iter=300, method="exact", init="random", n_jobs=1,
+         progress=embedviz.ProgressBar(out)).fit(x[:60])
+    lines = {l.split("|")[0].strip(): l for l in out.getvalue().splitlines()}
+    assert "| 250/250 [" in lines["t-SNE exaggeration"], lines
+    assert "| 50/50 [" in lines["t-SNE optimisation"], lines
+    # A callable still gets the library's own counts (out of n_iter).
+    seen = []
+    TSNE(perplexity=5, n_iter=300, method="exact", init="random", n_jobs=1,
+         progress=lambda *a: seen.append(a[:3])).fit(x[:60])
+    assert ("exaggeration", 250, 300) in seen and ("optimize", 300, 300) in seen
+
+
+def test_tsne_verbose_prints_scikit_learn_style_lines(data, capsys):
+    from embedviz import TSNE
+    x, _ = data
+    t = TSNE(perplexity=5, n_iter=300, method="barnes_hut", init="random", n_jobs=1,
+             verbose=2).fit(x[:80])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[t-SNE] Computing 16 nearest neighbors...", out
+    assert out[1].startswith("[t-SNE] Computed neighbors for 80 samples in "), out
+    assert out[2] == "[t-SNE] Computed conditional probabilities for sample 80 / 80", out
+    iters = [l for l in out if l.startswith("[t-SNE] Iteration ")]
+    assert [int(l.split()[2].rstrip(":")) for l in iters] == [50, 100, 150, 200, 250, 300], iters
+    assert any(l.startswith("[t-SNE] KL divergence after 250 iterations with early "
+                            "exaggeration: ") for l in out), out
+    assert out[-1] == "[t-SNE] KL divergence after 300 iterations: %f" % t.kl_divergence_

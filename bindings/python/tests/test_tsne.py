@@ -59,7 +59,8 @@ def test_reproducible_and_other_inputs(digits):
     assert trustworthiness(x, pre, n_neighbors=10) > 0.95
     start = np.random.default_rng(0).normal(size=(500, 2)).astype(np.float32) * 1e-4
     given = TSNE(init=start, n_iter=300).fit(x)
-    assert given.n_iter_ == 300 and trustworthiness(x, given.embedding_, n_neighbors=10) > 0.95
+    # n_iter_ is scikit-learn's count, the last iteration's index (issue 19).
+    assert given.n_iter_ == 299 and trustworthiness(x, given.embedding_, n_neighbors=10) > 0.95
     three = TSNE(n_components=3, n_iter=300, metric="cosine").fit_transform(x)
     assert three.shape == (500, 3)
 
@@ -117,6 +118,21 @@ def test_n_iter_without_progress_reaches_the_library():
     x = np.random.RandomState(0).rand(300, 10).astype(np.float32)
     eager = TSNE(random_state=0, n_iter_without_progress=0).fit(x)
     default = TSNE(random_state=0).fit(x)
-    assert default.n_iter_ == 1000
-    assert 250 < eager.n_iter_ < 1000
-    assert eager.n_iter_ % 50 == 0
+    assert default.n_iter_ == 999      # scikit-learn's count: 1,000 iterations ran
+    assert 250 < eager.n_iter_ < 999
+    assert (eager.n_iter_ + 1) % 50 == 0   # stopped at a check (index + 1 iterations ran)
+
+
+def test_max_iter_and_n_iter_counted_as_scikit_learn_counts(digits):
+    # scikit-learn's n_iter_ is the index of the last iteration (299 after
+    # 300); max_iter is scikit-learn 1.5's name of n_iter.
+    from sklearn.manifold import TSNE as SkTSNE
+    x = digits[0][:200]
+    sk = SkTSNE(n_iter=300, random_state=0, init="pca", learning_rate="auto").fit(x)
+    ours = TSNE(n_iter=300, random_state=0, n_jobs=1).fit(x)
+    by_max = TSNE(max_iter=300, random_state=0, n_jobs=1).fit(x)
+    assert sk.n_iter_ == 299
+    assert ours.n_iter_ == by_max.n_iter_ == 299
+    np.testing.assert_array_equal(by_max.embedding_, ours.embedding_)
+    with pytest.raises(embedviz.EmbedvizValueError, match="n_iter=400 and max_iter=300"):
+        TSNE(n_iter=400, max_iter=300).fit(x)
