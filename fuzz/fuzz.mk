@@ -37,7 +37,7 @@ FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_C))
 # the C objects without the no-libtorch stubs, for fuzz_model
 FUZZ_TORCH_OBJS := $(filter-out $(FUZZ_BUILD)/lib/extract/extract_none.o,$(FUZZ_LIB_OBJS)) \
                    $(patsubst %.cpp,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_CXX))
-FUZZ_CLI_OBJS := $(FUZZ_BUILD)/cli/npy.o $(FUZZ_BUILD)/cli/util.o
+FUZZ_CLI_OBJS := $(FUZZ_BUILD)/cli/npy.o $(FUZZ_BUILD)/cli/util.o $(FUZZ_BUILD)/cli/outfile.o
 FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_HDRS := $(wildcard include/*.h include/embedviz/*.h lib/*/*.h)
 FUZZ_ENV  := ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
