@@ -34,6 +34,34 @@ START_TEST(jpeg_huffman_overflow_refused) {
 }
 END_TEST
 
+/* A scan naming Huffman tables no DHT segment defines made stb 2.27 decode
+ * with its uninitialised decoder state (reads out of bounds, seen by UBSan
+ * when the heap held 0xFF bytes). Such a JPEG is refused before stb sees
+ * it; the file is the 16 x 16 test JPEG with its scan pointed at DC table 2
+ * and AC table 3. */
+START_TEST(jpeg_undefined_huffman_table_refused) {
+  ev_array *a = NULL;
+  ev__jpeg_disable(1);
+  ck_assert_ev(ev_image_read(CORPUS "image/regress-stb-undefined-huffman-"
+                             "table.jpg", 0, &a), EV_ERR_FORMAT);
+  ev__jpeg_disable(0);
+  ck_assert_errmsg_has("never defines");
+  ck_assert_ptr_null(a);
+  /* the progressive test photo (tables defined between scans) and a
+   * baseline one still decode through stb */
+  const char *good[] = {"tests/data/io/img_progressive_24x20.jpg",
+                        "tests/data/io/img_blocks_16x16.jpg"};
+  for (int g = 0; g < 2; g++) {
+    ev__jpeg_disable(1);
+    ck_assert_ev_ok(ev_image_read(good[g], 0, &a));
+    ev__jpeg_disable(0);
+    ck_assert_uint_gt(ev_array_dim(a, 0), 0);
+    ev_array_free(a);
+    a = NULL;
+  }
+}
+END_TEST
+
 /* A 32-byte GIF announcing 5126 x 64030 pixels made stb allocate and fill
  * a 1.3 GB canvas; images beyond PIL's decompression-bomb limit are now
  * refused from their header. */
@@ -187,6 +215,7 @@ int main(void) {
   TCase *tc = tcase_create("found by the fuzzers");
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, jpeg_huffman_overflow_refused);
+  tcase_add_test(tc, jpeg_undefined_huffman_table_refused);
   tcase_add_test(tc, image_pixel_limit);
   tcase_add_test(tc, pca_randomized_overflow_is_nonfinite);
   tcase_add_test(tc, pca_svd_huge_entry_terminates);

@@ -65,15 +65,24 @@ int ev__is_image_name(const char *name) {
   return 0;
 }
 
-/* stb_image 2.27 trusts a JPEG's DHT segment: sixteen code-length counts
- * summing past 256 make stbi__build_huffman and the value loop write past
- * the 257- and 256-byte tables of its decoder state (stb 2.28 added the
- * check; found by fuzz/fuzz_image.c). Walk the markers, entropy-coded data
- * included (progressive files define tables between scans), and refuse such
- * a file before stb sees it. Returns 0 for a bad table, 1 otherwise (not a
- * JPEG, or nothing wrong that stb would trip on). */
+/* stb_image 2.27 trusts a JPEG's Huffman tables in two ways:
+ * - a DHT segment's sixteen code-length counts summing past 256 make
+ *   stbi__build_huffman and the value loop write past the 257- and 256-byte
+ *   tables of its decoder state (stb 2.28 added the check);
+ * - a scan (SOS) may name a table no DHT defined: stb then decodes with its
+ *   uninitialised decoder state and indexes its tables with whatever that
+ *   memory holds (reads out of bounds).
+ * Both were found by fuzz/fuzz_image.c. Walk the markers, entropy-coded
+ * data included (progressive files define tables between scans), and refuse
+ * such a file before stb sees it. libjpeg-turbo, which decodes JPEGs first
+ * when it is installed, fills the standard tables in for a baseline file
+ * without DHT (Motion-JPEG frames); stb cannot, and would fail on them.
+ * Returns 0 for a bad table, -1 for a scan using an undefined one, 1
+ * otherwise (not a JPEG, or nothing wrong that stb would trip on). */
 static int jpeg_tables_ok(const unsigned char *d, size_t n) {
   if (n < 2 || d[0] != 0xFF || d[1] != 0xD8) return 1;
+  unsigned char defined[2][4] = {{0}};
+  int progressive = 0;
   size_t i = 2;
   while (i + 4 <= n) {
     unsigned m = d[i + 1];
@@ -83,6 +92,7 @@ static int jpeg_tables_ok(const unsigned char *d, size_t n) {
       continue;
     }
     size_t len = (size_t)d[i + 2] << 8 | d[i + 3], end = i + 2 + len;
+    if (m == 0xC2) progressive = 1;
     if (m == 0xC4) {
       /* as stb: tables until the segment's length is used up, the last
        * one read across its end (and zeros past the file's end) */
@@ -91,7 +101,26 @@ static int jpeg_tables_ok(const unsigned char *d, size_t n) {
         size_t count = 0;
         for (size_t k = p + 1; k <= p + 16 && k < n; k++) count += d[k];
         if (count > 256) return 0;
+        unsigned tc = d[p] >> 4, th = d[p] & 15;
+        if (tc <= 1 && th <= 3) defined[tc][th] = 1; /* else stb refuses */
         p += 17 + count;
+      }
+    }
+    if (m == 0xDA && i + 5 <= n) {
+      /* Ns components (id, Td << 4 | Ta), then Ss, Se, Ah << 4 | Al */
+      size_t ns = d[i + 4], q = i + 5 + 2 * ns;
+      if (q + 3 > n) return 1; /* stb fails on the truncated header */
+      unsigned ss = d[q], ah = d[q + 2] >> 4;
+      /* as stb decodes: a baseline scan uses both tables; a progressive
+       * one uses the DC table in a first DC scan, the AC table in any AC
+       * scan and none in a DC refinement */
+      int use_dc = !progressive || (ss == 0 && ah == 0);
+      int use_ac = !progressive || ss != 0;
+      for (size_t k = 0; k < ns; k++) {
+        unsigned td = d[i + 6 + 2 * k] >> 4, ta = d[i + 6 + 2 * k] & 15;
+        if (td > 3 || ta > 3) continue; /* stb refuses ("bad DC huff") */
+        if ((use_dc && !defined[0][td]) || (use_ac && !defined[1][ta]))
+          return -1;
       }
     }
     i = end;
@@ -166,9 +195,15 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
   ev_status st = ev__png_check(data, len, path);
   if (st) return st;
   if (!ev__jpeg_decode(data, len, path, img, &st)) {
-    if (!jpeg_tables_ok(data, len))
+    int tables = jpeg_tables_ok(data, len);
+    if (tables == 0)
       return ev__fail(EV_ERR_FORMAT, "%s: corrupt JPEG: a Huffman table "
                       "declares more than 256 codes", path);
+    if (tables < 0)
+      return ev__fail(EV_ERR_FORMAT, "%s: corrupt JPEG: a scan uses a "
+                      "Huffman table the file never defines (install "
+                      "libjpeg-turbo, libjpeg62-turbo, to read Motion-JPEG "
+                      "frames without tables)", path);
     int w, h, c;
     stb_out_of_memory = 0;
     unsigned char *px = png_grey16(data, len)
@@ -246,7 +281,7 @@ ev_status ev__image_convert(ev__image *img, int channels, const char *path) {
 static int info(const unsigned char *data, size_t len, int *w, int *h,
                 int *c) {
   stb_out_of_memory = 0;
-  if (!jpeg_tables_ok(data, len))
+  if (jpeg_tables_ok(data, len) == 0) /* a scan table is checked at decoding */
     return stbi__err("bad DHT header", "Corrupt JPEG");
   return len <= INT32_MAX && stbi_info_from_memory(data, (int)len, w, h, c);
 }
