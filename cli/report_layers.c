@@ -8,6 +8,7 @@
  * leaf; the scores are "output".
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
