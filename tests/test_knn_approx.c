@@ -323,14 +323,16 @@ END_TEST
 
 int main(void) {
   Suite *s = suite_create("knn_approx");
+  TCase *big = tu_tcase_large("recall", 300);
+  tcase_add_test(big, recall_on_uniform_and_clustered_data);
+  tcase_add_test(big, recall_for_every_metric);
+  tcase_add_test(big, reproducible_for_a_seed_whatever_the_threads);
+  tcase_add_test(big, progress_and_cancel);
+  suite_add_tcase(s, big);
   TCase *tc = tcase_create("knn_approx");
   tcase_set_timeout(tc, 300);
-  tcase_add_test(tc, recall_on_uniform_and_clustered_data);
-  tcase_add_test(tc, recall_for_every_metric);
-  tcase_add_test(tc, reproducible_for_a_seed_whatever_the_threads);
   tcase_add_test(tc, auto_picks_approximate_from_auto_rows);
   tcase_add_test(tc, settings_and_bad_inputs);
-  tcase_add_test(tc, progress_and_cancel);
   tcase_add_test(tc, allocation_failures_leak_nothing);
   suite_add_tcase(s, tc);
   return tu_run(s) ? EXIT_FAILURE : EXIT_SUCCESS;

@@ -51,6 +51,18 @@ static inline float *tu_randn(size_t rows, size_t cols, uint64_t seed) {
   return m;
 }
 
+/* A test case of statistical checks at sizes that take minutes under
+ * valgrind's memcheck (50x slower than native): tagged "large", which
+ * tests/sanitizers/run-valgrind.sh leaves out (CK_EXCLUDE_TAGS) and says
+ * so. They run natively, under ASan and under TSan; the small cases of the
+ * same code (bad inputs, allocation failures, cancel) stay in memcheck. */
+static inline TCase *tu_tcase_large(const char *name, double timeout) {
+  TCase *tc = tcase_create(name);
+  tcase_set_tags(tc, "large");
+  tcase_set_timeout(tc, timeout);
+  return tc;
+}
+
 /* Run a suite and return the number of failures (for main). */
 static inline int tu_run(Suite *s) {
   SRunner *sr = srunner_create(s);

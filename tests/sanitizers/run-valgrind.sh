@@ -31,5 +31,12 @@ export EMBEDVIZ_BACKEND_DIR=$empty
 export EV_ALLOW_SKIPS="${EV_ALLOW_SKIPS:+$EV_ALLOW_SKIPS }libtorch"
 echo "valgrind: EMBEDVIZ_BACKEND_DIR=$empty (empty): libtorch is not loaded," \
   "the extraction cases are skipped here and run under ASan"
+# Test cases tagged "large" (tests/testutil.h tu_tcase_large: statistical
+# checks on thousands of rows, minutes each under memcheck) are left out;
+# they run natively, under ASan and under TSan.
+export CK_EXCLUDE_TAGS=${CK_EXCLUDE_TAGS:-large}
+echo "valgrind: test cases tagged '$CK_EXCLUDE_TAGS' are left out" \
+  "(CK_EXCLUDE_TAGS; they run natively and under ASan and TSan):" \
+  "$(grep -l 'tu_tcase_large(' tests/test_*.c 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')"
 mkdir -p build/tests
 bash tests/run-c.sh "$@"
