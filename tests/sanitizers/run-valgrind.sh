@@ -34,8 +34,8 @@ echo "valgrind: EMBEDVIZ_BACKEND_DIR=$empty (empty): libtorch is not loaded," \
 # Test cases tagged "large" (tests/testutil.h tu_tcase_large: statistical
 # checks on thousands of rows, minutes each under memcheck) are left out;
 # they run natively, under ASan and under TSan.
-export CK_EXCLUDE_TAGS=${CK_EXCLUDE_TAGS:-large}
-echo "valgrind: test cases tagged '$CK_EXCLUDE_TAGS' are left out" \
+export CK_EXCLUDE_TAGS=${CK_EXCLUDE_TAGS-large}
+[ -n "$CK_EXCLUDE_TAGS" ] && echo "valgrind: test cases tagged '$CK_EXCLUDE_TAGS' are left out" \
   "(CK_EXCLUDE_TAGS; they run natively and under ASan and TSan):" \
   "$(grep -l 'tu_tcase_large(' tests/test_*.c 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')"
 mkdir -p build/tests
