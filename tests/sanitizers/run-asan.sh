@@ -24,5 +24,8 @@ export LSAN_OPTIONS="suppressions=$PWD/$here/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:report_error_type=1"
 # Check's time limits are for native speed.
 export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4}
+# One program per core: most cases run one thread, and the programs are
+# independent (each writes its own scratch files).
+export EV_TEST_JOBS=${EV_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 mkdir -p build/tests   # the tests write their scratch files there
 bash tests/run-c.sh "$@"
