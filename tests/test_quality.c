@@ -213,10 +213,15 @@ START_TEST(foreign_label_ranks_first) {
   ck_assert_float_eq(e[EV_ISSUE_SCORE], 1.0f);
   ck_assert(isnan(e[EV_ISSUE_SELF_CONFIDENCE]));
   check_foreign_first(ev, sug);
-  /* both: P ∝ p_model (1 + p_neighbours) = (0.9 * 2, 0.05, 0.05) / 1.9 */
+  /* both: no neighbour has the given label (count 0 of k = 10, c = 3
+   * classes), so the score is 1 - sqrt(0.05 * (0 + 1) / (10 + 3)); the
+   * product P ∝ (0.9 * 11, 0.05 * 1, 0.05 * 1) suggests class 0 */
   ck_assert_ev_ok(ev_quality_label_issues(q, labels, CN, CC, probs, CC, feat,
                                           2, 2, ev, EV_ISSUE_FIELDS, sug));
-  ck_assert_float_eq_tol(e[EV_ISSUE_SCORE], 1 - 0.05 / 1.9, 1e-6);
+  ck_assert_float_eq_tol(e[EV_ISSUE_SCORE], 1 - sqrt(0.05 / 13.0), 1e-6);
+  /* a row of its cluster: every neighbour shares its label (count 10) */
+  ck_assert_float_eq_tol(ev[0 * EV_ISSUE_FIELDS + EV_ISSUE_SCORE],
+                         1 - sqrt(probs[0 * CC + labels[0]] * 11.0 / 13.0), 1e-6);
   check_foreign_first(ev, sug);
   ev_quality_free(q);
 }

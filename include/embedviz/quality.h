@@ -39,11 +39,13 @@
  * with EV_QUALITY_SCORES = EV_SCORE_LOGITS), from its k nearest
  * neighbours in feature space (distance-weighted label votes, as
  * scikit-learn's KNeighborsClassifier with weights="distance", the row
- * itself left out), or, when both are given, the model's distribution
- * tilted by the votes: P ∝ p_model (1 + p_neighbours), so the neighbours
- * can change the odds between two classes by at most a factor 2. The
- * issue score is 1 - P(given label) (self-confidence, cleanlab's default
- * ranking), the suggested label is the likeliest class of P, and the row is
+ * itself left out), or, when both are given, the product of the two
+ * experts: P ∝ p_model(j) (count_j + 1), count_j the neighbours of class
+ * j (Laplace's add-one smoothing). The issue score is 1 - P(given label)
+ * (self-confidence, cleanlab's default ranking) with one source, and with
+ * both 1 - sqrt(p_model(g) (count_g + 1) / (k + c)), one minus the
+ * geometric mean of the two experts' probabilities of the given label g.
+ * The suggested label is the likeliest class of P, and the row is
  * flagged when confident learning's default filter (prune by noise rate,
  * Northcutt, Jiang & Chuang, JAIR 70, 2021) marks it on P.
  *
@@ -126,8 +128,11 @@ EV_API ev_status ev_quality_map(const ev_quality *q, const float *x,
 
 /* The per-row evidence ev_quality_label_issues writes, one column each. */
 typedef enum ev_issue_field {
-  EV_ISSUE_SCORE = 0,           /* 1 - P(given label): higher = more likely
-                                   mislabelled; the ranking key */
+  EV_ISSUE_SCORE = 0,           /* 1 - P(given label), with scores and
+                                   features 1 - the geometric mean of the
+                                   two experts' p(given label) (see the
+                                   top): higher = more likely mislabelled;
+                                   the ranking key */
   EV_ISSUE_SELF_CONFIDENCE = 1, /* the model's probability of the given
                                    label (NaN without class scores) */
   EV_ISSUE_MARGIN = 2,          /* normalised margin: model's p(given) -

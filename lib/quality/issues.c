@@ -185,12 +185,17 @@ ev_status ev_quality_label_issues(const ev_quality *q, const int32_t *labels,
   if (features) neighbour_distribution(nb, dist, labels, n, c, k, pk);
   const double *use = pm ? pm : pk;
   if (P) {
-    /* The neighbours' votes tilt the model's odds by at most a factor 2
-     * between two classes: P ∝ p_model (1 + p_neighbours). */
+    /* Both together, as two independent experts (a product, naive
+     * Bayes): the model's distribution times the neighbours' class
+     * frequencies with Laplace's add-one smoothing, (count_j + 1) /
+     * (k + c), so that a class no neighbour has still keeps the model's
+     * odds (scaled by 1 / (k + c)) rather than zero. */
     for (size_t i = 0; i < n; i++) {
       double sum = 0, *row = P + i * c;
+      for (size_t j = 0; j < c; j++) row[j] = 1.0;
+      for (size_t u = 0; u < k; u++) row[labels[nb[i * k + u]]] += 1.0;
       for (size_t j = 0; j < c; j++) {
-        row[j] = pm[i * c + j] * (1.0 + pk[i * c + j]);
+        row[j] *= pm[i * c + j];
         sum += row[j];
       }
       for (size_t j = 0; j < c; j++) row[j] = sum > 0 ? row[j] / sum : 1.0 / (double)c;
@@ -200,6 +205,22 @@ ev_status ev_quality_label_issues(const ev_quality *q, const int32_t *labels,
   st = ev__confident_flags(use, labels, n, c, flag, 1);
   if (st != EV_OK) goto done;
   write_evidence(labels, n, c, pm, pk, use, evidence, lde, suggested);
+  if (P) {
+    /* The ranking key: 1 - the geometric mean of the two experts'
+     * probabilities of the given label, sqrt(p_model(g) (count_g + 1) /
+     * (k + c)): a row ranks high when the model AND the neighbours find
+     * its label improbable. On Fashion-MNIST with 10 % of the labels
+     * flipped (bench/quality_bench.py issues, six noise seeds) it ranks
+     * the flipped rows above the model's self-confidence alone in every
+     * seed, in precision among the top 1,000 and in ROC AUC; the
+     * normalised product (P above) ties it in two of them. */
+    for (size_t i = 0; i < n; i++) {
+      size_t g = (size_t)labels[i], same = 0;
+      for (size_t u = 0; u < k; u++) same += labels[nb[i * k + u]] == labels[i];
+      double pl = ((double)same + 1.0) / ((double)k + (double)c);
+      evidence[i * lde + EV_ISSUE_SCORE] = (float)(1.0 - sqrt(pm[i * c + g] * pl));
+    }
+  }
   for (size_t i = 0; i < n; i++) evidence[i * lde + EV_ISSUE_FLAGGED] = flag[i];
 done:
   ev__free(pm);

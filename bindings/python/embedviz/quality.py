@@ -134,8 +134,10 @@ def label_issue_scores(labels, probabilities=None, features=None, n_neighbors=10
                        *, logits=False, n_classes=None, metric="euclidean", n_jobs=None):
     """Per-row label-issue score, shape (n,), higher = more likely
     mislabelled: 1 - P(given label), where P is the model's probabilities,
-    the k feature neighbours' distance-weighted label votes, or, with both,
-    the probabilities tilted by the votes: P ∝ p (1 + p_votes) (docs/quality.md). labels are class indices in
+    the k feature neighbours' distance-weighted label votes; with both,
+    1 - sqrt(p(given) * (count_given + 1) / (k + n_classes)), the geometric
+    mean of the model's and the neighbours' (add-one smoothed) probability of
+    the given label (docs/quality.md). labels are class indices in
     [0, n_classes); probabilities rows must sum to 1 (or pass logits=True)."""
     ev, _ = _issue_evidence(labels, probabilities, features, n_neighbors, logits,
                             n_classes, metric, n_jobs)

@@ -126,13 +126,24 @@ def test_scores_are_one_minus_the_given_probability():
                                atol=1e-6)
     both = embedviz.label_issue_scores(labels, probs, feats)
     r = embedviz.label_issue_report(labels, features=feats)
-    # the model's distribution tilted by the neighbours' votes: p (1 + p_knn)
-    p_knn_given = 1 - r["neighbor_disagreement"]
-    tilted = probs * (1 + _knn_votes(labels, feats))
-    want = 1 - tilted[np.arange(90), labels] / tilted.sum(axis=1)
-    assert np.allclose(tilted[np.arange(90), labels] / probs[np.arange(90), labels] - 1,
-                       p_knn_given, atol=1e-6)
+    # the neighbours' weighted share is what the report gives
+    np.testing.assert_allclose(1 - r["neighbor_disagreement"],
+                               _knn_votes(labels, feats)[np.arange(90), labels], atol=1e-6)
+    # with both: 1 - the geometric mean of the model's p(given) and the
+    # neighbours' add-one smoothed frequency of the given label
+    count = _knn_counts(labels, feats)[np.arange(90), labels]
+    want = 1 - np.sqrt(probs[np.arange(90), labels] * (count + 1) / (10 + 3))
     np.testing.assert_allclose(both, want, atol=1e-6)
+
+
+def _knn_counts(labels, feats, k=10):
+    """How many of the 10 nearest other rows carry each label (numpy)."""
+    d = np.sqrt(((feats[:, None] - feats[None]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    counts = np.zeros((len(labels), 3))
+    for i in range(len(labels)):
+        np.add.at(counts[i], labels[np.argsort(d[i], kind="stable")[:k]], 1)
+    return counts
 
 
 def _knn_votes(labels, feats, k=10):
