@@ -239,6 +239,159 @@ START_TEST(matches_double_brute_force) {
 }
 END_TEST
 
+/* Radius queries against the double brute force: the same set (distance
+ * <= radius), in index order or sorted by (distance, index), for every
+ * metric, with and without queries, blocks and threads. The radius is put
+ * between two brute-force distances so the answer is exact to decide. */
+static void check_radius(int metric, double p, const float *ref, size_t n,
+                         const float *q, size_t nq, size_t dim, int self,
+                         size_t want_per_row, int threads, int block) {
+  ev_knn *ix = make(metric, p, ref, n, dim, dim);
+  ck_assert_ev_ok(ev_knn_set(ix, EV_KNN_THREADS, threads));
+  ck_assert_ev_ok(ev_knn_set(ix, EV_KNN_BLOCK_ROWS, block));
+  /* the radius: midway between the want_per_row-th and next distance of
+   * query 0 */
+  cand *c = malloc(n * sizeof *c);
+  size_t m = 0;
+  for (size_t r = 0; r < n; r++)
+    if (!self || r != 0) c[m++] = (cand){ref_dist(metric, p, q, ref + r * dim, dim), (int64_t)r};
+  qsort(c, m, sizeof *c, cand_cmp);
+  double radius = (c[want_per_row - 1].d + c[want_per_row].d) / 2;
+  for (int sort = 0; sort < 2; sort++) {
+    ev_array *off = NULL, *ind = NULL, *dist = NULL;
+    ck_assert_ev_ok(ev_knn_query_radius(ix, self ? NULL : q, nq, dim, dim,
+                                        radius, sort, &off, &ind, &dist));
+    ck_assert_int_eq(ev_array_dtype(off), EV_DTYPE_INT64);
+    ck_assert_int_eq(ev_array_dtype(ind), EV_DTYPE_INT64);
+    ck_assert_int_eq(ev_array_dtype(dist), EV_DTYPE_FLOAT32);
+    ck_assert_uint_eq(ev_array_dim(off, 0), nq + 1);
+    const int64_t *o = ev_array_data(off), *ix_ = ev_array_data(ind);
+    const float *d = ev_array_data(dist);
+    ck_assert_int_eq(o[0], 0);
+    ck_assert_uint_eq(ev_array_dim(ind, 0), (size_t)o[nq]);
+    ck_assert_uint_eq(ev_array_dim(dist, 0), (size_t)o[nq]);
+    ck_assert_int_eq(o[1] - o[0], (int64_t)want_per_row);
+    for (size_t i = 0; i < nq; i++) {
+      m = 0;
+      for (size_t r = 0; r < n; r++) {
+        if (self && r == i) continue;
+        double dd = ref_dist(metric, p, q + i * dim, ref + r * dim, dim);
+        if (dd <= radius) c[m++] = (cand){dd, (int64_t)r};
+      }
+      if (sort) qsort(c, m, sizeof *c, cand_cmp);
+      ck_assert_msg(o[i + 1] - o[i] == (int64_t)m,
+                    "metric %d self %d sort %d: query %zu has %lld within %g, "
+                    "brute force %zu", metric, self, sort, i,
+                    (long long)(o[i + 1] - o[i]), radius, m);
+      for (size_t j = 0; j < m; j++) {
+        ck_assert_int_eq(ix_[o[i] + (int64_t)j], c[j].i);
+        ck_assert_float_eq_tol(d[o[i] + (int64_t)j], c[j].d, 1e-5 * (1 + c[j].d));
+      }
+    }
+    ev_array_free(off);
+    ev_array_free(ind);
+    ev_array_free(dist);
+  }
+  free(c);
+  ev_knn_free(ix);
+}
+
+START_TEST(radius_matches_double_brute_force) {
+  size_t n = 300, nq = 40, dim = 20;
+  float *ref = tu_randn(n, dim, 31), *q = tu_randn(nq, dim, 32);
+  int metrics[] = {EV_METRIC_EUCLIDEAN, EV_METRIC_SQEUCLIDEAN,
+                   EV_METRIC_COSINE, EV_METRIC_CITYBLOCK,
+                   EV_METRIC_CHEBYSHEV, EV_METRIC_MINKOWSKI};
+  for (int m = 0; m < 6; m++) {
+    check_radius(metrics[m], 3.5, ref, n, q, nq, dim, 0, 9, 2, 0);
+    check_radius(metrics[m], 3.5, ref, n, ref, n, dim, 1, 5, 2, 0);
+  }
+  /* tiny blocks, one thread, a radius taking most of the rows */
+  check_radius(EV_METRIC_EUCLIDEAN, 2, ref, n, q, nq, dim, 0, 250, 1, 3);
+  check_radius(EV_METRIC_COSINE, 2, ref, n, ref, n, dim, 1, 1, 2, 7);
+  free(ref);
+  free(q);
+}
+END_TEST
+
+/* Radius 0 finds exact duplicates only; every input check; nothing is
+ * written on failure; allocation failures leak nothing. */
+START_TEST(radius_edges_and_bad_inputs) {
+  float ref[] = {0, 0, 1, 0, 0, 0, 5, 5};
+  ev_knn *ix = make(EV_METRIC_EUCLIDEAN, 2, ref, 4, 2, 2);
+  ev_array *o = NULL, *i = NULL;
+  ck_assert_ev_ok(ev_knn_query_radius(ix, NULL, 0, 0, 0, 0.0, 1, &o, &i, NULL));
+  const int64_t *off = ev_array_data(o), *ind = ev_array_data(i);
+  int64_t want_off[] = {0, 1, 1, 2, 2}, want_ind[] = {2, 0};
+  ck_assert_mem_eq(off, want_off, sizeof want_off);
+  ck_assert_mem_eq(ind, want_ind, sizeof want_ind);
+  ev_array_free(o);
+  ev_array_free(i);
+  /* a query far from everything: an empty row, arrays of 0 entries */
+  float far[] = {100, -100};
+  ck_assert_ev_ok(ev_knn_query_radius(ix, far, 1, 2, 2, 1.0, 0, &o, &i, NULL));
+  ck_assert_uint_eq(ev_array_dim(i, 0), 0);
+  ck_assert_int_eq(((const int64_t *)ev_array_data(o))[1], 0);
+  ev_array_free(o);
+  ev_array_free(i);
+  ev_array *keep = (ev_array *)0x1;
+  o = i = keep;
+  ck_assert_ev(ev_knn_query_radius(ix, far, 1, 2, 2, -1, 0, &o, &i, NULL), EV_ERR_ARGUMENT);
+  ck_assert_errmsg_has("radius is -1");
+  ck_assert_ev(ev_knn_query_radius(ix, far, 1, 2, 2, NAN, 0, &o, &i, NULL), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_knn_query_radius(ix, far, 1, 2, 2, INFINITY, 0, &o, &i, NULL), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_knn_query_radius(ix, far, 1, 3, 3, 1, 0, &o, &i, NULL), EV_ERR_ARGUMENT);
+  ck_assert_errmsg_has("2 columns");
+  ck_assert_ev(ev_knn_query_radius(ix, far, 0, 2, 2, 1, 0, &o, &i, NULL), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_knn_query_radius(ix, far, 1, 2, 2, 1, 0, NULL, &i, NULL), EV_ERR_ARGUMENT);
+  ck_assert_errmsg_has("offsets is NULL");
+  ck_assert_ev(ev_knn_query_radius(NULL, far, 1, 2, 2, 1, 0, &o, &i, NULL), EV_ERR_ARGUMENT);
+  float nan_q[] = {NAN, 0};
+  ck_assert_ev(ev_knn_query_radius(ix, nan_q, 1, 2, 2, 1, 0, &o, &i, NULL), EV_ERR_NONFINITE);
+  ck_assert_ptr_eq(o, keep);
+  ck_assert_ptr_eq(i, keep);
+  ev_knn *fresh;
+  ck_assert_ev_ok(ev_knn_create(&fresh));
+  ck_assert_ev(ev_knn_query_radius(fresh, far, 1, 2, 2, 1, 0, &o, &i, NULL), EV_ERR_STATE);
+  ev_knn_free(fresh);
+  /* allocation failures: EV_ERR_NOMEM, nothing leaked, then the answer */
+  size_t n = 150, dim = 6;
+  float *x = tu_randn(n, dim, 71);
+  ev_knn *big = make(EV_METRIC_EUCLIDEAN, 2, x, n, dim, dim);
+  ck_assert_ev_ok(ev_knn_set(big, EV_KNN_BLOCK_ROWS, 16));
+  ev_array *wo, *wi, *wd;
+  ck_assert_ev_ok(ev_knn_query_radius(big, NULL, 0, 0, 0, 2.5, 1, &wo, &wi, &wd));
+  ck_assert_int_gt(ev_array_dim(wi, 0), n); /* the radius finds several per row */
+  long live = ev__test_live_blocks();
+  for (long at = 0;; at++) {
+    ev_array *go = NULL, *gi = NULL, *gd = NULL;
+    ev__test_fail_alloc(at, 0);
+    int st = ev_knn_query_radius(big, NULL, 0, 0, 0, 2.5, 1, &go, &gi, &gd);
+    long made = ev__test_alloc_count();
+    ev__test_fail_alloc(-1, 0);
+    if (st == EV_OK) {
+      ck_assert_mem_eq(ev_array_data(gi), ev_array_data(wi), ev_array_dim(wi, 0) * 8);
+      ck_assert_mem_eq(ev_array_data(gd), ev_array_data(wd), ev_array_dim(wd, 0) * 4);
+      ev_array_free(go);
+      ev_array_free(gi);
+      ev_array_free(gd);
+      ck_assert_int_eq(ev__test_live_blocks(), live);
+      break;
+    }
+    ck_assert_int_eq(ev__test_live_blocks(), live);
+    ck_assert_int_eq(st, EV_ERR_NOMEM);
+    ck_assert_ptr_null(go);
+    ck_assert_int_lt(at, made);
+  }
+  ev_array_free(wo);
+  ev_array_free(wi);
+  ev_array_free(wd);
+  ev_knn_free(big);
+  free(x);
+  ev_knn_free(ix);
+}
+END_TEST
+
 START_TEST(exact_where_the_expansion_cancels) {
   /* Points 1000 + noise of 1e-3: in float, |x|^2 - 2x.y + |y|^2 loses every
    * digit of the distances; the exact re-rank must still rank correctly. */
@@ -608,6 +761,8 @@ int main(void) {
   tcase_add_test(tc, self_mode_leaves_out_the_point_not_its_duplicates);
   tcase_add_test(tc, views_with_leading_dimensions);
   tcase_add_test(tc, matches_double_brute_force);
+  tcase_add_test(tc, radius_matches_double_brute_force);
+  tcase_add_test(tc, radius_edges_and_bad_inputs);
   tcase_add_test(tc, matches_scikit_learn_on_digits);
   tcase_add_test(tc, exact_where_the_expansion_cancels);
   tcase_add_test(tc, direct_fallback_for_extreme_scales);

@@ -49,6 +49,7 @@
 #define EMBEDVIZ_KNN_H
 
 #include "embedviz/core.h"
+#include "embedviz/io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -194,6 +195,31 @@ EV_API ev_status ev_knn_query(const ev_knn *index, const float *queries,
 EV_API ev_status ev_knn_query_self(const ev_knn *index, size_t k,
                                    int64_t *indices, size_t ldi,
                                    float *distances, size_t ldd);
+
+/* Every reference row within `radius` of each query, as scikit-learn's
+ * NearestNeighbors.radius_neighbors: distance <= radius in the index's
+ * metric (EV_METRIC_EUCLIDEAN: the distance, not its square;
+ * EV_METRIC_SQEUCLIDEAN: the squared distance). Always exact, also on an
+ * approximate index (the stored reference rows are scanned), with the
+ * distances computed as ev_knn_query's. queries NULL (nq, dim and ldq then
+ * ignored): the reference rows themselves, each left out of its own list by
+ * index, as radius_neighbors() without X. The answer is in compressed rows,
+ * three new 1-d arrays the caller frees with ev_array_free: *offsets,
+ * nq + 1 int64 (EV_DTYPE_INT64), where query q's neighbours are entries
+ * offsets[q] .. offsets[q + 1] - 1 of *indices (int64 reference rows) and,
+ * unless distances is NULL, of *distances (float32). sort 1: each query's
+ * neighbours nearest first (ties by lower index); 0: by index. The answer's
+ * size is what the radius makes it (up to nq x n entries: a large radius
+ * asks for a lot of memory, EV_ERR_NOMEM when it is not there). Errors as
+ * ev_knn_query, plus EV_ERR_ARGUMENT for NULL offsets or indices, and a
+ * radius that is negative or not finite; nothing is written on failure.
+ * Since 1.1. */
+EV_API ev_status ev_knn_query_radius(const ev_knn *index,
+                                     const float *queries, size_t nq,
+                                     size_t dim, size_t ldq, double radius,
+                                     int sort, ev_array **offsets,
+                                     ev_array **indices,
+                                     ev_array **distances);
 
 #ifdef __cplusplus
 }

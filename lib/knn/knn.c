@@ -380,3 +380,51 @@ ev_status ev_knn_query_self(const ev_knn *ix, size_t k, int64_t *indices,
   ev__knn_job job = {ix, ix->ref, ix->n, ix->dim, 1, k, kind};
   return run(&job, indices, ldi, distances, ldd);
 }
+
+ev_status ev_knn_query_radius(const ev_knn *ix, const float *queries,
+                              size_t nq, size_t dim, size_t ldq,
+                              double radius, int sort, ev_array **offsets,
+                              ev_array **indices, ev_array **distances) {
+  ev_status st = check_ready(ix);
+  if (st != EV_OK) return st;
+  EV__ARG_NULL_IF(!offsets || !indices, "%s",
+                  "pass the addresses of two ev_array pointers (and one for "
+                  "the distances, or NULL)", !offsets ? "offsets" : "indices");
+  if (!(radius >= 0) || isinf(radius))
+    return ev__fail(EV_ERR_ARGUMENT, "radius is %g: pass a finite distance "
+                    ">= 0", radius);
+  int self = queries == NULL;
+  if (!self) {
+    if ((st = ev__check_matrix("queries", queries, nq, dim, ldq)) != EV_OK)
+      return st;
+    if (dim != ix->dim)
+      return ev__fail(EV_ERR_ARGUMENT, "queries have %zu columns but the "
+                      "index was built on %zu: pass queries with %zu columns",
+                      dim, ix->dim, ix->dim);
+    if ((st = ev__check_finite("queries", queries, nq, dim, ldq)) != EV_OK)
+      return st;
+  }
+  double q_max_sq = ix->max_sqnorm, q_min_norm = ix->min_norm;
+  ev__threads scope;
+  ev__threads_begin(&scope, ix->threads);
+  if (!self) query_norm_range(queries, nq, dim, ldq, &q_max_sq, &q_min_norm);
+  int kind = choose_kind(ix, q_max_sq, q_min_norm);
+  if (!self && ldq > INT_MAX && (kind == EV__KNN_L2 || kind == EV__KNN_COS))
+    kind = kind == EV__KNN_L2 ? EV__KNN_L2_DIRECT : EV__KNN_COS_DIRECT;
+  /* the radius in the ranking form: squared for the Euclidean kinds (but
+   * EV_METRIC_SQEUCLIDEAN reports the square itself) */
+  double r = radius;
+  if ((kind == EV__KNN_L2 || kind == EV__KNN_L2_DIRECT) &&
+      ix->built_metric != EV_METRIC_SQEUCLIDEAN)
+    r = radius * radius;
+  ev__knn_job job = {ix, self ? ix->ref : queries, self ? ix->n : nq,
+                     self ? ix->dim : ldq, self, 0, kind};
+  ev_array *o = NULL, *i = NULL, *d = NULL;
+  st = ev__knn_radius(&job, r, sort != 0, &o, &i, distances ? &d : NULL);
+  ev__threads_end(&scope);
+  if (st != EV_OK) return st;
+  *offsets = o;
+  *indices = i;
+  if (distances) *distances = d;
+  return EV_OK;
+}

@@ -67,6 +67,14 @@ typedef struct ev__knn_job {
 ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
                          float *distances, size_t ldd);
 
+/* Every reference row within radius (ranking form: squared for the
+ * Euclidean kinds) of each query, exact: offsets (nq + 1), rows and, unless
+ * distances is NULL, reported distances as new 1-d arrays; each query's rows
+ * by index, or by (distance, index) with sort. */
+ev_status ev__knn_radius(const ev__knn_job *job, double radius, int sort,
+                         ev_array **offsets, ev_array **rows,
+                         ev_array **distances);
+
 /* Exact distance in double between a query row and a reference row, in the
  * ranking form (squared for Euclidean, else the distance itself). */
 double ev__knn_exact(int kind, double p, const float *x, const float *y,
