@@ -602,6 +602,102 @@ END_TEST
 
 /* Every allocation of a fit or transform may fail: NOMEM, no leak, and
  * the handle keeps its earlier fit. */
+/* ev_pca_set_fit: a fit copied from one handle into a fresh one answers
+ * every getter and both transforms bit for bit, whitened or not; bad
+ * arguments leave the previous fit in place. */
+START_TEST(set_fit_restores_a_saved_fit) {
+  size_t n = 120, d = 9, k = 4;
+  float *x = tu_randn(n, d, 41);
+  for (size_t i = 0; i < n; i++) x[i * d + 2] += 3.0f * x[i * d]; /* structure */
+  for (int whiten = 0; whiten < 2; whiten++) {
+    ev_pca *a, *b;
+    ck_assert_ev_ok(ev_pca_create(&a));
+    ck_assert_ev_ok(ev_pca_set(a, EV_PCA_N_COMPONENTS, (double)k));
+    ck_assert_ev_ok(ev_pca_set(a, EV_PCA_WHITEN, whiten));
+    ck_assert_ev_ok(ev_pca_fit(a, x, n, d, d));
+    float comp[4 * 9], mean[9], var[4], ratio[4], sv[4];
+    ck_assert_ev_ok(ev_pca_components(a, comp, d));
+    ck_assert_ev_ok(ev_pca_mean(a, mean));
+    ck_assert_ev_ok(ev_pca_explained_variance(a, var));
+    ck_assert_ev_ok(ev_pca_explained_variance_ratio(a, ratio));
+    ck_assert_ev_ok(ev_pca_singular_values(a, sv));
+    double total = var[0] / ratio[0];
+    ck_assert_ev_ok(ev_pca_create(&b));
+    float none[4 * 120];
+    ck_assert_ev(ev_pca_transform(b, x, n, d, d, none, k), EV_ERR_STATE);
+    ck_assert_ev_ok(ev_pca_set(b, EV_PCA_WHITEN, whiten));
+    ck_assert_ev_ok(ev_pca_set_fit(b, k, d, comp, d, mean, var, total, n));
+    size_t kb, db;
+    ck_assert_ev_ok(ev_pca_n_components(b, &kb));
+    ck_assert_ev_ok(ev_pca_n_features(b, &db));
+    ck_assert_uint_eq(kb, k);
+    ck_assert_uint_eq(db, d);
+    float c2[4 * 9], m2[9], v2[4], r2[4], s2[4];
+    ck_assert_ev_ok(ev_pca_components(b, c2, d));
+    ck_assert_ev_ok(ev_pca_mean(b, m2));
+    ck_assert_ev_ok(ev_pca_explained_variance(b, v2));
+    ck_assert_ev_ok(ev_pca_explained_variance_ratio(b, r2));
+    ck_assert_ev_ok(ev_pca_singular_values(b, s2));
+    ck_assert_mem_eq(c2, comp, sizeof comp);
+    ck_assert_mem_eq(m2, mean, sizeof mean);
+    ck_assert_mem_eq(v2, var, sizeof var);
+    for (size_t i = 0; i < k; i++) {
+      ck_assert_float_eq_tol(r2[i], ratio[i], 1e-6);
+      ck_assert_float_eq_tol(s2[i], sv[i], 1e-5 * sv[i]);
+    }
+    float *ya = malloc(n * k * sizeof *ya), *yb = malloc(n * k * sizeof *yb);
+    float *za = malloc(n * d * sizeof *za), *zb = malloc(n * d * sizeof *zb);
+    ck_assert_ev_ok(ev_pca_transform(a, x, n, d, d, ya, k));
+    ck_assert_ev_ok(ev_pca_transform(b, x, n, d, d, yb, k));
+    ck_assert_mem_eq(ya, yb, n * k * sizeof *ya);
+    ck_assert_ev_ok(ev_pca_inverse_transform(a, ya, n, k, k, za, d));
+    ck_assert_ev_ok(ev_pca_inverse_transform(b, ya, n, k, k, zb, d));
+    ck_assert_mem_eq(za, zb, n * d * sizeof *za);
+    /* bad arguments: refused, the fit just set stays */
+    float bad[4] = {var[0], -1, var[2], var[3]};
+    ck_assert_ev(ev_pca_set_fit(b, k, d, comp, d, mean, bad, total, n), EV_ERR_ARGUMENT);
+    ck_assert_errmsg_has("explained_variance[1]");
+    bad[1] = NAN;
+    ck_assert_ev(ev_pca_set_fit(b, k, d, comp, d, mean, bad, total, n), EV_ERR_NONFINITE);
+    ck_assert_ev(ev_pca_set_fit(b, k, d, comp, d, mean, var, total, 1), EV_ERR_ARGUMENT);
+    ck_assert_errmsg_has("n_samples is 1");
+    ck_assert_ev(ev_pca_set_fit(b, d + 1, d, comp, d, mean, var, total, n), EV_ERR_ARGUMENT);
+    ck_assert_ev(ev_pca_set_fit(b, k, d, comp, d - 1, mean, var, total, n), EV_ERR_ARGUMENT);
+    ck_assert_ev(ev_pca_set_fit(b, k, d, NULL, d, mean, var, total, n), EV_ERR_ARGUMENT);
+    ck_assert_ev(ev_pca_set_fit(b, k, d, comp, d, mean, NULL, total, n), EV_ERR_ARGUMENT);
+    ck_assert_ev(ev_pca_set_fit(b, k, d, comp, d, mean, var, -1, n), EV_ERR_ARGUMENT);
+    ck_assert_ev(ev_pca_set_fit(NULL, k, d, comp, d, mean, var, total, n), EV_ERR_ARGUMENT);
+    ck_assert_ev_ok(ev_pca_transform(b, x, n, d, d, yb, k));
+    ck_assert_mem_eq(ya, yb, n * k * sizeof *ya);
+    /* a NULL mean is zero: the scores of uncentred data */
+    ck_assert_ev_ok(ev_pca_set_fit(b, k, d, comp, d, NULL, var, total, n));
+    ck_assert_ev_ok(ev_pca_mean(b, m2));
+    for (size_t j = 0; j < d; j++) ck_assert_float_eq(m2[j], 0.0f);
+    /* allocation failures keep the old fit and leak nothing */
+    long live = ev__test_live_blocks();
+    for (long at = 0;; at++) {
+      ev__test_fail_alloc(at, 0);
+      int st = ev_pca_set_fit(b, k, d, comp, d, mean, var, total, n);
+      ev__test_fail_alloc(-1, 0);
+      if (st == EV_OK) break;
+      ck_assert_int_eq(st, EV_ERR_NOMEM);
+      ck_assert_int_eq(ev__test_live_blocks(), live);
+      ck_assert_ev_ok(ev_pca_mean(b, m2));
+      for (size_t j = 0; j < d; j++) ck_assert_float_eq(m2[j], 0.0f);
+    }
+    ck_assert_ev_ok(ev_pca_transform(b, x, n, d, d, yb, k));
+    ck_assert_mem_eq(ya, yb, n * k * sizeof *ya);
+    free(ya);
+    free(yb);
+    free(za);
+    free(zb);
+    ev_pca_free(a);
+    ev_pca_free(b);
+  }
+  free(x);
+}
+END_TEST
+
 START_TEST(allocation_failures) {
   size_t n = 64, d = 16;
   float *x = construct(n, d, d), s[64 * 5], back[64 * 16];
@@ -653,6 +749,7 @@ int main(void) {
   tcase_add_test(tc, settings_and_bounds);
   tcase_add_test(tc, cancel_keeps_earlier_fit);
   tcase_add_test(tc, allocation_failures);
+  tcase_add_test(tc, set_fit_restores_a_saved_fit);
   suite_add_tcase(s, tc);
   return tu_run(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -150,6 +150,27 @@ EV_API ev_status ev_pca_inverse_transform(const ev_pca *pca,
                                           size_t k, size_t lds, float *x,
                                           size_t ldx);
 
+/* Give pca a fitted state made elsewhere: a saved fit (the Python
+ * bindings' pickles), or another library's PCA. k components of d features
+ * (components: k x d, leading dimension ld, one per row), the mean (d
+ * floats; NULL: zeros, data that was not centred), the k explained
+ * variances, the data's total variance (the ratios are variance / total; 0
+ * gives ratios of 0) and the number of samples the fit saw (the singular
+ * values are sqrt(variance (n_samples - 1)), and whitening's tolerance
+ * uses it). Afterwards the getters, ev_pca_transform and
+ * ev_pca_inverse_transform give what they give after ev_pca_fit with that
+ * result; whitening follows EV_PCA_WHITEN as always; the settings are not
+ * changed. Copied: the arrays may be freed after the call.
+ * EV_ERR_ARGUMENT (NULL pca, components or explained_variance; k or d 0,
+ * k > d, ld < d, n_samples < 2, a negative variance or total),
+ * EV_ERR_NONFINITE (NaN or Inf in any array), EV_ERR_NOMEM; on failure the
+ * previous fit stays. Since 1.1. */
+EV_API ev_status ev_pca_set_fit(ev_pca *pca, size_t k, size_t d,
+                                const float *components, size_t ld,
+                                const float *mean,
+                                const float *explained_variance,
+                                double total_variance, size_t n_samples);
+
 #ifdef __cplusplus
 }
 #endif

@@ -233,3 +233,57 @@ ev_status ev_pca_fit(ev_pca *pca, const float *x, size_t n, size_t d,
   ev__threads_end(&scope);
   return st;
 }
+
+ev_status ev_pca_set_fit(ev_pca *pca, size_t k, size_t d,
+                         const float *components, size_t ld,
+                         const float *mean, const float *explained_variance,
+                         double total_variance, size_t n_samples) {
+  EV__ARG_NOT_NULL(pca, "make one with ev_pca_create first");
+  EV__ARG_NOT_NULL(explained_variance, "pass the k explained variances");
+  ev_status st = ev__check_matrix("components", components, k, d, ld);
+  if (st) return st;
+  if (k > d)
+    return ev__fail(EV_ERR_ARGUMENT, "k = %zu components of %zu features: "
+                    "there are at most as many components as features", k, d);
+  if (n_samples < 2)
+    return ev__fail(EV_ERR_ARGUMENT, "n_samples is %zu: a fit needs at "
+                    "least 2 samples (pass the number the fit saw)", n_samples);
+  if ((st = ev__check_finite("components", components, k, d, ld)) ||
+      (mean && (st = ev__check_finite("mean", mean, 1, d, d))) ||
+      (st = ev__check_finite("explained_variance", explained_variance, 1, k, k)))
+    return st;
+  if (!isfinite(total_variance) || total_variance < 0)
+    return ev__fail(EV_ERR_ARGUMENT, "total_variance is %g: pass the data's "
+                    "total variance (>= 0, finite)", total_variance);
+  for (size_t i = 0; i < k; i++)
+    if (explained_variance[i] < 0)
+      return ev__fail(EV_ERR_ARGUMENT, "explained_variance[%zu] is %g: "
+                      "variances cannot be negative", i,
+                      (double)explained_variance[i]);
+  ev__pca_fit *f = ev__calloc(1, sizeof *f);
+  if (!f) return ev__nomem("a PCA fit", sizeof *f);
+  f->k = k, f->d = d, f->n = n_samples, f->solver = pca->solver;
+  f->total_variance = total_variance;
+  f->components = ev__malloc(k * d * sizeof(float));
+  f->mean = ev__malloc(d * sizeof(float));
+  f->variance = ev__malloc(k * sizeof(float));
+  f->ratio = ev__malloc(k * sizeof(float));
+  f->singular = ev__malloc(k * sizeof(float));
+  if (!f->components || !f->mean || !f->variance || !f->ratio ||
+      !f->singular) {
+    ev__pca_fit_free(f);
+    return ev__nomem("the PCA fit", k * d * sizeof(float));
+  }
+  for (size_t i = 0; i < k; i++) {
+    memcpy(f->components + i * d, components + i * ld, d * sizeof(float));
+    double v = explained_variance[i];
+    f->variance[i] = (float)v;
+    f->ratio[i] = total_variance > 0 ? (float)(v / total_variance) : 0.0f;
+    f->singular[i] = (float)sqrt(v * (double)(n_samples - 1));
+  }
+  if (mean) memcpy(f->mean, mean, d * sizeof(float));
+  else memset(f->mean, 0, d * sizeof(float));
+  ev__pca_fit_free(pca->fit);
+  pca->fit = f;
+  return EV_OK;
+}
