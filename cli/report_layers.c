@@ -6,12 +6,13 @@
  *
  *  - pixels: the input itself;
  *  - early: the first pooling layer (MaxPool2d, AvgPool2d...: not the
- *    adaptive ones, not one whose output is 1 x 1), or, when that pooling
- *    layer is a top-level module followed by a top-level stage of blocks
- *    at the same resolution, that stage (ResNet: maxpool, then layer1).
- *    Without a pooling layer: the last of the outermost modules whose
- *    output is at the first resolution below the input's (MobileNetV2:
- *    features.1). None when no layer gives a feature map;
+ *    adaptive ones, not one whose output is 1 x 1), or, when its next
+ *    sibling is a stage of blocks (a module with submodules) at the same
+ *    resolution, that stage (ResNet: maxpool, then layer1; DenseNet:
+ *    features.pool0, then features.denseblock1). Without a pooling layer:
+ *    the last of the outermost modules whose C x H x W output is at the
+ *    first resolution below the input's (MobileNetV2: features.1;
+ *    ConvNeXt: features.1). None when no module gives a feature map;
  *  - penultimate: "<L>:input" for the last Linear L, the one whose output
  *    is the model's output (itself, its softmax or log-softmax) on the
  *    probe; when none is, the last Linear listed. Without a Linear: the
@@ -21,8 +22,10 @@
  *
  * Modules are taken in the order the model lists them (named_modules:
  * registration order, the call order of torchvision's models and of
- * Sequential stacks); the forward pass decides the last Linear by value,
- * which is call order whatever the registration order was.
+ * Sequential stacks); the probe decides the last Linear by value, which is
+ * call order whatever the registration order was. The probe costs two
+ * forward passes of one input (shapes, then values) through the outer two
+ * levels of modules, the Linears and the pooling layers.
  */
 #include <math.h>
 #include <stdio.h>
@@ -72,12 +75,11 @@ static int has_submodules(const probe *p, size_t i) {
   return 0;
 }
 
-/* Spatial values of a per-input shape (C x H x W -> H*W); 0 for vectors. */
+/* H * W of a layer's C x H x W feature map; 0 for anything else, and for
+ * Linears (whose 3-d outputs, in ConvNeXt's blocks, are channels-last). */
 static size_t spatial(const probe_layer *l) {
-  if (l->slot < 0 || l->ndim < 2) return 0;
-  size_t s = 1;
-  for (size_t d = 1; d < l->ndim; d++) s *= l->dims[d];
-  return s;
+  if (l->slot < 0 || l->ndim != 3 || !strcmp(l->kind, "Linear")) return 0;
+  return l->dims[1] * l->dims[2];
 }
 
 static void probe_free(probe *p) {
@@ -138,7 +140,10 @@ static ev_status probe_run(probe *p, size_t c, size_t h, size_t w, int narrow) {
     l->slot = -1;
     if (wanted(l, narrow) && ev_extractor_add_layer(p->ex, l->name) == EV_OK) l->slot = p->n_slots++;
   }
-  if (p->layer[p->output].slot < 0) return ev_extractor_add_layer(p->ex, "output");
+  if (p->layer[p->output].slot < 0) { /* say why the output is out of reach */
+    st = ev_extractor_add_layer(p->ex, "output");
+    return st ? st : EV_ERR_UNSUPPORTED;
+  }
   if ((st = ev_extractor_prepare(p->ex, c, h, w))) return st;
   size_t total = 0;
   for (size_t i = 0; i < p->n; i++) {
@@ -239,13 +244,16 @@ static long first_pool(const probe *p) {
   return -1;
 }
 
-/* The top-level stage after a top-level pooling layer: the next top-level
- * module when it has submodules and the pooling layer's resolution; -1. */
+/* The stage after a pooling layer: its next sibling (the next module of
+ * its depth in its container) when that has submodules and the pooling
+ * layer's resolution, as ResNet's layer1 after maxpool; -1. */
 static long stage_after(const probe *p, size_t pool) {
+  const probe_layer *l = &p->layer[pool];
   for (size_t j = pool + 1; j < p->n; j++) {
-    const probe_layer *t = &p->layer[j], *l = &p->layer[pool];
-    if (t->depth != 0) continue;
-    return t->slot >= 0 && has_submodules(p, j) && t->ndim == l->ndim && spatial(t) == spatial(l) ? (long)j : -1;
+    const probe_layer *t = &p->layer[j];
+    if (t->depth < 0 || t->depth < l->depth) return -1; /* its container ended */
+    if (t->depth > l->depth) continue;                  /* inside the pooling layer */
+    return has_submodules(p, j) && spatial(t) == spatial(l) ? (long)j : -1;
   }
   return -1;
 }
@@ -282,7 +290,7 @@ static long first_downsampled(const probe *p, size_t h, size_t w) {
 /* The early layer, or none: into out->name[out->n], its reason into why. */
 static int choose_early(const probe *p, size_t h, size_t w, evr_layer_choice *out, char *why, size_t cap) {
   char *name = out->name[out->n];
-  long pool = first_pool(p), stage = pool >= 0 && p->layer[pool].depth == 0 ? stage_after(p, (size_t)pool) : -1;
+  long pool = first_pool(p), stage = pool >= 0 ? stage_after(p, (size_t)pool) : -1;
   if (stage >= 0) {
     snprintf(name, EVR_LAYER_NAME_MAX, "%s", p->layer[stage].name);
     snprintf(why, cap, "%s (the stage after the first pooling layer, %s)", name, p->layer[pool].name);
