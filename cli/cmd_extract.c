@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "report_layers.h"
 #include "steps.h"
 
 static const char EXTRACT_HELP[] =
@@ -22,7 +23,10 @@ static const char EXTRACT_HELP[] =
     "      --scale S         divide the inputs by S (default: 255 when values exceed 1)\n"
     "      --pool            average feature maps over their spatial dimensions\n"
     "      --batch N         inputs per forward pass (default 64)\n"
-    "      --list-layers     print the model's layer names and stop\n"
+    "      --list-layers     print the model's layer names, each with its module's kind\n"
+    "                        (Conv2d, Linear...; none for output and softmax), and stop\n"
+    "      --report-layers   print the layers 'embedviz report' maps when none are named\n"
+    "                        (for inputs of --shape, default 3,224,224), and stop\n"
     "  -t, --threads N       threads (default: all cores)\n"
     "  -q, --quiet           no progress\n"
     "  -h, --help            this help\n";
@@ -31,14 +35,14 @@ typedef struct extract_opts {
   const char *model, *in, *layers, *out, *shape;
   double scale;
   long batch, threads;
-  int pool, list;
+  int pool, list, report_layers;
 } extract_opts;
 
 static int extract_parse(int argc, char **argv, extract_opts *o) {
   static const struct option lo[] = {
       {"model", 1, 0, 'm'}, {"input", 1, 0, 'i'}, {"layers", 1, 0, 'l'},   {"output", 1, 0, 'o'},
       {"shape", 1, 0, 'S'}, {"scale", 1, 0, 'C'}, {"pool", 0, 0, 'P'},     {"batch", 1, 0, 'B'},
-      {"list-layers", 0, 0, 'L'}, {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+      {"list-layers", 0, 0, 'L'}, {"report-layers", 0, 0, 'R'}, {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
       {0, 0, 0, 0}};
   int c;
   *o = (extract_opts){.scale = 0, .batch = 64};
@@ -55,6 +59,7 @@ static int extract_parse(int argc, char **argv, extract_opts *o) {
     case 'P': o->pool = 1; break;
     case 'B': bad = evc_parse_long("--batch", optarg, 1, 1 << 20, &o->batch); break;
     case 'L': o->list = 1; break;
+    case 'R': o->report_layers = 1; break;
     case 't': bad = evc_parse_long("--threads", optarg, 0, 1024, &o->threads); break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(EXTRACT_HELP, stdout); return -1;
@@ -63,7 +68,7 @@ static int extract_parse(int argc, char **argv, extract_opts *o) {
     if (bad) return 2;
   }
   if (!o->model) return evc_err("extract needs --model (see embedviz extract --help)") + 1;
-  if (!o->list && (!o->in || !o->layers || !o->out))
+  if (!o->list && !o->report_layers && (!o->in || !o->layers || !o->out))
     return evc_err("extract needs --input, --layers and --output (see embedviz extract --help)") + 1;
   if (optind < argc) return evc_err("extract: unexpected argument '%s'", argv[optind]) + 1;
   return 0;
@@ -97,11 +102,35 @@ static int list_layers(const char *path) {
     ev_model_free(model);
     return evc_lib_err("loading the model", st);
   }
+  int width = 0;
   for (size_t i = 0; i < n; i++) {
     const char *name;
-    if (ev_model_layer_name(model, i, &name) == EV_OK) printf("%s\n", name);
+    if (ev_model_layer_name(model, i, &name) == EV_OK && (int)strlen(name) > width) width = (int)strlen(name);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *name, *kind = "";
+    if (ev_model_layer_name(model, i, &name) != EV_OK) continue;
+    ev_model_layer_kind(model, i, &kind);
+    if (*kind) printf("%-*s  %s\n", width, name, kind);
+    else printf("%s\n", name);
   }
   ev_model_free(model);
+  return 0;
+}
+
+/* The layers `embedviz report` would choose (report_layers.h). */
+static int print_report_layers(const extract_opts *o) {
+  size_t chw[3] = {3, 224, 224};
+  unsigned long c, h, w;
+  char end;
+  if (o->shape && (sscanf(o->shape, "%lu,%lu,%lu%c", &c, &h, &w, &end) != 3 || !c || !h || !w))
+    return evc_err("--shape needs C,H,W, e.g. 1,28,28; got '%s'", o->shape);
+  if (o->shape) chw[0] = c, chw[1] = h, chw[2] = w;
+  evr_layer_choice ch;
+  if (evr_choose_layers(o->model, chw[0], chw[1], chw[2], &ch)) return 1;
+  printf("pixels\n");
+  if (ch.early >= 0) printf("early        %s\n", ch.name[ch.early]);
+  printf("penultimate  %s\nscores       %s\n%s\n", ch.name[ch.penultimate], ch.name[ch.scores], ch.why);
   return 0;
 }
 
@@ -141,6 +170,7 @@ int evc_cmd_extract(int argc, char **argv) {
   int rc = extract_parse(argc, argv, &o);
   if (rc) return rc < 0 ? 0 : rc;
   if (o.list) return list_layers(o.model);
+  if (o.report_layers) return print_report_layers(&o);
   evc_mat x = {0}, out[64] = {{0}};
   char *list = strdup(o.layers), *names[64], *save = NULL;
   int n = 0;

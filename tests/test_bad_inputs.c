@@ -999,6 +999,10 @@ static void model_rows(ev_model **m) {
       ev_model_layer_name(*m, 99, &name));
   BAD("ev_model_layer_name", EV_ERR_ARGUMENT, "name NULL",
       ev_model_layer_name(*m, 0, NULL));
+  BAD("ev_model_layer_kind", EV_ERR_ARGUMENT, "i = 99, out of range",
+      ev_model_layer_kind(*m, 99, &name));
+  BAD("ev_model_layer_kind", EV_ERR_ARGUMENT, "kind NULL",
+      ev_model_layer_kind(*m, 0, NULL));
 }
 
 static void extractor_rows(ev_model *m) {
@@ -1037,6 +1041,10 @@ static void extractor_rows(ev_model *m) {
       ev_extractor_add_layer(ex, NULL));
   BAD("ev_extractor_add_layer", EV_ERR_NOT_FOUND, "\"layer9\" (no such layer)",
       ev_extractor_add_layer(ex, "layer9"));
+  BAD("ev_extractor_add_layer", EV_ERR_NOT_FOUND, "\"conv2:input\" (no such module)",
+      ev_extractor_add_layer(ex, "conv2:input"));
+  BAD("ev_extractor_add_layer", EV_ERR_NOT_FOUND, "\"softmax:input\" (not a module)",
+      ev_extractor_add_layer(ex, "softmax:input"));
   ev_extractor_add_layer(ex, "conv");
   ev_extractor_add_layer(ex, "fc");
   BAD("ev_extractor_add_layer", EV_ERR_ARGUMENT, "\"conv\" added twice",

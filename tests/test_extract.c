@@ -26,6 +26,66 @@ static float max_diff(const float *a, const float *b, size_t count) {
   return d;
 }
 
+/* ---- Layer kinds and "<module>:input" layers -------------------------------
+ * Models of tests/ref/layer_choice_models.py (torchvision's ResNet-18 and
+ * MobileNetV2 with 12 classes, a small VGG, the demo's CNN...), made on
+ * first use into EV_EXTRACT_LAYERS_TESTDATA or build/tests/extract_layers,
+ * with the inputs of modules as PyTorch's forward pre-hooks see them. */
+
+static const char *layers_path(const char *name) {
+  static _Thread_local char buf[4096];
+  const char *d = getenv("EV_EXTRACT_LAYERS_TESTDATA");
+  snprintf(buf, sizeof buf, "%s/%s", d ? d : "build/tests/extract_layers",
+           name);
+  return buf;
+}
+
+static int have_layer_models(void) {
+  struct stat st;
+  if (stat(layers_path("ok"), &st) == 0) return 1;
+  char cmd[8192], dir[4096];
+  snprintf(dir, sizeof dir, "%s", layers_path(""));
+  const char *py = getenv("EV_PYTHON") ? getenv("EV_PYTHON") : "/usr/bin/python3";
+  snprintf(cmd, sizeof cmd, "%s tests/ref/layer_choice_models.py %s", py, dir);
+  return system(cmd) == 0 && stat(layers_path("ok"), &st) == 0;
+}
+
+/* The reference file `name` of that set, holding exactly `count` floats. */
+static float *layers_ref(const char *name, size_t count) {
+  FILE *f = fopen(layers_path(name), "rb");
+  ck_assert_msg(f != NULL, "missing reference %s", layers_path(name));
+  float *v = malloc((count + 1) * sizeof *v);
+  size_t got = fread(v, sizeof *v, count + 1, f);
+  fclose(f);
+  ck_assert_msg(got == count, "%s has %zu floats, expected %zu", name, got,
+                count);
+  return v;
+}
+
+static ev_model *load_layers_model(const char *name) {
+  ck_assert_msg(have_layer_models(), "cannot make the models of "
+                "tests/ref/layer_choice_models.py (python3-torch, "
+                "python3-torchvision)");
+  ev_model *m = NULL;
+  ck_assert_ev_ok(ev_model_load(layers_path(name), EV_DEVICE_CPU, &m));
+  return m;
+}
+
+/* The kind of the layer called `name`, or NULL when it is not listed. */
+static const char *kind_of(const ev_model *m, const char *name) {
+  size_t n;
+  ck_assert_ev_ok(ev_model_n_layers(m, &n));
+  for (size_t i = 0; i < n; i++) {
+    const char *s, *kind = NULL;
+    ck_assert_ev_ok(ev_model_layer_name(m, i, &s));
+    if (strcmp(s, name) == 0) {
+      ck_assert_ev_ok(ev_model_layer_kind(m, i, &kind));
+      return kind;
+    }
+  }
+  return NULL;
+}
+
 static ev_model *load(const char *name) {
   ev_model *m = NULL;
   ck_assert_ev_ok(ev_model_load(tu_extract_path(name), EV_DEVICE_CPU, &m));
@@ -280,6 +340,165 @@ START_TEST(unknown_layer_lists_the_layers) {
 }
 END_TEST
 
+START_TEST(layer_kinds_are_module_classes) {
+  ev_model *m = load_layers_model("resnet18.pt");
+  static const char *const want[][2] = {
+      {"conv1", "Conv2d"},     {"bn1", "BatchNorm2d"},   {"relu", "ReLU"},
+      {"maxpool", "MaxPool2d"}, {"layer1", "Sequential"},
+      {"layer1.0", "BasicBlock"}, {"layer2.0.downsample.0", "Conv2d"},
+      {"avgpool", "AdaptiveAvgPool2d"}, {"fc", "Linear"}, {"output", ""},
+      {"softmax", ""}};
+  for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
+    const char *kind = kind_of(m, want[k][0]);
+    ck_assert_msg(kind != NULL, "layer %s not listed", want[k][0]);
+    ck_assert_msg(strcmp(kind, want[k][1]) == 0, "%s is \"%s\", not %s",
+                  want[k][0], kind, want[k][1]);
+  }
+  size_t n;
+  const char *kind;
+  ck_assert_ev_ok(ev_model_n_layers(m, &n));
+  ck_assert_ev(ev_model_layer_kind(m, n, &kind), EV_ERR_ARGUMENT);
+  ck_assert_errmsg_has("has 69 layers");
+  ck_assert_ev(ev_model_layer_kind(m, 0, NULL), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_model_layer_kind(NULL, 0, &kind), EV_ERR_ARGUMENT);
+  ev_model_free(m);
+  /* a class of the model's own, and a Softmax module of the demo's CNN */
+  m = load_layers_model("demo_cnn.pt");
+  ck_assert_str_eq(kind_of(m, "softmax"), "Softmax");
+  ck_assert_str_eq(kind_of(m, "pool1"), "MaxPool2d");
+  ev_model_free(m);
+}
+END_TEST
+
+/* Extract `layer` of the set's model `name` on its input (n x c x h x w)
+ * and compare with PyTorch's `file` (cols per input). */
+static void check_input_layer(const char *name, const char *layer,
+                              const char *file, size_t n, size_t c, size_t h,
+                              size_t w, size_t cols) {
+  char path[256];
+  ev_model *m = load_layers_model(name);
+  ev_extractor *ex;
+  ck_assert_ev_ok(ev_extractor_create(m, &ex));
+  ck_assert_ev_ok(ev_extractor_add_layer(ex, layer));
+  ck_assert_ev_ok(ev_extractor_prepare(ex, c, h, w));
+  size_t got;
+  ck_assert_ev_ok(ev_extractor_layer_cols(ex, 0, &got));
+  ck_assert_uint_eq(got, cols);
+  snprintf(path, sizeof path, "%.*s_input.f32", (int)(strlen(name) - 3), name);
+  float *x = layers_ref(path, n * c * h * w), *out = calloc(n * cols, 4);
+  float *outs[1] = {out};
+  size_t ld[1] = {cols};
+  ck_assert_ev_ok(ev_extractor_run(ex, x, n, c, h, w, c * h * w, outs, ld));
+  float *want = layers_ref(file, n * cols);
+  float d = max_diff(out, want, n * cols);
+  ck_assert_msg(d <= 1e-5f, "%s %s differs from torch by %g", name, layer, d);
+  free(want), free(out), free(x);
+  ev_extractor_free(ex);
+  ev_model_free(m);
+}
+
+/* The penultimate features, as the input of the last Linear. */
+START_TEST(module_inputs_match_torch) {
+  check_input_layer("resnet18.pt", "fc:input", "resnet18_fc_input.f32", 2, 3,
+                    64, 64, 512);
+  check_input_layer("resnet18.pt", "layer2.0.conv1:input",
+                    "resnet18_layer2.0.conv1_input.f32", 2, 3, 64, 64,
+                    64 * 16 * 16);
+  check_input_layer("vgg_like.pt", "classifier.6:input",
+                    "vgg_like_classifier.6_input.f32", 2, 3, 32, 32, 32);
+  check_input_layer("mobilenet_v2.pt", "classifier.1:input",
+                    "mobilenet_v2_classifier.1_input.f32", 1, 3, 64, 64,
+                    1280);
+  check_input_layer("demo_cnn.pt", "fc2:input", "demo_cnn_fc2_input.f32", 2,
+                    1, 28, 28, 64);
+  check_input_layer("prob_net.pt", "head:input", "prob_net_head_input.f32",
+                    2, 3, 16, 16, 16);
+}
+END_TEST
+
+/* With EV_EXTRACT_POOL, an input feature map is averaged like any other;
+ * a module whose call was inlined to reach a submodule still gives its
+ * input, whichever is added first. */
+START_TEST(module_inputs_pool_and_mix_with_submodules) {
+  ev_model *m = load_layers_model("resnet18.pt");
+  static const char *const orders[2][3] = {
+      {"layer2.0.conv1", "layer2.0.conv1:input", "layer2:input"},
+      {"layer2:input", "layer2.0.conv1:input", "layer2.0.conv1"}};
+  float *x = layers_ref("resnet18_input.f32", 2 * 3 * 64 * 64);
+  float *full = layers_ref("resnet18_layer2.0.conv1_input.f32",
+                           2 * 64 * 16 * 16);
+  float want[2 * 64];
+  for (size_t i = 0; i < 2 * 64; i++) {
+    double sum = 0;
+    for (size_t k = 0; k < 16 * 16; k++) sum += full[i * 256 + k];
+    want[i] = (float)(sum / 256);
+  }
+  for (int o = 0; o < 2; o++) {
+    ev_extractor *ex;
+    ck_assert_ev_ok(ev_extractor_create(m, &ex));
+    ck_assert_ev_ok(ev_extractor_set(ex, EV_EXTRACT_POOL, 1));
+    float out[3][2 * 128], *outs[3] = {out[0], out[1], out[2]};
+    size_t ld[3] = {128, 128, 128};
+    for (int j = 0; j < 3; j++)
+      ck_assert_ev_ok(ev_extractor_add_layer(ex, orders[o][j]));
+    ck_assert_ev_ok(ev_extractor_run(ex, x, 2, 3, 64, 64, 3 * 64 * 64, outs,
+                                     ld));
+    for (int j = 0; j < 3; j++) {
+      size_t cols;
+      ck_assert_ev_ok(ev_extractor_layer_cols(ex, (size_t)j, &cols));
+      const char *l = orders[o][j];
+      ck_assert_uint_eq(cols, strcmp(l, "layer2.0.conv1") == 0 ? 128 : 64);
+      if (strcmp(l, "layer2.0.conv1") == 0) continue;
+      /* layer2's input is its first block's input */
+      float d = 0;
+      for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < 64; k++)
+          d = fmaxf(d, fabsf(out[j][i * 128 + k] - want[i * 64 + k]));
+      ck_assert_msg(d <= 1e-5f, "%s (order %d) differs by %g", l, o, d);
+    }
+    ev_extractor_free(ex);
+  }
+  free(full), free(x);
+  ev_model_free(m);
+}
+END_TEST
+
+/* ResNet-18 has 69 layer names: the message gives the count, the 10
+ * nearest, how to list them all, and is never cut mid-list. */
+START_TEST(unknown_layer_of_a_resnet_is_summarised) {
+  ev_model *m = load_layers_model("resnet18.pt");
+  ev_extractor *ex;
+  ck_assert_ev_ok(ev_extractor_create(m, &ex));
+  ck_assert_ev(ev_extractor_add_layer(ex, "layer3.1.conv3"), EV_ERR_NOT_FOUND);
+  const char *msg = ev_last_error();
+  ck_assert_uint_lt(strlen(msg), 1000);
+  ck_assert_errmsg_has("the model has no layer \"layer3.1.conv3\": it has "
+                       "69 layers; the 10 nearest are layer3.1.conv1, "
+                       "layer3.1.conv2, ");
+  ck_assert_errmsg_has("resnet18.pt --list-layers): use one of these names");
+  ck_assert_msg(strstr(msg, "layer1.0.bn1") == NULL, "not the nearest: %s",
+                msg);
+  /* a typo in the module of "<module>:input" */
+  ck_assert_ev(ev_extractor_add_layer(ex, "fcc:input"), EV_ERR_NOT_FOUND);
+  ck_assert_errmsg_has("no module \"fcc\" (before \":input\"): it has 69 "
+                       "layers; the 10 nearest are fc, ");
+  ck_assert_ev(ev_extractor_add_layer(ex, "softmax:input"), EV_ERR_NOT_FOUND);
+  ck_assert_errmsg_has("layer \"softmax\" is not a module");
+  /* a name of 2,000 characters: the list still ends whole */
+  char *longname = malloc(2001);
+  memset(longname, 'x', 2000);
+  longname[2000] = '\0';
+  ck_assert_ev(ev_extractor_add_layer(ex, longname), EV_ERR_NOT_FOUND);
+  ck_assert_errmsg_has("(\"<module>:input\" for a module's input)");
+  free(longname);
+  size_t n;
+  ck_assert_ev_ok(ev_extractor_n_layers(ex, &n));
+  ck_assert_uint_eq(n, 0);
+  ev_extractor_free(ex);
+  ev_model_free(m);
+}
+END_TEST
+
 START_TEST(refused_input_shape_says_what_the_model_wants) {
   ev_model *m = load("small_cnn.pt");
   ev_extractor *ex;
@@ -430,6 +649,8 @@ START_TEST(unsupported_without_libtorch) {
   ck_assert_ev(ev_extractor_run(NULL, &x, 1, 1, 1, 1, 1, &out, &ld),
                EV_ERR_UNSUPPORTED);
   ck_assert_int_eq(ev_cuda_available(), 0);
+  const char *kind;
+  ck_assert_ev(ev_model_layer_kind(NULL, 0, &kind), EV_ERR_UNSUPPORTED);
   ev_model_free(NULL);
   ev_extractor_free(NULL);
 }
@@ -471,6 +692,10 @@ int main(void) {
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, model_is_shared_by_threads);
     tcase_add_test(tc, dataset_matches_torch);
+    tcase_add_test(tc, layer_kinds_are_module_classes);
+    tcase_add_test(tc, module_inputs_match_torch);
+    tcase_add_test(tc, module_inputs_pool_and_mix_with_submodules);
+    tcase_add_test(tc, unknown_layer_of_a_resnet_is_summarised);
   }
   suite_add_tcase(s, tc);
   return tu_run(s) ? EXIT_FAILURE : EXIT_SUCCESS;

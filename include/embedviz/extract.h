@@ -35,6 +35,14 @@
  *  - "softmax": the softmax over dimension 1 of a 2-d "output", the class
  *    probabilities used for ambiguity scoring (embedviz/score.h).
  * A submodule with one of these names takes precedence over them.
+ * Not listed, but accepted by ev_extractor_add_layer for every listed
+ * submodule (since 1.1):
+ *  - "<module>:input": the first tensor argument of that submodule's
+ *    forward at its first call. The input of a classifier's last Linear
+ *    is the penultimate features: "fc:input" in a ResNet (the flattened
+ *    avgpool output), "classifier.6:input" in a VGG.
+ * ev_model_layer_kind gives each listed layer's module class ("Linear",
+ * "Conv2d"...), so a program can pick layers by kind.
  *
  * Rows. Each input gives one row per layer. The row is the layer's
  * activation for that input flattened in PyTorch's C order (for a C x H x W
@@ -115,6 +123,16 @@ EV_API ev_status ev_model_n_layers(const ev_model *model, size_t *n);
 EV_API ev_status ev_model_layer_name(const ev_model *model, size_t i,
                                      const char **name);
 
+/* The class name of the i-th layer's module, without its qualification
+ * (since 1.1): "Linear", "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d",
+ * "Sequential", "BasicBlock", or the name of a class of the model's own
+ * ("SmallCNN" for __main__.SmallCNN); "" for the layers that are not
+ * modules ("output", "output[i]", "softmax"). *kind points into the model
+ * and stays valid until ev_model_free. EV_ERR_ARGUMENT when i is out of
+ * range or an argument is NULL; EV_ERR_UNSUPPORTED without the backend. */
+EV_API ev_status ev_model_layer_kind(const ev_model *model, size_t i,
+                                     const char **kind);
+
 /* ---- Extractors ------------------------------------------------------------ */
 
 typedef struct ev_extractor ev_extractor;
@@ -149,10 +167,14 @@ EV_API ev_status ev_extractor_param_default(ev_extract_param param,
 EV_API ev_status ev_extractor_set_progress(ev_extractor *ex, ev_progress_fn fn,
                                            void *user_data);
 
-/* Ask for the layer `name`; it becomes output number ev_extractor_n_layers
- * - 1. EV_ERR_NOT_FOUND when the model has no such layer (the message
- * lists the names there are), EV_ERR_UNSUPPORTED when the layer exists but
- * forward never calls it or it returns something other than a tensor,
+/* Ask for the layer `name` (a listed name, or "<module>:input" for a
+ * listed submodule: see the top of this file); it becomes output number
+ * ev_extractor_n_layers - 1. EV_ERR_NOT_FOUND when the model has no such
+ * layer: the message lists the names when there are at most 12, else the
+ * 10 nearest the name given, how many there are and how to list them all
+ * (never cut mid-list). EV_ERR_UNSUPPORTED when the layer exists but
+ * forward never calls it, it returns something other than a tensor, or
+ * (for ":input") forward calls it without a tensor argument;
  * EV_ERR_ARGUMENT when it was already added. */
 EV_API ev_status ev_extractor_add_layer(ev_extractor *ex, const char *name);
 

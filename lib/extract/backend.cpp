@@ -37,6 +37,7 @@ const ev__backend table = {
     ev_extractor_layer_shape,
     ev_extractor_run,
     ev_extractor_run_dataset,
+    ev_model_layer_kind,
 };
 }  // namespace
 

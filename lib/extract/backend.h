@@ -32,7 +32,7 @@
 extern "C" {
 #endif
 
-#define EV__BACKEND_ABI 1
+#define EV__BACKEND_ABI 2 /* 2: model_layer_kind (1.1) */
 /* The module's file name, looked for in the folders docs/extract.md lists. */
 #define EV__BACKEND_FILE "libembedviz-torch.so"
 /* The environment variable naming the one folder to look in instead. */
@@ -117,6 +117,8 @@ typedef struct ev__backend {
                              float *const *out, const size_t *ld);
   ev_status (*extractor_run_dataset)(ev_extractor *ex, ev_dataset *ds,
                                      float *const *out, const size_t *ld);
+  ev_status (*model_layer_kind)(const ev_model *model, size_t i,
+                                const char **kind);
 } ev__backend;
 
 /* The entry point's type. It must not call the host before it has checked

@@ -1,4 +1,6 @@
 /* ev_extractor: settings, the chosen layers and the extraction graph. */
+#include <string.h>
+
 #include <algorithm>
 #include <new>
 
@@ -97,56 +99,123 @@ static size_t edit_distance(const std::string &a, const std::string &b) {
   return row[b.size()];
 }
 
-/* "no layer "x": the layers are a, b, c" - every name when there are few,
- * else the 10 nearest the typo and how many more, so the message stays
- * whole (ResNet-18 has 69 layers; the message buffer holds 1,023 bytes). */
-static ev_status unknown_layer(const ev_model *m, const char *name) {
-  const size_t show = 10;
-  std::vector<std::pair<size_t, size_t>> near; /* distance, index */
+/* The layer names of m, nearest `name` first (by edit distance; ties in
+ * listing order). */
+static std::vector<size_t> nearest(const ev_model *m, const std::string &name) {
+  std::vector<std::pair<size_t, size_t>> d; /* distance, index */
   for (size_t i = 0; i < m->layers.size(); i++)
-    near.emplace_back(edit_distance(name, m->layers[i].name), i);
-  bool all = near.size() <= show + 2;
-  if (!all)
-    std::stable_sort(near.begin(), near.end(),
-                     [](const std::pair<size_t, size_t> &a,
-                        const std::pair<size_t, size_t> &b) {
-                       return a.first < b.first;
-                     });
-  std::string list;
-  for (size_t k = 0; k < near.size() && (all || k < show); k++)
-    list += (list.empty() ? "" : ", ") + m->layers[near[k].second].name;
-  if (all)
-    return ev__fail(EV_ERR_NOT_FOUND,
-                    "the model has no layer \"%s\": the "
-                    "layers are %s: use one of these names",
-                    name, list.c_str());
-  return ev__fail(EV_ERR_NOT_FOUND,
-                  "the model has no layer \"%s\": the nearest of its %zu "
-                  "layers are %s, and %zu more (ev_model_n_layers and "
-                  "ev_model_layer_name list them all): use one of these "
-                  "names",
-                  name, near.size(), list.c_str(), near.size() - show);
+    d.emplace_back(edit_distance(name, m->layers[i].name), i);
+  std::stable_sort(d.begin(), d.end(),
+                   [](const std::pair<size_t, size_t> &a,
+                      const std::pair<size_t, size_t> &b) {
+                     return a.first < b.first;
+                   });
+  std::vector<size_t> out;
+  for (const auto &p : d) out.push_back(p.second);
+  return out;
 }
 
-/* Check the layer can be reached (builds a graph), then keep it. */
+/* "the model has no layer "x": ..." - every name when there are few, else
+ * the 10 nearest the typo, how many layers there are and how to list them
+ * all. Names are added while the list stays under `budget` bytes, so the
+ * message (the library keeps 1,023 bytes) is never cut mid-list, whatever
+ * the length of the names (ResNet-18 has 69 layers). */
+static ev_status unknown_layer(const ev_model *m, const char *name) {
+  const size_t show = 10, budget = 400;
+  const size_t n = m->layers.size();
+  std::string typed(name), module;
+  size_t suffix = typed.size() >= strlen(EV__INPUT_SUFFIX)
+                      ? typed.size() - strlen(EV__INPUT_SUFFIX)
+                      : std::string::npos;
+  if (suffix != std::string::npos &&
+      typed.compare(suffix, std::string::npos, EV__INPUT_SUFFIX) == 0)
+    module = typed.substr(0, suffix);
+  for (const auto &l : m->layers)
+    if (!module.empty() && l.name == module)
+      return ev__fail(EV_ERR_NOT_FOUND, "layer \"%s\" is not a module, so "
+                      "\"%s\" has no input to give: \"<module>:input\" "
+                      "takes a submodule's name", l.name.c_str(),
+                      typed.substr(0, 200).c_str());
+  std::string list;
+  size_t listed = 0;
+  /* every name, in listing order, when they are few and fit */
+  for (size_t i = 0; n <= show + 2 && i < n; i++) {
+    const std::string &l = m->layers[i].name;
+    if (list.size() + l.size() + 2 > budget) break;
+    list += (list.empty() ? "" : ", ") + l;
+    listed++;
+  }
+  if (listed < n) {
+    std::vector<size_t> order = nearest(m, module.empty() ? typed : module);
+    list.clear();
+    listed = 0;
+    for (size_t k = 0; k < order.size() && listed < show; k++) {
+      const std::string &l = m->layers[order[k]].name;
+      if (!list.empty() && list.size() + l.size() + 2 > budget) break;
+      list += (list.empty() ? "" : ", ") + l;
+      listed++;
+    }
+  }
+  /* "fc:input" of a module that is not there: say which part is wrong */
+  std::string what = module.empty()
+                         ? "layer \"" + typed.substr(0, 120) + "\""
+                         : "module \"" + module.substr(0, 120) +
+                               "\" (before \"" EV__INPUT_SUFFIX "\")";
+  std::string how = "ev_model_layer_name lists them all; on the command "
+                    "line: embedviz extract --model " +
+                    m->path.substr(0, 120) + " --list-layers";
+  if (listed == n)
+    return ev__fail(EV_ERR_NOT_FOUND,
+                    "the model has no %s: its %zu layers are %s: use one "
+                    "of these names (\"<module>:input\" for a module's "
+                    "input)", what.c_str(), n, list.c_str());
+  return ev__fail(EV_ERR_NOT_FOUND,
+                  "the model has no %s: it has %zu layers; the %zu nearest "
+                  "are %s (%s): use one of these names (\"<module>:input\" "
+                  "for a module's input)",
+                  what.c_str(), n, listed, list.c_str(), how.c_str());
+}
+
+/* The layer `name` names: a listed name, or "<module>:input" for a listed
+ * submodule. */
+static bool find_layer(const ev_model *m, const char *name,
+                       ev_layer_ref &ref) {
+  for (const auto &l : m->layers)
+    if (l.name == name) {
+      ref = l;
+      return true;
+    }
+  std::string s(name);
+  size_t k = strlen(EV__INPUT_SUFFIX);
+  if (s.size() <= k || s.compare(s.size() - k, k, EV__INPUT_SUFFIX) != 0)
+    return false;
+  std::string path = s.substr(0, s.size() - k);
+  for (const auto &l : m->layers)
+    if (l.kind == ev_layer_kind::submodule && l.path == path) {
+      ref = {s, ev_layer_kind::submodule_input, path, ""};
+      return true;
+    }
+  return false;
+}
+
+/* Check the layer can be reached (builds a graph of it alone: each layer
+ * is reached independently of the others, so adding n layers costs n
+ * small graphs, not n growing ones), then keep it. */
 static ev_status add_layer(ev_extractor *ex, const char *name) {
-  const ev_layer_ref *ref = nullptr;
-  for (const auto &l : ex->model->layers)
-    if (l.name == name) ref = &l;
-  if (!ref) return unknown_layer(ex->model, name);
+  ev_layer_ref ref;
+  if (!find_layer(ex->model, name, ref)) return unknown_layer(ex->model, name);
   for (const auto &l : ex->layers)
     if (l.name == name)
       return ev__fail(EV_ERR_ARGUMENT,
                       "layer \"%s\" was already added: add each "
                       "layer once and use its first output",
                       name);
-  std::vector<ev_layer_ref> layers = ex->layers;
-  layers.push_back(*ref);
+  std::vector<ev_layer_ref> one{ref};
   std::vector<size_t> index;
   ev__torch_alloc_point();
-  if (!ev__extraction_graph(ex->model->module, layers, index))
+  if (!ev__extraction_graph(ex->model->module, one, index))
     return ev_last_status();
-  ex->layers = std::move(layers);
+  ex->layers.push_back(ref);
   ex->code.reset();
   ex->shapes.clear();
   ex->c = ex->h = ex->w = 0;

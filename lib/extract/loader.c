@@ -225,6 +225,10 @@ ev_status ev_model_layer_name(const ev_model *model, size_t i,
                               const char **name) {
   CALL(model_layer_name(model, i, name));
 }
+ev_status ev_model_layer_kind(const ev_model *model, size_t i,
+                              const char **kind) {
+  CALL(model_layer_kind(model, i, kind));
+}
 ev_status ev_extractor_create(const ev_model *model, ev_extractor **out) {
   if (out) *out = NULL;
   CALL(extractor_create(model, out));

@@ -84,6 +84,7 @@ static ev_status load_into(ev_model *m, const char *path) {
     m->module = load_module(path, m->device);
     m->module.eval();
     m->layers = ev__model_layers(m->module);
+    m->path = path;
     return EV_OK;
   } catch (const std::bad_alloc &) {
     return ev__fail(EV_ERR_NOMEM, "out of memory loading model %s", path);
@@ -155,5 +156,19 @@ extern "C" ev_status ev_model_layer_name(const ev_model *model, size_t i,
                     "(ev_model_n_layers)",
                     i, model->layers.size());
   *name = model->layers[i].name.c_str();
+  return EV_OK;
+}
+
+extern "C" ev_status ev_model_layer_kind(const ev_model *model, size_t i,
+                                         const char **kind) {
+  EV__ARG_NULL_IF(!model || !kind, "model or kind", "pass a model from "
+                  "ev_model_load and a result pointer");
+  if (i >= model->layers.size())
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "layer %zu does not exist: the model "
+                    "has %zu layers: ask for 0 .. n - 1 "
+                    "(ev_model_n_layers)",
+                    i, model->layers.size());
+  *kind = model->layers[i].cls.c_str();
   return EV_OK;
 }

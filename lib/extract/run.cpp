@@ -40,6 +40,7 @@ static torch::Tensor pick(const ev_extractor *ex, const c10::ivalue::Tuple &t,
   const c10::IValue &v = t.elements()[ex->index[i]];
   switch (l.kind) {
     case ev_layer_kind::submodule:
+    case ev_layer_kind::submodule_input:
     case ev_layer_kind::output:
       return v.toTensor();
     case ev_layer_kind::softmax:

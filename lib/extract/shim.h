@@ -24,6 +24,7 @@ extern "C" {
 #define ev_model_free ev__torch_model_free
 #define ev_model_n_layers ev__torch_model_n_layers
 #define ev_model_layer_name ev__torch_model_layer_name
+#define ev_model_layer_kind ev__torch_model_layer_kind
 #define ev_extractor_create ev__torch_extractor_create
 #define ev_extractor_free ev__torch_extractor_free
 #define ev_extractor_set ev__torch_extractor_set
@@ -40,19 +41,27 @@ extern "C" {
 #define ev_extractor_run_dataset ev__torch_extractor_run_dataset
 #include "embedviz/extract.h"
 
-/* What a layer name refers to. */
-enum class ev_layer_kind { submodule, output, output_item, softmax };
+/* What a layer name refers to: a submodule's output, its input
+ * ("<path>:input"), the model's output or an element of it, softmax. */
+enum class ev_layer_kind { submodule, submodule_input, output, output_item,
+                           softmax };
+
+/* The suffix naming a submodule's input. */
+#define EV__INPUT_SUFFIX ":input"
 
 struct ev_layer_ref {
   std::string name;
   ev_layer_kind kind;
-  std::string path; /* submodule: dotted path; output_item: index or key */
+  std::string path; /* submodule(_input): dotted path; output_item: index
+                       or key */
+  std::string cls;  /* submodule: its class name ("Conv2d"); else "" */
 };
 
 struct ev_model {
   torch::jit::Module module;
   torch::Device device{torch::kCPU};
   std::vector<ev_layer_ref> layers;
+  std::string path; /* the file, for messages */
 };
 
 /* The settings of an extractor (extractor.cpp's table stores them here: a

@@ -90,3 +90,63 @@ def test_feature_extractor_dict_outputs(ev, models):
     for r, name in zip(rows, ["avgpool", "layer4"]):
         want = np.fromfile(os.path.join(models, "resnet18_fx_%s.f32" % name), np.float32).reshape(3, -1)
         np.testing.assert_allclose(r, want, atol=1e-5)
+
+
+# ---- layer kinds, "<module>:input" and the report's default layers ----------
+# Models of tests/ref/layer_choice_models.py: torchvision's ResNet-18 and
+# MobileNetV2 (12 classes, random weights), a small VGG, the demo's CNN, a
+# model returning softmax whose last Linear is registered first, a model
+# without Linear.
+
+@pytest.fixture(scope="module")
+def layer_models(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("extract_layers"))
+    subprocess.check_call([sys.executable, os.path.join(ROOT, "tests/ref/layer_choice_models.py"), d])
+    return d
+
+
+def test_module_input_is_the_penultimate_features(ev, layer_models):
+    """fc:input of a ResNet is its flattened avgpool output, as torch's
+    forward pre-hook on fc sees it."""
+    path = os.path.join(layer_models, "resnet18.pt")
+    x = np.fromfile(os.path.join(layer_models, "resnet18_input.f32"), np.float32).reshape(2, 3, 64, 64)
+    fc_in, avgpool = extract(ev, path, x, ["fc:input", "avgpool"], batch=1)
+    want = np.fromfile(os.path.join(layer_models, "resnet18_fc_input.f32"), np.float32).reshape(2, 512)
+    np.testing.assert_allclose(fc_in, want, atol=1e-5)
+    np.testing.assert_allclose(fc_in, avgpool, atol=0)
+
+
+def cli():
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import cli_util
+    return cli_util
+
+
+def test_list_layers_shows_kinds(ev, layer_models):
+    _, out, _ = cli().run("extract", "-m", os.path.join(layer_models, "resnet18.pt"), "--list-layers")
+    rows = [line.split() for line in out.splitlines()]
+    assert ["layer1.0", "BasicBlock"] in rows
+    assert ["fc", "Linear"] in rows
+    assert ["layer2.0.downsample.1", "BatchNorm2d"] in rows
+    assert ["output"] in rows and ["softmax"] in rows
+    assert len(rows) == 69
+
+
+@pytest.mark.parametrize("name,shape,early,penultimate,says", [
+    ("resnet18", "3,64,64", "layer1", "fc:input", "the stage after the first pooling layer, maxpool"),
+    ("vgg_like", "3,32,32", "features.2", "classifier.6:input", "features.2 (the first pooling layer)"),
+    ("mobilenet_v2", "3,64,64", "features.1", "classifier.1:input", "the model has no pooling layer"),
+    ("demo_cnn", "1,28,28", "pool1", "fc2:input", "that fc2, the last linear layer, turns into the class scores"),
+    # softmax of `head`, a Linear registered before the body's Linear: the
+    # probe pass, not the listing, says which one makes the output
+    ("prob_net", "3,16,16", "body.2", "head:input", "that head, the last linear layer"),
+    ("all_conv", "3,16,16", "features.3", "features.5", "the model has no linear layer"),
+])
+def test_report_layers_by_kind(ev, layer_models, name, shape, early, penultimate, says):
+    _, out, _ = cli().run("extract", "-m", os.path.join(layer_models, name + ".pt"), "--report-layers",
+                          "--shape", shape)
+    lines = out.splitlines()
+    assert lines[:4] == ["pixels", "early        " + early, "penultimate  " + penultimate,
+                         "scores       output"]
+    assert lines[4].startswith("Layers chosen by their kinds: the pixels, ") and says in lines[4]
+    assert len(lines) == 5
