@@ -36,6 +36,8 @@ def _bad(message):
 def _first_line(exc):
     text = str(exc).strip() or type(exc).__name__
     line = text.splitlines()[0].strip()
+    if len(line) > 200:   # tracer messages quote whole tensors
+        line = line[:197] + "..."
     return "%s: %s" % (type(exc).__name__, line)
 
 
