@@ -10,6 +10,15 @@ time)::
     scores = PCA(n_components=50).fit_transform(features)
     dist, idx = NearestNeighbors(n_neighbors=10).fit(features).kneighbors()
 
+Your own model and photos as they are: FeatureExtractor takes a
+torch.nn.Module, and extract() on a folder of class subfolders returns the
+rows with their labels, class names and files; report() makes the whole
+HTML report by running the `embedviz report` tool::
+
+    res = FeatureExtractor(net).extract("photos/", "avgpool", pool=True)
+    res["avgpool"], res.labels, res.classes, res.paths
+    embedviz.report(images="photos/", model=net, output="report")
+
 The library is found through the EMBEDVIZ_LIBRARY environment variable,
 then beside this package, then on the system's search path (see
 embedviz.library()). Errors raise exceptions derived from EmbedvizError
