@@ -37,7 +37,7 @@ FAKE = textwrap.dedent('''\
         for o in %r:
             print("      --%%s X" %% o)
         sys.exit(0)
-    record = {"args": args, "arrays": {}}
+    record = {"args": args, "arrays": {}, "exists": [os.path.exists(a) for a in args]}
     for k, a in enumerate(args):
         if a.endswith(".npy") and os.path.exists(a):
             record["arrays"][args[k - 1]] = np.load(a).tolist()
@@ -118,6 +118,33 @@ def test_keywords_become_the_tools_options(fake, tmp_path):
     assert r.command[0] == str(fake[0]) and r.command[1:] == args
     assert r.log == ["stage load 0.01 s", "t-SNE exaggeration 50/250", "t-SNE exaggeration 100/250",
                      "report: %s/index.html" % out]
+
+
+def test_a_module_as_model_is_traced_on_the_images_shape(fake, tmp_path):
+    """A module that cannot be scripted is traced on 1 x channels x crop
+    (the tool's 3 x 224 x 224 by default) and given as a temporary file."""
+    torch = pytest.importorskip("torch")
+
+    class VarArgs(torch.nn.Module):     # forward(*xs): TorchScript has no varargs
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(5, 2)
+
+        def forward(self, *xs):
+            assert xs[0].shape[1:] == (1, 40, 5), "traced on the shape the options give"
+            return self.fc(xs[0][:, 0, 0])
+    _, record = fake
+    embedviz.report(tmp_path, VarArgs(), tmp_path / "o", channels=1, crop=[40, 5], progress=False)
+    rec = record()
+    model = rec["args"][rec["args"].index("--model") + 1]
+    assert rec["exists"][rec["args"].index(model)] and not os.path.exists(model)
+    with pytest.raises(embedviz.EmbedvizValueError, match=r"^the torch.nn.Module VarArgs cannot be scripted "
+                       r"\(.*\): give example_input= \(an input or its shape"):
+        embedviz.report(model=VarArgs(), output=tmp_path / "o", data=tmp_path)
+    with pytest.raises(ValueError, match=r"torch\.jit\.trace on an input of shape \(1, 3, 224, 224\) failed"):
+        embedviz.report(tmp_path, VarArgs(), tmp_path / "o")      # the default shape, which it refuses
+    embedviz.report(model=VarArgs(), output=tmp_path / "o", data=tmp_path, example_input=(2, 1, 40, 5),
+                    progress=False)
 
 
 def test_unknown_keyword_is_refused_before_the_tool_runs(fake, tmp_path):
@@ -326,7 +353,7 @@ def test_report_errors_from_the_real_tool(real_tool, digits, tmp_path):
     assert not (tmp_path / "o" / "index.html").exists()
 
 
-def test_report_with_a_torch_module_as_the_model(real_tool, digits, tmp_path):
+def test_report_with_a_torch_module_as_the_model(real_tool, digits, tmp_path, monkeypatch):
     """model= a torch.nn.Module: scripted to a temporary file for --model;
     the page's predictions are the module's."""
     torch = pytest.importorskip("torch")
@@ -342,7 +369,10 @@ def test_report_with_a_torch_module_as_the_model(real_tool, digits, tmp_path):
     net.add_module("act", torch.nn.ReLU())
     net.add_module("fc", torch.nn.Linear(16, 10))
     net.eval()
-    before = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
+    import tempfile
+    private = tmp_path / "tmp"          # other programs' files in /tmp must not count
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     r = embedviz.report(data=d, model=net, output=tmp_path / "m", progress=False, **OPTIONS)
     page = open(r.index).read()
     x = np.load(d / "test_images.npy")[:300].reshape(-1, 1, 8, 8)
@@ -350,8 +380,9 @@ def test_report_with_a_torch_module_as_the_model(real_tool, digits, tmp_path):
         pred = net(torch.from_numpy(x)).argmax(1).numpy()
     assert (page_array(page, "pred") == pred).all()
     model_arg = r.command[r.command.index("--model") + 1]
+    assert os.path.dirname(model_arg) == str(private)
     assert os.path.basename(model_arg).startswith("embedviz-model-") and not os.path.exists(model_arg)
-    assert not {f for f in set(os.listdir(os.environ.get("TMPDIR", "/tmp"))) - before if f.startswith("embedviz-")}
+    assert os.listdir(private) == [], "the temporary model and arrays are removed"
 
 
 # ---- issue 11's own-data options (report11 adds them to the tool) ----
@@ -363,8 +394,9 @@ def tool_has(option):
 @pytest.mark.skipif(not tool_has("images"),
                     reason="issue11-images: this embedviz tool has no --images yet (issue 11's own-data options)")
 def test_report_on_a_folder_of_colour_images(real_tool, tmp_path):
-    """A folder of colour images in 12 class folders and a torch.nn.Module
-    with 12 classes: the page names every class."""
+    """A folder of colour images in 12 class folders (10 each, PNG and JPEG
+    of mixed sizes) and a torch.nn.Module with 12 classes, the reference set
+    split from the folder: the page names every class."""
     torch = pytest.importorskip("torch")
     from PIL import Image
     if not embedviz.library().ev_extract_available():
@@ -373,7 +405,7 @@ def test_report_on_a_folder_of_colour_images(real_tool, tmp_path):
     classes = ["class_%02d" % k for k in range(12)]
     for c, name in enumerate(classes):
         os.makedirs(tmp_path / "photos" / name)
-        for k in range(5):
+        for k in range(10):
             h, w = rng.integers(40, 80, 2)
             px = np.clip(rng.normal(20 * c, 40, (h, w, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(px).save(tmp_path / "photos" / name / ("%d.%s" % (k, "png" if k % 2 else "jpg")))
@@ -386,7 +418,7 @@ def test_report_on_a_folder_of_colour_images(real_tool, tmp_path):
     net.add_module("fc", torch.nn.Linear(8, 12))
     net.eval()
     r = embedviz.report(images=tmp_path / "photos", model=net, output=tmp_path / "r", resize=64, crop=56,
-                        samples=40, perplexity=5, iterations=250, progress=False)
+                        perplexity=5, iterations=250, progress=False)
     page = open(r.index).read()
     for name in classes:
         assert name in page, name

@@ -370,6 +370,19 @@ def _failure(status, command, log, errors, known):
     return err
 
 
+def _image_shape(options):
+    """The shape the tool gives a model for images: 1 x channels x crop
+    (3 x 224 x 224 unless channels= or crop= say otherwise), to trace a
+    module that cannot be scripted; None when the options do not say it
+    plainly."""
+    channels, crop = options.get("channels") or 3, options.get("crop") or 224
+    try:
+        h, w = (crop, crop) if np.ndim(crop) == 0 else tuple(crop)
+        return (1, int(channels), int(h), int(w))
+    except (TypeError, ValueError):
+        return None
+
+
 def report(images=None, model=None, output=None, *, progress=None, example_input=None, **options):
     """Make the `embedviz report` folder (index.html and its pictures) from
     Python, with the tool's options as keywords.
@@ -391,7 +404,8 @@ def report(images=None, model=None, output=None, *, progress=None, example_input
         returning a true value (raising `Cancelled`).
     example_input : tuple of int, array or tensor, optional
         The input (or its shape) to trace a `model` module that cannot be
-        scripted.
+        scripted; with `images`, by default 1 x `channels` x `crop` (3 x
+        224 x 224, the tool's defaults).
     **options
         Any other option of ``embedviz report --help``, named with '_' for
         '-': ``reference_images``, ``layers``, ``seed``, ``samples``,
@@ -440,6 +454,8 @@ def report(images=None, model=None, output=None, *, progress=None, example_input
     given.update(options)
     _check_known({k: v for k, v in given.items()}, tool)
     script = None
+    if example_input is None and images is not None:
+        example_input = _image_shape(options)
     if model is not None and not isinstance(model, (str, bytes, os.PathLike)):
         if not _torchscript.is_module(model):
             raise _type_error("model must be the path of a TorchScript file or a torch.nn.Module, "
