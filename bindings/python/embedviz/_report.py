@@ -443,8 +443,8 @@ def report(images=None, model=None, output=None, *, progress=None, example_input
     Examples
     --------
     >>> r = embedviz.report(images="photos/val", model="resnet18.pt", output="report",
-    ...                     reference_images="photos/train", layers=["pixels", "layer3", "fc"])
-    >>> webbrowser.open(r.url)
+    ...                     reference_images="photos/train", layers=["pixels", "layer3", "fc"])  # doctest: +SKIP
+    >>> webbrowser.open(r.url)  # doctest: +SKIP
     """
     if output is None:
         raise _type_error("report() needs output=: the folder to write the report in")

@@ -313,10 +313,10 @@ class FeatureExtractor:
 
     Examples
     --------
-    >>> fx = FeatureExtractor(torchvision.models.resnet18(num_classes=12))
+    >>> fx = FeatureExtractor(torchvision.models.resnet18(num_classes=12))  # doctest: +SKIP
     >>> res = fx.extract("photos/", ["avgpool", "softmax"], pool=True,
-    ...                  resize=256, crop=224)
-    >>> res["avgpool"].shape, res.labels[:3], res.classes[:2], res.paths[0]
+    ...                  resize=256, crop=224)  # doctest: +SKIP
+    >>> res["avgpool"].shape, res.labels[:3], res.classes[:2], res.paths[0]  # doctest: +SKIP
     ((240, 512), array([0, 0, 0], dtype=int32), ['cat', 'dog'], 'photos/cat/1.jpg')
     """
 
@@ -491,8 +491,8 @@ class FeatureExtractor:
 
         Examples
         --------
-        >>> res = fx.extract("photos/", "avgpool", pool=True)
-        >>> res["avgpool"].shape, res.classes, res.labels[:4], res.paths[0]
+        >>> res = fx.extract("photos/", "avgpool", pool=True)  # doctest: +SKIP
+        >>> res["avgpool"].shape, res.classes, res.labels[:4], res.paths[0]  # doctest: +SKIP
         """
         out, _, ds = self._extract(inputs, layers, batch_size, pool, resize, crop, channels,
                                    normalize, mean, std, skip_bad, labels)
