@@ -421,3 +421,21 @@ def test_report_on_a_folder_of_colour_images(real_tool, tmp_path):
     page = open(r.index).read()
     for name in classes:
         assert name in page, name
+
+
+@pytest.mark.skipif(not tool_has("features"),
+                    reason="issue11-features: this embedviz tool has no --features yet (issue 11's features "
+                           "without a model)")
+def test_report_from_numpy_features_labels_and_scores(real_tool, digits, tmp_path):
+    """Features computed elsewhere, as numpy arrays: saved to .npy files for
+    --features/--labels/--scores; every row's label is on the page."""
+    d, y = digits
+    feat = np.load(d / "test_feat.npy")
+    probs = np.load(d / "test_softmax.npy")
+    labels = np.load(d / "test_labels.npy")
+    r = embedviz.report(features=feat, labels=labels, scores=probs, output=tmp_path / "f", perplexity=10,
+                        iterations=250, progress=False)
+    page = open(r.index).read()
+    shown = page_array(page, "labels")
+    assert len(shown) >= 20 and set(shown.astype(int)) <= set(labels.tolist())
+    assert np.bincount(shown.astype(int), minlength=10).min() > 0, "every class of the digits is shown"
