@@ -190,11 +190,12 @@ def test_import_and_files_do_not_import_torch(tmp_path):
 
 def make_folder(root, rng):
     """Class folders whose byte order differs from a human's ('B' < 'a',
-    'c10' < 'c9'), PNG and JPEG (any case) of mixed sizes, a text file and a
-    corrupt image."""
+    'c10' < 'c9') and from their files' paths' order ('c9' < 'c9-old' but
+    'c9-old/' < 'c9/'), PNG and JPEG (any case) of mixed sizes, a text file
+    and a corrupt image."""
     from PIL import Image
     layout = {"B": ["2.png", "10.png"], "a": ["x.JPG", "b.png", "a.jpeg"], "c10": ["0.png"],
-              "c9": ["z.png", "y.jpg"]}
+              "c9": ["z.png", "y.jpg"], "c9-old": ["1.png"]}
     for cls, names in layout.items():
         os.makedirs(root / cls)
         for name in names:
@@ -218,13 +219,13 @@ def test_folder_gives_imagefolders_labels_classes_and_paths(tmp_path):
 
     ref = ImageFolder(str(root))
     samples = [(p, t) for p, t in ref.samples if p != bad]
-    assert res.classes == ref.classes == ["B", "a", "c10", "c9"]
+    assert res.classes == ref.classes == ["B", "a", "c10", "c9", "c9-old"]
     assert res.class_to_idx == ref.class_to_idx
     assert res.paths == [p for p, _ in samples]
     assert res.labels.dtype == np.int32 and res.labels.tolist() == [t for _, t in samples]
     assert [p for p, _ in res.skipped] == [bad] and res.skipped[0][1]
-    assert len(res) == len(samples) == 8 and res["fc"].shape == (8, 5)
-    assert repr(res) == "Features(8 rows; layers conv: 1600, fc: 5; 4 classes; 1 skipped)"
+    assert len(res) == len(samples) == 9 and res["fc"].shape == (9, 5)
+    assert repr(res) == "Features(9 rows; layers conv: 1600, fc: 5; 5 classes; 1 skipped)"
 
     # the rows are those images, as torchvision's transforms make them
     tf = transforms.Compose([transforms.Resize(24), transforms.CenterCrop(20), transforms.ToTensor(),
