@@ -119,6 +119,7 @@ def test_keywords_become_the_tools_options(fake, tmp_path):
                      "report: %s/index.html" % out]
 
 
+@pytest.mark.filterwarnings("ignore:.*might cause the trace to be incorrect")
 def test_a_module_as_model_is_traced_on_the_images_shape(fake, tmp_path):
     """A module that cannot be scripted is traced on 1 x channels x crop
     (the tool's 3 x 224 x 224 by default) and given as a temporary file."""

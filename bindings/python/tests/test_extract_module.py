@@ -15,8 +15,9 @@ import pytest
 import embedviz
 from conftest import needs
 
-pytestmark = needs("ev_model_load")
 torch = pytest.importorskip("torch")
+# Tracing the untraceable warns on purpose; the errors are what is checked.
+pytestmark = [needs("ev_model_load"), pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")]
 
 
 @pytest.fixture(scope="module", autouse=True)
