@@ -162,6 +162,9 @@ def test_unknown_keyword_is_refused_before_the_tool_runs(fake, tmp_path):
         embedviz.report(tmp_path, output=tmp_path / "o", layers={"a": 1})
     with pytest.raises(TypeError, match="layers is an empty list"):
         embedviz.report(tmp_path, output=tmp_path / "o", layers=[])
+    with pytest.raises(TypeError, match=r"^progress must be None, True, False, a stream or a callable, got 3$"):
+        embedviz.report(tmp_path, output=tmp_path / "o", progress=3)
+    assert not (tmp_path / "log.json").exists(), "refused before the tool ran"
 
 
 def test_progress_goes_to_stderr_a_stream_or_a_callable(fake, tmp_path, capsys):

@@ -275,6 +275,10 @@ class _Sink:
     the line arrives: a notebook's too), a stream, a callable, or nowhere."""
 
     def __init__(self, progress):
+        if not (progress is None or isinstance(progress, bool) or callable(progress)
+                or callable(getattr(progress, "write", None))):
+            raise _type_error("progress must be None, True, False, a stream or a callable, got %r"
+                              % (progress,))
         self.progress = progress
 
     def __call__(self, line):
@@ -285,11 +289,8 @@ class _Sink:
             stream = sys.stderr
         elif callable(getattr(p, "write", None)):
             stream = p
-        elif callable(p):
-            return bool(p(line))
         else:
-            raise _type_error("progress must be None, True, False, a stream or a callable, got %r"
-                              % (p,))
+            return bool(p(line))
         if stream is not None:
             stream.write(line + "\n")
             flush = getattr(stream, "flush", None)
@@ -452,7 +453,8 @@ def report(images=None, model=None, output=None, *, progress=None, example_input
     given = {"images": images, "model": model, "output": output}
     given = {k: v for k, v in given.items() if v is not None}
     given.update(options)
-    _check_known({k: v for k, v in given.items()}, tool)
+    _check_known(given, tool)
+    sink = _Sink(progress)
     script = None
     if example_input is None and images is not None:
         example_input = _image_shape(options)
@@ -472,7 +474,7 @@ def report(images=None, model=None, output=None, *, progress=None, example_input
     try:
         with tempfile.TemporaryDirectory(prefix="embedviz-report-") as tmp:
             command = [tool, "report"] + option_arguments(given, tmp)
-            status, log, errors = _run(command, _Sink(progress))
+            status, log, errors = _run(command, sink)
     finally:
         if script is not None:
             script.close()
