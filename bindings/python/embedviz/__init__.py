@@ -10,6 +10,15 @@ time)::
     scores = PCA(n_components=50).fit_transform(features)
     dist, idx = NearestNeighbors(n_neighbors=10).fit(features).kneighbors()
 
+Your own model and photos as they are: FeatureExtractor takes a
+torch.nn.Module, and extract() on a folder of class subfolders returns the
+rows with their labels, class names and files; report() makes the whole
+HTML report by running the `embedviz report` tool::
+
+    res = FeatureExtractor(net).extract("photos/", "avgpool", pool=True)
+    res["avgpool"], res.labels, res.classes, res.paths
+    embedviz.report(images="photos/", model=net, output="report")
+
 The library is found through the EMBEDVIZ_LIBRARY environment variable,
 then beside this package, then on the system's search path (see
 embedviz.library()). Errors raise exceptions derived from EmbedvizError
@@ -19,8 +28,8 @@ from ._errors import (  # noqa: F401
     BackendError, Cancelled, EmbedvizError, EmbedvizFileNotFoundError,
     EmbedvizMemoryError, EmbedvizOSError, EmbedvizValueError, FormatError,
     InternalError, LayerNotFoundError, LibraryNotFoundError, MemoryLimitError,
-    NonFiniteError, NotFittedError, ParameterTypeError, SizeOverflowError,
-    UnsupportedError)
+    NonFiniteError, NotFittedError, ParameterTypeError, ReportError,
+    ReportOptionError, SizeOverflowError, ToolNotFoundError, UnsupportedError)
 from ._lib import lib as _lib_handle
 from ._lib import use_library  # noqa: F401
 from ._progress import ProgressBar  # noqa: F401
@@ -28,9 +37,10 @@ from .decomposition import PCA  # noqa: F401
 from .metrics import (  # noqa: F401
     ambiguity, confusion_matrix, most_ambiguous, per_class_accuracy, scores,
     softmax)
-from .extract import FeatureExtractor  # noqa: F401
+from .extract import FeatureExtractor, Features  # noqa: F401
 from .manifold import TSNE  # noqa: F401
 from .neighbors import NearestNeighbors  # noqa: F401
+from ._report import Report, report, tool_path  # noqa: F401
 from .quality import (  # noqa: F401
     find_label_issues, label_issue_report, label_issue_scores, map_quality,
     trustworthiness)
@@ -40,14 +50,16 @@ from .quality import (  # noqa: F401
 __version__ = "1.1.0"
 
 __all__ = [
-    "PCA", "TSNE", "NearestNeighbors", "FeatureExtractor", "ambiguity", "most_ambiguous", "scores",
+    "PCA", "TSNE", "NearestNeighbors", "FeatureExtractor", "Features", "report", "Report",
+    "tool_path", "ambiguity", "most_ambiguous", "scores",
     "softmax", "confusion_matrix", "per_class_accuracy", "trustworthiness",
     "map_quality", "label_issue_scores", "label_issue_report", "find_label_issues",
     "EmbedvizError", "EmbedvizValueError", "NonFiniteError",
     "SizeOverflowError", "NotFittedError", "EmbedvizMemoryError",
     "MemoryLimitError", "EmbedvizOSError", "EmbedvizFileNotFoundError",
     "FormatError", "UnsupportedError", "BackendError", "InternalError",
-    "Cancelled", "LibraryNotFoundError", "ParameterTypeError", "LayerNotFoundError", "ProgressBar", "library",
+    "Cancelled", "LibraryNotFoundError", "ParameterTypeError", "LayerNotFoundError",
+    "ToolNotFoundError", "ReportError", "ReportOptionError", "ProgressBar", "library",
     "library_version", "use_library", "default_threads",
 ]
 

@@ -111,6 +111,28 @@ class LibraryNotFoundError(EmbedvizError, OSError):
     fit this package. The message lists every place that was tried."""
 
 
+class ToolNotFoundError(EmbedvizError, OSError):
+    """The embedviz command-line tool, which `embedviz.report` runs, could
+    not be found. The message lists every place that was tried and how to
+    point at the tool (EMBEDVIZ_CLI)."""
+
+
+class ReportError(EmbedvizError):
+    """`embedviz.report` failed: the tool's message (its option names said
+    as the Python keywords), with ``returncode`` (the tool's exit status),
+    ``command`` (the command line run) and ``output`` (everything the tool
+    wrote, progress included)."""
+
+    def __init__(self, message, returncode=None, command=None, output=""):
+        super().__init__(message)
+        self.returncode, self.command, self.output = returncode, command, output
+
+
+class ReportOptionError(ReportError, EmbedvizValueError):
+    """`embedviz.report` was given an option value the tool refuses (the
+    tool's usage error, exit status 2); also a ValueError."""
+
+
 _BY_STATUS = {
     ERR_ARGUMENT: EmbedvizValueError,
     ERR_NONFINITE: NonFiniteError,
@@ -228,6 +250,7 @@ def make_error(status, message, status_name=None):
 
 # Show the public name (embedviz.NotFittedError) in tracebacks.
 for _cls in list(_BY_STATUS.values()) + [EmbedvizError, LibraryNotFoundError, ParameterTypeError,
-                                         LayerNotFoundError]:
+                                         LayerNotFoundError, ToolNotFoundError, ReportError,
+                                         ReportOptionError]:
     _cls.__module__ = "embedviz"
 del _cls
