@@ -74,6 +74,12 @@ _SIGNATURES = {
     "ev_knn_size": (_int, [_vp, _c_size_p, _c_size_p]),
     "ev_knn_query": (_int, [_vp, _vp, _sz, _sz, _sz, _sz, _vp, _sz, _vp, _sz]),
     "ev_knn_query_self": (_int, [_vp, _sz, _vp, _sz, _vp, _sz]),
+    "ev_knn_query_radius": (_int, [_vp, _vp, _sz, _sz, _sz, _dbl, _int, _vp, _vp,
+                                   _vp]),  # since 1.1
+    # io.h: the arrays the radius query returns
+    "ev_array_free": (None, [_vp]),
+    "ev_array_dim": (_sz, [_vp, _sz]),
+    "ev_array_data": (_vp, [_vp]),
     # pca.h
     "ev_pca_create": (_int, [_vp]),
     "ev_pca_free": (None, [_vp]),
@@ -92,6 +98,7 @@ _SIGNATURES = {
     "ev_pca_singular_values": (_int, [_vp, _vp]),
     "ev_pca_transform": (_int, [_vp, _vp, _sz, _sz, _sz, _vp, _sz]),
     "ev_pca_inverse_transform": (_int, [_vp, _vp, _sz, _sz, _sz, _vp, _sz]),
+    "ev_pca_set_fit": (_int, [_vp, _sz, _sz, _vp, _sz, _vp, _vp, _dbl, _sz]),  # since 1.1
 }
 
 

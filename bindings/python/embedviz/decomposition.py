@@ -404,14 +404,36 @@ class PCA(TransformerMixin, Estimator):
 
     # ---- pickling ----
     def _restore(self):
-        """A PCA loaded from a pickle has no native handle: the library has no
-        call that loads a fitted state, and refitting is not a restore, so
-        transform and inverse_transform run in numpy from the saved float32
-        arrays, with the library's operations in the library's order (rows
-        centred in float32, one float32 GEMM with the components, whitening
-        by 1/sqrt(variance) in float32); tests/test_pickle.py checks the
-        result equals the native one to 1e-6 relative. fit() makes a native
-        handle again."""
+        """A PCA loaded from a pickle gets its native handle back through
+        ev_pca_set_fit (since 1.1): the saved float32 components, mean and
+        variances become the handle's fit, so transform and
+        inverse_transform are the library's again, bit for bit
+        (bindings/python/tests/test_pickle.py). With an older library
+        (no ev_pca_set_fit) they run in numpy from the same arrays, with
+        the library's operations in the library's order (rows centred in
+        float32, one float32 GEMM with the components, whitening by
+        1/sqrt(variance) in float32), equal to the native result to 1e-6
+        relative. fit() makes a fresh handle either way."""
+        if getattr(self, "components_", None) is None:
+            return
+        from ._lib import lib
+        if not lib().has("ev_pca_set_fit"):
+            return
+        import ctypes
+        comps = np.ascontiguousarray(self.components_, dtype=np.float32)
+        mean = np.ascontiguousarray(self.mean_, dtype=np.float32)
+        var = np.ascontiguousarray(self.explained_variance_, dtype=np.float32)
+        ratio = np.asarray(self.explained_variance_ratio_, dtype=np.float64)
+        total = float(var[0]) / ratio[0] if len(var) and ratio[0] > 0 else 0.0
+        k, d = comps.shape
+        h = Handle("pca", _NAMES)
+        fp = ctypes.POINTER(ctypes.c_float)
+        with h.lock:
+            h.set(_WHITEN, 1 if self._whiten_fit else 0)
+            h.call("set_fit", k, d, comps.ctypes.data_as(fp), d,
+                   mean.ctypes.data_as(fp), var.ctypes.data_as(fp), total,
+                   int(self.n_samples_))
+        self._handle = h
 
     def _project_numpy(self, a):
         comps, mean = self.components_, self.mean_

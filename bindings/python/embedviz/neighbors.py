@@ -348,9 +348,8 @@ class NearestNeighbors(Estimator):
     def radius_neighbors(self, X=None, radius=None, return_distance=True,
                          sort_results=False):
         """Every indexed row within `radius` of each query (distance <=
-        radius, scikit-learn's rule), found exactly by the library's kNN
-        search with a growing k (doubled for the queries whose k-th
-        neighbour is still inside the radius).
+        radius, scikit-learn's rule), found exactly by the library
+        (ev_knn_query_radius: one blocked scan, docs/knn.md).
 
         Parameters
         ----------
@@ -359,8 +358,8 @@ class NearestNeighbors(Estimator):
         radius : float, default self.radius
         return_distance : bool, default True
         sort_results : bool, default False
-            True: each row's neighbours nearest first; False: in index order
-            (as scikit-learn's brute force gives them).
+            True: each row's neighbours nearest first (ties by lower index);
+            False: in index order (as scikit-learn's brute force gives them).
 
         Returns
         -------
@@ -370,56 +369,85 @@ class NearestNeighbors(Estimator):
         """
         self._check_fitted()
         r = self.radius if radius is None else radius
-        if isinstance(r, bool) or not isinstance(r, numbers.Real) or not r >= 0:
-            raise _bad("radius must be a number >= 0, got %r" % (r,))
+        if isinstance(r, bool) or not isinstance(r, numbers.Real) or not r >= 0 \
+                or not np.isfinite(r):
+            raise _bad("radius must be a finite number >= 0, got %r" % (r,))
         if sort_results and not return_distance:
             raise _bad("return_distance must be True if sort_results is True")
-        limit = self.n_samples_fit_ - (1 if X is None else 0)
-        if X is None:
-            nq = self.n_samples_fit_
-            rows = None
-        else:
+        if X is not None:
             _arrays.check_feature_names(self, X)
-            rows = _arrays.as_matrix(X, "X")[0]
-            nq = rows.shape[0]
         like = self._fit_dtype if X is None else X
-        out_d = np.empty(nq, dtype=object)
+        if self._fit_code is None:
+            offsets, ind, dist = self._precomputed_radius(X, float(r), sort_results)
+        else:
+            offsets, ind, dist = self._radius_query(X, float(r), sort_results,
+                                                    return_distance)
+        nq = len(offsets) - 1
         out_i = np.empty(nq, dtype=object)
-        todo = np.arange(nq)
-        k = min(max(int(self.n_neighbors) if isinstance(self.n_neighbors, numbers.Integral)
-                    else 5, 8), limit)
-        while len(todo):
-            if k == 0:
-                dist = np.zeros((len(todo), 0), np.float32)
-                ind = np.zeros((len(todo), 0), np.int64)
-            elif X is None and len(todo) == nq:
-                dist, ind = self.kneighbors(None, k)
-            elif X is None:
-                # the indexed rows of todo, leaving each one's own index out
-                dist, ind = self.kneighbors(self._fit_rows(todo), k + 1)
-                keep = ind != todo[:, None]
-                drop = keep.all(axis=1)          # own index not in the list
-                keep[drop, -1] = False
-                dist = dist[keep].reshape(len(todo), k)
-                ind = ind[keep].reshape(len(todo), k)
-            else:
-                dist, ind = self.kneighbors(rows[todo], k)
-            dist = np.asarray(dist, dtype=np.float32)
-            inside = dist <= r
-            done = ~inside[:, -1] if k else np.ones(len(todo), bool)
-            if k >= limit:
-                done[:] = True
-            for row in np.nonzero(done)[0]:
-                m = inside[row]
-                dd, ii = dist[row][m], ind[row][m]
-                if not sort_results:
-                    order = np.argsort(ii, kind="stable")
-                    dd, ii = dd[order], ii[order]
-                out_d[todo[row]] = _arrays.like_input(dd, like)
-                out_i[todo[row]] = ii
-            todo = todo[~done]
-            k = min(2 * k, limit)
+        out_d = np.empty(nq, dtype=object)
+        for q in range(nq):
+            a, b = offsets[q], offsets[q + 1]
+            out_i[q] = ind[a:b]
+            if return_distance:
+                out_d[q] = _arrays.like_input(dist[a:b], like)
         return (out_d, out_i) if return_distance else out_i
+
+    def _radius_query(self, X, r, sort_results, return_distance):
+        """The library's radius query, its three arrays copied to numpy."""
+        import ctypes
+        if X is None:
+            query = (None, 0, 0, 0)
+        else:
+            a, ptr, nq, d, ld = _arrays.as_matrix(X, "X")
+            query = (ptr, nq, d, ld)
+        progress = _progress.resolve(self.progress)
+        held = (self._lock.exclusive() if _progress.installs_callback(progress)
+                else self._lock.shared())
+        arrays = [ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()]
+        with held:
+            h = self._handle
+            lib = h.lib
+            try:
+                _progress.run(lambda: lib.ev_knn_query_radius(
+                    h.ptr, *query, r, 1 if sort_results else 0,
+                    ctypes.byref(arrays[0]), ctypes.byref(arrays[1]),
+                    ctypes.byref(arrays[2]) if return_distance else None),
+                    h.set_progress, h.ptr, progress)
+                out = []
+                for arr, dtype in zip(arrays, (np.int64, np.int64, np.float32)):
+                    if not arr.value:
+                        out.append(None)
+                        continue
+                    n = lib.ev_array_dim(arr, 0)
+                    data = lib.ev_array_data(arr)
+                    out.append(np.ctypeslib.as_array(
+                        ctypes.cast(data, ctypes.POINTER(np.ctypeslib.as_ctypes_type(dtype))),
+                        shape=(n,)).copy() if n else np.zeros(0, dtype))
+            finally:
+                for arr in arrays:
+                    if arr.value:
+                        lib.ev_array_free(arr)
+        return out[0], out[1], out[2]
+
+    def _precomputed_radius(self, X, r, sort_results):
+        """metric="precomputed": the entries <= r of each row (the row's own
+        point left out when X is None), in compressed rows."""
+        if X is None:
+            dmat = self._fit_X.copy()
+            np.fill_diagonal(dmat, np.inf)
+        else:
+            _arrays.as_matrix(X, "X")
+            dmat = np.asarray(X, dtype=np.float64)
+            _arrays.check_columns(dmat.shape[1], self.n_samples_fit_, "X", "samples (columns of a "
+                                  "precomputed distance matrix)", "NearestNeighbors")
+            _arrays.check_finite(dmat, "X")
+        rows, cols = np.nonzero(dmat <= r)
+        d = dmat[rows, cols]
+        if sort_results:
+            order = np.lexsort((cols, d, rows))
+            rows, cols, d = rows[order], cols[order], d[order]
+        offsets = np.searchsorted(rows, np.arange(dmat.shape[0] + 1))
+        return offsets, cols.astype(np.int64), d
 
     def _fit_rows(self, which):
         if self._fit_code is None:

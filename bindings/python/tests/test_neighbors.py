@@ -200,7 +200,7 @@ def test_radius_neighbors_equal_scikit_learn_on_fashion_mnist(fmnist, radius):
     sk = SkNN(radius=radius, algorithm="brute").fit(x.astype(np.float64))
     got = ours.radius_neighbors(q)
     sizes = [len(i) for i in got[1]]
-    assert max(sizes) > 16 and min(sizes) == 0          # the growing k was needed
+    assert max(sizes) > 16 and min(sizes) == 0          # rows of very different sizes
     _same_radius_results(got, sk.radius_neighbors(q.astype(np.float64)), 1e-4, radius)
     # X=None: each indexed row's neighbours other than itself.
     _same_radius_results(ours.radius_neighbors(), sk.radius_neighbors(), 1e-4, radius)
@@ -240,6 +240,14 @@ def test_precomputed_metric_and_unknown_algorithms(digits):
         d2, i2 = sk.kneighbors(q)
         np.testing.assert_array_equal(i1, i2)
         np.testing.assert_allclose(d1, d2)
+        for sort in (False, True):
+            r = float(np.median(dist)) / 2
+            got = ours.radius_neighbors(q, r, sort_results=sort)
+            want = sk.radius_neighbors(q, r, sort_results=sort)
+            for a, b in zip(got[1], want[1]):
+                np.testing.assert_array_equal(a, b)
+            for a, b in zip(got[0], want[0]):
+                np.testing.assert_allclose(a, b)
     with pytest.raises(embedviz.EmbedvizValueError, match="square"):
         NearestNeighbors(metric="precomputed").fit(dist[:10])
     # Issue 19: "bogus" was accepted.
@@ -247,3 +255,21 @@ def test_precomputed_metric_and_unknown_algorithms(digits):
         NearestNeighbors(algorithm="bogus").fit(x)
     for name in ("auto", "ball_tree", "kd_tree", "brute"):
         NearestNeighbors(algorithm=name).fit(x)
+
+
+def test_radius_neighbors_every_row_and_none(digits):
+    """A radius that takes every row gives n - 1 neighbours per indexed row
+    (itself left out) and n per query; radius 0 only exact duplicates."""
+    x = digits[0][:300].astype(np.float32)
+    nn = NearestNeighbors().fit(x)
+    d, i = nn.radius_neighbors(None, 1e6)
+    assert all(len(row) == 299 for row in i)
+    assert all(q not in row for q, row in enumerate(i))
+    d, i = nn.radius_neighbors(x[:5], 1e6, sort_results=True)
+    assert all(len(row) == 300 and row[0] == q for q, row in enumerate(i))
+    assert all((np.diff(row) >= 0).all() for row in d)
+    dup = np.vstack([x[:3], x[:1]])
+    d, i = NearestNeighbors().fit(dup).radius_neighbors(None, 0.0)
+    assert [list(row) for row in i] == [[3], [], [], [0]]
+    with pytest.raises(embedviz.EmbedvizValueError, match="radius"):
+        nn.radius_neighbors(x[:2], float("inf"))

@@ -41,16 +41,20 @@ def test_pca_joblib_round_trip_gives_identical_transforms(digits, tmp_path, whit
                  "singular_values_"):
         np.testing.assert_array_equal(getattr(q, name), getattr(p, name))
     assert (q.n_components_, q.noise_variance_) == (p.n_components_, p.noise_variance_)
-    # The loaded PCA has no native handle (the library cannot load a fitted
-    # state): its numpy transform repeats the library's float32 steps and
-    # must give the library's results to 1e-6 (bit for bit when numpy's
-    # GEMM splits the sums as the library's does; thread counts can change
-    # that).
-    assert q._handle is None
+    # The loaded PCA has a native handle again (ev_pca_set_fit): its
+    # transforms are the library's, bit for bit.
+    assert q._handle is not None
     t_native, t_loaded = p.transform(x), q.transform(x)
-    np.testing.assert_allclose(t_loaded, t_native, rtol=1e-6, atol=1e-6 * np.abs(t_native).max())
+    np.testing.assert_array_equal(t_loaded, t_native)
     inv_native, inv_loaded = p.inverse_transform(t_native), q.inverse_transform(t_native)
-    np.testing.assert_allclose(inv_loaded, inv_native, rtol=1e-6,
+    np.testing.assert_array_equal(inv_loaded, inv_native)
+    # Without the handle (a library older than 1.1) the numpy path repeats
+    # the library's float32 steps: the library's results to 1e-6 (bit for
+    # bit when numpy's GEMM splits the sums as the library's does).
+    q._handle = None
+    np.testing.assert_allclose(q.transform(x), t_native, rtol=1e-6,
+                               atol=1e-6 * np.abs(t_native).max())
+    np.testing.assert_allclose(q.inverse_transform(t_native), inv_native, rtol=1e-6,
                                atol=1e-6 * np.abs(inv_native).max())
     # Bad input is refused as the native transform refuses it.
     with pytest.raises(embedviz.EmbedvizValueError, match="columns"):
@@ -69,9 +73,8 @@ def test_pca_deepcopy_is_independent(digits):
     p = PCA(5).fit(x)
     c = copy.deepcopy(p)
     t = p.transform(x)
-    # numpy's GEMM may split the sum differently from the library's
-    # (thread counts): equal to 1e-6 of the largest score, not bit for bit.
-    np.testing.assert_allclose(c.transform(x), t, rtol=1e-6, atol=1e-6 * np.abs(t).max())
+    # the copy has its own native handle with the same fit: bit for bit
+    np.testing.assert_array_equal(c.transform(x), t)
     p.set_params(n_components=2).fit(x)
     assert c.transform(x).shape == (len(x), 5)
 
@@ -145,6 +148,6 @@ def test_pipeline_memory_caches_the_fitted_pca(digits, tmp_path):
     first = pipe.predict(x)
     again = Pipeline([("pca", PCA(10)), ("knn", KNeighborsClassifier())],
                      memory=str(tmp_path)).fit(x, y)
-    # The second fit loaded the cached PCA (a numpy-backed copy).
-    assert again.named_steps["pca"]._handle is None
+    # The second fit loaded the cached PCA (a copy rebuilt on load).
+    assert again.named_steps["pca"]._handle is not None
     np.testing.assert_array_equal(again.predict(x), first)
