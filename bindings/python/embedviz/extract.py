@@ -16,6 +16,7 @@ _lib.register({
     "ev_model_free": (None, [_vp]),
     "ev_model_n_layers": (_int, [_vp, _szp]),
     "ev_model_layer_name": (_int, [_vp, _sz, ctypes.POINTER(ctypes.c_char_p)]),
+    "ev_model_layer_kind": (_int, [_vp, _sz, ctypes.POINTER(ctypes.c_char_p)]),  # since 1.1
     "ev_extractor_create": (_int, [_vp, _vp]),
     "ev_extractor_free": (None, [_vp]),
     "ev_extractor_set": (_int, [_vp, _int, ctypes.c_double]),
@@ -563,24 +564,61 @@ class FeatureExtractor:
                         status=_errors.ERR_ARGUMENT, status_name="EV_ERR_ARGUMENT")
                 try:
                     _lib.check(self._L.ev_extractor_add_layer(ex, name.encode()))
-                except _errors.EmbedvizFileNotFoundError:
-                    raise self._no_layer(name) from None
+                except _errors.EmbedvizFileNotFoundError as e:
+                    raise self._no_layer(name, str(e)) from None
         except BaseException:
             self._L.ev_extractor_free(ex)
             raise
         return ex
 
-    def _no_layer(self, name):
-        """A missing layer is a bad key, not a missing file: name it and the
-        closest names the model has."""
+    def _no_layer(self, name, message=None):
+        """A missing layer is a bad key, not a missing file: name it, the
+        closest names the model has, and the '<module>:input' form (the
+        library's message, which lists or summarises the names, is kept
+        as the error's cause text when there is one)."""
         import difflib
         known = self.layers
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = ("did you mean %s? " % " or ".join(repr(c) for c in close)) if close else ""
-        return _errors.LayerNotFoundError(
-            "%s has no layer %r: %s.layers lists its %d layers"
+        err = _errors.LayerNotFoundError(
+            "%s has no layer %r: %s.layers lists its %d layers; '<module>:input' "
+            "gives the input of a module (e.g. 'fc:input')"
             % (self._what, name, hint, len(known)),
             status=_errors.ERR_NOT_FOUND, status_name="EV_ERR_NOT_FOUND")
+        err.library_message = message
+        return err
+
+    @property
+    def layer_kinds(self):
+        """The module class of each layer of `layers` ("Linear", "Conv2d",
+        "BasicBlock", ...; "" for output and softmax), through
+        ev_model_layer_kind (since 1.1). A layer "<module>:input" (not
+        listed) gives the input of that module: "fc:input" is a ResNet's
+        penultimate features.
+
+        Returns
+        -------
+        kinds : dict of str to str
+            layer name -> module class name.
+
+        Examples
+        --------
+        >>> fx = FeatureExtractor("model.pt")            # doctest: +SKIP
+        >>> fx.layer_kinds["fc"]                         # doctest: +SKIP
+        'Linear'
+        """
+        names = self.layers
+        if not self._L.has("ev_model_layer_kind"):
+            raise _errors.UnsupportedError(
+                "the libembedviz at %s is older than 1.1 and has no ev_model_layer_kind()"
+                % getattr(self._L, "path", "?"), status=_errors.ERR_UNSUPPORTED,
+                status_name="EV_ERR_UNSUPPORTED")
+        kinds = {}
+        for i, name in enumerate(names):
+            kind = ctypes.c_char_p()
+            _lib.check(self._L.ev_model_layer_kind(self._model, i, ctypes.byref(kind)))
+            kinds[name] = kind.value.decode()
+        return kinds
 
     def _run(self, ex, names, batch):
         x = np.asarray(batch)

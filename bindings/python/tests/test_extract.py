@@ -43,6 +43,23 @@ def test_layers_and_numpy_batches(model_path):
     np.testing.assert_allclose(pooled, conv.mean(axis=(2, 3)), atol=1e-5)
 
 
+def test_layer_kinds_and_module_inputs(model_path):
+    """ev_model_layer_kind through layer_kinds; "fc:input" is what fc
+    receives (the flattened ReLU output)."""
+    path, net = model_path
+    fx = embedviz.FeatureExtractor(path)
+    kinds = fx.layer_kinds
+    assert kinds["conv"] == "Conv2d" and kinds["fc"] == "Linear"
+    assert kinds["relu"] == "ReLU" and kinds["flatten"] == "Flatten"
+    assert kinds["output"] == "" and kinds["softmax"] == ""
+    x = np.random.default_rng(1).random((5, 1, 28, 28)).astype(np.float32)
+    with torch.no_grad():
+        want = net.flatten(net.relu(net.conv(torch.from_numpy(x)))).numpy()
+    np.testing.assert_allclose(fx.activations(x, "fc:input"), want, atol=1e-5)
+    with pytest.raises(embedviz.LayerNotFoundError, match="'<module>:input'"):
+        fx.activations(x, "fcc:input")
+
+
 def test_idx_file(model_path):
     path, net = model_path
     images = os.path.join(FMNIST, "t10k-images-idx3-ubyte.gz")
