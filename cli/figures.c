@@ -114,6 +114,7 @@ static void legend_entry(evc_canvas *cv, int x, int y, const evc_labels *lab, co
   if (c < 0) {
     memcpy(rgb, EVC_OTHER_RGB, 3);
     snprintf(name, sizeof name, "other (%d classes)", pal->n_other);
+    if (evc_text_width(name, scale) > max_w) snprintf(name, sizeof name, "other (%d)", pal->n_other);
   } else {
     evc_palette_rgb(pal, c, rgb);
     class_name(lab, c, name, sizeof name);
