@@ -378,7 +378,7 @@ static void cm_colour_bar(evc_canvas *cv, const cm_layout *L, int64_t max, int r
     ramp(1 - (float)k / (float)(h - 1), rgb);
     evc_fill_rect(cv, x, y0 + k, x + 18, y0 + k + 1, rgb, 1);
   }
-  evc_rect_outline(cv, x, y0, x + 18, y0 + h, 1, GREY);
+  evc_rect_outline(cv, x - 1, y0 - 1, x + 19, y0 + h + 1, 1, GREY);
   evc_text(cv, x - 10, y0 - 30, rows_normalised ? "% of row" : "count", 2, BLACK);
   for (int q = 0; q <= 4; q++) {
     float t = q / 4.0f;

@@ -19,6 +19,17 @@
    * The maps register their drawing functions to be redrawn on a change. */
   var match = null, redraws = [];
 
+  /* Class c's colour 85 % of the way to white, drawn opaque for the points
+   * the search did not find: dim however many overlap. */
+  var dimmed = [];
+  function dim(c) {
+    if (!dimmed[c]) {
+      var h = colour(c), rgb = [1, 3, 5].map(function (k) { return parseInt(h.substr(k, 2), 16); });
+      dimmed[c] = "rgb(" + rgb.map(function (v) { return Math.round(v + 0.85 * (255 - v)); }).join(",") + ")";
+    }
+    return dimmed[c];
+  }
+
   /* Draw image i of the sprite into a canvas, dark on light as in the
    * pictures (the sprite is already drawn that way). */
   function thumb(canvas, i) {
@@ -61,10 +72,10 @@
     this.selected = -1;
     function draw() {
       ctx.clearRect(0, 0, W, H);
-      ctx.globalAlpha = match ? 0.12 : 0.8;
+      ctx.globalAlpha = match ? 1 : 0.8;
       for (var i = 0; i < n; i++) {
         if (match && match[D.labels[i]]) continue;
-        ctx.fillStyle = colour(D.labels[i]);
+        ctx.fillStyle = match ? dim(D.labels[i]) : colour(D.labels[i]);
         ctx.fillRect(px[2 * i] - 2, px[2 * i + 1] - 2, 4, 4);
       }
       ctx.globalAlpha = 1;
@@ -173,12 +184,17 @@
         var persp = 1 / (1 + 0.3 * z2 / (r || 1));
         sx[i] = W / 2 + x1 * s * persp; sy[i] = H / 2 - y1 * s * persp; z[i] = z2;
       }
-      var ord = Array.prototype.slice.call(order).sort(function (a, b) { return z[b] - z[a]; });
+      /* far to near; the classes the search found on top of the others */
+      var ord = Array.prototype.slice.call(order).sort(function (a, b) {
+        if (match && match[D.labels[a]] !== match[D.labels[b]]) return match[D.labels[a]] - match[D.labels[b]];
+        return z[b] - z[a];
+      });
       ctx.clearRect(0, 0, W, H);
       for (var j = 0; j < n; j++) {
         var q = ord[j], depth = 0.5 + 0.5 * (1 - (z[q] / (r || 1) + 1) / 2);
-        ctx.globalAlpha = match && !match[D.labels[q]] ? 0.06 : 0.35 + 0.6 * depth;
-        ctx.fillStyle = colour(D.labels[q]);
+        var off = match && !match[D.labels[q]];
+        ctx.globalAlpha = off ? 1 : 0.35 + 0.6 * depth;
+        ctx.fillStyle = off ? dim(D.labels[q]) : colour(D.labels[q]);
         ctx.beginPath(); ctx.arc(sx[q], sy[q], 1.5 + 2 * depth, 0, 2 * Math.PI); ctx.fill();
       }
       ctx.globalAlpha = 1;

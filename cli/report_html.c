@@ -222,7 +222,10 @@ static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *
   fprintf(f, "<h2>6. Where the network goes wrong</h2>\n<p class=\"lead\">Accuracy on these %zu test images: "
              "<b>%.1f%%</b>. The confusions sit between garments of the same shape.</p>\n<div class=\"row\">",
           d->images.rows, 100 * r->accuracy);
-  figure(f, "confusion.png", "confusion matrix (rows: true class) and per-class accuracy");
+  /* many classes: a larger picture, and the full size a click away */
+  fprintf(f, "<figure%s><a href=\"confusion.png\"><img src=\"confusion.png\" alt=\"confusion matrix\"></a>"
+             "<figcaption>confusion matrix (rows: true class) and per-class accuracy%s</figcaption></figure>\n",
+          d->n_classes > 20 ? " class=\"big\"" : "", d->n_classes > 20 ? "; click for the full size" : "");
   fputs("<div><p class=\"note\">Each class, the worst first; click a header to sort, a name to find its "
         "images on the map below.</p>\n", f);
   if (class_table(f, d, r)) return 1;
