@@ -135,3 +135,18 @@ def class_table(page):
              "accuracy": float(r["v"]) if r["v"] else None, "accuracy_text": r["cells"][2],
              "taken_for": r["cells"][3]} for r in p.rows]
     return rows, p.heads
+
+
+def confusion_grid(px):
+    """Top left corner and cell pitch of a confusion picture whose [0][0]
+    cell has the largest value: the leftmost pixels of the ramp's darkest
+    colour, then how long their row runs (cells are drawn one pixel short of
+    the pitch, to leave a white line between them)."""
+    dark = (px == (8, 48, 107)).all(axis=2)
+    ys, xs = np.nonzero(dark)
+    left = xs.min()
+    top = ys[xs == left].min()
+    run_len = 0
+    while dark[top, left + run_len]:
+        run_len += 1
+    return left, top, run_len + 1

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from cli_util import (BUILD, KELLY, OTHER, PALETTE, ROOT, class_table, palette_pixels, pixels, png_size, run,
+from cli_util import (BUILD, KELLY, OTHER, PALETTE, ROOT, class_table, confusion_grid, pixels, png_size, run,
                       softmax)
 
 
@@ -189,20 +189,6 @@ def diagonal_matrix(c, rng, diag=50):
     return m.astype(np.int64)
 
 
-def grid_of(px):
-    """Top left corner and cell pitch of a confusion picture whose [0][0]
-    cell has the largest value: the leftmost pixels of the ramp's darkest
-    colour, then how far the next diagonal cell is."""
-    dark = (px == (8, 48, 107)).all(axis=2)
-    ys, xs = np.nonzero(dark)
-    left = xs.min()
-    top = ys[xs == left].min()
-    run_len = 0
-    while dark[top, left + run_len]:
-        run_len += 1
-    return left, top, run_len + 1   # cells are drawn one pixel short of the pitch
-
-
 def test_hundred_class_confusion_picture_is_a_legible_heatmap(tmp_path):
     c = 100
     m = diagonal_matrix(c, np.random.default_rng(3))
@@ -213,7 +199,7 @@ def test_hundred_class_confusion_picture_is_a_legible_heatmap(tmp_path):
     cell = 2100 // c
     assert c * cell < w <= c * cell + 700 and c * cell < h <= c * cell + 450, (w, h)
     px = pixels(tmp_path / "c.png")
-    left, top, pitch = grid_of(px)
+    left, top, pitch = confusion_grid(px)
     assert pitch == cell
     lo, hi = np.array([247, 251, 255]), np.array([8, 48, 107])
     for k in range(c):
@@ -249,7 +235,7 @@ def test_confusion_rows_normalised_colours_shares_not_counts(tmp_path):
         out = tmp_path / f"c{int(norm)}.png"
         run("plot", "confusion", "-i", tmp_path / "cm.npy", "-o", out, "-q", *(["--normalize"] if norm else []))
         px = pixels(out)
-        left, top, cell = grid_of(px)
+        left, top, cell = confusion_grid(px)
         assert cell == 2100 // c
         diag[norm] = [tuple(px[top + k * cell + 1, left + k * cell + 1]) for k in range(1, c)]
     assert len(set(diag[True])) == 1, "normalised: every diagonal cell is 50 % of its row"
