@@ -81,8 +81,9 @@ void evc_text(evc_canvas *cv, int x, int y, const char *s, int scale,
 void evc_text_up(evc_canvas *cv, int x, int y, const char *s, int scale,
                  const unsigned char rgb[3]);
 int evc_text_width(const char *s, int scale);
-/* s, or its longest start (whole characters) followed by "...", whose width
- * is at most max_w pixels, into out (len bytes). */
+/* s, or s shortened in the middle to "start...end" (whole characters, the
+ * end up to a third of the width), at most max_w pixels wide, into out (len
+ * bytes): names that share a long start or end stay apart. */
 void evc_text_fit(const char *s, int scale, int max_w, char *out, size_t len);
 /* A grey image (side x side floats; values in [0, 1] or [0, 255], chosen by
  * vmax) drawn dark-on-light at (x, y), scaled by an integer zoom, with a

@@ -238,18 +238,35 @@ int evc_text_width(const char *s, int scale) {
   return stb_easy_font_width(text) * scale;
 }
 
-/* The longest start of s (whole UTF-8 characters) that fits with "...". */
+/* s shortened in the middle, so that names sharing a long start (or end)
+ * stay apart: its end, up to a third of max_w, after the longest start that
+ * still fits with "..." between them. Whole UTF-8 characters only. */
 void evc_text_fit(const char *s, int scale, int max_w, char *out, size_t len) {
   snprintf(out, len, "%s", s);
   if (evc_text_width(out, scale) <= max_w) return;
-  size_t k = strlen(out);
-  while (k > 0) {
-    do k--; while (k > 0 && ((unsigned char)out[k] & 0xC0) == 0x80);
-    if (k + 4 > len) continue;
-    memcpy(out + k, "...", 4);
-    if (evc_text_width(out, scale) <= max_w) return;
+  size_t n = strlen(out), tail = n, head;
+  char *buf = malloc(n + 4);
+  if (!buf || evc_text_width("...", scale) > max_w) {
+    free(buf);
+    snprintf(out, len, "%s", buf ? "" : "...");
+    return;
   }
-  snprintf(out, len, "%s", evc_text_width("...", scale) <= max_w ? "..." : "");
+  /* the end: step back a character while it stays within a third */
+  for (;;) {
+    size_t t = tail;
+    do t--; while (t > 0 && ((unsigned char)out[t] & 0xC0) == 0x80);
+    if (t == 0 || evc_text_width(out + t, scale) > max_w / 3) break;
+    tail = t;
+  }
+  for (head = tail; ; ) {
+    memcpy(buf, out, head);
+    memcpy(buf + head, "...", 3);
+    memcpy(buf + head + 3, out + tail, n - tail + 1);
+    if (head == 0 || evc_text_width(buf, scale) <= max_w) break;
+    do head--; while (head > 0 && ((unsigned char)out[head] & 0xC0) == 0x80);
+  }
+  snprintf(out, len, "%s", buf);
+  free(buf);
 }
 
 void evc_blit_gray(evc_canvas *cv, int x, int y, const float *img, int side, float vmax, int zoom, int border,
