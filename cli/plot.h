@@ -25,7 +25,7 @@ extern const unsigned char EVC_OTHER_RGB[3];
 typedef struct evc_palette {
   int n_classes;
   int n_coloured;        /* classes with a colour of their own */
-  int n_other;           /* classes drawn in EVC_OTHER_RGB */
+  int n_other;           /* classes with points drawn in EVC_OTHER_RGB */
   int64_t other_points;  /* points of those classes */
   int scheme;            /* 10 (Tol's muted + grey) or EVC_PALETTE_SIZE (Kelly's) */
   int16_t *slot;         /* per class: its colour in the scheme, or -1: "other" */

@@ -82,7 +82,7 @@ int evc_palette_init(evc_palette *p, const int64_t *y, size_t n, int n_classes) 
   for (int c = 0, k = 0; c < n_classes; c++)
     if (p->slot[c] == CHOSEN) p->slot[c] = (int16_t)k++;
   for (int c = 0; c < n_classes; c++)
-    if (p->slot[c] == OTHER) p->n_other++, p->other_points += p->count[c];
+    if (p->slot[c] == OTHER && p->count[c]) p->n_other++, p->other_points += p->count[c];
   p->scheme = n_classes <= 10 ? 10 : EVC_PALETTE_SIZE;
   free(order);
   return 0;
