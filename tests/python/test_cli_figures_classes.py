@@ -325,6 +325,12 @@ def test_report_colours_the_twenty_largest_classes_in_pictures_and_page(report10
         got = legend_colours(pixels(out / name))
         assert sorted(got) == sorted([tuple(c) for c in KELLY] + [tuple(OTHER)]), name
     assert "otherColour:\"#848482\"" in page
+    # the neighbour pictures' borders too (the images are grey: leave greys out)
+    px = pixels(out / "neighbours_features.png").reshape(-1, 3)
+    cols, counts = np.unique(px, axis=0, return_counts=True)
+    borders = {tuple(c) for c, k in zip(cols, counts) if k >= 100 and len(set(c)) > 1}
+    allowed = {tuple(c) for c in KELLY} | {tuple(OTHER)}
+    assert borders and borders <= allowed, borders - allowed
 
 
 def test_report_page_sorts_and_finds_classes_in_headless_chromium(report100):
