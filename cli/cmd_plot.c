@@ -22,19 +22,21 @@ static const char PLOT_HELP[] =
     "      --mark FILE      n values; points with a non-zero value are circled\n"
     "      --title TEXT     a title\n"
     "      --size PX        image map size in pixels (default 1800)\n"
+    "      --normalize      confusion: colour and number each row in % of its true class\n"
     "  -q, --quiet          no messages\n"
     "  -h, --help           this help\n";
 
 typedef struct plot_opts {
   const char *kind, *in, *out, *labels, *classes, *images, *mark, *title;
   long size;
+  int normalize;
 } plot_opts;
 
 static int plot_parse(int argc, char **argv, plot_opts *o) {
   static const struct option lo[] = {
       {"input", 1, 0, 'i'},  {"output", 1, 0, 'o'}, {"labels", 1, 0, 'l'}, {"classes", 1, 0, 'c'},
       {"images", 1, 0, 'I'}, {"mark", 1, 0, 'M'},   {"title", 1, 0, 'T'},  {"size", 1, 0, 'S'},
-      {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+      {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},   {"normalize", 0, 0, 'N'}, {0, 0, 0, 0}};
   int c;
   *o = (plot_opts){.size = 1800};
   optind = 1;
@@ -48,6 +50,7 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
     case 'M': o->mark = optarg; break;
     case 'T': o->title = optarg; break;
     case 'S': if (evc_parse_long("--size", optarg, 100, 20000, &o->size)) return 2; break;
+    case 'N': o->normalize = 1; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(PLOT_HELP, stdout); return -1;
     default: fputs("Try 'embedviz plot --help'.\n", stderr); return 2;
@@ -141,7 +144,7 @@ static int plot_confusion(const plot_opts *o, char **names) {
     acc[r] = tot ? (float)m.i[r * m.cols + r] / (float)tot : NAN;
   }
   const char *const *nm = names ? (const char *const *)names : m.rows == 10 ? evc_fashion_classes : NULL;
-  if (!rc) rc = evc_fig_confusion(o->out, m.i, (int)m.rows, nm, acc) ? 1 : 0;
+  if (!rc) rc = evc_fig_confusion_ex(o->out, m.i, (int)m.rows, nm, acc, o->normalize) ? 1 : 0;
   free(acc);
   evc_mat_free(&m);
   return rc;

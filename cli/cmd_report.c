@@ -272,7 +272,7 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
   return evc_fig_image_map(path, pm->f, pm->rows, pm->cols, d->images.f, d->side, 1, lab, 1800) ? 1 : 0;
 }
 
-static int pictures_neighbours(const evr_options *o, const evr_data *d, const evr_results *r) {
+static int pictures_neighbours(const evr_options *o, const evr_data *d, const evr_results *r, const evc_palette *pal) {
   char path[4096];
   int cols = 1 + EVR_NEIGHBOURS, side = d->side;
   size_t px = (size_t)side * side;
@@ -297,7 +297,7 @@ static int pictures_neighbours(const evr_options *o, const evr_data *d, const ev
       }
     }
     path_in(o, file[s], path, sizeof path);
-    rc = evc_fig_thumb_rows(path, img, side, 1, idx, EVR_QUERIES, cols, lab, title[s]) ? 1 : 0;
+    rc = evc_fig_thumb_rows(path, img, side, 1, idx, EVR_QUERIES, cols, lab, pal, title[s]) ? 1 : 0;
   }
   free(img);
   return rc;
@@ -325,8 +325,13 @@ static int pictures_rest(const evr_options *o, const evr_data *d, const evr_resu
 
 static int stage_pictures(const evr_options *o, const evr_data *d, evr_results *r) {
   stage_begin();
-  evc_labels lab = {d->labels.i, d->n_classes, d->class_names};
-  if (pictures_maps(o, d, r, &lab) || pictures_neighbours(o, d, r) || pictures_rest(o, d, r, &lab)) return 1;
+  /* one palette for every picture (and the page makes the same one) */
+  evc_palette pal;
+  if (evc_palette_init(&pal, d->labels.i, d->labels.rows, d->n_classes)) return 1;
+  evc_labels lab = {d->labels.i, d->n_classes, d->class_names, &pal};
+  int rc = pictures_maps(o, d, r, &lab) || pictures_neighbours(o, d, r, &pal) || pictures_rest(o, d, r, &lab);
+  evc_palette_free(&pal);
+  if (rc) return 1;
   stage_end(r, "pictures");
   return 0;
 }

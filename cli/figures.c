@@ -74,42 +74,103 @@ static size_t *draw_order(size_t n) {
   return o;
 }
 
-static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n, size_t ld, const evc_labels *lab,
-                       float r);
+/* The palette of lab's classes: lab->palette, or one made into *own from
+ * its n labels (free *own after). NULL when out of memory (message printed). */
+static const evc_palette *palette_of(const evc_labels *lab, size_t n, evc_palette *own) {
+  *own = (evc_palette){0};
+  if (lab && lab->palette) return lab->palette;
+  if (lab && lab->y && evc_palette_init(own, lab->y, n, lab->n_classes)) return NULL;
+  return own;
+}
 
-/* As many classes as fit above the bottom edge, then "+ N more". */
-static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, int with_mark) {
-  char name[96];
-  int fit = (cv->h - y - 30 - (with_mark ? 26 : 0)) / 26, shown = lab && lab->y ? lab->n_classes : 0;
-  if (shown > fit) {
-    shown = fit - 1;
-    snprintf(name, sizeof name, "+ %d more classes", lab->n_classes - shown);
-    evc_text(cv, x + 22, y + 26 * shown + 2, name, 2, GREY);
-  }
-  for (int c = 0; c < shown; c++) {
-    unsigned char rgb[3];
-    evc_class_rgb(c, rgb);
-    evc_disc(cv, x + 7, y + 26 * c + 8, 7, rgb, 1);
+/* A point's colour: its class's, or dark grey without labels. */
+static void point_rgb(const evc_labels *lab, const evc_palette *pal, size_t i, unsigned char rgb[3]) {
+  static const unsigned char NONE[3] = {60, 60, 60};
+  if (lab && lab->y) evc_palette_rgb(pal, lab->y[i], rgb);
+  else memcpy(rgb, NONE, 3);
+}
+
+static int is_other(const evc_labels *lab, const evc_palette *pal, size_t i) {
+  return lab && lab->y && (lab->y[i] < 0 || lab->y[i] >= pal->n_classes || pal->slot[lab->y[i]] < 0);
+}
+
+/* What a legend lists: the coloured classes in class order, then -1 for
+ * "other (N classes)" when some of those have points. Returns the count. */
+static int legend_entries(const evc_labels *lab, const evc_palette *pal, int *cls) {
+  int k = 0;
+  if (!lab || !lab->y) return 0;
+  for (int c = 0; c < pal->n_classes; c++)
+    if (pal->slot[c] >= 0) cls[k++] = c;
+  if (pal->n_other && pal->other_points) cls[k++] = -1;
+  return k;
+}
+
+/* One legend entry: a disc of radius r at (x + r, y + 8), the name after it
+ * at text_dx, shortened to max_w pixels. */
+static void legend_entry(evc_canvas *cv, int x, int y, const evc_labels *lab, const evc_palette *pal, int c, float r,
+                         int scale, int text_dx, int text_dy, int max_w) {
+  char name[256], fitted[256];
+  unsigned char rgb[3];
+  if (c < 0) {
+    memcpy(rgb, EVC_OTHER_RGB, 3);
+    snprintf(name, sizeof name, "other (%d classes)", pal->n_other);
+    if (evc_text_width(name, scale) > max_w) snprintf(name, sizeof name, "other (%d)", pal->n_other);
+  } else {
+    evc_palette_rgb(pal, c, rgb);
     class_name(lab, c, name, sizeof name);
-    evc_text(cv, x + 22, y + 26 * c + 2, name, 2, BLACK);
   }
+  evc_disc(cv, x + r, y + 8, r, rgb, 1);
+  evc_text_fit(name, scale, max_w, fitted, sizeof fitted);
+  evc_text(cv, x + text_dx, y + text_dy, fitted, scale, BLACK);
+}
+
+/* One column of entries, as many as fit above the bottom edge (then
+ * "+ N more"), and the ring of the misclassified. */
+static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, const evc_palette *pal, int with_mark) {
+  int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls);
+  int fit = (cv->h - y - 30 - (with_mark ? 26 : 0)) / 26, shown = entries;
+  if (shown > fit) {
+    char more[64];
+    shown = fit - 1;
+    snprintf(more, sizeof more, "+ %d more", entries - shown);
+    evc_text(cv, x + 22, y + 26 * shown + 2, more, 2, GREY);
+  }
+  for (int k = 0; k < shown; k++) legend_entry(cv, x, y + 26 * k, lab, pal, cls[k], 7, 2, 22, 2, cv->w - x - 28);
   if (with_mark) {
-    int yy = y + 26 * (shown < (lab && lab->y ? lab->n_classes : 0) ? shown + 1 : shown) + 8;
+    int yy = y + 26 * (shown < entries ? shown + 1 : shown) + 8;
     evc_ring(cv, x + 7, yy + 8, 7, 1.5f, BLACK);
     evc_text(cv, x + 22, yy + 2, "misclassified", 2, BLACK);
   }
 }
 
-int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
-                    const unsigned char *mark, const char *title) {
-  evc_canvas cv;
-  if (evc_canvas_init(&cv, 900, 700)) return -1;
+/* Dots of one map in a frame, in the fixed drawing order: "other" classes
+ * first, so the coloured classes are on top. */
+static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                       const evc_palette *pal, float r, float alpha) {
+  size_t *order = draw_order(n);
+  if (!order) return evc_err("out of memory"), -1;
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t k = 0; k < n; k++) {
+      size_t i = order[k];
+      if (is_other(lab, pal, i) != !pass) continue;
+      unsigned char rgb[3];
+      point_rgb(lab, pal, i, rgb);
+      float px, py;
+      to_px(f, xy[i * ld], xy[i * ld + 1], &px, &py);
+      evc_disc(cv, px, py, r, rgb, alpha);
+    }
+  free(order);
+  return 0;
+}
+
+static int scatter(evc_canvas *cv, const float *xy, size_t n, size_t ld, const evc_labels *lab, const evc_palette *pal,
+                   const unsigned char *mark, const char *title) {
   frame f = {20, 50, 660, 630, {0}, 1};
-  if (bounds(xy, n, ld, f.b)) { evc_canvas_free(&cv); return -1; }
-  if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
+  if (bounds(xy, n, ld, f.b)) return -1;
+  if (title) evc_text(cv, 20, 14, title, 3, BLACK);
   float r = n > 20000 ? 1.6f : n > 5000 ? 2.2f : 3.0f;
   if (!mark) {
-    if (draw_points(&cv, &f, xy, n, ld, lab, r)) { evc_canvas_free(&cv); return -1; }
+    if (draw_points(cv, &f, xy, n, ld, lab, pal, r, 0.85f)) return -1;
   } else {
     /* The marked points are the message: the others are drawn faint, the
      * marked ones on top in their class colour with a thin dark ring, so a
@@ -117,90 +178,90 @@ int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, cons
     for (int pass = 0; pass < 2; pass++)
       for (size_t i = 0; i < n; i++) {
         if (!mark[i] != !pass) continue;
-        unsigned char rgb[3] = {60, 60, 60};
-        if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
+        unsigned char rgb[3];
+        point_rgb(lab, pal, i, rgb);
         float px, py;
         to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
-        evc_disc(&cv, px, py, r, rgb, pass ? 1.0f : 0.25f);
-        if (pass) evc_ring(&cv, px, py, r + 1.5f, 1.0f, BLACK);
+        evc_disc(cv, px, py, r, rgb, pass ? 1.0f : 0.25f);
+        if (pass) evc_ring(cv, px, py, r + 1.5f, 1.0f, BLACK);
       }
   }
-  legend(&cv, 700, 60, lab, mark != NULL);
-  int rc = evc_canvas_png(&cv, path);
+  legend(cv, 700, 60, lab, pal, mark != NULL);
+  return 0;
+}
+
+int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                    const unsigned char *mark, const char *title) {
+  evc_palette own;
+  const evc_palette *pal = palette_of(lab, n, &own);
+  evc_canvas cv = {0};
+  int rc = !pal || evc_canvas_init(&cv, 900, 700) || scatter(&cv, xy, n, ld, lab, pal, mark, title) ||
+           evc_canvas_png(&cv, path) ? -1 : 0;
   evc_canvas_free(&cv);
+  evc_palette_free(&own);
   return rc;
 }
 
-/* Dots of one map in a frame, in the fixed drawing order. */
-static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n, size_t ld, const evc_labels *lab,
-                       float r) {
-  size_t *order = draw_order(n);
-  if (!order) return evc_err("out of memory"), -1;
-  for (size_t k = 0; k < n; k++) {
-    size_t i = order[k];
-    unsigned char rgb[3] = {60, 60, 60};
-    if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
-    float px, py;
-    to_px(f, xy[i * ld], xy[i * ld + 1], &px, &py);
-    evc_disc(cv, px, py, r, rgb, 0.85f);
-  }
-  free(order);
-  return 0;
+/* The legend below the maps: 5 columns of entries. */
+static void legend_below(evc_canvas *cv, int x0, int y0, int col_w, const evc_labels *lab, const evc_palette *pal) {
+  int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls);
+  for (int k = 0; k < entries; k++)
+    legend_entry(cv, x0 + (k % 5) * col_w, y0 + 34 * (k / 5), lab, pal, cls[k], 8, 3, 24, 1, col_w - 32);
 }
 
 int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld, size_t n, int count,
                      const char *const *titles, const evc_labels *lab) {
-  /* At most 10 legend rows (50 classes), then "+ N more classes". */
-  int listed = lab && lab->y ? (lab->n_classes > 50 ? 49 : lab->n_classes) : 0;
-  int panel = 520, gap = 16, legend_h = listed ? 34 * ((listed + (listed < (lab->n_classes) ? 1 : 0) + 4) / 5) + 24 : 0;
+  evc_palette own;
+  const evc_palette *pal = palette_of(lab, n, &own);
+  if (!pal) return -1;
+  int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls);
+  int panel = 520, gap = 16, legend_h = entries ? 34 * ((entries + 4) / 5) + 24 : 0;
   evc_canvas cv;
-  if (evc_canvas_init(&cv, count * panel + (count + 1) * gap, panel + 50 + legend_h)) return -1;
-  for (int m = 0; m < count; m++) {
+  if (evc_canvas_init(&cv, count * panel + (count + 1) * gap, panel + 50 + legend_h)) {
+    evc_palette_free(&own);
+    return -1;
+  }
+  int rc = 0;
+  for (int m = 0; m < count && !rc; m++) {
     int x0 = gap + m * (panel + gap);
     frame f = {x0, 50, panel, panel, {0}, 1};
-    if (bounds(xy[m], n, ld[m], f.b)) { evc_canvas_free(&cv); return -1; }
+    if (bounds(xy[m], n, ld[m], f.b)) { rc = -1; break; }
     evc_rect_outline(&cv, x0, 50, x0 + panel, 50 + panel, 1, LIGHT);
     if (titles) evc_text(&cv, x0 + 6, 14, titles[m], 3, BLACK);
-    if (draw_points(&cv, &f, xy[m], n, ld[m], lab, n > 5000 ? 1.6f : 2.2f)) { evc_canvas_free(&cv); return -1; }
+    rc = draw_points(&cv, &f, xy[m], n, ld[m], lab, pal, n > 5000 ? 1.6f : 2.2f, 0.85f);
   }
-  char name[96];
-  int col_w = (cv.w - 2 * gap) / 5;
-  if (listed && listed < lab->n_classes) {
-    snprintf(name, sizeof name, "+ %d more classes", lab->n_classes - listed);
-    evc_text(&cv, gap + (listed % 5) * col_w + 24, panel + 72 + 34 * (listed / 5) + 1, name, 3, GREY);
+  if (!rc) {
+    legend_below(&cv, gap, panel + 72, (cv.w - 2 * gap) / 5, lab, pal);
+    rc = evc_canvas_png(&cv, path);
   }
-  for (int c = 0; c < listed; c++) {
-    unsigned char rgb[3];
-    int x = gap + (c % 5) * col_w, y = panel + 72 + 34 * (c / 5);
-    evc_class_rgb(c, rgb);
-    evc_disc(&cv, x + 8, y + 8, 8, rgb, 1);
-    class_name(lab, c, name, sizeof name);
-    evc_text(&cv, x + 24, y + 1, name, 3, BLACK);
-  }
-  int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
+  evc_palette_free(&own);
   return rc;
 }
 
 int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld, const float *images, int side,
                       float vmax, const evc_labels *lab, int canvas_px) {
   int cell = side + 4, cells = canvas_px / cell;
+  evc_palette own;
+  const evc_palette *pal = palette_of(lab, n, &own);
+  if (!pal) return -1;
   evc_canvas cv;
-  if (evc_canvas_init(&cv, cells * cell, cells * cell)) return -1;
+  if (evc_canvas_init(&cv, cells * cell, cells * cell)) { evc_palette_free(&own); return -1; }
   unsigned char *taken = calloc((size_t)cells * (size_t)cells, 1);
-  if (!taken) { evc_canvas_free(&cv); return evc_err("out of memory"), -1; }
+  if (!taken) { evc_palette_free(&own); evc_canvas_free(&cv); return evc_err("out of memory"), -1; }
   frame f = {0, 0, cells * cell - 1, cells * cell - 1, {0}, 1};
-  if (bounds(xy, n, ld, f.b)) { free(taken); evc_canvas_free(&cv); return -1; }
+  if (bounds(xy, n, ld, f.b)) { evc_palette_free(&own); free(taken); evc_canvas_free(&cv); return -1; }
   for (size_t i = 0; i < n; i++) {
     float px, py;
     to_px(&f, xy[i * ld], xy[i * ld + 1], &px, &py);
     int cx = (int)(px / cell), cy = (int)(py / cell);
     if (cx < 0 || cy < 0 || cx >= cells || cy >= cells || taken[cy * cells + cx]) continue;
     taken[cy * cells + cx] = 1;
-    unsigned char rgb[3] = {60, 60, 60};
-    if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
+    unsigned char rgb[3];
+    point_rgb(lab, pal, i, rgb);
     evc_blit_gray(&cv, cx * cell, cy * cell, images + i * (size_t)side * side, side, vmax, 1, 2, rgb);
   }
+  evc_palette_free(&own);
   free(taken);
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
@@ -208,7 +269,7 @@ int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld, co
 }
 
 int evc_fig_thumb_rows(const char *path, const float *images, int side, float vmax, const int64_t *idx, int rows,
-                       int cols, const int64_t *labels, const char *title) {
+                       int cols, const int64_t *labels, const evc_palette *pal, const char *title) {
   int zoom = 2, cell = side * zoom + 8, top = title ? 40 : 6, gap = 16;
   evc_canvas cv;
   if (evc_canvas_init(&cv, cols * cell + gap + 8, top + rows * cell + 6)) return -1;
@@ -218,7 +279,7 @@ int evc_fig_thumb_rows(const char *path, const float *images, int side, float vm
       int64_t i = idx[(size_t)r * cols + c];
       if (i < 0) continue;
       unsigned char rgb[3] = {60, 60, 60};
-      if (labels) evc_class_rgb(labels[(size_t)r * cols + c], rgb);
+      if (labels) evc_palette_rgb(pal, labels[(size_t)r * cols + c], rgb);
       int x = 4 + c * cell + (c > 0 ? gap : 0);
       evc_blit_gray(&cv, x, top + r * cell, images + (size_t)i * side * side, side, vmax, zoom, 3, rgb);
     }
@@ -261,12 +322,130 @@ static void ramp(float t, unsigned char rgb[3]) {
   for (int k = 0; k < 3; k++) rgb[k] = (unsigned char)(lo[k] + t * (hi[k] - lo[k]));
 }
 
-/* The picture stays under about 2,400 x 2,400 pixels whatever the class
- * count: cells shrink (52 px for up to 40 classes, at least 2 px), counts
- * are written only in cells wide enough for them, and row names and
- * column numbers are thinned to every k-th class when cells are small. */
-int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char *const *names,
-                      const float *accuracy) {
+/* Where the parts of a confusion picture go: cells of `cell` pixels from
+ * (left, top); row names every `step` rows and turned column names every
+ * `step` columns, shortened to LABEL_MAX pixels. */
+#define LABEL_MAX 260
+typedef struct cm_layout { int c, cell, step, left, top, acc_x, bar_x, bar_h, w, h, numbers; } cm_layout;
+/* numbers: 0 (none), or the scale of the numbers in the cells */
+
+static void cm_label(const char *const *names, int r, char *buf, size_t len) {
+  char full[256];
+  if (names) snprintf(full, sizeof full, "%s", names[r]);
+  else snprintf(full, sizeof full, "class %d", r);
+  evc_text_fit(full, 2, LABEL_MAX, buf, len);
+}
+
+static cm_layout cm_place(int c, const char *const *names, const int64_t *counts, int rows_normalised) {
+  cm_layout L = {.c = c};
+  L.cell = 2100 / c;
+  L.cell = L.cell > 52 ? 52 : L.cell < 2 ? 2 : L.cell;
+  /* labels 14 px high with descenders, 4 px apart, on every 1st, 2nd, 5th,
+   * 10th, 20th... class */
+  static const int nice[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+  for (int k = 0; k < (int)(sizeof nice / sizeof *nice) && !L.step; k++)
+    if (nice[k] * L.cell >= 18 || nice[k] == 1000) L.step = nice[k];
+  int widest = 0;
+  char buf[256];
+  for (int r = 0; r < c; r += L.step) {
+    cm_label(names, r, buf, sizeof buf);
+    int w = evc_text_width(buf, 2);
+    widest = w > widest ? w : widest;
+  }
+  int grid = c * L.cell;
+  L.left = 16 + widest + 10;
+  L.top = 50 + (widest > evc_text_width("accuracy", 2) ? widest : evc_text_width("accuracy", 2)) + 10;
+  L.acc_x = L.left + grid + 10;
+  L.bar_x = L.acc_x + 70;
+  L.bar_h = grid > 400 ? 400 : grid < 160 ? 160 : grid;
+  int64_t max = 1;
+  for (int k = 0; k < c * c; k++) max = counts[k] > max ? counts[k] : max;
+  snprintf(buf, sizeof buf, rows_normalised ? "100%%" : "%lld", (long long)max);
+  L.w = L.bar_x + 18 + 8 + evc_text_width(buf, 2) + 16;
+  L.h = L.top + (grid > L.bar_h ? grid : L.bar_h) + 30;
+  /* numbers in the cells, all at one scale, when the widest fits */
+  snprintf(buf, sizeof buf, "%lld", rows_normalised ? 100LL : (long long)max);
+  L.numbers = L.cell >= 20 && evc_text_width(buf, 2) <= L.cell - 4 ? 2 : L.cell >= 14 && evc_text_width(buf, 1) <= L.cell - 4;
+  return L;
+}
+
+/* The colour scale: the ramp from 0 (bottom) to the largest value (top),
+ * with ticks at 0, 1/16, 1/4, 9/16 and 1 of it (the ramp is by square root). */
+static void cm_colour_bar(evc_canvas *cv, const cm_layout *L, int64_t max, int rows_normalised) {
+  int x = L->bar_x, y0 = L->top, h = L->bar_h;
+  for (int k = 0; k < h; k++) {
+    unsigned char rgb[3];
+    ramp(1 - (float)k / (float)(h - 1), rgb);
+    evc_fill_rect(cv, x, y0 + k, x + 18, y0 + k + 1, rgb, 1);
+  }
+  evc_rect_outline(cv, x - 1, y0 - 1, x + 19, y0 + h + 1, 1, GREY);
+  evc_text(cv, x - 10, y0 - 30, rows_normalised ? "% of row" : "count", 2, BLACK);
+  for (int q = 0; q <= 4; q++) {
+    float t = q / 4.0f;
+    char buf[32];
+    int ty = y0 + (int)((1 - t) * (h - 1));
+    if (rows_normalised) snprintf(buf, sizeof buf, "%.0f%%", 100.0 * t * t);
+    else snprintf(buf, sizeof buf, "%.0f", (double)max * t * t);
+    evc_fill_rect(cv, x + 18, ty, x + 23, ty + 1, BLACK, 1);
+    evc_text(cv, x + 26, ty - 6, buf, 2, BLACK);
+  }
+}
+
+/* The share of row r in column q, or the count over the largest count. */
+static float cm_value(const int64_t *counts, int c, int r, int q, const int64_t *row_total, int64_t max) {
+  int64_t v = counts[(size_t)r * c + q];
+  if (row_total) return row_total[r] ? (float)((double)v / (double)row_total[r]) : 0;
+  return (float)((double)v / (double)max);
+}
+
+static void cm_cells(evc_canvas *cv, const cm_layout *L, const int64_t *counts, const int64_t *row_total, int64_t max) {
+  int c = L->c, cell = L->cell;
+  char buf[32];
+  for (int r = 0; r < c; r++)
+    for (int q = 0; q < c; q++) {
+      float v = cm_value(counts, c, r, q, row_total, max), t = sqrtf(v);
+      unsigned char rgb[3];
+      ramp(t, rgb);
+      int x = L->left + q * cell, y = L->top + r * cell;
+      evc_fill_rect(cv, x, y, x + cell - (cell > 4), y + cell - (cell > 4), rgb, 1);
+      /* zeros are left out of small cells: the ones that are not stand out */
+      if (!L->numbers || (cell < 40 && !counts[(size_t)r * c + q])) continue;
+      if (row_total) snprintf(buf, sizeof buf, v > 0 && v < 0.005f ? "<1" : "%.0f", 100.0 * v);
+      else snprintf(buf, sizeof buf, "%lld", (long long)counts[(size_t)r * c + q]);
+      const unsigned char *ink = t > 0.5f ? (const unsigned char[3]){255, 255, 255} : BLACK;
+      int scale = L->numbers;
+      evc_text(cv, x + cell / 2 - evc_text_width(buf, scale) / 2, y + cell / 2 - 3 * scale, buf, scale, ink);
+    }
+}
+
+static void cm_labels(evc_canvas *cv, const cm_layout *L, const char *const *names, const float *accuracy) {
+  char buf[256];
+  for (int r = 0; r < L->c; r += L->step) {
+    int mid = L->top + r * L->cell + L->cell / 2;
+    cm_label(names, r, buf, sizeof buf);
+    evc_text(cv, L->left - 10 - evc_text_width(buf, 2), mid - 6, buf, 2, BLACK);
+    /* the same name turned, above column r, read upwards */
+    evc_text_up(cv, L->left + r * L->cell + L->cell / 2 - 6, L->top - 10, buf, 2, BLACK);
+    if (L->step > 1) {   /* ticks: which row and column a label names */
+      evc_fill_rect(cv, L->left - 6, mid, L->left - 1, mid + 1, BLACK, 1);
+      int cx = L->left + r * L->cell + L->cell / 2;
+      evc_fill_rect(cv, cx, L->top - 6, cx + 1, L->top - 1, BLACK, 1);
+    }
+    if (!accuracy) continue;
+    if (isfinite(accuracy[r])) snprintf(buf, sizeof buf, "%.0f%%", 100 * accuracy[r]);
+    else snprintf(buf, sizeof buf, "-");
+    evc_text(cv, L->acc_x, mid - 6, buf, 2, BLACK);
+  }
+  if (accuracy) evc_text_up(cv, L->acc_x + 4, L->top - 10, "accuracy", 2, GREY);
+}
+
+/* The picture stays under about 2,700 x 2,500 pixels whatever the class
+ * count: cells shrink (52 px for up to 40 classes, at least 2 px), numbers
+ * are written only in cells wide enough for them, names are shortened to
+ * 260 px and thinned to every k-th class when cells are smaller than a
+ * line of text. */
+int evc_fig_confusion_ex(const char *path, const int64_t *counts, int c, const char *const *names,
+                         const float *accuracy, int rows_normalised) {
   if (c < 1 || c > EVC_MAX_CONFUSION_CLASSES)
     return evc_err("a confusion picture shows 1 to %d classes, got %d: plot a subset of the classes",
                    EVC_MAX_CONFUSION_CLASSES, c), -1;
@@ -274,53 +453,29 @@ int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char
     if (counts[k] < 0)
       return evc_err("count %lld in row %d, column %d is negative: a confusion matrix holds counts",
                      (long long)counts[k], k / c, k % c), -1;
-  int cell = 2100 / c, left = 200, top = 150;
-  cell = cell > 52 ? 52 : cell < 2 ? 2 : cell;
-  char widest[16];
-  snprintf(widest, sizeof widest, "%d", c - 1);
-  /* label every step-th row (text 12 px high) and every col_step-th column */
-  int step = (16 + cell - 1) / cell, col_step = (evc_text_width(widest, 2) + 8 + cell - 1) / cell, numbers = cell >= 52;
-  evc_canvas cv;
-  if (evc_canvas_init(&cv, left + (c + 1) * cell + 30 + (cell < 52 ? 60 : 0), top + c * cell + 60)) return -1;
-  evc_text(&cv, left, 14, "Confusion matrix (rows: true class, columns: predicted)", 2, BLACK);
-  int64_t max = 1;
+  int64_t max = 1, *row_total = NULL;
   for (int k = 0; k < c * c; k++) max = counts[k] > max ? counts[k] : max;
-  char buf[64];
-  for (int r = 0; r < c; r++) {
-    int ty = top + r * cell + cell / 2 - 6;
-    if (r % step == 0) {
-      snprintf(buf, sizeof buf, "%s", names ? names[r] : "");
-      if (!names) snprintf(buf, sizeof buf, "class %d", r);
-      evc_text(&cv, left - 10 - evc_text_width(buf, 2), ty, buf, 2, BLACK);
-    }
-    if (r % col_step == 0) {   /* column headers: the class number, names are on the rows */
-      snprintf(buf, sizeof buf, "%d", r);
-      evc_text(&cv, left + r * cell + cell / 2 - evc_text_width(buf, 2) / 2, top - 24, buf, 2, BLACK);
-    }
-    for (int q = 0; q < c; q++) {
-      int64_t v = counts[(size_t)r * c + q];
-      unsigned char rgb[3];
-      float t = sqrtf((float)((double)v / (double)max));
-      ramp(t, rgb);
-      evc_fill_rect(&cv, left + q * cell, top + r * cell, left + (q + 1) * cell - (cell > 4), top + (r + 1) * cell - (cell > 4),
-                    rgb, 1);
-      if (!numbers) continue;
-      snprintf(buf, sizeof buf, "%lld", (long long)v);
-      const unsigned char *ink = t > 0.5f ? (const unsigned char[3]){255, 255, 255} : BLACK;
-      int scale = evc_text_width(buf, 2) <= cell - 4 ? 2 : 1;
-      evc_text(&cv, left + q * cell + cell / 2 - evc_text_width(buf, scale) / 2, ty, buf, scale, ink);
-    }
-    if (accuracy && r % step == 0) {
-      if (isfinite(accuracy[r])) snprintf(buf, sizeof buf, "%.0f%%", 100 * accuracy[r]);
-      else snprintf(buf, sizeof buf, "-");
-      evc_text(&cv, left + c * cell + 8, ty, buf, 2, BLACK);
-    }
+  if (rows_normalised) {
+    if (!(row_total = calloc((size_t)c, sizeof *row_total))) return evc_err("out of memory"), -1;
+    for (int k = 0; k < c * c; k++) row_total[k / c] += counts[k];
   }
-  evc_text(&cv, left, top - 50, "predicted class number", 2, GREY);
-  if (accuracy) evc_text(&cv, left + c * cell - 10, top - 50, "accuracy", 2, GREY);
+  cm_layout L = cm_place(c, names, counts, rows_normalised);
+  evc_canvas cv;
+  if (evc_canvas_init(&cv, L.w, L.h)) { free(row_total); return -1; }
+  evc_text(&cv, 16, 14, rows_normalised ? "Confusion matrix, each row in % of its true class (columns: predicted)"
+                                        : "Confusion matrix (rows: true class, columns: predicted)", 2, BLACK);
+  cm_cells(&cv, &L, counts, row_total, max);
+  cm_labels(&cv, &L, names, accuracy);
+  cm_colour_bar(&cv, &L, max, rows_normalised);
+  free(row_total);
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
   return rc;
+}
+
+int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char *const *names,
+                      const float *accuracy) {
+  return evc_fig_confusion_ex(path, counts, c, names, accuracy, 0);
 }
 
 static void axes(evc_canvas *cv, int x0, int y0, int w, int h) {
@@ -392,25 +547,24 @@ static void strongest(const float *comp, size_t d, size_t ldc, int n_arrows, siz
 
 int evc_fig_biplot(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
                    const float *comp, size_t d, size_t ldc, int n_arrows, const char *title) {
-  evc_canvas cv;
-  if (evc_canvas_init(&cv, 900, 700)) return -1;
+  evc_palette own;
+  const evc_palette *pal = palette_of(lab, n, &own);
+  evc_canvas cv = {0};
   frame f = {40, 50, 640, 610, {0}, 1};
-  if (bounds(scores, n, ld, f.b)) { evc_canvas_free(&cv); return -1; }
+  if (!pal || evc_canvas_init(&cv, 900, 700) || bounds(scores, n, ld, f.b)) {
+    evc_palette_free(&own);
+    evc_canvas_free(&cv);
+    return -1;
+  }
   if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
   axes(&cv, 40, 50, 640, 610);
   evc_text(&cv, 600, 668, "PC 1", 2, BLACK);
   evc_text(&cv, 4, 40, "PC 2", 2, BLACK);
-  size_t *order = draw_order(n);
-  if (!order) { evc_canvas_free(&cv); return evc_err("out of memory"), -1; }
-  for (size_t k = 0; k < n; k++) {
-    size_t i = order[k];
-    unsigned char rgb[3] = {60, 60, 60};
-    if (lab && lab->y) evc_class_rgb(lab->y[i], rgb);
-    float px, py;
-    to_px(&f, scores[i * ld], scores[i * ld + 1], &px, &py);
-    evc_disc(&cv, px, py, 2.2f, rgb, 0.5f);
+  if (draw_points(&cv, &f, scores, n, ld, lab, pal, 2.2f, 0.5f)) {
+    evc_palette_free(&own);
+    evc_canvas_free(&cv);
+    return -1;
   }
-  free(order);
   size_t best[32];
   if (n_arrows > 32) n_arrows = 32;
   strongest(comp, d, ldc, n_arrows, best);
@@ -427,8 +581,9 @@ int evc_fig_biplot(const char *path, const float *scores, size_t n, size_t ld, c
     snprintf(buf, sizeof buf, "f%zu", best[a]);
     evc_text(&cv, (int)tx + (tx >= ox ? 4 : -4 - evc_text_width(buf, 2)), (int)ty - 6, buf, 2, BLACK);
   }
-  legend(&cv, 700, 60, lab, 0);
+  legend(&cv, 700, 60, lab, pal, 0);
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
+  evc_palette_free(&own);
   return rc;
 }

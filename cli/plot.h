@@ -12,12 +12,39 @@
 
 /* ---- palette ------------------------------------------------------------ */
 
-/* Colour of class c (any c >= 0; the palette repeats after 10). Paul Tol's
+/* Class colours (docs/cli.md, "Colours"). Up to 10 classes: Paul Tol's
  * "muted" qualitative scheme (nine colours told apart by readers with the
- * common colour-vision deficiencies) plus a mid grey as the tenth. */
-void evc_class_rgb(int64_t c, unsigned char rgb[3]);
+ * common colour-vision deficiencies) plus a mid grey as the tenth, the demo's
+ * colours. 11 classes and more: Kelly's 22 colours of maximum contrast
+ * (1965) without white and grey: 20 colours. Beyond 20 classes the 20
+ * largest (by count) have a colour and the others are drawn in one grey,
+ * EVC_OTHER_RGB, listed as "other (N classes)". */
+#define EVC_PALETTE_SIZE 20
+extern const unsigned char EVC_OTHER_RGB[3];
+
+typedef struct evc_palette {
+  int n_classes;
+  int n_coloured;        /* classes with a colour of their own */
+  int n_other;           /* classes with points drawn in EVC_OTHER_RGB */
+  int64_t other_points;  /* points of those classes */
+  int scheme;            /* 10 (Tol's muted + grey) or EVC_PALETTE_SIZE (Kelly's) */
+  int16_t *slot;         /* per class: its colour in the scheme, or -1: "other" */
+  int64_t *count;        /* per class: points with that label */
+} evc_palette;
+
+/* The colours of n_classes classes from the n labels y (NULL: no counts, the
+ * first classes are coloured). Labels outside [0, n_classes) are not
+ * counted. The same labels always give the same colours, so the pictures
+ * and the page agree. 0, or -1 with a message printed (out of memory). */
+int evc_palette_init(evc_palette *p, const int64_t *y, size_t n, int n_classes);
+void evc_palette_free(evc_palette *p);  /* NULL or a zeroed palette: nothing */
+/* Colour of class c: its own, or EVC_OTHER_RGB (also for c out of range). */
+void evc_palette_rgb(const evc_palette *p, int64_t c, unsigned char rgb[3]);
 /* The same as "#rrggbb". */
-void evc_class_hex(int64_t c, char out[8]);
+void evc_palette_hex(const evc_palette *p, int64_t c, char out[8]);
+/* Colour k (any k; repeats after 10) of the ten-colour scheme, for pictures
+ * that need a few fixed colours (the scree plot), not for classes. */
+void evc_class_rgb(int64_t k, unsigned char rgb[3]);
 
 /* ---- canvas ------------------------------------------------------------- */
 
@@ -45,10 +72,19 @@ void evc_line(evc_canvas *cv, float x0, float y0, float x1, float y1,
               float width, const unsigned char rgb[3]);
 void evc_arrow(evc_canvas *cv, float x0, float y0, float x1, float y1,
                const unsigned char rgb[3]);
-/* Text from stb_easy_font scaled by `scale` (1 = 6 px high caps). */
+/* Text from stb_easy_font scaled by `scale` (1 = 6 px high caps), (x, y)
+ * its top left. ASCII is drawn; each other UTF-8 character as '?'. */
 void evc_text(evc_canvas *cv, int x, int y, const char *s, int scale,
               const unsigned char rgb[3]);
+/* The same turned a quarter left, read from bottom to top: (x, y) is the
+ * bottom left of the turned text, which reaches up to y - width. */
+void evc_text_up(evc_canvas *cv, int x, int y, const char *s, int scale,
+                 const unsigned char rgb[3]);
 int evc_text_width(const char *s, int scale);
+/* s, or s shortened in the middle to "start...end" (whole characters, the
+ * end up to a third of the width), at most max_w pixels wide, into out (len
+ * bytes): names that share a long start or end stay apart. */
+void evc_text_fit(const char *s, int scale, int max_w, char *out, size_t len);
 /* A grey image (side x side floats; values in [0, 1] or [0, 255], chosen by
  * vmax) drawn dark-on-light at (x, y), scaled by an integer zoom, with a
  * border of `border` pixels in rgb (NULL: none). */
@@ -61,6 +97,9 @@ typedef struct evc_labels {
   const int64_t *y;          /* n class labels, or NULL (one colour) */
   int n_classes;
   const char *const *names;  /* n_classes names, or NULL ("class c") */
+  /* The classes' colours, or NULL: each figure makes them from y (the same
+   * colours; give one to share it with thumbnails and the page). */
+  const evc_palette *palette;
 } evc_labels;
 
 /* Scatter of n points (xy: n x 2, leading dimension ld) coloured by class,
@@ -78,10 +117,12 @@ int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld,
                       const float *images, int side, float vmax,
                       const evc_labels *lab, int canvas_px);
 /* Rows of thumbnails: row r shows images idx[r*cols .. r*cols+cols-1]
- * (-1: empty), the first column set apart as the query. */
+ * (-1: empty), the first column set apart as the query, bordered in the
+ * colour of labels[r*cols + c] in pal (labels NULL: dark grey). */
 int evc_fig_thumb_rows(const char *path, const float *images, int side,
                        float vmax, const int64_t *idx, int rows, int cols,
-                       const int64_t *labels, const char *title);
+                       const int64_t *labels, const evc_palette *pal,
+                       const char *title);
 /* One thumbnail, zoomed. */
 int evc_fig_thumb(const char *path, const float *img, int side, float vmax,
                   int zoom);
@@ -95,10 +136,18 @@ int evc_fig_sprite(const char *path, const float *images, size_t n, int side,
 #define EVC_MAX_LABEL 65535
 /* 0, or -1 with "<what>: point i has x coordinate nan..." printed. */
 int evc_check_points(const char *what, const float *xy, size_t n, size_t ld);
-/* Confusion matrix heatmap (c x c counts, rows = true) with per-class
- * accuracy in a last column. */
+/* Confusion matrix heatmap (c x c counts, rows = true, columns =
+ * predicted) with per-class accuracy in a last column and a colour scale.
+ * Cells are 2100 / c pixels (between 2 and 52) and coloured by the square
+ * root of count / largest count; names label the rows and, turned, the
+ * columns, every k-th when cells are smaller than 14 pixels. */
 int evc_fig_confusion(const char *path, const int64_t *counts, int c,
                       const char *const *names, const float *accuracy);
+/* The same; with rows_normalised each cell is coloured (and numbered) by its
+ * share of its row, the true class, so small classes read like large ones. */
+int evc_fig_confusion_ex(const char *path, const int64_t *counts, int c,
+                         const char *const *names, const float *accuracy,
+                         int rows_normalised);
 /* Scree: bars of explained variance ratio and its cumulative sum. */
 int evc_fig_scree(const char *path, const float *ratio, size_t k,
                   const char *title);

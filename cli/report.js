@@ -1,16 +1,34 @@
 /* report.js - the interactive parts of an embedviz report: a 3-D map turned
- * with the mouse, and a 2-D map where hovering a point shows its image and
- * clicking it lists its nearest neighbours. No library, no network: the data
- * is in window.EMBEDVIZ (written by embedviz report) and the thumbnails come
- * from sprite.png in the report folder. */
+ * with the mouse, a 2-D map where hovering a point shows its image and
+ * clicking it lists its nearest neighbours, a search box that lights up a
+ * class's points on both maps, and the per-class table sorted by a click on
+ * a header. No library, no network: the data is in window.EMBEDVIZ (written
+ * by embedviz report) and the thumbnails come from sprite.png in the report
+ * folder. */
 (function () {
   "use strict";
   var D = window.EMBEDVIZ;
   var sprite = new Image();
   sprite.src = D.sprite.file;
 
-  function colour(c) { return D.colours[c % D.colours.length]; }
+  /* One colour per class, as in the pictures; "other" classes share one grey. */
+  function colour(c) { return D.colours[c] || D.otherColour; }
   function name(c) { return D.names[c] || ("class " + c); }
+
+  /* The classes the search box found (match[c] = 1), or null: every class.
+   * The maps register their drawing functions to be redrawn on a change. */
+  var match = null, redraws = [];
+
+  /* Class c's colour 85 % of the way to white, drawn opaque for the points
+   * the search did not find: dim however many overlap. */
+  var dimmed = [];
+  function dim(c) {
+    if (!dimmed[c]) {
+      var h = colour(c), rgb = [1, 3, 5].map(function (k) { return parseInt(h.substr(k, 2), 16); });
+      dimmed[c] = "rgb(" + rgb.map(function (v) { return Math.round(v + 0.85 * (255 - v)); }).join(",") + ")";
+    }
+    return dimmed[c];
+  }
 
   /* Draw image i of the sprite into a canvas, dark on light as in the
    * pictures (the sprite is already drawn that way). */
@@ -54,12 +72,22 @@
     this.selected = -1;
     function draw() {
       ctx.clearRect(0, 0, W, H);
-      ctx.globalAlpha = 0.8;
+      ctx.globalAlpha = match ? 1 : 0.8;
       for (var i = 0; i < n; i++) {
-        ctx.fillStyle = colour(D.labels[i]);
+        if (match && match[D.labels[i]]) continue;
+        ctx.fillStyle = match ? dim(D.labels[i]) : colour(D.labels[i]);
         ctx.fillRect(px[2 * i] - 2, px[2 * i + 1] - 2, 4, 4);
       }
       ctx.globalAlpha = 1;
+      if (match) {   /* the found classes on top, larger, on a dark halo */
+        ctx.fillStyle = "#000";
+        for (i = 0; i < n; i++) if (match[D.labels[i]]) ctx.fillRect(px[2 * i] - 4, px[2 * i + 1] - 4, 8, 8);
+        for (i = 0; i < n; i++) {
+          if (!match[D.labels[i]]) continue;
+          ctx.fillStyle = colour(D.labels[i]);
+          ctx.fillRect(px[2 * i] - 3, px[2 * i + 1] - 3, 6, 6);
+        }
+      }
       if (self.selected >= 0) {
         var s = self.selected, k = D.k;
         ctx.strokeStyle = "#000";
@@ -127,6 +155,9 @@
       var r = canvas.getBoundingClientRect();
       return [r.left + px[2 * i] * r.width / W, r.top + px[2 * i + 1] * r.height / H];
     };
+    /* Where point i is on the canvas, in canvas pixels. */
+    this.pointCanvas = function (i) { return [px[2 * i], px[2 * i + 1]]; };
+    redraws.push(draw);
     draw();
   }
 
@@ -153,12 +184,17 @@
         var persp = 1 / (1 + 0.3 * z2 / (r || 1));
         sx[i] = W / 2 + x1 * s * persp; sy[i] = H / 2 - y1 * s * persp; z[i] = z2;
       }
-      var ord = Array.prototype.slice.call(order).sort(function (a, b) { return z[b] - z[a]; });
+      /* far to near; the classes the search found on top of the others */
+      var ord = Array.prototype.slice.call(order).sort(function (a, b) {
+        if (match && match[D.labels[a]] !== match[D.labels[b]]) return match[D.labels[a]] - match[D.labels[b]];
+        return z[b] - z[a];
+      });
       ctx.clearRect(0, 0, W, H);
       for (var j = 0; j < n; j++) {
         var q = ord[j], depth = 0.5 + 0.5 * (1 - (z[q] / (r || 1) + 1) / 2);
-        ctx.globalAlpha = 0.35 + 0.6 * depth;
-        ctx.fillStyle = colour(D.labels[q]);
+        var off = match && !match[D.labels[q]];
+        ctx.globalAlpha = off ? 1 : 0.35 + 0.6 * depth;
+        ctx.fillStyle = off ? dim(D.labels[q]) : colour(D.labels[q]);
         ctx.beginPath(); ctx.arc(sx[q], sy[q], 1.5 + 2 * depth, 0, 2 * Math.PI); ctx.fill();
       }
       ctx.globalAlpha = 1;
@@ -178,22 +214,128 @@
       draw();
     }, {passive: false});
     this.rotate = function (dy, dp) { yaw += dy; pitch += dp; draw(); };
+    redraws.push(draw);
     draw();
   }
 
-  function legend(el) {
+  /* ---- finding a class by name ------------------------------------------- */
+  var searchBox = document.getElementById("class-search"), status = document.getElementById("search-status");
+
+  /* The classes named exactly q (any case), or else those whose name holds it. */
+  function findClasses(q) {
+    var exact = [], part = [];
+    q = q.trim().toLowerCase();
+    if (!q) return null;
     D.names.forEach(function (nm, c) {
+      var l = nm.toLowerCase();
+      if (l === q) exact.push(c); else if (l.indexOf(q) >= 0) part.push(c);
+    });
+    return exact.length ? exact : part;
+  }
+
+  function search(text) {
+    var found = findClasses(text), images = 0, i;
+    match = null;
+    if (found) {
+      match = new Uint8Array(D.names.length);
+      found.forEach(function (c) { match[c] = 1; });
+      for (i = 0; i < D.labels.length; i++) images += match[D.labels[i]];
+    }
+    if (!found) status.textContent = "";
+    else if (!found.length) status.textContent = "no class name holds \u201c" + text.trim() + "\u201d";
+    else status.textContent = (found.length === 1 ? name(found[0]) : found.length + " classes (" +
+      found.slice(0, 5).map(name).join(", ") + (found.length > 5 ? ", \u2026" : "") + ")") + ": " + images +
+      " image" + (images === 1 ? "" : "s") + " lit up";
+    redraws.forEach(function (f) { f(); });
+    return found;
+  }
+
+  /* Find class c from anywhere on the page (legend, table), then show the map. */
+  function findClass(c) {
+    searchBox.value = name(c);
+    search(searchBox.value);
+    document.getElementById("imap").scrollIntoView({block: "center"});
+  }
+
+  function setUpSearch() {
+    var list = document.getElementById("class-list");
+    D.names.forEach(function (nm) {
+      var o = document.createElement("option");
+      o.value = nm;
+      list.appendChild(o);
+    });
+    searchBox.addEventListener("input", function () { search(searchBox.value); });
+  }
+
+  /* The coloured classes, then one grey entry for the others that have
+   * images (as in the pictures' legends); a click finds the class. */
+  function legend(el) {
+    var others = 0, points = new Uint8Array(D.names.length);
+    for (var i = 0; i < D.labels.length; i++) points[D.labels[i]] = 1;
+    function swatch(bg, text, c) {
       var s = document.createElement("span");
       s.className = "swatch";
       s.innerHTML = "<i></i>";
-      s.firstChild.style.background = colour(c);
-      s.appendChild(document.createTextNode(nm));
+      s.firstChild.style.background = bg;
+      s.appendChild(document.createTextNode(text));
+      if (c >= 0) {
+        s.tabIndex = 0;
+        s.title = "find " + text + " on the map";
+        s.addEventListener("click", function () { findClass(c); });
+      }
       el.appendChild(s);
+    }
+    D.names.forEach(function (nm, c) {
+      if (D.coloured[c]) swatch(colour(c), nm, c);
+      else if (points[c]) others++;
+    });
+    if (others) swatch(D.otherColour, "other (" + others + " classes: type a name to find one)", -1);
+  }
+
+  /* ---- sortable tables ---------------------------------------------------- */
+  /* A click on a header sorts by that column, ascending; another click on the
+   * same header reverses. Numbers sort by their data-v (or text), with empty
+   * values last; text in natural order ("class 2" before "class 10"). */
+  function sortable(table) {
+    var heads = table.tHead.rows[0].cells, body = table.tBodies[0];
+    function key(row, col, num) {
+      var td = row.cells[col], v = td.hasAttribute("data-v") ? td.getAttribute("data-v") : td.textContent;
+      return num ? (v === "" ? NaN : parseFloat(v)) : td.textContent;
+    }
+    function sortBy(col) {
+      var th = heads[col], num = th.getAttribute("data-sort") === "num";
+      var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+      Array.prototype.forEach.call(heads, function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", dir > 0 ? "ascending" : "descending");
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = key(a, col, num), y = key(b, col, num);
+        if (num) {
+          if (isNaN(x) || isNaN(y)) return isNaN(x) - isNaN(y);
+          return dir * (x - y);
+        }
+        return dir * x.localeCompare(y, undefined, {numeric: true, sensitivity: "base"});
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    }
+    Array.prototype.forEach.call(heads, function (th, col) {
+      if (!th.hasAttribute("data-sort")) return;
+      th.tabIndex = 0;
+      th.addEventListener("click", function () { sortBy(col); });
+      th.addEventListener("keydown", function (ev) { if (ev.key === "Enter") sortBy(col); });
+    });
+    /* a class name in the table finds its images on the map */
+    body.addEventListener("click", function (ev) {
+      var td = ev.target.closest("td");
+      if (td && td.cellIndex === 0 && td.parentNode.hasAttribute("data-class"))
+        findClass(parseInt(td.parentNode.getAttribute("data-class"), 10));
     });
   }
 
-  window.embedviz = {};
+  window.embedviz = {search: function (text) { searchBox.value = text; return search(text); }};
   document.querySelectorAll(".legend").forEach(legend);
+  document.querySelectorAll("table.sortable").forEach(sortable);
+  setUpSearch();
   window.embedviz.map3d = new Map3D(document.getElementById("map3d"));
   window.embedviz.map = new InteractiveMap(document.getElementById("imap"), document.getElementById("tip"),
                                            document.getElementById("nn-list"));

@@ -5,6 +5,8 @@
  * into C strings at build time), so the page works offline from the folder.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plot.h"
@@ -19,6 +21,18 @@ static void html_text(FILE *f, const char *s) {
     else if (*s == '"') fputs("&quot;", f);
     else fputc(*s, f);
   }
+}
+
+/* A JavaScript (and JSON) string: quotes, backslashes, control characters
+ * and < > & escaped, so no name can end the string or the script. */
+static void js_string(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if (*p == '"' || *p == '\\' || *p == '<' || *p == '>' || *p == '&' || *p < 32 || *p == 127)
+      fprintf(f, "\\u%04x", *p);
+    else fputc(*p, f);
+  }
+  fputc('"', f);
 }
 
 static const char *cname(const evr_data *d, int64_t c, char *buf, size_t len) {
@@ -36,23 +50,34 @@ static void js_floats(FILE *f, const char *key, const evc_mat *m, size_t cols) {
   fputs("]),\n", f);
 }
 
-static void write_data(FILE *f, const evr_data *d, const evr_results *r) {
-  size_t n = d->images.rows;
-  char buf[32];
-  fputs("<script>window.EMBEDVIZ={\n", f);
+/* Class names and colours: one colour per class, as in the pictures (the
+ * same palette from the same labels), "other" classes in otherColour. */
+static int write_classes(FILE *f, const evr_data *d) {
+  char buf[32], hex[8];
+  evc_palette pal;
+  if (evc_palette_init(&pal, d->labels.i, d->labels.rows, d->n_classes)) return 1;
   fputs("names:[", f);
   for (int c = 0; c < d->n_classes; c++) {
-    fprintf(f, "%s\"", c ? "," : "");
-    html_text(f, cname(d, c, buf, sizeof buf));
-    fputs("\"", f);
+    if (c) fputc(',', f);
+    js_string(f, cname(d, c, buf, sizeof buf));
   }
   fputs("],\ncolours:[", f);
-  for (int c = 0; c < 10; c++) {
-    char hex[8];
-    evc_class_hex(c, hex);
+  for (int c = 0; c < d->n_classes; c++) {
+    evc_palette_hex(&pal, c, hex);
     fprintf(f, "%s\"%s\"", c ? "," : "", hex);
   }
-  fprintf(f, "],\nsprite:{file:\"sprite.png\",side:%d,perRow:64},\nk:%zu,\n", d->side, r->nn_self.cols);
+  fputs("],\ncoloured:new Uint8Array([", f);
+  for (int c = 0; c < d->n_classes; c++) fprintf(f, "%s%d", c ? "," : "", pal.slot[c] >= 0);
+  fprintf(f, "]),\notherColour:\"#%02x%02x%02x\",\n", EVC_OTHER_RGB[0], EVC_OTHER_RGB[1], EVC_OTHER_RGB[2]);
+  evc_palette_free(&pal);
+  return 0;
+}
+
+static int write_data(FILE *f, const evr_data *d, const evr_results *r) {
+  size_t n = d->images.rows;
+  fputs("<script>window.EMBEDVIZ={\n", f);
+  if (write_classes(f, d)) return 1;
+  fprintf(f, "sprite:{file:\"sprite.png\",side:%d,perRow:64},\nk:%zu,\n", d->side, r->nn_self.cols);
   fputs("labels:new Int16Array([", f);
   for (size_t i = 0; i < n; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)d->labels.i[i]);
   fputs("]),\npred:new Int16Array([", f);
@@ -65,6 +90,7 @@ static void write_data(FILE *f, const evr_data *d, const evr_results *r) {
   js_floats(f, "map", &r->map[d->penultimate], 2);
   js_floats(f, "map3d", &r->map3d, 3);
   fputs("};</script>\n", f);
+  return 0;
 }
 
 /* ---- sections ------------------------------------------------------------ */
@@ -136,16 +162,74 @@ static void section_ambiguity(FILE *f, const evr_data *d, const evr_results *r) 
   fputs("</div>\n", f);
 }
 
-static void section_confusion_pca(FILE *f, const evr_data *d, const evr_results *r) {
-  char b[32];
+/* Rows of the per-class table, worst first: lowest accuracy, then more
+ * images, then class order; classes without images last. */
+typedef struct class_row { float acc; int64_t count; int c; } class_row;
+static int worst_first(const void *a, const void *b) {
+  const class_row *x = a, *y = b;
+  int nx = !isfinite(x->acc), ny = !isfinite(y->acc);
+  if (nx != ny) return nx - ny;
+  if (!nx && x->acc != y->acc) return x->acc < y->acc ? -1 : 1;
+  if (x->count != y->count) return x->count > y->count ? -1 : 1;
+  return (x->c > y->c) - (x->c < y->c);
+}
+
+/* The per-class table: name (with its colour), images, accuracy and the
+ * class it is most often taken for; sortable by clicking a header
+ * (report.js), worst first as written. */
+static int class_table(FILE *f, const evr_data *d, const evr_results *r) {
+  int c = d->n_classes;
+  class_row *row = calloc((size_t)c, sizeof *row);
+  evc_palette pal;
+  if (!row || evc_palette_init(&pal, d->labels.i, d->labels.rows, c)) {
+    free(row);
+    return evc_err("out of memory for the table of %d classes", c);
+  }
+  for (int k = 0; k < c; k++) row[k].acc = r->class_accuracy[k], row[k].c = k;
+  for (int k = 0; k < c * c; k++) row[k / c].count += r->confusion[k];
+  qsort(row, (size_t)c, sizeof *row, worst_first);
+  fputs("<div class=\"tablebox\"><table class=\"classes sortable\" id=\"class-table\"><thead><tr>"
+        "<th data-sort=\"text\">class</th><th data-sort=\"num\">images</th>"
+        "<th data-sort=\"num\" aria-sort=\"ascending\">accuracy</th>"
+        "<th data-sort=\"text\">most often taken for</th></tr></thead>\n<tbody>\n", f);
+  char b1[32], b2[32], hex[8];
+  for (int k = 0; k < c; k++) {
+    int q = row[k].c, worst = -1;
+    for (int p = 0; p < c; p++)
+      if (p != q && r->confusion[(size_t)q * c + p] > 0 && (worst < 0 || r->confusion[(size_t)q * c + p] >
+                                                                           r->confusion[(size_t)q * c + worst]))
+        worst = p;
+    evc_palette_hex(&pal, q, hex);
+    fprintf(f, "<tr data-class=\"%d\"><td><i class=\"dot\" style=\"background:%s\"></i>", q, hex);
+    html_text(f, cname(d, q, b1, sizeof b1));
+    fprintf(f, "</td><td class=\"num\">%lld</td>", (long long)row[k].count);
+    float acc = r->class_accuracy[q];
+    if (isfinite(acc)) fprintf(f, "<td class=\"num\" data-v=\"%.6f\">%.1f%%</td><td>", acc, 100 * acc);
+    else fputs("<td class=\"num\" data-v=\"\">-</td><td>", f);
+    if (worst >= 0) {
+      html_text(f, cname(d, worst, b2, sizeof b2));
+      fprintf(f, " (%lld)", (long long)r->confusion[(size_t)q * c + worst]);
+    }
+    fputs("</td></tr>\n", f);
+  }
+  fputs("</tbody></table></div>\n", f);
+  evc_palette_free(&pal);
+  free(row);
+  return 0;
+}
+
+static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *r) {
   fprintf(f, "<h2>6. Where the network goes wrong</h2>\n<p class=\"lead\">Accuracy on these %zu test images: "
              "<b>%.1f%%</b>. The confusions sit between garments of the same shape.</p>\n<div class=\"row\">",
           d->images.rows, 100 * r->accuracy);
-  figure(f, "confusion.png", "confusion matrix (rows: true class) and per-class accuracy");
-  fputs("<div><table><tr><th>class</th><th>accuracy</th></tr>\n", f);
-  for (int c = 0; c < d->n_classes; c++)
-    fprintf(f, "<tr><td>%s</td><td class=\"num\">%.1f%%</td></tr>\n", cname(d, c, b, sizeof b), 100 * r->class_accuracy[c]);
-  fputs("</table></div></div>\n", f);
+  /* many classes: a larger picture, and the full size a click away */
+  fprintf(f, "<figure%s><a href=\"confusion.png\"><img src=\"confusion.png\" alt=\"confusion matrix\"></a>"
+             "<figcaption>confusion matrix (rows: true class) and per-class accuracy%s</figcaption></figure>\n",
+          d->n_classes > 20 ? " class=\"big\"" : "", d->n_classes > 20 ? "; click for the full size" : "");
+  fputs("<div><p class=\"note\">Each class, the worst first; click a header to sort, a name to find its "
+        "images on the map below.</p>\n", f);
+  if (class_table(f, d, r)) return 1;
+  fputs("</div></div>\n", f);
   float two = r->pca_ratio.rows > 1 ? r->pca_ratio.f[0] + r->pca_ratio.f[1] : r->pca_ratio.f[0];
   fprintf(f, "<h2>7. PCA of the penultimate layer</h2>\n<p class=\"lead\">A linear view of the same features: the "
              "first two principal components explain %.0f%% of the variance. The arrows are the features with the "
@@ -154,11 +238,16 @@ static void section_confusion_pca(FILE *f, const evr_data *d, const evr_results 
   figure(f, "pca_biplot.png", "PCA map with the strongest loadings as arrows");
   figure(f, "pca_scree.png", "scree plot: explained variance per component");
   fputs("</div>\n", f);
+  return 0;
 }
 
 static void section_interactive(FILE *f) {
-  fputs("<h2>8. Explore</h2>\n<p class=\"lead\">The map of the penultimate layer. Hover a point to see its image, "
-        "label and prediction; click it to list its nearest neighbours in feature space.</p>\n"
+  fputs("<h2 id=\"explore\">8. Explore</h2>\n<p class=\"lead\">The map of the penultimate layer. Hover a point to "
+        "see its image, label and prediction; click it to list its nearest neighbours in feature space. Type a "
+        "class name to light up its images.</p>\n"
+        "<div class=\"search\"><label for=\"class-search\">Find a class</label> <input type=\"search\" "
+        "id=\"class-search\" list=\"class-list\" placeholder=\"class name\" autocomplete=\"off\">"
+        "<datalist id=\"class-list\"></datalist> <span id=\"search-status\" aria-live=\"polite\"></span></div>\n"
         "<div class=\"legend\"></div>\n<div class=\"row\"><div class=\"mapbox\">"
         "<canvas id=\"imap\" class=\"map\" width=\"700\" height=\"700\"></canvas>"
         "<div id=\"tip\" hidden><canvas width=\"28\" height=\"28\"></canvas><div class=\"tip-text\"></div></div>"
@@ -191,10 +280,10 @@ int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r
   section_depth(f, d, r);
   section_3d_and_images(f, d);
   section_ambiguity(f, d, r);
-  section_confusion_pca(f, d, r);
+  if (section_confusion_pca(f, d, r)) return evc_out_abort(&out), 1;
   section_interactive(f);
   section_timings(f, r);
-  write_data(f, d, r);
+  if (write_data(f, d, r)) return evc_out_abort(&out), 1;
   fprintf(f, "<script>\n%s</script>\n</body></html>\n", REPORT_JS);
   return evc_out_commit(&out);   /* index.html appears whole, or the old one stays */
 }

@@ -82,3 +82,71 @@ def palette_pixels(px, alpha=1.0, tol=2):
     want = np.floor(255 + alpha * (PALETTE - 255) + 0.5)
     flat = px.reshape(-1, 1, 3)
     return (np.abs(flat - want[None]).max(axis=2) <= tol).sum(axis=0)
+
+
+# Kelly's 22 colours of maximum contrast (Color Engineering 3(6), 1965) without
+# white and grey, in Kelly's order: the class colours beyond 10 classes; and
+# Kelly's grey, the colour of the classes beyond the 20 largest ("other").
+# Written out here, not read from the tool, so a wrong colour fails.
+KELLY = np.array([[0x22, 0x22, 0x22], [0xF3, 0xC3, 0x00], [0x87, 0x56, 0x92], [0xF3, 0x84, 0x00],
+                  [0xA1, 0xCA, 0xF1], [0xBE, 0x00, 0x32], [0xC2, 0xB2, 0x80], [0x00, 0x88, 0x56],
+                  [0xE6, 0x8F, 0xAC], [0x00, 0x67, 0xA5], [0xF9, 0x93, 0x79], [0x60, 0x4E, 0x97],
+                  [0xF6, 0xA6, 0x00], [0xB3, 0x44, 0x6C], [0xDC, 0xD3, 0x00], [0x88, 0x2D, 0x17],
+                  [0x8D, 0xB6, 0x00], [0x65, 0x45, 0x22], [0xE2, 0x58, 0x22], [0x2B, 0x3D, 0x26]])
+OTHER = np.array([0x84, 0x84, 0x82])
+
+
+def class_table(page):
+    """The report's per-class table (section 6) in page order: one dict per
+    row with the class number, name, images, accuracy (a fraction, or None
+    for '-') and the 'most often taken for' text; and the header cells."""
+    import html.parser
+
+    class Parser(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.rows, self.heads, self.cell = False, [], [], None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "table" and a.get("id") == "class-table":
+                self.inside = True
+            elif self.inside and tag == "tr" and "data-class" in a:
+                self.rows.append({"class": int(a["data-class"]), "cells": [], "v": None})
+            elif self.inside and tag in ("td", "th"):
+                self.cell = ""
+                if tag == "td" and "data-v" in a:
+                    self.rows[-1]["v"] = a["data-v"]
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+        def handle_endtag(self, tag):
+            if tag == "table":
+                self.inside = False
+            elif self.inside and tag in ("td", "th") and self.cell is not None:
+                (self.rows[-1]["cells"] if tag == "td" else self.heads).append(self.cell)
+                self.cell = None
+
+    p = Parser()
+    p.feed(page)
+    rows = [{"class": r["class"], "name": r["cells"][0], "images": int(r["cells"][1]),
+             "accuracy": float(r["v"]) if r["v"] else None, "accuracy_text": r["cells"][2],
+             "taken_for": r["cells"][3]} for r in p.rows]
+    return rows, p.heads
+
+
+def confusion_grid(px):
+    """Top left corner and cell pitch of a confusion picture whose [0][0]
+    cell has the largest value: the leftmost pixels of the ramp's darkest
+    colour, then how long their row runs (cells are drawn one pixel short of
+    the pitch, to leave a white line between them)."""
+    dark = (px == (8, 48, 107)).all(axis=2)
+    ys, xs = np.nonzero(dark)
+    left = xs.min()
+    top = ys[xs == left].min()
+    run_len = 0
+    while dark[top, left + run_len]:
+        run_len += 1
+    return left, top, run_len + 1

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from cli_util import PALETTE, assert_drawn, palette_pixels, pixels, png_size, run, skip_unless, softmax
+from cli_util import PALETTE, assert_drawn, class_table, palette_pixels, pixels, png_size, run, skip_unless, softmax
 
 
 @pytest.fixture(scope="module")
@@ -233,12 +233,20 @@ def test_report_per_class_accuracy_and_ambiguity_are_numpys(report, inputs):
     page = (report / "index.html").read_text()
     names = json.loads(re.search(r"names:(\[[^\]]*\])", page).group(1))
     assert len(names) == 10
-    table = re.search(r"<th>class</th><th>accuracy</th></tr>\n(.*?)</table>", page, re.S).group(1)
-    acc = re.findall(r"<tr><td>([^<]*)</td><td class=\"num\">([\d.]+)%</td></tr>", table)
-    assert [html.unescape(c) for c, _ in acc] == names
+    rows, heads = class_table(page)
+    assert heads == ["class", "images", "accuracy", "most often taken for"]
+    assert sorted(r["class"] for r in rows) == list(range(10))
+    assert [r["name"] for r in sorted(rows, key=lambda r: r["class"])] == names
     cm = confusion_matrix(y, p.argmax(1), labels=range(10))
     recall = cm.diagonal() / cm.sum(1)
-    np.testing.assert_allclose([float(v) for _, v in acc], 100 * recall, atol=0.05 + 1e-9)
+    got = np.array([r["accuracy"] for r in sorted(rows, key=lambda r: r["class"])])
+    np.testing.assert_allclose(got, recall, atol=1e-6)
+    for r in rows:
+        assert r["accuracy_text"] == f"{100 * recall[r['class']]:.1f}%"
+        assert r["images"] == cm[r["class"]].sum()
+    # worst first: accuracy ascending, ties by more images
+    keys = [(r["accuracy"], -r["images"], r["class"]) for r in rows]
+    assert keys == sorted(keys)
 
     top = np.sort(p, axis=1)[:, ::-1]
     amb = top[:, 1] / top[:, 0]
