@@ -202,7 +202,8 @@ class MemoryLimitError(EmbedvizMemoryError):
     """The work would pass a configured memory limit (EV_ERR_LIMIT).
 
     Raised before the work starts, e.g. by the exact t-SNE on too many
-    points; the message says how much it would need. Also a MemoryError.
+    points; the message says how much it would need and what to use
+    instead. Also a MemoryError.
 
     Attributes
     ----------
@@ -213,8 +214,13 @@ class MemoryLimitError(EmbedvizMemoryError):
 
     Examples
     --------
+    >>> import numpy as np
     >>> import embedviz
-    >>> issubclass(embedviz.MemoryLimitError, (embedviz.EmbedvizMemoryError, MemoryError))
+    >>> embedviz.TSNE(method="exact").fit(np.zeros((20000, 2)))
+    Traceback (most recent call last):
+        ...
+    embedviz.MemoryLimitError: the exact method needs about 4577 MiB for its 20000 x 20000 affinities, more than ...: use method='barnes_hut' ...
+    >>> issubclass(embedviz.MemoryLimitError, MemoryError)
     True
     """
 
@@ -329,7 +335,7 @@ class FormatError(EmbedvizValueError):
 
 
 class UnsupportedError(EmbedvizError):
-    """Not available in this build of the library or on this machine (EV_ERR_UNSUPPORTED).
+    """Not available in this build or on this machine (EV_ERR_UNSUPPORTED).
 
     E.g. extraction in a build without libtorch, device="cuda" without a
     GPU, or a C call an older libembedviz lacks (the message names it).

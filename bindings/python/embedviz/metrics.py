@@ -18,7 +18,7 @@ def _bad(message):
 
 
 def scores(probs, *, logits=False):
-    """Return how sure each prediction is: ambiguity, margin, entropy and the top two classes.
+    """Return each prediction's ambiguity, margin, entropy and top two classes.
 
     Per row of probs (n x n_classes): ambiguity (second-largest
     probability / largest: 0 = certain, 1 = a tie), margin (largest minus

@@ -128,7 +128,7 @@ def map_quality(X, X_embedded, *, n_neighbors=5, metric="euclidean",
 
 
 def trustworthiness(X, X_embedded, *, n_neighbors=5, metric="euclidean"):
-    """Return how far a map keeps false neighbours out, as scikit-learn's trustworthiness.
+    """Return a map's trustworthiness, as scikit-learn's trustworthiness computes it.
 
     The value of sklearn.manifold.trustworthiness with its signature,
     computed by libembedviz from the map neighbours' ranks only:
