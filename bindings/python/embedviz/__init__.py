@@ -65,16 +65,80 @@ __all__ = [
 
 
 def library():
-    """The loaded library (loading it on first use); its ``path`` attribute
-    says which file was loaded. Raises LibraryNotFoundError."""
+    """Return the loaded libembedviz, loading it on first use.
+
+    The library is found through EMBEDVIZ_LIBRARY, then beside this
+    package, then on the system's search path (docs/python.md).
+
+    Returns
+    -------
+    Library
+        The loaded library: ``path`` is the file (or soname) that was
+        loaded, ``version`` its version string, ``has(name)`` whether it
+        exports a C call.
+
+    Raises
+    ------
+    LibraryNotFoundError
+        No libembedviz could be loaded, or its major version does not fit
+        this package; the message lists every place tried.
+
+    See Also
+    --------
+    use_library : Load a libembedviz from a given path instead.
+    library_version : The loaded library's version string.
+
+    Examples
+    --------
+    >>> import embedviz
+    >>> lib = embedviz.library()
+    >>> lib.path  # doctest: +ELLIPSIS
+    '...libembedviz.so...'
+    >>> lib.has("ev_pca_fit")
+    True
+    """
     return _lib_handle()
 
 
 def library_version():
-    """The loaded library's version string, e.g. "1.0.0"."""
+    """Return the loaded libembedviz's version string.
+
+    Returns
+    -------
+    str
+        "MAJOR.MINOR.PATCH", e.g. "1.1.0"; the major version is always this
+        package's (1).
+
+    Raises
+    ------
+    LibraryNotFoundError
+        No libembedviz could be loaded.
+
+    See Also
+    --------
+    library : The loaded library itself.
+
+    Examples
+    --------
+    >>> import embedviz
+    >>> embedviz.library_version().split(".")[0]
+    '1'
+    """
     return _lib_handle().version
 
 
 def default_threads():
-    """Threads the library uses when a setting says 0 / n_jobs=None."""
+    """Return the threads the library uses when a setting says 0 or n_jobs=None.
+
+    Returns
+    -------
+    int
+        The processors OpenMP sees (``omp_get_num_procs``), at least 1.
+
+    Examples
+    --------
+    >>> import embedviz
+    >>> embedviz.default_threads() >= 1
+    True
+    """
     return int(_lib_handle().ev_default_threads())

@@ -81,9 +81,72 @@ class Estimator(_SkBase):
                 if p.name != "self" and p.kind != p.VAR_KEYWORD]
 
     def get_params(self, deep=True):
+        """Return the estimator's parameters: its constructor's keywords and their values.
+
+        scikit-learn's protocol (``clone``, grid searches and pipelines use
+        it).
+
+        Parameters
+        ----------
+        deep : bool, default True
+            Accepted for scikit-learn's signature; the parameters hold no
+            estimators, so it changes nothing.
+
+        Returns
+        -------
+        params : dict of str to object
+            Parameter name -> value, as given (validated when fit runs).
+
+        See Also
+        --------
+        set_params : Change parameters.
+
+        Examples
+        --------
+        >>> from embedviz import PCA
+        >>> params = PCA(n_components=3, whiten=True).get_params()
+        >>> params["n_components"], params["whiten"], params["svd_solver"]
+        (3, True, 'auto')
+        """
         return {name: getattr(self, name) for name in self._param_names()}
 
     def set_params(self, **params):
+        """Set parameters by name and return the estimator.
+
+        The values are stored as given and validated by the next fit, as
+        scikit-learn does; a fitted model keeps its fit until then.
+
+        Parameters
+        ----------
+        **params
+            Parameter name -> new value; each name must be a parameter of
+            the constructor.
+
+        Returns
+        -------
+        self : estimator
+            The same object, for chaining.
+
+        Raises
+        ------
+        EmbedvizValueError
+            A name that is not a parameter (the message lists the valid
+            ones).
+
+        See Also
+        --------
+        get_params : The parameters and their values.
+
+        Examples
+        --------
+        >>> from embedviz import NearestNeighbors
+        >>> NearestNeighbors().set_params(n_neighbors=3, metric="cosine")
+        NearestNeighbors(n_neighbors=3, metric='cosine')
+        >>> NearestNeighbors().set_params(k=3)
+        Traceback (most recent call last):
+            ...
+        embedviz.EmbedvizValueError: invalid parameter 'k' for NearestNeighbors: valid parameters are n_neighbors, ...
+        """
         valid = self._param_names()
         for name, value in params.items():
             if name not in valid:

@@ -232,7 +232,44 @@ def lib():
 
 
 def use_library(path):
-    """Load libembedviz from `path` and use it from now on."""
+    """Load libembedviz from `path` and use it from now on.
+
+    Objects made before keep the library they were made with; everything
+    made afterwards, and `library`, use the new one.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The library file (e.g. build/libembedviz.so.1), or a soname the
+        dynamic loader finds (e.g. "libembedviz.so.1").
+
+    Returns
+    -------
+    Library
+        The loaded library (as `library` returns it from now on).
+
+    Raises
+    ------
+    LibraryNotFoundError
+        `path` does not exist, cannot be loaded, is not libembedviz or has
+        another major version; the library in use stays in use.
+
+    See Also
+    --------
+    library : The library in use.
+
+    Examples
+    --------
+    >>> import embedviz
+    >>> lib = embedviz.use_library(embedviz.library().path)
+    >>> lib is embedviz.library(), lib.version == embedviz.library_version()
+    (True, True)
+    >>> embedviz.use_library("/nonexistent/libembedviz.so.1")
+    Traceback (most recent call last):
+        ...
+    embedviz.LibraryNotFoundError: libembedviz could not be loaded. Tried:
+      the path given: /nonexistent/libembedviz.so.1 (no such file)
+    """
     global _loaded
     new = load_library(path)
     with _lock:

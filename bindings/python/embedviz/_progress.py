@@ -38,9 +38,59 @@ _TITLES = {
 
 
 class ProgressBar:
-    """A tqdm-like text bar on a stream (stderr by default). On a terminal
-    it redraws one line per stage about ten times a second; elsewhere (a
-    log file) it writes one line when each stage ends."""
+    """A tqdm-like text progress bar, one line per stage of a long call.
+
+    Give it as ``progress=`` to an estimator or FeatureExtractor (what
+    ``progress=True`` makes, on stderr). On a terminal it redraws its line
+    about ten times a second; elsewhere (a log file, a StringIO) it writes
+    one line when each stage ends. A line shows the stage, the bar, the
+    steps done out of all, the time spent and left, the rate and, for
+    t-SNE, the KL divergence.
+
+    Parameters
+    ----------
+    stream : file-like, optional
+        Where the bar is written (``write`` and ``flush``); None means
+        ``sys.stderr`` (as it is when the bar is made).
+    min_interval : float, default 0.1
+        The least time in seconds between two redraws on a terminal.
+
+    Attributes
+    ----------
+    stream : file-like
+        The stream written to.
+    tty : bool
+        Whether the stream is a terminal (then the line is redrawn in
+        place).
+    min_interval : float
+        As given.
+    stage : str or None
+        The stage being shown ("knn", "pca", "affinities", "exaggeration",
+        "optimize", "extract", "read"), None between calls.
+
+    See Also
+    --------
+    PCA, NearestNeighbors, TSNE, FeatureExtractor : Their ``progress``
+        parameter takes a ProgressBar, True or a callable.
+
+    Notes
+    -----
+    The bar is the callable ``bar(stage, step, total, value)`` that every
+    ``progress`` parameter takes; it returns False (it never cancels). A
+    callable of your own returns True to cancel the call, which then
+    raises `Cancelled`.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from embedviz import PCA, ProgressBar
+    >>> log = io.StringIO()
+    >>> x = np.random.RandomState(0).rand(200, 8).astype(np.float32)
+    >>> _ = PCA(n_components=2, progress=ProgressBar(log)).fit(x)
+    >>> print(log.getvalue(), end="")
+    PCA ...|########################| ...]
+    """
 
     WIDTH = 24
 
@@ -96,10 +146,55 @@ class ProgressBar:
         return False
 
     def start(self):
-        """A call begins: its first stage's work starts now."""
+        """Mark the start of a call: its first stage's time counts from now.
+
+        The estimators call it when a call begins; call it yourself only
+        when you drive a bar with your own reports.
+
+        See Also
+        --------
+        close : End the line of the stage shown.
+
+        Examples
+        --------
+        >>> import io
+        >>> from embedviz import ProgressBar
+        >>> log = io.StringIO()
+        >>> bar = ProgressBar(log)
+        >>> bar.start()
+        >>> bar("knn", 10, 10, float("nan"))
+        False
+        >>> print(log.getvalue(), end="")
+        neighbour search |########################| 10/10 [00:00<00:00, ...]
+        """
         self.last_report = time.monotonic()
 
     def close(self):
+        """End the line of the stage shown, if one is open.
+
+        The estimators call it when a call ends (also when it fails), so
+        that what is written next starts on a new line. Closing twice does
+        nothing more.
+
+        See Also
+        --------
+        start : Mark the start of a call.
+
+        Examples
+        --------
+        >>> import io
+        >>> from embedviz import ProgressBar
+        >>> log = io.StringIO()
+        >>> bar = ProgressBar(log)
+        >>> bar.start()
+        >>> bar("pca", 1, 2, float("nan"))
+        False
+        >>> log.getvalue()
+        ''
+        >>> bar.close()
+        >>> print(log.getvalue(), end="")
+        PCA |############------------| 1/2 [...]
+        """
         if self.tty and self.line:
             self.stream.write("\n")
             self.stream.flush()

@@ -82,19 +82,32 @@ def _candidates():
 
 
 def tool_path():
-    """The embedviz tool that `report` runs.
+    """Return the path of the embedviz command-line tool that `report` runs.
+
+    Looked for in the environment variable EMBEDVIZ_CLI (the tool, or a
+    folder holding it; when set, nothing else is tried), then beside the
+    loaded libembedviz and in its prefix's bin folder, then on the PATH.
 
     Returns
     -------
     str
-        Its path: from EMBEDVIZ_CLI, else beside the loaded libembedviz or
-        in its prefix's bin folder, else on the PATH.
+        The tool's absolute path.
 
     Raises
     ------
     ToolNotFoundError
         Nothing was found; the message lists every place tried and how to
         point at the tool.
+
+    See Also
+    --------
+    report : Runs the tool.
+
+    Examples
+    --------
+    >>> import embedviz
+    >>> embedviz.tool_path()  # doctest: +SKIP
+    '/usr/local/bin/embedviz'
     """
     candidates, explicit = _candidates()
     tried = []
@@ -233,7 +246,19 @@ def python_words(message, known):
 
 
 class Report:
-    """What `report` made.
+    """What `report` made: the report's folder, its index.html and the tool's log.
+
+    `report` returns one; ``str(r)`` and ``os.fspath(r)`` are the
+    index.html's path.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The report folder.
+    command : list of str
+        The command line that was run.
+    log : list of str
+        The tool's lines.
 
     Attributes
     ----------
@@ -248,6 +273,20 @@ class Report:
         The command line that was run.
     log : list of str
         The tool's lines (progress, stage timings, notes).
+
+    See Also
+    --------
+    report : Makes the report and returns its Report.
+
+    Examples
+    --------
+    >>> import os
+    >>> from embedviz import Report
+    >>> r = Report("/tmp/run1/report", ["embedviz", "report", "--output", "/tmp/run1/report"], [])
+    >>> r.index, os.fspath(r) == r.index
+    ('/tmp/run1/report/index.html', True)
+    >>> r.url
+    'file:///tmp/run1/report/index.html'
     """
 
     def __init__(self, folder, command, log):
@@ -257,6 +296,14 @@ class Report:
 
     @property
     def url(self):
+        """The report's index.html as a file:// URL, for ``webbrowser.open``.
+
+        Examples
+        --------
+        >>> from embedviz import Report
+        >>> Report("/tmp/my report", [], []).url
+        'file:///tmp/my%20report/index.html'
+        """
         import pathlib
         return pathlib.Path(self.index).as_uri()
 
@@ -385,8 +432,10 @@ def _image_shape(options):
 
 
 def report(images=None, model=None, output=None, *, progress=None, example_input=None, **options):
-    """Make the `embedviz report` folder (index.html and its pictures) from
-    Python, with the tool's options as keywords.
+    """Make the `embedviz report` folder (index.html and its pictures) from Python.
+
+    The tool's options are keywords of the same name ('_' for '-'), so an
+    option a newer tool adds is usable the day it exists.
 
     Parameters
     ----------
@@ -441,8 +490,15 @@ def report(images=None, model=None, output=None, *, progress=None, example_input
         The progress callback or Ctrl-C stopped the run (the tool is
         interrupted and leaves no half-written index.html).
 
+    See Also
+    --------
+    tool_path : The tool that is run.
+    FeatureExtractor : The activations alone, in Python.
+
     Examples
     --------
+    >>> import webbrowser
+    >>> import embedviz
     >>> r = embedviz.report(images="photos/val", model="resnet18.pt", output="report",
     ...                     reference_images="photos/train", layers=["pixels", "layer3", "fc"])  # doctest: +SKIP
     >>> webbrowser.open(r.url)  # doctest: +SKIP

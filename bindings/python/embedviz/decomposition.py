@@ -103,6 +103,11 @@ class PCA(TransformerMixin, Estimator):
         Only when fitted on a DataFrame whose column names are all strings.
     n_samples_ : int
 
+    See Also
+    --------
+    TSNE : A non-linear 2-D map, initialised by PCA.
+    NearestNeighbors : Neighbours in the PCA scores.
+
     Examples
     --------
     >>> import numpy as np
@@ -110,6 +115,14 @@ class PCA(TransformerMixin, Estimator):
     >>> x = np.random.RandomState(0).rand(100, 10).astype(np.float32)
     >>> PCA(n_components=3).fit_transform(x).shape
     (100, 3)
+
+    Rank-3 data with a little noise: "mle" and a 99 % share of variance
+    both find its 3 components.
+
+    >>> rng = np.random.RandomState(0)
+    >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)
+    >>> PCA(n_components="mle").fit(x).n_components_, PCA(n_components=0.99).fit(x).n_components_
+    (3, 3)
     """
 
     def __init__(self, n_components=None, *, copy=True, whiten=False,
@@ -180,17 +193,42 @@ class PCA(TransformerMixin, Estimator):
 
     # ---- fit ----
     def fit(self, X, y=None):
-        """Fit the model.
+        """Fit the model: the components, mean and variances of X.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Converted to float32 (the library computes in float32).
-        y : ignored
+            Converted to float32 (the library computes in float32); a
+            DataFrame's string column names become feature_names_in_.
+        y : None
+            Ignored (scikit-learn's signature).
 
         Returns
         -------
         self : PCA
+            The fitted estimator.
+
+        Raises
+        ------
+        EmbedvizValueError
+            A bad parameter (the message names it), or X with fewer than 2
+            rows or no column.
+        NonFiniteError
+            X holds NaN or Inf.
+        Cancelled
+            The progress callback returned True.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> pca = PCA(n_components=3).fit(x)
+        >>> pca.components_.shape, pca.n_components_, pca.n_samples_
+        ((3, 10), 3, 500)
+        >>> bool(pca.explained_variance_ratio_.sum() > 0.99)
+        True
         """
         names = _arrays.feature_names(X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
@@ -261,17 +299,43 @@ class PCA(TransformerMixin, Estimator):
 
     # ---- use ----
     def transform(self, X):
-        """Project X on the components.
+        """Project X on the components: its PCA scores.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the fitted features (and, after fitting on a
+            DataFrame, the same column names).
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components_)
             float64 when X is float64 (as scikit-learn), else float32; the
-            computation is float32 either way.
+            computation is float32 either way. Whitened with whiten=True.
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+        EmbedvizValueError
+            X has another number of columns than the fit.
+
+        See Also
+        --------
+        inverse_transform : Back to the feature space.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> pca = PCA(n_components=3).fit(x)
+        >>> z = pca.transform(x[:5])
+        >>> z.shape, z.dtype
+        ((5, 3), dtype('float64'))
+        >>> pca.transform(x[:5].astype(np.float32)).dtype
+        dtype('float32')
         """
         self._check_fitted()
         _arrays.check_feature_names(self, X)
@@ -289,30 +353,64 @@ class PCA(TransformerMixin, Estimator):
         return _arrays.like_input(out, X)
 
     def fit_transform(self, X, y=None):
-        """fit(X) then transform(X).
+        """Fit the model on X and return X's scores: fit(X) then transform(X).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : ignored
+            As for fit.
+        y : None
+            Ignored (scikit-learn's signature).
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_components_)
+            As transform returns.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> PCA(n_components=2, whiten=True).fit_transform(x).std(axis=0, ddof=1).round(3).tolist()
+        [1.0, 1.0]
         """
         self.fit(X)
         return self.transform(X)
 
     def inverse_transform(self, X):
-        """Back from scores to the feature space.
+        """Map scores back to the feature space: the rows the components reconstruct.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_components_)
+            Scores, as transform returns them.
 
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features_in_)
+            float64 when X is float64, else float32.
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+
+        See Also
+        --------
+        transform : The other way.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> pca = PCA(n_components=3).fit(x)
+        >>> back = pca.inverse_transform(pca.transform(x))
+        >>> bool(np.abs(back - x).max() < 0.05)  # only the noise is lost
+        True
         """
         self._check_fitted()
         a, ptr, n, k, ld = _arrays.as_matrix(X, "X")
@@ -327,25 +425,67 @@ class PCA(TransformerMixin, Estimator):
         return _arrays.like_input(out, X)
 
     def get_precision(self):
-        """The inverse of get_covariance() (float64).
+        """Return the model's precision matrix, the inverse of get_covariance().
 
         Returns
         -------
-        precision : ndarray of shape (n_features, n_features)
+        precision : ndarray of shape (n_features, n_features), float64
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+
+        See Also
+        --------
+        get_covariance : Its inverse.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> pca = PCA(n_components=3).fit(x)
+        >>> np.allclose(pca.get_precision() @ pca.get_covariance(), np.eye(10))
+        True
         """
         return np.linalg.inv(self.get_covariance())
 
     def score_samples(self, X):
-        """Log-likelihood of each row of X under the probabilistic PCA model
-        (Tipping and Bishop), computed in float64 from the fitted arrays.
+        """Return the log-likelihood of each row of X under the probabilistic PCA model.
+
+        Tipping and Bishop's model, as scikit-learn computes it: a Gaussian
+        with get_covariance()'s covariance, in float64 from the fitted
+        arrays.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Rows with the fitted features.
 
         Returns
         -------
-        ll : ndarray of shape (n_samples,)
+        ll : ndarray of shape (n_samples,), float64
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+
+        See Also
+        --------
+        score : Their mean.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> pca = PCA(n_components=3).fit(x)
+        >>> pca.score_samples(x[:2]).round(1).tolist()
+        [21.8, 23.2]
         """
         self._check_fitted()
         a = _arrays.as_matrix(X, "X")[0]
@@ -360,38 +500,94 @@ class PCA(TransformerMixin, Estimator):
                 - 0.5 * (d * np.log(2 * np.pi) - logdet))
 
     def score(self, X, y=None):
-        """The mean of score_samples(X).
+        """Return the mean log-likelihood of the rows of X, the mean of score_samples(X).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        y : ignored
+            Rows with the fitted features.
+        y : None
+            Ignored (scikit-learn's signature).
 
         Returns
         -------
         ll : float
+
+        See Also
+        --------
+        score_samples : Each row's log-likelihood.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> round(PCA(n_components=3).fit(x).score(x), 1)
+        21.1
         """
         return float(np.mean(self.score_samples(X)))
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: "pca0", "pca1", ... (scikit-learn's).
+        """Return the names of the output columns: "pca0", "pca1", ... (scikit-learn's).
 
         Parameters
         ----------
-        input_features : ignored, except that it must match feature_names_in_
-            when given.
+        input_features : array-like of str, optional
+            Ignored, except that it must match feature_names_in_ when given.
 
         Returns
         -------
         names : ndarray of str objects, shape (n_components_,)
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> PCA(n_components=3).fit(x).get_feature_names_out().tolist()
+        ['pca0', 'pca1', 'pca2']
         """
         self._check_fitted()
         _arrays.check_input_features(self, input_features)
         return np.asarray(["pca%d" % i for i in range(self.n_components_)], dtype=object)
 
     def get_covariance(self):
-        """The model's covariance, components_.T diag(var - noise)
-        components_ + noise I (scikit-learn's formula), float64."""
+        """Return the data covariance the model implies, by scikit-learn's formula.
+
+        components_.T diag(explained_variance_ - noise_variance_)
+        components_ + noise_variance_ I, in float64 (with whiten=True the
+        components are scaled back first).
+
+        Returns
+        -------
+        cov : ndarray of shape (n_features, n_features), float64
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+
+        See Also
+        --------
+        get_precision : Its inverse.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> rng = np.random.RandomState(0)
+        >>> x = rng.rand(500, 3) @ rng.rand(3, 10) + 0.01 * rng.randn(500, 10)  # rank 3 + noise
+        >>> pca = PCA().fit(x)  # every component: the sample covariance itself
+        >>> np.allclose(pca.get_covariance(), np.cov(x, rowvar=False), atol=1e-5)
+        True
+        """
         self._check_fitted()
         comps = self.components_.astype(np.float64)
         var = self.explained_variance_.astype(np.float64)

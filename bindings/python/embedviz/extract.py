@@ -198,8 +198,20 @@ class _Dataset:
 
 
 class Features:
-    """What `FeatureExtractor.extract` returns: the activations and what
-    each row is.
+    """What `FeatureExtractor.extract` returns: the activations and what each row is.
+
+    Parameters
+    ----------
+    features : dict of str to numpy.ndarray
+        Layer name -> activations, one row per input.
+    labels : numpy.ndarray of int32 or None
+        The class number of each row (-1: none).
+    classes : list of str
+        The class names by number.
+    paths : list of str or None
+        The file of each row.
+    skipped : list of (str, str)
+        (path, reason) of each file left out.
 
     Attributes
     ----------
@@ -222,11 +234,28 @@ class Features:
     skipped : list of (str, str)
         With ``skip_bad=True``: (path, reason) of every file left out, and
         of files found corrupt while reading, whose rows are all zeros.
+    class_to_idx : dict of str to int
+        Class name -> number, as torchvision's ``ImageFolder.class_to_idx``.
+
+    See Also
+    --------
+    FeatureExtractor.extract : Makes one.
 
     Notes
     -----
     ``result[name]`` is ``result.features[name]``; ``len(result)`` is the
     number of rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import Features
+    >>> res = Features({"fc": np.zeros((3, 4), np.float32)}, np.array([0, 1, 1], np.int32),
+    ...                ["cat", "dog"], ["p/cat/1.jpg", "p/dog/1.jpg", "p/dog/2.jpg"], [])
+    >>> res["fc"].shape, len(res), res.classes[res.labels[2]]
+    ((3, 4), 3, 'dog')
+    >>> res
+    Features(3 rows; layers fc: 4; 2 classes)
     """
 
     def __init__(self, features, labels, classes, paths, skipped):
@@ -235,7 +264,16 @@ class Features:
 
     @property
     def class_to_idx(self):
-        """Class name -> number, as torchvision's ``ImageFolder.class_to_idx``."""
+        """Class name -> number, as torchvision's ``ImageFolder.class_to_idx``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import Features
+        >>> res = Features({"fc": np.zeros((2, 4))}, np.array([0, 1]), ["cat", "dog"], None, [])
+        >>> res.class_to_idx
+        {'cat': 0, 'dog': 1}
+        """
         return {name: i for i, name in enumerate(self.classes)}
 
     def __getitem__(self, layer):
@@ -251,8 +289,10 @@ class Features:
 
 
 class FeatureExtractor:
-    """The activations of named layers of a model, one row per input
-    (MATLAB's ``activations(..., 'OutputAs', 'rows')``).
+    """The activations of named layers of a model, one row per input.
+
+    As MATLAB's ``activations(..., 'OutputAs', 'rows')``, computed by
+    libembedviz's libtorch backend (loaded on first use).
 
     Parameters
     ----------
@@ -312,8 +352,15 @@ class FeatureExtractor:
     PyTorch's C order (channel, row, column); ``pool=True`` averages feature
     maps over their spatial dimensions.
 
+    See Also
+    --------
+    Features : What `extract` returns.
+    report : The whole HTML report from a model and a folder of images.
+
     Examples
     --------
+    >>> import torchvision  # doctest: +SKIP
+    >>> from embedviz import FeatureExtractor
     >>> fx = FeatureExtractor(torchvision.models.resnet18(num_classes=12))  # doctest: +SKIP
     >>> res = fx.extract("photos/", ["avgpool", "softmax"], pool=True,
     ...                  resize=256, crop=224)  # doctest: +SKIP
@@ -383,8 +430,22 @@ class FeatureExtractor:
         self._pending = None
 
     def close(self):
-        """Free the model and remove a temporary TorchScript file; the
-        extractor cannot be used afterwards. Calling it again does nothing."""
+        """Free the model and remove a temporary TorchScript file.
+
+        The extractor cannot be used afterwards; calling close again does
+        nothing. A ``with`` block calls it at its end; otherwise it runs
+        when the object is collected.
+
+        Examples
+        --------
+        >>> from embedviz import FeatureExtractor
+        >>> with FeatureExtractor("resnet18.pt") as fx:  # doctest: +SKIP
+        ...     rows = fx.activations("photos/", "avgpool", pool=True)
+        >>> fx = FeatureExtractor(net)  # doctest: +SKIP
+        >>> fx.model_path  # doctest: +SKIP
+        '/tmp/embedviz-...pt'
+        >>> fx.close()  # doctest: +SKIP
+        """
         if getattr(self, "_model", None):
             self._L.ev_model_free(self._model)
             self._model = None
@@ -407,7 +468,27 @@ class FeatureExtractor:
 
     @property
     def layers(self):
-        """The layer names this model offers."""
+        """The layer names this model offers.
+
+        Every named submodule by its dotted path (as ``named_modules()``
+        spells it), "output" (or its elements, "output[0]"...) and
+        "softmax"; each is a `layers` value of `activations` and `extract`.
+        Not listed but accepted: "<module>:input", the input of a
+        submodule (e.g. "fc:input", a ResNet's penultimate features;
+        docs/extract.md).
+
+        Raises
+        ------
+        EmbedvizValueError
+            A module that could not be scripted and waits to be traced on
+            the data (give example_input= to trace it at once).
+
+        Examples
+        --------
+        >>> from embedviz import FeatureExtractor
+        >>> FeatureExtractor("resnet18.pt").layers[:4]  # doctest: +SKIP
+        ['conv1', 'bn1', 'relu', 'maxpool']
+        """
         if self._model is None:
             if self._pending is not None:
                 raise _bad("%s has no layer list yet: torch.jit.script failed (%s), so it is traced "
@@ -462,6 +543,31 @@ class FeatureExtractor:
             Layer name -> float32 array (n, M); one array when `layers` is
             a single name. `extract` also returns the labels, class names
             and file paths.
+
+        Raises
+        ------
+        LayerNotFoundError
+            A layer name the model does not have.
+        FileNotFoundError, FormatError
+            An input file or folder is missing or unreadable (unless
+            skip_bad).
+        EmbedvizValueError
+            Inputs of the wrong shape or a bad preprocessing option.
+
+        See Also
+        --------
+        extract : The same rows with their labels, class names and files.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import FeatureExtractor
+        >>> fx = FeatureExtractor("resnet18.pt")  # doctest: +SKIP
+        >>> fx.activations(np.zeros((2, 3, 224, 224), np.float32), "fc").shape  # doctest: +SKIP
+        (2, 1000)
+        >>> out = fx.activations("photos/", ["layer4", "fc"], pool=True)  # doctest: +SKIP
+        >>> out["layer4"].shape  # doctest: +SKIP
+        (240, 512)
         """
         out, single, _ = self._extract(inputs, layers, batch_size, pool, resize, crop, channels,
                                        normalize, mean, std, skip_bad, None)
@@ -469,8 +575,7 @@ class FeatureExtractor:
 
     def extract(self, inputs, layers=None, batch_size=None, pool=False, *, labels=None, resize=None,
                 crop=None, channels=None, normalize="auto", mean=None, std=None, skip_bad=False):
-        """Activations of `layers` for every input, with the label, class
-        name and file of each row.
+        """Activations of `layers` for every input, with each row's label, class and file.
 
         Parameters
         ----------
@@ -490,8 +595,14 @@ class FeatureExtractor:
             (names by class number), ``paths`` (the file of each row, or
             None for arrays) and ``skipped`` ((path, reason) pairs).
 
+        See Also
+        --------
+        activations : The activations alone.
+
         Examples
         --------
+        >>> from embedviz import FeatureExtractor
+        >>> fx = FeatureExtractor("resnet18.pt")  # doctest: +SKIP
         >>> res = fx.extract("photos/", "avgpool", pool=True)  # doctest: +SKIP
         >>> res["avgpool"].shape, res.classes, res.labels[:4], res.paths[0]  # doctest: +SKIP
         """

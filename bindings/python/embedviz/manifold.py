@@ -241,7 +241,49 @@ class TSNE(Estimator):
         self.n_iter_ = max(int(it.value) - 1, 0)
 
     def fit_transform(self, X, y=None):
-        """fit(X) and return the map, n_samples x n_components (float32)."""
+        """Embed the rows of X and return the map: fit(X), then its embedding_.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples)
+            The rows to embed, converted to float32 (the library computes
+            in float32); with metric="precomputed", their square distance
+            matrix.
+        y : None
+            Ignored (scikit-learn's signature).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components), float32
+            The map, also kept as embedding_ (float32, as scikit-learn's
+            TSNE returns).
+
+        Raises
+        ------
+        EmbedvizValueError
+            A bad parameter; e.g. a perplexity too large for n_samples (the
+            message says the largest allowed).
+        NonFiniteError
+            X holds NaN or Inf.
+        Cancelled
+            The progress callback returned True.
+
+        See Also
+        --------
+        trustworthiness, map_quality : How far the map can be trusted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA, TSNE, trustworthiness
+        >>> x = np.random.RandomState(0).rand(100, 10).astype(np.float32)
+        >>> tsne = TSNE(perplexity=10)
+        >>> emb = tsne.fit_transform(x)
+        >>> emb.shape, emb.dtype, tsne.n_iter_
+        ((100, 2), dtype('float32'), 999)
+        >>> trustworthiness(x, emb) > trustworthiness(x, PCA(n_components=2).fit_transform(x))
+        True
+        """
         return self.fit(X).embedding_
 
 

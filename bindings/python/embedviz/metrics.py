@@ -18,30 +18,47 @@ def _bad(message):
 
 
 def scores(probs, *, logits=False):
-    """Per row of probs (n x n_classes): ambiguity (second-largest
+    """Return each prediction's ambiguity, margin, entropy and top two classes.
+
+    Per row of probs (n x n_classes): ambiguity (second-largest
     probability / largest: 0 = certain, 1 = a tie), margin (largest minus
     second-largest), entropy (natural log), top1 and top2 (the two likeliest
     classes; ties go to the lower index). Rows are normalised by their sum;
     with logits=True they are logits and go through a softmax first.
-    Returns a Scores named tuple of numpy arrays (float32, int32).
 
     Parameters
     ----------
     probs : array-like of shape (n_samples, n_classes)
         Probabilities, or logits with logits=True.
     logits : bool, default False
+        Whether the rows are logits (a softmax is applied first).
 
     Returns
     -------
     scores : Scores (a named tuple) of ndarrays of shape (n_samples,)
         ambiguity, margin, entropy (float32), top1, top2 (int32).
 
+    Raises
+    ------
+    EmbedvizValueError
+        probs is not a non-empty 2-D array.
+    NonFiniteError
+        probs holds NaN or Inf.
+
+    See Also
+    --------
+    ambiguity : The ambiguity alone.
+    most_ambiguous : The rows to look at first.
+
     Examples
     --------
     >>> import numpy as np
     >>> from embedviz import scores
-    >>> float(scores(np.array([[0.5, 0.5]], np.float32)).ambiguity[0])
-    1.0
+    >>> s = scores(np.array([[0.5, 0.5], [0.1, 0.9]], np.float32))
+    >>> print(s.ambiguity, s.margin)
+    [1.         0.11111112] [0.  0.8]
+    >>> s.top1.tolist(), s.top2.tolist()
+    ([0, 1], [1, 0])
     """
     a, ptr, n, c, ld = _arrays.as_matrix(probs, "probs")
     amb, pa = _arrays.empty(n)
@@ -55,19 +72,25 @@ def scores(probs, *, logits=False):
 
 
 def ambiguity(probs, *, logits=False):
-    """Ambiguity of each row of probs (n x n_classes): the second-largest
-    probability divided by the largest (MATLAB's measure), 0 = certain,
-    1 = a tie between the top two classes. float32 array of n values.
+    """Return the ambiguity of each prediction: second-largest probability / largest.
+
+    MATLAB's measure: 0 = certain, 1 = a tie between the top two classes.
 
     Parameters
     ----------
     probs : array-like of shape (n_samples, n_classes)
         Probabilities, or logits with logits=True.
     logits : bool, default False
+        Whether the rows are logits (a softmax is applied first).
 
     Returns
     -------
     ambiguity : ndarray of shape (n_samples,), float32
+
+    See Also
+    --------
+    scores : Ambiguity with margin, entropy and the top two classes.
+    most_ambiguous : The indices of the most ambiguous rows.
 
     Examples
     --------
@@ -84,20 +107,27 @@ def ambiguity(probs, *, logits=False):
 
 
 def most_ambiguous(probs, k, *, logits=False):
-    """Indices (int64) of the k most ambiguous rows, most ambiguous first
-    (equal values in row order). probs is n x n_classes probabilities (or
-    logits with logits=True), or a 1-D array of ambiguity values already
-    computed.
+    """Return the indices of the k most ambiguous rows, most ambiguous first.
+
+    Equal values keep their row order.
 
     Parameters
     ----------
     probs : array-like of shape (n_samples, n_classes) or (n_samples,)
+        Probabilities (or logits with logits=True), or ambiguity values
+        already computed by `ambiguity`.
     k : int
+        How many rows, at most n_samples.
     logits : bool, default False
+        Whether the rows are logits (a softmax is applied first).
 
     Returns
     -------
     indices : ndarray of shape (k,), int64
+
+    See Also
+    --------
+    ambiguity : The values it ranks.
 
     Examples
     --------
@@ -118,15 +148,21 @@ def most_ambiguous(probs, k, *, logits=False):
 
 
 def softmax(logits):
-    """Row-wise softmax of logits (n x n_classes), computed stably; float32.
+    """Return the row-wise softmax of logits, computed stably, in float32.
 
     Parameters
     ----------
     logits : array-like of shape (n_samples, n_classes)
+        Any finite values; each row's largest is subtracted first.
 
     Returns
     -------
     probs : ndarray of shape (n_samples, n_classes), float32
+        Each row sums to 1.
+
+    See Also
+    --------
+    scores : Takes logits directly with logits=True.
 
     Examples
     --------
@@ -194,11 +230,51 @@ def _encode(y_true, y_pred, labels):
 
 def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None,
                      normalize=None):
-    """scikit-learn's confusion_matrix: C[i, j] counts samples of true class
-    labels[i] predicted as labels[j] (labels: as given, else the sorted
-    union of y_true and y_pred). normalize: None (int64 counts), "true"
-    (rows sum to 1), "pred" (columns sum to 1) or "all"; normalised
-    matrices are float64 with 0 where a row/column is empty."""
+    """Return the confusion matrix, as scikit-learn's confusion_matrix does.
+
+    C[i, j] counts the samples of true class labels[i] predicted as
+    labels[j], computed by libembedviz.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels: integers or strings (float labels must be whole
+        numbers).
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, of the same kind.
+    labels : array-like of shape (n_classes,), optional
+        The labels in the matrix's order; pairs with a label outside it are
+        left out. None: the sorted union of y_true and y_pred.
+    sample_weight : None
+        Accepted for scikit-learn's signature; only None is supported.
+    normalize : {None, "true", "pred", "all"}, default None
+        None gives counts; "true" makes rows sum to 1, "pred" columns,
+        "all" the whole matrix (0 where a row or column is empty).
+
+    Returns
+    -------
+    C : ndarray of shape (n_classes, n_classes)
+        int64 counts, or float64 when normalised.
+
+    Raises
+    ------
+    EmbedvizValueError
+        Lengths differ, a label is NaN or fractional, labels holds
+        duplicates, both are empty, sample_weight is given or normalize is
+        unknown.
+
+    See Also
+    --------
+    per_class_accuracy : The diagonal over the row sums, for integer labels.
+
+    Examples
+    --------
+    >>> from embedviz import confusion_matrix
+    >>> confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2]).tolist()
+    [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    >>> confusion_matrix(["cat", "dog", "dog"], ["cat", "cat", "dog"], normalize="true").tolist()
+    [[1.0, 0.0], [0.5, 0.5]]
+    """
     if sample_weight is not None:
         raise _bad("sample_weight is not supported: pass None")
     if normalize not in (None, "true", "pred", "all"):
@@ -227,18 +303,25 @@ def confusion_matrix(y_true, y_pred, *, labels=None, sample_weight=None,
 
 
 def per_class_accuracy(y_true, y_pred, n_classes=None):
-    """For integer labels in [0, n_classes): the share of each class's
-    samples predicted correctly (float32, NaN for a class with no sample).
-    n_classes defaults to the largest label + 1.
+    """Return the share of each class's samples predicted correctly.
+
+    For integer labels in [0, n_classes).
 
     Parameters
     ----------
     y_true, y_pred : array-like of int, shape (n_samples,)
+        True and predicted class numbers.
     n_classes : int or None, default None
+        None: the largest label + 1.
 
     Returns
     -------
     accuracy : ndarray of shape (n_classes,), float32
+        NaN for a class with no sample.
+
+    See Also
+    --------
+    confusion_matrix : Every pair of true and predicted class.
 
     Examples
     --------

@@ -156,6 +156,11 @@ class NearestNeighbors(Estimator):
     A fitted object may be queried from many threads at once. It pickles
     with its indexed rows and rebuilds the native index on load.
 
+    See Also
+    --------
+    PCA : Fewer dimensions first makes the search faster.
+    map_quality : How well a map keeps these neighbourhoods.
+
     Examples
     --------
     >>> import numpy as np
@@ -184,14 +189,34 @@ class NearestNeighbors(Estimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or of shape
-            (n_samples, n_samples) with metric="precomputed"
-            Converted to float32 (the library computes in float32).
-        y : ignored
+        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples)
+            The rows to search, converted to float32 (the library computes
+            in float32); with metric="precomputed", their square distance
+            matrix.
+        y : None
+            Ignored (scikit-learn's signature).
 
         Returns
         -------
         self : NearestNeighbors
+            The fitted estimator.
+
+        Raises
+        ------
+        EmbedvizValueError
+            An unknown algorithm or metric, a bad p, an empty X, or a
+            precomputed matrix that is not square or holds negative values.
+        NonFiniteError
+            X holds NaN or Inf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import NearestNeighbors
+        >>> x = np.array([[0, 0], [0, 1], [5, 5]], dtype=np.float32)
+        >>> nn = NearestNeighbors(n_neighbors=2, metric="manhattan").fit(x)
+        >>> nn.n_samples_fit_, nn.n_features_in_, nn.effective_metric_
+        (3, 2, 'manhattan')
         """
         if self.algorithm not in _ALGORITHMS:
             raise _bad("algorithm=%r is not one of %s (all but 'approximate' give "
@@ -274,11 +299,14 @@ class NearestNeighbors(Estimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), or (n_queries,
-            n_samples_fit_) distances with metric="precomputed", default None
-            None queries the indexed rows, none counting as its own neighbour.
-        n_neighbors : int, default self.n_neighbors
+        X : array-like of shape (n_queries, n_features), optional
+            The queries; with metric="precomputed", their distances to the
+            fitted points, (n_queries, n_samples_fit_). None queries the
+            indexed rows, none counting as its own neighbour.
+        n_neighbors : int, optional
+            Neighbours per query; None means the estimator's n_neighbors.
         return_distance : bool, default True
+            Whether to return the distances too.
 
         Returns
         -------
@@ -287,6 +315,34 @@ class NearestNeighbors(Estimator):
             float32; computed in float32. Only when return_distance.
         indices : ndarray of int64, shape (n_queries, n_neighbors)
             Equal distances are ordered by lower index.
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+        EmbedvizValueError
+            n_neighbors is not an int >= 1 or is more than the indexed rows
+            (other than the query, for X=None), or X has another number of
+            columns than the fit.
+
+        See Also
+        --------
+        kneighbors_graph : The same as a sparse matrix.
+        radius_neighbors : Every row within a distance.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import NearestNeighbors
+        >>> x = np.array([[0, 0], [0, 1], [5, 5]], dtype=np.float32)
+        >>> nn = NearestNeighbors(n_neighbors=2).fit(x)
+        >>> dist, idx = nn.kneighbors([[0, 0.9]])
+        >>> print(dist.round(2), idx)
+        [[0.1 0.9]] [[1 0]]
+        >>> nn.kneighbors(return_distance=False)  # the fitted rows, each without itself
+        array([[1, 2],
+               [0, 2],
+               [1, 0]])
         """
         self._check_fitted()
         k = self._k(n_neighbors)
@@ -347,16 +403,21 @@ class NearestNeighbors(Estimator):
 
     def radius_neighbors(self, X=None, radius=None, return_distance=True,
                          sort_results=False):
-        """Every indexed row within `radius` of each query (distance <=
-        radius, scikit-learn's rule), found exactly by the library
+        """Find every indexed row within `radius` of each query (distance <= radius).
+
+        scikit-learn's rule, found exactly by the library
         (ev_knn_query_radius: one blocked scan, docs/knn.md).
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default None
-            None queries the indexed rows, none counting as its own neighbour.
-        radius : float, default self.radius
+        X : array-like of shape (n_queries, n_features), optional
+            The queries (with metric="precomputed", their distances to the
+            fitted points). None queries the indexed rows, none counting as
+            its own neighbour.
+        radius : float, optional
+            The distance limit, >= 0; None means the estimator's radius.
         return_distance : bool, default True
+            Whether to return the distances too.
         sort_results : bool, default False
             True: each row's neighbours nearest first (ties by lower index);
             False: in index order (as scikit-learn's brute force gives them).
@@ -366,6 +427,31 @@ class NearestNeighbors(Estimator):
         distances : ndarray of shape (n_queries,) of ndarrays (object)
             Only when return_distance.
         indices : ndarray of shape (n_queries,) of int64 ndarrays (object)
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+        EmbedvizValueError
+            A negative or non-finite radius, or sort_results without
+            return_distance.
+
+        See Also
+        --------
+        radius_neighbors_graph : The same as a sparse matrix.
+        kneighbors : A fixed number of neighbours.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import NearestNeighbors
+        >>> x = np.array([[0, 0], [0, 1], [5, 5]], dtype=np.float32)
+        >>> nn = NearestNeighbors(radius=1.5).fit(x)
+        >>> dist, idx = nn.radius_neighbors([[0, 0.9]], sort_results=True)
+        >>> print(idx[0], dist[0].round(2))
+        [1 0] [0.1 0.9]
+        >>> [i.tolist() for i in nn.radius_neighbors(return_distance=False)]
+        [[1], [0], []]
         """
         self._check_fitted()
         r = self.radius if radius is None else radius
@@ -456,18 +542,43 @@ class NearestNeighbors(Estimator):
 
     def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity",
                                sort_results=False):
-        """scikit-learn's sparse radius graph (needs scipy).
+        """Return the graph of the rows within `radius`, as a sparse matrix (needs scipy).
+
+        scikit-learn's radius_neighbors_graph: entry (i, j) is set when
+        indexed row j is within `radius` of query i.
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default None
-        radius : float, default self.radius
+        X : array-like of shape (n_queries, n_features), optional
+            As for radius_neighbors; None queries the indexed rows.
+        radius : float, optional
+            None means the estimator's radius.
         mode : {"connectivity", "distance"}, default "connectivity"
+            Entries 1, or the distances (float64).
         sort_results : bool, default False
+            Each row's entries nearest first.
 
         Returns
         -------
         graph : scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit_)
+
+        Raises
+        ------
+        EmbedvizValueError
+            An unknown mode, or as radius_neighbors.
+
+        See Also
+        --------
+        radius_neighbors : The same as arrays.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import NearestNeighbors
+        >>> x = np.array([[0, 0], [0, 1], [5, 5]], dtype=np.float32)
+        >>> nn = NearestNeighbors(radius=1.5).fit(x)
+        >>> nn.radius_neighbors_graph([[0, 0.9]]).toarray()
+        array([[1., 1., 0.]])
         """
         if mode not in ("connectivity", "distance"):
             raise _bad("mode must be 'connectivity' or 'distance', got %r" % (mode,))
@@ -485,8 +596,47 @@ class NearestNeighbors(Estimator):
         return csr_matrix((data, cols, indptr), shape=(len(ind), self.n_samples_fit_))
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
-        """scikit-learn's sparse kNN graph (needs scipy): rows are queries,
-        entries 1 ("connectivity") or the distance ("distance")."""
+        """Return the k-nearest-neighbour graph as a sparse matrix (needs scipy).
+
+        scikit-learn's kneighbors_graph: row i holds query i's n_neighbors
+        nearest indexed rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), optional
+            As for kneighbors; None queries the indexed rows, none counting
+            as its own neighbour.
+        n_neighbors : int, optional
+            Neighbours per query; None means the estimator's n_neighbors.
+        mode : {"connectivity", "distance"}, default "connectivity"
+            Entries 1, or the distances (float64).
+
+        Returns
+        -------
+        graph : scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit_)
+
+        Raises
+        ------
+        EmbedvizValueError
+            An unknown mode, or as kneighbors.
+
+        See Also
+        --------
+        kneighbors : The same as arrays.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import NearestNeighbors
+        >>> x = np.array([[0, 0], [0, 1], [5, 5]], dtype=np.float32)
+        >>> nn = NearestNeighbors(n_neighbors=1).fit(x)
+        >>> nn.kneighbors_graph().toarray()
+        array([[0., 1., 0.],
+               [1., 0., 0.],
+               [0., 1., 0.]])
+        >>> nn.kneighbors_graph([[5, 4]], mode="distance").toarray()
+        array([[0., 0., 1.]])
+        """
         if mode not in ("connectivity", "distance"):
             raise _bad("mode must be 'connectivity' or 'distance', got %r" % (mode,))
         from scipy.sparse import csr_matrix

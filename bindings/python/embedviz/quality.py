@@ -56,9 +56,60 @@ def _count(k, name):
 
 def map_quality(X, X_embedded, *, n_neighbors=5, metric="euclidean",
                 labels=None, n_jobs=None):
-    """Trustworthiness, continuity (Venna & Kaski), kNN preservation and kNN
-    label accuracy of a map, as a dict of floats (knn_accuracy is NaN
-    without labels). X: input rows (n x d), X_embedded: the map (n x m)."""
+    """Return how far a map can be trusted: four measures of its neighbourhoods.
+
+    Trustworthiness and continuity (Venna & Kaski), kNN preservation and
+    kNN label accuracy, from one neighbour search in each space
+    (docs/quality.md).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The input rows (read as float32).
+    X_embedded : array-like of shape (n_samples, n_components)
+        The map of the same rows, e.g. TSNE's or PCA's output.
+    n_neighbors : int, default 5
+        The neighbourhood size k.
+    metric : str, default "euclidean"
+        A metric name NearestNeighbors accepts (euclidean, sqeuclidean,
+        cosine, manhattan, chebyshev, minkowski...); "precomputed" is not
+        supported.
+    labels : array-like of int, shape (n_samples,), optional
+        Class numbers, for knn_accuracy.
+    n_jobs : int or None, default None
+        Threads (None or -1: every core).
+
+    Returns
+    -------
+    dict of str to float
+        "trustworthiness" (1: no false neighbour in the map), "continuity"
+        (1: no neighbour lost), "knn_preservation" (the share of each
+        row's k input neighbours that are among its k map neighbours),
+        "knn_accuracy" (the share of rows whose map neighbours' majority
+        label is their own; NaN without labels).
+
+    Raises
+    ------
+    EmbedvizValueError
+        The row counts differ, n_neighbors is not an int >= 1 or too
+        large, or labels has the wrong length.
+
+    See Also
+    --------
+    trustworthiness : scikit-learn's trustworthiness alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import map_quality
+    >>> x = np.random.RandomState(0).rand(60, 5).astype(np.float32)
+    >>> y = (x[:, 0] > 0.5).astype(int)
+    >>> q = map_quality(x, x[:, :2], n_neighbors=5, labels=y)
+    >>> {name: round(value, 3) for name, value in q.items()}
+    {'trustworthiness': 0.728, 'continuity': 0.859, 'knn_preservation': 0.26, 'knn_accuracy': 1.0}
+    >>> map_quality(x, x)["trustworthiness"]
+    1.0
+    """
     k = _count(n_neighbors, "n_neighbors")
     a, pa, n, d, lda = _arrays.as_matrix(X, "X")
     b, pb, nb, md, ldb = _arrays.as_matrix(X_embedded, "X_embedded")
@@ -77,11 +128,52 @@ def map_quality(X, X_embedded, *, n_neighbors=5, metric="euclidean",
 
 
 def trustworthiness(X, X_embedded, *, n_neighbors=5, metric="euclidean"):
-    """scikit-learn's sklearn.manifold.trustworthiness (same signature and
-    value) computed by libembedviz from the map neighbours' ranks only:
-    1 - 2 / (n k (2n - 3k - 1)) sum_i sum_{j in map kNN of i} max(0, r(i, j) - k).
-    Inputs are read as float32; metric is a name NearestNeighbors accepts
-    ('precomputed' is not supported)."""
+    """Return a map's trustworthiness, as scikit-learn's trustworthiness computes it.
+
+    The value of sklearn.manifold.trustworthiness with its signature,
+    computed by libembedviz from the map neighbours' ranks only:
+    1 - 2 / (n k (2n - 3k - 1)) sum_i sum_{j in map kNN of i} max(0, r(i, j) - k),
+    where r(i, j) is j's rank among i's neighbours in X.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The input rows (read as float32).
+    X_embedded : array-like of shape (n_samples, n_components)
+        The map of the same rows.
+    n_neighbors : int, default 5
+        The neighbourhood size k, below n_samples / 2.
+    metric : str, default "euclidean"
+        A metric name NearestNeighbors accepts (euclidean, sqeuclidean,
+        cosine, manhattan, chebyshev, minkowski...); "precomputed" is not
+        supported.
+
+    Returns
+    -------
+    float
+        In [0, 1]; 1 when every map neighbour is an input neighbour.
+
+    Raises
+    ------
+    EmbedvizValueError
+        The row counts differ, or n_neighbors is not an int >= 1 below
+        n_samples / 2.
+
+    See Also
+    --------
+    map_quality : Trustworthiness with continuity, kNN preservation and
+        accuracy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import trustworthiness
+    >>> x = np.random.RandomState(0).rand(60, 5).astype(np.float32)
+    >>> round(trustworthiness(x, x[:, :2], n_neighbors=5), 4)
+    0.7275
+    >>> trustworthiness(x, x)
+    1.0
+    """
     k = _count(n_neighbors, "n_neighbors")
     a, pa, n, d, lda = _arrays.as_matrix(X, "X")
     b, pb, nb, md, ldb = _arrays.as_matrix(X_embedded, "X_embedded")
@@ -132,13 +224,70 @@ def _issue_evidence(labels, probabilities, features, n_neighbors, logits,
 
 def label_issue_scores(labels, probabilities=None, features=None, n_neighbors=10,
                        *, logits=False, n_classes=None, metric="euclidean", n_jobs=None):
-    """Per-row label-issue score, shape (n,), higher = more likely
-    mislabelled: 1 - P(given label), where P is the model's probabilities,
-    the k feature neighbours' distance-weighted label votes; with both,
+    """Return each row's label-issue score: higher means more likely mislabelled.
+
+    The score is 1 - P(given label), where P is the model's probabilities,
+    or the k feature neighbours' distance-weighted label votes; with both,
     1 - sqrt(p(given) * (count_given + 1) / (k + n_classes)), the geometric
-    mean of the model's and the neighbours' (add-one smoothed) probability of
-    the given label (docs/quality.md). labels are class indices in
-    [0, n_classes); probabilities rows must sum to 1 (or pass logits=True)."""
+    mean of the model's and the neighbours' (add-one smoothed) probability
+    of the given label (docs/quality.md).
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        The given labels: class numbers in [0, n_classes).
+    probabilities : array-like of shape (n_samples, n_classes), optional
+        The model's predicted probabilities (rows summing to 1), or logits
+        with logits=True; ideally out-of-sample (cross-validated).
+    features : array-like of shape (n_samples, n_features), optional
+        Features whose neighbours vote on each row's label (e.g. a layer's
+        activations). Give probabilities, features or both.
+    n_neighbors : int, default 10
+        Neighbours that vote, with features.
+    logits : bool, default False
+        Whether probabilities holds logits (a softmax is applied first).
+    n_classes : int, optional
+        The number of classes: probabilities' columns, else the largest
+        label + 1 (at least 2).
+    metric : str, default "euclidean"
+        A metric name NearestNeighbors accepts (euclidean, sqeuclidean,
+        cosine, manhattan, chebyshev, minkowski...); "precomputed" is not
+        supported.
+    n_jobs : int or None, default None
+        Threads (None or -1: every core).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples,), float32
+        In [0, 1].
+
+    Raises
+    ------
+    EmbedvizValueError
+        Neither probabilities nor features, sizes that do not fit, labels
+        that are not class numbers in [0, n_classes).
+
+    See Also
+    --------
+    label_issue_report : The evidence behind the scores.
+    find_label_issues : The rows to relabel, most likely first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import label_issue_scores
+    >>> labels = np.array([0, 0, 1, 1])
+    >>> probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    >>> print(label_issue_scores(labels, probs))
+    [0.1 0.8 0.3 0.6]
+
+    With features only, each row's neighbours vote; row 4 sits among
+    class 0 but is labelled 1:
+
+    >>> feats = np.array([[0, 0], [0.1, 0], [5, 5], [5.1, 5], [0.05, 0.1], [5, 5.1]])
+    >>> print(label_issue_scores([0, 0, 1, 1, 1, 1], features=feats, n_neighbors=2).round(2))
+    [0.47 0.47 0.   0.   1.   0.  ]
+    """
     ev, _ = _issue_evidence(labels, probabilities, features, n_neighbors, logits,
                             n_classes, metric, n_jobs)
     return ev[:, 0].copy()
@@ -146,9 +295,65 @@ def label_issue_scores(labels, probabilities=None, features=None, n_neighbors=10
 
 def label_issue_report(labels, probabilities=None, features=None, n_neighbors=10,
                        *, logits=False, n_classes=None, metric="euclidean", n_jobs=None):
-    """The evidence behind label_issue_scores: a dict of per-row arrays
-    (score, self_confidence, margin, neighbor_disagreement, flagged,
-    suggested_label) with NaN where a source was not given."""
+    """Return the evidence behind label_issue_scores, as per-row arrays.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        The given labels: class numbers in [0, n_classes).
+    probabilities : array-like of shape (n_samples, n_classes), optional
+        The model's predicted probabilities (rows summing to 1), or logits
+        with logits=True; ideally out-of-sample (cross-validated).
+    features : array-like of shape (n_samples, n_features), optional
+        Features whose neighbours vote on each row's label (e.g. a layer's
+        activations). Give probabilities, features or both.
+    n_neighbors : int, default 10
+        Neighbours that vote, with features.
+    logits : bool, default False
+        Whether probabilities holds logits (a softmax is applied first).
+    n_classes : int, optional
+        The number of classes: probabilities' columns, else the largest
+        label + 1 (at least 2).
+    metric : str, default "euclidean"
+        A metric name NearestNeighbors accepts (euclidean, sqeuclidean,
+        cosine, manhattan, chebyshev, minkowski...); "precomputed" is not
+        supported.
+    n_jobs : int or None, default None
+        Threads (None or -1: every core).
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_samples,)
+        "score" (label_issue_scores), "self_confidence" (the model's
+        probability of the given label), "margin" (that probability minus
+        the largest other class's), "neighbor_disagreement" (the
+        neighbours' weighted share of other labels), all float32 with NaN
+        where their source was not given; "flagged" (bool: confident
+        learning's filter marks the row) and "suggested_label" (int32: the
+        likeliest class of P).
+
+    Raises
+    ------
+    EmbedvizValueError
+        As label_issue_scores.
+
+    See Also
+    --------
+    label_issue_scores : The scores alone.
+    find_label_issues : The flagged rows, ranked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import label_issue_report
+    >>> labels = np.array([0, 0, 1, 1])
+    >>> probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    >>> r = label_issue_report(labels, probs)
+    >>> print(r["self_confidence"], r["neighbor_disagreement"])
+    [0.9 0.2 0.7 0.4] [nan nan nan nan]
+    >>> r["flagged"].tolist(), r["suggested_label"].tolist()
+    ([False, True, False, True], [0, 1, 1, 0])
+    """
     ev, sug = _issue_evidence(labels, probabilities, features, n_neighbors, logits,
                               n_classes, metric, n_jobs)
     out = {name: ev[:, j].copy() for j, name in enumerate(_FIELDS)}
@@ -160,10 +365,64 @@ def label_issue_report(labels, probabilities=None, features=None, n_neighbors=10
 def find_label_issues(labels, probabilities=None, features=None, n_neighbors=10,
                       *, logits=False, n_classes=None, metric="euclidean",
                       n_jobs=None, filter_by="confident_learning"):
-    """Indices of likely label errors, most likely first, as cleanlab's
-    find_label_issues(..., return_indices_ranked_by="self_confidence") gives
-    them: the rows confident learning's default filter (prune by noise rate)
-    flags on P, ranked by label_issue_scores. filter_by=None ranks every row."""
+    """Return the indices of likely label errors, most likely first.
+
+    As cleanlab's find_label_issues(..., return_indices_ranked_by=
+    "self_confidence") gives them: the rows confident learning's default
+    filter (prune by noise rate) flags on P, ranked by label_issue_scores.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        The given labels: class numbers in [0, n_classes).
+    probabilities : array-like of shape (n_samples, n_classes), optional
+        The model's predicted probabilities (rows summing to 1), or logits
+        with logits=True; ideally out-of-sample (cross-validated).
+    features : array-like of shape (n_samples, n_features), optional
+        Features whose neighbours vote on each row's label (e.g. a layer's
+        activations). Give probabilities, features or both.
+    n_neighbors : int, default 10
+        Neighbours that vote, with features.
+    logits : bool, default False
+        Whether probabilities holds logits (a softmax is applied first).
+    n_classes : int, optional
+        The number of classes: probabilities' columns, else the largest
+        label + 1 (at least 2).
+    metric : str, default "euclidean"
+        A metric name NearestNeighbors accepts (euclidean, sqeuclidean,
+        cosine, manhattan, chebyshev, minkowski...); "precomputed" is not
+        supported.
+    n_jobs : int or None, default None
+        Threads (None or -1: every core).
+    filter_by : {"confident_learning", None}, default "confident_learning"
+        None ranks every row instead of the flagged ones.
+
+    Returns
+    -------
+    indices : ndarray of int64
+        Row indices, highest label_issue_scores first.
+
+    Raises
+    ------
+    EmbedvizValueError
+        As label_issue_scores, or an unknown filter_by.
+
+    See Also
+    --------
+    label_issue_scores : The scores the rows are ranked by.
+    label_issue_report : Why each row was flagged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import find_label_issues
+    >>> labels = np.array([0, 0, 1, 1])
+    >>> probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.6, 0.4]])
+    >>> find_label_issues(labels, probs).tolist()
+    [1, 3]
+    >>> find_label_issues(labels, probs, filter_by=None).tolist()
+    [1, 3, 2, 0]
+    """
     if filter_by not in ("confident_learning", None):
         raise _bad("filter_by must be 'confident_learning' or None, got %r" % (filter_by,))
     ev, _ = _issue_evidence(labels, probabilities, features, n_neighbors, logits,
