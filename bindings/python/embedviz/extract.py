@@ -328,6 +328,9 @@ class FeatureExtractor:
     layers : list of str
         The layer names the model offers: named submodules, "output",
         "softmax".
+    layer_kinds : dict of str to str
+        The module class of each layer ("Linear", "Conv2d", ...; "" for
+        output and softmax).
     skipped_ : list of str
         After a run with ``skip_bad=True``: the files left out.
 
@@ -701,9 +704,10 @@ class FeatureExtractor:
 
     @property
     def layer_kinds(self):
-        """The module class of each layer of `layers` ("Linear", "Conv2d",
-        "BasicBlock", ...; "" for output and softmax), through
-        ev_model_layer_kind (since 1.1). A layer "<module>:input" (not
+        """The module class of each layer of `layers`, by layer name.
+
+        "Linear", "Conv2d", "BasicBlock", ...; "" for output and softmax
+        (ev_model_layer_kind, since 1.1). A layer "<module>:input" (not
         listed) gives the input of that module: "fc:input" is a ResNet's
         penultimate features.
 

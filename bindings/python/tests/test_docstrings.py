@@ -47,6 +47,7 @@ SKIP_ONLY = {
     "FeatureExtractor.extract": "needs a TorchScript model file and a folder of images",
     "FeatureExtractor.close": "needs a TorchScript model file",
     "FeatureExtractor.layers": "needs a TorchScript model file",
+    "FeatureExtractor.layer_kinds": "needs a TorchScript model file",
     "report": "runs the embedviz command-line tool on a model and a folder of images",
     "tool_path": "finds the embedviz command-line tool, which depends on the installation",
 }
