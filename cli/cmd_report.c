@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "plot.h"
 #include "report.h"
@@ -441,8 +442,10 @@ static int stage_pictures(const evr_options *o, const evr_data *d, evr_results *
   return 0;
 }
 
+static int made_dir;   /* the report folder is new: removed again (if empty) on failure */
 static int make_dir(const char *dir) {
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) return evc_err("cannot make the folder %s: %s", dir, strerror(errno));
+  made_dir = mkdir(dir, 0755) == 0;
+  if (!made_dir && errno != EEXIST) return evc_err("cannot make the folder %s: %s", dir, strerror(errno));
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) return evc_err("%s exists and is not a folder", dir);
   return 0;
@@ -476,8 +479,20 @@ int evc_cmd_report(int argc, char **argv) {
   void (*old_int)(int) = signal(SIGINT, on_interrupt);
   stage_begin();
   rc = load(&o, &d);
-  if (!rc) {
+  if (!rc && d.kind == EVR_FOLDER) {   /* loading's parts: the pictures, the model's passes, the rest */
+    double all = evc_now() - stage_t0;
+    r.stage_name[0] = "thumbnails, pixel rows";
+    r.stage_seconds[0] = d.seconds_pictures;
+    r.stage_name[1] = "extraction (decoding + forward passes)";
+    r.stage_seconds[1] = d.seconds_model;
+    r.stage_name[2] = "load (folder, model, rest)";
+    r.stage_seconds[2] = all - d.seconds_pictures - d.seconds_model;
+    r.n_stages = 3;
+    for (int k = 0; k < 3; k++) evc_info("stage %-22s %7.2f s", r.stage_name[k], r.stage_seconds[k]);
+  } else if (!rc) {
     stage_end(&r, "load");
+  }
+  if (!rc) {
     evc_info("report: %zu test images, %zu reference images, %d layers", d.labels.rows, d.train_labels.rows, d.n_layers);
     rc = stage_scores(&d, &r) || stage_maps(&o, &d, &r) || stage_neighbours(&o, &d, &r) || stage_pca(&o, &d, &r) ||
          stage_pictures(&o, &d, &r);
@@ -492,6 +507,7 @@ int evc_cmd_report(int argc, char **argv) {
     rc = 130;
   }
   signal(SIGINT, old_int);
+  if (rc && made_dir) rmdir(o.out_dir);   /* only when nothing was written in it */
   if (!rc) evc_info("report: %s/index.html in %.1f s (accuracy %.4f)", o.out_dir, evc_now() - t0, r.accuracy);
   evr_results_free(&r);
   evr_data_free(&d);

@@ -270,7 +270,7 @@ static int layer_names(const evr_options *o, evr_data *d, evr_layer_choice *ch) 
   memset(ch, 0, sizeof *ch);
   if (!o->layers_given) {
     if (evr_choose_layers(o->model, (size_t)o->channels, (size_t)o->crop, (size_t)o->crop, ch)) return 1;
-    snprintf(d->layers_why, sizeof d->layers_why, "Layers chosen for this model: %s.", ch->why);
+    snprintf(d->layers_why, sizeof d->layers_why, "Layers (no --layers given): %s.", ch->why);
     return 0;
   }
   char *list = strdup(o->layers), *save = NULL;
@@ -681,12 +681,14 @@ int evr_load_folder(const evr_options *o, evr_data *d) {
   if (!rc && o->reference_images)
     rc = open_folder(o, o->reference_images, o->train_samples, d, &fr, NULL, &d->train_images, &r32) ||
          labels_mat(r32, fr.n, &d->train_labels);
-  if (!rc) evc_info("report: thumbnails and pixel rows of %zu images in %.1f s", fs.n + fr.n, evc_now() - t0);
+  d->seconds_pictures = evc_now() - t0;
+  t0 = evc_now();
   if (!rc) rc = run_model(&m, fs.ds, fs.n, "test images", out, fs.bad) ||
                 drop_bad(d, &fs, out, m.n, &d->images, &d->thumbs, &d->labels);
   if (!rc && o->reference_images)
     rc = run_model(&m, fr.ds, fr.n, "reference images", rout, fr.bad) ||
          drop_bad(d, &fr, rout, m.n, &d->train_images, NULL, &d->train_labels);
+  d->seconds_model = evc_now() - t0;
   if (!rc) rc = own_class_names(d, fs.all, n_classes);
   if (!rc) {   /* the layers in their order, "pixels" from the pixel rows */
     for (int l = 0; !rc && l < ch.n; l++) {

@@ -226,9 +226,9 @@ static void section_data(FILE *f, const evr_data *d) {
     fputs("</table></details>\n", f);
   }
   if (d->n_ignored) {
-    fprintf(f, "<details class=\"ignored\"><summary>%zu file%s not read: not image files by name (.png, .jpg, .jpeg, "
+    fprintf(f, "<details class=\"ignored\"><summary>%zu file%s not read: not %s by name (.png, .jpg, .jpeg, "
                ".bmp, .gif), as torchvision's ImageFolder ignores them</summary><ul>\n", d->n_ignored,
-            d->n_ignored == 1 ? " was" : "s were");
+            d->n_ignored == 1 ? " was" : "s were", d->n_ignored == 1 ? "an image file" : "image files");
     for (size_t k = 0; k < d->n_ignored; k++) {
       fputs("<li>", f);
       html_text(f, d->ignored[k]);
