@@ -841,13 +841,34 @@ int evr_load_features(const evr_options *o, evr_data *d) {
                  o->scores, scores.cols, max);
   if (!rc && o->scores) d->n_classes = (int)scores.cols;
   char **paths = NULL, **classes = NULL;
-  size_t n_paths = 0, n_classes = 0;
+  size_t n_paths = 0, n_classes = 0, n_all = n;
   if (!rc && o->images) {
     rc = feature_image_paths(o, d, &paths, &n_paths, &classes, &n_classes);
     if (!rc && n_paths != n)
       rc = evc_err("--images %s gives %zu images for the %zu rows of %s: row i of the features must be image i (in "
                    "ImageFolder order for a folder)", o->images, n_paths, n, o->features);
-    if (!rc) rc = feature_pictures(o, d, paths, n);
+  }
+  if (!rc && n > (size_t)o->samples) {   /* a per-class random sample of the rows */
+    unsigned char *keep = malloc(n);
+    if (!keep || pick_per_class(d->labels.i, n, d->n_classes, (double)o->samples / (double)n, 1, o->seed, keep)) {
+      free(keep);
+      rc = keep ? 1 : evc_err("out of memory");
+    } else {
+      keep_rows_where(&feat, keep, n);
+      keep_rows_where(&d->labels, keep, n);
+      if (o->scores) keep_rows_where(&scores, keep, n);
+      size_t k = 0;
+      for (size_t i = 0; paths && i < n; i++) {
+        if (keep[i]) paths[k++] = paths[i];
+        else free(paths[i]);
+      }
+      if (paths) n_paths = k;
+      n = feat.rows;
+      free(keep);
+    }
+  }
+  if (!rc && o->images) {
+    rc = feature_pictures(o, d, paths, n);
     d->has_images = !rc;
   }
   if (!rc) {   /* class names: the folder's when they cover the labels */
@@ -874,8 +895,8 @@ int evr_load_features(const evr_options *o, evr_data *d) {
   }
   if (!rc) rc = split_rows(o, d);
   if (!rc) {
-    snprintf(d->source, sizeof d->source, "%zu rows of features from %s (the penultimate layer), labels from %s%s%s%s. "
-             "No model was run.%s%s", n, o->features, o->labels, o->scores ? ", class scores from " : "",
+    snprintf(d->source, sizeof d->source, "%zu rows%s of features from %s (the penultimate layer), labels from %s%s%s%s. "
+             "No model was run.%s%s", n, n < n_all ? " (a per-class random sample, --samples)" : "", o->features, o->labels, o->scores ? ", class scores from " : "",
              o->scores ? o->scores : "", o->scores ? "" : " (no class scores: no ambiguity or confusion sections)",
              note, d->has_images ? "" : " No images were given (--images): the report has no pictures.");
     snprintf(d->layers_why, sizeof d->layers_why, "The maps show the features%s%s.", d->has_images ? ", the pixels" : "",

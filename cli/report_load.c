@@ -109,7 +109,8 @@ static int find_layer(const evr_data *d, const char *name, const char *role) {
 void evr_layer_title(const evr_data *d, int l, char *buf, size_t len) {
   const char *name = d->layer_name[l];
   snprintf(buf, len, "%s%s", name,
-           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" : l == d->softmax ? "" :
+           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" :
+           l == d->softmax ? (d->kind == EVR_DEMO ? "" : " (class scores)") :
            l == d->early ? " (early layer)" : "");
 }
 
