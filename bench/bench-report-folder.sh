@@ -31,5 +31,5 @@ awk -v n="$N" '
   /Maximum resident set size/ { rss = $NF / 1024 }
   /Elapsed \(wall clock\)/ { wall = $NF }
   END { printf "BENCH case=report_folder_%d impl=libembedviz wall=%s peak_mb=%.0f extraction_s=%.1f own_s=%.1f own_over_extraction=%.2f\n",
-               n, wall, rss, fwd, own, fwd > 0 ? own / fwd : 0 }' "$LOG"
+               n, wall, rss, fwd, own, (fwd > 0 ? own / fwd : 0) }' "$LOG"
 grep '^stage ' "$LOG" | sed 's/^/  /'

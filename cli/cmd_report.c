@@ -242,12 +242,13 @@ static int stage_neighbours(const evr_options *o, const evr_data *d, evr_results
   const evc_mat *feat = &d->layer[d->penultimate];
   int rc = 0;
   if (d->has_images) {   /* pixels against features: needs the pictures */
-    size_t n = d->labels.rows, cand = d->query_rows ? d->n_query_rows : n;
-    if (cand > 1000) cand = 1000;
+    size_t n = d->labels.rows, all = d->query_rows ? d->n_query_rows : n, cand = all > 1000 ? 1000 : all;
     int64_t *rows = malloc((cand ? cand : 1) * sizeof *rows), chosen[EVR_QUERIES];
     evc_mat pix = {0}, fe = {0}, qpix = {0}, qfeat = {0};
     if (!rows) return evc_err("out of memory");
-    for (size_t q = 0; q < cand; q++) rows[q] = d->query_rows ? d->query_rows[q] : (int64_t)q;
+    /* the demo's first 1,000 test images; a folder's rows are in class
+     * order, so its candidates are spread evenly over all of them */
+    for (size_t q = 0; q < cand; q++) rows[q] = d->query_rows ? d->query_rows[q * all / cand] : (int64_t)q;
     rc = take_rows(&d->images, rows, cand, &qpix) || take_rows(feat, rows, cand, &qfeat) ||
          knn(o, &d->train_images, &qpix, &pix) || knn(o, &d->train_feat, &qfeat, &fe);
     if (!rc) {

@@ -706,7 +706,7 @@ int evr_load_folder(const evr_options *o, evr_data *d) {
     memset(&rout[pen_at], 0, sizeof rout[pen_at]);
     d->ref_ds = fr.ds;
     fr.ds = NULL;
-    size_t nq = d->labels.rows < 1000 ? d->labels.rows : 1000;
+    size_t nq = d->labels.rows;   /* every test image may be a query */
     d->query_rows = malloc((nq ? nq : 1) * sizeof *d->query_rows);
     if (!d->query_rows) rc = evc_err("out of memory");
     for (size_t i = 0; !rc && i < nq; i++) d->query_rows[i] = (int64_t)i;
