@@ -81,6 +81,7 @@ typedef struct evr_data {
   size_t n_ignored;
   size_t n_grey_files, n_converted;    /* grey files shown/fed as RGB; files
                                           converted to the model's channels */
+  int grey_model;                      /* --channels 1 */
   char source[1024], split[1024], layers_why[1024], pooling[1024], prep[512];
   double seconds_pictures, seconds_model;   /* parts of loading (--images) */
 } evr_data;

@@ -631,6 +631,7 @@ int evr_load_folder(const evr_options *o, evr_data *d) {
   memset(d, 0, sizeof *d);
   d->kind = EVR_FOLDER;
   d->has_images = 1;
+  d->grey_model = o->channels == 1;
   d->early = d->softmax = -1;
   char **classes = NULL, **ref_classes = NULL;
   size_t n_classes = 0, n_ref_classes = 0;
@@ -725,8 +726,8 @@ int evr_load_folder(const evr_options *o, evr_data *d) {
                        d->labels.rows, n_classes, o->images,
                        (size_t)o->samples < n_all ? " (a per-class random sample, --samples)" : "", o->model, note);
     (void)cut;
-    if (d->n_grey_files && o->channels == 3)
-      d->n_converted = d->n_grey_files;
+    /* files whose channels the model's input changed */
+    d->n_converted = o->channels == 3 ? d->n_grey_files : d->labels.rows - d->n_grey_files;
   }
   for (int l = 0; l < EVR_MAX_LAYERS; l++) evc_mat_free(&out[l]), evc_mat_free(&rout[l]);
   free(l32);

@@ -206,7 +206,10 @@ static void section_data(FILE *f, const evr_data *d) {
     html_text(f, facts[k]);
     fputs("</li>\n", f);
   }
-  if (d->n_converted)
+  if (d->n_converted && d->kind == EVR_FOLDER && d->grey_model)
+    fprintf(f, "<li>%zu colour image%s converted to grey for the model's one input channel (convert(\"L\")); "
+               "the thumbnails show them in colour.</li>\n", d->n_converted, d->n_converted == 1 ? " was" : "s were");
+  else if (d->n_converted)
     fprintf(f, "<li>%zu grey image%s converted to RGB for the model (convert(\"RGB\"): the grey value in each "
                "channel).</li>\n", d->n_converted, d->n_converted == 1 ? " was" : "s were");
   fprintf(f, "<li>Thumbnails keep each image's colour and aspect ratio; they are stored at %d x %d pixels at most, "
