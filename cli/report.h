@@ -73,7 +73,8 @@ typedef struct evr_data {
   int64_t *query_rows;
   size_t n_query_rows;
   int64_t *ref_shown;                  /* m: reference row -> test row, or NULL */
-  ev_dataset *ref_ds;                  /* else their data set (items 0..m-1) */
+  ev_dataset *ref_ds;                  /* else their data set, */
+  int64_t *ref_items;                  /* reference row -> its item */
   /* what the page says about the data */
   evr_skip *skipped;
   size_t n_skipped;

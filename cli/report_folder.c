@@ -511,6 +511,7 @@ typedef struct folder_set {
   ev_dataset *ds;      /* the images used, in order */
   size_t n;
   unsigned char *bad;  /* n: left out after all */
+  size_t skip0;        /* ds's skipped files listed before the extraction */
 } folder_set;
 
 /* The folder's data set, its items subsampled (per class) to at most cap,
@@ -562,6 +563,7 @@ static int open_folder(const evr_options *o, const char *dir, long cap, evr_data
   if (!rc && m == 0) rc = evc_err("%s: none of its images could be read (see the reasons above)", dir);
   if (!rc && (st = ev_dataset_from_paths(paths, m, labels, 1, &f->ds))) rc = evc_lib_err("reading the images", st);
   if (!rc) rc = copy_skipped(d, f->ds) || set_preprocessing(o, f->ds);
+  if (!rc) f->skip0 = ev_dataset_skipped_count(f->ds);
   if (!rc) {
     size_t n_ds;
     ev_dataset_count(f->ds, &n_ds);
@@ -592,6 +594,8 @@ static void folder_set_free(folder_set *f) {
 
 /* Drop the rows a batch found corrupt (rare: the headers were fine). */
 static int drop_bad(evr_data *d, folder_set *f, evc_mat *out, int n_out, evc_mat *pix, evc_thumbs *t, evc_mat *lab) {
+  for (size_t s = f->skip0; s < ev_dataset_skipped_count(f->ds); s++)   /* found while reading batches */
+    if (add_skip(d, ev_dataset_skipped_path(f->ds, s), ev_dataset_skipped_reason(f->ds, s))) return 1;
   size_t bad = 0;
   for (size_t i = 0; i < f->n; i++) bad += f->bad[i];
   if (!bad) return 0;
@@ -603,7 +607,6 @@ static int drop_bad(evr_data *d, folder_set *f, evc_mat *out, int n_out, evc_mat
   keep_rows_where(lab, keep, f->n);
   if (t) keep_thumbs_where(t, keep, f->n);
   free(keep);
-  (void)d;
   return 0;
 }
 
@@ -707,6 +710,10 @@ int evr_load_folder(const evr_options *o, evr_data *d) {
     memset(&rout[pen_at], 0, sizeof rout[pen_at]);
     d->ref_ds = fr.ds;
     fr.ds = NULL;
+    d->ref_items = malloc((fr.n ? fr.n : 1) * sizeof *d->ref_items);   /* rows -> items, bad ones dropped */
+    if (!d->ref_items) rc = evc_err("out of memory");
+    for (size_t i = 0, k = 0; !rc && i < fr.n; i++)
+      if (!fr.bad[i]) d->ref_items[k++] = (int64_t)i;
     size_t nq = d->labels.rows;   /* every test image may be a query */
     d->query_rows = malloc((nq ? nq : 1) * sizeof *d->query_rows);
     if (!d->query_rows) rc = evc_err("out of memory");
@@ -927,7 +934,7 @@ int evr_reference_thumbs(const evr_data *d, const int64_t *rows, size_t n, evc_t
       t->h[k] = d->thumbs.h[i];
     } else if (d->ref_ds) {
       size_t w, h;
-      if (ev_dataset_thumbnail_fit(d->ref_ds, (size_t)rows[k], (size_t)side, buf, &w, &h, NULL) == EV_OK)
+      if (ev_dataset_thumbnail_fit(d->ref_ds, (size_t)d->ref_items[rows[k]], (size_t)side, buf, &w, &h, NULL) == EV_OK)
         evc_thumbs_put(t, k, buf, (int)w, (int)h);
     }
   }

@@ -33,6 +33,7 @@ void evr_data_free(evr_data *d) {
   evc_thumbs_free(&d->thumbs);
   free(d->query_rows);
   free(d->ref_shown);
+  free(d->ref_items);
   ev_dataset_free(d->ref_ds);
   for (size_t k = 0; k < d->n_skipped; k++) free(d->skipped[k].path), free(d->skipped[k].reason);
   free(d->skipped);

@@ -58,6 +58,9 @@ def make_folder(root, classes=N_CLASSES, per=PER_CLASS, bad=True):
     if bad:
         (root / "class_01" / "broken.png").write_bytes(b"this is not a picture\n")
         (root / "class_00" / "notes.txt").write_text("not an image\n")
+        # a JPEG cut in half: its header reads, its pixels do not
+        whole = (root / "class_04" / "img_000.jpg").read_bytes()
+        (root / "class_04" / "cut.jpg").write_bytes(whole[: len(whole) // 2])
         for k in range(2):   # grey files: converted to RGB for the model
             from PIL import Image as I
             g = I.fromarray((np.arange(50 * 70).reshape(50, 70) % 200).astype(np.uint8), "L")
@@ -118,7 +121,7 @@ def js_list(blob, key):
 
 def readable(files):
     """The files the report can read (not the bad ones), ImageFolder order."""
-    return [f for f in files if "huge" not in f[0] and "broken" not in f[0]]
+    return [f for f in files if "huge" not in f[0] and "broken" not in f[0] and "cut.jpg" not in f[0]]
 
 
 def test_page_names_every_class_and_counts_the_images(report, data):
@@ -140,8 +143,9 @@ def test_page_lists_the_skipped_and_ignored_files(report):
     skipped = re.search(r'<details class="skipped".*?</details>', page, re.S)
     assert skipped, "no list of skipped files"
     s = skipped.group(0)
-    assert "2 files could not be read" in s
+    assert "2 files could not be read" not in s and "3 files could not be read" in s
     assert "broken.png" in s and "not a readable" in s
+    assert "cut.jpg" in s and "truncated" in s
     assert "huge.png" in s and "20000 x 10000" in s
     ignored = re.search(r'<details class="ignored".*?</details>', page, re.S)
     assert ignored and "notes.txt" in ignored.group(0)
