@@ -618,9 +618,18 @@ static int labels_mat(const int32_t *l32, size_t n, evc_mat *m) {
 
 static void describe_prep(const evr_options *o, evr_data *d) {
   char norm[200];
-  if (o->mean_given || o->std_given)
-    snprintf(norm, sizeof norm, "Normalize(mean %s, std %s) as given", o->mean_given ? "given" : "default",
-             o->std_given ? "given" : "default");
+  if (o->mean_given || o->std_given) {
+    double m[3], sd[3];
+    for (int c = 0; c < 3; c++) {
+      static const double im[3] = {0.485, 0.456, 0.406}, is[3] = {0.229, 0.224, 0.225};
+      m[c] = o->mean_given ? o->mean[c] : o->channels == 1 ? 0 : im[c];
+      sd[c] = o->std_given ? o->std[c] : o->channels == 1 ? 1 : is[c];
+    }
+    if (o->channels == 1)
+      snprintf(norm, sizeof norm, "Normalize(mean %g, std %g)", m[0], sd[0]);
+    else
+      snprintf(norm, sizeof norm, "Normalize(mean %g, %g, %g, std %g, %g, %g)", m[0], m[1], m[2], sd[0], sd[1], sd[2]);
+  }
   else if (o->channels == 3)
     snprintf(norm, sizeof norm, "Normalize(ImageNet's mean 0.485, 0.456, 0.406 and std 0.229, 0.224, 0.225)");
   else

@@ -212,8 +212,9 @@ static void section_data(FILE *f, const evr_data *d) {
   else if (d->n_converted)
     fprintf(f, "<li>%zu grey image%s converted to RGB for the model (convert(\"RGB\"): the grey value in each "
                "channel).</li>\n", d->n_converted, d->n_converted == 1 ? " was" : "s were");
-  fprintf(f, "<li>Thumbnails keep each image's colour and aspect ratio; they are stored at %d x %d pixels at most, "
-             "never at full size.</li>\n", d->thumbs.side, d->thumbs.side);
+  if (d->has_images)
+    fprintf(f, "<li>Thumbnails keep each image's colour and aspect ratio; they are stored at %d x %d pixels at most, "
+               "never at full size.</li>\n", d->thumbs.side, d->thumbs.side);
   fputs("</ul>\n", f);
   if (d->n_skipped) {
     fprintf(f, "<details class=\"skipped\" open><summary>%zu file%s could not be read and %s left out</summary>"
