@@ -101,6 +101,10 @@ int evc_parse_double(const char *opt, const char *s, double lo, double hi,
  * otherwise, nothing with --quiet. user_data: a const char * label. */
 int evc_progress(void *user_data, int stage, size_t step, size_t total,
                  double value);
+/* Set by a command's SIGINT handler (Ctrl-C): evc_progress then cancels
+ * the library call in progress. */
+#include <signal.h>
+extern volatile sig_atomic_t evc_interrupted;
 /* Close a progress bar line (newline) if one is open. */
 void evc_progress_done(void);
 

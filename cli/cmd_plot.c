@@ -119,7 +119,14 @@ static int plot_map(const plot_opts *o, const evc_mat *in, const evc_labels *lab
   for (size_t k = 0; k < im.rows * im.cols; k++) vmax = im.f[k] > vmax ? 255 : vmax;
   if ((size_t)side * (size_t)side != im.cols) rc = evc_err("%s: rows of %zu values are not square grey images", o->images, im.cols);
   else if (im.rows != in->rows) rc = evc_err("%s has %zu images for %zu points", o->images, im.rows, in->rows);
-  else rc = evc_fig_image_map(o->out, in->f, in->rows, in->cols, im.f, side, vmax, lab, (int)o->size) ? 1 : 0;
+  else {
+    evc_thumbs t;
+    if (evc_thumbs_alloc(&t, im.rows, side)) rc = 1;
+    for (size_t i = 0; !rc && i < im.rows; i++) evc_thumbs_put_grey(&t, i, im.f + i * im.cols, vmax);
+    t.grey = 1;
+    if (!rc) rc = evc_fig_image_map(o->out, in->f, in->rows, in->cols, &t, lab, (int)o->size) ? 1 : 0;
+    evc_thumbs_free(&t);
+  }
   evc_mat_free(&im);
   return rc;
 }

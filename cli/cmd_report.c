@@ -4,36 +4,63 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "plot.h"
 #include "report.h"
 
 static const char REPORT_HELP[] =
-    "Usage: embedviz report --data DIR [-o OUT] [options]\n"
+    "Usage: embedviz report --images DIR --model FILE [-o OUT] [options]\n"
+    "       embedviz report --features F.npy --labels L.npy [--scores S.npy] [--images DIR] [-o OUT]\n"
+    "       embedviz report --data DIR [-o OUT] [options]   (the demo's .npy files)\n"
     "The whole story of what a network learned, as a folder with index.html (works\n"
     "offline) and its pictures: t-SNE maps by depth, a 3-D map, the image map,\n"
     "nearest neighbours in pixel and feature space, the most ambiguous images,\n"
     "the confusion matrix, PCA of the penultimate layer and an interactive map.\n\n"
+    "Your own data:\n"
+    "  -i, --images DIR       a folder with one sub-folder of images per class\n"
+    "                         (DIR/<class>/<image>, torchvision's ImageFolder layout);\n"
+    "                         with --features: that folder or a text file listing\n"
+    "                         one image path a line, row i of F being image i\n"
+    "  -m, --model FILE       the TorchScript classifier (torch.jit.save); with\n"
+    "                         --data: extract the layers from it\n"
+    "      --reference-images DIR2  the images the neighbours are searched in (a\n"
+    "                         training folder); default: a per-class 80/20 split of\n"
+    "                         DIR by --seed\n"
+    "      --resize N         Resize(N) before the crop (default 256)\n"
+    "      --crop N           CenterCrop(N) (default 224)\n"
+    "      --mean A,B,C       Normalize's mean (default ImageNet's 0.485,0.456,0.406)\n"
+    "      --std A,B,C        Normalize's std (default ImageNet's 0.229,0.224,0.225)\n"
+    "      --channels 1|3     the model's input channels (default 3; 1: grey)\n"
+    "      --batch N          images per forward pass (default 32)\n"
+    "      --features F.npy   features computed elsewhere (the penultimate layer):\n"
+    "                         no model, no libtorch needed\n"
+    "      --labels L.npy     with --features: one class number per row\n"
+    "      --scores S.npy     with --features: class scores or probabilities per row\n\n"
+    "The demo's data:\n"
     "  -d, --data DIR         folder of .npy inputs: test_images, test_labels,\n"
     "                         test_<layer> for each layer, train_images,\n"
     "                         train_labels, train_<penultimate> (see docs/cli.md)\n"
-    "  -m, --model FILE       extract the layers from this TorchScript model with\n"
-    "                         libembedviz instead of reading test_<layer>.npy and\n"
-    "                         train_<penultimate>.npy (DIR then needs only the images\n"
-    "                         and labels)\n"
     "  -D, --dataset DIR      with --model: read the images and labels from the IDX files\n"
     "                         of DIR (t10k-* for testing, train-* for neighbours), e.g.\n"
-    "                         /usr/share/datasets/fashion-mnist\n"
+    "                         /usr/share/datasets/fashion-mnist\n\n"
+    "Common:\n"
     "  -o, --output DIR       the report folder (default demo-report)\n"
     "  -L, --layers LIST      layers mapped by depth, comma-separated; 'pixels' is the\n"
-    "                         images (default pixels,pool1,relu3,softmax)\n"
-    "      --penultimate NAME the penultimate layer (default relu3)\n"
-    "      --softmax NAME     the class probabilities layer (default softmax)\n"
-    "  -n, --samples N        test images to show (default 5000)\n"
-    "      --train-samples N  training images searched for neighbours (default 10000)\n"
+    "                         images (default: with --images, chosen for the model:\n"
+    "                         pixels, an early layer, the penultimate layer, the\n"
+    "                         scores; with --data, pixels,pool1,relu3,softmax)\n"
+    "      --penultimate NAME the penultimate layer (default: relu3 with --data, the\n"
+    "                         last but one of --layers with --images)\n"
+    "      --softmax NAME     the class scores layer (default: softmax with --data,\n"
+    "                         the last of --layers with --images)\n"
+    "  -n, --samples N        test images to show (default 5000; more: a per-class\n"
+    "                         random sample)\n"
+    "      --train-samples N  reference images searched for neighbours (default 10000)\n"
     "      --perplexity P     t-SNE perplexity (default 30)\n"
     "      --iterations N     t-SNE iterations (default 750)\n"
     "      --seed N           seed of every random choice (default 0)\n"
@@ -41,27 +68,55 @@ static const char REPORT_HELP[] =
     "  -q, --quiet            no progress, no timings\n"
     "  -h, --help             this help\n";
 
+/* "a,b,c" into three numbers. */
+static int parse_three(const char *opt, const char *s, double lo, double hi, double out[3]) {
+  char buf[256], *save = NULL, *t;
+  snprintf(buf, sizeof buf, "%s", s);
+  int k = 0;
+  for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    if (k == 3) return evc_err("%s needs three numbers separated by commas (one per channel), got '%s'", opt, s);
+    if (evc_parse_double(opt, t, lo, hi, &out[k++])) return 1;
+  }
+  if (k == 1) out[1] = out[2] = out[0];   /* one number: every channel (grey models) */
+  else if (k != 3) return evc_err("%s needs three numbers separated by commas (one per channel), got '%s'", opt, s);
+  return 0;
+}
+
 static int report_parse(int argc, char **argv, evr_options *o) {
   static const struct option lo[] = {
       {"data", 1, 0, 'd'},        {"output", 1, 0, 'o'},     {"layers", 1, 0, 'L'},    {"penultimate", 1, 0, 'P'},
       {"softmax", 1, 0, 'S'},     {"samples", 1, 0, 'n'},    {"train-samples", 1, 0, 'N'},
       {"perplexity", 1, 0, 'p'},  {"iterations", 1, 0, 'I'}, {"seed", 1, 0, 's'},      {"threads", 1, 0, 't'},
       {"model", 1, 0, 'm'},       {"dataset", 1, 0, 'D'},    {"quiet", 0, 0, 'q'},     {"help", 0, 0, 'h'},
+      {"images", 1, 0, 'i'},      {"reference-images", 1, 0, 'R'}, {"features", 1, 0, 'F'},
+      {"labels", 1, 0, 'Y'},      {"scores", 1, 0, 'C'},     {"resize", 1, 0, 'r'},    {"crop", 1, 0, 'c'},
+      {"mean", 1, 0, 'M'},        {"std", 1, 0, 'T'},        {"channels", 1, 0, 'H'},  {"batch", 1, 0, 'B'},
       {0, 0, 0, 0}};
   *o = (evr_options){.out_dir = "demo-report", .layers = "pixels,pool1,relu3,softmax", .penultimate = "relu3",
                      .softmax = "softmax", .samples = 5000, .train_samples = 10000, .perplexity = 30,
-                     .iterations = 750};
+                     .iterations = 750, .resize = 256, .crop = 224, .channels = 3, .batch = 32};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "d:D:m:o:L:n:t:qh", lo, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:D:m:o:L:n:t:i:qh", lo, NULL)) != -1) {
     switch (c) {
     case 'd': o->data_dir = optarg; break;
     case 'o': o->out_dir = optarg; break;
-    case 'L': o->layers = optarg; break;
-    case 'P': o->penultimate = optarg; break;
-    case 'S': o->softmax = optarg; break;
+    case 'L': o->layers = optarg; o->layers_given = 1; break;
+    case 'P': o->penultimate = optarg; o->penultimate_given = 1; break;
+    case 'S': o->softmax = optarg; o->softmax_given = 1; break;
     case 'm': o->model = optarg; break;
     case 'D': o->dataset = optarg; break;
+    case 'i': o->images = optarg; break;
+    case 'R': o->reference_images = optarg; break;
+    case 'F': o->features = optarg; break;
+    case 'Y': o->labels = optarg; break;
+    case 'C': o->scores = optarg; break;
+    case 'r': if (evc_parse_long("--resize", optarg, 1, 65536, &o->resize)) return 2; break;
+    case 'c': if (evc_parse_long("--crop", optarg, 1, 65536, &o->crop)) return 2; break;
+    case 'H': if (evc_parse_long("--channels", optarg, 1, 3, &o->channels) || (o->channels == 2 && evc_err("--channels is 1 (grey) or 3 (RGB), got 2"))) return 2; break;
+    case 'B': if (evc_parse_long("--batch", optarg, 1, 65536, &o->batch)) return 2; break;
+    case 'M': if (parse_three("--mean", optarg, -1e6, 1e6, o->mean)) return 2; o->mean_given = 1; break;
+    case 'T': if (parse_three("--std", optarg, 1e-9, 1e6, o->std)) return 2; o->std_given = 1; break;
     case 'n': if (evc_parse_long("--samples", optarg, 20, 1L << 30, &o->samples)) return 2; break;
     case 'N': if (evc_parse_long("--train-samples", optarg, EVR_NEIGHBOURS, 1L << 30, &o->train_samples)) return 2; break;
     case 'p': if (evc_parse_double("--perplexity", optarg, 1, 1000, &o->perplexity)) return 2; break;
@@ -74,8 +129,24 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     }
   }
   if (optind < argc) return evc_err("report: unexpected argument '%s'", argv[optind]) + 1;
+  if (o->features) {
+    if (o->model || o->data_dir || o->dataset || o->reference_images)
+      return evc_err("--features gives the report without a model: leave out --model, --data, --dataset and "
+                     "--reference-images") + 1;
+    if (!o->labels) return evc_err("--features needs --labels L.npy (one class number per row of features)") + 1;
+    return 0;
+  }
+  if (o->labels || o->scores) return evc_err("--labels and --scores go with --features F.npy") + 1;
+  if (o->images) {
+    if (o->data_dir || o->dataset) return evc_err("--images reads the images itself: leave out --data and --dataset") + 1;
+    if (!o->model) return evc_err("--images DIR needs --model FILE (a TorchScript classifier), or --features F.npy "
+                                  "with features computed elsewhere") + 1;
+    return 0;
+  }
+  if (o->reference_images) return evc_err("--reference-images goes with --images DIR") + 1;
   if (!o->data_dir && !(o->dataset && o->model))
-    return evc_err("report needs --data DIR, or --dataset DIR and --model FILE (see embedviz report --help)") + 1;
+    return evc_err("report needs --images DIR and --model FILE, --features F.npy and --labels L.npy, --data DIR, or "
+                   "--dataset DIR and --model FILE (see embedviz report --help)") + 1;
   return 0;
 }
 
@@ -108,44 +179,47 @@ static int knn(const evr_options *o, const evc_mat *ref, const evc_mat *queries,
   /* A point is not its own neighbour: a few images have fewer than 10. */
   size_t k = !queries && ref->rows <= EVR_NEIGHBOURS ? ref->rows - 1 : EVR_NEIGHBOURS;
   if (k == 0) return evc_err("the report needs at least 2 test images");
+  if (queries && ref->rows < EVR_NEIGHBOURS)
+    return evc_err("the reference set has %zu images: the neighbours section needs at least %d: give more images or "
+                   "a larger --reference-images folder", ref->rows, EVR_NEIGHBOURS);
   return evc_knn_run(ref, queries, k, EV_METRIC_EUCLIDEAN, 2, o->threads, out, NULL);
 }
 
-/* How many of row q's neighbours (train rows) share the query's class. */
+/* How many of row q's neighbours (reference rows) share the query's class. */
 static int agree(const evr_data *d, const evc_mat *nn, size_t q, int64_t label) {
   int same = 0;
   for (int k = 0; k < EVR_NEIGHBOURS; k++) same += d->train_labels.i[nn->i[q * EVR_NEIGHBOURS + k]] == label;
   return same;
 }
 
-/* Queries that tell the story: among the first test images, for each class
- * the one whose feature-space neighbours agree with its class most and its
- * pixel-space neighbours least; then the classes where that contrast is
- * largest, in class order. */
-static void pick_queries(const evr_data *d, const evc_mat *pix, const evc_mat *feat, size_t cand, evr_results *r,
-                         int64_t *rows) {
+/* Queries that tell the story: among the candidate test rows (cand[0..nc)),
+ * for each class the one whose feature-space neighbours agree with its
+ * class most and its pixel-space neighbours least; then the classes where
+ * that contrast is largest, in class order. chosen gets candidate indices. */
+static void pick_queries(const evr_data *d, const int64_t *cand_rows, const evc_mat *pix, const evc_mat *feat,
+                         size_t cand, evr_results *r, int64_t *chosen) {
   int best[1024], score[1024], nc = d->n_classes < 1024 ? d->n_classes : 1024;
   for (int c = 0; c < nc; c++) best[c] = -1, score[c] = -100;
   for (size_t q = 0; q < cand; q++) {
-    int64_t y = d->labels.i[q];
+    int64_t y = d->labels.i[cand_rows[q]];
     int s = 2 * agree(d, feat, q, y) - agree(d, pix, q, y);
     if (y < nc && s > score[y]) score[y] = s, best[y] = (int)q;
   }
-  int chosen = 0;
+  int picked = 0;
   unsigned char taken[1024] = {0};
-  while (chosen < EVR_QUERIES) {
+  while (picked < EVR_QUERIES) {
     int pick = -1;
     for (int c = 0; c < nc; c++)
       if (!taken[c] && best[c] >= 0 && (pick < 0 || score[c] > score[pick])) pick = c;
     if (pick < 0) break;
     taken[pick] = 1;
-    chosen++;
+    picked++;
   }
   int k = 0;
   for (int c = 0; c < nc && k < EVR_QUERIES; c++)
-    if (taken[c]) rows[k++] = best[c];
-  for (size_t q = 0; k < EVR_QUERIES; q++) rows[k++] = (int64_t)(q % cand);   /* fewer classes than queries */
-  for (k = 0; k < EVR_QUERIES; k++) r->queries[k] = rows[k];
+    if (taken[c]) chosen[k++] = best[c];
+  for (size_t q = 0; k < EVR_QUERIES; q++) chosen[k++] = (int64_t)(q % cand);   /* fewer classes than queries */
+  for (k = 0; k < EVR_QUERIES; k++) r->queries[k] = cand_rows[chosen[k]];
 }
 
 /* Keep the rows of nn (cand x k) listed in rows, in that order. */
@@ -156,39 +230,62 @@ static int select_rows(const evc_mat *nn, const int64_t *rows, evc_mat *out) {
   return 0;
 }
 
+/* The candidate query rows of x into out. */
+static int take_rows(const evc_mat *x, const int64_t *rows, size_t n, evc_mat *out) {
+  if (evc_mat_alloc_f(out, n, x->cols)) return 1;
+  for (size_t q = 0; q < n; q++) memcpy(out->f + q * x->cols, x->f + (size_t)rows[q] * x->cols, x->cols * sizeof(float));
+  return 0;
+}
+
 static int stage_neighbours(const evr_options *o, const evr_data *d, evr_results *r) {
   stage_begin();
   const evc_mat *feat = &d->layer[d->penultimate];
-  size_t cand = d->images.rows < 1000 ? d->images.rows : 1000;
-  evc_mat pix = {0}, fe = {0};
-  int64_t rows[EVR_QUERIES];
-  /* The first cand test rows, as queries. */
-  const evc_mat qpix = {.rows = cand, .cols = d->images.cols, .f = d->images.f},
-                qfeat = {.rows = cand, .cols = feat->cols, .f = feat->f};
-  int rc = knn(o, &d->train_images, &qpix, &pix) || knn(o, &d->train_feat, &qfeat, &fe);
-  if (!rc) {
-    pick_queries(d, &pix, &fe, cand, r, rows);
-    rc = select_rows(&pix, rows, &r->nn_pixels) || select_rows(&fe, rows, &r->nn_features) ||
-         knn(o, feat, NULL, &r->nn_self);
+  int rc = 0;
+  if (d->has_images) {   /* pixels against features: needs the pictures */
+    size_t n = d->labels.rows, all = d->query_rows ? d->n_query_rows : n, cand = all > 1000 ? 1000 : all;
+    int64_t *rows = malloc((cand ? cand : 1) * sizeof *rows), chosen[EVR_QUERIES];
+    evc_mat pix = {0}, fe = {0}, qpix = {0}, qfeat = {0};
+    if (!rows) return evc_err("out of memory");
+    /* the demo's first 1,000 test images; a folder's rows are in class
+     * order, so its candidates are spread evenly over all of them */
+    for (size_t q = 0; q < cand; q++) rows[q] = d->query_rows ? d->query_rows[q * all / cand] : (int64_t)q;
+    rc = take_rows(&d->images, rows, cand, &qpix) || take_rows(feat, rows, cand, &qfeat) ||
+         knn(o, &d->train_images, &qpix, &pix) || knn(o, &d->train_feat, &qfeat, &fe);
+    if (!rc) {
+      pick_queries(d, rows, &pix, &fe, cand, r, chosen);
+      rc = select_rows(&pix, chosen, &r->nn_pixels) || select_rows(&fe, chosen, &r->nn_features);
+    }
+    free(rows);
+    evc_mat_free(&pix);
+    evc_mat_free(&fe);
+    evc_mat_free(&qpix);
+    evc_mat_free(&qfeat);
   }
-  evc_mat_free(&pix);
-  evc_mat_free(&fe);
+  if (!rc) rc = knn(o, feat, NULL, &r->nn_self);
   if (!rc) stage_end(r, "nearest neighbours");
   return rc;
 }
 
 static int stage_scores(const evr_data *d, evr_results *r) {
   stage_begin();
-  const evc_mat *p = &d->layer[d->softmax];
-  size_t n = p->rows, c = p->cols;
+  size_t n = d->labels.rows;
+  /* without class scores (--features alone): nothing to score, every
+   * prediction unknown */
+  r->top1 = malloc((n ? n : 1) * sizeof(int32_t));
+  r->top_prob = malloc((n ? n : 1) * sizeof(float));
+  if (!r->top1 || !r->top_prob) return evc_err("out of memory");
+  if (d->softmax < 0) {
+    for (size_t i = 0; i < n; i++) r->top1[i] = -1, r->top_prob[i] = 0;
+    return 0;
+  }
+  const evc_mat *p = d->probs.f ? &d->probs : &d->layer[d->softmax];
+  size_t c = p->cols;
   int32_t *yt = malloc(n * sizeof *yt);
   r->ambiguity = malloc(n * sizeof(float));
-  r->top_prob = malloc(n * sizeof(float));
-  r->top1 = malloc(n * sizeof(int32_t));
   r->top2 = malloc(n * sizeof(int32_t));
   r->confusion = malloc(c * c * sizeof(int64_t));
   r->class_accuracy = malloc(c * sizeof(float));
-  if (!yt || !r->ambiguity || !r->top_prob || !r->top1 || !r->top2 || !r->confusion || !r->class_accuracy) {
+  if (!yt || !r->ambiguity || !r->top2 || !r->confusion || !r->class_accuracy) {
     free(yt);
     return evc_err("out of memory");
   }
@@ -240,6 +337,7 @@ static int path_in(const evr_options *o, const char *name, char *buf, size_t len
 
 static int pictures_maps(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
   char path[4096], name[320], title[320];
+  size_t n = d->labels.rows;
   for (int l = 0; l < d->n_layers; l++) {
     snprintf(name, sizeof name, "map_%d_%s.png", l, d->layer_name[l]);
     snprintf(title, sizeof title, "t-SNE: %s", d->layer_name[l]);
@@ -258,60 +356,72 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     tp[l] = titles[l];
   }
   path_in(o, "maps_by_depth.png", path, sizeof path);
-  if (evc_fig_maps_row(path, xy, ld, d->images.rows, d->n_layers, tp, lab)) return 1;
-  unsigned char *wrong = malloc(d->images.rows);
-  if (!wrong) return evc_err("out of memory");
-  for (size_t i = 0; i < d->images.rows; i++) wrong[i] = r->top1[i] != d->labels.i[i];
-  path_in(o, "softmax_misclassified.png", path, sizeof path);
-  const evc_mat *sm = &r->map[d->softmax];
-  int rc = evc_fig_scatter(path, sm->f, sm->rows, sm->cols, lab, wrong, "softmax: misclassified images circled");
-  free(wrong);
-  if (rc) return 1;
+  if (evc_fig_maps_row(path, xy, ld, n, d->n_layers, tp, lab)) return 1;
+  if (d->softmax >= 0) {
+    unsigned char *wrong = malloc(n ? n : 1);
+    if (!wrong) return evc_err("out of memory");
+    for (size_t i = 0; i < n; i++) wrong[i] = r->top1[i] != d->labels.i[i];
+    path_in(o, "softmax_misclassified.png", path, sizeof path);
+    const evc_mat *sm = &r->map[d->softmax];
+    snprintf(title, sizeof title, "%s: misclassified images circled", d->layer_name[d->softmax]);
+    int rc = evc_fig_scatter(path, sm->f, sm->rows, sm->cols, lab, wrong, d->kind == EVR_DEMO ? "softmax: misclassified images circled" : title);
+    free(wrong);
+    if (rc) return 1;
+  }
+  if (!d->has_images) return 0;
   path_in(o, "image_map.png", path, sizeof path);
   const evc_mat *pm = &r->map[d->penultimate];
-  return evc_fig_image_map(path, pm->f, pm->rows, pm->cols, d->images.f, d->side, 1, lab, 1800) ? 1 : 0;
+  return evc_fig_image_map(path, pm->f, pm->rows, pm->cols, &d->thumbs, lab, d->thumbs.grey ? 1800 : 2448) ? 1 : 0;
 }
 
 static int pictures_neighbours(const evr_options *o, const evr_data *d, const evr_results *r, const evc_palette *pal) {
   char path[4096];
-  int cols = 1 + EVR_NEIGHBOURS, side = d->side;
-  size_t px = (size_t)side * side;
-  /* One image array: the queries' test images, then the training images. */
+  const int cols = 1 + EVR_NEIGHBOURS, cells = EVR_QUERIES * cols;
+  /* One thumbnail set per picture: each query's test image, then its
+   * neighbours among the reference images. */
   const evc_mat *nn[2] = {&r->nn_pixels, &r->nn_features};
   const char *file[2] = {"neighbours_pixels.png", "neighbours_features.png"};
-  const char *title[2] = {"10 nearest training images in pixel space", "10 nearest training images in feature space"};
-  float *img = malloc((EVR_QUERIES + EVR_QUERIES * EVR_NEIGHBOURS) * px * sizeof *img);
-  int64_t idx[EVR_QUERIES * (1 + EVR_NEIGHBOURS)], lab[EVR_QUERIES * (1 + EVR_NEIGHBOURS)];
-  if (!img) return evc_err("out of memory");
+  const char *title[2] = {"10 nearest reference images in pixel space", "10 nearest reference images in feature space"};
+  if (d->kind == EVR_DEMO)
+    title[0] = "10 nearest training images in pixel space", title[1] = "10 nearest training images in feature space";
+  int64_t idx[EVR_QUERIES * (1 + EVR_NEIGHBOURS)], lab[EVR_QUERIES * (1 + EVR_NEIGHBOURS)], ref[EVR_QUERIES * EVR_NEIGHBOURS];
   int rc = 0;
   for (int s = 0; s < 2 && !rc; s++) {
-    for (int q = 0; q < EVR_QUERIES; q++) {
-      memcpy(img + (size_t)q * cols * px, d->images.f + r->queries[q] * px, px * sizeof *img);
-      idx[q * cols] = q * cols;
-      lab[q * cols] = d->labels.i[r->queries[q]];
-      for (int k = 0; k < EVR_NEIGHBOURS; k++) {
-        int64_t t = nn[s]->i[q * EVR_NEIGHBOURS + k];
-        memcpy(img + ((size_t)q * cols + 1 + k) * px, d->train_images.f + t * px, px * sizeof *img);
-        idx[q * cols + 1 + k] = q * cols + 1 + k;
-        lab[q * cols + 1 + k] = d->train_labels.i[t];
-      }
+    evc_thumbs t = {0}, refs = {0};
+    for (int k = 0; k < EVR_QUERIES * EVR_NEIGHBOURS; k++) ref[k] = nn[s]->i[k];
+    if (evr_reference_thumbs(d, ref, EVR_QUERIES * EVR_NEIGHBOURS, &refs) || evc_thumbs_alloc(&t, cells, d->thumbs.side)) {
+      evc_thumbs_free(&refs);
+      return 1;
     }
+    t.grey = d->thumbs.grey;
+    size_t sq = (size_t)t.side * (size_t)t.side * 3;
+    for (int q = 0; q < EVR_QUERIES; q++)
+      for (int k = 0; k < cols; k++) {
+        size_t cell = (size_t)(q * cols + k), from = k ? (size_t)(q * EVR_NEIGHBOURS + k - 1) : (size_t)r->queries[q];
+        const evc_thumbs *src = k ? &refs : &d->thumbs;
+        memcpy(t.px + cell * sq, src->px + from * sq, sq);
+        t.w[cell] = src->w[from];
+        t.h[cell] = src->h[from];
+        idx[cell] = (int64_t)cell;
+        lab[cell] = k ? d->train_labels.i[nn[s]->i[q * EVR_NEIGHBOURS + k - 1]] : d->labels.i[r->queries[q]];
+      }
     path_in(o, file[s], path, sizeof path);
-    rc = evc_fig_thumb_rows(path, img, side, 1, idx, EVR_QUERIES, cols, lab, pal, title[s]) ? 1 : 0;
+    rc = evc_fig_thumb_rows(path, &t, idx, EVR_QUERIES, cols, lab, pal, title[s]) ? 1 : 0;
+    evc_thumbs_free(&t);
+    evc_thumbs_free(&refs);
   }
-  free(img);
   return rc;
 }
 
 static int pictures_rest(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
   char path[4096], name[64];
-  for (int k = 0; k < r->n_ambiguous; k++) {
+  for (int k = 0; d->has_images && d->softmax >= 0 && k < r->n_ambiguous; k++) {
     snprintf(name, sizeof name, "ambiguous_%02d.png", k);
     path_in(o, name, path, sizeof path);
-    if (evc_fig_thumb(path, d->images.f + r->most_ambiguous[k] * d->images.cols, d->side, 1, 2)) return 1;
+    if (evc_fig_thumb(path, &d->thumbs, (size_t)r->most_ambiguous[k], d->thumbs.grey ? 2 : 1)) return 1;
   }
   path_in(o, "confusion.png", path, sizeof path);
-  if (evc_fig_confusion(path, r->confusion, d->n_classes, d->class_names, r->class_accuracy)) return 1;
+  if (d->softmax >= 0 && evc_fig_confusion(path, r->confusion, d->n_classes, d->class_names, r->class_accuracy)) return 1;
   path_in(o, "pca_scree.png", path, sizeof path);
   if (evc_fig_scree(path, r->pca_ratio.f, r->pca_ratio.rows, "Explained variance of the penultimate layer")) return 1;
   path_in(o, "pca_biplot.png", path, sizeof path);
@@ -319,8 +429,9 @@ static int pictures_rest(const evr_options *o, const evr_data *d, const evr_resu
   if (evc_fig_biplot(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
                      "PCA of the penultimate layer, strongest loadings"))
     return 1;
-  path_in(o, "sprite.png", path, sizeof path);
-  return evc_fig_sprite(path, d->images.f, d->images.rows, d->side, 1, 64) ? 1 : 0;
+  if (!d->has_images) return 0;
+  path_in(o, evc_sprite_name(&d->thumbs), path, sizeof path);
+  return evc_fig_sprite(path, &d->thumbs, 64) ? 1 : 0;
 }
 
 static int stage_pictures(const evr_options *o, const evr_data *d, evr_results *r) {
@@ -329,18 +440,34 @@ static int stage_pictures(const evr_options *o, const evr_data *d, evr_results *
   evc_palette pal;
   if (evc_palette_init(&pal, d->labels.i, d->labels.rows, d->n_classes)) return 1;
   evc_labels lab = {d->labels.i, d->n_classes, d->class_names, &pal};
-  int rc = pictures_maps(o, d, r, &lab) || pictures_neighbours(o, d, r, &pal) || pictures_rest(o, d, r, &lab);
+  int rc = pictures_maps(o, d, r, &lab) || (d->has_images && pictures_neighbours(o, d, r, &pal)) ||
+           pictures_rest(o, d, r, &lab);
   evc_palette_free(&pal);
   if (rc) return 1;
   stage_end(r, "pictures");
   return 0;
 }
 
+static int made_dir;   /* the report folder is new: removed again (if empty) on failure */
 static int make_dir(const char *dir) {
-  if (mkdir(dir, 0755) != 0 && errno != EEXIST) return evc_err("cannot make the folder %s: %s", dir, strerror(errno));
+  made_dir = mkdir(dir, 0755) == 0;
+  if (!made_dir && errno != EEXIST) return evc_err("cannot make the folder %s: %s", dir, strerror(errno));
   struct stat sb;
   if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) return evc_err("%s exists and is not a folder", dir);
   return 0;
+}
+
+/* Ctrl-C: the work in progress stops at its next progress report and the
+ * report is not written (a second Ctrl-C ends the program at once). */
+static void on_interrupt(int sig) {
+  evc_interrupted = 1;
+  signal(sig, SIG_DFL);
+}
+
+static int load(const evr_options *o, evr_data *d) {
+  if (o->features) return evr_load_features(o, d);
+  if (o->images) return evr_load_folder(o, d);
+  return evr_load(o, d);
 }
 
 int evc_cmd_report(int argc, char **argv) {
@@ -350,22 +477,43 @@ int evc_cmd_report(int argc, char **argv) {
   evr_data d;
   evr_results r;
   memset(&r, 0, sizeof r);
+  memset(&d, 0, sizeof d);
   double t0 = evc_now();
   char index[4096];
   snprintf(index, sizeof index, "%s/index.html", o.out_dir);
   if (make_dir(o.out_dir) || EVC_OUTS_CHECK(index)) return 1;   /* before minutes of work */
+  void (*old_int)(int) = signal(SIGINT, on_interrupt);
   stage_begin();
-  rc = evr_load(&o, &d);
-  if (!rc) {
+  rc = load(&o, &d);
+  if (!rc && d.kind == EVR_FOLDER) {   /* loading's parts: the pictures, the model's passes, the rest */
+    double all = evc_now() - stage_t0;
+    r.stage_name[0] = "thumbnails, pixel rows";
+    r.stage_seconds[0] = d.seconds_pictures;
+    r.stage_name[1] = "extraction (decoding + forward passes)";
+    r.stage_seconds[1] = d.seconds_model;
+    r.stage_name[2] = "load (folder, model, rest)";
+    r.stage_seconds[2] = all - d.seconds_pictures - d.seconds_model;
+    r.n_stages = 3;
+    for (int k = 0; k < 3; k++) evc_info("stage %-22s %7.2f s", r.stage_name[k], r.stage_seconds[k]);
+  } else if (!rc) {
     stage_end(&r, "load");
-    evc_info("report: %zu test images, %zu training images, %d layers", d.images.rows, d.train_images.rows, d.n_layers);
+  }
+  if (!rc) {
+    evc_info("report: %zu test images, %zu reference images, %d layers", d.labels.rows, d.train_labels.rows, d.n_layers);
     rc = stage_scores(&d, &r) || stage_maps(&o, &d, &r) || stage_neighbours(&o, &d, &r) || stage_pca(&o, &d, &r) ||
          stage_pictures(&o, &d, &r);
   }
+  if (!rc && evc_interrupted) rc = 1;
   if (!rc) {   /* the page lists the stages before it; its own time goes to stderr */
     stage_begin();
     if (!(rc = evr_write_html(&o, &d, &r))) stage_end(&r, "page");
   }
+  if (evc_interrupted) {
+    evc_err("cancelled (Ctrl-C): %s was not written (any earlier one is unchanged)", index);
+    rc = 130;
+  }
+  signal(SIGINT, old_int);
+  if (rc && made_dir) rmdir(o.out_dir);   /* only when nothing was written in it */
   if (!rc) evc_info("report: %s/index.html in %.1f s (accuracy %.4f)", o.out_dir, evc_now() - t0, r.accuracy);
   evr_results_free(&r);
   evr_data_free(&d);

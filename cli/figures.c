@@ -239,9 +239,53 @@ int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld,
   return rc;
 }
 
-int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld, const float *images, int side,
-                      float vmax, const evc_labels *lab, int canvas_px) {
-  int cell = side + 4, cells = canvas_px / cell;
+int evc_thumbs_alloc(evc_thumbs *t, size_t n, int side) {
+  memset(t, 0, sizeof *t);
+  t->side = side;
+  t->n = n;
+  t->px = malloc((n ? n : 1) * (size_t)side * (size_t)side * 3);
+  t->w = malloc((n ? n : 1) * sizeof *t->w);
+  t->h = malloc((n ? n : 1) * sizeof *t->h);
+  if (!t->px || !t->w || !t->h) {
+    evc_thumbs_free(t);
+    return evc_err("out of memory for %zu thumbnails of %d x %d", n, side, side), -1;
+  }
+  memset(t->px, 255, n * (size_t)side * (size_t)side * 3);
+  for (size_t i = 0; i < n; i++) t->w[i] = t->h[i] = (uint16_t)side;
+  return 0;
+}
+
+void evc_thumbs_free(evc_thumbs *t) {
+  free(t->px);
+  free(t->w);
+  free(t->h);
+  memset(t, 0, sizeof *t);
+}
+
+void evc_thumbs_put(evc_thumbs *t, size_t i, const unsigned char *rgb, int w, int h) {
+  size_t s = (size_t)t->side;
+  unsigned char *sq = t->px + i * s * s * 3;
+  memset(sq, 255, s * s * 3);
+  int x0 = (t->side - w) / 2, y0 = (t->side - h) / 2;
+  for (int y = 0; y < h; y++) memcpy(sq + ((size_t)(y0 + y) * s + (size_t)x0) * 3, rgb + (size_t)y * (size_t)w * 3, (size_t)w * 3);
+  t->w[i] = (uint16_t)w;
+  t->h[i] = (uint16_t)h;
+}
+
+void evc_thumbs_put_grey(evc_thumbs *t, size_t i, const float *img, float vmax) {
+  size_t s = (size_t)t->side;
+  unsigned char *sq = t->px + i * s * s * 3;
+  for (size_t k = 0; k < s * s; k++) {
+    float v = img[k] / vmax;
+    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    sq[3 * k] = sq[3 * k + 1] = sq[3 * k + 2] = (unsigned char)(255 - 255 * v + 0.5f);
+  }
+  t->w[i] = t->h[i] = (uint16_t)t->side;
+}
+
+int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld, const evc_thumbs *t,
+                      const evc_labels *lab, int canvas_px) {
+  int cell = t->side + 4, cells = canvas_px / cell;
   evc_palette own;
   const evc_palette *pal = palette_of(lab, n, &own);
   if (!pal) return -1;
@@ -259,7 +303,7 @@ int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld, co
     taken[cy * cells + cx] = 1;
     unsigned char rgb[3];
     point_rgb(lab, pal, i, rgb);
-    evc_blit_gray(&cv, cx * cell, cy * cell, images + i * (size_t)side * side, side, vmax, 1, 2, rgb);
+    evc_blit_thumb(&cv, cx * cell, cy * cell, t, i, 1, 2, rgb);
   }
   evc_palette_free(&own);
   free(taken);
@@ -268,9 +312,10 @@ int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld, co
   return rc;
 }
 
-int evc_fig_thumb_rows(const char *path, const float *images, int side, float vmax, const int64_t *idx, int rows,
-                       int cols, const int64_t *labels, const evc_palette *pal, const char *title) {
-  int zoom = 2, cell = side * zoom + 8, top = title ? 40 : 6, gap = 16;
+int evc_fig_thumb_rows(const char *path, const evc_thumbs *t, const int64_t *idx, int rows, int cols,
+                       const int64_t *labels, const evc_palette *pal, const char *title) {
+  /* small (grey 28 px) thumbnails twice their size, photos 1:1 */
+  int zoom = t->side < 48 ? 2 : 1, cell = t->side * zoom + 8, top = title ? 40 : 6, gap = 16;
   evc_canvas cv;
   if (evc_canvas_init(&cv, cols * cell + gap + 8, top + rows * cell + 6)) return -1;
   if (title) evc_text(&cv, 8, 10, title, 2, BLACK);
@@ -281,37 +326,42 @@ int evc_fig_thumb_rows(const char *path, const float *images, int side, float vm
       unsigned char rgb[3] = {60, 60, 60};
       if (labels) evc_palette_rgb(pal, labels[(size_t)r * cols + c], rgb);
       int x = 4 + c * cell + (c > 0 ? gap : 0);
-      evc_blit_gray(&cv, x, top + r * cell, images + (size_t)i * side * side, side, vmax, zoom, 3, rgb);
+      evc_blit_thumb(&cv, x, top + r * cell, t, (size_t)i, zoom, 3, rgb);
     }
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
   return rc;
 }
 
-int evc_fig_thumb(const char *path, const float *img, int side, float vmax, int zoom) {
+int evc_fig_thumb(const char *path, const evc_thumbs *t, size_t i, int zoom) {
   evc_canvas cv;
-  if (evc_canvas_init(&cv, side * zoom, side * zoom)) return -1;
-  evc_blit_gray(&cv, 0, 0, img, side, vmax, zoom, 0, NULL);
+  int w = t->w[i], h = t->h[i];
+  if (evc_canvas_init(&cv, w * zoom, h * zoom)) return -1;
+  /* the square's picture lands at the canvas' origin */
+  evc_blit_thumb(&cv, -(t->side - w) / 2 * zoom, -(t->side - h) / 2 * zoom, t, i, zoom, 0, NULL);
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
   return rc;
 }
 
-int evc_fig_sprite(const char *path, const float *images, size_t n, int side, float vmax, int per_row) {
-  /* One grey channel: a third of the bytes of RGB for thousands of images. */
-  int rows = (int)((n + (size_t)per_row - 1) / (size_t)per_row), w = per_row * side;
-  unsigned char *g = malloc((size_t)w * (size_t)rows * (size_t)side);
+const char *evc_sprite_name(const evc_thumbs *t) { return t->grey ? "sprite.png" : "sprite.jpg"; }
+
+int evc_fig_sprite(const char *path, const evc_thumbs *t, int per_row) {
+  /* Grey: one channel, a third of the bytes of RGB for thousands of images. */
+  size_t s = (size_t)t->side, rows = (t->n + (size_t)per_row - 1) / (size_t)per_row, w = (size_t)per_row * s;
+  int ch = t->grey ? 1 : 3;
+  if (rows == 0) rows = 1;
+  unsigned char *g = malloc(w * rows * s * (size_t)ch);
   if (!g) return evc_err("out of memory"), -1;
-  memset(g, 255, (size_t)w * (size_t)rows * (size_t)side);
-  for (size_t i = 0; i < n; i++)
-    for (int r = 0; r < side; r++)
-      for (int c = 0; c < side; c++) {
-        float v = images[i * (size_t)side * side + (size_t)(r * side + c)] / vmax;
-        v = v < 0 ? 0 : v > 1 ? 1 : v;
-        size_t y = (i / (size_t)per_row) * (size_t)side + (size_t)r, x = (i % (size_t)per_row) * (size_t)side + (size_t)c;
-        g[y * (size_t)w + x] = (unsigned char)(255 - 255 * v + 0.5f);
+  memset(g, 255, w * rows * s * (size_t)ch);
+  for (size_t i = 0; i < t->n; i++)
+    for (size_t r = 0; r < s; r++)
+      for (size_t c = 0; c < s; c++) {
+        const unsigned char *p = t->px + ((i * s + r) * s + c) * 3;
+        size_t y = (i / (size_t)per_row) * s + r, x = (i % (size_t)per_row) * s + c;
+        memcpy(g + (y * w + x) * (size_t)ch, p, (size_t)ch);
       }
-  int rc = evc_gray_png(path, g, w, rows * side);
+  int rc = t->grey ? evc_gray_png(path, g, (int)w, (int)(rows * s)) : evc_rgb_jpg(path, g, (int)w, (int)(rows * s), 88);
   free(g);
   return rc;
 }

@@ -58,6 +58,8 @@ void evc_canvas_free(evc_canvas *cv);
 int evc_canvas_png(const evc_canvas *cv, const char *path); /* 0 or -1 */
 /* A one-channel grey picture (w x h bytes). 0 or -1. */
 int evc_gray_png(const char *path, const unsigned char *g, int w, int h);
+/* An RGB picture (w x h x 3 bytes) as a JPEG of the given quality. 0 or -1. */
+int evc_rgb_jpg(const char *path, const unsigned char *rgb, int w, int h, int quality);
 
 /* alpha in [0, 1] blends over what is there. */
 void evc_fill_rect(evc_canvas *cv, int x0, int y0, int x1, int y1,
@@ -85,11 +87,34 @@ int evc_text_width(const char *s, int scale);
  * end up to a third of the width), at most max_w pixels wide, into out (len
  * bytes): names that share a long start or end stay apart. */
 void evc_text_fit(const char *s, int scale, int max_w, char *out, size_t len);
-/* A grey image (side x side floats; values in [0, 1] or [0, 255], chosen by
- * vmax) drawn dark-on-light at (x, y), scaled by an integer zoom, with a
- * border of `border` pixels in rgb (NULL: none). */
-void evc_blit_gray(evc_canvas *cv, int x, int y, const float *img, int side,
-                   float vmax, int zoom, int border, const unsigned char *rgb);
+/* Thumbnail t of a thumbnail set (see evc_thumbs) drawn at (x, y),
+ * scaled by an integer zoom: only the picture, centred in its square cell
+ * (aspect kept), with a border of `border` pixels in rgb around the
+ * picture (NULL: none). */
+struct evc_thumbs;
+void evc_blit_thumb(evc_canvas *cv, int x, int y, const struct evc_thumbs *t, size_t i, int zoom, int border,
+                    const unsigned char *rgb);
+
+/* ---- thumbnails ----------------------------------------------------------- */
+
+/* The report's pictures of its images, at thumbnail size only: n squares
+ * of side x side RGB bytes, each picture centred in its square with its
+ * aspect ratio kept (w[i] x h[i] pixels, the rest white). Grey data (the
+ * demo's) is stored dark on light, as the pictures show it, and grey set. */
+typedef struct evc_thumbs {
+  int side;
+  int grey;             /* every picture grey: the sprite has one channel */
+  size_t n;
+  unsigned char *px;    /* n x side x side x 3 */
+  uint16_t *w, *h;      /* the picture inside square i */
+} evc_thumbs;
+
+int evc_thumbs_alloc(evc_thumbs *t, size_t n, int side);   /* 0 or -1 */
+void evc_thumbs_free(evc_thumbs *t);
+/* Square i as a packed w x h x 3 picture (RGB rows), centred on white. */
+void evc_thumbs_put(evc_thumbs *t, size_t i, const unsigned char *rgb, int w, int h);
+/* Square i from a grey image of side x side floats (0 = light, vmax = dark). */
+void evc_thumbs_put_grey(evc_thumbs *t, size_t i, const float *img, float vmax);
 
 /* ---- figures ------------------------------------------------------------ */
 
@@ -114,22 +139,23 @@ int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld,
 /* Every image's thumbnail at its map position (a grid cell each: the first
  * image to reach a cell keeps it), bordered in its class colour. */
 int evc_fig_image_map(const char *path, const float *xy, size_t n, size_t ld,
-                      const float *images, int side, float vmax,
-                      const evc_labels *lab, int canvas_px);
-/* Rows of thumbnails: row r shows images idx[r*cols .. r*cols+cols-1]
- * (-1: empty), the first column set apart as the query, bordered in the
- * colour of labels[r*cols + c] in pal (labels NULL: dark grey). */
-int evc_fig_thumb_rows(const char *path, const float *images, int side,
-                       float vmax, const int64_t *idx, int rows, int cols,
+                      const evc_thumbs *t, const evc_labels *lab,
+                      int canvas_px);
+/* Rows of thumbnails: row r shows thumbnails idx[r*cols .. r*cols+cols-1]
+ * of t (-1: empty), the first column set apart as the query, bordered in
+ * the colour of labels[r*cols + c] in pal (labels NULL: dark grey). */
+int evc_fig_thumb_rows(const char *path, const evc_thumbs *t,
+                       const int64_t *idx, int rows, int cols,
                        const int64_t *labels, const evc_palette *pal,
                        const char *title);
-/* One thumbnail, zoomed. */
-int evc_fig_thumb(const char *path, const float *img, int side, float vmax,
-                  int zoom);
+/* One thumbnail, zoomed, the picture only (its own aspect ratio). */
+int evc_fig_thumb(const char *path, const evc_thumbs *t, size_t i, int zoom);
 /* All n thumbnails in a grid of `per_row` columns, no border, 1:1: the
- * sprite the interactive map draws hovered images from. */
-int evc_fig_sprite(const char *path, const float *images, size_t n, int side,
-                   float vmax, int per_row);
+ * sprite the interactive map draws hovered images from. Grey thumbnails
+ * are written as a one-channel PNG, colour ones as a JPEG (photos: a
+ * tenth of the bytes): use evc_sprite_name for the file name. */
+int evc_fig_sprite(const char *path, const evc_thumbs *t, int per_row);
+const char *evc_sprite_name(const evc_thumbs *t);
 /* The most classes a confusion picture shows (cells of 2 px). */
 #define EVC_MAX_CONFUSION_CLASSES 1000
 /* The largest class label the plots take (the legend lists what fits). */

@@ -1,6 +1,6 @@
 /*
  * plot_png.c - an RGB canvas with anti-aliased discs and lines, text from
- * stb_easy_font, grey thumbnails, written as PNG with stb_image_write.
+ * stb_easy_font, thumbnails, written as PNG (or JPEG) with stb_image_write.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -269,14 +269,43 @@ void evc_text_fit(const char *s, int scale, int max_w, char *out, size_t len) {
   free(buf);
 }
 
-void evc_blit_gray(evc_canvas *cv, int x, int y, const float *img, int side, float vmax, int zoom, int border,
-                   const unsigned char *rgb) {
-  for (int r = 0; r < side * zoom; r++)
-    for (int c = 0; c < side * zoom; c++) {
-      float v = img[(r / zoom) * side + c / zoom] / vmax;
-      v = v < 0 ? 0 : v > 1 ? 1 : v;
-      unsigned char g = (unsigned char)(255 - 255 * v + 0.5f), px[3] = {g, g, g};
-      blend(cv, x + border + c, y + border + r, px, 1);
-    }
-  if (border && rgb) evc_rect_outline(cv, x, y, x + side * zoom + 2 * border, y + side * zoom + 2 * border, border, rgb);
+void evc_blit_thumb(evc_canvas *cv, int x, int y, const evc_thumbs *t, size_t i, int zoom, int border,
+                    const unsigned char *rgb) {
+  int s = t->side, w = t->w[i], h = t->h[i], x0 = (s - w) / 2, y0 = (s - h) / 2;
+  const unsigned char *sq = t->px + i * (size_t)s * (size_t)s * 3;
+  /* the picture's top left corner on the canvas, inside the border */
+  int px0 = x + border + x0 * zoom, py0 = y + border + y0 * zoom;
+  for (int r = 0; r < h * zoom; r++)
+    for (int c = 0; c < w * zoom; c++)
+      blend(cv, px0 + c, py0 + r, sq + ((size_t)(y0 + r / zoom) * (size_t)s + (size_t)(x0 + c / zoom)) * 3, 1);
+  if (border && rgb)
+    evc_rect_outline(cv, px0 - border, py0 - border, px0 + w * zoom + border, py0 + h * zoom + border, border, rgb);
+}
+
+/* stb's JPEG writer calls this with each piece of the file. */
+typedef struct membuf { unsigned char *p; size_t len, cap; int failed; } membuf;
+static void membuf_add(void *ctx, void *data, int size) {
+  membuf *m = ctx;
+  if (m->failed || size <= 0) return;
+  if (m->len + (size_t)size > m->cap) {
+    size_t cap = (m->cap ? 2 * m->cap : 1 << 16) + (size_t)size;
+    unsigned char *np = realloc(m->p, cap);
+    if (!np) { m->failed = 1; return; }
+    m->p = np;
+    m->cap = cap;
+  }
+  memcpy(m->p + m->len, data, (size_t)size);
+  m->len += (size_t)size;
+}
+
+int evc_rgb_jpg(const char *path, const unsigned char *rgb, int w, int h, int quality) {
+  membuf m = {0};
+  int ok = stbi_write_jpg_to_func(membuf_add, &m, w, h, 3, rgb, quality);
+  if (!ok || m.failed) {
+    free(m.p);
+    return evc_err("out of memory encoding the %d x %d picture %s", w, h, path), -1;
+  }
+  int rc = evc_write_file(path, m.p, m.len);
+  free(m.p);
+  return rc ? -1 : 0;
 }

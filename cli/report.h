@@ -5,10 +5,11 @@
 #ifndef EVCLI_REPORT_H
 #define EVCLI_REPORT_H
 
+#include "plot.h"
 #include "steps.h"
 
 #define EVR_MAX_LAYERS 8
-#define EVR_MAX_STAGES 16
+#define EVR_MAX_STAGES 24
 #define EVR_QUERIES 6      /* test images shown with their neighbours */
 #define EVR_NEIGHBOURS 10  /* neighbours per query and per clicked point */
 #define EVR_AMBIGUOUS 12   /* rows of the ambiguity table */
@@ -17,28 +18,73 @@ typedef struct evr_options {
   const char *data_dir;    /* .npy inputs (see docs/cli.md) */
   const char *model;       /* TorchScript model (extraction) */
   const char *dataset;     /* Fashion-MNIST IDX folder (extraction) */
+  const char *images;      /* --images: a folder of class folders (or, with
+                              --features, a list file of image paths) */
+  const char *reference_images;  /* --reference-images: neighbours' set */
+  const char *features, *labels, *scores;  /* --features mode (no model) */
   const char *out_dir;
   const char *layers;      /* comma-separated, "pixels" = the images */
   const char *penultimate, *softmax;
+  int layers_given, penultimate_given, softmax_given;
   long samples, train_samples;
   double perplexity;
   long iterations, seed, threads;
+  long resize, crop, channels, batch;   /* preprocessing of --images */
+  double mean[3], std[3];
+  int mean_given, std_given;
 } evr_options;
 
+/* Where the report's data came from. */
+enum { EVR_DEMO = 0, EVR_FOLDER = 1, EVR_FEATURES = 2 };
+
+/* A file the report left out, and why. */
+typedef struct evr_skip {
+  char *path, *reason;
+} evr_skip;
+
 /* The report's inputs: test images with labels and the activations of the
- * layers, training images (and their penultimate activations) for the
- * neighbour search. Images are rows of side x side floats in [0, 1]. */
+ * layers, reference ("training") rows for the neighbour search. Image rows
+ * (images, train_images) are what "pixels" means: the demo's side x side
+ * grey values in [0, 1], or for photos EVR_PIXEL_SIDE^2 x 3 RGB values in
+ * [0, 1] of the picture fitted in a square (aspect kept, mid grey around).
+ * Pictures are thumbnails only (thumbs). */
+#define EVR_PIXEL_SIDE 32   /* pixel rows of photos: 32 x 32 x 3 */
+#define EVR_THUMB_SIDE 64   /* thumbnails of photos */
 typedef struct evr_data {
-  int side;
-  evc_mat images, labels;              /* n x side^2, n x 1 */
-  evc_mat train_images, train_labels;  /* m x side^2, m x 1 */
+  int kind;                            /* EVR_DEMO, EVR_FOLDER, EVR_FEATURES */
+  int side;                            /* the demo's image side */
+  int has_images;                      /* pixel rows and thumbnails exist */
+  evc_mat images, labels;              /* n x p (pixel rows; may be empty), n x 1 */
+  evc_mat train_images, train_labels;  /* m x p, m x 1 */
   evc_mat train_feat;                  /* m x d (penultimate), may be empty */
   int n_layers;
   char *layer_name[EVR_MAX_LAYERS];
   evc_mat layer[EVR_MAX_LAYERS];       /* n x d_l ("pixels": the images) */
-  int penultimate, softmax;            /* indices into layer[] */
+  int penultimate, softmax, early;     /* indices into layer[]; softmax and
+                                          early -1 when there is none */
   int n_classes;
   const char *const *class_names;
+  char **own_names;                    /* the names, when made here */
+  evc_mat probs;                       /* n x c softmax of logit scores, or empty
+                                          (the scores layer holds probabilities) */
+  evc_thumbs thumbs;                   /* n thumbnails of the test images */
+  /* the neighbour search: candidate query rows (NULL: the first rows), and
+   * where the reference rows' pictures come from */
+  int64_t *query_rows;
+  size_t n_query_rows;
+  int64_t *ref_shown;                  /* m: reference row -> test row, or NULL */
+  ev_dataset *ref_ds;                  /* else their data set, */
+  int64_t *ref_items;                  /* reference row -> its item */
+  /* what the page says about the data */
+  evr_skip *skipped;
+  size_t n_skipped;
+  char **ignored;                      /* files not read (not image names) */
+  size_t n_ignored;
+  size_t n_grey_files, n_converted;    /* grey files shown/fed as RGB; files
+                                          converted to the model's channels */
+  int grey_model;                      /* --channels 1 */
+  char source[1024], split[1024], layers_why[1024], pooling[1024], prep[512];
+  double seconds_pictures, seconds_model;   /* parts of loading (--images) */
 } evr_data;
 
 /* What the report computes. */
@@ -66,6 +112,13 @@ typedef struct evr_results {
 
 /* Load the inputs from --data (npy) or by extraction. 0 or 1. */
 int evr_load(const evr_options *o, evr_data *d);
+/* Load a folder of class folders through a model (--images --model), or
+ * features computed elsewhere (--features): report_folder.c. 0 or 1. */
+int evr_load_folder(const evr_options *o, evr_data *d);
+int evr_load_features(const evr_options *o, evr_data *d);
+/* The thumbnails of reference rows rows[0..n) into t (allocated here). */
+int evr_reference_thumbs(const evr_data *d, const int64_t *rows, size_t n, evc_thumbs *t);
+
 void evr_data_free(evr_data *d);
 void evr_results_free(evr_results *r);
 

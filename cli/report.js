@@ -8,8 +8,9 @@
 (function () {
   "use strict";
   var D = window.EMBEDVIZ;
-  var sprite = new Image();
-  sprite.src = D.sprite.file;
+  /* No sprite when the report has no pictures (--features without --images). */
+  var sprite = null;
+  if (D.sprite) { sprite = new Image(); sprite.src = D.sprite.file; }
 
   /* One colour per class, as in the pictures; "other" classes share one grey. */
   function colour(c) { return D.colours[c] || D.otherColour; }
@@ -30,22 +31,34 @@
     return dimmed[c];
   }
 
-  /* Draw image i of the sprite into a canvas, dark on light as in the
-   * pictures (the sprite is already drawn that way). */
+  /* Draw image i of the sprite into a canvas: a square cell holding the
+   * picture with its aspect ratio kept (white around it), in colour for
+   * photos, dark on light for grey data (the sprite is drawn that way).
+   * Grey pixels stay sharp when enlarged; photos are smoothed. */
   function thumb(canvas, i) {
     var ctx = canvas.getContext("2d"), s = D.sprite.side, per = D.sprite.perRow;
-    ctx.imageSmoothingEnabled = false;
+    ctx.imageSmoothingEnabled = !D.sprite.grey;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     ctx.drawImage(sprite, (i % per) * s, Math.floor(i / per) * s, s, s, 0, 0, canvas.width, canvas.height);
   }
 
   function makeThumb(i, size, border) {
+    if (!sprite) {   /* no pictures: a swatch of the class colour */
+      var b = document.createElement("div");
+      b.className = "thumb nopic";
+      b.style.borderColor = colour(border);
+      return b;
+    }
     var c = document.createElement("canvas");
-    c.width = c.height = size;
+    c.width = c.height = Math.max(size, D.sprite.side);
     c.className = "thumb";
     c.style.borderColor = colour(border);
     if (sprite.complete) thumb(c, i); else sprite.addEventListener("load", function () { thumb(c, i); });
     return c;
+  }
+
+  function predicted(i) {
+    return D.pred[i] < 0 ? "no class scores" : name(D.pred[i]) + " (" + (100 * D.prob[i]).toFixed(0) + "%)";
   }
 
   /* Fit points into a w x h box, same scale on both axes. */
@@ -119,9 +132,8 @@
       var p = where(ev), i = nearest(p[0], p[1]);
       if (i !== self.hovered) { self.hovered = i; draw(); }
       if (i < 0) { tip.hidden = true; return; }
-      thumb(tipCanvas, i);
-      tipText.textContent = "#" + i + "  label: " + name(D.labels[i]) + "  predicted: " + name(D.pred[i]) +
-        " (" + (100 * D.prob[i]).toFixed(0) + "%)";
+      if (sprite) thumb(tipCanvas, i);
+      tipText.textContent = "#" + i + "  label: " + name(D.labels[i]) + "  predicted: " + predicted(i);
       tip.hidden = false;
       var r = canvas.getBoundingClientRect();
       tip.style.left = (ev.clientX - r.left + 16) + "px";
@@ -135,7 +147,7 @@
       draw();
       list.innerHTML = "";
       var head = document.createElement("p");
-      head.textContent = "Image #" + i + " (" + name(D.labels[i]) + ", predicted " + name(D.pred[i]) +
+      head.textContent = "Image #" + i + " (" + name(D.labels[i]) + ", predicted " + predicted(i) +
         ") and its " + D.k + " nearest neighbours in feature space:";
       list.appendChild(head);
       var row = document.createElement("div");

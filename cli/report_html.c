@@ -74,10 +74,14 @@ static int write_classes(FILE *f, const evr_data *d) {
 }
 
 static int write_data(FILE *f, const evr_data *d, const evr_results *r) {
-  size_t n = d->images.rows;
+  size_t n = d->labels.rows;
   fputs("<script>window.EMBEDVIZ={\n", f);
   if (write_classes(f, d)) return 1;
-  fprintf(f, "sprite:{file:\"sprite.png\",side:%d,perRow:64},\nk:%zu,\n", d->side, r->nn_self.cols);
+  if (d->has_images)
+    fprintf(f, "sprite:{file:\"%s\",side:%d,perRow:64,grey:%d},\nk:%zu,\n", evc_sprite_name(&d->thumbs),
+            d->thumbs.side, d->thumbs.grey, r->nn_self.cols);
+  else
+    fprintf(f, "sprite:null,\nk:%zu,\n", r->nn_self.cols);
   fputs("labels:new Int16Array([", f);
   for (size_t i = 0; i < n; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)d->labels.i[i]);
   fputs("]),\npred:new Int16Array([", f);
@@ -109,7 +113,7 @@ static void section_depth(FILE *f, const evr_data *d, const evr_results *r) {
   fprintf(f, "<h2>1. What each depth sees</h2>\n<p class=\"lead\">t-SNE maps of the same %zu test images, from the raw "
              "pixels to the class probabilities, each point coloured by its true class. The network was never told "
              "to make clusters: they appear, and sharpen with depth, because the features it learns to classify "
-             "separate the classes.</p>\n<div class=\"row\">\n", d->images.rows);
+             "separate the classes.</p>\n<div class=\"row\">\n", d->labels.rows);
   figure_class(f, "wide", "maps_by_depth.png", "the test images mapped at each depth, coloured by true class");
   fputs("</div>\n<p>Each map alone, larger: ", f);
   char src[320], cap[320];
@@ -127,17 +131,32 @@ static void section_3d_and_images(FILE *f, const evr_data *d) {
   fprintf(f, "<h2>2. The penultimate layer in three dimensions</h2>\n<p class=\"lead\">Drag to turn the map, scroll "
              "to zoom. Nearer points are larger and darker.</p>\n<div class=\"legend\"></div>\n"
              "<canvas id=\"map3d\" class=\"map\" width=\"700\" height=\"700\"></canvas>\n");
+  if (!d->has_images) {
+    fputs("<h2>3. The image map</h2>\n<p class=\"lead\">No images were given (--images), so there are no pictures: "
+          "no image map and no nearest-neighbour pictures.</p>\n", f);
+    return;
+  }
   fprintf(f, "<h2>3. The image map</h2>\n<p class=\"lead\">Each test image's thumbnail at its place on the map of the "
              "penultimate layer (%s), bordered in its class colour; where images would overlap the first one is "
              "shown. Neighbours on the map look alike to the network.</p>\n<div class=\"row\">",
           d->layer_name[d->penultimate]);
   figure_class(f, "big", "image_map.png", "image map of the penultimate layer");
   fputs("</div>\n", f);
-  fputs("<h2>4. Nearest neighbours: pixels against features</h2>\n<p class=\"lead\">Test images (left) and "
-        "their 10 nearest training images, borders in the class colour. In pixel space neighbours share "
-        "brightness and outline, whatever they are; in the penultimate layer's feature space they share the "
-        "class. (The test images are those of six classes where this contrast is clearest among the first "
-        "1,000.)</p>\n<div class=\"row\">", f);
+  if (d->kind == EVR_DEMO)
+    fputs("<h2>4. Nearest neighbours: pixels against features</h2>\n<p class=\"lead\">Test images (left) and "
+          "their 10 nearest training images, borders in the class colour. In pixel space neighbours share "
+          "brightness and outline, whatever they are; in the penultimate layer's feature space they share the "
+          "class. (The test images are those of six classes where this contrast is clearest among the first "
+          "1,000.)</p>\n<div class=\"row\">", f);
+  else {
+    fputs("<h2>4. Nearest neighbours: pixels against features</h2>\n<p class=\"lead\">Query images (left) and "
+          "their 10 nearest reference images, borders in the class colour. In pixel space (each picture fitted in "
+          "32 x 32 pixels, aspect kept, as 32 x 32 x 3 colour values) neighbours share colours and layout, "
+          "whatever they show; in the penultimate layer's feature space they share the class. (The queries are "
+          "those of six classes where this contrast is clearest.) ", f);
+    html_text(f, d->split);
+    fputs("</p>\n<div class=\"row\">", f);
+  }
   figure(f, "neighbours_pixels.png", "nearest in pixel space");
   figure(f, "neighbours_features.png", "nearest in feature space");
   fputs("</div>\n", f);
@@ -145,20 +164,26 @@ static void section_3d_and_images(FILE *f, const evr_data *d) {
 
 static void section_ambiguity(FILE *f, const evr_data *d, const evr_results *r) {
   char b1[32], b2[32], b3[32];
-  fputs("<h2>5. The most ambiguous images</h2>\n<p class=\"lead\">Ambiguity is the second-largest class probability "
+  fprintf(f, "<h2>5. The most ambiguous images</h2>\n<p class=\"lead\">Ambiguity is the second-largest class probability "
         "over the largest: 0 when the network is sure, 1 when it cannot choose between two classes. The most "
-        "ambiguous images are often truly between classes (shirt or T-shirt, coat or pullover).</p>\n"
-        "<div class=\"row\"><div><table class=\"ambiguous\"><tr><th>image</th><th>#</th><th>ambiguity</th>"
-        "<th>likeliest</th><th>second</th><th>true class</th></tr>\n", f);
+        "ambiguous images are often truly between classes%s.</p>\n"
+        "<div class=\"row\"><div><table class=\"ambiguous\"><tr>%s<th>#</th><th>ambiguity</th>"
+        "<th>likeliest</th><th>second</th><th>true class</th></tr>\n",
+        d->kind == EVR_DEMO ? " (shirt or T-shirt, coat or pullover)" : "", d->has_images ? "<th>image</th>" : "");
   for (int k = 0; k < r->n_ambiguous; k++) {
     int64_t i = r->most_ambiguous[k];
-    fprintf(f, "<tr><td><img src=\"ambiguous_%02d.png\" alt=\"test image %lld\"></td><td class=\"num\">%lld</td>"
-               "<td class=\"num\">%.3f</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-            k, (long long)i, (long long)i, r->ambiguity[i], cname(d, r->top1[i], b1, 32), cname(d, r->top2[i], b2, 32),
-            cname(d, d->labels.i[i], b3, 32));
+    fputs("<tr>", f);
+    if (d->has_images) fprintf(f, "<td><img src=\"ambiguous_%02d.png\" alt=\"test image %lld\"></td>", k, (long long)i);
+    fprintf(f, "<td class=\"num\">%lld</td><td class=\"num\">%.3f</td><td>", (long long)i, r->ambiguity[i]);
+    html_text(f, cname(d, r->top1[i], b1, 32));
+    fputs("</td><td>", f);
+    html_text(f, cname(d, r->top2[i], b2, 32));
+    fputs("</td><td>", f);
+    html_text(f, cname(d, d->labels.i[i], b3, 32));
+    fputs("</td></tr>\n", f);
   }
   fputs("</table></div>\n", f);
-  figure(f, "softmax_misclassified.png", "the softmax map with the misclassified images circled");
+  figure(f, "softmax_misclassified.png", "the map of the class scores with the misclassified images circled");
   fputs("</div>\n", f);
 }
 
@@ -221,7 +246,7 @@ static int class_table(FILE *f, const evr_data *d, const evr_results *r) {
 static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *r) {
   fprintf(f, "<h2>6. Where the network goes wrong</h2>\n<p class=\"lead\">Accuracy on these %zu test images: "
              "<b>%.1f%%</b>. The confusions sit between garments of the same shape.</p>\n<div class=\"row\">",
-          d->images.rows, 100 * r->accuracy);
+          d->labels.rows, 100 * r->accuracy);
   /* many classes: a larger picture, and the full size a click away */
   fprintf(f, "<figure%s><a href=\"confusion.png\"><img src=\"confusion.png\" alt=\"confusion matrix\"></a>"
              "<figcaption>confusion matrix (rows: true class) and per-class accuracy%s</figcaption></figure>\n",
@@ -241,17 +266,82 @@ static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *
   return 0;
 }
 
-static void section_interactive(FILE *f) {
-  fputs("<h2 id=\"explore\">8. Explore</h2>\n<p class=\"lead\">The map of the penultimate layer. Hover a point to "
-        "see its image, label and prediction; click it to list its nearest neighbours in feature space. Type a "
+static void section_interactive(FILE *f, const evr_data *d) {
+  int side = d->has_images ? d->thumbs.side : 28;
+  fprintf(f, "<h2 id=\"explore\">8. Explore</h2>\n<p class=\"lead\">The map of the penultimate layer. Hover a point "
+        "to see its %slabel and prediction; click it to list its nearest neighbours in feature space. Type a "
         "class name to light up its images.</p>\n"
         "<div class=\"search\"><label for=\"class-search\">Find a class</label> <input type=\"search\" "
         "id=\"class-search\" list=\"class-list\" placeholder=\"class name\" autocomplete=\"off\">"
         "<datalist id=\"class-list\"></datalist> <span id=\"search-status\" aria-live=\"polite\"></span></div>\n"
         "<div class=\"legend\"></div>\n<div class=\"row\"><div class=\"mapbox\">"
         "<canvas id=\"imap\" class=\"map\" width=\"700\" height=\"700\"></canvas>"
-        "<div id=\"tip\" hidden><canvas width=\"28\" height=\"28\"></canvas><div class=\"tip-text\"></div></div>"
-        "</div>\n<div id=\"nn-list\"><p>Click a point.</p></div></div>\n", f);
+        "<div id=\"tip\" hidden><canvas width=\"%d\" height=\"%d\"%s></canvas><div class=\"tip-text\"></div></div>"
+        "</div>\n<div id=\"nn-list\"><p>Click a point.</p></div></div>\n", d->has_images ? "image, " : "",
+        side, side, d->has_images ? (d->thumbs.grey ? "" : " class=\"photo\"") : " hidden");
+}
+
+/* Where the data came from and what was done to it: the facts a reader
+ * needs to trust the pictures. */
+static void section_data(FILE *f, const evr_data *d) {
+  if (d->kind == EVR_DEMO) return;
+  fputs("<h2>The data</h2>\n<ul class=\"facts\">\n<li>", f);
+  html_text(f, d->source);
+  fputs("</li>\n", f);
+  const char *facts[4] = {d->prep, d->layers_why, d->pooling, d->split};
+  for (int k = 0; k < 4; k++) {
+    if (!*facts[k] || (k == 3 && !d->has_images)) continue;
+    fputs("<li>", f);
+    html_text(f, facts[k]);
+    fputs("</li>\n", f);
+  }
+  if (d->n_converted && d->kind == EVR_FOLDER && d->grey_model)
+    fprintf(f, "<li>%zu colour image%s converted to grey for the model's one input channel (convert(\"L\")); "
+               "the thumbnails show them in colour.</li>\n", d->n_converted, d->n_converted == 1 ? " was" : "s were");
+  else if (d->n_converted)
+    fprintf(f, "<li>%zu grey image%s converted to RGB for the model (convert(\"RGB\"): the grey value in each "
+               "channel).</li>\n", d->n_converted, d->n_converted == 1 ? " was" : "s were");
+  if (d->has_images)
+    fprintf(f, "<li>Thumbnails keep each image's colour and aspect ratio; they are stored at %d x %d pixels at most, "
+               "never at full size.</li>\n", d->thumbs.side, d->thumbs.side);
+  fputs("</ul>\n", f);
+  if (d->n_skipped) {
+    fprintf(f, "<details class=\"skipped\" open><summary>%zu file%s could not be read and %s left out</summary>"
+               "<table><tr><th>file</th><th>why</th></tr>\n", d->n_skipped, d->n_skipped == 1 ? "" : "s",
+            d->n_skipped == 1 ? "was" : "were");
+    for (size_t k = 0; k < d->n_skipped; k++) {
+      fputs("<tr><td>", f);
+      html_text(f, d->skipped[k].path);
+      fputs("</td><td>", f);
+      html_text(f, d->skipped[k].reason);
+      fputs("</td></tr>\n", f);
+    }
+    fputs("</table></details>\n", f);
+  }
+  if (d->n_ignored) {
+    fprintf(f, "<details class=\"ignored\"><summary>%zu file%s not read: not %s by name (.png, .jpg, .jpeg, "
+               ".bmp, .gif), as torchvision's ImageFolder ignores them</summary><ul>\n", d->n_ignored,
+            d->n_ignored == 1 ? " was" : "s were", d->n_ignored == 1 ? "an image file" : "image files");
+    for (size_t k = 0; k < d->n_ignored; k++) {
+      fputs("<li>", f);
+      html_text(f, d->ignored[k]);
+      fputs("</li>\n", f);
+    }
+    fputs("</ul></details>\n", f);
+  }
+}
+
+/* PCA alone, when there are no class scores (no confusion section). */
+static void section_pca_only(FILE *f, const evr_results *r) {
+  float two = r->pca_ratio.rows > 1 ? r->pca_ratio.f[0] + r->pca_ratio.f[1] : r->pca_ratio.f[0];
+  fprintf(f, "<h2>5. The class scores</h2>\n<p class=\"lead\">No class scores were given (--scores): no ambiguity, "
+             "no confusion matrix.</p>\n<h2>7. PCA of the penultimate layer</h2>\n<p class=\"lead\">A linear view "
+             "of the same features: the first two principal components explain %.0f%% of the variance. The arrows "
+             "are the features with the largest loadings on them: the directions the network uses most.</p>\n"
+             "<div class=\"row\">", 100 * two);
+  figure(f, "pca_biplot.png", "PCA map with the strongest loadings as arrows");
+  figure(f, "pca_scree.png", "scree plot: explained variance per component");
+  fputs("</div>\n", f);
 }
 
 static void section_timings(FILE *f, const evr_results *r) {
@@ -273,17 +363,30 @@ int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r
   if (evc_out_open(&out, path)) return 1;
   FILE *f = out.f;
   fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>What the network learned"
-             "</title>\n<style>\n%s</style>\n</head><body>\n<h1>What the network learned</h1>\n"
-             "<p class=\"lead\">A small convolutional network trained on Fashion-MNIST, looked at layer by layer "
-             "on %zu test images with libembedviz.</p>\n",
-          REPORT_CSS, d->images.rows);
+             "</title>\n<style>\n%s</style>\n</head><body>\n<h1>What the network learned</h1>\n",
+          REPORT_CSS);
+  if (d->kind == EVR_DEMO)
+    fprintf(f, "<p class=\"lead\">A small convolutional network trained on Fashion-MNIST, looked at layer by layer "
+               "on %zu test images with libembedviz.</p>\n", d->labels.rows);
+  else
+    fprintf(f, "<p class=\"lead\">A network looked at layer by layer on %zu images of %d classes with "
+               "libembedviz.</p>\n", d->labels.rows, d->n_classes);
+  section_data(f, d);
   section_depth(f, d, r);
   section_3d_and_images(f, d);
-  section_ambiguity(f, d, r);
-  if (section_confusion_pca(f, d, r)) return evc_out_abort(&out), 1;
-  section_interactive(f);
+  if (d->softmax >= 0) {
+    section_ambiguity(f, d, r);
+    if (section_confusion_pca(f, d, r)) return evc_out_abort(&out), 1;
+  } else {
+    section_pca_only(f, r);
+  }
+  section_interactive(f, d);
   section_timings(f, r);
   if (write_data(f, d, r)) return evc_out_abort(&out), 1;
   fprintf(f, "<script>\n%s</script>\n</body></html>\n", REPORT_JS);
+  if (evc_interrupted) {   /* Ctrl-C while writing: no index.html at all */
+    evc_out_abort(&out);
+    return 1;
+  }
   return evc_out_commit(&out);   /* index.html appears whole, or the old one stays */
 }

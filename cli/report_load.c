@@ -27,6 +27,18 @@ void evr_data_free(evr_data *d) {
     free(d->layer_name[l]);
     evc_mat_free(&d->layer[l]);
   }
+  for (int c = 0; d->own_names && c < d->n_classes; c++) free(d->own_names[c]);
+  free(d->own_names);
+  evc_mat_free(&d->probs);
+  evc_thumbs_free(&d->thumbs);
+  free(d->query_rows);
+  free(d->ref_shown);
+  free(d->ref_items);
+  ev_dataset_free(d->ref_ds);
+  for (size_t k = 0; k < d->n_skipped; k++) free(d->skipped[k].path), free(d->skipped[k].reason);
+  free(d->skipped);
+  for (size_t k = 0; k < d->n_ignored; k++) free(d->ignored[k]);
+  free(d->ignored);
   memset(d, 0, sizeof *d);
 }
 
@@ -98,8 +110,9 @@ static int find_layer(const evr_data *d, const char *name, const char *role) {
 void evr_layer_title(const evr_data *d, int l, char *buf, size_t len) {
   const char *name = d->layer_name[l];
   snprintf(buf, len, "%s%s", name,
-           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" : l == d->softmax ? "" :
-           l == 1 ? " (early layer)" : "");
+           !strcmp(name, "pixels") ? "" : l == d->penultimate ? " (penultimate)" :
+           l == d->softmax ? (d->kind == EVR_DEMO ? "" : " (class scores)") :
+           l == d->early ? " (early layer)" : "");
 }
 
 /* With --model: every layer but the pixels from the model, for the test
@@ -147,8 +160,19 @@ static int check_layers_finite(const evr_options *o, const evr_data *d) {
   return check_finite(src, o->penultimate, &d->train_feat);
 }
 
+/* The demo's pictures: its grey test images, dark on light. */
+static int grey_thumbs(evr_data *d) {
+  if (evc_thumbs_alloc(&d->thumbs, d->images.rows, d->side)) return 1;
+  d->thumbs.grey = 1;
+  for (size_t i = 0; i < d->images.rows; i++) evc_thumbs_put_grey(&d->thumbs, i, d->images.f + i * d->images.cols, 1);
+  return 0;
+}
+
 int evr_load(const evr_options *o, evr_data *d) {
   memset(d, 0, sizeof *d);
+  d->kind = EVR_DEMO;
+  d->has_images = 1;
+  d->early = -1;
   int rc;
   if (o->dataset) {   /* Fashion-MNIST's (or MNIST's) IDX files */
     rc = read_in(o->dataset, "t10k-images-idx3-ubyte.gz", 0, &d->images) ||
@@ -183,5 +207,6 @@ int evr_load(const evr_options *o, evr_data *d) {
   if (d->train_feat.rows != d->train_images.rows || d->train_feat.cols != d->layer[d->penultimate].cols)
     return evc_err("%s/%s is %zu x %zu, expected %zu x %zu", o->data_dir, name, d->train_feat.rows, d->train_feat.cols,
                    d->train_images.rows, d->layer[d->penultimate].cols);
-  return check_layers_finite(o, d);
+  if (d->n_layers > 1 && strcmp(d->layer_name[1], "pixels") && d->penultimate != 1 && d->softmax != 1) d->early = 1;
+  return check_layers_finite(o, d) || grey_thumbs(d);
 }

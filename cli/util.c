@@ -3,6 +3,7 @@
  * the clock.
  */
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -142,7 +143,10 @@ static void draw_bar(const char *label, const char *what, size_t step, size_t to
   bar_open = 1;
 }
 
+volatile sig_atomic_t evc_interrupted = 0;
+
 int evc_progress(void *user_data, int stage, size_t step, size_t total, double value) {
+  if (evc_interrupted) return 1;   /* Ctrl-C: the library call stops, cancelled */
   if (evc_quiet) return 0;
   const char *label = user_data, *what = stage_name(stage);
   if (stage != last_stage) { evc_progress_done(); last_stage = stage; last_decile = -1; last_draw = 0; }

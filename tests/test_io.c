@@ -452,6 +452,128 @@ START_TEST(thumbnail_matches_pil) {
 }
 END_TEST
 
+/* ev_dataset_thumbnail_fit: the whole image, aspect kept, as PIL's
+ * draft("RGB", twice the size) + convert("RGB") + resize(BILINEAR)
+ * (fixtures of io_make_fixtures.py's fit_fixtures). */
+static void assert_fit(const char *file, size_t side, const char *ref_path,
+                       int want_channels, int tol) {
+  ev_dataset *ds = one_image(file);
+  ev_array *ref = load_npy(ref_path);
+  uint8_t *t = malloc(side * side * 3);
+  size_t w = 0, h = 0;
+  int fc = 0;
+  ck_assert_ev_ok(ev_dataset_thumbnail_fit(ds, 0, side, t, &w, &h, &fc));
+  ck_assert_uint_eq(h, ev_array_dim(ref, 0));
+  ck_assert_uint_eq(w, ev_array_dim(ref, 1));
+  ck_assert_uint_eq(w > h ? w : h, side);
+  ck_assert_int_eq(fc, want_channels);
+  const uint8_t *r = ev_array_data(ref);
+  int worst = 0;
+  for (size_t k = 0; k < w * h * 3; k++) {
+    int d = abs((int)t[k] - (int)r[k]);
+    worst = d > worst ? d : worst;
+  }
+  ck_assert_msg(worst <= tol, "%s at %zu: max |difference| %d", file, side,
+                worst);
+  free(t);
+  ev_array_free(ref);
+  ev_dataset_free(ds);
+}
+
+START_TEST(thumbnail_fit_keeps_aspect_and_colour) {
+  /* 203 x 150 JPEG to 24 x 18: drafted at 1/4 (51 x 38), then resampled;
+   * without the draft the pixels differ by up to 5 levels here */
+  if (ev__jpeg_available())
+    assert_fit(D "fit_photo_203x150.jpg", 24, D "fit_photo_203x150_24.npy",
+               3, 1);
+  assert_fit(D "fit_photo_203x150.jpg", 64, D "fit_photo_203x150_64.npy", 3,
+             ev__jpeg_available() ? 1 : 8);
+  assert_fit(D "pre_b_61x29.png", 16, D "fit_b_61x29_16.npy", 3, 0);
+  assert_fit(D "img_grey_6x4.png", 12, D "fit_grey_6x4_12.npy", 1, 0);
+  /* a colour photo stays colour: its channels differ somewhere */
+  ev_dataset *ds = one_image(D "fit_photo_203x150.jpg");
+  uint8_t t[32 * 32 * 3];
+  size_t w, h;
+  ck_assert_ev_ok(ev_dataset_thumbnail_fit(ds, 0, 32, t, &w, &h, NULL));
+  ck_assert_uint_eq(w, 32);
+  ck_assert_uint_eq(h, 24); /* 150 * 32 / 203 = 23.6 */
+  int differ = 0;
+  for (size_t k = 0; k < w * h; k++)
+    differ += t[3 * k] != t[3 * k + 1] || t[3 * k + 1] != t[3 * k + 2];
+  ck_assert_int_gt(differ, (int)(w * h / 2));
+  ev_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(thumbnail_fit_bad_inputs) {
+  ev_dataset *ds = one_image(D "pre_b_61x29.png");
+  uint8_t t[8 * 8 * 3];
+  size_t w, h;
+  ck_assert_ev(ev_dataset_thumbnail_fit(NULL, 0, 8, t, &w, &h, NULL),
+               EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_dataset_thumbnail_fit(ds, 0, 8, NULL, &w, &h, NULL),
+               EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_dataset_thumbnail_fit(ds, 0, 8, t, NULL, &h, NULL),
+               EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_dataset_thumbnail_fit(ds, 0, 0, t, &w, &h, NULL),
+               EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_dataset_thumbnail_fit(ds, 1, 8, t, &w, &h, NULL),
+               EV_ERR_ARGUMENT);
+  ck_assert_errmsg_has("not in the data set");
+  ev_dataset_free(ds);
+  float x[2 * 3 * 4] = {0};
+  ck_assert_ev_ok(ev_dataset_from_floats(x, 2, 1, 3, 4, 12, NULL, &ds));
+  ck_assert_ev(ev_dataset_thumbnail_fit(ds, 0, 8, t, &w, &h, NULL),
+               EV_ERR_UNSUPPORTED);
+  ev_dataset_free(ds);
+  /* a file that turns bad after the data set was made */
+  const char *p = "build/tests/io_fit_gone.png";
+  FILE *f = fopen(p, "wb");
+  FILE *g = fopen(D "img_rgb_5x7.png", "rb");
+  char buf[4096];
+  size_t got = fread(buf, 1, sizeof buf, g);
+  fclose(g);
+  fwrite(buf, 1, got, f);
+  fclose(f);
+  ck_assert_ev_ok(ev_dataset_from_paths(&p, 1, NULL, 0, &ds));
+  f = fopen(p, "wb");
+  fwrite("not an image", 1, 12, f);
+  fclose(f);
+  ck_assert_ev(ev_dataset_thumbnail_fit(ds, 0, 8, t, &w, &h, NULL),
+               EV_ERR_FORMAT);
+  ck_assert_uint_eq(ev_dataset_skipped_count(ds), 0); /* nothing changed */
+  ev_dataset_free(ds);
+  unlink(p);
+}
+END_TEST
+
+/* An image above PIL's decompression-bomb limit (but below 2^24 a side) is
+ * refused when the data set reads the headers, so skip_bad leaves it out
+ * and lists it, instead of failing later while batches are read. */
+START_TEST(dataset_leaves_out_images_above_the_pixel_limit) {
+  uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+                   0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                   0, 0, 0x4e, 0x20, 0, 0, 0x27, 0x10, /* 20000 x 10000 */
+                   8, 2, 0, 0, 0, 0, 0, 0, 0};
+  const char *p = "build/tests/io_bomb.png";
+  FILE *f = fopen(p, "wb");
+  fwrite(png, 1, sizeof png, f);
+  fclose(f);
+  const char *paths[2] = {D "img_rgb_5x7.png", p};
+  ev_dataset *ds = NULL;
+  ck_assert_ev_ok(ev_dataset_from_paths(paths, 2, NULL, 1, &ds));
+  size_t n;
+  ck_assert_ev_ok(ev_dataset_count(ds, &n));
+  ck_assert_uint_eq(n, 1);
+  ck_assert_uint_eq(ev_dataset_skipped_count(ds), 1);
+  ck_assert_str_eq(ev_dataset_skipped_path(ds, 0), p);
+  ck_assert_ptr_nonnull(strstr(ev_dataset_skipped_reason(ds, 0), "20000 x 10000 pixels, more than"));
+  ev_dataset_free(ds);
+  ck_assert_ev(ev_dataset_from_paths(paths, 2, NULL, 0, &ds), EV_ERR_LIMIT);
+  unlink(p);
+}
+END_TEST
+
 /* ---- folders of classes ---- */
 
 START_TEST(folder_classes_sorted) {
@@ -817,6 +939,9 @@ int main(void) {
   tcase_add_test(tc, preprocessing_matches_torchvision);
   tcase_add_test(tc, preprocessing_grey);
   tcase_add_test(tc, thumbnail_matches_pil);
+  tcase_add_test(tc, thumbnail_fit_keeps_aspect_and_colour);
+  tcase_add_test(tc, thumbnail_fit_bad_inputs);
+  tcase_add_test(tc, dataset_leaves_out_images_above_the_pixel_limit);
   tcase_add_test(tc, folder_classes_sorted);
   tcase_add_test(tc, folder_without_images);
   tcase_add_test(tc, corrupt_images_fail_or_skip);

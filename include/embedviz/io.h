@@ -309,6 +309,30 @@ EV_API ev_status ev_dataset_read(ev_dataset *ds, size_t start, size_t count,
 EV_API ev_status ev_dataset_thumbnail(ev_dataset *ds, size_t i, size_t side,
                                       uint8_t *out);
 
+/* The whole of item i, aspect ratio kept, for picture maps and galleries
+ * (since 1.1): resized (bilinear with PIL's antialiasing) so that its
+ * longer side is `side` (enlarged when smaller; the shorter side rounded,
+ * at least 1), as RGB (grey replicated, alpha dropped). out gets *height
+ * rows of *width pixels, packed (row stride *width * 3): room for side *
+ * side * 3 bytes. A JPEG at least twice the target's size is decoded at a
+ * reduced DCT scale (1/2, 1/4 or 1/8, as PIL's draft(); several times
+ * faster), then resampled: the pixels are those of PIL's
+ * im.draft("RGB", (2 * w, 2 * h)); im.convert("RGB").resize((w, h),
+ * Image.BILINEAR). *file_channels (NULL: not wanted) gets the channels the
+ * file (or array) has: 1 grey, 2 grey + alpha, 3 RGB, 4 RGBA, so a caller
+ * can say how many grey images were shown or fed as RGB. The settings of
+ * the data set do not apply. It changes nothing in the data set (a failure
+ * is not added to the skipped files): several threads may call it on one
+ * data set at once, with no other call on that data set meanwhile.
+ * EV_ERR_ARGUMENT (NULL, side 0 or above 65536, i out of range),
+ * EV_ERR_UNSUPPORTED (float sources), and the errors of ev_image_read
+ * (EV_ERR_NOT_FOUND, EV_ERR_IO, EV_ERR_FORMAT, EV_ERR_LIMIT,
+ * EV_ERR_NOMEM). */
+EV_API ev_status ev_dataset_thumbnail_fit(const ev_dataset *ds, size_t i,
+                                          size_t side, uint8_t *out,
+                                          size_t *width, size_t *height,
+                                          int *file_channels);
+
 /* Files left out or found corrupt (EV_ON_ERROR_SKIP), each listed once:
  * their number, and the path and message of skipped file i (NULL when out
  * of range). The strings stay valid until the data set is freed. */

@@ -325,3 +325,80 @@ ev_status ev_dataset_thumbnail(ev_dataset *ds, size_t i, size_t side,
   ev__free(img.pixels);
   return EV_OK;
 }
+
+/* Item i of an image array as an 8-bit image (a copy). */
+static ev_status array_item(const ev_dataset *ds, size_t i, ev__image *img) {
+  size_t bytes = ds->ah * ds->aw * ds->ac;
+  img->pixels = ev__malloc(bytes);
+  if (!img->pixels) return ev__nomem("an image", bytes);
+  memcpy(img->pixels, (unsigned char *)ds->arr->data + i * bytes, bytes);
+  img->h = ds->ah;
+  img->w = ds->aw;
+  img->c = (int)ds->ac;
+  return EV_OK;
+}
+
+/* An array item fitted as ev__image_decode_fit fits a file. */
+static ev_status array_item_fit(const ev_dataset *ds, size_t i, size_t side,
+                                ev__image *img, int *file_channels) {
+  ev_status st = array_item(ds, i, img);
+  if (st) return st;
+  *file_channels = img->c;
+  size_t th, tw;
+  ev__fit_size(img->h, img->w, side, &th, &tw);
+  if (th != img->h || tw != img->w) {
+    unsigned char *r = ev__malloc(th * tw * (size_t)img->c);
+    if (!r) st = ev__nomem("a thumbnail", th * tw * (size_t)img->c);
+    else if ((st = ev__resample_bilinear(img->pixels, img->h, img->w, img->c,
+                                         r, th, tw)))
+      ev__free(r);
+    ev__free(img->pixels);
+    img->pixels = st ? NULL : r;
+    img->h = th;
+    img->w = tw;
+  }
+  return st;
+}
+
+ev_status ev_dataset_thumbnail_fit(const ev_dataset *ds, size_t i,
+                                   size_t side, uint8_t *out, size_t *width,
+                                   size_t *height, int *file_channels) {
+  if (!ds || !out || !width || !height || side == 0 || side > 65536)
+    return ev__fail(EV_ERR_ARGUMENT, "ev_dataset_thumbnail_fit: data set, "
+                    "out, width or height is NULL, or side is not in [1, "
+                    "65536]: pass a data set, room for side * side * 3 bytes, "
+                    "the addresses of the width and height, and a side in "
+                    "range");
+  if (i >= ds->n)
+    return ev__fail(EV_ERR_ARGUMENT, "item %zu is not in the data set of %zu "
+                    "items: ask for an item below %zu", i, ds->n, ds->n);
+  if (is_float(ds))
+    return ev__fail(EV_ERR_UNSUPPORTED, "the data set holds float model "
+                    "inputs, not images: no thumbnail; use a data set of "
+                    "images (ev_dataset_from_folder, _paths, _npy or _idx)");
+  ev__image img;
+  int fc = 0;
+  ev_status st;
+  if (ds->paths) {
+    unsigned char *data;
+    size_t len;
+    if ((st = ev__read_file(ds->paths[i], &data, &len))) return st;
+    st = ev__image_decode_fit(data, len, ds->paths[i], side, &img, &fc);
+    ev__free(data);
+  } else {
+    st = array_item_fit(ds, i, side, &img, &fc);
+  }
+  if (st) return st;
+  /* RGB out: grey replicated, alpha already dropped */
+  size_t n = img.w * img.h;
+  int c = img.c >= 3 ? 3 : 1;
+  for (size_t k = 0; k < n; k++)
+    for (int ch = 0; ch < 3; ch++)
+      out[k * 3 + (size_t)ch] =
+          img.pixels[k * (size_t)img.c + (size_t)(c == 1 ? 0 : ch)];
+  *width = img.w;
+  *height = img.h;
+  if (file_channels) *file_channels = fc;
+  ev__free(img.pixels);
+  return EV_OK;
+}

@@ -181,8 +181,11 @@ static unsigned char *load_grey16_as_pil(const unsigned char *data,
 static int info(const unsigned char *data, size_t len, int *w, int *h,
                 int *c);
 
-ev_status ev__image_decode(const unsigned char *data, size_t len,
-                           const char *path, int channels, ev__image *img) {
+/* Decode, at a reduced DCT scale for a JPEG when req_w x req_h asks for
+ * it (ev__jpeg_decode_draft). */
+static ev_status decode_draft(const unsigned char *data, size_t len,
+                              const char *path, int channels, size_t req_w,
+                              size_t req_h, ev__image *img) {
   if (len > INT32_MAX)
     return ev__fail(EV_ERR_FORMAT, "%s: image files over 2 GiB are not "
                     "supported", path);
@@ -194,7 +197,7 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
                     "resize it first", path, iw, ih, MAX_IMAGE_PIXELS);
   ev_status st = ev__png_check(data, len, path);
   if (st) return st;
-  if (!ev__jpeg_decode(data, len, path, img, &st)) {
+  if (!ev__jpeg_decode_draft(data, len, path, req_w, req_h, img, &st)) {
     int tables = jpeg_tables_ok(data, len);
     if (tables == 0)
       return ev__fail(EV_ERR_FORMAT, "%s: corrupt JPEG: a Huffman table "
@@ -232,6 +235,54 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
     ev__free(img->pixels);
     img->pixels = NULL;
   }
+  return st;
+}
+
+ev_status ev__image_decode(const unsigned char *data, size_t len,
+                           const char *path, int channels, ev__image *img) {
+  return decode_draft(data, len, path, channels, 0, 0, img);
+}
+
+void ev__fit_size(size_t h, size_t w, size_t side, size_t *oh, size_t *ow) {
+  size_t lo = h < w ? h : w, hi = h < w ? w : h;
+  size_t s = (size_t)((double)lo * (double)side / (double)hi + 0.5);
+  if (s < 1) s = 1;
+  *oh = h < w ? s : side;
+  *ow = h < w ? side : s;
+}
+
+ev_status ev__image_decode_fit(const unsigned char *data, size_t len,
+                               const char *path, size_t side, ev__image *img,
+                               int *file_channels) {
+  int iw, ih, ic;
+  size_t th = side, tw = side;
+  if (info(data, len, &iw, &ih, &ic) && iw > 0 && ih > 0)
+    ev__fit_size((size_t)ih, (size_t)iw, side, &th, &tw);
+  /* as PIL's thumbnail(): draft to twice the target, then resample */
+  ev_status st = decode_draft(data, len, path, 0, 2 * tw, 2 * th, img);
+  if (st) return st;
+  *file_channels = img->c;
+  /* grey stays one channel through the resize (the caller replicates it);
+   * alpha is dropped as convert("RGB") and convert("L") drop it */
+  if ((st = ev__image_convert(img, img->c <= 2 ? 1 : 3, path))) goto fail;
+  ev__fit_size(img->h, img->w, side, &th, &tw);
+  if (th != img->h || tw != img->w) {
+    unsigned char *r = ev__malloc(th * tw * (size_t)img->c);
+    if (!r) { st = ev__nomem("a thumbnail", th * tw * (size_t)img->c); goto fail; }
+    if ((st = ev__resample_bilinear(img->pixels, img->h, img->w, img->c, r,
+                                    th, tw))) {
+      ev__free(r);
+      goto fail;
+    }
+    ev__free(img->pixels);
+    img->pixels = r;
+    img->h = th;
+    img->w = tw;
+  }
+  return EV_OK;
+fail:
+  ev__free(img->pixels);
+  img->pixels = NULL;
   return st;
 }
 
@@ -308,6 +359,10 @@ ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c) {
       ih > STBI_MAX_DIMENSIONS)
     return ev__fail(EV_ERR_OVERFLOW, "%s: image of %d x %d pixels is beyond "
                     "the decoder's 2^24 a side", path, iw, ih);
+  if ((unsigned long long)iw * (unsigned long long)ih > MAX_IMAGE_PIXELS)
+    return ev__fail(EV_ERR_LIMIT, "%s: the image has %d x %d pixels, more "
+                    "than the %llu PIL decodes (a decompression bomb?): "
+                    "resize it first", path, iw, ih, MAX_IMAGE_PIXELS);
   *w = (size_t)iw;
   *h = (size_t)ih;
   *c = ic;

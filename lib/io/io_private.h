@@ -54,6 +54,12 @@ ev_status ev__image_decode(const unsigned char *data, size_t len,
  * handle the data (no library, not a JPEG, CMYK), else 1 with *status. */
 int ev__jpeg_decode(const unsigned char *data, size_t len, const char *path,
                     ev__image *img, ev_status *status);
+/* The same, decoded at a reduced DCT scale (1/2, 1/4, 1/8) as PIL's
+ * draft(mode, (req_w, req_h)) chooses: the largest that keeps the image at
+ * least req_w x req_h; req 0 x 0 decodes at full size. */
+int ev__jpeg_decode_draft(const unsigned char *data, size_t len,
+                          const char *path, size_t req_w, size_t req_h,
+                          ev__image *img, ev_status *status);
 int ev__jpeg_available(void);
 /* Tests only: non-zero makes stb decode JPEGs even when libjpeg is there. */
 void ev__jpeg_disable(int off);
@@ -62,6 +68,17 @@ void ev__jpeg_disable(int off);
  * included (the decoder reports that). */
 ev_status ev__png_check(const unsigned char *data, size_t len,
                         const char *path);
+/* ev__image_decode of the whole image made to fit a side x side square:
+ * resized (PIL's BILINEAR, antialiased) so its longer side is `side`, the
+ * shorter rounded (at least 1); a JPEG much larger than that is decoded at
+ * a reduced DCT scale first (draft, see ev__jpeg_decode_draft, asking for
+ * twice the target as PIL's thumbnail does). img gets 1 (grey) or 3 (RGB)
+ * channels; *file_channels the file's own (1..4). */
+ev_status ev__image_decode_fit(const unsigned char *data, size_t len,
+                               const char *path, size_t side, ev__image *img,
+                               int *file_channels);
+/* The size an h x w image gets in ev__image_decode_fit. */
+void ev__fit_size(size_t h, size_t w, size_t side, size_t *oh, size_t *ow);
 /* Read only the header: width, height and channels (1..4). */
 ev_status ev__image_probe(const char *path, size_t *w, size_t *h, int *c);
 /* Convert in place to 1 or 3 channels (PIL's convert("L") / "RGB"). */

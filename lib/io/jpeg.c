@@ -77,14 +77,27 @@ int ev__jpeg_available(void) {
   return have_api && !jpeg_disabled;
 }
 
+/* PIL's JpegImageFile.draft(mode, (req_w, req_h)): the largest of the DCT
+ * scales 1/8, 1/4, 1/2 that keeps the image at least req_w x req_h (the
+ * output is ceil(size / scale)); 1 when nothing is asked. */
+static unsigned draft_scale(size_t w, size_t h, size_t req_w, size_t req_h) {
+  if (!req_w || !req_h) return 1;
+  size_t s = w / req_w < h / req_h ? w / req_w : h / req_h;
+  return s >= 8 ? 8 : s >= 4 ? 4 : s >= 2 ? 2 : 1;
+}
+
 static ev_status decode(struct jpeg_decompress_struct *ci, err_mgr *e,
-                        const char *path, ev__image *img, int *handled) {
+                        const char *path, size_t req_w, size_t req_h,
+                        ev__image *img, int *handled) {
   if (ci->jpeg_color_space != JCS_GRAYSCALE &&
       ci->jpeg_color_space != JCS_YCbCr && ci->jpeg_color_space != JCS_RGB)
     return EV_OK; /* not handled: stb decodes it */
   *handled = 1;
   int c = ci->jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
   ci->out_color_space = c == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  ci->scale_num = 1;
+  ci->scale_denom = draft_scale(ci->image_width, ci->image_height, req_w,
+                                req_h);
   api.start(ci);
   size_t w = ci->output_width, h = ci->output_height, bytes;
   if (w > (1u << 24) || h > (1u << 24) || !ev__mul3(w, h, (size_t)c, &bytes))
@@ -111,6 +124,12 @@ static ev_status decode(struct jpeg_decompress_struct *ci, err_mgr *e,
 
 int ev__jpeg_decode(const unsigned char *data, size_t len, const char *path,
                     ev__image *img, ev_status *status) {
+  return ev__jpeg_decode_draft(data, len, path, 0, 0, img, status);
+}
+
+int ev__jpeg_decode_draft(const unsigned char *data, size_t len,
+                          const char *path, size_t req_w, size_t req_h,
+                          ev__image *img, ev_status *status) {
   if (len < 3 || data[0] != 0xFF || data[1] != 0xD8 || len > 0xFFFFFFFFu ||
       !ev__jpeg_available())
     return 0;
@@ -133,7 +152,7 @@ int ev__jpeg_decode(const unsigned char *data, size_t len, const char *path,
   api.create(&ci, JPEG_LIB_VERSION, sizeof ci);
   api.mem_src(&ci, data, (unsigned long)len);
   api.read_header(&ci, TRUE);
-  ev_status st = decode(&ci, &e, path, img, &handled);
+  ev_status st = decode(&ci, &e, path, req_w, req_h, img, &handled);
   api.destroy(&ci);
   ev__free(e.pixels);
   *status = st;
@@ -147,5 +166,11 @@ int ev__jpeg_decode(const unsigned char *data, size_t len, const char *path,
                     ev__image *img, ev_status *status) {
   (void)data; (void)len; (void)path; (void)img; (void)status;
   return 0;
+}
+int ev__jpeg_decode_draft(const unsigned char *data, size_t len,
+                          const char *path, size_t req_w, size_t req_h,
+                          ev__image *img, ev_status *status) {
+  (void)req_w; (void)req_h;
+  return ev__jpeg_decode(data, len, path, img, status);
 }
 #endif

@@ -8,7 +8,8 @@ drives Chromium through its DevTools protocol (python3-websocket):
   - every <img> has loaded (complete, with a natural width);
   - hovering a point of the interactive map (a real mouse event) shows the
     tooltip with that point's image and label;
-  - clicking it lists the point and its nearest neighbours;
+  - clicking it lists the point and its nearest neighbours; in a colour
+    report (photos) the clicked point's thumbnail is in colour;
   - dragging on the 3-D map turns it;
   - a screenshot of the whole page is saved.
 
@@ -135,13 +136,15 @@ def run(report_dir, shot):
             b.call(domain + ".enable")
         b.call("Page.navigate", url=url)
         b.wait_event("Page.loadEventFired")
+        pictures = b.js("!!EMBEDVIZ.sprite")   # false: a report without images (--features alone)
         imgs = b.js("Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0])")
-        check(len(imgs) >= 10, f"the page shows {len(imgs)} pictures")
+        check(len(imgs) >= (10 if pictures else 3), f"the page shows {len(imgs)} pictures")
         broken = [src for src, ok in imgs if not ok]
         check(not broken, "every picture loads" + (f" (broken: {broken})" if broken else ""))
         check(b.js("window.embedviz && !!window.embedviz.map && !!window.embedviz.map3d") is True,
               "the interactive maps started")
-        b.js("new Promise(r => { const s = new Image(); s.onload = r; s.onerror = r; s.src = 'sprite.png'; })")
+        if pictures:
+            b.js("new Promise(r => { const s = new Image(); s.onload = r; s.onerror = r; s.src = EMBEDVIZ.sprite.file; })")
 
         # Hover point 0 of the interactive map with a real mouse event.
         b.js("document.getElementById('imap').scrollIntoView({block: 'center'})")
@@ -155,7 +158,8 @@ def run(report_dir, shot):
         check(tip[0] is False and isinstance(h, int) and h >= 0, f"hovering point 0 shows the tooltip (point {h})")
         hx, hy = b.js(f"window.embedviz.map.pointClient({h})")
         check(abs(hx - x) <= 8 and abs(hy - y) <= 8, "the tooltip is about the point under the mouse")
-        label, pred = b.js(f"[EMBEDVIZ.names[EMBEDVIZ.labels[{h}]], EMBEDVIZ.names[EMBEDVIZ.pred[{h}]]]")
+        label, pred = b.js(f"[EMBEDVIZ.names[EMBEDVIZ.labels[{h}]], EMBEDVIZ.pred[{h}] < 0 ? 'no class scores' :"
+                           f" EMBEDVIZ.names[EMBEDVIZ.pred[{h}]]]")
         check(f"label: {label}" in tip[1] and f"predicted: {pred}" in tip[1],
               f"the tooltip names the label and prediction: '{tip[1]}'")
         drawn = b.js("(() => { const c = document.querySelector('#tip canvas');"
@@ -164,8 +168,11 @@ def run(report_dir, shot):
                      " return dark; } catch (e) { return -1; } })()")
         # -1 (the canvas cannot be read back) is a failure too: a check that
         # cannot see the pixels proves nothing about them
-        check(isinstance(drawn, int) and drawn > 0,
-              f"the tooltip shows the image ({drawn} dark pixels; -1: canvas not readable)")
+        if pictures:
+            check(isinstance(drawn, int) and drawn > 0,
+                  f"the tooltip shows the image ({drawn} dark pixels; -1: canvas not readable)")
+        else:
+            check(b.js("document.querySelector('#tip canvas').hidden") is True, "no pictures: the tooltip has none")
         shot_hover = b.call("Page.captureScreenshot", format="png")
 
         b.mouse("mousePressed", x, y, "left", 1)
@@ -174,6 +181,16 @@ def run(report_dir, shot):
         n_fig = b.js("document.querySelectorAll('#nn-list figure').length")
         k = b.js("EMBEDVIZ.k")
         check(n_fig == k + 1, f"clicking lists the point and its {k} neighbours ({n_fig} thumbnails)")
+        if pictures and b.js("EMBEDVIZ.sprite.grey") == 0:
+            # a colour report: the clicked point's own thumbnail (the first of
+            # the list) shows colour, pixels whose channels differ clearly
+            colour = b.js("(() => { const c = document.querySelector('#nn-list figure canvas');"
+                          " try { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                          " let n = 0; for (let i = 0; i < d.length; i += 4)"
+                          "   if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 60) n++;"
+                          " return n; } catch (e) { return -1; } })()")
+            check(isinstance(colour, int) and colour > 20,
+                  f"the clicked point's image is in colour ({colour} coloured pixels; -1: canvas not readable)")
 
         # Drag on the 3-D map: the drawing must change.
         b.js("document.getElementById('map3d').scrollIntoView({block: 'center'})")

@@ -214,10 +214,35 @@ def folder_fixtures(rgb):
     Image.fromarray(rgb[::-1]).save(path("folder_loose", "two.bmp"))
 
 
+def fit_size(w, h, side):
+    """ev_dataset_thumbnail_fit's size: the longer side `side`, the shorter
+    rounded half up, at least 1."""
+    if w >= h:
+        return side, max(1, int(h * side / w + 0.5))
+    return max(1, int(w * side / h + 0.5)), side
+
+
+def fit_fixtures():
+    """Aspect-kept thumbnails (ev_dataset_thumbnail_fit) as PIL makes them:
+    draft("RGB", twice the target) for JPEGs, convert("RGB"),
+    resize(BILINEAR)."""
+    Image.fromarray(smooth_image(150, 203, 3)).save(path("fit_photo_203x150.jpg"), quality=90)
+    cases = {"fit_photo_203x150_24": ("fit_photo_203x150.jpg", 24),   # drafted at 1/4
+             "fit_photo_203x150_64": ("fit_photo_203x150.jpg", 64),   # no draft (not 2x)
+             "fit_b_61x29_16": ("pre_b_61x29.png", 16),               # shrink, portrait
+             "fit_grey_6x4_12": ("img_grey_6x4.png", 12)}             # enlarge, grey
+    for name, (src, side) in cases.items():
+        im = Image.open(path(src))
+        w, h = fit_size(im.size[0], im.size[1], side)
+        im.draft("RGB", (2 * w, 2 * h))
+        np.save(path(name + ".npy"), np.asarray(im.convert("RGB").resize((w, h), Image.BILINEAR)))
+
+
 if __name__ == "__main__":
     npy_fixtures()
     idx_fixtures()
     rgb = image_fixtures()
     preprocess_fixtures()
     folder_fixtures(rgb)
+    fit_fixtures()
     print("fixtures written to", os.path.normpath(OUT))
