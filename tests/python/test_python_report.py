@@ -351,7 +351,7 @@ def test_report_errors_from_the_real_tool(real_tool, digits, tmp_path):
         embedviz.report(data=d, output=tmp_path / "o", layers="pixels,feat,softmax", progress=False)
     with pytest.raises(embedviz.ReportOptionError, match=r"^perplexity must be in \[1, 1000\], got 0$"):
         embedviz.report(data=d, output=tmp_path / "o", perplexity=0)
-    with pytest.raises(ValueError, match=r"^report needs data=DIR, or dataset=DIR and model=FILE"):
+    with pytest.raises(ValueError, match=r"^report needs images=DIR and model=FILE, features=F.npy and labels=L.npy, data=DIR, or dataset=DIR and model=FILE"):
         embedviz.report(output=tmp_path / "o")
     assert not (tmp_path / "o" / "index.html").exists()
 
