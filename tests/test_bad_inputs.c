@@ -230,6 +230,29 @@ static void pca_rows(void) {
   out[5] = NAN;
   BAD("ev_pca_inverse_transform", EV_ERR_NONFINITE, "NaN in scores",
       ev_pca_inverse_transform(p, out, 20, 2, 2, out + 100, 4));
+  {
+    float comp[8] = {1, 0, 0, 0, 0, 1, 0, 0}, mean[4] = {0}, var[2] = {2, 1};
+    BAD("ev_pca_set_fit", EV_ERR_ARGUMENT, "handle NULL",
+        ev_pca_set_fit(NULL, 2, 4, comp, 4, mean, var, 3, 10));
+    BAD("ev_pca_set_fit", EV_ERR_ARGUMENT, "components NULL",
+        ev_pca_set_fit(p, 2, 4, NULL, 4, mean, var, 3, 10));
+    BAD("ev_pca_set_fit", EV_ERR_ARGUMENT, "explained_variance NULL",
+        ev_pca_set_fit(p, 2, 4, comp, 4, mean, NULL, 3, 10));
+    BAD("ev_pca_set_fit", EV_ERR_ARGUMENT, "k = 5 > d = 4",
+        ev_pca_set_fit(p, 5, 4, comp, 4, mean, var, 3, 10));
+    BAD("ev_pca_set_fit", EV_ERR_ARGUMENT, "ld = 3 < d = 4",
+        ev_pca_set_fit(p, 2, 4, comp, 3, mean, var, 3, 10));
+    BAD("ev_pca_set_fit", EV_ERR_ARGUMENT, "n_samples = 1",
+        ev_pca_set_fit(p, 2, 4, comp, 4, mean, var, 3, 1));
+    BAD("ev_pca_set_fit", EV_ERR_ARGUMENT, "total_variance = -1",
+        ev_pca_set_fit(p, 2, 4, comp, 4, mean, var, -1, 10));
+    float negv[2] = {2, -1};
+    BAD("ev_pca_set_fit", EV_ERR_ARGUMENT, "a negative variance",
+        ev_pca_set_fit(p, 2, 4, comp, 4, mean, negv, 3, 10));
+    comp[3] = NAN;
+    BAD("ev_pca_set_fit", EV_ERR_NONFINITE, "NaN in components",
+        ev_pca_set_fit(p, 2, 4, comp, 4, mean, var, 3, 10));
+  }
   ev_pca_free(p);
   free(x);
   free(xn);
@@ -322,9 +345,29 @@ static void knn_rows(void) {
       ev_knn_query_self(k, 3, NULL, 3, dist, 3));
   BAD("ev_knn_query_self", EV_ERR_ARGUMENT, "ldi = 2 < k = 3",
       ev_knn_query_self(k, 3, idx, 2, dist, 3));
+  {
+    ev_array *ro = NULL, *ri = NULL;
+    BAD("ev_knn_query_radius", EV_ERR_ARGUMENT, "handle NULL",
+        ev_knn_query_radius(NULL, x, 20, 4, 4, 1.0, 0, &ro, &ri, NULL));
+    BAD("ev_knn_query_radius", EV_ERR_ARGUMENT, "radius = -1",
+        ev_knn_query_radius(k, x, 20, 4, 4, -1.0, 0, &ro, &ri, NULL));
+    BAD("ev_knn_query_radius", EV_ERR_ARGUMENT, "radius = Inf",
+        ev_knn_query_radius(k, x, 20, 4, 4, INFINITY, 0, &ro, &ri, NULL));
+    BAD("ev_knn_query_radius", EV_ERR_ARGUMENT, "offsets NULL",
+        ev_knn_query_radius(k, x, 20, 4, 4, 1.0, 0, NULL, &ri, NULL));
+    BAD("ev_knn_query_radius", EV_ERR_ARGUMENT, "dim = 3, built on 4",
+        ev_knn_query_radius(k, x, 20, 3, 4, 1.0, 0, &ro, &ri, NULL));
+    BAD("ev_knn_query_radius", EV_ERR_NONFINITE, "NaN in queries",
+        ev_knn_query_radius(k, xn, 20, 4, 4, 1.0, 0, &ro, &ri, NULL));
+  }
   ev_knn_set(k, EV_KNN_METRIC, EV_METRIC_COSINE);
   BAD("ev_knn_query", EV_ERR_STATE, "EV_KNN_METRIC changed since the build",
       ev_knn_query(k, x, 20, 4, 4, 3, idx, 3, dist, 3));
+  {
+    ev_array *ro = NULL, *ri = NULL;
+    BAD("ev_knn_query_radius", EV_ERR_STATE, "EV_KNN_METRIC changed since the build",
+        ev_knn_query_radius(k, x, 20, 4, 4, 1.0, 0, &ro, &ri, NULL));
+  }
   ev_knn_free(k);
   free(x);
   free(xn);
@@ -830,6 +873,19 @@ static void dataset_use_rows(void) {
       ev_dataset_thumbnail(ds, 0, 8, NULL));
   BAD("ev_dataset_thumbnail", EV_ERR_UNSUPPORTED, "a float data set",
       ev_dataset_thumbnail(fl, 0, 8, thumb));
+  {
+    size_t tw, th;
+    BAD("ev_dataset_thumbnail_fit", EV_ERR_ARGUMENT, "item 3 of 3",
+        ev_dataset_thumbnail_fit(ds, 3, 8, thumb, &tw, &th, NULL));
+    BAD("ev_dataset_thumbnail_fit", EV_ERR_ARGUMENT, "side = 0",
+        ev_dataset_thumbnail_fit(ds, 0, 0, thumb, &tw, &th, NULL));
+    BAD("ev_dataset_thumbnail_fit", EV_ERR_ARGUMENT, "out NULL",
+        ev_dataset_thumbnail_fit(ds, 0, 8, NULL, &tw, &th, NULL));
+    BAD("ev_dataset_thumbnail_fit", EV_ERR_ARGUMENT, "data set NULL",
+        ev_dataset_thumbnail_fit(NULL, 0, 8, thumb, &tw, &th, NULL));
+    BAD("ev_dataset_thumbnail_fit", EV_ERR_UNSUPPORTED, "a float data set",
+        ev_dataset_thumbnail_fit(fl, 0, 8, thumb, &tw, &th, NULL));
+  }
   ev_dataset_free(ds);
   ev_dataset_free(fl);
 }

@@ -244,7 +244,8 @@ ev_status ev_pca_set_fit(ev_pca *pca, size_t k, size_t d,
   if (st) return st;
   if (k > d)
     return ev__fail(EV_ERR_ARGUMENT, "k = %zu components of %zu features: "
-                    "there are at most as many components as features", k, d);
+                    "pass k <= d (a PCA has at most as many components as "
+                    "features)", k, d);
   if (n_samples < 2)
     return ev__fail(EV_ERR_ARGUMENT, "n_samples is %zu: a fit needs at "
                     "least 2 samples (pass the number the fit saw)", n_samples);
@@ -258,7 +259,7 @@ ev_status ev_pca_set_fit(ev_pca *pca, size_t k, size_t d,
   for (size_t i = 0; i < k; i++)
     if (explained_variance[i] < 0)
       return ev__fail(EV_ERR_ARGUMENT, "explained_variance[%zu] is %g: "
-                      "variances cannot be negative", i,
+                      "pass variances >= 0 (a variance cannot be negative)", i,
                       (double)explained_variance[i]);
   ev__pca_fit *f = ev__calloc(1, sizeof *f);
   if (!f) return ev__nomem("a PCA fit", sizeof *f);
