@@ -182,14 +182,25 @@ EV_API ev_status ev_umap_graph(const ev_umap *umap, size_t *row_ptr,
 /* Place m new rows (m x d, leading dimension ld) in the last map, as
  * umap-learn's transform: their k nearest training rows, membership
  * weights with local connectivity - 1, start at the weighted mean of the
- * neighbours' map positions, then max(n_epochs / 3, 30 or 100) epochs of
- * SGD with learning rate / 4 moving only the new points. out: m x dims
+ * neighbours' map positions, then n_epochs / 3 epochs of SGD (auto: 100
+ * for up to 10,000 new rows, 30 above) with learning rate / 4 moving only
+ * the new points. out: m x dims
  * (ldo). EV_ERR_STATE before ev_umap_fit (or after ev_umap_fit_knn);
  * EV_ERR_ARGUMENT when d differs from the training width;
  * EV_ERR_NONFINITE; EV_ERR_NOMEM; EV_ERR_CANCELLED. */
 EV_API ev_status ev_umap_transform(const ev_umap *umap, const float *x,
                                    size_t m, size_t d, size_t ld, float *out,
                                    size_t ldo);
+
+/* Make the handle as a fit of the n x d rows x with the map y (n x dims,
+ * dims = EV_UMAP_N_COMPONENTS, leading dimensions ld and ldy) would leave
+ * it, without optimising, so that ev_umap_transform works: for reloading a
+ * saved model. The graph is then empty and the curve is fitted from the
+ * current settings. Errors as ev_umap_fit (the rows), and EV_ERR_ARGUMENT
+ * or EV_ERR_NONFINITE for y. */
+EV_API ev_status ev_umap_restore(ev_umap *umap, const float *x, size_t n,
+                                 size_t d, size_t ld, const float *y,
+                                 size_t ldy);
 
 /* The a and b umap-learn's find_ab_params fits for (spread, min_dist):
  * least squares of 1 / (1 + a x^(2b)) to 1 below min_dist and

@@ -303,3 +303,53 @@ ev_status ev_umap_fit_knn(ev_umap *u, size_t n, size_t k,
   ev__free(idx), ev__free(dist);
   return st;
 }
+
+ev_status ev_umap_restore(ev_umap *u, const float *x, size_t n, size_t d,
+                          size_t ld, const float *y, size_t ldy) {
+  EV__ARG_NULL_IF(!u, "the UMAP handle", "make one with ev_umap_create");
+  size_t dims = (size_t)u->param[EV_UMAP_N_COMPONENTS];
+  size_t k = (size_t)u->param[EV_UMAP_N_NEIGHBORS];
+  ev_status st = ev__check_matrix("x", x, n, d, ld);
+  if (st || (st = ev__check_finite("x", x, n, d, ld)) ||
+      (st = ev__check_matrix("y", y, n, dims, ldy)) ||
+      (st = ev__check_finite("y", y, n, dims, ldy)) ||
+      (st = check_plan(u, n, k)))
+    return st;
+  double ca, cb;
+  if ((st = curve(u, &ca, &cb))) return st;
+  float *yf = ev__malloc(n * dims * sizeof *yf);
+  size_t *rp = ev__calloc(n + 1, sizeof *rp);
+  ev_knn *index = NULL;
+  if (!yf || !rp) {
+    st = ev__nomem("UMAP map", n * dims * sizeof *yf);
+    goto done;
+  }
+  ev__threads scope;
+  ev__threads_begin(&scope, (int)u->param[EV_UMAP_THREADS]);
+  if (!(st = ev_knn_create(&index)) &&
+      !(st = ev_knn_set(index, EV_KNN_METRIC, u->param[EV_UMAP_METRIC])) &&
+      !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
+                        u->param[EV_UMAP_MINKOWSKI_P])) &&
+      !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])))
+    st = ev_knn_build(index, x, n, d, ld);
+  ev__threads_end(&scope);
+  if (st) goto done;
+  for (size_t i = 0; i < n; i++)
+    memcpy(yf + i * dims, y + i * ldy, dims * sizeof *yf);
+  ev__free(u->y);
+  ev__umap_graph_free(&u->graph);
+  ev_knn_free(u->index);
+  u->y = yf, yf = NULL;
+  u->graph.n = u->graph.cols = n;
+  u->graph.row_ptr = rp, rp = NULL;
+  u->index = index, index = NULL;
+  u->n = n, u->d = d, u->k = k, u->dims = dims, u->epochs_run = 0;
+  u->n_edges = 0, u->n_graph_components = 0;
+  u->init_used = EV_UMAP_INIT_GIVEN;
+  u->a = ca, u->b = cb;
+  u->fitted = 1;
+done:
+  ev__free(yf), ev__free(rp);
+  ev_knn_free(index);
+  return st;
+}

@@ -30,6 +30,7 @@ from .metrics import (  # noqa: F401
     softmax)
 from .extract import FeatureExtractor  # noqa: F401
 from .manifold import TSNE  # noqa: F401
+from .umap import UMAP  # noqa: F401
 from .neighbors import NearestNeighbors  # noqa: F401
 from .quality import (  # noqa: F401
     find_label_issues, label_issue_report, label_issue_scores, map_quality,
@@ -40,7 +41,7 @@ from .quality import (  # noqa: F401
 __version__ = "1.1.0"
 
 __all__ = [
-    "PCA", "TSNE", "NearestNeighbors", "FeatureExtractor", "ambiguity", "most_ambiguous", "scores",
+    "PCA", "TSNE", "UMAP", "NearestNeighbors", "FeatureExtractor", "ambiguity", "most_ambiguous", "scores",
     "softmax", "confusion_matrix", "per_class_accuracy", "trustworthiness",
     "map_quality", "label_issue_scores", "label_issue_report", "find_label_issues",
     "EmbedvizError", "EmbedvizValueError", "NonFiniteError",
