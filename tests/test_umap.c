@@ -225,7 +225,8 @@ START_TEST(ring_gets_spectral_start_and_keeps_neighbours) {
 END_TEST
 
 START_TEST(same_seed_same_bits_any_thread_count) {
-  size_t n = 700;
+  /* enough edges (about 20 per point) for the SGD's parallel loop */
+  size_t n = 2000;
   float *x = ring(n, 9);
   ev_umap *u1 = made(1, 42), *u2 = made(2, 42), *u3 = made(2, 43);
   float *y1 = embed(u1, x, n, 3), *y2 = embed(u2, x, n, 3);
