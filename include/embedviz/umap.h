@@ -16,8 +16,8 @@
  *
  * What a fit does (docs/umap.md gives the details and sources):
  *  1. Neighbours: each row's EV_UMAP_N_NEIGHBORS - 1 nearest other rows
- *     from the kNN index (embedviz/knn.h, its default method, in the
- *     EV_UMAP_METRIC distance), the row itself counting as the first of
+ *     from the kNN index (embedviz/knn.h, method EV_UMAP_KNN_METHOD, in
+ *     the EV_UMAP_METRIC distance), the row itself counting as the first of
  *     the k, as umap-learn counts it. ev_umap_fit_knn takes the lists.
  *  2. Fuzzy simplicial set: rho_i = the distance to the
  *     EV_UMAP_LOCAL_CONNECTIVITY-th nearest non-zero neighbour, sigma_i by
@@ -95,7 +95,11 @@ typedef enum ev_umap_param {
   EV_UMAP_MINKOWSKI_P = 15,     /* p for EV_METRIC_MINKOWSKI; default 2 */
   EV_UMAP_A = 16,               /* curve parameter a; default 0 = fitted
                                    from min_dist and spread */
-  EV_UMAP_B = 17                /* curve parameter b; default 0 = fitted */
+  EV_UMAP_B = 17,               /* curve parameter b; default 0 = fitted */
+  EV_UMAP_KNN_METHOD = 18       /* the kNN index's method, an ev_knn_method:
+                                   AUTO (default, the index's own rule,
+                                   exact today), EXACT or APPROXIMATE
+                                   (NN-descent, docs/knn.md) */
 } ev_umap_param;
 
 /* Facts about the last fit (ev_umap_info). */

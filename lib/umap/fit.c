@@ -224,6 +224,8 @@ static ev_status fit_rows(ev_umap *u, const float *x, size_t n, size_t d,
       !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
                         u->param[EV_UMAP_MINKOWSKI_P])) &&
       !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
+      !(st = ev_knn_set(index, EV_KNN_METHOD, u->param[EV_UMAP_KNN_METHOD])) &&
+      !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])) &&
       !(st = ev_knn_set_progress(index, u->progress, u->progress_user)) &&
       !(st = ev_knn_build(index, x, n, d, ld)))
     /* the k - 1 nearest others after the row itself, as umap-learn */
@@ -330,7 +332,9 @@ ev_status ev_umap_restore(ev_umap *u, const float *x, size_t n, size_t d,
       !(st = ev_knn_set(index, EV_KNN_METRIC, u->param[EV_UMAP_METRIC])) &&
       !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
                         u->param[EV_UMAP_MINKOWSKI_P])) &&
-      !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])))
+      !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
+      !(st = ev_knn_set(index, EV_KNN_METHOD, u->param[EV_UMAP_KNN_METHOD])) &&
+      !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])))
     st = ev_knn_build(index, x, n, d, ld);
   ev__threads_end(&scope);
   if (st) goto done;

@@ -26,7 +26,8 @@
   X(EV_UMAP_THREADS, 0, 4096, true, 0)                         \
   X(EV_UMAP_MINKOWSKI_P, 1, 1e6, false, 2)                     \
   X(EV_UMAP_A, 0, 1e6, false, 0)                               \
-  X(EV_UMAP_B, 0, 100, false, 0)
+  X(EV_UMAP_B, 0, 100, false, 0)                               \
+  X(EV_UMAP_KNN_METHOD, 0, 2, true, EV_KNN_METHOD_AUTO)
 enum { EV__UMAP_N_PARAMS = EV__COUNT(EV__UMAP_SETTINGS) + 1 };
 
 /* A sparse matrix in CSR form with double weights. */

@@ -30,14 +30,16 @@ _lib.register({
 # ev_umap_param values (umap.h).
 (_N_NEIGHBORS, _N_COMPONENTS, _MIN_DIST, _SPREAD, _METRIC, _N_EPOCHS, _LEARNING_RATE,
  _INIT, _NEGATIVE_SAMPLE_RATE, _REPULSION_STRENGTH, _SET_OP_MIX_RATIO,
- _LOCAL_CONNECTIVITY, _RANDOM_STATE, _THREADS, _MINKOWSKI_P, _A, _B) = range(1, 18)
+ _LOCAL_CONNECTIVITY, _RANDOM_STATE, _THREADS, _MINKOWSKI_P, _A, _B, _KNN_METHOD) = range(1, 19)
 _NAMES = {_N_NEIGHBORS: "n_neighbors", _N_COMPONENTS: "n_components", _MIN_DIST: "min_dist",
           _SPREAD: "spread", _METRIC: "metric", _N_EPOCHS: "n_epochs",
           _LEARNING_RATE: "learning_rate", _INIT: "init",
           _NEGATIVE_SAMPLE_RATE: "negative_sample_rate",
           _REPULSION_STRENGTH: "repulsion_strength", _SET_OP_MIX_RATIO: "set_op_mix_ratio",
           _LOCAL_CONNECTIVITY: "local_connectivity", _RANDOM_STATE: "random_state",
-          _THREADS: "n_jobs", _MINKOWSKI_P: "metric_kwds['p']", _A: "a", _B: "b"}
+          _THREADS: "n_jobs", _MINKOWSKI_P: "metric_kwds['p']", _A: "a", _B: "b",
+          _KNN_METHOD: "knn_method"}
+_KNN_METHODS = {"auto": 0, "exact": 1, "approximate": 2}
 _INITS = {"spectral": 0, "random": 1}
 _INIT_GIVEN = 2
 # ev_umap_info_item values.
@@ -71,7 +73,9 @@ class UMAP(Estimator):
     array. A disconnected neighbour graph gets the random start
     (``init_used_`` says which start ran). Extension: ``progress`` (True for
     a bar, or progress(stage, step, total, value) returning True to
-    cancel).
+    cancel) and ``knn_method`` ("auto", "exact" or "approximate": the
+    neighbour search, see NearestNeighbors; umap-learn always uses
+    NN-descent from 4,096 rows).
 
     Attributes
     ----------
@@ -90,7 +94,7 @@ class UMAP(Estimator):
                  n_epochs=None, learning_rate=1.0, init="spectral", min_dist=0.1, spread=1.0,
                  set_op_mix_ratio=1.0, local_connectivity=1.0, repulsion_strength=1.0,
                  negative_sample_rate=5, a=None, b=None, random_state=None, n_jobs=None,
-                 verbose=False, progress=None):
+                 verbose=False, progress=None, knn_method="auto"):
         self.n_neighbors = n_neighbors
         self.n_components = n_components
         self.metric = metric
@@ -110,6 +114,7 @@ class UMAP(Estimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.progress = progress
+        self.knn_method = knn_method
 
     def _configure(self, h, n):
         from .neighbors import _resolve_metric
@@ -128,6 +133,10 @@ class UMAP(Estimator):
         _, hi = h.bounds(_RANDOM_STATE)
         h.set(_RANDOM_STATE, _arrays.seed_from(self.random_state) % (int(hi) + 1))
         h.set(_THREADS, _arrays.n_jobs_to_threads(self.n_jobs))
+        if self.knn_method not in _KNN_METHODS:
+            raise _bad("knn_method must be 'auto', 'exact' or 'approximate', got %r"
+                       % (self.knn_method,))
+        h.set(_KNN_METHOD, _KNN_METHODS[self.knn_method])
         code, p, _ = _resolve_metric(self.metric, 2, self.metric_kwds)
         h.set(_MINKOWSKI_P, p)
         h.set(_METRIC, code)
