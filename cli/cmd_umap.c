@@ -23,6 +23,7 @@ static const char UMAP_HELP[] =
     "      --learning-rate R     default 1.0\n"
     "      --init I              spectral (default) or random\n"
     "      --negative-sample-rate N  default 5\n"
+    "      --knn-method M        the neighbour search: auto (default), exact or approximate\n"
     "      --pca K               reduce X to K principal components first (default 0 = never)\n"
     "      --seed N              seed (default 0): the same map for a seed on any thread count\n"
     "  -t, --threads N           threads (default: all cores)\n"
@@ -31,7 +32,7 @@ static const char UMAP_HELP[] =
 
 typedef struct umap_opts {
   const char *in, *out, *tin, *tout;
-  double dims, k, min_dist, spread, metric, epochs, lr, init, neg, seed, threads;
+  double dims, k, min_dist, spread, metric, epochs, lr, init, neg, seed, threads, knn;
   long pca;
 } umap_opts;
 
@@ -42,7 +43,7 @@ static int umap_parse(int argc, char **argv, umap_opts *o) {
       {"min-dist", 1, 0, 'D'}, {"spread", 1, 0, 'S'}, {"metric", 1, 0, 'm'}, {"epochs", 1, 0, 'E'},
       {"learning-rate", 1, 0, 'L'}, {"init", 1, 0, 'I'}, {"negative-sample-rate", 1, 0, 'N'},
       {"pca", 1, 0, 'P'}, {"seed", 1, 0, 's'}, {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'},
-      {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+      {"knn-method", 1, 0, 'K'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
   long v;
   int c;
   memset(o, 0, sizeof *o);
@@ -73,6 +74,12 @@ static int umap_parse(int argc, char **argv, umap_opts *o) {
       else bad = evc_err("unknown --init '%s': use spectral or random", optarg);
       break;
     case 'N': bad = evc_parse_long("--negative-sample-rate", optarg, 0, 1000, &v); o->neg = (double)v; break;
+    case 'K':
+      if (!strcmp(optarg, "auto")) o->knn = EV_KNN_METHOD_AUTO;
+      else if (!strcmp(optarg, "exact")) o->knn = EV_KNN_METHOD_EXACT;
+      else if (!strcmp(optarg, "approximate")) o->knn = EV_KNN_METHOD_APPROXIMATE;
+      else bad = evc_err("unknown --knn-method '%s': use auto, exact or approximate", optarg);
+      break;
     case 'P': bad = evc_parse_long("--pca", optarg, 0, 1 << 20, &v); o->pca = v; break;
     case 's': bad = evc_parse_long("--seed", optarg, 0, 2147483647L, &v); o->seed = (double)v; break;
     case 't': bad = evc_parse_long("--threads", optarg, 0, 1024, &v); o->threads = (double)v; break;
@@ -98,7 +105,8 @@ static ev_status configure(ev_umap *u, const umap_opts *o) {
       (st = ev_umap_set(u, EV_UMAP_METRIC, o->metric)) || (st = ev_umap_set(u, EV_UMAP_N_EPOCHS, o->epochs)) ||
       (st = ev_umap_set(u, EV_UMAP_LEARNING_RATE, o->lr)) || (st = ev_umap_set(u, EV_UMAP_INIT, o->init)) ||
       (st = ev_umap_set(u, EV_UMAP_NEGATIVE_SAMPLE_RATE, o->neg)) ||
-      (st = ev_umap_set(u, EV_UMAP_RANDOM_STATE, o->seed)) || (st = ev_umap_set(u, EV_UMAP_THREADS, o->threads)))
+      (st = ev_umap_set(u, EV_UMAP_RANDOM_STATE, o->seed)) || (st = ev_umap_set(u, EV_UMAP_THREADS, o->threads)) ||
+      (st = ev_umap_set(u, EV_UMAP_KNN_METHOD, o->knn)))
     return st;
   return ev_umap_set_progress(u, evc_progress, "umap");
 }

@@ -199,7 +199,12 @@ START_TEST(separated_clusters_stay_apart) {
   ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_EPOCHS, &v));
   ck_assert_double_eq(v, 500); /* auto, n <= 10,000 */
   for (size_t e = 0; e < n * 2; e++) ck_assert(isfinite(y[e]));
-  free(y), free(x);
+  /* the approximate neighbour search (NN-descent) keeps them apart too */
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_KNN_METHOD, EV_KNN_METHOD_APPROXIMATE));
+  float *z = embed(u, x, n, d);
+  acc = knn_label_accuracy(z, n, lab, 10);
+  ck_assert_msg(acc > 0.999, "approximate: 10-NN label accuracy %g", acc);
+  free(z), free(y), free(x);
   ev_umap_free(u);
 }
 END_TEST

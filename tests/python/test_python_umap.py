@@ -107,6 +107,14 @@ def test_errors_say_what_to_change():
         u.transform(x[:, :4])
     with pytest.raises(embedviz.EmbedvizValueError, match="init"):
         UMAP(n_neighbors=5, init="pca").fit(x)
+    with pytest.raises(embedviz.EmbedvizValueError, match="knn_method"):
+        UMAP(n_neighbors=5, knn_method="hnsw").fit(x)
+
+
+def test_approximate_neighbours_keep_clusters():
+    x, labels = blobs(900)
+    y = UMAP(random_state=1, n_epochs=100, knn_method="approximate").fit_transform(x)
+    assert label_accuracy(y, labels) > 0.99
 
 
 def test_duplicates_and_given_init():
