@@ -1,5 +1,6 @@
 /* UMAP: the fuzzy graph, the curve, the map, reproducibility, transform
  * and every bad input of issue 13. */
+#include "core/testhook.h"
 #include "testutil.h"
 #include "umap/umap_internal.h"
 
@@ -420,6 +421,47 @@ START_TEST(cancel_keeps_earlier_map) {
 }
 END_TEST
 
+START_TEST(allocation_failures_leak_nothing) {
+  size_t n = 120, d = 4;
+  float *x = tu_randn(n, d, 1), t[2 * 2];
+  ev_umap *u = made(1, 0);
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, 5));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_NEIGHBORS, 10));
+  ev__test_fail_alloc(-1, 0);
+  ck_assert_ev_ok(ev_umap_fit(u, x, n, d, d));
+  float *y = malloc(n * 2 * sizeof *y), *z = malloc(n * 2 * sizeof *z);
+  ck_assert_ev_ok(ev_umap_embedding(u, y, 2));
+  double used;
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &used));
+  ck_assert_double_eq(used, EV_UMAP_INIT_SPECTRAL);
+  long total = ev__test_alloc_count(), base = ev__test_live_blocks();
+  for (long k = 0; k < total; k++) {
+    ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_RANDOM_STATE, 1));
+    ev__test_fail_alloc(k, 1);
+    int st = ev_umap_fit(u, x, n, d, d);
+    ev__test_fail_alloc(-1, 0);
+    ck_assert_msg(st == EV_ERR_NOMEM, "failing allocation %ld gave %s", k,
+                  ev_status_name(st));
+    ck_assert_int_eq(ev__test_live_blocks(), base);
+    ck_assert_ev_ok(ev_umap_embedding(u, z, 2)); /* the earlier map kept */
+    ck_assert_int_eq(memcmp(y, z, n * 2 * sizeof *y), 0);
+  }
+  ev__test_fail_alloc(-1, 0);
+  ck_assert_ev_ok(ev_umap_transform(u, x, 2, d, d, t, 2));
+  total = ev__test_alloc_count();
+  for (long k = 0; k < total; k++) {
+    ev__test_fail_alloc(k, 1);
+    int st = ev_umap_transform(u, x, 2, d, d, t, 2);
+    ev__test_fail_alloc(-1, 0);
+    ck_assert_msg(st == EV_ERR_NOMEM, "transform: allocation %ld gave %s", k,
+                  ev_status_name(st));
+    ck_assert_int_eq(ev__test_live_blocks(), base);
+  }
+  free(y), free(z), free(x);
+  ev_umap_free(u);
+}
+END_TEST
+
 #define ADD(s, fn, large)                                                     \
   do {                                                                        \
     TCase *tc = (large) ? tu_tcase_large(#fn, 300) : tcase_create(#fn);       \
@@ -441,6 +483,7 @@ static Suite *umap_suite(void) {
   ADD(s, bad_inputs_say_what_to_change, 0);
   ADD(s, duplicates_work, 0);
   ADD(s, cancel_keeps_earlier_map, 0);
+  ADD(s, allocation_failures_leak_nothing, 0);
   return s;
 }
 
