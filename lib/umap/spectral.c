@@ -67,7 +67,7 @@ static ev_status work_alloc(work *w, size_t n, size_t nev, size_t ncv) {
   w->d = ev__malloc(nev * sizeof(double));
   w->z = ev__malloc(n * nev * sizeof(double));
   w->dinv = ev__malloc(n * sizeof(double));
-  w->select = ev__malloc(ncv * sizeof(a_int));
+  w->select = ev__calloc(ncv, sizeof(a_int)); /* dseupd_c reads it */
   if (!w->resid || !w->v || !w->workd || !w->workl || !w->d || !w->z ||
       !w->dinv || !w->select) {
     work_free(w);
