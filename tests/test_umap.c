@@ -319,7 +319,7 @@ END_TEST
 
 START_TEST(bad_inputs_say_what_to_change) {
   ev_umap *u = made(1, 0);
-  float *x = tu_randn(20, 3, 1), y[40];
+  float *x = tu_randn(20, 3, 1), y[40] = {0};
   ck_assert_ev(ev_umap_embedding(u, y, 2), EV_ERR_STATE);
   ck_assert_ev(ev_umap_transform(u, x, 2, 3, 3, y, 2), EV_ERR_STATE);
   ck_assert_errmsg_has("ev_umap_fit");
