@@ -97,8 +97,8 @@ typedef enum ev_umap_param {
                                    from min_dist and spread */
   EV_UMAP_B = 17,               /* curve parameter b; default 0 = fitted */
   EV_UMAP_KNN_METHOD = 18       /* the kNN index's method, an ev_knn_method:
-                                   AUTO (default, the index's own rule,
-                                   exact today), EXACT or APPROXIMATE
+                                   AUTO (default: NN-descent from 20,000
+                                   rows, exact below), EXACT or APPROXIMATE
                                    (NN-descent, docs/knn.md) */
 } ev_umap_param;
 

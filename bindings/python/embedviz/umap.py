@@ -73,9 +73,9 @@ class UMAP(Estimator):
     array. A disconnected neighbour graph gets the random start
     (``init_used_`` says which start ran). Extension: ``progress`` (True for
     a bar, or progress(stage, step, total, value) returning True to
-    cancel) and ``knn_method`` ("auto", "exact" or "approximate": the
-    neighbour search, see NearestNeighbors; umap-learn always uses
-    NN-descent from 4,096 rows).
+    cancel) and ``knn_method`` ("auto": NN-descent from 20,000 rows, the
+    exact search below; "exact"; "approximate"; umap-learn uses NN-descent
+    from 4,096 rows).
 
     Attributes
     ----------
