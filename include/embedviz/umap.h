@@ -97,9 +97,10 @@ typedef enum ev_umap_param {
                                    from min_dist and spread */
   EV_UMAP_B = 17,               /* curve parameter b; default 0 = fitted */
   EV_UMAP_KNN_METHOD = 18       /* the kNN index's method, an ev_knn_method:
-                                   AUTO (default: NN-descent from 20,000
-                                   rows, exact below), EXACT or APPROXIMATE
-                                   (NN-descent, docs/knn.md) */
+                                   AUTO (default: NN-descent when
+                                   n^2 d >= 1e12, e.g. 70,000 x 784; exact
+                                   below), EXACT or APPROXIMATE (NN-descent,
+                                   docs/knn.md) */
 } ev_umap_param;
 
 /* Facts about the last fit (ev_umap_info). */

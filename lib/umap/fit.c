@@ -6,12 +6,13 @@
 #include "umap/umap_internal.h"
 
 #define SMALL_N 10000 /* umap-learn: 500 epochs up to here, 200 above */
-/* EV_UMAP_KNN_METHOD AUTO: NN-descent from this many rows, the exact search
- * below (umap-learn: NN-descent from 4,096). On Fashion-MNIST at 70,000
- * rows NN-descent's lists gave maps as trustworthy as the exact ones in a
- * third of the time (docs/umap.md); below 20,000 rows the exact search
- * takes seconds. */
-#define AUTO_APPROXIMATE_ROWS 20000
+/* EV_UMAP_KNN_METHOD AUTO: NN-descent when the exact search's n^2 d
+ * multiply-adds reach this (about 10 s of SGEMM on 2 cores), the exact
+ * search below. On Fashion-MNIST 70,000 x 784 (n^2 d = 3.8e12) NN-descent's
+ * lists gave a map as trustworthy as the exact ones in a third of the time;
+ * at 70,000 x 50 (2.5e11) the exact search takes seconds and its map was a
+ * little better (docs/umap.md). umap-learn: NN-descent from 4,096 rows. */
+#define AUTO_APPROXIMATE_WORK 1e12
 
 /* ---- checks, all before any work ---- */
 
@@ -47,11 +48,12 @@ static size_t fit_epochs(const ev_umap *u, size_t n) {
   return e ? e : (n <= SMALL_N ? 500 : 200);
 }
 
-static double knn_method(const ev_umap *u, size_t n) {
+static double knn_method(const ev_umap *u, size_t n, size_t d) {
   double m = u->param[EV_UMAP_KNN_METHOD];
   if (m != EV_KNN_METHOD_AUTO) return m;
-  return n >= AUTO_APPROXIMATE_ROWS ? EV_KNN_METHOD_APPROXIMATE
-                                    : EV_KNN_METHOD_EXACT;
+  return (double)n * (double)n * (double)d >= AUTO_APPROXIMATE_WORK
+             ? EV_KNN_METHOD_APPROXIMATE
+             : EV_KNN_METHOD_EXACT;
 }
 
 static ev_status curve(const ev_umap *u, double *a, double *b) {
@@ -237,7 +239,7 @@ static ev_status fit_rows(ev_umap *u, const float *x, size_t n, size_t d,
       !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
                         u->param[EV_UMAP_MINKOWSKI_P])) &&
       !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
-      !(st = ev_knn_set(index, EV_KNN_METHOD, knn_method(u, n))) &&
+      !(st = ev_knn_set(index, EV_KNN_METHOD, knn_method(u, n, d))) &&
       !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])) &&
       !(st = ev_knn_set_progress(index, u->progress, u->progress_user)) &&
       !(st = ev_knn_build(index, x, n, d, ld)))
@@ -346,7 +348,7 @@ ev_status ev_umap_restore(ev_umap *u, const float *x, size_t n, size_t d,
       !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
                         u->param[EV_UMAP_MINKOWSKI_P])) &&
       !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
-      !(st = ev_knn_set(index, EV_KNN_METHOD, knn_method(u, n))) &&
+      !(st = ev_knn_set(index, EV_KNN_METHOD, knn_method(u, n, d))) &&
       !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])))
     st = ev_knn_build(index, x, n, d, ld);
   ev__threads_end(&scope);

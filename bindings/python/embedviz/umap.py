@@ -73,8 +73,8 @@ class UMAP(Estimator):
     array. A disconnected neighbour graph gets the random start
     (``init_used_`` says which start ran). Extension: ``progress`` (True for
     a bar, or progress(stage, step, total, value) returning True to
-    cancel) and ``knn_method`` ("auto": NN-descent from 20,000 rows, the
-    exact search below; "exact"; "approximate"; umap-learn uses NN-descent
+    cancel) and ``knn_method`` ("auto": NN-descent when n^2 d >= 1e12, e.g.
+    70,000 x 784, the exact search below; "exact"; "approximate"; umap-learn uses NN-descent
     from 4,096 rows).
 
     Attributes
