@@ -183,7 +183,10 @@ static ev_status embed_lists(ev_umap *u, const int64_t *idx, const float *dist,
   double ca, cb;
   if ((st = curve(u, &ca, &cb))) goto done;
   if ((st = copy_graph(&r.graph, &r.pruned))) goto done;
-  ev__umap_prune(&r.pruned, n_epochs > 10 ? n_epochs : fit_epochs(u, n));
+  /* umap-learn prunes at max / n_epochs, or at max / its default epochs
+   * when n_epochs is 10 or fewer */
+  ev__umap_prune(&r.pruned, n_epochs > 10 ? n_epochs
+                                          : (n <= SMALL_N ? 500 : 200));
   int used;
   if ((st = initialise(u, &r.pruned, n_comp, r.y, dims, &used))) goto done;
   ev__umap_sgd o = {.a = ca, .b = cb,
