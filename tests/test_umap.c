@@ -315,6 +315,22 @@ START_TEST(fit_knn_matches_fit_from_rows) {
 }
 END_TEST
 
+START_TEST(auto_neighbour_search_by_exact_work) {
+  ev_umap *u = made(1, 0);
+  /* Fashion-MNIST: 70,000 x 784 (n^2 d = 3.8e12) NN-descent, its PCA-50
+   * (2.5e11) and 35,000 x 784 (9.6e11) exact, 36,000 x 784 NN-descent */
+  ck_assert_double_eq(ev__umap_knn_method(u, 70000, 784), EV_KNN_METHOD_APPROXIMATE);
+  ck_assert_double_eq(ev__umap_knn_method(u, 70000, 50), EV_KNN_METHOD_EXACT);
+  ck_assert_double_eq(ev__umap_knn_method(u, 35000, 784), EV_KNN_METHOD_EXACT);
+  ck_assert_double_eq(ev__umap_knn_method(u, 36000, 784), EV_KNN_METHOD_APPROXIMATE);
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_KNN_METHOD, EV_KNN_METHOD_EXACT));
+  ck_assert_double_eq(ev__umap_knn_method(u, 70000, 784), EV_KNN_METHOD_EXACT);
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_KNN_METHOD, EV_KNN_METHOD_APPROXIMATE));
+  ck_assert_double_eq(ev__umap_knn_method(u, 100, 2), EV_KNN_METHOD_APPROXIMATE);
+  ev_umap_free(u);
+}
+END_TEST
+
 /* ---- bad input ---- */
 
 START_TEST(bad_inputs_say_what_to_change) {
@@ -480,6 +496,7 @@ static Suite *umap_suite(void) {
   ADD(s, same_seed_same_bits_any_thread_count, 1);
   ADD(s, transform_of_training_rows_lands_near_them, 1);
   ADD(s, fit_knn_matches_fit_from_rows, 0);
+  ADD(s, auto_neighbour_search_by_exact_work, 0);
   ADD(s, bad_inputs_say_what_to_change, 0);
   ADD(s, duplicates_work, 0);
   ADD(s, cancel_keeps_earlier_map, 0);

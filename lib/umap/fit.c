@@ -48,7 +48,7 @@ static size_t fit_epochs(const ev_umap *u, size_t n) {
   return e ? e : (n <= SMALL_N ? 500 : 200);
 }
 
-static double knn_method(const ev_umap *u, size_t n, size_t d) {
+double ev__umap_knn_method(const ev_umap *u, size_t n, size_t d) {
   double m = u->param[EV_UMAP_KNN_METHOD];
   if (m != EV_KNN_METHOD_AUTO) return m;
   return (double)n * (double)n * (double)d >= AUTO_APPROXIMATE_WORK
@@ -242,7 +242,7 @@ static ev_status fit_rows(ev_umap *u, const float *x, size_t n, size_t d,
       !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
                         u->param[EV_UMAP_MINKOWSKI_P])) &&
       !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
-      !(st = ev_knn_set(index, EV_KNN_METHOD, knn_method(u, n, d))) &&
+      !(st = ev_knn_set(index, EV_KNN_METHOD, ev__umap_knn_method(u, n, d))) &&
       !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])) &&
       !(st = ev_knn_set_progress(index, u->progress, u->progress_user)) &&
       !(st = ev_knn_build(index, x, n, d, ld)))
@@ -351,7 +351,7 @@ ev_status ev_umap_restore(ev_umap *u, const float *x, size_t n, size_t d,
       !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
                         u->param[EV_UMAP_MINKOWSKI_P])) &&
       !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
-      !(st = ev_knn_set(index, EV_KNN_METHOD, knn_method(u, n, d))) &&
+      !(st = ev_knn_set(index, EV_KNN_METHOD, ev__umap_knn_method(u, n, d))) &&
       !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])))
     st = ev_knn_build(index, x, n, d, ld);
   ev__threads_end(&scope);

@@ -81,6 +81,10 @@ ev_status ev__umap_fuzzy_union(const ev__umap_graph *a, double mix,
 size_t ev__umap_components(const ev__umap_graph *g, uint32_t *labels,
                            uint32_t *stack);
 
+/* The kNN index method a fit of n x d rows uses (EV_UMAP_KNN_METHOD, AUTO
+ * resolved by the exact search's work n^2 d; fit.c). */
+double ev__umap_knn_method(const ev_umap *u, size_t n, size_t d);
+
 /* ---- the curve (curve.c) ---- */
 ev_status ev__umap_find_ab(double spread, double min_dist, double *a,
                            double *b);
