@@ -125,6 +125,7 @@ int evc_cmd_ambiguity(int argc, char **argv);
 int evc_cmd_confusion(int argc, char **argv);
 int evc_cmd_plot(int argc, char **argv);
 int evc_cmd_tsne(int argc, char **argv);
+int evc_cmd_umap(int argc, char **argv); /* cmd_umap.c */
 int evc_cmd_extract(int argc, char **argv);
 int evc_cmd_report(int argc, char **argv);
 

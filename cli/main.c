@@ -14,6 +14,7 @@ static const evc_command COMMANDS[] = {
     {"extract", "layer activations of a TorchScript model on a data set -> .npy", evc_cmd_extract},
     {"pca", "principal components of a matrix: scores, components, explained variance", evc_cmd_pca},
     {"tsne", "a 2-D or 3-D t-SNE map of a matrix", evc_cmd_tsne},
+    {"umap", "a UMAP map of a matrix (and of new rows placed in it)", evc_cmd_umap},
     {"knn", "exact k nearest neighbours (of a matrix in itself, or of queries)", evc_cmd_knn},
     {"ambiguity", "how sure each prediction is: ambiguity, margin, entropy, top classes", evc_cmd_ambiguity},
     {"confusion", "confusion matrix and per-class accuracy", evc_cmd_confusion},

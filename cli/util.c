@@ -120,6 +120,8 @@ static const char *stage_name(int stage) {
   case EV_STAGE_OPTIMIZE: return "t-SNE";
   case EV_STAGE_EXTRACT: return "extraction";
   case EV_STAGE_READ: return "reading";
+  case EV_STAGE_SPECTRAL: return "UMAP spectral start";
+  case EV_STAGE_EPOCHS: return "UMAP epochs";
   default: return "working";
   }
 }

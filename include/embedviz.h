@@ -25,6 +25,7 @@
 #include "embedviz/knn.h"
 #include "embedviz/pca.h"
 #include "embedviz/tsne.h"
+#include "embedviz/umap.h"
 #include "embedviz/quality.h"
 #include "embedviz/io.h"
 #include "embedviz/extract.h"

@@ -119,7 +119,10 @@ typedef enum ev_stage {
   EV_STAGE_EXAGGERATION = 4, /* t-SNE early exaggeration: step = iteration */
   EV_STAGE_OPTIMIZE = 5,     /* t-SNE main phase: step = iteration */
   EV_STAGE_EXTRACT = 6,      /* feature extraction: step = inputs done */
-  EV_STAGE_READ = 7          /* reading a data set: step = items read */
+  EV_STAGE_READ = 7,         /* reading a data set: step = items read */
+  EV_STAGE_SPECTRAL = 8,     /* UMAP spectral start: step = eigensolver
+                                iterations (since 1.1) */
+  EV_STAGE_EPOCHS = 9        /* UMAP optimisation: step = epoch (since 1.1) */
 } ev_stage;
 
 /* Called by long calls every so often, on the thread that made the call.

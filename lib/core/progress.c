@@ -10,6 +10,8 @@ static const char *stage_name(int stage) {
   case EV_STAGE_OPTIMIZE: return "t-SNE optimisation";
   case EV_STAGE_EXTRACT: return "feature extraction";
   case EV_STAGE_READ: return "reading";
+  case EV_STAGE_SPECTRAL: return "UMAP spectral initialisation";
+  case EV_STAGE_EPOCHS: return "UMAP optimisation";
   default: return "work";
   }
 }

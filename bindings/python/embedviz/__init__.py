@@ -39,6 +39,7 @@ from .metrics import (  # noqa: F401
     softmax)
 from .extract import FeatureExtractor, Features  # noqa: F401
 from .manifold import TSNE  # noqa: F401
+from .umap import UMAP  # noqa: F401
 from .neighbors import NearestNeighbors  # noqa: F401
 from ._report import Report, report, tool_path  # noqa: F401
 from .quality import (  # noqa: F401
@@ -50,7 +51,7 @@ from .quality import (  # noqa: F401
 __version__ = "1.1.0"
 
 __all__ = [
-    "PCA", "TSNE", "NearestNeighbors", "FeatureExtractor", "Features", "report", "Report",
+    "PCA", "TSNE", "UMAP", "NearestNeighbors", "FeatureExtractor", "Features", "report", "Report",
     "tool_path", "ambiguity", "most_ambiguous", "scores",
     "softmax", "confusion_matrix", "per_class_accuracy", "trustworthiness",
     "map_quality", "label_issue_scores", "label_issue_report", "find_label_issues",

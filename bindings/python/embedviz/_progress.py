@@ -28,12 +28,13 @@ from . import _errors, _lib
 
 STAGES = {
     1: "knn", 2: "pca", 3: "affinities", 4: "exaggeration", 5: "optimize",
-    6: "extract", 7: "read",
+    6: "extract", 7: "read", 8: "spectral", 9: "epochs",
 }
 _TITLES = {
     "knn": "neighbour search", "pca": "PCA", "affinities": "t-SNE affinities",
     "exaggeration": "t-SNE exaggeration", "optimize": "t-SNE optimisation",
     "extract": "feature extraction", "read": "reading",
+    "spectral": "UMAP spectral start", "epochs": "UMAP epochs",
 }
 
 

@@ -1,0 +1,377 @@
+/* ev_umap_fit, ev_umap_fit_knn and ev_umap_transform: neighbours, fuzzy
+ * graph, start, SGD, as umap-learn 0.5's fit and transform. */
+#include <math.h>
+#include <string.h>
+
+#include "umap/umap_internal.h"
+
+#define SMALL_N 10000 /* umap-learn: 500 epochs up to here, 200 above */
+/* EV_UMAP_KNN_METHOD AUTO: NN-descent when the exact search's n^2 d
+ * multiply-adds reach this (about 10 s of SGEMM on 2 cores), the exact
+ * search below. On Fashion-MNIST 70,000 x 784 (n^2 d = 3.8e12) NN-descent's
+ * lists gave a map as trustworthy as the exact ones in a third of the time;
+ * at 70,000 x 50 (2.5e11) the exact search takes seconds and its map was a
+ * little better (docs/umap.md). umap-learn: NN-descent from 4,096 rows. */
+#define AUTO_APPROXIMATE_WORK 1e12
+
+/* ---- checks, all before any work ---- */
+
+static ev_status check_plan(const ev_umap *u, size_t n, size_t k) {
+  if (n > UINT32_MAX / 2)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "UMAP takes up to %u points, got %zu: embed a sample",
+                    UINT32_MAX / 2, n);
+  if (n < k + 1)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "UMAP with n_neighbors %zu needs at least %zu points, got "
+                    "%zu: lower EV_UMAP_N_NEIGHBORS to at most %zu",
+                    k, k + 1, n, n > 2 ? n - 1 : 2);
+  double md = u->param[EV_UMAP_MIN_DIST], sp = u->param[EV_UMAP_SPREAD];
+  if (md > sp)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "min_dist %g is larger than spread %g: lower "
+                    "EV_UMAP_MIN_DIST or raise EV_UMAP_SPREAD",
+                    md, sp);
+  size_t dims = (size_t)u->param[EV_UMAP_N_COMPONENTS];
+  if ((int)u->param[EV_UMAP_INIT] == EV_UMAP_INIT_GIVEN &&
+      (!u->given || u->given_n != n || u->given_dims != dims))
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "EV_UMAP_INIT_GIVEN needs a %zu x %zu map from "
+                    "ev_umap_set_init, have %zu x %zu: set one of that size",
+                    n, dims, u->given ? u->given_n : 0,
+                    u->given ? u->given_dims : 0);
+  return EV_OK;
+}
+
+static size_t fit_epochs(const ev_umap *u, size_t n) {
+  size_t e = (size_t)u->param[EV_UMAP_N_EPOCHS];
+  return e ? e : (n <= SMALL_N ? 500 : 200);
+}
+
+double ev__umap_knn_method(const ev_umap *u, size_t n, size_t d) {
+  double m = u->param[EV_UMAP_KNN_METHOD];
+  if (m != EV_KNN_METHOD_AUTO) return m;
+  return (double)n * (double)n * (double)d >= AUTO_APPROXIMATE_WORK
+             ? EV_KNN_METHOD_APPROXIMATE
+             : EV_KNN_METHOD_EXACT;
+}
+
+static ev_status curve(const ev_umap *u, double *a, double *b) {
+  if (u->param[EV_UMAP_A] > 0.0 && u->param[EV_UMAP_B] > 0.0) {
+    *a = u->param[EV_UMAP_A], *b = u->param[EV_UMAP_B];
+    return EV_OK;
+  }
+  return ev__umap_find_ab(u->param[EV_UMAP_SPREAD], u->param[EV_UMAP_MIN_DIST],
+                          a, b);
+}
+
+/* ---- the start ---- */
+
+static void init_random(double *y, size_t count, uint64_t seed) {
+  for (size_t e = 0; e < count; e++) {
+    uint64_t h = ev__umap_hash(seed, 0x7a4d, e, 0);
+    y[e] = -10.0 + 20.0 * (double)(h >> 11) * 0x1.0p-53;
+  }
+}
+
+/* Each column to [0, 10], as umap-learn 0.5 does after every start. */
+static void rescale(double *y, size_t n, size_t dims) {
+  for (size_t c = 0; c < dims; c++) {
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+      lo = fmin(lo, y[i * dims + c]);
+      hi = fmax(hi, y[i * dims + c]);
+    }
+    if (!(hi > lo)) continue;
+    for (size_t i = 0; i < n; i++)
+      y[i * dims + c] = 10.0 * (y[i * dims + c] - lo) / (hi - lo);
+  }
+}
+
+static ev_status initialise(const ev_umap *u, const ev__umap_graph *g,
+                            size_t n_components, double *y, size_t dims,
+                            int *used) {
+  size_t n = g->n;
+  uint64_t seed = (uint64_t)u->param[EV_UMAP_RANDOM_STATE];
+  int init = (int)u->param[EV_UMAP_INIT];
+  *used = init;
+  if (init == EV_UMAP_INIT_GIVEN) {
+    for (size_t e = 0; e < n * dims; e++) y[e] = u->given[e];
+  } else if (init == EV_UMAP_INIT_SPECTRAL && n_components == 1) {
+    ev_status st = ev__umap_spectral(g, dims, seed, y, u->progress,
+                                     u->progress_user);
+    if (st == EV_ERR_CANCELLED || st == EV_ERR_NOMEM ||
+        st == EV_ERR_OVERFLOW)
+      return st;
+    if (st) *used = EV_UMAP_INIT_RANDOM; /* as umap-learn on ArpackError */
+  } else {
+    *used = EV_UMAP_INIT_RANDOM;
+  }
+  if (*used == EV_UMAP_INIT_RANDOM) init_random(y, n * dims, seed);
+  rescale(y, n, dims);
+  return EV_OK;
+}
+
+/* ---- the fit from neighbour lists (n x k, self normally first) ---- */
+
+static ev_status copy_graph(const ev__umap_graph *g, ev__umap_graph *out) {
+  size_t nnz = g->row_ptr[g->n];
+  memset(out, 0, sizeof *out);
+  out->n = g->n, out->cols = g->cols;
+  out->row_ptr = ev__malloc((g->n + 1) * sizeof *out->row_ptr);
+  out->col = ev__malloc((nnz ? nnz : 1) * sizeof *out->col);
+  out->val = ev__malloc((nnz ? nnz : 1) * sizeof *out->val);
+  if (!out->row_ptr || !out->col || !out->val) {
+    ev__umap_graph_free(out);
+    return ev__nomem("UMAP graph copy", nnz * 12);
+  }
+  memcpy(out->row_ptr, g->row_ptr, (g->n + 1) * sizeof *out->row_ptr);
+  memcpy(out->col, g->col, nnz * sizeof *out->col);
+  memcpy(out->val, g->val, nnz * sizeof *out->val);
+  return EV_OK;
+}
+
+typedef struct result {
+  ev__umap_graph graph, pruned;
+  double *y;
+  float *yf;
+  uint32_t *labels;
+  double *sigma, *rho;
+} result;
+
+static void result_free(result *r) {
+  ev__umap_graph_free(&r->graph);
+  ev__umap_graph_free(&r->pruned);
+  ev__free(r->y), ev__free(r->yf), ev__free(r->labels);
+  ev__free(r->sigma), ev__free(r->rho);
+}
+
+static ev_status embed_lists(ev_umap *u, const int64_t *idx, const float *dist,
+                             size_t n, size_t k, size_t d, ev_knn *index) {
+  size_t dims = (size_t)u->param[EV_UMAP_N_COMPONENTS], bytes;
+  result r = {0};
+  ev__umap_graph a = {0};
+  ev_status st = ev__bytes("UMAP map", n, dims, sizeof(double), &bytes);
+  if (st) return st;
+  r.y = ev__malloc(bytes);
+  r.yf = ev__malloc(n * dims * sizeof *r.yf);
+  r.labels = ev__malloc(2 * n * sizeof *r.labels);
+  r.sigma = ev__malloc(n * sizeof *r.sigma);
+  r.rho = ev__malloc(n * sizeof *r.rho);
+  if (!r.y || !r.yf || !r.labels || !r.sigma || !r.rho) {
+    st = ev__nomem("UMAP map", bytes * 2 + n * 24);
+    goto done;
+  }
+  ev__umap_smooth_knn_dist(dist, n, k, u->param[EV_UMAP_LOCAL_CONNECTIVITY],
+                           r.sigma, r.rho);
+  if ((st = ev__umap_membership(idx, dist, n, k, n, r.sigma, r.rho, 1, &a)) ||
+      (st = ev__umap_fuzzy_union(&a, u->param[EV_UMAP_SET_OP_MIX_RATIO],
+                                 &r.graph)) ||
+      (st = ev__progress(u->progress, u->progress_user, EV_STAGE_AFFINITIES,
+                         n, n, NAN)))
+    goto done;
+  if (r.graph.row_ptr[n] == 0) {
+    st = ev__fail(EV_ERR_ARGUMENT,
+                  "the fuzzy graph has no edges (set_op_mix_ratio %g keeps "
+                  "only mutual neighbours and there are none): raise "
+                  "EV_UMAP_SET_OP_MIX_RATIO",
+                  u->param[EV_UMAP_SET_OP_MIX_RATIO]);
+    goto done;
+  }
+  size_t n_comp = ev__umap_components(&r.graph, r.labels, r.labels + n);
+  size_t n_epochs = fit_epochs(u, n);
+  double ca, cb;
+  if ((st = curve(u, &ca, &cb))) goto done;
+  if ((st = copy_graph(&r.graph, &r.pruned))) goto done;
+  /* umap-learn prunes at max / n_epochs, or at max / its default epochs
+   * when n_epochs is 10 or fewer */
+  ev__umap_prune(&r.pruned, n_epochs > 10 ? n_epochs
+                                          : (n <= SMALL_N ? 500 : 200));
+  int used;
+  if ((st = initialise(u, &r.pruned, n_comp, r.y, dims, &used))) goto done;
+  ev__umap_sgd o = {.a = ca, .b = cb,
+                    .gamma = u->param[EV_UMAP_REPULSION_STRENGTH],
+                    .alpha = u->param[EV_UMAP_LEARNING_RATE],
+                    .negative_rate = u->param[EV_UMAP_NEGATIVE_SAMPLE_RATE],
+                    .n_epochs = n_epochs, .dims = dims,
+                    .seed = (uint64_t)u->param[EV_UMAP_RANDOM_STATE],
+                    .move_other = 1};
+  size_t ran = 0;
+  if ((st = ev__umap_optimize(&r.pruned, r.y, NULL, &o, u->progress,
+                              u->progress_user, &ran)))
+    goto done;
+  for (size_t e = 0; e < n * dims; e++) r.yf[e] = (float)r.y[e];
+  /* keep the result */
+  ev__free(u->y);
+  ev__umap_graph_free(&u->graph);
+  ev_knn_free(u->index);
+  u->y = r.yf, r.yf = NULL;
+  u->graph = r.graph, memset(&r.graph, 0, sizeof r.graph);
+  u->index = index;
+  index = NULL;
+  u->n = n, u->d = d, u->k = k, u->dims = dims, u->epochs_run = ran;
+  u->n_edges = r.pruned.row_ptr[n];
+  u->n_graph_components = n_comp;
+  u->init_used = used;
+  u->a = ca, u->b = cb;
+  u->fitted = 1;
+done:
+  ev__umap_graph_free(&a);
+  result_free(&r);
+  ev_knn_free(index);
+  return st;
+}
+
+/* ---- public fits ---- */
+
+static ev_status fit_rows(ev_umap *u, const float *x, size_t n, size_t d,
+                          size_t ld, size_t k) {
+  size_t bytes;
+  ev_status st = ev__bytes("UMAP neighbour lists", n, k, 12, &bytes);
+  if (st) return st;
+  ev_knn *index = NULL;
+  int64_t *idx = ev__malloc(n * k * sizeof *idx);
+  float *dist = ev__malloc(n * k * sizeof *dist);
+  if (!idx || !dist) {
+    st = ev__nomem("UMAP neighbour lists", bytes);
+    goto done;
+  }
+  int metric = (int)u->param[EV_UMAP_METRIC];
+  if (!(st = ev_knn_create(&index)) &&
+      !(st = ev_knn_set(index, EV_KNN_METRIC, metric)) &&
+      !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
+                        u->param[EV_UMAP_MINKOWSKI_P])) &&
+      !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
+      !(st = ev_knn_set(index, EV_KNN_METHOD, ev__umap_knn_method(u, n, d))) &&
+      !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])) &&
+      !(st = ev_knn_set_progress(index, u->progress, u->progress_user)) &&
+      !(st = ev_knn_build(index, x, n, d, ld)))
+    /* the k - 1 nearest others after the row itself, as umap-learn */
+    st = ev_knn_query_self(index, k - 1, idx + 1, k, dist + 1, k);
+  if (st) goto done;
+  for (size_t i = 0; i < n; i++) idx[i * k] = (int64_t)i, dist[i * k] = 0.0f;
+  st = embed_lists(u, idx, dist, n, k, d, index);
+  index = NULL; /* embed_lists keeps or frees it */
+done:
+  ev_knn_free(index);
+  ev__free(idx);
+  ev__free(dist);
+  return st;
+}
+
+ev_status ev_umap_fit(ev_umap *u, const float *x, size_t n, size_t d,
+                      size_t ld) {
+  EV__ARG_NULL_IF(!u, "the UMAP handle", "make one with ev_umap_create");
+  ev_status st = ev__check_matrix("x", x, n, d, ld);
+  if (st || (st = ev__check_finite("x", x, n, d, ld))) return st;
+  size_t k = (size_t)u->param[EV_UMAP_N_NEIGHBORS];
+  if ((st = check_plan(u, n, k))) return st;
+  ev__threads scope;
+  ev__threads_begin(&scope, (int)u->param[EV_UMAP_THREADS]);
+  st = fit_rows(u, x, n, d, ld, k);
+  ev__threads_end(&scope);
+  return st;
+}
+
+ev_status ev_umap_fit_knn(ev_umap *u, size_t n, size_t k,
+                          const int64_t *indices, size_t ldi,
+                          const float *distances, size_t ldd) {
+  EV__ARG_NULL_IF(!u, "the UMAP handle", "make one with ev_umap_create");
+  if (!indices || !distances || n == 0 || k < 2 || ldi < k || ldd < k)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "pass n x k neighbour indices and distances with k >= 2 "
+                    "and leading dimensions >= k (got n %zu, k %zu, ldi %zu, "
+                    "ldd %zu)",
+                    n, k, ldi, ldd);
+  ev_status st = check_plan(u, n, k);
+  if (st) return st;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < k; j++) {
+      int64_t c = indices[i * ldi + j];
+      float v = distances[i * ldd + j];
+      if (c < -1 || c >= (int64_t)n)
+        return ev__fail(EV_ERR_ARGUMENT,
+                        "indices[%zu][%zu] is %lld: give rows in [0, %zu) or "
+                        "-1 for a missing neighbour",
+                        i, j, (long long)c, n);
+      if (!isfinite(v))
+        return ev__fail(EV_ERR_NONFINITE,
+                        "distances[%zu][%zu] is not finite: give finite "
+                        "distances",
+                        i, j);
+      if (v < 0.0f)
+        return ev__fail(EV_ERR_ARGUMENT,
+                        "distances[%zu][%zu] is %g: distances must be >= 0", i,
+                        j, (double)v);
+    }
+  size_t bytes;
+  if ((st = ev__bytes("UMAP neighbour lists", n, k, 12, &bytes))) return st;
+  int64_t *idx = ev__malloc(n * k * sizeof *idx);
+  float *dist = ev__malloc(n * k * sizeof *dist);
+  if (!idx || !dist) {
+    ev__free(idx), ev__free(dist);
+    return ev__nomem("UMAP neighbour lists", bytes);
+  }
+  for (size_t i = 0; i < n; i++) {
+    memcpy(idx + i * k, indices + i * ldi, k * sizeof *idx);
+    memcpy(dist + i * k, distances + i * ldd, k * sizeof *dist);
+  }
+  ev__threads scope;
+  ev__threads_begin(&scope, (int)u->param[EV_UMAP_THREADS]);
+  st = embed_lists(u, idx, dist, n, k, 0, NULL);
+  ev__threads_end(&scope);
+  ev__free(idx), ev__free(dist);
+  return st;
+}
+
+ev_status ev_umap_restore(ev_umap *u, const float *x, size_t n, size_t d,
+                          size_t ld, const float *y, size_t ldy) {
+  EV__ARG_NULL_IF(!u, "the UMAP handle", "make one with ev_umap_create");
+  size_t dims = (size_t)u->param[EV_UMAP_N_COMPONENTS];
+  size_t k = (size_t)u->param[EV_UMAP_N_NEIGHBORS];
+  ev_status st = ev__check_matrix("x", x, n, d, ld);
+  if (st || (st = ev__check_finite("x", x, n, d, ld)) ||
+      (st = ev__check_matrix("y", y, n, dims, ldy)) ||
+      (st = ev__check_finite("y", y, n, dims, ldy)) ||
+      (st = check_plan(u, n, k)))
+    return st;
+  double ca, cb;
+  if ((st = curve(u, &ca, &cb))) return st;
+  float *yf = ev__malloc(n * dims * sizeof *yf);
+  size_t *rp = ev__calloc(n + 1, sizeof *rp);
+  ev_knn *index = NULL;
+  if (!yf || !rp) {
+    st = ev__nomem("UMAP map", n * dims * sizeof *yf);
+    goto done;
+  }
+  ev__threads scope;
+  ev__threads_begin(&scope, (int)u->param[EV_UMAP_THREADS]);
+  if (!(st = ev_knn_create(&index)) &&
+      !(st = ev_knn_set(index, EV_KNN_METRIC, u->param[EV_UMAP_METRIC])) &&
+      !(st = ev_knn_set(index, EV_KNN_MINKOWSKI_P,
+                        u->param[EV_UMAP_MINKOWSKI_P])) &&
+      !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
+      !(st = ev_knn_set(index, EV_KNN_METHOD, ev__umap_knn_method(u, n, d))) &&
+      !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])))
+    st = ev_knn_build(index, x, n, d, ld);
+  ev__threads_end(&scope);
+  if (st) goto done;
+  for (size_t i = 0; i < n; i++)
+    memcpy(yf + i * dims, y + i * ldy, dims * sizeof *yf);
+  ev__free(u->y);
+  ev__umap_graph_free(&u->graph);
+  ev_knn_free(u->index);
+  u->y = yf, yf = NULL;
+  u->graph.n = u->graph.cols = n;
+  u->graph.row_ptr = rp, rp = NULL;
+  u->index = index, index = NULL;
+  u->n = n, u->d = d, u->k = k, u->dims = dims, u->epochs_run = 0;
+  u->n_edges = 0, u->n_graph_components = 0;
+  u->init_used = EV_UMAP_INIT_GIVEN;
+  u->a = ca, u->b = cb;
+  u->fitted = 1;
+done:
+  ev__free(yf), ev__free(rp);
+  ev_knn_free(index);
+  return st;
+}

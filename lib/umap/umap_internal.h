@@ -1,0 +1,136 @@
+/* Private parts of UMAP: the fuzzy graph, the curve, the spectral start and
+ * the SGD layout. Shared by lib/umap and the tests; nothing is exported. */
+#ifndef EV_LIB_UMAP_INTERNAL_H
+#define EV_LIB_UMAP_INTERNAL_H
+
+#include "core/core.h"
+#include "embedviz/umap.h"
+
+#define EV__UMAP_MAX_DIMS 100
+
+/* The settings: X(id, lower, upper, whole number, default). */
+#define EV__UMAP_SETTINGS(X)                                   \
+  X(EV_UMAP_N_NEIGHBORS, 2, 1000, true, 15)                    \
+  X(EV_UMAP_N_COMPONENTS, 1, EV__UMAP_MAX_DIMS, true, 2)       \
+  X(EV_UMAP_MIN_DIST, 0, 100, false, 0.1)                      \
+  X(EV_UMAP_SPREAD, 1e-3, 100, false, 1.0)                     \
+  X(EV_UMAP_METRIC, 0, 5, true, EV_METRIC_EUCLIDEAN)           \
+  X(EV_UMAP_N_EPOCHS, 0, 1e7, true, 0)                         \
+  X(EV_UMAP_LEARNING_RATE, 1e-6, 1e3, false, 1.0)              \
+  X(EV_UMAP_INIT, 0, 2, true, EV_UMAP_INIT_SPECTRAL)           \
+  X(EV_UMAP_NEGATIVE_SAMPLE_RATE, 0, 1000, true, 5)            \
+  X(EV_UMAP_REPULSION_STRENGTH, 0, 1e3, false, 1.0)            \
+  X(EV_UMAP_SET_OP_MIX_RATIO, 0, 1, false, 1.0)                \
+  X(EV_UMAP_LOCAL_CONNECTIVITY, 0, 1000, false, 1.0)           \
+  X(EV_UMAP_RANDOM_STATE, 0, 9007199254740992.0, true, 0)      \
+  X(EV_UMAP_THREADS, 0, 4096, true, 0)                         \
+  X(EV_UMAP_MINKOWSKI_P, 1, 1e6, false, 2)                     \
+  X(EV_UMAP_A, 0, 1e6, false, 0)                               \
+  X(EV_UMAP_B, 0, 100, false, 0)                               \
+  X(EV_UMAP_KNN_METHOD, 0, 2, true, EV_KNN_METHOD_AUTO)
+enum { EV__UMAP_N_PARAMS = EV__COUNT(EV__UMAP_SETTINGS) + 1 };
+
+/* A sparse matrix in CSR form with double weights. */
+typedef struct ev__umap_graph {
+  size_t n, cols;
+  size_t *row_ptr; /* n + 1 */
+  uint32_t *col;   /* row_ptr[n] */
+  double *val;     /* row_ptr[n] */
+} ev__umap_graph;
+
+void ev__umap_graph_free(ev__umap_graph *g);
+
+struct ev_umap {
+  double param[EV__UMAP_N_PARAMS];
+  ev_progress_fn progress;
+  void *progress_user;
+  float *given;
+  size_t given_n, given_dims;
+  /* the last result */
+  int fitted;
+  size_t n, d, k, dims, epochs_run, n_edges, n_graph_components;
+  int init_used;
+  double a, b;
+  float *y;            /* n x dims */
+  ev__umap_graph graph; /* symmetric fuzzy set */
+  ev_knn *index;       /* the training rows (NULL after ev_umap_fit_knn) */
+};
+
+/* ---- the fuzzy simplicial set (graph.c) ---- */
+
+/* umap-learn's smooth_knn_dist for n rows of k distances (n x k, column 0
+ * normally the row itself at 0, skipped in the sum): rho[i], sigma[i]. */
+void ev__umap_smooth_knn_dist(const float *dist, size_t n, size_t k,
+                              double local_connectivity, double *sigma,
+                              double *rho);
+
+/* Membership strengths of the n x k lists (entries equal to the row when
+ * skip_self, or negative, get 0) as a CSR matrix of n rows and `cols`
+ * columns, zeros dropped, columns sorted, repeats kept largest. */
+ev_status ev__umap_membership(const int64_t *idx, const float *dist, size_t n,
+                              size_t k, size_t cols, const double *sigma,
+                              const double *rho, int skip_self,
+                              ev__umap_graph *out);
+
+/* mix (A + A^T - A o A^T) + (1 - mix) A o A^T of a square A. */
+ev_status ev__umap_fuzzy_union(const ev__umap_graph *a, double mix,
+                               ev__umap_graph *out);
+
+/* Connected components of a symmetric graph: labels[i] and the count;
+ * labels and stack hold n entries each. */
+size_t ev__umap_components(const ev__umap_graph *g, uint32_t *labels,
+                           uint32_t *stack);
+
+/* The kNN index method a fit of n x d rows uses (EV_UMAP_KNN_METHOD, AUTO
+ * resolved by the exact search's work n^2 d; fit.c). */
+double ev__umap_knn_method(const ev_umap *u, size_t n, size_t d);
+
+/* ---- the curve (curve.c) ---- */
+ev_status ev__umap_find_ab(double spread, double min_dist, double *a,
+                           double *b);
+
+/* ---- spectral start (spectral.c) ---- */
+
+/* dims columns of the normalised Laplacian's smallest non-trivial
+ * eigenvectors into y (n x dims, row-major); EV_ERR_UNSUPPORTED when the
+ * eigensolver fails (the caller falls back to random). */
+ev_status ev__umap_spectral(const ev__umap_graph *g, size_t dims,
+                            uint64_t seed, double *y, ev_progress_fn cb,
+                            void *user);
+
+/* ---- SGD (layout.c) ---- */
+
+typedef struct ev__umap_sgd {
+  double a, b, gamma, alpha, negative_rate;
+  size_t n_epochs, dims;
+  uint64_t seed;
+  int move_other;    /* fit: attraction moves both ends (umap-learn's
+                        move_other), applied as twice the head's step */
+} ev__umap_sgd;
+
+/* Optimise head (rows of g, dims each) against tail (g->cols rows); with
+ * tail == NULL the head is its own tail (a fit). Edges of g with weight
+ * below max / n_epochs must have been dropped already. *epochs gets the
+ * epochs run (also after a cancel). */
+ev_status ev__umap_optimize(const ev__umap_graph *g, double *head,
+                            const double *tail, const ev__umap_sgd *o,
+                            ev_progress_fn cb, void *user, size_t *epochs);
+
+/* Drop entries below max / n_epochs (umap-learn's pruning), in place. */
+void ev__umap_prune(ev__umap_graph *g, size_t n_epochs);
+
+/* A well-mixed hash of a seed and three words (splitmix64 steps). */
+static inline uint64_t ev__umap_hash(uint64_t seed, uint64_t a, uint64_t b,
+                                     uint64_t c) {
+  uint64_t z = seed ^ 0x9e3779b97f4a7c15ULL;
+  uint64_t w[3] = {a, b, c};
+  for (int i = 0; i < 3; i++) {
+    z += w[i] + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+  }
+  return z;
+}
+
+#endif
