@@ -76,8 +76,23 @@ typedef struct ev_tsne ev_tsne;
 typedef enum ev_tsne_method {
   EV_TSNE_METHOD_AUTO = 0,
   EV_TSNE_METHOD_EXACT = 1,
-  EV_TSNE_METHOD_BARNES_HUT = 2
+  EV_TSNE_METHOD_BARNES_HUT = 2,
+  EV_TSNE_METHOD_FFT = 3 /* FFT-interpolated repulsion, 1-D and 2-D maps
+                            (since 1.1) */
 } ev_tsne_method;
+
+/* Values of EV_TSNE_LEARNING_RATE_RULE: the learning rate used when
+ * EV_TSNE_LEARNING_RATE is 0 (since 1.1). */
+typedef enum ev_tsne_lr_rule {
+  EV_TSNE_LR_AUTO = 0,     /* scikit-learn's for exact and Barnes-Hut,
+                              openTSNE's for FFT */
+  EV_TSNE_LR_SKLEARN = 1,  /* max(n / early_exaggeration / 4, 50), both
+                              phases */
+  EV_TSNE_LR_OPENTSNE = 2  /* n / exaggeration / 4 in each phase: n / 48
+                              with P x 12, then n / 4 (Belkina et al. 2019;
+                              openTSNE's n / exaggeration on its gradient,
+                              which lacks our factor 4) */
+} ev_tsne_lr_rule;
 
 /* Values of EV_TSNE_INIT. */
 typedef enum ev_tsne_init {
@@ -100,7 +115,8 @@ typedef enum ev_tsne_param {
                                    EV_METRIC_EUCLIDEAN */
   EV_TSNE_EARLY_EXAGGERATION = 6,      /* default 12 */
   EV_TSNE_EXAGGERATION_ITERATIONS = 7, /* default 250 */
-  EV_TSNE_LEARNING_RATE = 8,    /* default 0 = auto, max(n / ee / 4, 50) */
+  EV_TSNE_LEARNING_RATE = 8,    /* default 0 = auto, by
+                                   EV_TSNE_LEARNING_RATE_RULE */
   EV_TSNE_MOMENTUM = 9,         /* during exaggeration; default 0.5 */
   EV_TSNE_FINAL_MOMENTUM = 10,  /* afterwards; default 0.8 */
   EV_TSNE_MIN_GAIN = 11,        /* default 0.01 */
@@ -112,14 +128,30 @@ typedef enum ev_tsne_param {
   EV_TSNE_SEED = 15,            /* random initialisation; default 0 */
   EV_TSNE_THREADS = 16,         /* threads; 0 (default) = all cores */
   EV_TSNE_MAX_MEMORY_MB = 17,   /* the exact method's limit for its n x n
-                                   affinities, in MiB; default 1024 */
+                                   affinities, and the FFT method's for its
+                                   grids, in MiB; default 1024 */
   EV_TSNE_PROGRESS_EVERY = 18,  /* iterations between progress calls (and
                                    KL evaluations); default 50 */
   EV_TSNE_MINKOWSKI_P = 19,     /* p for EV_METRIC_MINKOWSKI; default 2 */
-  EV_TSNE_N_ITER_WITHOUT_PROGRESS = 20 /* stop when the KL divergence has
+  EV_TSNE_N_ITER_WITHOUT_PROGRESS = 20, /* stop when the KL divergence has
                                    not improved for more than this many
                                    iterations after the exaggeration;
                                    default 300 (since 1.1) */
+  EV_TSNE_LEARNING_RATE_RULE = 21, /* an ev_tsne_lr_rule; default AUTO
+                                   (since 1.1) */
+  EV_TSNE_LATE_EXAGGERATION = 22, /* P times this after the early
+                                   exaggeration; default 1 (since 1.1) */
+  EV_TSNE_MAX_STEP_NORM = 23,   /* clip each point's step to this length
+                                   (openTSNE: 5); default 0 = no clipping
+                                   (since 1.1) */
+  EV_TSNE_FFT_INTERPOLATION_POINTS = 24, /* FFT: Lagrange nodes per
+                                   interval and axis, 1 to 8; default 3
+                                   (since 1.1) */
+  EV_TSNE_FFT_MIN_INTERVALS = 25, /* FFT: at least this many intervals per
+                                   axis; default 50 (since 1.1) */
+  EV_TSNE_FFT_INTERVAL_WIDTH = 26 /* FFT: beyond that, one interval per
+                                   this much of the map's span; default 1
+                                   (since 1.1) */
 } ev_tsne_param;
 
 /* Make a handle with default settings. EV_ERR_ARGUMENT if out is NULL,
