@@ -49,7 +49,7 @@ WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-
 CFLAGS_LIB := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fvisibility=hidden -fopenmp \
               -DEV_BUILDING_LIBRARY -Iinclude -Ilib $(WARN) $(SANFLAGS) $(CFLAGS)
 NPROC       := $(shell nproc 2>/dev/null || echo 2)
-DEP_LIBS := -lopenblas -llapacke -lfftw3 -lz -lm -fopenmp $(SAN_LIBS)
+DEP_LIBS := -lopenblas -llapacke -lfftw3f -lz -lm -fopenmp $(SAN_LIBS)
 
 # libtorch: detected unless WITH_TORCH is given. libtorch is used only by
 # the backend module (see "the libtorch backend module" below); the library

@@ -72,8 +72,7 @@ static fft_err fft_vs_exact(const ev__csr *p, const double *y, size_t dims,
   ck_assert_ev_ok(ev__fftgrid_create(n, dims, pts, min_ints, width, 1e9, &g));
   ck_assert_ev_ok(
       ev__tsne_gradient_fft(p, y, dims, 1.0, g, plogp, gf, &klf, scratch));
-  double zf = 0, err = 0, norm = 0;
-  for (size_t i = 0; i < n; i++) zf += scratch[2 * nd + i];
+  double zf = ev__fftgrid_z(g), err = 0, norm = 0;
   for (size_t e = 0; e < nd; e++) {
     err += (ge[e] - gf[e]) * (ge[e] - gf[e]);
     norm += ge[e] * ge[e];
@@ -157,7 +156,7 @@ START_TEST(coincident_points) {
   random_p(n, 5, 9, &p);
   double *y = calloc(n * 2, sizeof *y);
   fft_err e = fft_vs_exact(&p, y, 2, 3, 50, 1.0);
-  ck_assert_msg(e.z < 1e-9, "span 0: Z error %g", e.z);
+  ck_assert_msg(e.z < 1e-5, "span 0: Z error %g", e.z); /* single precision */
   for (size_t i = 0; i < n; i++) y[2 * i] = i < 40 ? 0.25 : 3.0, y[2 * i + 1] = -0.5;
   e = fft_vs_exact(&p, y, 2, 3, 50, 1.0);
   ck_assert_msg(e.grad < 1e-3 && e.z < 1e-4, "two spots: %g %g", e.grad, e.z);

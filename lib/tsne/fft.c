@@ -6,19 +6,28 @@
  * nodes form one regular grid of N = B p nodes per axis, spacing h. Each
  * point spreads its charges (1 and its coordinates) onto the p^dims nodes
  * of its interval by Lagrange interpolation; the node values are convolved
- * with the kernels 1 / (1 + d^2)^2 and 1 / (1 + d^2) by FFT (zero-padded to
- * a length L >= 2N, so the circular convolution is the linear one); the
- * results are interpolated back to the points with the same weights:
+ * with the kernel 1 / (1 + d^2)^2 by FFT (zero-padded to a length L >= 2N,
+ * so the circular convolution is the linear one); the results are
+ * interpolated back to the points with the same weights:
  *
  *   phi0 = sum_j K2(y_i, y_j),  phik = sum_j K2(y_i, y_j) y_jk,
- *   phiz = sum_j K1(y_i, y_j)
- *   rep_ik = y_ik phi0 - phik,  z_i = phiz - 1 (the point itself).
+ *   rep_ik = y_ik phi0 - phik.
  *
- * Determinism: points are sorted by interval (stably, by index), and each
- * interval's nodes are summed by one thread over its points in index
- * order; the transforms are single-threaded FFTW plans made with
- * FFTW_ESTIMATE on 64-byte aligned buffers. So the sums do not depend on
- * the thread count.
+ * Z = sum_ij 1 / (1 + d_ij^2) is only needed as a whole: it is the grid's
+ * charge convolved with the kernel 1 / (1 + d^2) and summed against the
+ * charge again, which Parseval's identity gives from the charge's spectrum
+ * without an inverse transform; minus n for the points themselves.
+ *
+ * The 2-D transforms go row by row and column by column, so that the rows
+ * that are all zero (the padding) are never transformed forward and the
+ * rows that are not needed never backward; every row and every block of 8
+ * columns is one item of a work-sharing loop, transformed by the same
+ * single-threaded FFTW plan whoever runs it. Points are sorted by interval
+ * (stably, by index), and each interval's nodes are summed by one thread
+ * over its points in index order. So nothing depends on the thread count.
+ * Single precision: the transforms' rounding (about 1e-7 of the largest
+ * value) is far below the interpolation error (about 1e-2 at the
+ * defaults, docs/tsne.md).
  *
  * Memory: the grids grow with the map (never shrink), to at most
  * max_bytes; beyond that the intervals widen instead. They are
@@ -35,6 +44,15 @@
 static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define MAX_P EV__TSNE_FFT_MAX_POINTS
+#define ROWS 8 /* grid rows per row transform (keeps every item aligned) */
+
+typedef struct plans {
+  /* 2-D: ROWS real rows -> ROWS columns of the transposed half spectrum
+   * and back; 1-D: the line and back */
+  fftwf_plan row_fwd, row_inv;
+  fftwf_plan col_fwd, col_inv; /* 2-D: one row of the transposed spectrum */
+  size_t L;
+} plans;
 
 struct ev__fftgrid {
   size_t n, dims, p, min_intervals;
@@ -44,41 +62,43 @@ struct ev__fftgrid {
   uint32_t *box, *order;
   double *wts;
   size_t *start; /* cap_boxes + 1 */
-  /* grids, for transforms of length up to cap_L per axis */
-  size_t cap_L, cap_boxes;
-  double *charge[3], *out[4], *khat[2];
-  fftw_complex *spec[4];
-  /* plans for length L */
-  fftw_plan fwd, inv;
-  size_t plan_L;
-  /* kernel spectra for (L, h) */
+  /* grids for transforms of length up to cap_L per axis, 64-byte aligned:
+   * real grids of rows of lr floats; 2-D spectra transposed, L / 2 + 1
+   * rows (one per frequency of the real axis) of ls complex values */
+  size_t cap_L, cap_boxes, lr, ls;
+  float *charge[3], *out[3], *khat[2];
+  fftwf_complex *spec[3];
+  double *zpart; /* Parseval's sum per spectrum row */
+  plans pl;
   size_t kern_L;
   double kern_h;
-  /* this iteration's grid */
-  size_t L, B, rows_dirty;
+  /* this iteration's grid: N nodes per axis, rows transformed N8 */
+  size_t L, B, N, N8, charge_dirty;
   double lo[2], width;
 };
 
 static size_t n_charges(size_t dims) { return dims + 1; }
-static size_t n_outputs(size_t dims) { return dims + 2; }
-/* Elements of one real grid and of one half spectrum. */
-static size_t real_size(size_t L, size_t dims) { return dims == 1 ? L : L * L; }
-static size_t half_size(size_t L, size_t dims) {
-  return dims == 1 ? L / 2 + 1 : L * (L / 2 + 1);
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+/* Elements of one real grid and of one spectrum for length L. */
+static size_t real_size(size_t L, size_t dims) {
+  return dims == 1 ? round_up(L, 16) : L * round_up(L, 16);
+}
+static size_t spec_size(size_t L, size_t dims) {
+  return dims == 1 ? round_up(L / 2 + 1, 8) : (L / 2 + 1) * round_up(L, 8);
 }
 
 /* Bytes of all grids for transforms of length L. */
 static double grid_bytes(size_t L, size_t dims) {
-  double r = (double)real_size(L, dims), h = (double)half_size(L, dims);
-  return (double)(n_charges(dims) + n_outputs(dims)) * r * 8.0 +
-         (double)n_outputs(dims) * h * 16.0 + 2.0 * h * 8.0;
+  double r = (double)real_size(L, dims), h = (double)spec_size(L, dims);
+  double nc = (double)n_charges(dims);
+  return 2.0 * nc * r * 4.0 + nc * h * 8.0 + 2.0 * h * 4.0 + (double)L * 8.0;
 }
 
-/* The smallest even length >= m whose odd part is 3^b 5^c 7^d: FFTW is
- * fastest on such sizes. */
+/* The smallest length >= m, a multiple of 8, whose other factors are 2, 3,
+ * 5 and 7: FFTW is fastest on such sizes. */
 static size_t nice_length(size_t m) {
-  for (size_t L = m + (m & 1);; L += 2) {
-    size_t r = L / 2;
+  for (size_t L = round_up(m > 8 ? m : 8, 8);; L += 8) {
+    size_t r = L / 8;
     while (r % 2 == 0) r /= 2;
     while (r % 3 == 0) r /= 3;
     while (r % 5 == 0) r /= 5;
@@ -87,23 +107,31 @@ static size_t nice_length(size_t m) {
   }
 }
 
-static void free_grids(ev__fftgrid *g) {
+static void destroy_plans(plans *pl) {
+  fftwf_plan *all[4] = {&pl->row_fwd, &pl->row_inv, &pl->col_fwd,
+                        &pl->col_inv};
   pthread_mutex_lock(&planner_lock);
-  if (g->fwd) fftw_destroy_plan(g->fwd);
-  if (g->inv) fftw_destroy_plan(g->inv);
+  for (int k = 0; k < 4; k++) {
+    if (*all[k]) fftwf_destroy_plan(*all[k]);
+    *all[k] = NULL;
+  }
   pthread_mutex_unlock(&planner_lock);
-  g->fwd = g->inv = NULL;
-  g->plan_L = 0;
-  for (int c = 0; c < 3; c++) ev__free_aligned(g->charge[c]), g->charge[c] = NULL;
-  for (int c = 0; c < 4; c++) {
+  pl->L = 0;
+}
+
+static void free_grids(ev__fftgrid *g) {
+  destroy_plans(&g->pl);
+  for (int c = 0; c < 3; c++) {
+    ev__free_aligned(g->charge[c]), g->charge[c] = NULL;
     ev__free_aligned(g->out[c]), g->out[c] = NULL;
     ev__free_aligned(g->spec[c]), g->spec[c] = NULL;
   }
   for (int c = 0; c < 2; c++) ev__free_aligned(g->khat[c]), g->khat[c] = NULL;
-  ev__free(g->start);
-  g->start = NULL;
+  ev__free(g->start), g->start = NULL;
+  ev__free(g->zpart), g->zpart = NULL;
   g->cap_L = g->cap_boxes = 0;
   g->kern_L = 0;
+  g->L = 0;
 }
 
 void ev__fftgrid_free(ev__fftgrid *g) {
@@ -118,27 +146,27 @@ void ev__fftgrid_free(ev__fftgrid *g) {
 /* Grids for length L (and intervals up to L / (2p) per axis). */
 static ev_status alloc_grids(ev__fftgrid *g, size_t L) {
   free_grids(g);
-  size_t dims = g->dims, r = real_size(L, dims), h = half_size(L, dims);
+  size_t dims = g->dims, r = real_size(L, dims), h = spec_size(L, dims);
   size_t b1 = L / (2 * g->p), boxes = dims == 1 ? b1 : b1 * b1;
   int ok = 1;
-  for (size_t c = 0; c < n_charges(dims); c++)
-    ok &= (g->charge[c] = ev__malloc_aligned(r * sizeof(double))) != NULL;
-  for (size_t c = 0; c < n_outputs(dims); c++) {
-    ok &= (g->out[c] = ev__malloc_aligned(r * sizeof(double))) != NULL;
-    ok &= (g->spec[c] = ev__malloc_aligned(h * sizeof(fftw_complex))) != NULL;
+  for (size_t c = 0; c < n_charges(dims); c++) {
+    ok &= (g->charge[c] = ev__malloc_aligned(r * sizeof(float))) != NULL;
+    ok &= (g->out[c] = ev__malloc_aligned(r * sizeof(float))) != NULL;
+    ok &= (g->spec[c] = ev__malloc_aligned(h * sizeof(fftwf_complex))) != NULL;
   }
   for (int c = 0; c < 2; c++)
-    ok &= (g->khat[c] = ev__malloc_aligned(h * sizeof(double))) != NULL;
+    ok &= (g->khat[c] = ev__malloc_aligned(h * sizeof(float))) != NULL;
   ok &= (g->start = ev__malloc((boxes + 1) * sizeof *g->start)) != NULL;
+  ok &= (g->zpart = ev__malloc((L / 2 + 1) * sizeof *g->zpart)) != NULL;
   if (!ok) {
     free_grids(g);
     return ev__nomem("FFT t-SNE grids", (size_t)grid_bytes(L, dims));
   }
   for (size_t c = 0; c < n_charges(dims); c++)
-    memset(g->charge[c], 0, r * sizeof(double));
+    memset(g->charge[c], 0, r * sizeof(float));
   g->cap_L = L;
   g->cap_boxes = boxes;
-  g->rows_dirty = 0;
+  g->charge_dirty = 0;
   return EV_OK;
 }
 
@@ -183,42 +211,74 @@ double ev__fftgrid_min_bytes(size_t dims, size_t p, size_t min_intervals) {
 
 /* ---- plans and kernels ---- */
 
+/* 2-D: the row transforms write (and read) the spectrum transposed, so
+ * that the column transforms run over contiguous memory; each item is
+ * ROWS rows, so every item starts 64-byte aligned, as the plan's arrays. */
 static ev_status make_plans(ev__fftgrid *g, size_t L) {
-  int len[2] = {(int)L, (int)L}, rank = (int)g->dims;
+  destroy_plans(&g->pl);
+  plans *pl = &g->pl;
+  int n = (int)L, lr = (int)g->lr, ls = (int)g->ls;
   unsigned flags = FFTW_ESTIMATE;
+  int ok;
   pthread_mutex_lock(&planner_lock);
-  if (g->fwd) fftw_destroy_plan(g->fwd);
-  if (g->inv) fftw_destroy_plan(g->inv);
-  g->fwd = fftw_plan_dft_r2c(rank, len, g->charge[0], g->spec[0], flags);
-  g->inv = fftw_plan_dft_c2r(rank, len, g->spec[0], g->out[0], flags);
+  if (g->dims == 1) {
+    pl->row_fwd = fftwf_plan_dft_r2c_1d(n, g->charge[0], g->spec[0], flags);
+    pl->row_inv = fftwf_plan_dft_c2r_1d(n, g->spec[0], g->out[0], flags);
+    ok = pl->row_fwd && pl->row_inv;
+  } else {
+    pl->row_fwd = fftwf_plan_many_dft_r2c(1, &n, ROWS, g->charge[0], NULL, 1,
+                                          lr, g->spec[0], NULL, ls, 1, flags);
+    pl->row_inv = fftwf_plan_many_dft_c2r(1, &n, ROWS, g->spec[0], NULL, ls,
+                                          1, g->out[0], NULL, 1, lr, flags);
+    pl->col_fwd = fftwf_plan_dft_1d(n, g->spec[0], g->spec[0], FFTW_FORWARD,
+                                    flags);
+    pl->col_inv = fftwf_plan_dft_1d(n, g->spec[0], g->spec[0], FFTW_BACKWARD,
+                                    flags);
+    ok = pl->row_fwd && pl->row_inv && pl->col_fwd && pl->col_inv;
+  }
   pthread_mutex_unlock(&planner_lock);
-  g->plan_L = g->fwd && g->inv ? L : 0;
-  if (!g->plan_L)
+  if (!ok) {
+    destroy_plans(pl);
     return ev__fail(EV_ERR_NOMEM,
-                    "FFTW could not plan a transform of %zu^%zu points: "
-                    "free memory or lower EV_TSNE_MAX_MEMORY_MB",
-                    L, g->dims);
+                    "FFTW could not plan transforms of length %zu: free "
+                    "memory or lower EV_TSNE_MAX_MEMORY_MB",
+                    L);
+  }
+  pl->L = L;
   return EV_OK;
 }
 
 /* The spectra of both kernels on the circle of length L, spacing h, with
  * the 1 / L^dims of the inverse transform folded in. They are real: the
- * kernels are even. Uses out[0] and spec[0] as workspace. */
+ * kernels are even. Serial; uses out[0] and spec[0]. */
 static void kernel_spectra(ev__fftgrid *g, size_t L, double h) {
-  size_t dims = g->dims, hs = half_size(L, dims);
-  double scale = 1.0 / (double)real_size(L, dims);
+  size_t dims = g->dims, lr = g->lr, ls = g->ls, H = L / 2 + 1;
+  size_t rows = dims == 1 ? 1 : L;
+  double scale = 1.0 / (dims == 1 ? (double)L : (double)L * (double)L);
   for (int which = 0; which < 2; which++) {
-    double *k = g->out[0];
-    for (size_t a = 0; a < (dims == 1 ? 1 : L); a++) {
+    float *k = g->out[0];
+    for (size_t a = 0; a < rows; a++) {
       double da = dims == 1 ? 0.0 : (double)(a <= L - a ? a : L - a) * h;
       for (size_t b = 0; b < L; b++) {
         double db = (double)(b <= L - b ? b : L - b) * h;
         double w = 1.0 / (1.0 + da * da + db * db);
-        k[a * L + b] = which == 0 ? w * w : w;
+        k[a * lr + b] = (float)(which == 0 ? w * w : w);
       }
     }
-    fftw_execute_dft_r2c(g->fwd, k, g->spec[0]);
-    for (size_t e = 0; e < hs; e++) g->khat[which][e] = g->spec[0][e][0] * scale;
+    fftwf_complex *s = g->spec[0];
+    if (dims == 1) {
+      fftwf_execute_dft_r2c(g->pl.row_fwd, k, s);
+      for (size_t b = 0; b < H; b++)
+        g->khat[which][b] = (float)(s[b][0] * scale);
+      continue;
+    }
+    for (size_t r = 0; r < L; r += ROWS)
+      fftwf_execute_dft_r2c(g->pl.row_fwd, k + r * lr, s + r);
+    for (size_t f = 0; f < H; f++) {
+      fftwf_execute_dft(g->pl.col_fwd, s + f * ls, s + f * ls);
+      for (size_t r = 0; r < L; r++)
+        g->khat[which][f * ls + r] = (float)(s[f * ls + r][0] * scale);
+    }
   }
   g->kern_L = L;
   g->kern_h = h;
@@ -253,7 +313,16 @@ ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y) {
     if (grid_bytes(cap, dims) > g->max_bytes) cap = L;
     if ((st = alloc_grids(g, cap))) return st;
   }
-  if (L != g->plan_L && (st = make_plans(g, L))) return st;
+  if (L != g->L) {
+    /* another layout: what the charges hold is at the wrong place */
+    for (size_t c = 0; c < n_charges(dims); c++)
+      memset(g->charge[c], 0, real_size(g->cap_L, dims) * sizeof(float));
+    g->charge_dirty = 0;
+    g->lr = dims == 1 ? 0 : round_up(L, 16);
+    g->ls = dims == 1 ? 0 : round_up(L, 8);
+    g->L = L;
+  }
+  if (L != g->pl.L && (st = make_plans(g, L))) return st;
   /* all points on one spot: any width is exact enough; a small one makes
    * the kernel flat over the interval */
   double width = span > 0.0 ? span / (double)B : 1e-3;
@@ -262,17 +331,15 @@ ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y) {
     width = g->interval_width; /* same h, same kernels, while the map grows */
   double h = width / (double)p;
   if (L != g->kern_L || h != g->kern_h) kernel_spectra(g, L, h);
-  /* the charge grids must be zero outside the nodes written below */
-  size_t rows = dims == 1 ? 1 : B * p, row_len = dims == 1 ? L : L;
-  if (g->L != L) g->rows_dirty = g->cap_L; /* layout changed: clear all */
-  size_t clear = g->rows_dirty > rows ? g->rows_dirty : rows;
-  if (dims == 1) clear = 1;
-  if (clear * row_len > real_size(g->cap_L, dims))
-    clear = real_size(g->cap_L, dims) / row_len;
+  /* zero the charges' rows of the nodes (and any the last grid used) */
+  size_t N = B * p, N8 = round_up(N, ROWS);
+  size_t rows = dims == 1 ? 1 : N8;
+  size_t row_len = dims == 1 ? real_size(L, 1) : g->lr;
+  size_t clear = g->charge_dirty > rows ? g->charge_dirty : rows;
   for (size_t c = 0; c < n_charges(dims); c++)
-    memset(g->charge[c], 0, clear * row_len * sizeof(double));
-  g->rows_dirty = rows;
-  g->L = L, g->B = B, g->width = width;
+    memset(g->charge[c], 0, clear * row_len * sizeof(float));
+  g->charge_dirty = rows;
+  g->B = B, g->N = N, g->N8 = N8, g->width = width;
   g->lo[0] = lo[0], g->lo[1] = lo[1];
   return EV_OK;
 }
@@ -319,92 +386,154 @@ static void sort_points(ev__fftgrid *g) {
   start[0] = 0;
 }
 
+/* Each interval's nodes from its points, in index order, in double, then
+ * stored as floats (every node belongs to one interval). */
 static void spread(ev__fftgrid *g, const double *y) {
-  size_t dims = g->dims, p = g->p, L = g->L, B = g->B;
-  size_t boxes = dims == 1 ? B : B * B;
+  size_t dims = g->dims, p = g->p, lr = g->lr, B = g->B;
+  size_t boxes = dims == 1 ? B : B * B, nc = n_charges(dims);
 #pragma omp for schedule(dynamic, 16)
   for (size_t b = 0; b < boxes; b++) {
+    double acc[3][MAX_P * MAX_P];
+    size_t nodes = dims == 1 ? p : p * p;
+    for (size_t c = 0; c < nc; c++)
+      for (size_t k = 0; k < nodes; k++) acc[c][k] = 0.0;
     for (size_t s = g->start[b]; s < g->start[b + 1]; s++) {
       size_t i = g->order[s];
       const double *w = g->wts + i * dims * p, *yi = y + i * dims;
       if (dims == 1) {
         for (size_t j = 0; j < p; j++) {
-          size_t node = b * p + j;
-          g->charge[0][node] += w[j];
-          g->charge[1][node] += w[j] * yi[0];
+          acc[0][j] += w[j];
+          acc[1][j] += w[j] * yi[0];
         }
         continue;
       }
-      size_t bx = b / B, by = b % B;
       for (size_t jx = 0; jx < p; jx++)
         for (size_t jy = 0; jy < p; jy++) {
-          size_t node = (bx * p + jx) * L + by * p + jy;
           double ww = w[jx] * w[p + jy];
-          g->charge[0][node] += ww;
-          g->charge[1][node] += ww * yi[0];
-          g->charge[2][node] += ww * yi[1];
+          acc[0][jx * p + jy] += ww;
+          acc[1][jx * p + jy] += ww * yi[0];
+          acc[2][jx * p + jy] += ww * yi[1];
         }
     }
+    if (g->start[b] == g->start[b + 1]) continue;
+    if (dims == 1) {
+      for (size_t c = 0; c < nc; c++)
+        for (size_t j = 0; j < p; j++)
+          g->charge[c][b * p + j] = (float)acc[c][j];
+      continue;
+    }
+    size_t bx = b / B, by = b % B;
+    for (size_t c = 0; c < nc; c++)
+      for (size_t jx = 0; jx < p; jx++)
+        for (size_t jy = 0; jy < p; jy++)
+          g->charge[c][(bx * p + jx) * lr + by * p + jy] =
+              (float)acc[c][jx * p + jy];
   }
 }
 
-static void gather(ev__fftgrid *g, const double *y, double *rep, double *z) {
-  size_t n = g->n, dims = g->dims, p = g->p, L = g->L, B = g->B;
+static void gather(ev__fftgrid *g, const double *y, double *rep) {
+  size_t n = g->n, dims = g->dims, p = g->p, lr = g->lr, B = g->B;
 #pragma omp for schedule(static) nowait
   for (size_t i = 0; i < n; i++) {
     const double *w = g->wts + i * dims * p, *yi = y + i * dims;
     size_t b = g->box[i];
-    double phi[4] = {0, 0, 0, 0};
+    double phi[3] = {0, 0, 0};
     if (dims == 1) {
       for (size_t j = 0; j < p; j++)
-        for (size_t c = 0; c < 3; c++) phi[c] += w[j] * g->out[c][b * p + j];
+        for (size_t c = 0; c < 2; c++) phi[c] += w[j] * g->out[c][b * p + j];
       rep[i] = yi[0] * phi[0] - phi[1];
-      z[i] = phi[2] - 1.0;
       continue;
     }
     size_t bx = b / B, by = b % B;
     for (size_t jx = 0; jx < p; jx++)
       for (size_t jy = 0; jy < p; jy++) {
-        size_t node = (bx * p + jx) * L + by * p + jy;
+        size_t node = (bx * p + jx) * lr + by * p + jy;
         double ww = w[jx] * w[p + jy];
-        for (size_t c = 0; c < 4; c++) phi[c] += ww * g->out[c][node];
+        for (size_t c = 0; c < 3; c++) phi[c] += ww * g->out[c][node];
       }
     rep[2 * i] = yi[0] * phi[0] - phi[1];
     rep[2 * i + 1] = yi[1] * phi[0] - phi[2];
-    z[i] = phi[3] - 1.0;
   }
 }
 
-/* Forward transforms of the charges, products with the kernel spectra
- * (output c: charge c times K2 for c < n_charges, charge 0 times K1 for
- * the last), inverse transforms. */
+/* Parseval's identity on the half spectrum s of charge 0 (entries `len`
+ * apart, `count` of them, each standing for `twice` + 1 entries of the
+ * full spectrum) with the kernel 1 / (1 + d^2). */
+static double parseval(const fftwf_complex *s, const float *k1, size_t count,
+                       int twice) {
+  double z = 0.0;
+  for (size_t e = 0; e < count; e++)
+    z += ((double)s[e][0] * s[e][0] + (double)s[e][1] * s[e][1]) * k1[e];
+  return twice ? 2.0 * z : z;
+}
+
+static void scale_by(fftwf_complex *s, const float *k, size_t count) {
+  for (size_t e = 0; e < count; e++) {
+    s[e][0] *= k[e];
+    s[e][1] *= k[e];
+  }
+}
+
 static void convolve(ev__fftgrid *g) {
-  size_t dims = g->dims, nc = n_charges(dims), no = n_outputs(dims);
-  size_t hs = half_size(g->L, dims);
+  size_t nc = n_charges(g->dims), L = g->L, H = L / 2 + 1;
+  if (g->dims == 1) {
 #pragma omp for schedule(static, 1)
-  for (size_t c = 0; c < nc; c++)
-    fftw_execute_dft_r2c(g->fwd, g->charge[c], g->spec[c]);
-#pragma omp for schedule(static)
-  for (size_t e = 0; e < hs; e++) {
-    double k1 = g->khat[1][e], k2 = g->khat[0][e];
-    g->spec[no - 1][e][0] = g->spec[0][e][0] * k1;
-    g->spec[no - 1][e][1] = g->spec[0][e][1] * k1;
     for (size_t c = 0; c < nc; c++) {
-      g->spec[c][e][0] *= k2;
-      g->spec[c][e][1] *= k2;
+      fftwf_execute_dft_r2c(g->pl.row_fwd, g->charge[c], g->spec[c]);
+      if (c == 0) {
+        /* bins 0 and L/2 once, the others twice */
+        double z = parseval(g->spec[0], g->khat[1], 1, 0) +
+                   parseval(g->spec[0] + 1, g->khat[1] + 1, H - 2, 1) +
+                   parseval(g->spec[0] + H - 1, g->khat[1] + H - 1, 1, 0);
+        g->zpart[0] = z;
+      }
+      scale_by(g->spec[c], g->khat[0], H);
+      fftwf_execute_dft_c2r(g->pl.row_inv, g->spec[c], g->out[c]);
     }
+    return;
   }
-#pragma omp for schedule(static, 1)
-  for (size_t c = 0; c < no; c++)
-    fftw_execute_dft_c2r(g->inv, g->spec[c], g->out[c]);
+  size_t N8 = g->N8, lr = g->lr, ls = g->ls, blocks = N8 / ROWS;
+  /* rows of the nodes, every charge, into the transposed spectra */
+#pragma omp for schedule(static)
+  for (size_t item = 0; item < nc * blocks; item++) {
+    size_t c = item / blocks, r = (item % blocks) * ROWS;
+    fftwf_execute_dft_r2c(g->pl.row_fwd, g->charge[c] + r * lr,
+                          g->spec[c] + r);
+  }
+  /* per frequency of the first axis: the padding, the column transform,
+   * Parseval's share of Z, the product with the kernel, and back */
+#pragma omp for schedule(static)
+  for (size_t item = 0; item < nc * H; item++) {
+    size_t c = item / H, f = item % H;
+    fftwf_complex *s = g->spec[c] + f * ls;
+    memset(s + N8, 0, (L - N8) * sizeof *s);
+    fftwf_execute_dft(g->pl.col_fwd, s, s);
+    if (c == 0)
+      g->zpart[f] = parseval(s, g->khat[1] + f * ls, L, f != 0 && 2 * f != L);
+    scale_by(s, g->khat[0] + f * ls, L);
+    fftwf_execute_dft(g->pl.col_inv, s, s);
+  }
+  /* rows of the nodes back */
+#pragma omp for schedule(static)
+  for (size_t item = 0; item < nc * blocks; item++) {
+    size_t c = item / blocks, r = (item % blocks) * ROWS;
+    fftwf_execute_dft_c2r(g->pl.row_inv, g->spec[c] + r,
+                          g->out[c] + r * lr);
+  }
 }
 
-void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep,
-                           double *z) {
+void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep) {
   weigh_points(g, y);
 #pragma omp single
   sort_points(g);
   spread(g, y);
   convolve(g);
-  gather(g, y, rep, z);
+  gather(g, y, rep);
+}
+
+double ev__fftgrid_z(const ev__fftgrid *g) {
+  size_t rows = g->dims == 1 ? 1 : g->L / 2 + 1;
+  double z = 0.0;
+  for (size_t r = 0; r < rows; r++) z += g->zpart[r];
+  return z - (double)g->n;
 }

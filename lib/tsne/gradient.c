@@ -68,12 +68,11 @@ void ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
 /* grad = 4 (exaggeration attr - rep / Z) and the KL divergence from the
  * per-point sums (added in index order). */
 static void combine(size_t n, size_t dims, double exaggeration,
-                    const double *attr, const double *rep, const double *z,
+                    const double *attr, const double *rep, double zsum,
                     const double *rowlog, double p_log_p, double *grad,
                     double *kl) {
   size_t nd = n * dims;
-  double zsum = 0.0, plogw = 0.0;
-  for (size_t i = 0; i < n; i++) zsum += z[i];
+  double plogw = 0.0;
   if (kl)
     for (size_t i = 0; i < n; i++) plogw += rowlog[i];
   double inv_z = 1.0 / zsum;
@@ -97,7 +96,9 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
     else ev__tsne_repulsion_exact(y, n, dims, rep, z);
     ev__tsne_attraction(p, y, dims, attr, kl ? rowlog : NULL);
   }
-  combine(n, dims, exaggeration, attr, rep, z, rowlog, p_log_p, grad, kl);
+  double zsum = 0.0;
+  for (size_t i = 0; i < n; i++) zsum += z[i];
+  combine(n, dims, exaggeration, attr, rep, zsum, rowlog, p_log_p, grad, kl);
 }
 
 ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
@@ -110,9 +111,11 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   if (st) return st;
 #pragma omp parallel if (n >= EV__TSNE_PAR_MIN / 4)
   {
-    ev__fftgrid_repulsion(g, y, rep, z);
+    ev__fftgrid_repulsion(g, y, rep);
     ev__tsne_attraction(p, y, dims, attr, kl ? rowlog : NULL);
   }
-  combine(n, dims, exaggeration, attr, rep, z, rowlog, p_log_p, grad, kl);
+  (void)z;
+  combine(n, dims, exaggeration, attr, rep, ev__fftgrid_z(g), rowlog, p_log_p,
+          grad, kl);
   return EV_OK;
 }

@@ -107,11 +107,12 @@ double ev__fftgrid_min_bytes(size_t dims, size_t p, size_t min_intervals);
 /* Fit the grid to y (n x dims): serial, outside a parallel region; the
  * only step that allocates (when the map outgrows the grids) and can fail. */
 ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y);
-/* rep and z as ev__bhtree_repulsion, for the y given to the last
+/* rep as ev__bhtree_repulsion, for the y given to the last
  * ev__fftgrid_prepare. Work-sharing loops with barriers: called by every
  * thread of a parallel region, or outside one. */
-void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep,
-                           double *z);
+void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep);
+/* Z = sum over pairs i != j of 1 / (1 + d_ij^2), of the last repulsion. */
+double ev__fftgrid_z(const ev__fftgrid *g);
 
 /* As ev__tsne_gradient with the FFT repulsion. Fails only when the grids
  * must grow and cannot (EV_ERR_NOMEM). */
