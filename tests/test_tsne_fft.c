@@ -431,25 +431,25 @@ START_TEST(settings_out_of_range) {
 }
 END_TEST
 
-/* AUTO keeps Barnes-Hut for 2-D maps below 10,000 points (the maps it gave
- * before the FFT method), and takes FFT from there on. */
-START_TEST(auto_picks_fft_for_large_2d_maps) {
+/* AUTO keeps Barnes-Hut for 2-D maps below 100,000 points (FFT was
+ * slower on the measuring machine at 20,000 and tied at 70,000,
+ * docs/tsne.md), so earlier results stay: at 10,000 its map is bit for bit
+ * Barnes-Hut's and differs from FFT's. */
+START_TEST(auto_keeps_barnes_hut) {
   size_t n = 10000, d = 5;
   float *x = blobs(4, n / 4, d, 6.0, NULL, 12);
-  for (int big = 0; big < 2; big++) {
-    size_t m = big ? n : 2000;
-    ev_tsne *t = make(10, EV_TSNE_METHOD_AUTO, 0);
-    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 3));
-    float *a = fit_map(t, x, m, d);
-    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD,
-                                big ? EV_TSNE_METHOD_FFT
-                                    : EV_TSNE_METHOD_BARNES_HUT));
-    float *b = fit_map(t, x, m, d);
-    ck_assert_msg(!memcmp(a, b, m * 2 * sizeof *a), "n %zu: AUTO's map "
-                  "differs from %s's", m, big ? "FFT" : "Barnes-Hut");
-    free(a), free(b);
-    ev_tsne_free(t);
-  }
+  ev_tsne *t = make(10, EV_TSNE_METHOD_AUTO, 0);
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 3));
+  float *a = fit_map(t, x, n, d);
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_BARNES_HUT));
+  float *b = fit_map(t, x, n, d);
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_FFT));
+  float *c = fit_map(t, x, n, d);
+  ck_assert_msg(!memcmp(a, b, n * 2 * sizeof *a), "AUTO's map is not "
+                "Barnes-Hut's");
+  ck_assert_msg(memcmp(a, c, n * 2 * sizeof *a), "FFT gave Barnes-Hut's map");
+  free(a), free(b), free(c);
+  ev_tsne_free(t);
   free(x);
 }
 END_TEST
@@ -578,7 +578,7 @@ static Suite *fft_suite(void) {
   ADD(s, separated_blobs_2d, tu_tcase_large("separated_blobs_2d", 600));
   ADD(s, separated_blobs_1d, tu_tcase_large("separated_blobs_1d", 600));
   ADD(s, same_bits_any_thread_count, tu_tcase_large("same_bits_any_thread_count", 600));
-  ADD(s, auto_picks_fft_for_large_2d_maps, tu_tcase_large("auto_picks_fft_for_large_2d_maps", 600));
+  ADD(s, auto_keeps_barnes_hut, tu_tcase_large("auto_keeps_barnes_hut", 600));
   ADD(s, learning_rate_rules, small("learning_rate_rules"));
   ADD(s, max_step_norm_clips, small("max_step_norm_clips"));
   ADD(s, three_dimensions_refused, small("three_dimensions_refused"));

@@ -20,9 +20,12 @@
  *
  * The 2-D transforms go row by row and column by column, so that the rows
  * that are all zero (the padding) are never transformed forward and the
- * rows that are not needed never backward; every row and every block of 8
- * columns is one item of a work-sharing loop, transformed by the same
- * single-threaded FFTW plan whoever runs it. Points are sorted by interval
+ * rows that are not needed never backward. The rows are transformed 8 at a
+ * time into a transposed half spectrum, so the column transforms (each
+ * followed at once by the product with the kernel and the inverse) run
+ * over contiguous memory; every such item is one item of a work-sharing
+ * loop, transformed by the same single-threaded FFTW plan whoever runs
+ * it, 64-byte aligned as the plan's arrays. Points are sorted by interval
  * (stably, by index), and each interval's nodes are summed by one thread
  * over its points in index order. So nothing depends on the thread count.
  * Single precision: the transforms' rounding (about 1e-7 of the largest
