@@ -339,6 +339,34 @@ START_TEST(learning_rate_rules) {
 }
 END_TEST
 
+/* EV_TSNE_LATE_EXAGGERATION multiplies P after the early exaggeration:
+ * a first step in the second phase with late exaggeration 3 is the first
+ * step of an early exaggeration of 3 (fixed rate, fresh gains, no momentum
+ * yet), bit for bit; with late exaggeration 1 it is another step. */
+START_TEST(late_exaggeration_scales_p) {
+  size_t n = 300, d = 5;
+  float *x = blobs(3, 100, d, 5.0, NULL, 3), *y0 = tu_randn(n, 2, 8);
+  float *y[3];
+  for (int v = 0; v < 3; v++) {
+    ev_tsne *t = make(10, EV_TSNE_METHOD_FFT, 0);
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
+    ck_assert_ev_ok(ev_tsne_set_init(t, y0, n, 2, 2));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 1));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_LEARNING_RATE, 100));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_EARLY_EXAGGERATION, 3));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_EXAGGERATION_ITERATIONS, v == 0));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_LATE_EXAGGERATION, v == 1 ? 3 : 1));
+    y[v] = fit_map(t, x, n, d);
+    ev_tsne_free(t);
+  }
+  ck_assert_mem_eq(y[0], y[1], n * 2 * sizeof(float));
+  ck_assert_msg(memcmp(y[1], y[2], n * 2 * sizeof(float)),
+                "late exaggeration 3 and 1 gave the same step");
+  for (int v = 0; v < 3; v++) free(y[v]);
+  free(x), free(y0);
+}
+END_TEST
+
 /* A step longer than EV_TSNE_MAX_STEP_NORM is cut to it. */
 START_TEST(max_step_norm_clips) {
   size_t n = 300, d = 5;
@@ -581,6 +609,7 @@ static Suite *fft_suite(void) {
   ADD(s, auto_keeps_barnes_hut, tu_tcase_large("auto_keeps_barnes_hut", 600));
   ADD(s, learning_rate_rules, small("learning_rate_rules"));
   ADD(s, max_step_norm_clips, small("max_step_norm_clips"));
+  ADD(s, late_exaggeration_scales_p, small("late_exaggeration_scales_p"));
   ADD(s, three_dimensions_refused, small("three_dimensions_refused"));
   ADD(s, settings_out_of_range, small("settings_out_of_range"));
   ADD(s, allocation_failures_leak_nothing, small("allocation_failures_leak_nothing"));
