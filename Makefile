@@ -49,7 +49,7 @@ WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-
 CFLAGS_LIB := -std=c11 -D_GNU_SOURCE $(OPT) -g -fPIC -fvisibility=hidden -fopenmp \
               -DEV_BUILDING_LIBRARY -Iinclude -Ilib $(WARN) $(SANFLAGS) $(CFLAGS)
 NPROC       := $(shell nproc 2>/dev/null || echo 2)
-DEP_LIBS := -lopenblas -llapacke -larpack -lz -lm -fopenmp $(SAN_LIBS)
+DEP_LIBS := -lopenblas -llapacke -larpack -lfftw3f -lz -lm -fopenmp $(SAN_LIBS)
 
 # libtorch: detected unless WITH_TORCH is given. libtorch is used only by
 # the backend module (see "the libtorch backend module" below); the library
@@ -279,7 +279,7 @@ check-python: all $(BUILD)/embedviz
 # the normal build under memcheck.
 ASAN_TEST_BINS := $(patsubst tests/%.c,build-asan/tests/%,$(TEST_SRCS))
 TSAN_TESTS := $(wildcard tests/test_concurrency.c) tests/test_knn.c tests/test_score.c \
-              tests/test_tsne.c tests/test_io.c
+              tests/test_tsne.c tests/test_tsne_fft.c tests/test_io.c
 TSAN_TEST_BINS := $(patsubst tests/%.c,build-tsan/tests/%,$(TSAN_TESTS))
 
 check-asan:

@@ -17,7 +17,7 @@ if [ ! -f build/libembedviz-torch.so ]; then
   exit 0
 fi
 cc -std=c11 -O2 -Iinclude bench/extract_driver.c -o "$D/driver" build/libembedviz.a \
-  -lopenblas -llapacke -lz -lm -fopenmp -ldl -lpthread
+  -lopenblas -llapacke -larpack -lfftw3f -lz -lm -fopenmp -ldl -lpthread
 export EMBEDVIZ_BACKEND_DIR=$PWD/build
 [ -f "$D/input.f32" ] && [ "$(stat -c %s "$D/input.f32")" = $((N * 3 * 224 * 224 * 4)) ] &&
   [ -f "$D/resnet18_224.pt" ] || "$PY" bench/extract_peer.py make "$D" "$N"

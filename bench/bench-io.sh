@@ -10,7 +10,7 @@ PY=/usr/bin/python3
 N=${N:-256}
 B=build/bench; mkdir -p $B
 cc -std=c11 -D_GNU_SOURCE -O2 -Iinclude bench/bench_io.c -o $B/bench_io \
-  build/libembedviz.a -lopenblas -llapacke -lz -lm -fopenmp \
+  build/libembedviz.a -lopenblas -llapacke -larpack -lfftw3f -lz -lm -fopenmp \
   $(grep -q ltorch <(make -pn 2>/dev/null | grep '^DEP_LIBS') && echo -ltorch -ltorch_cpu -lc10 -lstdc++) || exit 1
 IMG=/usr/lib/python3/dist-packages/sklearn/datasets/images
 PHOTOS="$IMG/china.jpg $IMG/flower.jpg"

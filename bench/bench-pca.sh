@@ -9,7 +9,7 @@ PY=/usr/bin/python3
 THREADS=2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude bench/pca_bench.c -o "$tmp/pca_bench" \
-  build/libembedviz.a -lopenblas -llapacke -lz -lm -fopenmp
+  build/libembedviz.a -lopenblas -llapacke -larpack -lfftw3f -lz -lm -fopenmp
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 for solver in auto full; do
   out=$($PY bench/pca_sklearn.py $solver $THREADS)

@@ -4,7 +4,9 @@
 # settings (perplexity 30, 1,000 iterations, 250 exaggerated by 12, learning
 # rate auto, PCA init, theta 0.5). Cases: 10,000 points in 2-D and 3-D, and
 # 70,000 in 2-D (scikit-learn takes a long while there: BENCH_TSNE_QUICK=1
-# skips it; BENCH_TSNE_CASES="N:DIMS ..." picks cases). Quality for both: each program's own KL, the exact KL(P || Q)
+# skips it; BENCH_TSNE_CASES="N:DIMS ..." picks cases). In 2-D also the FFT
+# method (libembedviz-fft) and, when OPENTSNE_PYTHONPATH / FITSNE_DIR point
+# at their builds, openTSNE and FIt-SNE. Quality for both: each program's own KL, the exact KL(P || Q)
 # of both maps against the same P (kl_exact), the fraction of 10 nearest
 # input neighbours kept in the map, and 10-NN label accuracy.
 set -euo pipefail
@@ -13,7 +15,7 @@ PY=/usr/bin/python3
 THREADS=2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude bench/tsne_bench.c -o "$tmp/tsne_bench" \
-  build/libembedviz.a -lopenblas -llapacke -lz -lm -fopenmp
+  build/libembedviz.a -lopenblas -llapacke -larpack -lfftw3f -lz -lm -fopenmp
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 
 # BENCH_TSNE_CASES="N:DIMS ..." runs only those cases.
@@ -26,10 +28,18 @@ for c in $cases; do
   data="$tmp/fmnist$n.f32"
   case " $prepared " in *" $n "*) ;; *) $PY bench/tsne_prep.py "$n" "$data"; prepared="$prepared $n";; esac
   name="tsne-fmnist$((n / 1000))k-${dims}d"
-  for impl in libembedviz sklearn; do
+  # libembedviz-fft: EV_TSNE_METHOD_FFT (2-D only) at its defaults
+  # (openTSNE's grid and learning rate); BENCH_TSNE_SKLEARN=0 leaves out
+  # scikit-learn.
+  impls="libembedviz"
+  [ "$dims" -le 2 ] && impls="$impls libembedviz-fft"
+  [ "${BENCH_TSNE_SKLEARN:-1}" = 0 ] || impls="$impls sklearn"
+  for impl in $impls; do
     map="$tmp/$impl.f32"
     if [ $impl = libembedviz ]; then
       line=$("$tmp/tsne_bench" fit "$data" "$n" "$dims" $THREADS "$map")
+    elif [ $impl = libembedviz-fft ]; then
+      line=$(TSNE_BENCH_METHOD=fft "$tmp/tsne_bench" fit "$data" "$n" "$dims" $THREADS "$map")
     else
       line=$($PY bench/tsne_sklearn.py "$data" "$n" "$dims" $THREADS "$map")
     fi
@@ -37,6 +47,27 @@ for c in $cases; do
     q=$($PY bench/tsne_quality.py "$data" "$n" "$dims" "$map")
     echo "BENCH case=$name impl=$impl $line $kl $q"
   done
+  # The FFT peers, when built outside the repository: openTSNE
+  # (OPENTSNE_PYTHONPATH: a folder with the openTSNE package) and FIt-SNE
+  # (FITSNE_DIR: a folder with its fast_tsne.py and bin/fast_tsne), both at
+  # their defaults (FFT gradients), 2-D only.
+  if [ "$dims" = 2 ]; then
+    for peer in opentsne fitsne; do
+      case $peer in
+        opentsne) where=${OPENTSNE_PYTHONPATH:-}; var=OPENTSNE_PYTHONPATH ;;
+        fitsne) where=${FITSNE_DIR:-}; var=FITSNE_DIR ;;
+      esac
+      if [ -z "$where" ]; then
+        echo "BENCH case=$name impl=$peer skipped: set $var to a build of it (outside the repository)"
+        continue
+      fi
+      map="$tmp/$peer.f32"
+      line=$($PY bench/tsne_fft_peers.py "$peer" "$where" "$data" "$n" $THREADS "$map")
+      kl=$("$tmp/tsne_bench" kl "$data" "$n" "$dims" $THREADS "$map")
+      q=$($PY bench/tsne_quality.py "$data" "$n" "$dims" "$map")
+      echo "BENCH case=$name impl=$peer $line $kl $q"
+    done
+  fi
   # At 70,000 points also the speed at equal quality: Barnes-Hut's theta
   # lowered to 0.4, where our map's exact KL falls below scikit-learn's.
   if [ "$n" -ge 70000 ]; then

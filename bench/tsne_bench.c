@@ -1,5 +1,6 @@
 /* libembedviz side of the t-SNE bench.
  *   tsne_bench fit DATA N DIMS THREADS OUT.f32   time a default fit
+ *     (Barnes-Hut; TSNE_BENCH_METHOD=fft for the FFT method)
  *   tsne_bench kl  DATA N DIMS THREADS MAP.f32   exact KL(P || Q) of a map
  * DATA holds N x 50 float32 rows. The kl mode computes P the same way for
  * every map (perplexity 30, exact 90 neighbours) and Q with the exact
@@ -50,7 +51,26 @@ int main(int argc, char **argv) {
   check(ev_tsne_create(&t), "create");
   check(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, (double)dims), "dims");
   check(ev_tsne_set(t, EV_TSNE_THREADS, atof(argv[5])), "threads");
-  check(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_BARNES_HUT), "method");
+  /* TSNE_BENCH_METHOD=fft: the FFT method for the fit (default Barnes-Hut);
+   * the kl mode always sums exactly */
+  const char *method = getenv("TSNE_BENCH_METHOD");
+  int fft = method && !strcmp(method, "fft") && !kl_mode;
+  check(ev_tsne_set(t, EV_TSNE_METHOD,
+                    fft ? EV_TSNE_METHOD_FFT : EV_TSNE_METHOD_BARNES_HUT),
+        "method");
+  /* TSNE_BENCH_FFT_POINTS: interpolation points per interval (default 3) */
+  const char *pts = getenv("TSNE_BENCH_FFT_POINTS");
+  if (pts && !kl_mode)
+    check(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, atof(pts)),
+          "interpolation points");
+  /* TSNE_BENCH_LR=sklearn|opentsne: the learning-rate rule (default: the
+   * method's, scikit-learn's for Barnes-Hut, openTSNE's for FFT) */
+  const char *lr = getenv("TSNE_BENCH_LR");
+  if (lr && !kl_mode)
+    check(ev_tsne_set(t, EV_TSNE_LEARNING_RATE_RULE,
+                      !strcmp(lr, "opentsne") ? EV_TSNE_LR_OPENTSNE
+                                              : EV_TSNE_LR_SKLEARN),
+          "learning-rate rule");
   /* TSNE_BENCH_THETA: another Barnes-Hut accuracy for the fit (default
    * 0.5, scikit-learn's angle) */
   const char *theta = getenv("TSNE_BENCH_THETA");

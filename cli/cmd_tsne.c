@@ -15,12 +15,15 @@ static const char TSNE_HELP[] =
     "  -p, --perplexity P        effective number of neighbours (default 30)\n"
     "      --pca K               reduce X to K principal components first (default 50\n"
     "                            when d > 50; 0 = never)\n"
-    "      --method M            auto (default), exact or barnes-hut\n"
+    "      --method M            auto (default), exact, barnes-hut or fft (FFT-\n"
+    "                            interpolated repulsion, 1-D and 2-D; auto takes it\n"
+    "                            for 2-D maps from 100,000 points)\n"
     "      --theta T             Barnes-Hut accuracy in [0, 1] (default 0.5)\n"
     "      --metric NAME         input distance: euclidean (default), sqeuclidean, cosine,\n"
     "                            cityblock, minkowski, chebyshev\n"
     "      --iterations N        iterations in all (default 1000)\n"
-    "      --learning-rate R     0 (default) = automatic, max(n / 12 / 4, 50)\n"
+    "      --learning-rate R     0 (default) = automatic, max(n / 12 / 4, 50); fft:\n"
+    "                            n / 12 / 4 while exaggerated, then n / 4\n"
     "      --early-exaggeration E     default 12\n"
     "      --exaggeration-iterations N default 250\n"
     "      --init I              pca (default) or random\n"
@@ -42,7 +45,7 @@ static int tsne_parse(int argc, char **argv, evc_tsne_opts *o, const char **in, 
       {"iterations", 1, 0, 'I'}, {"learning-rate", 1, 0, 'L'}, {"early-exaggeration", 1, 0, 'E'},
       {"exaggeration-iterations", 1, 0, 'X'}, {"init", 1, 0, 'N'}, {"seed", 1, 0, 'S'},
       {"threads", 1, 0, 't'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-  static const char *const methods[] = {"auto", "exact", "barnes-hut"}, *const inits[] = {"pca", "random"};
+  static const char *const methods[] = {"auto", "exact", "barnes-hut", "fft"}, *const inits[] = {"pca", "random"};
   long v;
   int c;
   evc_tsne_defaults(o);
@@ -55,7 +58,7 @@ static int tsne_parse(int argc, char **argv, evc_tsne_opts *o, const char **in, 
     case 'n': bad = evc_parse_long("--dims", optarg, 1, 100, &v); o->dims = (int)v; break;
     case 'p': bad = evc_parse_double("--perplexity", optarg, 1, 1e6, &o->perplexity); break;
     case 'P': bad = evc_parse_long("--pca", optarg, 0, 1 << 20, &v); o->pca = v; break;
-    case 'M': bad = name_index("--method", optarg, methods, 3, &o->method); break;
+    case 'M': bad = name_index("--method", optarg, methods, 4, &o->method); break;
     case 'T': bad = evc_parse_double("--theta", optarg, 0, 1, &o->theta); break;
     case 'm': bad = evc_parse_metric(optarg, &o->metric); break;
     case 'I': bad = evc_parse_long("--iterations", optarg, 1, 1L << 30, &v); o->iterations = (double)v; break;

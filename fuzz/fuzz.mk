@@ -35,7 +35,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DEV_BUILDING_LIBRARY -Iinclude -Ilib \
 FUZZ_CXXFLAGS := -std=c++17 -DEV_BUILDING_LIBRARY -DEV_WITH_TORCH=1 -Iinclude \
                -Ilib -I/usr/include/torch/csrc/api/include $(FUZZ_SAN) \
                $(FUZZ_COV) $(FUZZ_OMP) -Wno-unused-parameter
-FUZZ_LIBS  := -lopenblas -llapacke -lz -lm -ldl -lgomp -lpthread
+FUZZ_LIBS  := -lopenblas -llapacke -larpack -lfftw3f -lz -lm -ldl -lgomp -lpthread
 FUZZ_TORCH_LIBS := -ltorch -ltorch_cpu -lc10
 
 FUZZ_LIB_C   := $(wildcard lib/*/*.c)

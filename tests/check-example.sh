@@ -118,7 +118,7 @@ int main(void) {
 }
 EOC
   if cc -std=c11 -Iinclude "$tmp/notorch.c" -o "$tmp/notorch" build-notorch/libembedviz.a \
-       -lopenblas -llapacke -lz -lm -fopenmp && "$tmp/notorch"; then
+       -lopenblas -llapacke -larpack -lfftw3f -lz -lm -fopenmp && "$tmp/notorch"; then
     pass=$((pass + 1))
   else
     fail=$((fail + 1)); echo "no-libtorch build: FAILED"
@@ -126,7 +126,7 @@ EOC
   for ex in examples/*.c; do
     name=$(basename "$ex" .c)
     if cc -std=c11 -Iinclude "$ex" -o "$tmp/$name.notorch" build-notorch/libembedviz.a \
-         -lopenblas -llapacke -lz -lm -fopenmp && "$tmp/$name.notorch" > /dev/null 2>&1; then
+         -lopenblas -llapacke -larpack -lfftw3f -lz -lm -fopenmp && "$tmp/$name.notorch" > /dev/null 2>&1; then
       pass=$((pass + 1)); echo "example $name (no libtorch): ok"
     else
       fail=$((fail + 1)); echo "example $name (no libtorch): FAILED"

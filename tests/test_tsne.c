@@ -663,7 +663,7 @@ START_TEST(settings_out_of_range) {
   ck_assert_errmsg_has("EV_TSNE_N_COMPONENTS");
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_PERPLEXITY, 0.5), EV_ERR_ARGUMENT);
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_THETA, 1.5), EV_ERR_ARGUMENT);
-  ck_assert_ev(ev_tsne_set(t, EV_TSNE_METHOD, 3), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_tsne_set(t, EV_TSNE_METHOD, 4), EV_ERR_ARGUMENT);
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_N_ITER, 10.5), EV_ERR_ARGUMENT);
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_LEARNING_RATE, -1), EV_ERR_ARGUMENT);
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_MOMENTUM, NAN), EV_ERR_ARGUMENT);

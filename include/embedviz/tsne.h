@@ -1,5 +1,5 @@
 /*
- * embedviz/tsne.h - t-SNE maps: exact and Barnes-Hut.
+ * embedviz/tsne.h - t-SNE maps: exact, Barnes-Hut and FFT-interpolated.
  *
  * Embed the n rows of a matrix into 2 or 3 dimensions so that rows that are
  * near in the input stay near in the map (van der Maaten & Hinton 2008):
@@ -38,16 +38,27 @@
  *     stop after EV_TSNE_N_ITER iterations in all or when the gradient's norm
  *     falls below EV_TSNE_MIN_GRAD_NORM. The gradient is the true one,
  *     4 sum_j (p_ij - q_ij) q_ij Z (y_i - y_j); the automatic learning rate
- *     is scikit-learn's max(n / early_exaggeration / 4, 50).
+ *     is scikit-learn's max(n / early_exaggeration / 4, 50), or openTSNE's
+ *     n / exaggeration / 4 in each phase (EV_TSNE_LEARNING_RATE_RULE; the
+ *     FFT method's default). P is times EV_TSNE_LATE_EXAGGERATION (default
+ *     1) after the early exaggeration.
  *
  * Methods: EV_TSNE_METHOD_EXACT sums the repulsion over all pairs (O(n^2)
  * time per iteration and n^2 memory for the affinities, refused beyond
  * EV_TSNE_MAX_MEMORY_MB); EV_TSNE_METHOD_BARNES_HUT (van der Maaten 2014)
  * summarises far cells of a space-partitioning tree (binary tree, quadtree
  * or octree for 1, 2 or 3 dimensions) when cell width / distance < theta;
- * theta = 0 gives the exact repulsion. EV_TSNE_METHOD_AUTO takes exact for
- * more than 3 output dimensions, and for n <= 1000 when its affinities fit
- * EV_TSNE_MAX_MEMORY_MB; Barnes-Hut otherwise.
+ * theta = 0 gives the exact repulsion. EV_TSNE_METHOD_FFT (FIt-SNE,
+ * Linderman et al. 2019; since 1.1) interpolates the points' charges onto
+ * an equispaced grid (EV_TSNE_FFT_INTERPOLATION_POINTS nodes per interval,
+ * at least EV_TSNE_FFT_MIN_INTERVALS intervals per axis, else one per
+ * EV_TSNE_FFT_INTERVAL_WIDTH of the map's span) and convolves them with the
+ * kernel by FFT (FFTW), for 1-D and 2-D maps; its grids grow with the map
+ * up to EV_TSNE_MAX_MEMORY_MB. Barnes-Hut and FFT use the same sparse P.
+ * EV_TSNE_METHOD_AUTO takes exact for more than 3 output dimensions, and
+ * for n <= 1000 when its affinities fit EV_TSNE_MAX_MEMORY_MB; FFT for 2-D
+ * maps of 100,000 points or more (since 1.1; docs/tsne.md gives the
+ * measured crossover); Barnes-Hut otherwise.
  *
  * Reproducibility: the same input, settings and EV_TSNE_SEED on the same
  * thread count give bit-identical maps. The t-SNE stages themselves
@@ -76,8 +87,23 @@ typedef struct ev_tsne ev_tsne;
 typedef enum ev_tsne_method {
   EV_TSNE_METHOD_AUTO = 0,
   EV_TSNE_METHOD_EXACT = 1,
-  EV_TSNE_METHOD_BARNES_HUT = 2
+  EV_TSNE_METHOD_BARNES_HUT = 2,
+  EV_TSNE_METHOD_FFT = 3 /* FFT-interpolated repulsion, 1-D and 2-D maps
+                            (since 1.1) */
 } ev_tsne_method;
+
+/* Values of EV_TSNE_LEARNING_RATE_RULE: the learning rate used when
+ * EV_TSNE_LEARNING_RATE is 0 (since 1.1). */
+typedef enum ev_tsne_lr_rule {
+  EV_TSNE_LR_AUTO = 0,     /* scikit-learn's for exact and Barnes-Hut,
+                              openTSNE's for FFT */
+  EV_TSNE_LR_SKLEARN = 1,  /* max(n / early_exaggeration / 4, 50), both
+                              phases */
+  EV_TSNE_LR_OPENTSNE = 2  /* n / exaggeration / 4 in each phase: n / 48
+                              with P x 12, then n / 4 (Belkina et al. 2019;
+                              openTSNE's n / exaggeration on its gradient,
+                              which lacks our factor 4) */
+} ev_tsne_lr_rule;
 
 /* Values of EV_TSNE_INIT. */
 typedef enum ev_tsne_init {
@@ -89,10 +115,11 @@ typedef enum ev_tsne_init {
 /* Settings (ev_tsne_set / ev_tsne_get / ev_tsne_param_bounds). */
 typedef enum ev_tsne_param {
   EV_TSNE_N_COMPONENTS = 1,     /* map dimensions; default 2. Barnes-Hut:
-                                   1 to 3; exact: up to 100 */
+                                   1 to 3; FFT: 1 or 2; exact: up to 100 */
   EV_TSNE_PERPLEXITY = 2,       /* default 30, at least 1. Must be at most
-                                   (n - 1) / 3 for Barnes-Hut, n - 1 for
-                                   exact: larger is refused at fit time */
+                                   (n - 1) / 3 for Barnes-Hut and FFT,
+                                   n - 1 for exact: larger is refused at
+                                   fit time */
   EV_TSNE_METHOD = 3,           /* an ev_tsne_method; default AUTO */
   EV_TSNE_THETA = 4,            /* Barnes-Hut accuracy in [0, 1]; default
                                    0.5; 0 = exact repulsion */
@@ -100,7 +127,8 @@ typedef enum ev_tsne_param {
                                    EV_METRIC_EUCLIDEAN */
   EV_TSNE_EARLY_EXAGGERATION = 6,      /* default 12 */
   EV_TSNE_EXAGGERATION_ITERATIONS = 7, /* default 250 */
-  EV_TSNE_LEARNING_RATE = 8,    /* default 0 = auto, max(n / ee / 4, 50) */
+  EV_TSNE_LEARNING_RATE = 8,    /* default 0 = auto, by
+                                   EV_TSNE_LEARNING_RATE_RULE */
   EV_TSNE_MOMENTUM = 9,         /* during exaggeration; default 0.5 */
   EV_TSNE_FINAL_MOMENTUM = 10,  /* afterwards; default 0.8 */
   EV_TSNE_MIN_GAIN = 11,        /* default 0.01 */
@@ -112,14 +140,30 @@ typedef enum ev_tsne_param {
   EV_TSNE_SEED = 15,            /* random initialisation; default 0 */
   EV_TSNE_THREADS = 16,         /* threads; 0 (default) = all cores */
   EV_TSNE_MAX_MEMORY_MB = 17,   /* the exact method's limit for its n x n
-                                   affinities, in MiB; default 1024 */
+                                   affinities, and the FFT method's for its
+                                   grids, in MiB; default 1024 */
   EV_TSNE_PROGRESS_EVERY = 18,  /* iterations between progress calls (and
                                    KL evaluations); default 50 */
   EV_TSNE_MINKOWSKI_P = 19,     /* p for EV_METRIC_MINKOWSKI; default 2 */
-  EV_TSNE_N_ITER_WITHOUT_PROGRESS = 20 /* stop when the KL divergence has
+  EV_TSNE_N_ITER_WITHOUT_PROGRESS = 20, /* stop when the KL divergence has
                                    not improved for more than this many
                                    iterations after the exaggeration;
                                    default 300 (since 1.1) */
+  EV_TSNE_LEARNING_RATE_RULE = 21, /* an ev_tsne_lr_rule; default AUTO
+                                   (since 1.1) */
+  EV_TSNE_LATE_EXAGGERATION = 22, /* P times this after the early
+                                   exaggeration; default 1 (since 1.1) */
+  EV_TSNE_MAX_STEP_NORM = 23,   /* clip each point's step to this length
+                                   (openTSNE: 5); default 0 = no clipping
+                                   (since 1.1) */
+  EV_TSNE_FFT_INTERPOLATION_POINTS = 24, /* FFT: Lagrange nodes per
+                                   interval and axis, 1 to 8; default 3
+                                   (since 1.1) */
+  EV_TSNE_FFT_MIN_INTERVALS = 25, /* FFT: at least this many intervals per
+                                   axis; default 50 (since 1.1) */
+  EV_TSNE_FFT_INTERVAL_WIDTH = 26 /* FFT: beyond that, one interval per
+                                   this much of the map's span; default 1
+                                   (since 1.1) */
 } ev_tsne_param;
 
 /* Make a handle with default settings. EV_ERR_ARGUMENT if out is NULL,
@@ -162,9 +206,11 @@ EV_API ev_status ev_tsne_set_init(ev_tsne *tsne, const float *y, size_t n,
 /* Embed the n x d rows of x (leading dimension ld), n >= 2.
  * EV_ERR_ARGUMENT for NULL or zero sizes, ld < d, a perplexity too large
  * for n (the message gives the largest allowed), Barnes-Hut with more than
- * 3 dimensions, or a given init of the wrong size; EV_ERR_NONFINITE for NaN
- * or Inf; EV_ERR_LIMIT when the exact method would pass
- * EV_TSNE_MAX_MEMORY_MB; EV_ERR_OVERFLOW; EV_ERR_NOMEM; EV_ERR_CANCELLED.
+ * 3 dimensions or FFT with more than 2, or a given init of the wrong size;
+ * EV_ERR_NONFINITE for NaN or Inf; EV_ERR_LIMIT when the exact method, or
+ * the FFT method's smallest grids, would pass EV_TSNE_MAX_MEMORY_MB;
+ * EV_ERR_OVERFLOW; EV_ERR_NOMEM (also when the FFT grids cannot grow during
+ * the descent: the handle keeps its earlier result); EV_ERR_CANCELLED.
  * On a failure before the optimisation starts the handle keeps its earlier
  * result; after a cancel during the optimisation, the map so far and its
  * iteration count can be read. Duplicate rows are fine (they end up close

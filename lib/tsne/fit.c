@@ -9,6 +9,12 @@
 #include "tsne/sources.h"
 
 #define AUTO_EXACT_MAX_N 1000
+/* AUTO takes the FFT method for 2-D maps from this many points. Measured
+ * on the 2-core machine (docs/tsne.md): Barnes-Hut faster at 20,000 points,
+ * the two equal at 70,000; FFT's cost grows with the map's area (about
+ * n), Barnes-Hut's as n log n. Below it AUTO gives the maps it gave before
+ * 1.1. */
+#define AUTO_FFT_MIN_N 100000
 #define INIT_STD 1e-4
 
 /* ---- choices and limits, all checked before any work ---- */
@@ -21,17 +27,48 @@ static int exact_fits(const ev_tsne *t, size_t n) {
          (double)bytes / 1048576.0 <= t->param[EV_TSNE_MAX_MEMORY_MB];
 }
 
-static int resolve_exact(const ev_tsne *t, size_t n, size_t dims) {
+/* The method a fit uses: AUTO resolved. */
+static int resolve_method(const ev_tsne *t, size_t n, size_t dims) {
   int method = (int)t->param[EV_TSNE_METHOD];
-  if (method == EV_TSNE_METHOD_AUTO)
-    return dims > EV__TSNE_BH_MAX_DIMS ||
-           (n <= AUTO_EXACT_MAX_N && exact_fits(t, n));
-  return method == EV_TSNE_METHOD_EXACT;
+  if (method != EV_TSNE_METHOD_AUTO) return method;
+  if (dims > EV__TSNE_BH_MAX_DIMS ||
+      (n <= AUTO_EXACT_MAX_N && exact_fits(t, n)))
+    return EV_TSNE_METHOD_EXACT;
+  if (dims == 2 && n >= AUTO_FFT_MIN_N) return EV_TSNE_METHOD_FFT;
+  return EV_TSNE_METHOD_BARNES_HUT;
+}
+
+static double grid_limit_bytes(const ev_tsne *t) {
+  return t->param[EV_TSNE_MAX_MEMORY_MB] * 1048576.0;
+}
+
+static ev_status check_fft(const ev_tsne *t, size_t dims) {
+  if (dims > EV__TSNE_FFT_MAX_DIMS)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "the FFT method embeds in 1 or 2 dimensions, "
+                    "EV_TSNE_N_COMPONENTS is %zu: use "
+                    "EV_TSNE_METHOD_BARNES_HUT for 3 dimensions (or "
+                    "EV_TSNE_METHOD_EXACT for more)",
+                    dims);
+  size_t pts = (size_t)t->param[EV_TSNE_FFT_INTERPOLATION_POINTS];
+  size_t ints = (size_t)t->param[EV_TSNE_FFT_MIN_INTERVALS];
+  double need = ev__fftgrid_min_bytes(dims, pts, ints);
+  if (need > grid_limit_bytes(t))
+    return ev__fail(EV_ERR_LIMIT,
+                    "the FFT method's smallest grids (%zu intervals of %zu "
+                    "points per axis) take %.0f MiB, more than "
+                    "EV_TSNE_MAX_MEMORY_MB = %g: lower "
+                    "EV_TSNE_FFT_MIN_INTERVALS or "
+                    "EV_TSNE_FFT_INTERPOLATION_POINTS (or raise the limit)",
+                    ints, pts, need / 1048576.0,
+                    t->param[EV_TSNE_MAX_MEMORY_MB]);
+  return EV_OK;
 }
 
 static ev_status check_plan(const ev_tsne *t, const ev__source *src,
-                            int exact, size_t dims) {
+                            int method, size_t dims) {
   size_t n = src->n;
+  int exact = method == EV_TSNE_METHOD_EXACT;
   if (n < 2)
     return ev__fail(EV_ERR_ARGUMENT,
                     "t-SNE needs at least 2 points, got %zu: a single point "
@@ -41,6 +78,8 @@ static ev_status check_plan(const ev_tsne *t, const ev__source *src,
     return ev__fail(EV_ERR_ARGUMENT,
                     "t-SNE takes up to %u points, got %zu: embed a sample",
                     UINT32_MAX / 2, n);
+  ev_status st;
+  if (method == EV_TSNE_METHOD_FFT && (st = check_fft(t, dims))) return st;
   if (!exact && dims > EV__TSNE_BH_MAX_DIMS)
     return ev__fail(EV_ERR_ARGUMENT,
                     "Barnes-Hut embeds in 1 to 3 dimensions, "
@@ -55,7 +94,9 @@ static ev_status check_plan(const ev_tsne *t, const ev__source *src,
           EV_ERR_ARGUMENT,
           "perplexity %g is too large for %zu points with the %s method "
           "(%s): the largest allowed is %g; lower EV_TSNE_PERPLEXITY",
-          perp, n, exact ? "exact" : "Barnes-Hut",
+          perp, n,
+          exact ? "exact"
+                : method == EV_TSNE_METHOD_FFT ? "FFT" : "Barnes-Hut",
           exact ? "it must be at most n - 1"
                 : "it uses floor(3 x perplexity) neighbours of n - 1",
           most);
@@ -158,16 +199,22 @@ static ev_status initialise(const ev_tsne *t, const ev__source *src,
 
 /* ---- the fit ---- */
 
-static void options(const ev_tsne *t, size_t n, int exact, ev__tsne_opt *o) {
+static void options(const ev_tsne *t, int method, ev__tsne_opt *o) {
   const double *p = t->param;
-  o->barnes_hut = !exact;
+  o->barnes_hut = method == EV_TSNE_METHOD_BARNES_HUT;
+  o->fft = method == EV_TSNE_METHOD_FFT;
   o->theta = p[EV_TSNE_THETA];
   o->exaggeration = p[EV_TSNE_EARLY_EXAGGERATION];
+  o->late_exaggeration = p[EV_TSNE_LATE_EXAGGERATION];
   o->learning_rate = p[EV_TSNE_LEARNING_RATE];
-  if (o->learning_rate == 0.0) {
-    o->learning_rate = (double)n / o->exaggeration / 4.0;
-    if (o->learning_rate < 50.0) o->learning_rate = 50.0;
-  }
+  o->lr_rule = (int)p[EV_TSNE_LEARNING_RATE_RULE];
+  if (o->lr_rule == EV_TSNE_LR_AUTO)
+    o->lr_rule = o->fft ? EV_TSNE_LR_OPENTSNE : EV_TSNE_LR_SKLEARN;
+  o->max_step_norm = p[EV_TSNE_MAX_STEP_NORM];
+  o->fft_points = (size_t)p[EV_TSNE_FFT_INTERPOLATION_POINTS];
+  o->fft_min_intervals = (size_t)p[EV_TSNE_FFT_MIN_INTERVALS];
+  o->fft_interval_width = p[EV_TSNE_FFT_INTERVAL_WIDTH];
+  o->fft_max_bytes = grid_limit_bytes(t);
   o->momentum = p[EV_TSNE_MOMENTUM];
   o->final_momentum = p[EV_TSNE_FINAL_MOMENTUM];
   o->min_gain = p[EV_TSNE_MIN_GAIN];
@@ -194,8 +241,9 @@ static ev_status keep(ev_tsne *t, ev__csr *p, const double *y, size_t n,
   return EV_OK;
 }
 
-static ev_status run(ev_tsne *t, const ev__source *src, int exact,
+static ev_status run(ev_tsne *t, const ev__source *src, int method,
                      size_t dims) {
+  int exact = method == EV_TSNE_METHOD_EXACT;
   size_t n = src->n, iters = 0, bytes;
   ev__csr p = {0};
   double kl = NAN, *y = NULL;
@@ -205,7 +253,7 @@ static ev_status run(ev_tsne *t, const ev__source *src, int exact,
   if ((st = ev__tsne_source_affinities(src, exact, &p))) goto done;
   if ((st = initialise(t, src, y, dims))) goto done;
   ev__tsne_opt o;
-  options(t, n, exact, &o);
+  options(t, method, &o);
   st = ev__tsne_optimize(&p, y, dims, &o, src->cb, src->user, &iters, &kl);
   if (st == EV_OK || st == EV_ERR_CANCELLED) {
     ev_status kept = keep(t, &p, y, n, dims, iters, kl);
@@ -219,18 +267,18 @@ done:
 
 static ev_status fit(ev_tsne *t, ev__source *src) {
   size_t dims = (size_t)t->param[EV_TSNE_N_COMPONENTS];
-  int exact = resolve_exact(t, src->n, dims);
+  int method = resolve_method(t, src->n, dims);
   src->perplexity = t->param[EV_TSNE_PERPLEXITY];
   src->metric = (int)t->param[EV_TSNE_METRIC];
   src->minkowski_p = t->param[EV_TSNE_MINKOWSKI_P];
   src->threads = (int)t->param[EV_TSNE_THREADS];
   src->cb = t->progress;
   src->user = t->progress_user;
-  ev_status st = check_plan(t, src, exact, dims);
+  ev_status st = check_plan(t, src, method, dims);
   if (st) return st;
   ev__threads scope;
   ev__threads_begin(&scope, src->threads);
-  st = run(t, src, exact, dims);
+  st = run(t, src, method, dims);
   ev__threads_end(&scope);
   return st;
 }

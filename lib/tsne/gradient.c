@@ -65,6 +65,22 @@ void ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
   }
 }
 
+/* grad = 4 (exaggeration attr - rep / Z) and the KL divergence from the
+ * per-point sums (added in index order). */
+static void combine(size_t n, size_t dims, double exaggeration,
+                    const double *attr, const double *rep, double zsum,
+                    const double *rowlog, double p_log_p, double *grad,
+                    double *kl) {
+  size_t nd = n * dims;
+  double plogw = 0.0;
+  if (kl)
+    for (size_t i = 0; i < n; i++) plogw += rowlog[i];
+  double inv_z = 1.0 / zsum;
+  for (size_t e = 0; e < nd; e++)
+    grad[e] = 4.0 * (exaggeration * attr[e] - rep[e] * inv_z);
+  if (kl) *kl = p_log_p - plogw + log(zsum);
+}
+
 void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
                        double exaggeration, ev__bhtree *tree, double theta,
                        double p_log_p, double *grad, double *kl,
@@ -80,12 +96,26 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
     else ev__tsne_repulsion_exact(y, n, dims, rep, z);
     ev__tsne_attraction(p, y, dims, attr, kl ? rowlog : NULL);
   }
-  double zsum = 0.0, plogw = 0.0;
+  double zsum = 0.0;
   for (size_t i = 0; i < n; i++) zsum += z[i];
-  if (kl)
-    for (size_t i = 0; i < n; i++) plogw += rowlog[i];
-  double inv_z = 1.0 / zsum;
-  for (size_t e = 0; e < nd; e++)
-    grad[e] = 4.0 * (exaggeration * attr[e] - rep[e] * inv_z);
-  if (kl) *kl = p_log_p - plogw + log(zsum);
+  combine(n, dims, exaggeration, attr, rep, zsum, rowlog, p_log_p, grad, kl);
+}
+
+ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
+                                size_t dims, double exaggeration,
+                                ev__fftgrid *g, double p_log_p, double *grad,
+                                double *kl, double *scratch) {
+  size_t n = p->n, nd = n * dims;
+  double *attr = scratch, *rep = attr + nd, *z = rep + nd, *rowlog = z + n;
+  ev_status st = ev__fftgrid_prepare(g, y);
+  if (st) return st;
+#pragma omp parallel if (n >= EV__TSNE_PAR_MIN / 4)
+  {
+    ev__fftgrid_repulsion(g, y, rep);
+    ev__tsne_attraction(p, y, dims, attr, kl ? rowlog : NULL);
+  }
+  (void)z;
+  combine(n, dims, exaggeration, attr, rep, ev__fftgrid_z(g), rowlog, p_log_p,
+          grad, kl);
+  return EV_OK;
 }

@@ -8,6 +8,7 @@
 typedef struct opt_buffers {
   double *grad, *update, *gains, *scratch;
   ev__bhtree *tree;
+  ev__fftgrid *grid;
 } opt_buffers;
 
 static void free_buffers(opt_buffers *b) {
@@ -16,9 +17,10 @@ static void free_buffers(opt_buffers *b) {
   ev__free(b->gains);
   ev__free(b->scratch);
   ev__bhtree_free(b->tree);
+  ev__fftgrid_free(b->grid);
 }
 
-static ev_status alloc_buffers(size_t n, size_t dims, int barnes_hut,
+static ev_status alloc_buffers(size_t n, size_t dims, const ev__tsne_opt *o,
                                opt_buffers *b) {
   size_t nd, bytes;
   memset(b, 0, sizeof *b);
@@ -34,7 +36,14 @@ static ev_status alloc_buffers(size_t n, size_t dims, int barnes_hut,
     free_buffers(b);
     return ev__nomem("t-SNE optimiser state", 5 * bytes);
   }
-  if (barnes_hut && (st = ev__bhtree_create(n, dims, &b->tree))) {
+  if (o->barnes_hut && (st = ev__bhtree_create(n, dims, &b->tree))) {
+    free_buffers(b);
+    return st;
+  }
+  if (o->fft && (st = ev__fftgrid_create(n, dims, o->fft_points,
+                                         o->fft_min_intervals,
+                                         o->fft_interval_width,
+                                         o->fft_max_bytes, &b->grid))) {
     free_buffers(b);
     return st;
   }
@@ -46,21 +55,56 @@ static void restart_phase(double *update, double *gains, size_t nd) {
 }
 
 /* One step; returns the norm of the gain-scaled gradient, the figure
- * scikit-learn compares with min_grad_norm. */
+ * scikit-learn compares with min_grad_norm. With max_step > 0 each point's
+ * update (momentum included) is shortened to at most that length, as
+ * openTSNE's max_step_norm. */
 static double step(double *y, const double *grad, double *update,
-                   double *gains, size_t nd, double momentum, double lr,
-                   double min_gain) {
+                   double *gains, size_t n, size_t dims, double momentum,
+                   double lr, double min_gain, double max_step) {
   double norm2 = 0.0;
-  for (size_t e = 0; e < nd; e++) {
-    double g = grad[e], gain = gains[e];
-    gain = update[e] * g < 0.0 ? gain + 0.2 : gain * 0.8;
-    gain = gain < min_gain ? min_gain : gain;
-    gains[e] = gain;
-    norm2 += (gain * g) * (gain * g);
-    update[e] = momentum * update[e] - lr * gain * g;
-    y[e] += update[e];
+  for (size_t i = 0; i < n; i++) {
+    double len2 = 0.0;
+    for (size_t e = i * dims; e < (i + 1) * dims; e++) {
+      double g = grad[e], gain = gains[e];
+      gain = update[e] * g < 0.0 ? gain + 0.2 : gain * 0.8;
+      gain = gain < min_gain ? min_gain : gain;
+      gains[e] = gain;
+      norm2 += (gain * g) * (gain * g);
+      update[e] = momentum * update[e] - lr * gain * g;
+      len2 += update[e] * update[e];
+    }
+    double shrink = max_step > 0.0 && len2 > max_step * max_step
+                        ? max_step / sqrt(len2)
+                        : 1.0;
+    for (size_t e = i * dims; e < (i + 1) * dims; e++) {
+      update[e] *= shrink;
+      y[e] += update[e];
+    }
   }
   return sqrt(norm2);
+}
+
+/* The learning rate of a phase with P times exaggeration: the caller's, or
+ * the rule's (scikit-learn's is the same in both phases). */
+static double phase_rate(const ev__tsne_opt *o, size_t n,
+                         double exaggeration) {
+  if (o->learning_rate > 0.0) return o->learning_rate;
+  if (o->lr_rule == EV_TSNE_LR_OPENTSNE)
+    return (double)n / exaggeration / 4.0;
+  double lr = (double)n / o->exaggeration / 4.0;
+  return lr < 50.0 ? 50.0 : lr;
+}
+
+/* The gradient by the method of the options. */
+static ev_status gradient(const ev__csr *p, const double *y, size_t dims,
+                          const ev__tsne_opt *o, opt_buffers *b,
+                          double exaggeration, double plogp, double *kl) {
+  if (b->grid)
+    return ev__tsne_gradient_fft(p, y, dims, exaggeration, b->grid, plogp,
+                                 b->grad, kl, b->scratch);
+  ev__tsne_gradient(p, y, dims, exaggeration, b->tree, o->theta, plogp,
+                    b->grad, kl, b->scratch);
+  return EV_OK;
 }
 
 /* The map's centre has no effect on the cost; keeping it at 0 keeps the
@@ -114,7 +158,7 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
                             void *user, size_t *iters, double *kl_out) {
   size_t n = p->n, nd = n * dims;
   opt_buffers b;
-  ev_status st = alloc_buffers(n, dims, o->barnes_hut, &b);
+  ev_status st = alloc_buffers(n, dims, o, &b);
   if (st) return st;
   double plogp = ev__tsne_entropy_term(p), kl = NAN;
   size_t exag_end = o->exaggeration_iters; /* first iteration of phase 2 */
@@ -132,12 +176,15 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
     int check = (it + 1) % EV__TSNE_N_ITER_CHECK == 0;
     int want_kl = report || (check && !exaggerating);
     kl = NAN;
-    ev__tsne_gradient(p, y, dims, exaggerating ? o->exaggeration : 1.0,
-                      b.tree, o->theta, plogp, b.grad, want_kl ? &kl : NULL,
-                      b.scratch);
-    double norm = step(y, b.grad, b.update, b.gains, nd,
+    double exaggeration =
+        exaggerating ? o->exaggeration : o->late_exaggeration;
+    if ((st = gradient(p, y, dims, o, &b, exaggeration, plogp,
+                       want_kl ? &kl : NULL)))
+      break;
+    double norm = step(y, b.grad, b.update, b.gains, n, dims,
                        exaggerating ? o->momentum : o->final_momentum,
-                       o->learning_rate, o->min_gain);
+                       phase_rate(o, n, exaggeration), o->min_gain,
+                       o->max_step_norm);
     recentre(y, n, dims);
     *iters = it + 1;
     if (report &&
@@ -158,8 +205,10 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
     }
   }
   /* The KL divergence of the map handed back, cancelled or not. */
-  ev__tsne_gradient(p, y, dims, 1.0, b.tree, o->theta, plogp, b.grad, &kl,
-                    b.scratch);
+  if (st == EV_OK || st == EV_ERR_CANCELLED) {
+    ev_status last = gradient(p, y, dims, o, &b, 1.0, plogp, &kl);
+    if (last) st = last;
+  }
   *kl_out = kl;
   free_buffers(&b);
   return st;

@@ -14,6 +14,9 @@
 #define EV__TSNE_PAR_MIN 4096
 /* Barnes-Hut map dimensions: 1 to 3. */
 #define EV__TSNE_BH_MAX_DIMS 3
+/* FFT map dimensions: 1 or 2; interpolation points per interval: up to 8. */
+#define EV__TSNE_FFT_MAX_DIMS 2
+#define EV__TSNE_FFT_MAX_POINTS 8
 
 /* Sparse symmetric affinities, rows sorted by column, sum 1. */
 typedef struct ev__csr {
@@ -90,6 +93,34 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
                        double p_log_p, double *grad, double *kl,
                        double *scratch);
 
+/* FFT-interpolated repulsion (fft.c). Grids of p nodes per interval, at
+ * least min_intervals intervals per axis, else one per interval_width of
+ * the map's span, the grids' memory at most max_bytes (the intervals widen
+ * beyond). */
+typedef struct ev__fftgrid ev__fftgrid;
+ev_status ev__fftgrid_create(size_t n, size_t dims, size_t p,
+                             size_t min_intervals, double interval_width,
+                             double max_bytes, ev__fftgrid **out);
+void ev__fftgrid_free(ev__fftgrid *g);
+/* Bytes of the smallest grids (min_intervals per axis). */
+double ev__fftgrid_min_bytes(size_t dims, size_t p, size_t min_intervals);
+/* Fit the grid to y (n x dims): serial, outside a parallel region; the
+ * only step that allocates (when the map outgrows the grids) and can fail. */
+ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y);
+/* rep as ev__bhtree_repulsion, for the y given to the last
+ * ev__fftgrid_prepare. Work-sharing loops with barriers: called by every
+ * thread of a parallel region, or outside one. */
+void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep);
+/* Z = sum over pairs i != j of 1 / (1 + d_ij^2), of the last repulsion. */
+double ev__fftgrid_z(const ev__fftgrid *g);
+
+/* As ev__tsne_gradient with the FFT repulsion. Fails only when the grids
+ * must grow and cannot (EV_ERR_NOMEM). */
+ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
+                                size_t dims, double exaggeration,
+                                ev__fftgrid *g, double p_log_p, double *grad,
+                                double *kl, double *scratch);
+
 /* ---- the handle (tsne.c, fit.c) ---- */
 
 /* The settings: X(id, lower, upper, whole number, default). The table of
@@ -97,7 +128,7 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
 #define EV__TSNE_SETTINGS(X)                                      \
   X(EV_TSNE_N_COMPONENTS, 1, EV__TSNE_MAX_DIMS, true, 2)          \
   X(EV_TSNE_PERPLEXITY, 1, 1e9, false, 30)                        \
-  X(EV_TSNE_METHOD, 0, 2, true, EV_TSNE_METHOD_AUTO)              \
+  X(EV_TSNE_METHOD, 0, 3, true, EV_TSNE_METHOD_AUTO)              \
   X(EV_TSNE_THETA, 0, 1, false, 0.5)                              \
   X(EV_TSNE_METRIC, 0, 5, true, EV_METRIC_EUCLIDEAN)              \
   X(EV_TSNE_EARLY_EXAGGERATION, 1, 1000, false, 12)               \
@@ -114,7 +145,13 @@ void ev__tsne_gradient(const ev__csr *p, const double *y, size_t dims,
   X(EV_TSNE_MAX_MEMORY_MB, 1, 1e9, true, 1024)                    \
   X(EV_TSNE_PROGRESS_EVERY, 1, 1e9, true, 50)                     \
   X(EV_TSNE_MINKOWSKI_P, 1, 1e6, false, 2)                       \
-  X(EV_TSNE_N_ITER_WITHOUT_PROGRESS, 0, 1e9, true, 300)
+  X(EV_TSNE_N_ITER_WITHOUT_PROGRESS, 0, 1e9, true, 300)          \
+  X(EV_TSNE_LEARNING_RATE_RULE, 0, 2, true, EV_TSNE_LR_AUTO)      \
+  X(EV_TSNE_LATE_EXAGGERATION, 1, 1000, false, 1)                 \
+  X(EV_TSNE_MAX_STEP_NORM, 0, 1e300, false, 0)                    \
+  X(EV_TSNE_FFT_INTERPOLATION_POINTS, 1, EV__TSNE_FFT_MAX_POINTS, true, 3) \
+  X(EV_TSNE_FFT_MIN_INTERVALS, 1, 10000, true, 50)                \
+  X(EV_TSNE_FFT_INTERVAL_WIDTH, 1e-3, 1e3, false, 1)
 /* param[] has a slot for every id from 0 to the number of settings (ids
  * start at 1); tsne.c checks every id fits. */
 enum { EV__TSNE_N_PARAMS = EV__COUNT(EV__TSNE_SETTINGS) + 1 };
@@ -136,9 +173,12 @@ struct ev_tsne {
 /* ---- optimiser (optimize.c) ---- */
 
 typedef struct ev__tsne_opt {
-  int barnes_hut;
-  double theta, exaggeration, learning_rate, momentum, final_momentum;
+  int barnes_hut, fft, lr_rule; /* lr_rule: scikit-learn's or openTSNE's */
+  double theta, exaggeration, late_exaggeration, learning_rate;
+  double momentum, final_momentum, max_step_norm;
   double min_gain, min_grad_norm;
+  size_t fft_points, fft_min_intervals;
+  double fft_interval_width, fft_max_bytes;
   size_t n_iter, exaggeration_iters, progress_every, n_iter_without_progress;
 } ev__tsne_opt;
 

@@ -333,6 +333,24 @@ def test_tsne_map_keeps_neighbourhoods(tmp_path):
 
 
 @skip_unless("tsne")
+def test_tsne_fft_method(tmp_path):
+    # --method fft: FIt-SNE's FFT-interpolated repulsion, 2-D (and 1-D) only
+    from sklearn.datasets import load_digits
+    from sklearn.manifold import trustworthiness
+    x, _ = load_digits(return_X_y=True)
+    x = x[:400].astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m.npy", "--perplexity", 20, "--iterations", 500,
+        "--method", "fft", "--seed", 3, "--quiet")
+    m = np.load(tmp_path / "m.npy")
+    assert m.shape == (400, 2) and np.isfinite(m).all()
+    assert trustworthiness(x, m, n_neighbors=10) > 0.95
+    status, _, err = run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m3.npy", "--dims", 3,
+                         "--method", "fft", ok=False)
+    assert status == 1 and "1 or 2 dimensions" in err
+
+
+@skip_unless("tsne")
 def test_tsne_perplexity_too_large_gives_library_message(tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32))
     status, _, err = run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m.npy", "--perplexity", 30, ok=False)

@@ -634,6 +634,7 @@ PYTHON_NAMES = {
     "EV_TSNE_METHOD": "method",
     "EV_TSNE_METHOD_EXACT": "method='exact'",
     "EV_TSNE_METHOD_BARNES_HUT": "method='barnes_hut'",
+    "EV_TSNE_METHOD_FFT": "method='fft'",
     "EV_TSNE_METRIC": "metric",
     "EV_TSNE_EARLY_EXAGGERATION": "early_exaggeration",
     "EV_TSNE_LEARNING_RATE": "learning_rate",

@@ -38,7 +38,10 @@ _NAMES = {_N_COMPONENTS: "n_components", _PERPLEXITY: "perplexity", _THETA: "ang
           _THREADS: "n_jobs", _MINKOWSKI_P: "metric_params['p']", _METRIC: "metric",
           _METHOD: "method", _INIT: "init",
           _N_ITER_WITHOUT_PROGRESS: "n_iter_without_progress"}
-_METHODS = {"auto": 0, "exact": 1, "barnes_hut": 2}
+_METHODS = {"auto": 0, "exact": 1, "barnes_hut": 2, "fft": 3}
+# Settings of libembedviz 1.1 (not every library this binding loads has them).
+_LEARNING_RATE_RULE = 21
+_LR_AUTO = 0
 _INIT_PCA, _INIT_RANDOM, _INIT_GIVEN = 0, 1, 2
 
 
@@ -55,7 +58,11 @@ class TSNE(Estimator):
     "auto" = max(n / early_exaggeration / 4, 50), PCA initialisation,
     Barnes-Hut with angle 0.5). Differences: the map is float32;
     ``random_state=None`` means seed 0 (reproducible); ``method`` may also be
-    "auto" (exact up to 1,000 points); ``metric`` is one of euclidean,
+    "auto" (exact up to 1,000 points, FFT for 2-D maps from 100,000) or
+    "fft" (FIt-SNE's FFT-interpolated repulsion, 1 or 2
+    components, with openTSNE's learning rate when "auto": n /
+    early_exaggeration / 4 during the exaggeration, n / 4 after);
+    ``metric`` is one of euclidean,
     sqeuclidean, cosine, manhattan, chebyshev, minkowski or "precomputed"
     (a square distance matrix). The run stops as scikit-learn's does: on
     ``n_iter``, or at a check every 50 iterations on ``min_grad_norm`` or
@@ -84,7 +91,7 @@ class TSNE(Estimator):
         progress bar on stderr; 2 adds a line every 50 iterations.
     random_state : None, int, RandomState or Generator, default None
         None means seed 0 (reproducible).
-    method : {"barnes_hut", "exact", "auto"}, default "barnes_hut"
+    method : {"barnes_hut", "exact", "fft", "auto"}, default "barnes_hut"
     angle : float, default 0.5
     n_jobs : int or None, default None
     progress : None, True or callable, default None
@@ -101,6 +108,8 @@ class TSNE(Estimator):
         scikit-learn's count: the index of the last iteration run (999
         after 1,000 iterations).
     learning_rate_ : float
+        The rate after the exaggeration (scikit-learn's rule: the same
+        during it; method "fft" with learning_rate "auto": n / 4).
     n_features_in_ : int
 
     Examples
@@ -137,7 +146,8 @@ class TSNE(Estimator):
 
     def _configure(self, h, n):
         if self.method not in _METHODS:
-            raise _bad("method must be 'barnes_hut', 'exact' or 'auto', got %r" % (self.method,))
+            raise _bad("method must be 'barnes_hut', 'exact', 'fft' or 'auto', got %r"
+                       % (self.method,))
         h.set(_METHOD, _METHODS[self.method])
         h.set(_N_COMPONENTS, self.n_components)
         h.set(_PERPLEXITY, self.perplexity)
@@ -221,8 +231,12 @@ class TSNE(Estimator):
             self._read(h)
         progress.end(self)
         self.n_features_in_ = d
-        self.learning_rate_ = (max(n / float(self.early_exaggeration) / 4, 50.0)
-                               if self.learning_rate == "auto" else float(self.learning_rate))
+        if self.learning_rate != "auto":
+            self.learning_rate_ = float(self.learning_rate)
+        elif self._fft_method(n):
+            self.learning_rate_ = n / 4.0      # openTSNE's rule, after the exaggeration
+        else:
+            self.learning_rate_ = max(n / float(self.early_exaggeration) / 4, 50.0)
         return self
 
     def _read(self, h):
@@ -239,6 +253,12 @@ class TSNE(Estimator):
         # scikit-learn's count: the index of the last iteration run (999
         # after 1,000 iterations); the library says how many ran.
         self.n_iter_ = max(int(it.value) - 1, 0)
+
+    def _fft_method(self, n):
+        """Whether the fit used the FFT method (AUTO: 2-D maps from 100,000
+        points, as the library decides)."""
+        return self.method == "fft" or (self.method == "auto" and self.n_components == 2
+                                        and n >= 100000)
 
     def fit_transform(self, X, y=None):
         """Embed the rows of X and return the map: fit(X), then its embedding_.

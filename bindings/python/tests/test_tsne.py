@@ -82,7 +82,8 @@ def test_progress_reports_kl_and_cancels(digits):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"perplexity": 500}, "erplexity"),
-    ({"method": "fft"}, "method"),
+    ({"method": "fast"}, "method"),
+    ({"method": "fft", "n_components": 3}, "method='barnes_hut'"),
     ({"learning_rate": "fast"}, "learning_rate"),
     ({"learning_rate": -1.0}, "learning_rate"),
     ({"init": "spectral"}, "init"),
@@ -136,3 +137,20 @@ def test_max_iter_and_n_iter_counted_as_scikit_learn_counts(digits):
     np.testing.assert_array_equal(by_max.embedding_, ours.embedding_)
     with pytest.raises(embedviz.EmbedvizValueError, match="n_iter=400 and max_iter=300"):
         TSNE(n_iter=400, max_iter=300).fit(x)
+
+
+def test_fft_method_keeps_clusters_apart_and_is_reproducible(digits):
+    # FIt-SNE's repulsion on the digits: as trustworthy as Barnes-Hut's map
+    # within 0.01, bit-identical for a seed, openTSNE's learning rate.
+    x, _ = digits
+    fft = TSNE(method="fft", random_state=0).fit(x)
+    bh = TSNE(random_state=0).fit(x)
+    t_fft = trustworthiness(x, fft.embedding_, n_neighbors=10)
+    t_bh = trustworthiness(x, bh.embedding_, n_neighbors=10)
+    assert t_fft >= t_bh - 0.01, (t_fft, t_bh)
+    assert fft.learning_rate_ == pytest.approx(1797 / 4)
+    assert abs(fft.kl_divergence_ - bh.kl_divergence_) < 0.1 * bh.kl_divergence_
+    again = TSNE(method="fft", random_state=0).fit_transform(x)
+    np.testing.assert_array_equal(fft.embedding_, again)
+    line = TSNE(method="fft", n_components=1, n_iter=300).fit_transform(x[:500])
+    assert line.shape == (500, 1) and np.isfinite(line).all()

@@ -1,0 +1,542 @@
+/* FFT-interpolated repulsion (Linderman et al., Nature Methods 16, 2019:
+ * FIt-SNE), in 1 and 2 dimensions.
+ *
+ * The map's bounding square is cut into B intervals per axis, each holding
+ * p equispaced interpolation nodes at (j + 1/2) / p of its width, so the
+ * nodes form one regular grid of N = B p nodes per axis, spacing h. Each
+ * point spreads its charges (1 and its coordinates) onto the p^dims nodes
+ * of its interval by Lagrange interpolation; the node values are convolved
+ * with the kernel 1 / (1 + d^2)^2 by FFT (zero-padded to a length L >= 2N,
+ * so the circular convolution is the linear one); the results are
+ * interpolated back to the points with the same weights:
+ *
+ *   phi0 = sum_j K2(y_i, y_j),  phik = sum_j K2(y_i, y_j) y_jk,
+ *   rep_ik = y_ik phi0 - phik.
+ *
+ * Z = sum_ij 1 / (1 + d_ij^2) is only needed as a whole: it is the grid's
+ * charge convolved with the kernel 1 / (1 + d^2) and summed against the
+ * charge again, which Parseval's identity gives from the charge's spectrum
+ * without an inverse transform; minus n for the points themselves.
+ *
+ * The 2-D transforms go row by row and column by column, so that the rows
+ * that are all zero (the padding) are never transformed forward and the
+ * rows that are not needed never backward. The rows are transformed 8 at a
+ * time into a transposed half spectrum, so the column transforms (each
+ * followed at once by the product with the kernel and the inverse) run
+ * over contiguous memory; every such item is one item of a work-sharing
+ * loop, transformed by the same single-threaded FFTW plan whoever runs
+ * it, 64-byte aligned as the plan's arrays. Points are sorted by interval
+ * (stably, by index), and each interval's nodes are summed by one thread
+ * over its points in index order. So nothing depends on the thread count.
+ * Single precision: the transforms' rounding (about 1e-7 of the largest
+ * value) is far below the interpolation error (about 1e-2 at the
+ * defaults, docs/tsne.md).
+ *
+ * Memory: the grids grow with the map (never shrink), to at most
+ * max_bytes; beyond that the intervals widen instead. They are
+ * reallocated only when the map outgrows them (a few times per fit). */
+#include <fftw3.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "tsne/tsne_internal.h"
+
+/* FFTW's planner is not thread-safe: every plan is made and destroyed
+ * under this lock (executing plans is thread-safe). */
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define MAX_P EV__TSNE_FFT_MAX_POINTS
+#define ROWS 8 /* grid rows per row transform (keeps every item aligned) */
+
+typedef struct plans {
+  /* 2-D: ROWS real rows -> ROWS columns of the transposed half spectrum
+   * and back; 1-D: the line and back */
+  fftwf_plan row_fwd, row_inv;
+  fftwf_plan col_fwd, col_inv; /* 2-D: one row of the transposed spectrum */
+  size_t L;
+} plans;
+
+struct ev__fftgrid {
+  size_t n, dims, p, min_intervals;
+  double interval_width, max_bytes;
+  double den[MAX_P]; /* Lagrange denominators */
+  /* per point: interval, weights (dims x p), sorted order */
+  uint32_t *box, *order;
+  double *wts;
+  size_t *start; /* cap_boxes + 1 */
+  /* grids for transforms of length up to cap_L per axis, 64-byte aligned:
+   * real grids of rows of lr floats; 2-D spectra transposed, L / 2 + 1
+   * rows (one per frequency of the real axis) of ls complex values */
+  size_t cap_L, cap_boxes, lr, ls;
+  float *charge[3], *out[3], *khat[2];
+  fftwf_complex *spec[3];
+  double *zpart; /* Parseval's sum per spectrum row */
+  plans pl;
+  size_t kern_L;
+  double kern_h;
+  /* this iteration's grid: N nodes per axis, rows transformed N8 */
+  size_t L, B, N, N8, charge_dirty;
+  double lo[2], width;
+};
+
+static size_t n_charges(size_t dims) { return dims + 1; }
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+/* Elements of one real grid and of one spectrum for length L. */
+static size_t real_size(size_t L, size_t dims) {
+  return dims == 1 ? round_up(L, 16) : L * round_up(L, 16);
+}
+static size_t spec_size(size_t L, size_t dims) {
+  return dims == 1 ? round_up(L / 2 + 1, 8) : (L / 2 + 1) * round_up(L, 8);
+}
+
+/* Bytes of all grids for transforms of length L. */
+static double grid_bytes(size_t L, size_t dims) {
+  double r = (double)real_size(L, dims), h = (double)spec_size(L, dims);
+  double nc = (double)n_charges(dims);
+  return 2.0 * nc * r * 4.0 + nc * h * 8.0 + 2.0 * h * 4.0 + (double)L * 8.0;
+}
+
+/* The smallest length >= m, a multiple of 8, whose other factors are 2, 3,
+ * 5 and 7: FFTW is fastest on such sizes. */
+static size_t nice_length(size_t m) {
+  for (size_t L = round_up(m > 8 ? m : 8, 8);; L += 8) {
+    size_t r = L / 8;
+    while (r % 2 == 0) r /= 2;
+    while (r % 3 == 0) r /= 3;
+    while (r % 5 == 0) r /= 5;
+    while (r % 7 == 0) r /= 7;
+    if (r == 1) return L;
+  }
+}
+
+static void destroy_plans(plans *pl) {
+  fftwf_plan *all[4] = {&pl->row_fwd, &pl->row_inv, &pl->col_fwd,
+                        &pl->col_inv};
+  pthread_mutex_lock(&planner_lock);
+  for (int k = 0; k < 4; k++) {
+    if (*all[k]) fftwf_destroy_plan(*all[k]);
+    *all[k] = NULL;
+  }
+  pthread_mutex_unlock(&planner_lock);
+  pl->L = 0;
+}
+
+static void free_grids(ev__fftgrid *g) {
+  destroy_plans(&g->pl);
+  for (int c = 0; c < 3; c++) {
+    ev__free_aligned(g->charge[c]), g->charge[c] = NULL;
+    ev__free_aligned(g->out[c]), g->out[c] = NULL;
+    ev__free_aligned(g->spec[c]), g->spec[c] = NULL;
+  }
+  for (int c = 0; c < 2; c++) ev__free_aligned(g->khat[c]), g->khat[c] = NULL;
+  ev__free(g->start), g->start = NULL;
+  ev__free(g->zpart), g->zpart = NULL;
+  g->cap_L = g->cap_boxes = 0;
+  g->kern_L = 0;
+  g->L = 0;
+}
+
+void ev__fftgrid_free(ev__fftgrid *g) {
+  if (!g) return;
+  free_grids(g);
+  ev__free(g->box);
+  ev__free(g->order);
+  ev__free(g->wts);
+  ev__free(g);
+}
+
+/* Grids for length L (and intervals up to L / (2p) per axis). */
+static ev_status alloc_grids(ev__fftgrid *g, size_t L) {
+  free_grids(g);
+  size_t dims = g->dims, r = real_size(L, dims), h = spec_size(L, dims);
+  size_t b1 = L / (2 * g->p), boxes = dims == 1 ? b1 : b1 * b1;
+  int ok = 1;
+  for (size_t c = 0; c < n_charges(dims); c++) {
+    ok &= (g->charge[c] = ev__malloc_aligned(r * sizeof(float))) != NULL;
+    ok &= (g->out[c] = ev__malloc_aligned(r * sizeof(float))) != NULL;
+    ok &= (g->spec[c] = ev__malloc_aligned(h * sizeof(fftwf_complex))) != NULL;
+  }
+  for (int c = 0; c < 2; c++)
+    ok &= (g->khat[c] = ev__malloc_aligned(h * sizeof(float))) != NULL;
+  ok &= (g->start = ev__malloc((boxes + 1) * sizeof *g->start)) != NULL;
+  ok &= (g->zpart = ev__malloc((L / 2 + 1) * sizeof *g->zpart)) != NULL;
+  if (!ok) {
+    free_grids(g);
+    return ev__nomem("FFT t-SNE grids", (size_t)grid_bytes(L, dims));
+  }
+  for (size_t c = 0; c < n_charges(dims); c++)
+    memset(g->charge[c], 0, r * sizeof(float));
+  g->cap_L = L;
+  g->cap_boxes = boxes;
+  g->charge_dirty = 0;
+  return EV_OK;
+}
+
+ev_status ev__fftgrid_create(size_t n, size_t dims, size_t p,
+                             size_t min_intervals, double interval_width,
+                             double max_bytes, ev__fftgrid **out) {
+  if (dims < 1 || dims > 2 || p < 1 || p > MAX_P || n > UINT32_MAX / 2)
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "the FFT method embeds up to %u points in 1 or 2 "
+                    "dimensions with 1 to %d interpolation points, got %zu "
+                    "points in %zu dimensions, %zu points: use Barnes-Hut",
+                    UINT32_MAX / 2, MAX_P, n, dims, p);
+  ev__fftgrid *g = ev__calloc(1, sizeof *g);
+  if (!g) return ev__nomem("FFT t-SNE grids", sizeof *g);
+  g->n = n, g->dims = dims, g->p = p, g->min_intervals = min_intervals;
+  g->interval_width = interval_width, g->max_bytes = max_bytes;
+  for (size_t j = 0; j < p; j++) {
+    double d = 1.0;
+    for (size_t m = 0; m < p; m++)
+      if (m != j) d *= ((double)j - (double)m) / (double)p;
+    g->den[j] = d;
+  }
+  g->box = ev__malloc(n * sizeof *g->box);
+  g->order = ev__malloc(n * sizeof *g->order);
+  g->wts = ev__malloc(n * dims * p * sizeof *g->wts);
+  ev_status st = EV_OK;
+  if (!g->box || !g->order || !g->wts)
+    st = ev__nomem("FFT t-SNE point weights", n * (8 + dims * p * 8));
+  else
+    st = alloc_grids(g, nice_length(2 * min_intervals * p));
+  if (st) {
+    ev__fftgrid_free(g);
+    return st;
+  }
+  *out = g;
+  return EV_OK;
+}
+
+double ev__fftgrid_min_bytes(size_t dims, size_t p, size_t min_intervals) {
+  return grid_bytes(nice_length(2 * min_intervals * p), dims);
+}
+
+/* ---- plans and kernels ---- */
+
+/* 2-D: the row transforms write (and read) the spectrum transposed, so
+ * that the column transforms run over contiguous memory; each item is
+ * ROWS rows, so every item starts 64-byte aligned, as the plan's arrays. */
+static ev_status make_plans(ev__fftgrid *g, size_t L) {
+  destroy_plans(&g->pl);
+  plans *pl = &g->pl;
+  int n = (int)L, lr = (int)g->lr, ls = (int)g->ls;
+  unsigned flags = FFTW_ESTIMATE;
+  int ok;
+  pthread_mutex_lock(&planner_lock);
+  if (g->dims == 1) {
+    pl->row_fwd = fftwf_plan_dft_r2c_1d(n, g->charge[0], g->spec[0], flags);
+    pl->row_inv = fftwf_plan_dft_c2r_1d(n, g->spec[0], g->out[0], flags);
+    ok = pl->row_fwd && pl->row_inv;
+  } else {
+    pl->row_fwd = fftwf_plan_many_dft_r2c(1, &n, ROWS, g->charge[0], NULL, 1,
+                                          lr, g->spec[0], NULL, ls, 1, flags);
+    pl->row_inv = fftwf_plan_many_dft_c2r(1, &n, ROWS, g->spec[0], NULL, ls,
+                                          1, g->out[0], NULL, 1, lr, flags);
+    pl->col_fwd = fftwf_plan_dft_1d(n, g->spec[0], g->spec[0], FFTW_FORWARD,
+                                    flags);
+    pl->col_inv = fftwf_plan_dft_1d(n, g->spec[0], g->spec[0], FFTW_BACKWARD,
+                                    flags);
+    ok = pl->row_fwd && pl->row_inv && pl->col_fwd && pl->col_inv;
+  }
+  pthread_mutex_unlock(&planner_lock);
+  if (!ok) {
+    destroy_plans(pl);
+    return ev__fail(EV_ERR_NOMEM,
+                    "FFTW could not plan transforms of length %zu: free "
+                    "memory or lower EV_TSNE_MAX_MEMORY_MB",
+                    L);
+  }
+  pl->L = L;
+  return EV_OK;
+}
+
+/* The spectra of both kernels on the circle of length L, spacing h, with
+ * the 1 / L^dims of the inverse transform folded in. They are real: the
+ * kernels are even. Serial; uses out[0] and spec[0]. */
+static void kernel_spectra(ev__fftgrid *g, size_t L, double h) {
+  size_t dims = g->dims, lr = g->lr, ls = g->ls, H = L / 2 + 1;
+  size_t rows = dims == 1 ? 1 : L;
+  double scale = 1.0 / (dims == 1 ? (double)L : (double)L * (double)L);
+  for (int which = 0; which < 2; which++) {
+    float *k = g->out[0];
+    for (size_t a = 0; a < rows; a++) {
+      double da = dims == 1 ? 0.0 : (double)(a <= L - a ? a : L - a) * h;
+      for (size_t b = 0; b < L; b++) {
+        double db = (double)(b <= L - b ? b : L - b) * h;
+        double w = 1.0 / (1.0 + da * da + db * db);
+        k[a * lr + b] = (float)(which == 0 ? w * w : w);
+      }
+    }
+    fftwf_complex *s = g->spec[0];
+    if (dims == 1) {
+      fftwf_execute_dft_r2c(g->pl.row_fwd, k, s);
+      for (size_t b = 0; b < H; b++)
+        g->khat[which][b] = (float)(s[b][0] * scale);
+      continue;
+    }
+    for (size_t r = 0; r < L; r += ROWS)
+      fftwf_execute_dft_r2c(g->pl.row_fwd, k + r * lr, s + r);
+    for (size_t f = 0; f < H; f++) {
+      fftwf_execute_dft(g->pl.col_fwd, s + f * ls, s + f * ls);
+      for (size_t r = 0; r < L; r++)
+        g->khat[which][f * ls + r] = (float)(s[f * ls + r][0] * scale);
+    }
+  }
+  g->kern_L = L;
+  g->kern_h = h;
+}
+
+/* Choose this iteration's grid for y and make sure the buffers, plans and
+ * kernel spectra fit it. Serial; the only step that can fail. */
+ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y) {
+  size_t n = g->n, dims = g->dims, p = g->p;
+  double lo[2] = {y[0], dims == 2 ? y[1] : 0}, hi[2] = {lo[0], lo[1]};
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < dims; k++) {
+      double v = y[i * dims + k];
+      lo[k] = v < lo[k] ? v : lo[k];
+      hi[k] = v > hi[k] ? v : hi[k];
+    }
+  double span = hi[0] - lo[0];
+  if (dims == 2 && hi[1] - lo[1] > span) span = hi[1] - lo[1];
+  /* intervals: at least min_intervals, else one per interval_width */
+  double want = ceil(span / g->interval_width);
+  size_t B = g->min_intervals;
+  if (want > (double)B) B = want < 1e9 ? (size_t)want : (size_t)1e9;
+  size_t L = nice_length(2 * B * p);
+  while (B > g->min_intervals && grid_bytes(L, dims) > g->max_bytes) {
+    B = B * 9 / 10 > g->min_intervals ? B * 9 / 10 : g->min_intervals;
+    L = nice_length(2 * B * p);
+  }
+  ev_status st;
+  if (L > g->cap_L) {
+    /* grow by at least a quarter, so the grids are reallocated rarely */
+    size_t cap = nice_length(L + L / 4);
+    if (grid_bytes(cap, dims) > g->max_bytes) cap = L;
+    if ((st = alloc_grids(g, cap))) return st;
+  }
+  if (L != g->L) {
+    /* another layout: what the charges hold is at the wrong place */
+    for (size_t c = 0; c < n_charges(dims); c++)
+      memset(g->charge[c], 0, real_size(g->cap_L, dims) * sizeof(float));
+    g->charge_dirty = 0;
+    g->lr = dims == 1 ? 0 : round_up(L, 16);
+    g->ls = dims == 1 ? 0 : round_up(L, 8);
+    g->L = L;
+  }
+  if (L != g->pl.L && (st = make_plans(g, L))) return st;
+  /* all points on one spot: any width is exact enough; a small one makes
+   * the kernel flat over the interval */
+  double width = span > 0.0 ? span / (double)B : 1e-3;
+  if (span > 0.0 && (double)B * g->interval_width >= span &&
+      B > g->min_intervals)
+    width = g->interval_width; /* same h, same kernels, while the map grows */
+  double h = width / (double)p;
+  if (L != g->kern_L || h != g->kern_h) kernel_spectra(g, L, h);
+  /* zero the charges' rows of the nodes (and any the last grid used) */
+  size_t N = B * p, N8 = round_up(N, ROWS);
+  size_t rows = dims == 1 ? 1 : N8;
+  size_t row_len = dims == 1 ? real_size(L, 1) : g->lr;
+  size_t clear = g->charge_dirty > rows ? g->charge_dirty : rows;
+  for (size_t c = 0; c < n_charges(dims); c++)
+    memset(g->charge[c], 0, clear * row_len * sizeof(float));
+  g->charge_dirty = rows;
+  g->B = B, g->N = N, g->N8 = N8, g->width = width;
+  g->lo[0] = lo[0], g->lo[1] = lo[1];
+  return EV_OK;
+}
+
+/* ---- spreading and gathering ---- */
+
+/* Interval and Lagrange weights of coordinate v on one axis. */
+static inline size_t locate(const ev__fftgrid *g, double v, double lo,
+                            double *w) {
+  size_t p = g->p;
+  double t = (v - lo) / g->width;
+  size_t b = t > 0.0 ? (size_t)t : 0;
+  if (b >= g->B) b = g->B - 1;
+  double u = t - (double)b;
+  for (size_t j = 0; j < p; j++) {
+    double num = 1.0;
+    for (size_t m = 0; m < p; m++)
+      if (m != j) num *= u - ((double)m + 0.5) / (double)p;
+    w[j] = num / g->den[j];
+  }
+  return b;
+}
+
+static void weigh_points(ev__fftgrid *g, const double *y) {
+  size_t n = g->n, dims = g->dims, p = g->p;
+#pragma omp for schedule(static)
+  for (size_t i = 0; i < n; i++) {
+    double *w = g->wts + i * dims * p;
+    size_t b = locate(g, y[i * dims], g->lo[0], w);
+    if (dims == 2) b = b * g->B + locate(g, y[i * dims + 1], g->lo[1], w + p);
+    g->box[i] = (uint32_t)b;
+  }
+}
+
+/* Stable counting sort of the points by interval. */
+static void sort_points(ev__fftgrid *g) {
+  size_t n = g->n, boxes = g->dims == 1 ? g->B : g->B * g->B;
+  size_t *start = g->start;
+  memset(start, 0, (boxes + 1) * sizeof *start);
+  for (size_t i = 0; i < n; i++) start[g->box[i] + 1]++;
+  for (size_t b = 0; b < boxes; b++) start[b + 1] += start[b];
+  for (size_t i = 0; i < n; i++) g->order[start[g->box[i]]++] = (uint32_t)i;
+  for (size_t b = boxes; b > 0; b--) start[b] = start[b - 1];
+  start[0] = 0;
+}
+
+/* Each interval's nodes from its points, in index order, in double, then
+ * stored as floats (every node belongs to one interval). */
+static void spread(ev__fftgrid *g, const double *y) {
+  size_t dims = g->dims, p = g->p, lr = g->lr, B = g->B;
+  size_t boxes = dims == 1 ? B : B * B, nc = n_charges(dims);
+#pragma omp for schedule(dynamic, 16)
+  for (size_t b = 0; b < boxes; b++) {
+    double acc[3][MAX_P * MAX_P];
+    size_t nodes = dims == 1 ? p : p * p;
+    for (size_t c = 0; c < nc; c++)
+      for (size_t k = 0; k < nodes; k++) acc[c][k] = 0.0;
+    for (size_t s = g->start[b]; s < g->start[b + 1]; s++) {
+      size_t i = g->order[s];
+      const double *w = g->wts + i * dims * p, *yi = y + i * dims;
+      if (dims == 1) {
+        for (size_t j = 0; j < p; j++) {
+          acc[0][j] += w[j];
+          acc[1][j] += w[j] * yi[0];
+        }
+        continue;
+      }
+      for (size_t jx = 0; jx < p; jx++)
+        for (size_t jy = 0; jy < p; jy++) {
+          double ww = w[jx] * w[p + jy];
+          acc[0][jx * p + jy] += ww;
+          acc[1][jx * p + jy] += ww * yi[0];
+          acc[2][jx * p + jy] += ww * yi[1];
+        }
+    }
+    if (g->start[b] == g->start[b + 1]) continue;
+    if (dims == 1) {
+      for (size_t c = 0; c < nc; c++)
+        for (size_t j = 0; j < p; j++)
+          g->charge[c][b * p + j] = (float)acc[c][j];
+      continue;
+    }
+    size_t bx = b / B, by = b % B;
+    for (size_t c = 0; c < nc; c++)
+      for (size_t jx = 0; jx < p; jx++)
+        for (size_t jy = 0; jy < p; jy++)
+          g->charge[c][(bx * p + jx) * lr + by * p + jy] =
+              (float)acc[c][jx * p + jy];
+  }
+}
+
+static void gather(ev__fftgrid *g, const double *y, double *rep) {
+  size_t n = g->n, dims = g->dims, p = g->p, lr = g->lr, B = g->B;
+#pragma omp for schedule(static) nowait
+  for (size_t i = 0; i < n; i++) {
+    const double *w = g->wts + i * dims * p, *yi = y + i * dims;
+    size_t b = g->box[i];
+    double phi[3] = {0, 0, 0};
+    if (dims == 1) {
+      for (size_t j = 0; j < p; j++)
+        for (size_t c = 0; c < 2; c++) phi[c] += w[j] * g->out[c][b * p + j];
+      rep[i] = yi[0] * phi[0] - phi[1];
+      continue;
+    }
+    size_t bx = b / B, by = b % B;
+    for (size_t jx = 0; jx < p; jx++)
+      for (size_t jy = 0; jy < p; jy++) {
+        size_t node = (bx * p + jx) * lr + by * p + jy;
+        double ww = w[jx] * w[p + jy];
+        for (size_t c = 0; c < 3; c++) phi[c] += ww * g->out[c][node];
+      }
+    rep[2 * i] = yi[0] * phi[0] - phi[1];
+    rep[2 * i + 1] = yi[1] * phi[0] - phi[2];
+  }
+}
+
+/* Parseval's identity on the half spectrum s of charge 0 (entries `len`
+ * apart, `count` of them, each standing for `twice` + 1 entries of the
+ * full spectrum) with the kernel 1 / (1 + d^2). */
+static double parseval(const fftwf_complex *s, const float *k1, size_t count,
+                       int twice) {
+  double z = 0.0;
+  for (size_t e = 0; e < count; e++)
+    z += ((double)s[e][0] * s[e][0] + (double)s[e][1] * s[e][1]) * k1[e];
+  return twice ? 2.0 * z : z;
+}
+
+static void scale_by(fftwf_complex *s, const float *k, size_t count) {
+  for (size_t e = 0; e < count; e++) {
+    s[e][0] *= k[e];
+    s[e][1] *= k[e];
+  }
+}
+
+static void convolve(ev__fftgrid *g) {
+  size_t nc = n_charges(g->dims), L = g->L, H = L / 2 + 1;
+  if (g->dims == 1) {
+#pragma omp for schedule(static, 1)
+    for (size_t c = 0; c < nc; c++) {
+      fftwf_execute_dft_r2c(g->pl.row_fwd, g->charge[c], g->spec[c]);
+      if (c == 0) {
+        /* bins 0 and L/2 once, the others twice */
+        double z = parseval(g->spec[0], g->khat[1], 1, 0) +
+                   parseval(g->spec[0] + 1, g->khat[1] + 1, H - 2, 1) +
+                   parseval(g->spec[0] + H - 1, g->khat[1] + H - 1, 1, 0);
+        g->zpart[0] = z;
+      }
+      scale_by(g->spec[c], g->khat[0], H);
+      fftwf_execute_dft_c2r(g->pl.row_inv, g->spec[c], g->out[c]);
+    }
+    return;
+  }
+  size_t N8 = g->N8, lr = g->lr, ls = g->ls, blocks = N8 / ROWS;
+  /* rows of the nodes, every charge, into the transposed spectra */
+#pragma omp for schedule(static)
+  for (size_t item = 0; item < nc * blocks; item++) {
+    size_t c = item / blocks, r = (item % blocks) * ROWS;
+    fftwf_execute_dft_r2c(g->pl.row_fwd, g->charge[c] + r * lr,
+                          g->spec[c] + r);
+  }
+  /* per frequency of the first axis: the padding, the column transform,
+   * Parseval's share of Z, the product with the kernel, and back */
+#pragma omp for schedule(static)
+  for (size_t item = 0; item < nc * H; item++) {
+    size_t c = item / H, f = item % H;
+    fftwf_complex *s = g->spec[c] + f * ls;
+    memset(s + N8, 0, (L - N8) * sizeof *s);
+    fftwf_execute_dft(g->pl.col_fwd, s, s);
+    if (c == 0)
+      g->zpart[f] = parseval(s, g->khat[1] + f * ls, L, f != 0 && 2 * f != L);
+    scale_by(s, g->khat[0] + f * ls, L);
+    fftwf_execute_dft(g->pl.col_inv, s, s);
+  }
+  /* rows of the nodes back */
+#pragma omp for schedule(static)
+  for (size_t item = 0; item < nc * blocks; item++) {
+    size_t c = item / blocks, r = (item % blocks) * ROWS;
+    fftwf_execute_dft_c2r(g->pl.row_inv, g->spec[c] + r,
+                          g->out[c] + r * lr);
+  }
+}
+
+void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep) {
+  weigh_points(g, y);
+#pragma omp single
+  sort_points(g);
+  spread(g, y);
+  convolve(g);
+  gather(g, y, rep);
+}
+
+double ev__fftgrid_z(const ev__fftgrid *g) {
+  size_t rows = g->dims == 1 ? 1 : g->L / 2 + 1;
+  double z = 0.0;
+  for (size_t r = 0; r < rows; r++) z += g->zpart[r];
+  return z - (double)g->n;
+}
