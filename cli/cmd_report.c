@@ -462,7 +462,7 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     free(wrong);
     if (rc) return 1;
   }
-  if (r->has_issues) {   /* the possible label errors ringed on the penultimate map */
+  if (r->n_issues) {   /* the possible label errors ringed on the penultimate map */
     unsigned char *ring = calloc(n ? n : 1, 1);
     if (!ring) return evc_err("out of memory");
     for (int k = 0; k < r->n_issues; k++) ring[r->issues[k]] = 1;
