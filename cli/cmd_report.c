@@ -469,7 +469,7 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     path_in(o, "label_issues.png", path, sizeof path);
     const evc_mat *pm = &r->map[d->penultimate];
     snprintf(title, sizeof title, "%s: possible label errors circled", d->layer_name[d->penultimate]);
-    int rc = evc_fig_scatter(path, pm->f, pm->rows, pm->cols, lab, ring, title);
+    int rc = evc_fig_scatter_marked(path, pm->f, pm->rows, pm->cols, lab, ring, "label error?", title);
     free(ring);
     if (rc) return 1;
   }
