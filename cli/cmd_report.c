@@ -253,6 +253,7 @@ static int stage_issues(const evr_options *o, const evr_data *d, evr_results *r)
     r->n_issues = count < EVR_ISSUES ? (int)count : EVR_ISSUES;
     memcpy(r->issues, order, (size_t)r->n_issues * sizeof *order);
     r->has_issues = 1;
+    r->issue_k = (int)k;
   }
   ev_quality_free(q);
   free(y);

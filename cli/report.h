@@ -120,7 +120,7 @@ typedef struct evr_results {
   float *issue_ev;
   int32_t *suggested;
   int64_t issues[EVR_ISSUES];
-  int n_issues, n_flagged, has_issues;
+  int n_issues, n_flagged, has_issues, issue_k;   /* issue_k: feature neighbours used */
   evc_mat pca_scores;                  /* n x 2 */
   evc_mat pca_ratio;                   /* k x 1 */
   evc_mat pca_components;              /* 2 x d */

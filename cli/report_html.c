@@ -220,11 +220,11 @@ static void section_issues(FILE *f, const evr_data *d, const evr_results *r) {
   char b1[32], b2[32];
   fprintf(f, "<h2>6. Possible label errors</h2>\n<p class=\"lead\">Images whose given label is probably wrong. "
              "Each image gets two opinions on its class: the network's probabilities, and the labels of its "
-             "10 nearest neighbours in the penultimate layer (%s), weighted by distance. The score is 1 minus "
+             "%d nearest neighbours in the penultimate layer (%s), weighted by distance. The score is 1 minus "
              "the geometric mean of the two opinions' probability of the given label; confident learning's "
              "filter (Northcutt, Jiang &amp; Chuang, 2021), applied to the product of the two opinions, flags the "
              "likely errors, and the suggested label is that product's likeliest class (docs/quality.md). ",
-          d->layer_name[d->penultimate]);
+          r->issue_k, d->layer_name[d->penultimate]);
   if (!r->n_flagged) {
     fputs("No image was flagged.</p>\n", f);
     return;
