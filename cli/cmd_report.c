@@ -173,6 +173,97 @@ static int stage_maps(const evr_options *o, const evr_data *d, evr_results *r) {
   return 0;
 }
 
+/* The labels as int32 (the quality calls' type), or NULL (out of memory). */
+static int32_t *labels32(const evr_data *d) {
+  size_t n = d->labels.rows;
+  int32_t *y = malloc((n ? n : 1) * sizeof *y);
+  for (size_t i = 0; y && i < n; i++) y[i] = (int32_t)d->labels.i[i];
+  return y;
+}
+
+/* How far each map can be trusted: ev_quality_map of every layer's 2-D map
+ * against that layer's rows (what the map was made from), k = 10; a layer
+ * of more than EVR_QUALITY_WIDE columns on its first 50 principal
+ * components, the rows t-SNE started from (the demo's pool1 has 3,136:
+ * about a minute more at 10,000 images otherwise). */
+static int stage_quality(const evr_options *o, const evr_data *d, evr_results *r) {
+  stage_begin();
+  size_t n = d->labels.rows, k = EVR_QUALITY_K;
+  if (2 * k >= n) k = (n - 1) / 2;   /* the measures need k < n / 2 */
+  if (k == 0) {
+    evc_info("report: only %zu images: no map quality measures", n);
+    return 0;
+  }
+  ev_quality *q = NULL;
+  int32_t *y = labels32(d);
+  ev_status st = y ? ev_quality_create(&q) : EV_ERR_NOMEM;
+  if (!st) st = ev_quality_set(q, EV_QUALITY_MAP_NEIGHBORS, (double)k);
+  if (!st) st = ev_quality_set(q, EV_QUALITY_THREADS, (double)o->threads);
+  for (int l = 0; !st && l < d->n_layers; l++) {
+    const evc_mat *x = &d->layer[l], *m = &r->map[l];
+    evc_mat pcs = {0};
+    if (x->cols > EVR_QUALITY_WIDE) {   /* all pairs of thousands of columns: minutes at 10,000 rows */
+      if (evr_pca(o, x, 50, &pcs, NULL, NULL)) {
+        ev_quality_free(q);
+        free(y);
+        return 1;
+      }
+      x = &pcs;
+    }
+    r->quality_cols[l] = x->cols;
+    st = ev_quality_map(q, x->f, x->rows, x->cols, x->cols, m->f, m->cols, m->cols, y, r->quality[l], EV_MAP_MEASURES);
+    evc_mat_free(&pcs);
+    if (!st)
+      evc_info("report: map of %s: trustworthiness %.4f, continuity %.4f, %zu-NN kept %.4f, %zu-NN accuracy %.4f",
+               d->layer_name[l], r->quality[l][0], r->quality[l][1], k, r->quality[l][2], k, r->quality[l][3]);
+  }
+  ev_quality_free(q);
+  free(y);
+  if (st) return evc_lib_err("measuring the maps' quality", st);
+  r->has_quality = (int)k;
+  stage_end(r, "map quality");
+  return 0;
+}
+
+/* Possible label errors: ev_quality_label_issues from the class
+ * probabilities and the penultimate features, the rows confident learning
+ * flags, highest score first. Nothing without class scores. */
+static int stage_issues(const evr_options *o, const evr_data *d, evr_results *r) {
+  if (d->softmax < 0) return 0;
+  stage_begin();
+  const evc_mat *p = d->probs.f ? &d->probs : &d->layer[d->softmax];
+  size_t n = d->labels.rows, c = p->cols;
+  const evc_mat *feat = &d->layer[d->penultimate];
+  size_t k = n <= 10 ? n - 1 : 10;
+  ev_quality *q = NULL;
+  int32_t *y = labels32(d);
+  int64_t *order = malloc((n ? n : 1) * sizeof *order);
+  r->issue_ev = malloc((n ? n : 1) * EV_ISSUE_FIELDS * sizeof(float));
+  r->suggested = malloc((n ? n : 1) * sizeof(int32_t));
+  ev_status st = y && order && r->issue_ev && r->suggested ? ev_quality_create(&q) : EV_ERR_NOMEM;
+  if (!st) st = ev_quality_set(q, EV_QUALITY_ISSUE_NEIGHBORS, (double)k);
+  if (!st) st = ev_quality_set(q, EV_QUALITY_THREADS, (double)o->threads);
+  if (!st)
+    st = ev_quality_label_issues(q, y, n, c, p->f, p->cols, feat->f, feat->cols, feat->cols, r->issue_ev,
+                                 EV_ISSUE_FIELDS, r->suggested);
+  size_t count = 0;
+  if (!st) st = ev_quality_rank_issues(r->issue_ev, n, EV_ISSUE_FIELDS, 1, order, &count);
+  if (!st) {
+    r->n_flagged = (int)count;
+    r->n_issues = count < EVR_ISSUES ? (int)count : EVR_ISSUES;
+    memcpy(r->issues, order, (size_t)r->n_issues * sizeof *order);
+    r->has_issues = 1;
+    r->issue_k = (int)k;
+  }
+  ev_quality_free(q);
+  free(y);
+  free(order);
+  if (st) return evc_lib_err("finding possible label errors", st);
+  evc_info("report: %d possible label errors flagged", r->n_flagged);
+  stage_end(r, "label issues");
+  return 0;
+}
+
 /* The EVR_NEIGHBOURS nearest reference rows of each query row, or, when
  * queries is NULL, of each reference row among the others. */
 static int knn(const evr_options *o, const evc_mat *ref, const evc_mat *queries, evc_mat *out) {
@@ -343,6 +434,10 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     snprintf(title, sizeof title, "t-SNE: %s", d->layer_name[l]);
     path_in(o, name, path, sizeof path);
     if (evc_fig_scatter(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, title)) return 1;
+    /* the map's coordinates too, to check or reuse its numbers */
+    snprintf(name, sizeof name, "map_%d_%s.npy", l, d->layer_name[l]);
+    path_in(o, name, path, sizeof path);
+    if (evc_npy_write(path, &r->map[l], 0)) return 1;
   }
   /* The depth picture: every layer's map side by side, one legend. */
   const float *xy[EVR_MAX_LAYERS];
@@ -366,6 +461,17 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     snprintf(title, sizeof title, "%s: misclassified images circled", d->layer_name[d->softmax]);
     int rc = evc_fig_scatter(path, sm->f, sm->rows, sm->cols, lab, wrong, d->kind == EVR_DEMO ? "softmax: misclassified images circled" : title);
     free(wrong);
+    if (rc) return 1;
+  }
+  if (r->n_issues) {   /* the possible label errors ringed on the penultimate map */
+    unsigned char *ring = calloc(n ? n : 1, 1);
+    if (!ring) return evc_err("out of memory");
+    for (int k = 0; k < r->n_issues; k++) ring[r->issues[k]] = 1;
+    path_in(o, "label_issues.png", path, sizeof path);
+    const evc_mat *pm = &r->map[d->penultimate];
+    snprintf(title, sizeof title, "%s: possible label errors circled", d->layer_name[d->penultimate]);
+    int rc = evc_fig_scatter_marked(path, pm->f, pm->rows, pm->cols, lab, ring, "label error?", title);
+    free(ring);
     if (rc) return 1;
   }
   if (!d->has_images) return 0;
@@ -419,6 +525,11 @@ static int pictures_rest(const evr_options *o, const evr_data *d, const evr_resu
     snprintf(name, sizeof name, "ambiguous_%02d.png", k);
     path_in(o, name, path, sizeof path);
     if (evc_fig_thumb(path, &d->thumbs, (size_t)r->most_ambiguous[k], d->thumbs.grey ? 2 : 1)) return 1;
+  }
+  for (int k = 0; d->has_images && r->has_issues && k < r->n_issues; k++) {
+    snprintf(name, sizeof name, "label_issue_%02d.png", k);
+    path_in(o, name, path, sizeof path);
+    if (evc_fig_thumb(path, &d->thumbs, (size_t)r->issues[k], d->thumbs.grey ? 2 : 1)) return 1;
   }
   path_in(o, "confusion.png", path, sizeof path);
   if (d->softmax >= 0 && evc_fig_confusion(path, r->confusion, d->n_classes, d->class_names, r->class_accuracy)) return 1;
@@ -500,8 +611,8 @@ int evc_cmd_report(int argc, char **argv) {
   }
   if (!rc) {
     evc_info("report: %zu test images, %zu reference images, %d layers", d.labels.rows, d.train_labels.rows, d.n_layers);
-    rc = stage_scores(&d, &r) || stage_maps(&o, &d, &r) || stage_neighbours(&o, &d, &r) || stage_pca(&o, &d, &r) ||
-         stage_pictures(&o, &d, &r);
+    rc = stage_scores(&d, &r) || stage_maps(&o, &d, &r) || stage_quality(&o, &d, &r) || stage_neighbours(&o, &d, &r) ||
+         stage_issues(&o, &d, &r) || stage_pca(&o, &d, &r) || stage_pictures(&o, &d, &r);
   }
   if (!rc && evc_interrupted) rc = 1;
   if (!rc) {   /* the page lists the stages before it; its own time goes to stderr */

@@ -125,8 +125,11 @@ static void legend_entry(evc_canvas *cv, int x, int y, const evc_labels *lab, co
 }
 
 /* One column of entries, as many as fit above the bottom edge (then
- * "+ N more"), and the ring of the misclassified. */
-static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, const evc_palette *pal, int with_mark) {
+ * "+ N more"), and the ring of the marked points, named mark_label (NULL:
+ * no marks). */
+static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, const evc_palette *pal,
+                   const char *mark_label) {
+  int with_mark = mark_label != NULL;
   int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls);
   int fit = (cv->h - y - 30 - (with_mark ? 26 : 0)) / 26, shown = entries;
   if (shown > fit) {
@@ -139,7 +142,7 @@ static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, const ev
   if (with_mark) {
     int yy = y + 26 * (shown < entries ? shown + 1 : shown) + 8;
     evc_ring(cv, x + 7, yy + 8, 7, 1.5f, BLACK);
-    evc_text(cv, x + 22, yy + 2, "misclassified", 2, BLACK);
+    evc_text(cv, x + 22, yy + 2, mark_label, 2, BLACK);
   }
 }
 
@@ -164,7 +167,7 @@ static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n
 }
 
 static int scatter(evc_canvas *cv, const float *xy, size_t n, size_t ld, const evc_labels *lab, const evc_palette *pal,
-                   const unsigned char *mark, const char *title) {
+                   const unsigned char *mark, const char *mark_label, const char *title) {
   frame f = {20, 50, 660, 630, {0}, 1};
   if (bounds(xy, n, ld, f.b)) return -1;
   if (title) evc_text(cv, 20, 14, title, 3, BLACK);
@@ -186,16 +189,21 @@ static int scatter(evc_canvas *cv, const float *xy, size_t n, size_t ld, const e
         if (pass) evc_ring(cv, px, py, r + 1.5f, 1.0f, BLACK);
       }
   }
-  legend(cv, 700, 60, lab, pal, mark != NULL);
+  legend(cv, 700, 60, lab, pal, mark ? mark_label : NULL);
   return 0;
 }
 
 int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
                     const unsigned char *mark, const char *title) {
+  return evc_fig_scatter_marked(path, xy, n, ld, lab, mark, "misclassified", title);
+}
+
+int evc_fig_scatter_marked(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                           const unsigned char *mark, const char *mark_label, const char *title) {
   evc_palette own;
   const evc_palette *pal = palette_of(lab, n, &own);
   evc_canvas cv = {0};
-  int rc = !pal || evc_canvas_init(&cv, 900, 700) || scatter(&cv, xy, n, ld, lab, pal, mark, title) ||
+  int rc = !pal || evc_canvas_init(&cv, 900, 700) || scatter(&cv, xy, n, ld, lab, pal, mark, mark_label, title) ||
            evc_canvas_png(&cv, path) ? -1 : 0;
   evc_canvas_free(&cv);
   evc_palette_free(&own);

@@ -132,6 +132,11 @@ typedef struct evc_labels {
 int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld,
                     const evc_labels *lab, const unsigned char *mark,
                     const char *title);
+/* The same with the legend's name of the ringed points (evc_fig_scatter:
+ * "misclassified"). */
+int evc_fig_scatter_marked(const char *path, const float *xy, size_t n, size_t ld,
+                           const evc_labels *lab, const unsigned char *mark,
+                           const char *mark_label, const char *title);
 /* count maps of the same n points side by side (xy[m]: n x 2, leading
  * dimension ld[m]) with titles and one legend below: the depth picture. */
 int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld, size_t n, int count,

@@ -13,6 +13,10 @@
 #define EVR_QUERIES 6      /* test images shown with their neighbours */
 #define EVR_NEIGHBOURS 10  /* neighbours per query and per clicked point */
 #define EVR_AMBIGUOUS 12   /* rows of the ambiguity table */
+#define EVR_QUALITY_K 10   /* neighbours of the map quality measures */
+#define EVR_QUALITY_WIDE 1000  /* wider layers are measured on their first 50
+                                  principal components (as t-SNE saw them) */
+#define EVR_ISSUES 12      /* rows of the possible label errors table */
 
 typedef struct evr_options {
   const char *data_dir;    /* .npy inputs (see docs/cli.md) */
@@ -102,6 +106,21 @@ typedef struct evr_results {
   int64_t *confusion;                  /* c x c */
   float *class_accuracy;               /* c */
   double accuracy;
+  /* how far each map can be trusted (ev_quality_map, k = EVR_QUALITY_K,
+   * on the layer's rows): trustworthiness, continuity, kNN kept, kNN
+   * label accuracy */
+  double quality[EVR_MAX_LAYERS][EV_MAP_MEASURES];
+  int has_quality;                     /* 0, or the k used */
+  size_t quality_cols[EVR_MAX_LAYERS]; /* columns measured on: the layer's,
+                                          or 50 principal components */
+  /* possible label errors (ev_quality_label_issues from the class scores
+   * and the penultimate features): n x EV_ISSUE_FIELDS evidence, n
+   * suggested labels, the flagged rows highest score first (at most
+   * EVR_ISSUES); has_issues 0 without class scores */
+  float *issue_ev;
+  int32_t *suggested;
+  int64_t issues[EVR_ISSUES];
+  int n_issues, n_flagged, has_issues, issue_k;   /* issue_k: feature neighbours used */
   evc_mat pca_scores;                  /* n x 2 */
   evc_mat pca_ratio;                   /* k x 1 */
   evc_mat pca_components;              /* 2 x d */

@@ -23,6 +23,8 @@ void evr_results_free(evr_results *r) {
   free(r->top_prob);
   free(r->confusion);
   free(r->class_accuracy);
+  free(r->issue_ev);
+  free(r->suggested);
   memset(r, 0, sizeof *r);
 }
 

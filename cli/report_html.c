@@ -122,9 +122,37 @@ static void section_depth(FILE *f, const evr_data *d, const evr_results *r) {
     evr_layer_title(d, l, cap, sizeof cap);
     fprintf(f, "%s<a href=\"%s\">", l ? ", " : "", src);
     html_text(f, cap);
+    if (r->has_quality)
+      fprintf(f, " (trustworthiness %.3f, continuity %.3f)", r->quality[l][EV_MAP_TRUSTWORTHINESS],
+              r->quality[l][EV_MAP_CONTINUITY]);
     fputs("</a>", f);
   }
   fputs(".</p>\n", f);
+  if (!r->has_quality) return;
+  int k = r->has_quality;
+  fprintf(f, "<p>How far each map can be trusted, with the %d nearest neighbours of each image (docs/quality.md). "
+             "<b>Trustworthiness</b>: are the neighbours on the map true neighbours in the layer, or did the map "
+             "bring strangers together? <b>Continuity</b>: are the layer's true neighbours kept together on the "
+             "map, or torn apart? Both are 1 for a perfect map and about 0.5 for a random one. <b>%d-NN kept</b>: "
+             "the fraction of each image's %d nearest neighbours in the layer that are among its %d nearest on "
+             "the map. <b>%d-NN label accuracy</b>: how often an image's class is the majority class of its %d "
+             "nearest neighbours on the map. Each map is measured against the rows it was made from, with the "
+             "Euclidean distance: the layer's values, or for a layer of more than %d values its first 50 "
+             "principal components, the rows t-SNE started from.</p>\n<table class=\"quality\"><tr><th>layer</th>"
+             "<th>measured on</th><th>trustworthiness</th><th>continuity</th><th>%d-NN kept</th>"
+             "<th>%d-NN label accuracy</th></tr>\n", k, k, k, k, k, k, EVR_QUALITY_WIDE, k, k);
+  for (int l = 0; l < d->n_layers; l++) {
+    evr_layer_title(d, l, cap, sizeof cap);
+    fputs("<tr><td>", f);
+    html_text(f, cap);
+    if (r->quality_cols[l] == d->layer[l].cols)
+      fprintf(f, "</td><td>its %zu values</td>", d->layer[l].cols);
+    else
+      fprintf(f, "</td><td>%zu principal components of %zu values</td>", r->quality_cols[l], d->layer[l].cols);
+    for (int m = 0; m < EV_MAP_MEASURES; m++) fprintf(f, "<td class=\"num\">%.4f</td>", r->quality[l][m]);
+    fputs("</tr>\n", f);
+  }
+  fputs("</table>\n", f);
 }
 
 static void section_3d_and_images(FILE *f, const evr_data *d) {
@@ -187,6 +215,41 @@ static void section_ambiguity(FILE *f, const evr_data *d, const evr_results *r) 
   fputs("</div>\n", f);
 }
 
+static void section_issues(FILE *f, const evr_data *d, const evr_results *r) {
+  if (!r->has_issues) return;
+  char b1[32], b2[32];
+  fprintf(f, "<h2>6. Possible label errors</h2>\n<p class=\"lead\">Images whose given label is probably wrong. "
+             "Each image gets two opinions on its class: the network's probabilities, and the labels of its "
+             "%d nearest neighbours in the penultimate layer (%s), weighted by distance. The score is 1 minus "
+             "the geometric mean of the two opinions' probability of the given label; confident learning's "
+             "filter (Northcutt, Jiang &amp; Chuang, 2021), applied to the product of the two opinions, flags the "
+             "likely errors, and the suggested label is that product's likeliest class (docs/quality.md). ",
+          r->issue_k, d->layer_name[d->penultimate]);
+  if (!r->n_flagged) {
+    fputs("No image was flagged.</p>\n", f);
+    return;
+  }
+  fprintf(f, "%d image%s flagged%s.</p>\n<div class=\"row\"><div><table class=\"issues\"><tr>%s<th>#</th>"
+             "<th>given label</th><th>suggested label</th><th>score</th><th>network's p(given)</th>"
+             "<th>neighbours disagreeing</th></tr>\n", r->n_flagged, r->n_flagged == 1 ? " was" : "s were",
+          r->n_flagged > r->n_issues ? "; the most likely are shown" : "", d->has_images ? "<th>image</th>" : "");
+  for (int k = 0; k < r->n_issues; k++) {
+    int64_t i = r->issues[k];
+    const float *ev = r->issue_ev + (size_t)i * EV_ISSUE_FIELDS;
+    fputs("<tr>", f);
+    if (d->has_images) fprintf(f, "<td><img src=\"label_issue_%02d.png\" alt=\"test image %lld\"></td>", k, (long long)i);
+    fprintf(f, "<td class=\"num\">%lld</td><td>", (long long)i);
+    html_text(f, cname(d, d->labels.i[i], b1, 32));
+    fputs("</td><td>", f);
+    html_text(f, cname(d, r->suggested[i], b2, 32));
+    fprintf(f, "</td><td class=\"num\">%.3f</td><td class=\"num\">%.3f</td><td class=\"num\">%.0f%%</td></tr>\n",
+            ev[EV_ISSUE_SCORE], ev[EV_ISSUE_SELF_CONFIDENCE], 100 * ev[EV_ISSUE_NEIGHBOR_DISAGREEMENT]);
+  }
+  fputs("</table></div>\n", f);
+  figure(f, "label_issues.png", "the map of the penultimate layer with these images circled");
+  fputs("</div>\n", f);
+}
+
 /* Rows of the per-class table, worst first: lowest accuracy, then more
  * images, then class order; classes without images last. */
 typedef struct class_row { float acc; int64_t count; int c; } class_row;
@@ -244,7 +307,7 @@ static int class_table(FILE *f, const evr_data *d, const evr_results *r) {
 }
 
 static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *r) {
-  fprintf(f, "<h2>6. Where the network goes wrong</h2>\n<p class=\"lead\">Accuracy on these %zu test images: "
+  fprintf(f, "<h2>7. Where the network goes wrong</h2>\n<p class=\"lead\">Accuracy on these %zu test images: "
              "<b>%.1f%%</b>. The confusions sit between garments of the same shape.</p>\n<div class=\"row\">",
           d->labels.rows, 100 * r->accuracy);
   /* many classes: a larger picture, and the full size a click away */
@@ -256,7 +319,7 @@ static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *
   if (class_table(f, d, r)) return 1;
   fputs("</div></div>\n", f);
   float two = r->pca_ratio.rows > 1 ? r->pca_ratio.f[0] + r->pca_ratio.f[1] : r->pca_ratio.f[0];
-  fprintf(f, "<h2>7. PCA of the penultimate layer</h2>\n<p class=\"lead\">A linear view of the same features: the "
+  fprintf(f, "<h2>8. PCA of the penultimate layer</h2>\n<p class=\"lead\">A linear view of the same features: the "
              "first two principal components explain %.0f%% of the variance. The arrows are the features with the "
              "largest loadings on them: the directions the network uses most.</p>\n<div class=\"row\">",
           100 * two);
@@ -268,7 +331,7 @@ static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *
 
 static void section_interactive(FILE *f, const evr_data *d) {
   int side = d->has_images ? d->thumbs.side : 28;
-  fprintf(f, "<h2 id=\"explore\">8. Explore</h2>\n<p class=\"lead\">The map of the penultimate layer. Hover a point "
+  fprintf(f, "<h2 id=\"explore\">9. Explore</h2>\n<p class=\"lead\">The map of the penultimate layer. Hover a point "
         "to see its %slabel and prediction; click it to list its nearest neighbours in feature space. Type a "
         "class name to light up its images.</p>\n"
         "<div class=\"search\"><label for=\"class-search\">Find a class</label> <input type=\"search\" "
@@ -335,7 +398,7 @@ static void section_data(FILE *f, const evr_data *d) {
 static void section_pca_only(FILE *f, const evr_results *r) {
   float two = r->pca_ratio.rows > 1 ? r->pca_ratio.f[0] + r->pca_ratio.f[1] : r->pca_ratio.f[0];
   fprintf(f, "<h2>5. The class scores</h2>\n<p class=\"lead\">No class scores were given (--scores): no ambiguity, "
-             "no confusion matrix.</p>\n<h2>7. PCA of the penultimate layer</h2>\n<p class=\"lead\">A linear view "
+             "no confusion matrix, no possible label errors.</p>\n<h2>8. PCA of the penultimate layer</h2>\n<p class=\"lead\">A linear view "
              "of the same features: the first two principal components explain %.0f%% of the variance. The arrows "
              "are the features with the largest loadings on them: the directions the network uses most.</p>\n"
              "<div class=\"row\">", 100 * two);
@@ -376,6 +439,7 @@ int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r
   section_3d_and_images(f, d);
   if (d->softmax >= 0) {
     section_ambiguity(f, d, r);
+    section_issues(f, d, r);
     if (section_confusion_pca(f, d, r)) return evc_out_abort(&out), 1;
   } else {
     section_pca_only(f, r);

@@ -97,7 +97,7 @@ OTHER = np.array([0x84, 0x84, 0x82])
 
 
 def class_table(page):
-    """The report's per-class table (section 6) in page order: one dict per
+    """The report's per-class table (section 7) in page order: one dict per
     row with the class number, name, images, accuracy (a fraction, or None
     for '-') and the 'most often taken for' text; and the header cells."""
     import html.parser

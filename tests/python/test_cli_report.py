@@ -299,3 +299,125 @@ def test_report_maps_show_the_class_colours(report, inputs):
     px = pixels(report / "image_map.png")
     assert_drawn(px)
     assert (palette_pixels(px, tol=1) > 0).sum() >= 9
+
+
+# ---- how far each map can be trusted, and possible label errors ----
+
+LAYER_ROWS = {"pixels": "test_images", "feat": "test_feat", "softmax": "test_softmax"}
+
+
+def quality_table(page):
+    """The rows of the map quality table: layer, what it was measured on, and
+    the four numbers."""
+    m = re.search(r'<table class="quality">(.*?)</table>', page, re.S)
+    assert m, "no map quality table"
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>" + r'<td class="num">([\d.]+)</td>' * 4 + "</tr>",
+                      m.group(1))
+    return [(html.unescape(r[0]).split(" ")[0], r[1], [float(v) for v in r[2:]]) for r in rows]
+
+
+def test_report_map_quality_is_sklearns(report, inputs):
+    """Under the maps, one row per map: trustworthiness equal to scikit-
+    learn's (n_neighbors=10) on the layer's rows and the map the report saved;
+    continuity is the same with the roles swapped; 10-NN kept is the mean
+    overlap of scikit-learn's neighbour lists."""
+    from sklearn.manifold import trustworthiness
+    from sklearn.neighbors import NearestNeighbors
+    a = digits_arrays(inputs[0])
+    page = (report / "index.html").read_text()
+    rows = quality_table(page)
+    assert [r[0] for r in rows] == ["pixels", "feat", "softmax"]
+    for l, (name, on, values) in enumerate(rows):
+        x = a[LAYER_ROWS[name]][:N_TEST].astype(np.float64)
+        assert on == f"its {x.shape[1]} values"
+        assert all(0 <= v <= 1 for v in values), (name, values)
+        m = np.load(report / f"map_{l}_{name}.npy").astype(np.float64)
+        assert m.shape == (N_TEST, 2)
+        t, c = trustworthiness(x, m, n_neighbors=10), trustworthiness(m, x, n_neighbors=10)
+        assert abs(values[0] - t) <= 5e-5 + 1e-6, (name, values[0], t)
+        assert abs(values[1] - c) <= 5e-5 + 1e-6, (name, values[1], c)
+        nx = NearestNeighbors(n_neighbors=11).fit(x).kneighbors(x, return_distance=False)[:, 1:]
+        nm = NearestNeighbors(n_neighbors=11).fit(m).kneighbors(m, return_distance=False)[:, 1:]
+        kept = np.mean([len(set(p) & set(q)) / 10 for p, q in zip(nx, nm)])
+        assert abs(values[2] - kept) <= 5e-3, (name, values[2], kept)   # equal distances may order differently
+        # each map's link names its numbers
+        assert f"(trustworthiness {values[0]:.3f}, continuity {values[1]:.3f})</a>" in page
+    assert "stage map quality" not in page and "<td>map quality</td>" in page
+
+
+FLIPPED = [3, 17, 42, 77, 120, 161, 205, 250]
+
+
+@pytest.fixture(scope="module")
+def flipped_report(inputs, tmp_path_factory):
+    """The digits report with 8 of the first 300 test labels changed to the
+    next class: the fake network's probabilities and the features still say
+    the true class."""
+    import shutil
+    d, _, _ = inputs
+    f = tmp_path_factory.mktemp("flipped")
+    for p in d.iterdir():
+        shutil.copy(p, f / p.name)
+    y = np.load(d / "test_labels.npy")
+    y[FLIPPED] = (y[FLIPPED] + 1) % 10
+    np.save(f / "test_labels.npy", y)
+    out = tmp_path_factory.mktemp("flipped_report")
+    status, _, err = run("report", "--data", f, "-o", out, "-L", "pixels,feat,softmax", "--penultimate", "feat",
+                         "-n", 300, "--perplexity", 10, "--iterations", 250, "-q", ok=False)
+    if "lacks" in err or "is not available" in err:
+        pytest.skip("this libembedviz build lacks what the report needs: " + err.strip())
+    assert status == 0, err
+    return out, f
+
+
+def test_report_lists_possible_label_errors(flipped_report, inputs):
+    """The section lists flagged rows, highest score first, each with its
+    thumbnail, a given label other than the suggested one, the network's
+    p(given) from the probabilities; the changed labels are found with the
+    true class suggested, and the ringed map is there."""
+    out, f = flipped_report
+    a = digits_arrays(f)
+    y, p = a["test_labels"][:N_TEST], a["test_softmax"][:N_TEST]
+    true = digits_arrays(inputs[0])["test_labels"][:N_TEST]
+    page = (out / "index.html").read_text()
+    names = json.loads(re.search(r"names:(\[[^\]]*\])", page).group(1))
+    assert "<h2>6. Possible label errors</h2>" in page
+    rows = re.findall(r'<tr><td><img src="label_issue_(\d\d).png" alt="test image (\d+)"></td>'
+                      r'<td class="num">(\d+)</td><td>([^<]*)</td><td>([^<]*)</td>'
+                      r'<td class="num">([\d.]+)</td><td class="num">([\d.]+)</td><td class="num">(\d+)%</td></tr>',
+                      page)
+    assert 1 <= len(rows) <= 12
+    scores = [float(r[5]) for r in rows]
+    assert scores == sorted(scores, reverse=True)
+    found = set()
+    for k, (pic, alt, i, given, suggested, score, p_given, disagree) in enumerate(rows):
+        i = int(i)
+        assert int(pic) == k and int(alt) == i
+        assert html.unescape(given) == names[y[i]] and given != suggested
+        assert abs(float(p_given) - p[i, y[i]]) <= 5e-4 + 1e-6
+        assert 0 <= int(disagree) <= 100 and 0 < float(score) <= 1
+        g = pixels(out / f"label_issue_{k:02d}.png")[::2, ::2, 0].reshape(-1)
+        assert i in which(g, grey(a["test_images"][:N_TEST])), f"label_issue_{k:02d}.png is not test image {i}"
+        if i in FLIPPED:
+            assert html.unescape(suggested) == names[true[i]]
+            found.add(i)
+    # confident learning is cautious on 30 images a class: half the changed
+    # labels are flagged (5 rows in all when this was written), and most flagged rows are changed ones
+    assert len(found) >= 4 and 2 * len(found) > len(rows), (found, rows)
+    assert 'src="label_issues.png"' in page
+    assert_drawn(pixels(out / "label_issues.png"))
+
+
+def test_report_without_scores_has_no_label_errors_section(inputs, tmp_path):
+    """--features without --scores: the quality table, no label errors and
+    no error."""
+    d, _, _ = inputs
+    out = tmp_path / "r"
+    status, _, err = run("report", "--features", d / "test_feat.npy", "--labels", d / "test_labels.npy", "-o", out,
+                         "-n", 300, "--perplexity", 10, "--iterations", 250, "-q", ok=False)
+    assert status == 0, err
+    page = (out / "index.html").read_text()
+    assert "Possible label errors" not in page and "label_issue" not in page
+    assert not (out / "label_issues.png").exists()
+    rows = quality_table(page)
+    assert len(rows) == 1 and all(0 <= v <= 1 for v in rows[0][2])
