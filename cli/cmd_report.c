@@ -430,12 +430,12 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
   char path[4096], name[320], title[320];
   size_t n = d->labels.rows;
   for (int l = 0; l < d->n_layers; l++) {
-    snprintf(name, sizeof name, "map_%d_%s.png", l, d->layer_name[l]);
+    evr_map_file(d, l, ".png", name, sizeof name);
     snprintf(title, sizeof title, "t-SNE: %s", d->layer_name[l]);
     path_in(o, name, path, sizeof path);
     if (evc_fig_scatter(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, title)) return 1;
     /* the map's coordinates too, to check or reuse its numbers */
-    snprintf(name, sizeof name, "map_%d_%s.npy", l, d->layer_name[l]);
+    evr_map_file(d, l, ".npy", name, sizeof name);
     path_in(o, name, path, sizeof path);
     if (evc_npy_write(path, &r->map[l], 0)) return 1;
   }

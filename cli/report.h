@@ -150,6 +150,13 @@ int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims
 int evr_pca(const evr_options *o, const evc_mat *x, size_t k, evc_mat *scores, evc_mat *ratio,
             evc_mat *components);
 
+/* The file name of layer l's map with suffix ext (".png", ".npy"):
+ * "map_<l>_<layer>" with every character but letters, digits, '.', '-' and
+ * '_' as '_', so that a layer such as "fc:input" gives a name a browser
+ * reads as a relative link (a ':' would make "map_2_fc:" a URL scheme) and
+ * that any file system takes. */
+void evr_map_file(const evr_data *d, int l, const char *ext, char *buf, size_t len);
+
 /* The title of layer l in pictures and the page ("relu3 (penultimate)"). */
 void evr_layer_title(const evr_data *d, int l, char *buf, size_t len);
 

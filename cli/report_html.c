@@ -118,7 +118,7 @@ static void section_depth(FILE *f, const evr_data *d, const evr_results *r) {
   fputs("</div>\n<p>Each map alone, larger: ", f);
   char src[320], cap[320];
   for (int l = 0; l < d->n_layers; l++) {
-    snprintf(src, sizeof src, "map_%d_%s.png", l, d->layer_name[l]);
+    evr_map_file(d, l, ".png", src, sizeof src);
     evr_layer_title(d, l, cap, sizeof cap);
     fprintf(f, "%s<a href=\"%s\">", l ? ", " : "", src);
     html_text(f, cap);

@@ -107,6 +107,20 @@ static int find_layer(const evr_data *d, const char *name, const char *role) {
   return -1;
 }
 
+void evr_map_file(const evr_data *d, int l, const char *ext, char *buf, size_t len) {
+  int at = snprintf(buf, len, "map_%d_", l);
+  if (at < 0 || (size_t)at >= len) return;
+  size_t k = (size_t)at;
+  for (const char *c = d->layer_name[l]; *c && k + 1 < len; c++, k++) {
+    unsigned char u = (unsigned char)*c;
+    int ok = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '.' || u == '-' ||
+             u == '_';
+    buf[k] = ok ? (char)u : '_';
+  }
+  buf[k] = 0;
+  snprintf(buf + k, len - k, "%s", ext);
+}
+
 void evr_layer_title(const evr_data *d, int l, char *buf, size_t len) {
   const char *name = d->layer_name[l];
   snprintf(buf, len, "%s%s", name,

@@ -138,6 +138,20 @@ def test_page_names_every_class_and_counts_the_images(report, data):
         assert f"class_{c:02d}" in page
 
 
+def test_every_link_and_picture_of_the_page_is_a_file_of_the_report(report):
+    """Default layers include "fc:input": its map's file must not carry the
+    ':' (a browser reads "map_2_fc:input.png" as a URL of scheme
+    "map_2_fc"), and every relative link and image must be there."""
+    page = (report / "index.html").read_text()
+    refs = re.findall(r'(?:href|src)="([^"#]+)"', page)
+    local = [r for r in refs if not r.startswith(("http://", "https://", "data:"))]
+    assert any(r.startswith("map_") for r in local)
+    for r in local:
+        assert ":" not in r, r
+        assert (report / r).is_file(), r
+    assert "fc:input" in page                      # the layer keeps its name on the page
+
+
 def test_page_lists_the_skipped_and_ignored_files(report):
     page, _ = page_data(report)
     skipped = re.search(r'<details class="skipped".*?</details>', page, re.S)
