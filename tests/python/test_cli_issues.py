@@ -31,7 +31,8 @@ def test_flagged_row_first_with_its_suggestion(tmp_path):
     assert header[:5] == ["rank", "row", "given", "suggested", "score"]
     assert t.shape == (1, 9)  # confident learning flags only row 7
     assert list(t[0, :4]) == [1, 7, 2, 0]
-    assert abs(t[0, 4] - (1 - 0.1 / 1.8)) < 1e-6  # P ∝ p (1 + votes): (1.6, .1, .1)
+    # none of its 10 neighbours has its label (2): 1 - sqrt(p(2) (0 + 1) / (10 + 3))
+    assert abs(t[0, 4] - (1 - np.sqrt(0.1 / 13))) < 1e-6
 
 
 def test_all_rows_ranked_from_features(tmp_path):
