@@ -196,8 +196,10 @@ class TSNE(Estimator):
         return self.max_iter
 
     def fit(self, X, y=None):
-        """Embed the rows of X (or, with metric="precomputed", the points of
-        the square distance matrix X).
+        """Embed the rows of X, or the points of a square distance matrix.
+
+        With metric="precomputed", X is the (n_samples, n_samples) matrix of
+        distances between the points.
 
         Parameters
         ----------
@@ -209,6 +211,14 @@ class TSNE(Estimator):
         Returns
         -------
         self : TSNE
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import TSNE
+        >>> X = np.random.default_rng(0).normal(size=(60, 5))
+        >>> TSNE(perplexity=10, max_iter=250, random_state=0).fit(X).embedding_.shape
+        (60, 2)
         """
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
         _arrays.check_fit_input(a, "x", "TSNE", 2)

@@ -62,32 +62,85 @@ def find_ab_params(spread, min_dist):
 class UMAP(Estimator):
     """Uniform Manifold Approximation and Projection, computed by libembedviz.
 
-    umap-learn 0.5's names, shapes and defaults (n_neighbors 15, min_dist
-    0.1, spread 1, spectral initialisation, n_epochs 500 up to 10,000 points
-    and 200 above, learning rate 1, 5 negative samples per positive). The
-    map is float32. ``random_state=None`` means seed 0: the map is always
-    reproducible, bit for bit for a seed whatever ``n_jobs`` (umap-learn is
-    reproducible only on one thread). ``metric`` is one of euclidean,
-    sqeuclidean, cosine, manhattan, chebyshev or minkowski
-    (``metric_kwds={'p': p}``). ``init`` is "spectral", "random" or an
-    array. A disconnected neighbour graph gets the random start
-    (``init_used_`` says which start ran). Extension: ``progress`` (True for
-    a bar, or progress(stage, step, total, value) returning True to
-    cancel) and ``knn_method`` ("auto": NN-descent when n^2 d >= 1e12, e.g.
-    70,000 x 784, the exact search below; "exact"; "approximate"; umap-learn uses NN-descent
-    from 4,096 rows).
+    umap-learn 0.5's names, shapes and defaults. The map is float32 and
+    reproducible bit for bit for a seed whatever ``n_jobs`` (umap-learn is
+    reproducible only on one thread); ``random_state=None`` means seed 0.
+    A disconnected neighbour graph gets the random start (``init_used_``
+    says which start ran). docs/umap.md explains the method.
+
+    Parameters
+    ----------
+    n_neighbors : int, default 15
+        Neighbours of each row in the fuzzy simplicial set.
+    n_components : int, default 2
+        Dimensions of the map.
+    metric : str, default "euclidean"
+        euclidean, sqeuclidean, cosine, manhattan, chebyshev or minkowski.
+    metric_kwds : dict, optional
+        ``{"p": p}`` for minkowski.
+    n_epochs : int, optional
+        SGD epochs; None: 500 up to 10,000 rows, 200 above (umap-learn's).
+    learning_rate : float, default 1.0
+        Initial SGD step, decayed linearly to 0.
+    init : {"spectral", "random"} or ndarray, default "spectral"
+        The start: the graph's Laplacian eigenvectors (ARPACK), random
+        positions, or an (n_samples, n_components) array.
+    min_dist : float, default 0.1
+        How tightly points may pack in the map (<= spread).
+    spread : float, default 1.0
+        The scale of the embedded points.
+    set_op_mix_ratio : float, default 1.0
+        1: fuzzy union of the directed graphs, 0: intersection.
+    local_connectivity : float, default 1.0
+        Neighbours assumed connected at distance 0 (rho).
+    repulsion_strength : float, default 1.0
+        Weight of the negative samples.
+    negative_sample_rate : int, default 5
+        Negative samples per positive one.
+    a, b : float, optional
+        The curve's parameters; None: fitted from min_dist and spread.
+    random_state : int, RandomState, Generator or None, default None
+        Seed of every random draw.
+    n_jobs : int, optional
+        Threads (None or -1: all cores); the map does not depend on it.
+    verbose : bool, default False
+        umap-learn-style progress lines on stderr.
+    progress : bool or callable, optional
+        True for a bar, or progress(stage, step, total, value) returning
+        True to cancel.
+    knn_method : {"auto", "exact", "approximate"}, default "auto"
+        The neighbour search: "auto" takes NN-descent when n^2 d >= 1e12
+        (e.g. 70,000 x 784) and the exact search below.
 
     Attributes
     ----------
-    embedding_ : ndarray (n_samples, n_components), float32
-    graph_ : scipy.sparse.csr_matrix (n_samples, n_samples) of the fuzzy
-        set's weights when scipy is importable, else a tuple (indptr,
-        indices, data)
-    init_used_ : "spectral", "random" or "given"
+    embedding_ : ndarray of shape (n_samples, n_components), float32
+        The map.
+    graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        The fuzzy set's weights (a tuple (indptr, indices, data) without
+        scipy).
+    init_used_ : str
+        "spectral", "random" or "given".
     n_graph_components_ : int
+        Connected components of the neighbour graph.
     n_epochs_ : int
-    _a, _b : float, the fitted curve
+        The epochs that ran.
     n_features_in_ : int
+        Columns of the fitted rows.
+
+    See Also
+    --------
+    TSNE : the other map.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from embedviz import UMAP
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(0, 1, (60, 5)), rng.normal(8, 1, (60, 5))])
+    >>> emb = UMAP(n_neighbors=10, n_epochs=50, random_state=0).fit_transform(X)
+    >>> emb.shape, emb.dtype
+    ((120, 2), dtype('float32'))
     """
 
     def __init__(self, n_neighbors=15, n_components=2, metric="euclidean", metric_kwds=None,
@@ -154,7 +207,25 @@ class UMAP(Estimator):
             h.set(_INIT, _INIT_GIVEN)
 
     def fit(self, X, y=None):
-        """Embed the rows of X (converted to float32). y is ignored."""
+        """Embed the rows of X (converted to float32).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self : UMAP
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import UMAP
+        >>> X = np.random.default_rng(1).normal(size=(80, 4))
+        >>> UMAP(n_neighbors=8, n_epochs=30).fit(X).embedding_.shape
+        (80, 2)
+        """
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
         _arrays.check_fit_input(a, "x", "UMAP", 2)
         if self._handle is None:
@@ -198,8 +269,24 @@ class UMAP(Estimator):
 
     @property
     def graph_(self):
-        """The fuzzy simplicial set (symmetric): scipy.sparse.csr_matrix
-        when scipy is importable, else (indptr, indices, data)."""
+        """The fuzzy simplicial set (symmetric), as a sparse matrix.
+
+        scipy.sparse.csr_matrix when scipy is importable, else the tuple
+        (indptr, indices, data).
+
+        Returns
+        -------
+        graph : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import UMAP
+        >>> X = np.random.default_rng(2).normal(size=(60, 3))
+        >>> g = UMAP(n_neighbors=6, n_epochs=20).fit(X).graph_
+        >>> g.shape, bool(abs(g - g.T).max() < 1e-6)
+        ((60, 60), True)
+        """
         if not hasattr(self, "_graph_csr"):
             raise AttributeError("graph_: fit the UMAP first")
         indptr, indices, data = self._graph_csr
@@ -211,12 +298,50 @@ class UMAP(Estimator):
         return csr_matrix((data, indices, indptr), shape=(n, n))
 
     def fit_transform(self, X, y=None):
-        """fit(X) and return the map, n_samples x n_components (float32)."""
+        """fit(X) and return the map.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, n_components), float32
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import UMAP
+        >>> X = np.random.default_rng(3).normal(size=(70, 5))
+        >>> UMAP(n_neighbors=7, n_epochs=20).fit_transform(X).shape
+        (70, 2)
+        """
         return self.fit(X).embedding_
 
     def transform(self, X):
-        """Place new rows in the fitted map as umap-learn's transform does
-        (the training map stays fixed). Returns float32 (m, n_components)."""
+        """Place new rows in the fitted map, the training map fixed.
+
+        As umap-learn's transform: each new row starts at the weighted mean
+        of its training neighbours' places, then a short SGD moves only it.
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_features)
+
+        Returns
+        -------
+        embedding : ndarray of shape (m, n_components), float32
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import UMAP
+        >>> X = np.random.default_rng(4).normal(size=(90, 4))
+        >>> u = UMAP(n_neighbors=8, n_epochs=30).fit(X)
+        >>> u.transform(X[:5]).shape
+        (5, 2)
+        """
         if not hasattr(self, "embedding_"):
             raise _errors.NotFittedError(
                 "This UMAP instance is not fitted yet: call fit before transform",

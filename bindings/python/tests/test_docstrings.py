@@ -33,12 +33,7 @@ import embedviz
 from embedviz._base import Estimator
 
 # (public name, rule) -> why the rule cannot apply (yet).
-ALLOWED = {
-    ("TSNE.fit", "summary"): "manifold.py's TSNE.fit belongs to the method='fft' and UMAP work of "
-                             "issue 19, which edits it at the same time; its docstring is theirs",
-    ("TSNE.fit", "Examples"): "as for its summary: manifold.py's TSNE.fit is being edited "
-                              "elsewhere (TSNE's own Examples fit the same way)",
-}
+ALLOWED = {}
 
 # Public names whose examples are all `# doctest: +SKIP`, and why.
 SKIP_ONLY = {
