@@ -613,8 +613,8 @@ static Suite *fft_suite(void) {
   ADD(s, three_dimensions_refused, small("three_dimensions_refused"));
   ADD(s, settings_out_of_range, small("settings_out_of_range"));
   ADD(s, allocation_failures_leak_nothing, small("allocation_failures_leak_nothing"));
-  ADD(s, growth_failure_keeps_earlier_result, small("growth_failure_keeps_earlier_result"));
-  ADD(s, cancel_keeps_partial_map, small("cancel_keeps_partial_map"));
+  ADD(s, growth_failure_keeps_earlier_result, tu_tcase_large("growth_failure_keeps_earlier_result", 300));
+  ADD(s, cancel_keeps_partial_map, tu_tcase_large("cancel_keeps_partial_map", 300));
   return s;
 }
 
