@@ -3,6 +3,9 @@
 #ifndef EV_LIB_KNN_PRIVATE_H
 #define EV_LIB_KNN_PRIVATE_H
 
+#include <float.h>
+#include <math.h>
+
 #include "core/core.h"
 #include "embedviz/knn.h"
 #include "knn/knn_internal.h"
@@ -66,6 +69,28 @@ typedef struct ev__knn_job {
 /* Run the search and write the k nearest per query, sorted. */
 ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
                          float *distances, size_t ldd);
+
+/* The smallest float >= v (the scans' thresholds). */
+static inline float ev__knn_float_up(double v) {
+  if (v >= (double)FLT_MAX) return INFINITY;
+  float f = (float)v;
+  return (double)f < v ? nextafterf(f, INFINITY) : f;
+}
+
+/* The proven bound on |float expansion - exact distance| of a scan of the
+ * given kind (EV__KNN_COS or L2) for a query of norm qn against the index
+ * (knn_scan.c explains it): what the k-nearest and radius scans add to
+ * their thresholds. The last term covers underflow: each float operation
+ * may lose up to 2^-149 in absolute terms. */
+static inline double ev__knn_scan_bound(int kind, size_t dim, double qn,
+                                        double max_sqnorm) {
+  const double eps_u = 1.0 / 16777216.0, safety = 1.5;
+  double dd = (double)dim, gamma = dd * eps_u / (1 - dd * eps_u);
+  return kind == EV__KNN_COS
+             ? safety * (gamma + 8 * eps_u)
+             : safety * ((gamma + 3 * eps_u) * (qn * qn + max_sqnorm) +
+                         (dd + 8) * 1e-44);
+}
 
 /* Every reference row within radius (ranking form: squared for the
  * Euclidean kinds) of each query, exact: offsets (nq + 1), rows and, unless

@@ -26,9 +26,6 @@
 #include "io/io_private.h"
 #include "knn_private.h"
 
-#define EPS_U (1.0 / 16777216.0) /* unit roundoff of float, 2^-24 */
-#define SAFETY 1.5               /* margin over the proven bound */
-
 enum { RAD_BQ = 128, RAD_BR = 1024, RAD_DIRECT_BQ = 32 };
 
 typedef struct triples {
@@ -74,12 +71,6 @@ static int triples_push(triples *t, uint32_t q, int64_t r, double d) {
   return 1;
 }
 
-static float round_up(double v) {
-  if (v >= (double)FLT_MAX) return INFINITY;
-  float f = (float)v;
-  return (double)f < v ? nextafterf(f, INFINITY) : f;
-}
-
 static const float *query_row(const ev__knn_job *job, size_t q) {
   return job->q + q * job->ldq;
 }
@@ -91,19 +82,13 @@ static int scan_block(const rad_shared *sh, size_t q0, size_t mq, float *tile,
   const ev__knn_job *job = sh->job;
   const ev_knn *ix = job->index;
   int gemm = is_gemm(job->kind), cos = job->kind == EV__KNN_COS;
-  double dim = (double)ix->dim, gamma = dim * EPS_U / (1 - dim * EPS_U);
   for (size_t qi = 0; qi < mq; qi++) {
     double n = job->self ? ix->norm[q0 + qi]
                          : ev__knn_norm(query_row(job, q0 + qi), ix->dim);
     qn[qi] = n;
-    if (cos) {
-      double bound = SAFETY * (gamma + 8 * EPS_U);
-      thr[qi] = round_up((sh->radius + bound - 1) * n);
-    } else {
-      double bound = SAFETY * ((gamma + 3 * EPS_U) * (n * n + ix->max_sqnorm) +
-                               (dim + 8) * 1e-44);
-      thr[qi] = round_up(sh->radius + bound - n * n);
-    }
+    double bound = ev__knn_scan_bound(job->kind, ix->dim, n, ix->max_sqnorm);
+    thr[qi] = cos ? ev__knn_float_up((sh->radius + bound - 1) * n)
+                  : ev__knn_float_up(sh->radius + bound - n * n);
   }
   for (size_t r0 = 0; r0 < ix->n; r0 += sh->br) {
     size_t mr = ix->n - r0 < sh->br ? ix->n - r0 : sh->br;

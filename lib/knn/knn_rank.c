@@ -115,11 +115,6 @@ static float round_down(double v) {
   float f = (float)v;
   return (double)f > v ? nextafterf(f, -INFINITY) : f;
 }
-static float round_up(double v) {
-  if (v >= (double)FLT_MAX) return INFINITY;
-  float f = (float)v;
-  return (double)f < v ? nextafterf(f, INFINITY) : f;
-}
 
 /* Scratch of one thread for the SGEMM path. */
 typedef struct gemm_work {
@@ -141,7 +136,7 @@ static void rank_gemm_block(const rank_job *jb, gemm_work *w, size_t q0,
       double t = exact(jb, i, (size_t)jb->cand[i * m + c]);
       w->t[qi * m + c] = t;
       w->lo[qi * m + c] = round_down(t - e - qn2);
-      w->hi[qi * m + c] = round_up(t + e - qn2);
+      w->hi[qi * m + c] = ev__knn_float_up(t + e - qn2);
       jb->before[i * m + c] = 0;
     }
   }
@@ -229,7 +224,7 @@ static void sym_limits_row(const rank_job *jb, const sym_limits *L, size_t i,
     double t = exact(jb, i, (size_t)jb->cand[a]);
     L->t[a] = t;
     L->lo[a] = round_down(t - e - qn2);
-    L->hi[a] = round_up(t + e - qn2);
+    L->hi[a] = ev__knn_float_up(t + e - qn2);
   }
 }
 

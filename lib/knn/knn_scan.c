@@ -22,8 +22,6 @@
 
 #include "knn_scan.h"
 
-#define EPS_U (1.0 / 16777216.0) /* unit roundoff of float, 2^-24 */
-#define SAFETY 1.5               /* margin over the proven bound */
 
 ev_status ev__scan_alloc(ev__scan *s, size_t bq, size_t k) {
   memset(s, 0, sizeof *s);
@@ -65,7 +63,6 @@ static const float *query_row(const ev__knn_job *job, size_t q) {
 void ev__scan_begin(ev__scan *s, const ev__knn_job *job, size_t q0,
                     size_t mq) {
   const ev_knn *ix = job->index;
-  double dim = (double)ix->dim, gamma = dim * EPS_U / (1 - dim * EPS_U);
   for (size_t qi = 0; qi < mq; qi++) {
     ev__topk_reset(&s->heaps[qi]);
     s->thr[qi] = INFINITY;
@@ -73,21 +70,8 @@ void ev__scan_begin(ev__scan *s, const ev__knn_job *job, size_t q0,
                          : ev__knn_norm(query_row(job, q0 + qi), ix->dim);
     s->qn[qi] = n;
     s->qn2[qi] = n * n;
-    /* The last term covers underflow: each float operation may lose up to
-     * 2^-149 in absolute terms. */
-    s->bound[qi] = job->kind == EV__KNN_COS
-                       ? SAFETY * (gamma + 8 * EPS_U)
-                       : SAFETY * ((gamma + 3 * EPS_U) *
-                                       (n * n + ix->max_sqnorm) +
-                                   (dim + 8) * 1e-44);
+    s->bound[qi] = ev__knn_scan_bound(job->kind, ix->dim, n, ix->max_sqnorm);
   }
-}
-
-/* The smallest float >= v. */
-static float round_up(double v) {
-  if (v >= (double)FLT_MAX) return INFINITY;
-  float f = (float)v;
-  return (double)f < v ? nextafterf(f, INFINITY) : f;
 }
 
 /* Offer reference row r to query qi with its exact distance; when the heap
@@ -103,8 +87,8 @@ static void offer(ev__scan *s, const ev__knn_job *job, size_t q0, size_t qi,
   ev__topk_push(h, d, r);
   if (h->size < h->k) return;
   double limit = h->d[0] + s->bound[qi];
-  s->thr[qi] = job->kind == EV__KNN_COS ? round_up((limit - 1) * s->qn[qi])
-                                        : round_up(limit - s->qn2[qi]);
+  s->thr[qi] = job->kind == EV__KNN_COS ? ev__knn_float_up((limit - 1) * s->qn[qi])
+                                        : ev__knn_float_up(limit - s->qn2[qi]);
 }
 
 #pragma GCC diagnostic ignored "-Wpsabi"
