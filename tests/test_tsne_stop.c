@@ -38,18 +38,23 @@ static ev_tsne *fit(size_t n, const float *x) {
 /* scikit-learn (Debian's python3-sklearn; tests/ref/tsne_uniform.py prints
  * these) on the same data, defaults, Barnes-Hut: it runs its 1,000
  * iterations and ends with KL 1.0089 (200 rows), 1.9588 (1,000), 2.5819
- * (3,000) and spreads 5.80, 16.5, 25.7. Ours, measured: 1,000 iterations,
- * KL 1.0306, 1.9620, 2.5808 and spreads 5.72, 18.2, 29.3. The maps differ
- * in their random details (kNN ties, PCA signs, summation order), so the KL
- * is asserted within 4 % of scikit-learn's (the largest gap, 2.2 %, is at
- * 200 rows, where one map's details weigh most) and the spread within
- * 0.8 to 1.25 times; a fit stopped early is far outside both (29 iterations
- * left a KL above 3 and a spread of 1e-8). */
+ * (3,000) and spreads 5.80, 16.5, 25.7. Ours: 1,000 iterations, KL 1.9620
+ * at 1,000 rows and 2.5808 at 3,000, spreads 18.2 and 29.3. The maps
+ * differ in their random details (kNN ties, PCA signs, summation order).
+ * At 200 rows one map's details weigh most: the KL depends on which local
+ * optimum the descent finds, and that changes with the processor (libm's
+ * and OpenBLAS's code paths move the PCA start in its last bits): ours was
+ * 1.0306 on an Intel Xeon and is 1.1103 on an AMD EPYC. scikit-learn's own
+ * KL at 200 rows spans 1.002 to 1.072 over random_state 0 to 5, ours with
+ * a random start 1.002 to 1.100 over 8 seeds. So the KL is asserted within
+ * 4 % of scikit-learn's at 1,000 and 3,000 rows and within 12 % at 200,
+ * and the spread within 0.8 to 1.25 times; a fit stopped early is far
+ * outside both (29 iterations left a KL above 3 and a spread of 1e-8). */
 static const struct {
   size_t n;
-  double kl, spread;
-} sklearn_uniform[] = {{200, 1.0089, 5.80}, {1000, 1.9588, 16.5},
-                       {3000, 2.5819, 25.7}};
+  double kl, kl_tol, spread;
+} sklearn_uniform[] = {{200, 1.0089, 0.12, 5.80}, {1000, 1.9588, 0.04, 16.5},
+                       {3000, 2.5819, 0.04, 25.7}};
 
 START_TEST(uniform_data_runs_its_iterations) {
   size_t n = sklearn_uniform[_i].n;
@@ -61,8 +66,8 @@ START_TEST(uniform_data_runs_its_iterations) {
   ck_assert_ev_ok(ev_tsne_kl_divergence(t, &kl));
   ck_assert_uint_eq(iters, 1000);
   double sk = sklearn_uniform[_i].kl, s = spread(t, n);
-  ck_assert_msg(fabs(kl - sk) < 0.04 * sk, "n = %zu: KL %.4f, scikit-learn %.4f",
-                n, kl, sk);
+  ck_assert_msg(fabs(kl - sk) < sklearn_uniform[_i].kl_tol * sk,
+                "n = %zu: KL %.4f, scikit-learn %.4f", n, kl, sk);
   ck_assert_msg(s > 0.8 * sklearn_uniform[_i].spread &&
                     s < 1.25 * sklearn_uniform[_i].spread,
                 "n = %zu: spread %.3f, scikit-learn %.3f", n, s,
