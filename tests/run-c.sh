@@ -13,7 +13,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 i=0
 for t in "$@"; do
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
-  ( "${wrapper[@]}" "$t" > "$tmp/$i.out" 2>&1; echo $? > "$tmp/$i.rc" ) &
+  ( s=$(date +%s.%N); "${wrapper[@]}" "$t" > "$tmp/$i.out" 2>&1; echo $? > "$tmp/$i.rc"
+    echo "$(date +%s.%N) $s" | awk '{printf "%.1f\n", $1 - $2}' > "$tmp/$i.time" ) &
   i=$((i + 1))
 done
 wait
@@ -31,6 +32,11 @@ for t in "$@"; do
   [ "$rc" -ne 0 ] && [ "$((f))" -eq 0 ] && bad+=("$(basename "$t") (exit $rc)")
 done
 echo "C tests: $((checks - fails)) passed, $fails failed"
+# Each program's wall time, slowest first: where this part's time goes.
+i=0
+for t in "$@"; do echo "$(cat "$tmp/$i.time") s $(basename "$t")"; i=$((i + 1)); done |
+  sort -rn | head -n 8 | tr '\n' ';' | sed 's/;$//; s/;/, /g; s/^/slowest programs: /'
+echo
 # Skips are failures (testutil.h's TU_REQUIRE) unless EV_ALLOW_SKIPS names
 # them; the allowed ones are listed so that a run says what it left out.
 if [ ${#skipped[@]} -gt 0 ]; then

@@ -1413,6 +1413,10 @@ int main(int argc, char **argv) {
   }
   Suite *s = suite_create("bad_inputs");
   TCase *tc = tcase_create("bad_inputs");
+  /* The first extraction call loads the backend module and libtorch
+   * (about 290 shared objects): seconds on a loaded machine, beyond
+   * Check's default 4 s. */
+  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, every_bad_input_gets_its_status);
   tcase_add_test(tc, every_message_says_what_to_do);
   tcase_add_test(tc, every_public_call_is_in_the_table);

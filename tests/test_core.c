@@ -296,6 +296,10 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
+  /* The first extraction call loads the backend module and libtorch
+   * (about 290 shared objects): seconds on a loaded machine, beyond
+   * Check's default 4 s. */
+  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, version_matches_header);
   tcase_add_test(tc, status_names);
   tcase_add_test(tc, error_message_set_and_cleared);
