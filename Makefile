@@ -150,7 +150,10 @@ endif
 # embedviz.pc: the shared library. embedviz-static.pc: the static archive
 # by its file name, so that a static link stays static also where the
 # shared library is installed beside it (-lembedviz would pick the .so).
-# Both: the backend module is loaded at run time, never linked.
+# Both: the backend module is loaded at run time, never linked. Remade on
+# every run: they carry PREFIX, LIBDIR and INCLUDEDIR, which each
+# `make install PREFIX=...` may change.
+$(BUILD)/embedviz.pc $(BUILD)/embedviz-static.pc: FORCE_BACKEND_FLAGS
 $(BUILD)/embedviz.pc: pkgconfig/embedviz.pc.in Makefile
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
