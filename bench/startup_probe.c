@@ -2,7 +2,8 @@
  * backend module"): shared objects mapped and RSS at the start of main,
  * then for `work` the same after PCA + kNN + t-SNE on 1,000 x 50, and for
  * `model FILE` the cost of the first extraction call (loading the backend
- * module and libtorch) and of two model loads. "libtorch mapped" says
+ * module and libtorch) and of two model loads, for `firstload FILE` the
+ * cost of an ev_model_load that is the first extraction call. "libtorch mapped" says
  * whether libtorch or the backend module is in /proc/self/maps.
  * tests/check-example.sh checks the counts (fewer than 30 objects, under
  * 20 MB, no libtorch) against an installed library; bench/bench-startup.sh
@@ -10,6 +11,7 @@
  *   cc -O1 -Iinclude bench/startup_probe.c -o probe -Lbuild -lembedviz \
  *      -Wl,-rpath,$PWD/build
  *   ./probe version; ./probe work; ./probe model build/tests/extract/resnet18.pt
+ *   ./probe firstload build/tests/extract/resnet18.pt
  *   /usr/bin/time -f "%e s %M kB" ./probe version */
 #include <embedviz.h>
 #include <stdio.h>
@@ -54,6 +56,14 @@ int main(int argc, char **argv) {
     printf("after work: %d shared objects, %ld kB RSS, libtorch mapped: %s\n", n1, rss_kb(),
            torch ? "yes" : "no");
     return 0;
+  }
+  if (!strcmp(mode, "firstload") && argc > 2) { /* ev_model_load as the first extraction call */
+    ev_model *m = NULL; double t0 = now(); int st = ev_model_load(argv[2], EV_DEVICE_CPU, &m); double t1 = now();
+    int n1 = objects();
+    printf("first ev_model_load %.1f ms (module, libtorch and the model), status %d; %d shared objects, %ld kB RSS, libtorch mapped: %s\n",
+           (t1 - t0) * 1e3, st, n1, rss_kb(), torch ? "yes" : "no");
+    ev_model_free(m);
+    return st != 0;
   }
   /* model: first and second load */
   double t0 = now(); int ok = ev_extract_available(); double t1 = now();
