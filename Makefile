@@ -246,7 +246,7 @@ ifeq ($(SAN)$(WITH_TORCH),asan1)
 $(filter-out $(BUILD)/tests/test_backend,$(TEST_BINS)): TEST_LIBS += -L$(BUILD) \
   -Wl,--no-as-needed -l:$(BACKEND_FILE) -Wl,--as-needed -Wl,-rpath,$(abspath $(BUILD))
 endif
-FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),version oldversion refuses noentry garbage)
+FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),version oldversion refuses noentry garbage needslib)
 $(BUILD)/tests/test_backend: $(FAKE_BACKENDS)
 $(BUILD)/tests/backend-fake/garbage/$(BACKEND_FILE):
 	@mkdir -p $(dir $@)
@@ -254,6 +254,11 @@ $(BUILD)/tests/backend-fake/garbage/$(BACKEND_FILE):
 $(BUILD)/tests/backend-fake/%/$(BACKEND_FILE): tests/backend_fake.c lib/extract/backend.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_$* $< -o $@
+# needslib needs stub/libev-fake-absent.so, which is not on the search path.
+$(BUILD)/tests/backend-fake/needslib/$(BACKEND_FILE): tests/backend_fake.c lib/extract/backend.h
+	@mkdir -p $(dir $@) $(dir $@)../stub
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_stub -Wl,-soname,libev-fake-absent.so $< -o $(dir $@)../stub/libev-fake-absent.so
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_needslib $< -o $@ -L$(dir $@)../stub -l:libev-fake-absent.so
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all

@@ -4,7 +4,10 @@
  *   oldversion  a module of the same backend ABI and table size, built
  *            with another libembedviz version (1.0.0)
  *   refuses  a module that refuses this library (returns NULL)
- *   noentry  a shared object without the entry point */
+ *   noentry  a shared object without the entry point
+ *   needslib a module that needs a library which is not on the search path
+ *            (as the real one does when libtorch is not installed); the
+ *            library is `stub` (FAKE_stub), built in another folder */
 #include <stddef.h>
 
 #include "extract/backend.h"
@@ -25,6 +28,17 @@ ev_backend_entry_v1(const ev__backend_host *host) {
   (void)host;
   return &table;
 }
+#elif defined(FAKE_stub)
+__attribute__((visibility("default"))) int ev_fake_absent_function(void);
+int ev_fake_absent_function(void) { return 1; }
+#elif defined(FAKE_needslib)
+int ev_fake_absent_function(void);
+__attribute__((visibility("default"))) const ev__backend *
+ev_backend_entry_v1(const ev__backend_host *host) {
+  (void)host;
+  (void)ev_fake_absent_function(); /* never reached: dlopen fails first */
+  return NULL;
+}
 #elif defined(FAKE_refuses)
 __attribute__((visibility("default"))) const ev__backend *
 ev_backend_entry_v1(const ev__backend_host *host) {
@@ -35,5 +49,5 @@ ev_backend_entry_v1(const ev__backend_host *host) {
 __attribute__((visibility("default"))) int ev_backend_something_else(void);
 int ev_backend_something_else(void) { return 1; }
 #else
-#error "build with -DFAKE_version, -DFAKE_oldversion, -DFAKE_refuses or -DFAKE_noentry"
+#error "build with -DFAKE_version, -DFAKE_oldversion, -DFAKE_refuses, -DFAKE_noentry, -DFAKE_needslib or -DFAKE_stub"
 #endif

@@ -174,6 +174,18 @@ START_TEST(module_without_entry_is_refused) {
 }
 END_TEST
 
+/* A library the module needs cannot be found, as when libtorch is not
+ * installed: dlopen's reason names it, and the message says what to
+ * install. */
+START_TEST(module_missing_a_library_names_it) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/%s", fake_dir("needslib"), MODULE);
+  expect_refused(fake_dir("needslib"), path, "cannot load the libtorch backend",
+                 "libev-fake-absent.so", "is libtorch installed?",
+                 (const char *)NULL);
+}
+END_TEST
+
 /* dlopen's own reason (here: not an ELF file) is passed on. */
 START_TEST(unloadable_module_gives_dlerror) {
   char path[PATH_MAX + 64];
@@ -374,6 +386,7 @@ int main(void) {
   tcase_add_test(tc, module_refusing_library_is_refused);
   tcase_add_test(tc, module_without_entry_is_refused);
   tcase_add_test(tc, unloadable_module_gives_dlerror);
+  tcase_add_test(tc, module_missing_a_library_names_it);
   tcase_add_test(tc, concurrent_first_loads_without_backend);
   tcase_add_test(tc, libtorch_loaded_only_on_first_use);
   tcase_add_test(tc, env_dir_with_module_is_used);
