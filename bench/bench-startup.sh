@@ -31,15 +31,27 @@ field() { # field LINE-PREFIX N: the Nth number of the probe's line
 }
 export -n EMBEDVIZ_BACKEND_DIR
 
+# The machine's own cost of starting a program (an empty C program linking
+# nothing), for comparison: on a loaded machine it is most of the wall time.
+echo 'int main(void) { return 0; }' > "$tmp/empty.c" && cc "$tmp/empty.c" -o "$tmp/empty"
+t0=$(date +%s%N)
+for _ in $(seq "$RUNS"); do "$tmp/empty"; done
+t1=$(date +%s%N)
+echo "BENCH case=startup-empty-program impl=libc-only seconds=$(awk -v n=$(( (t1 - t0) / RUNS / 1000 )) 'BEGIN{printf "%.3f", n/1e6}') runs=$RUNS"
+
 # version: start to exit, mean of RUNS runs; max RSS of one run.
 "$tmp/probe" version > /dev/null
 t0=$(date +%s%N)
 for _ in $(seq "$RUNS"); do "$tmp/probe" version > /dev/null; done
 t1=$(date +%s%N)
 ms=$(( (t1 - t0) / RUNS / 1000000 ))
+# CPU time (user + sys) per run: what the start costs, less dependent on
+# the machine's load than the wall time.
+cpu_ms=$(for _ in $(seq "$RUNS"); do /usr/bin/time -f "%U %S" "$tmp/probe" version 2>&1 >/dev/null | tail -1; done |
+         awk '{c += $1 + $2; n++} END {printf "%d", c / n * 1000}')
 out=$(/usr/bin/time -f "time %e s %M kB" "$tmp/probe" version 2>&1)
 objs=$(echo "$out" | field start: 1); kb=$(echo "$out" | field time 3)
-echo "BENCH case=startup-version impl=libembedviz seconds=$(awk -v m=$ms 'BEGIN{printf "%.3f", m/1000}') peak_mb=$(awk -v k=$kb 'BEGIN{printf "%.1f", k/1024}') objects=$objs runs=$RUNS torch=$(echo "$out" | grep -o 'mapped: [a-z]*' | head -1 | cut -d' ' -f2)"
+echo "BENCH case=startup-version impl=libembedviz seconds=$(awk -v m=$ms 'BEGIN{printf "%.3f", m/1000}') peak_mb=$(awk -v k=$kb 'BEGIN{printf "%.1f", k/1024}') objects=$objs cpu_ms=$cpu_ms runs=$RUNS torch=$(echo "$out" | grep -o 'mapped: [a-z]*' | head -1 | cut -d' ' -f2)"
 verdict "version program: $objs shared objects < 30" $(( objs < 30 ))
 verdict "version program: ${ms} ms start to exit < 50 ms (mean of $RUNS)" $(( ms < 50 ))
 verdict "version program: $kb kB max RSS < 20 MB" $(( kb < 20480 ))
