@@ -246,7 +246,7 @@ ifeq ($(SAN)$(WITH_TORCH),asan1)
 $(filter-out $(BUILD)/tests/test_backend,$(TEST_BINS)): TEST_LIBS += -L$(BUILD) \
   -Wl,--no-as-needed -l:$(BACKEND_FILE) -Wl,--as-needed -Wl,-rpath,$(abspath $(BUILD))
 endif
-FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),version oldversion refuses noentry garbage needslib)
+FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),version oldversion refuses noentry garbage needslib counts)
 $(BUILD)/tests/test_backend: $(FAKE_BACKENDS)
 $(BUILD)/tests/backend-fake/garbage/$(BACKEND_FILE):
 	@mkdir -p $(dir $@)

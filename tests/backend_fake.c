@@ -5,6 +5,8 @@
  *            with another libembedviz version (1.0.0)
  *   refuses  a module that refuses this library (returns NULL)
  *   noentry  a shared object without the entry point
+ *   counts   a module that counts the calls of its entry point (slowly, so
+ *            that threads asking at once meet while it loads) and refuses
  *   needslib a module that needs a library which is not on the search path
  *            (as the real one does when libtorch is not installed); the
  *            library is `stub` (FAKE_stub), built in another folder */
@@ -28,6 +30,17 @@ ev_backend_entry_v1(const ev__backend_host *host) {
   (void)host;
   return &table;
 }
+#elif defined(FAKE_counts)
+#include <time.h>
+__attribute__((visibility("default"))) int ev_fake_entry_calls;
+__attribute__((visibility("default"))) const ev__backend *
+ev_backend_entry_v1(const ev__backend_host *host) {
+  struct timespec t = {0, 200 * 1000 * 1000};
+  (void)host;
+  __atomic_add_fetch(&ev_fake_entry_calls, 1, __ATOMIC_SEQ_CST);
+  nanosleep(&t, NULL);
+  return NULL;
+}
 #elif defined(FAKE_stub)
 __attribute__((visibility("default"))) int ev_fake_absent_function(void);
 int ev_fake_absent_function(void) { return 1; }
@@ -49,5 +62,5 @@ ev_backend_entry_v1(const ev__backend_host *host) {
 __attribute__((visibility("default"))) int ev_backend_something_else(void);
 int ev_backend_something_else(void) { return 1; }
 #else
-#error "build with -DFAKE_version, -DFAKE_oldversion, -DFAKE_refuses, -DFAKE_noentry, -DFAKE_needslib or -DFAKE_stub"
+#error "build with -DFAKE_version, -DFAKE_oldversion, -DFAKE_refuses, -DFAKE_noentry, -DFAKE_counts, -DFAKE_needslib or -DFAKE_stub"
 #endif

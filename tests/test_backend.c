@@ -251,6 +251,32 @@ START_TEST(concurrent_first_loads_without_backend) {
 }
 END_TEST
 
+/* Loading happens once: threads asking at once while the module loads
+ * (its entry point takes 200 ms), then more calls, all get the refusal,
+ * and the entry point ran once. r->extra: its count of calls. */
+static void counted_loads(result *r, const char *arg) {
+  concurrent_loads(r, arg);
+  int flag = r->flag;
+  for (int i = 0; i < 3; i++) flag -= ev_extract_available() != 0;
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/%s", fake_dir("counts"), MODULE);
+  void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD); /* loaded, never closed */
+  int *calls = h ? (int *)dlsym(h, "ev_fake_entry_calls") : NULL;
+  r->extra = calls ? *calls : -1;
+  r->flag = flag;
+}
+
+START_TEST(first_load_happens_once) {
+  result r = run_child(counted_loads, fake_dir("counts"),
+                       "/nonexistent/model.pt");
+  ck_assert_int_eq(r.status, EV_ERR_UNSUPPORTED);
+  ck_assert_ptr_nonnull(strstr(r.msg, "refused this libembedviz"));
+  ck_assert_int_eq(r.flag, NTHREADS);
+  ck_assert_msg(r.extra == 1, "the module's entry point ran %d times",
+                r.extra);
+}
+END_TEST
+
 /* ---- the real module (built with libtorch) ---- */
 
 /* The real module's cases need it beside this program and no
@@ -388,6 +414,7 @@ int main(void) {
   tcase_add_test(tc, unloadable_module_gives_dlerror);
   tcase_add_test(tc, module_missing_a_library_names_it);
   tcase_add_test(tc, concurrent_first_loads_without_backend);
+  tcase_add_test(tc, first_load_happens_once);
   tcase_add_test(tc, libtorch_loaded_only_on_first_use);
   tcase_add_test(tc, env_dir_with_module_is_used);
   tcase_add_test(tc, concurrent_first_loads_of_a_model);
