@@ -150,7 +150,10 @@ endif
 # embedviz.pc: the shared library. embedviz-static.pc: the static archive
 # by its file name, so that a static link stays static also where the
 # shared library is installed beside it (-lembedviz would pick the .so).
-# Both: the backend module is loaded at run time, never linked.
+# Both: the backend module is loaded at run time, never linked. Remade on
+# every run: they carry PREFIX, LIBDIR and INCLUDEDIR, which each
+# `make install PREFIX=...` may change.
+$(BUILD)/embedviz.pc $(BUILD)/embedviz-static.pc: FORCE_BACKEND_FLAGS
 $(BUILD)/embedviz.pc: pkgconfig/embedviz.pc.in Makefile
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
@@ -243,7 +246,7 @@ ifeq ($(SAN)$(WITH_TORCH),asan1)
 $(filter-out $(BUILD)/tests/test_backend,$(TEST_BINS)): TEST_LIBS += -L$(BUILD) \
   -Wl,--no-as-needed -l:$(BACKEND_FILE) -Wl,--as-needed -Wl,-rpath,$(abspath $(BUILD))
 endif
-FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),version refuses noentry garbage)
+FAKE_BACKENDS := $(patsubst %,$(BUILD)/tests/backend-fake/%/$(BACKEND_FILE),version oldversion refuses noentry garbage needslib counts)
 $(BUILD)/tests/test_backend: $(FAKE_BACKENDS)
 $(BUILD)/tests/backend-fake/garbage/$(BACKEND_FILE):
 	@mkdir -p $(dir $@)
@@ -251,6 +254,11 @@ $(BUILD)/tests/backend-fake/garbage/$(BACKEND_FILE):
 $(BUILD)/tests/backend-fake/%/$(BACKEND_FILE): tests/backend_fake.c lib/extract/backend.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_$* $< -o $@
+# needslib needs stub/libev-fake-absent.so, which is not on the search path.
+$(BUILD)/tests/backend-fake/needslib/$(BACKEND_FILE): tests/backend_fake.c lib/extract/backend.h
+	@mkdir -p $(dir $@) $(dir $@)../stub
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_stub -Wl,-soname,libev-fake-absent.so $< -o $(dir $@)../stub/libev-fake-absent.so
+	$(CC) $(TEST_CFLAGS) -fPIC -shared -DFAKE_needslib $< -o $@ -L$(dir $@)../stub -l:libev-fake-absent.so
 
 check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all

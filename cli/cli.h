@@ -129,8 +129,10 @@ int evc_cmd_umap(int argc, char **argv); /* cmd_umap.c */
 int evc_cmd_extract(int argc, char **argv);
 int evc_cmd_report(int argc, char **argv);
 
-/* A command whose capability this build lacks: --help says so (status
- * 0), anything else fails with a message (status 1). */
+/* A command whose capability is not available here (extraction: not
+ * built, backend module not installed or of another version): --help says
+ * so (status 0), anything else fails with a message (status 1); both give
+ * the library's reason, ev_last_error(). */
 int evc_unavailable(int argc, char **argv, const char *command, const char *capability);
 
 /* Class names of Fashion-MNIST, used when no --classes file is given and

@@ -648,8 +648,8 @@ int evr_load_folder(const evr_options *o, evr_data *d) {
   char **classes = NULL, **ref_classes = NULL;
   size_t n_classes = 0, n_ref_classes = 0;
   if (!ev_extract_available())
-    return evc_err("--model needs extraction, which this libembedviz build lacks (libtorch): extract the features "
-                   "elsewhere and use --features F.npy --labels L.npy instead");
+    return evc_err("--model needs extraction, which is not available (%s). Extract the features elsewhere and use "
+                   "--features F.npy --labels L.npy instead", ev_last_error());
   if (scan_classes(o->images, d, NULL, NULL, NULL, &classes, &n_classes)) return free_strings(classes, n_classes), 1;
   int rc = 0;
   if (o->reference_images) {

@@ -137,8 +137,8 @@ static int extract_layers(const evr_options *o, evr_data *d) {
   evc_mat out[EVR_MAX_LAYERS] = {{0}};
   size_t chw[3] = {1, (size_t)d->side, (size_t)d->side};
   if (!ev_extract_available())
-    return evc_err("extraction is not available: this libembedviz build lacks it (libtorch): use --data with "
-                   "test_<layer>.npy files instead of --model");
+    return evc_err("extraction is not available (%s). Use --data with test_<layer>.npy files instead of --model",
+                   ev_last_error());
   for (int l = 0; l < d->n_layers; l++)
     if (strcmp(d->layer_name[l], "pixels")) names[n] = d->layer_name[l], idx[n++] = l;
   if (n && evc_extract_layers(o->model, &d->images, chw, names, n, 0, 256, o->threads, "test images", out)) return 1;

@@ -148,7 +148,7 @@ int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t ch
   int rc = 0;
   float *dst[64];
   size_t ld[64], cols;
-  if (!ev_extract_available()) return evc_err("extraction is not available: this libembedviz build lacks it (libtorch)");
+  if (!ev_extract_available()) return evc_err("extraction is not available: %s", ev_last_error());
   if (n_layers > 64) return evc_err("at most 64 layers at once");
   if ((st = ev_model_load(model_path, EV_DEVICE_CPU, &model))) return evc_lib_err("loading the model", st);
   if ((st = ev_extractor_create(model, &ex)) || (st = ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, (double)batch)) ||

@@ -193,9 +193,11 @@ int evc_read_class_names(const char *path, char ***names) {
 int evc_unavailable(int argc, char **argv, const char *command, const char *capability) {
   int help = 0;
   for (int k = 1; k < argc; k++) help |= !strcmp(argv[k], "--help") || !strcmp(argv[k], "-h");
+  /* the library's reason: not built with it, module not installed,
+   * another version... (ev_extract_available() recorded it) */
   if (help) {
-    printf("Usage: embedviz %s [options]\n%s is not available in this build of libembedviz.\n", command, capability);
+    printf("Usage: embedviz %s [options]\n%s is not available here: %s\n", command, capability, ev_last_error());
     return 0;
   }
-  return evc_err("%s is not available: this libembedviz build has no %s", command, capability);
+  return evc_err("%s is not available: %s", command, ev_last_error());
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install into a scratch prefix, build every example in examples/ against the
 # installed library through pkg-config (shared, then static through
-# embedviz-static.pc, with the shared library installed beside the archive)
-# and run them; check that the library links no libtorch and that both
-# kinds of program find the installed backend module, and name it when it
-# is gone; then check that DESTDIR staging and `make uninstall` leave
-# nothing behind.
+# `--static embedviz` and embedviz-static.pc, with the shared library
+# installed beside the archive) and run them; check what a program that
+# does not extract maps (bench/startup_probe.c: objects, memory, no
+# libtorch), that the library links no libtorch and that both kinds of
+# program find the installed backend module, and name it when it is gone;
+# then check that DESTDIR staging and `make uninstall` leave nothing behind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
@@ -24,19 +25,24 @@ for ex in examples/*.c; do
     fail=$((fail + 1)); echo "example $name (shared): FAILED"; cat "$tmp/$name.out" 2>/dev/null
   fi
 done
-# Static: embedviz-static.pc names the archive, so the link is static also
-# with libembedviz.so installed beside it (-lembedviz would take the .so).
-for ex in examples/*.c; do
-  [ -e "$ex" ] || continue
-  name=$(basename "$ex" .c)
-  if cc -std=c11 -O1 "$ex" -o "$tmp/$name.static" \
-       $(pkg-config --cflags --libs --static embedviz-static) &&
-     ! ldd "$tmp/$name.static" | grep -q libembedviz &&
-     "$tmp/$name.static" > "$tmp/$name.static.out" 2>&1; then
-    pass=$((pass + 1)); echo "example $name (static): ok"
-  else
-    fail=$((fail + 1)); echo "example $name (static): FAILED"; cat "$tmp/$name.static.out" 2>/dev/null
-  fi
+# Static, with libembedviz.so installed beside the archive: the README's
+# line `pkg-config --cflags --libs --static embedviz` (its Cflags.private
+# -Wl,-Bstatic makes -lembedviz take the archive) and embedviz-static.pc
+# (which names the archive). The program must not need libembedviz.so.1.
+for pc in embedviz embedviz-static; do
+  for ex in examples/*.c; do
+    [ -e "$ex" ] || continue
+    name=$(basename "$ex" .c)
+    if cc -std=c11 -O1 "$ex" -o "$tmp/$name.static" \
+         $(pkg-config --cflags --libs --static $pc) &&
+       ! readelf -d "$tmp/$name.static" | grep NEEDED | grep -q libembedviz &&
+       "$tmp/$name.static" > "$tmp/$name.static.out" 2>&1; then
+      pass=$((pass + 1)); echo "example $name (static, pkg-config --static $pc): ok"
+    else
+      fail=$((fail + 1)); echo "example $name (static, pkg-config --static $pc): FAILED"
+      readelf -d "$tmp/$name.static" 2>/dev/null | grep NEEDED; cat "$tmp/$name.static.out" 2>/dev/null
+    fi
+  done
 done
 # The library links no libtorch, c10 or OpenCV; the backend module is
 # installed in lib/embedviz/ and found there by a program linked against the
@@ -46,6 +52,27 @@ if readelf -d "$prefix/lib/libembedviz.so.1" | grep NEEDED | grep -Eqi 'torch|c1
   fail=$((fail + 1)); echo "libembedviz.so.1 links libtorch:"; readelf -d "$prefix/lib/libembedviz.so.1" | grep NEEDED
 else
   pass=$((pass + 1)); echo "libembedviz.so.1 links no libtorch, c10 or OpenCV: ok"
+fi
+# What a program that does not extract pays for linking the installed
+# libembedviz.so.1 (issue 20): bench/startup_probe.c, printing only the
+# version, then PCA + kNN + t-SNE on 1,000 rows, maps fewer than 30 shared
+# objects and under 20 MB resident at the start of main, and no libtorch or
+# backend module before or after its work. Counts and maps only: the
+# timing is in bench/bench-startup.sh.
+if cc -O1 bench/startup_probe.c -o "$tmp/probe" $(pkg-config --cflags --libs embedviz); then
+  for mode in version work; do
+    out=$(env -u EMBEDVIZ_BACKEND_DIR LD_LIBRARY_PATH=$prefix/lib "$tmp/probe" $mode 2>&1)
+    if echo "$out" | awk -v mode=$mode '
+         /^(start|after work): / { lines++; n = $(NF - 8) + 0; kb = $(NF - 5) + 0
+           if (n < 1 || n >= 30 || $NF != "no" || ($1 == "start:" && (kb < 1 || kb >= 20480))) bad = 1 }
+         END { exit !(lines == (mode == "work" ? 2 : 1) && !bad) }'; then
+      pass=$((pass + 1)); echo "startup ($mode): $(echo "$out" | grep -E '^(start|after work):' | tr '\n' ';') ok"
+    else
+      fail=$((fail + 1)); echo "startup ($mode): FAILED (want < 30 shared objects, < 20 MB at start, no libtorch):"; echo "$out"
+    fi
+  done
+else
+  fail=$((fail + 1)); echo "cannot build bench/startup_probe.c against the installed library"
 fi
 if [ -e build/libembedviz-torch.so ]; then
   cat > "$tmp/backend.c" <<'EOC'
@@ -89,6 +116,15 @@ files="include/embedviz.h include/embedviz/core.h lib/libembedviz.so.1 lib/libem
 [ -e build/libembedviz-torch.so ] && files="$files lib/embedviz/libembedviz-torch.so"
 for f in $files; do
   if [ -e "$stage/usr/local/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "not installed: $f"; fi
+done
+# The .pc files are made for this install's prefix, not the previous one's.
+for pc in embedviz embedviz-static; do
+  if grep -qx 'prefix=/usr/local' "$stage/usr/local/lib/pkgconfig/$pc.pc" 2>/dev/null; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "$pc.pc of the second install is not for its prefix /usr/local:"
+    grep '^prefix=' "$stage/usr/local/lib/pkgconfig/$pc.pc"
+  fi
 done
 $MAKE --no-print-directory -s uninstall PREFIX=/usr/local DESTDIR="$stage" >/dev/null
 left=$(find "$stage" -type f -o -type l)

@@ -7,6 +7,7 @@
  * of its own (fork), which reports back through a pipe. The fake modules
  * are made by the Makefile from tests/backend_fake.c into
  * build/tests/backend-fake/. */
+#include <dlfcn.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "extract/backend.h"
 
 #define MODULE "libembedviz-torch.so"
 
@@ -144,6 +146,18 @@ START_TEST(other_version_is_refused) {
 }
 END_TEST
 
+/* Same backend ABI and table size, another libembedviz version: refused
+ * for the version alone. */
+START_TEST(other_version_same_abi_is_refused) {
+  char path[PATH_MAX + 64], want[128];
+  snprintf(path, sizeof path, "%s/%s", fake_dir("oldversion"), MODULE);
+  snprintf(want, sizeof want, "is for libembedviz 1.0.0 (backend ABI %d)",
+           EV__BACKEND_ABI);
+  expect_refused(fake_dir("oldversion"), path, want, EV_VERSION_STRING,
+                 (const char *)NULL);
+}
+END_TEST
+
 START_TEST(module_refusing_library_is_refused) {
   char path[PATH_MAX + 64];
   snprintf(path, sizeof path, "%s/%s", fake_dir("refuses"), MODULE);
@@ -156,6 +170,18 @@ START_TEST(module_without_entry_is_refused) {
   char path[PATH_MAX + 64];
   snprintf(path, sizeof path, "%s/%s", fake_dir("noentry"), MODULE);
   expect_refused(fake_dir("noentry"), path, "ev_backend_entry_v1",
+                 (const char *)NULL);
+}
+END_TEST
+
+/* A library the module needs cannot be found, as when libtorch is not
+ * installed: dlopen's reason names it, and the message says what to
+ * install. */
+START_TEST(module_missing_a_library_names_it) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/%s", fake_dir("needslib"), MODULE);
+  expect_refused(fake_dir("needslib"), path, "cannot load the libtorch backend",
+                 "libev-fake-absent.so", "is libtorch installed?",
                  (const char *)NULL);
 }
 END_TEST
@@ -218,31 +244,58 @@ START_TEST(concurrent_first_loads_without_backend) {
   ck_assert_int_eq(r.status, EV_ERR_UNSUPPORTED);
   ck_assert_int_eq(r.flag, NTHREADS);
   ck_assert_ptr_nonnull(strstr(r.msg, MODULE));
+  /* what memcheck relies on: an empty EMBEDVIZ_BACKEND_DIR keeps libtorch
+   * out of the process also after extraction was asked for */
+  ck_assert_msg(r.extra == 0, "libtorch was mapped although "
+                "EMBEDVIZ_BACKEND_DIR named an empty folder");
+}
+END_TEST
+
+/* Loading happens once: threads asking at once while the module loads
+ * (its entry point takes 200 ms), then more calls, all get the refusal,
+ * and the entry point ran once. r->extra: its count of calls. */
+static void counted_loads(result *r, const char *arg) {
+  concurrent_loads(r, arg);
+  int flag = r->flag;
+  for (int i = 0; i < 3; i++) flag -= ev_extract_available() != 0;
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/%s", fake_dir("counts"), MODULE);
+  void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD); /* loaded, never closed */
+  int *calls = h ? (int *)dlsym(h, "ev_fake_entry_calls") : NULL;
+  r->extra = calls ? *calls : -1;
+  r->flag = flag;
+}
+
+START_TEST(first_load_happens_once) {
+  result r = run_child(counted_loads, fake_dir("counts"),
+                       "/nonexistent/model.pt");
+  ck_assert_int_eq(r.status, EV_ERR_UNSUPPORTED);
+  ck_assert_ptr_nonnull(strstr(r.msg, "refused this libembedviz"));
+  ck_assert_int_eq(r.flag, NTHREADS);
+  ck_assert_msg(r.extra == 1, "the module's entry point ran %d times",
+                r.extra);
 }
 END_TEST
 
 /* ---- the real module (built with libtorch) ---- */
 
-/* 1 when the real module's cases can run here. When EMBEDVIZ_BACKEND_DIR
- * is set by the caller (tests/sanitizers/run-valgrind.sh points it at an
- * empty folder so that memcheck never runs libtorch), or this build has no
- * module (WITH_TORCH=0), they are skipped, and the line says so. */
-static int real_module(void) {
-  const char *env = getenv("EMBEDVIZ_BACKEND_DIR");
-  char path[PATH_MAX + 64];
-  snprintf(path, sizeof path, "%s/%s", exe_dir(), MODULE);
-  if (env && *env) {
-    fprintf(stderr, "test_backend: cases of the real libtorch backend "
-            "skipped: EMBEDVIZ_BACKEND_DIR is set (%s) by the caller\n", env);
-    return 0;
-  }
-  if (access(path, F_OK) != 0) {
-    fprintf(stderr, "test_backend: cases of the real libtorch backend "
-            "skipped: no %s (a build without libtorch)\n", path);
-    return 0;
-  }
-  return 1;
-}
+/* The real module's cases need it beside this program and no
+ * EMBEDVIZ_BACKEND_DIR from the caller (tests/sanitizers/run-valgrind.sh
+ * points it at an empty folder so that memcheck never runs libtorch, and
+ * allows the skip with EV_ALLOW_SKIPS=libtorch). Otherwise the case fails,
+ * unless EV_ALLOW_SKIPS names it (tests/testutil.h TU_REQUIRE): Check
+ * would count a case that returns early as a pass. */
+#define REQUIRE_REAL_MODULE(id)                                               \
+  do {                                                                        \
+    const char *env_ = getenv("EMBEDVIZ_BACKEND_DIR");                        \
+    char path_[PATH_MAX + 64], why_[PATH_MAX + 128];                          \
+    snprintf(path_, sizeof path_, "%s/%s", exe_dir(), MODULE);                \
+    snprintf(why_, sizeof why_, "EMBEDVIZ_BACKEND_DIR is set (%s) by the "    \
+             "caller", env_ ? env_ : "");                                     \
+    TU_REQUIRE(!(env_ && *env_), id, "libtorch", why_);                       \
+    snprintf(why_, sizeof why_, "no %s (a build without libtorch)", path_);   \
+    TU_REQUIRE(access(path_, F_OK) == 0, id, "libtorch", why_);               \
+  } while (0)
 
 /* Before extraction is used nothing of libtorch is mapped; PCA, kNN and
  * t-SNE do not change that; ev_extract_available() loads it. */
@@ -275,7 +328,7 @@ static void lazy_load(result *r, const char *arg) {
 }
 
 START_TEST(libtorch_loaded_only_on_first_use) {
-  if (!real_module()) return;
+  REQUIRE_REAL_MODULE("test_backend.libtorch_loaded_only_on_first_use");
   result r = run_child(lazy_load, NULL, NULL);
   ck_assert_msg(r.status == EV_OK, "PCA/kNN/t-SNE: %s", r.msg);
   ck_assert_msg(r.flag, "libtorch or the module was mapped before extraction");
@@ -285,7 +338,7 @@ END_TEST
 
 /* A missing file: the module answers (EV_ERR_NOT_FOUND), so it is loaded. */
 START_TEST(env_dir_with_module_is_used) {
-  if (!real_module()) return;
+  REQUIRE_REAL_MODULE("test_backend.env_dir_with_module_is_used");
   result r = run_child(try_load, exe_dir(), NULL);
   ck_assert_int_eq(r.flag, 1);
   ck_assert_msg(r.status == EV_ERR_NOT_FOUND, "%s: %s",
@@ -294,7 +347,7 @@ START_TEST(env_dir_with_module_is_used) {
 END_TEST
 
 START_TEST(concurrent_first_loads_of_a_model) {
-  if (!real_module()) return;
+  REQUIRE_REAL_MODULE("test_backend.concurrent_first_loads_of_a_model");
   ck_assert_msg(tu_have_extract_models(), "cannot make the test models "
                 "(tests/ref/extract_models.py needs Python torch)");
   char model[PATH_MAX];
@@ -306,19 +359,66 @@ START_TEST(concurrent_first_loads_of_a_model) {
 }
 END_TEST
 
+/* The real module's side of the check: its entry point returns NULL for
+ * a library of another version or backend ABI (the library's table is
+ * only read up to its version when it is refused). r->flag: refusals of
+ * the three bad tables. */
+static void real_entry_refuses(result *r, const char *arg) {
+  char path[PATH_MAX + 64];
+  snprintf(path, sizeof path, "%s/%s", exe_dir(), MODULE);
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    snprintf(r->msg, sizeof r->msg, "%s", dlerror());
+    return;
+  }
+  ev__backend_entry_fn entry =
+      (ev__backend_entry_fn)dlsym(h, EV__BACKEND_ENTRY_NAME);
+  if (!entry) {
+    snprintf(r->msg, sizeof r->msg, "no %s in %.900s", EV__BACKEND_ENTRY_NAME,
+             path);
+    return;
+  }
+  r->status = 1;
+  ev__backend_host bad;
+  memset(&bad, 0, sizeof bad);
+  bad.abi = EV__BACKEND_ABI;
+  bad.size = sizeof bad;
+  bad.version = "1.0.0";
+  r->flag += entry(&bad) == NULL;
+  bad.version = EV_VERSION_STRING;
+  bad.abi = EV__BACKEND_ABI + 1;
+  r->flag += entry(&bad) == NULL;
+  bad.abi = EV__BACKEND_ABI;
+  bad.size = sizeof bad - sizeof(void *);
+  r->flag += entry(&bad) == NULL;
+  (void)arg;
+}
+
+START_TEST(real_module_refuses_another_library) {
+  REQUIRE_REAL_MODULE("test_backend.real_module_refuses_another_library");
+  result r = run_child(real_entry_refuses, NULL, NULL);
+  ck_assert_msg(r.status == 1, "cannot call the module's entry: %s", r.msg);
+  ck_assert_int_eq(r.flag, 3);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("backend");
   TCase *tc = tcase_create("backend");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, missing_backend_is_unsupported_and_named);
   tcase_add_test(tc, other_version_is_refused);
+  tcase_add_test(tc, other_version_same_abi_is_refused);
   tcase_add_test(tc, module_refusing_library_is_refused);
   tcase_add_test(tc, module_without_entry_is_refused);
   tcase_add_test(tc, unloadable_module_gives_dlerror);
+  tcase_add_test(tc, module_missing_a_library_names_it);
   tcase_add_test(tc, concurrent_first_loads_without_backend);
+  tcase_add_test(tc, first_load_happens_once);
   tcase_add_test(tc, libtorch_loaded_only_on_first_use);
   tcase_add_test(tc, env_dir_with_module_is_used);
   tcase_add_test(tc, concurrent_first_loads_of_a_model);
+  tcase_add_test(tc, real_module_refuses_another_library);
   suite_add_tcase(s, tc);
   return tu_run(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -56,3 +56,27 @@ def test_library_messages_name_the_options(tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((5, 3)).astype(np.float32))
     status, _, err = run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m.npy", ok=False)
     assert status == 1 and "lower --perplexity" in err and "EV_TSNE_PERPLEXITY" not in err
+
+
+def test_unavailable_extraction_gives_the_library_reason(tmp_path):
+    """With the backend module out of reach (EMBEDVIZ_BACKEND_DIR naming an
+    empty folder), the commands that extract pass on the library's reason,
+    which names the folder and the file, instead of blaming the build."""
+    import os
+    import subprocess
+    from cli_util import tool_path
+    empty = tmp_path / "no-backend"
+    empty.mkdir()
+    env = {**os.environ, "EMBEDVIZ_BACKEND_DIR": str(empty)}
+    want = "EMBEDVIZ_BACKEND_DIR=%s has no libembedviz-torch.so" % empty
+    (tmp_path / "images" / "a").mkdir(parents=True)
+    for args, status in [(["extract", "--model", "m.pt", "-i", "x.npy", "-o", "y.npy"], 1),
+                         (["extract", "--help"], 0),
+                         (["report", "--images", tmp_path / "images", "--model", "m.pt",
+                           "-o", tmp_path / "report"], 1)]:
+        p = subprocess.run([tool_path(), *map(str, args)], capture_output=True, text=True,
+                           timeout=120, env=env, cwd=str(tmp_path))
+        out = p.stdout + p.stderr
+        assert p.returncode == status, (args, out)
+        assert "is not available" in out and want in out, (args, out)
+        assert "build has no" not in out and "build lacks" not in out, (args, out)

@@ -22,6 +22,24 @@ PROBE = (
     "print(t.shape, embedviz.__file__)\n")
 
 
+# Extraction from the fresh environment: whether the backend module loads
+# and which file was mapped (issue 20: the module travels with the library).
+EXTRACT_PROBE = (
+    "import embedviz\n"
+    "lib = embedviz.library()\n"
+    "ok = lib.ev_extract_available()\n"
+    "maps = open('/proc/self/maps').read().split()\n"
+    "print(ok, [m for m in maps if m.endswith('/libembedviz-torch.so')][:1],\n"
+    "      '' if ok else lib.ev_last_error().decode())\n")
+HAVE_MODULE = os.path.exists(os.path.join(ROOT, "build", "libembedviz-torch.so"))
+
+
+def check_module_used(py, env, cwd, module):
+    """The backend module is found at `module` and extraction is available."""
+    out = run([py, "-c", EXTRACT_PROBE], env=env, cwd=cwd).strip()
+    assert out.startswith("1 ['%s']" % os.path.realpath(module)), out
+
+
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items()
            if k not in ("EMBEDVIZ_LIBRARY", "PYTHONPATH", "LD_LIBRARY_PATH",
@@ -60,6 +78,8 @@ def test_make_install_then_pip_install_needs_no_environment_variable(tmp_path):
     assert os.path.realpath(out[0]) == os.path.realpath(str(libdir / "libembedviz.so.1")) \
         or out[0] == "libembedviz.so.1", out
     assert out[1].startswith("(40, 2) " + str(tmp_path / "venv")), out
+    if HAVE_MODULE:   # installed in $(LIBDIR)/embedviz, found from the library
+        check_module_used(py, env, str(tmp_path), libdir / "embedviz" / "libembedviz-torch.so")
     # Without the prefix on the loader's path the error says where it looked.
     fail = subprocess.run([py, "-c", PROBE], capture_output=True, text=True,
                           env=clean_env(), cwd=str(tmp_path))
@@ -73,7 +93,7 @@ def test_the_wheel_carries_the_library(tmp_path):
     import zipfile
     names = zipfile.ZipFile(str(wheels[0])).namelist()
     assert "embedviz/libembedviz.so.1" in names
-    if os.path.exists(os.path.join(ROOT, "build", "libembedviz-torch.so")):
+    if HAVE_MODULE:
         assert "embedviz/libembedviz-torch.so" in names
     assert "linux" in wheels[0].name              # a platform wheel, not pure Python
     py = venv(tmp_path / "venv")
@@ -83,3 +103,6 @@ def test_the_wheel_carries_the_library(tmp_path):
     site = str(tmp_path / "venv")
     assert out[0].startswith(site) and out[0].endswith("embedviz/libembedviz.so.1"), out
     assert out[1].startswith("(40, 2) " + site), out
+    if HAVE_MODULE:   # the wheel's own module, beside its library
+        check_module_used(py, env, str(tmp_path),
+                          os.path.join(os.path.dirname(out[0]), "libembedviz-torch.so"))

@@ -38,5 +38,15 @@ export CK_EXCLUDE_TAGS=${CK_EXCLUDE_TAGS-large}
 [ -n "$CK_EXCLUDE_TAGS" ] && echo "valgrind: test cases tagged '$CK_EXCLUDE_TAGS' are left out" \
   "(CK_EXCLUDE_TAGS; they run natively and under ASan and TSan):" \
   "$(grep -l 'tu_tcase_large(' tests/test_*.c 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')"
+# A program that links libtorch or the backend module at start (as the
+# ASan build's do) would bring libtorch in whatever the folder says: refuse
+# it here rather than let memcheck stop in libhwy.
+for prog in "$@"; do
+  if readelf -d "$prog" 2>/dev/null | grep NEEDED | grep -Eqi 'torch|c10|opencv'; then
+    echo "valgrind: $prog links libtorch or the backend module at start; memcheck runs" \
+      "only programs that load it on use (the normal build's)"
+    exit 1
+  fi
+done
 mkdir -p build/tests
 bash tests/run-c.sh "$@"
