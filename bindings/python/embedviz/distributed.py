@@ -1156,7 +1156,14 @@ def embed_map(X, method="umap", *, max_rows=20000, random_state=0, **params):
     where = np.full(n, -1, np.int64)
     where[sample] = np.arange(max_rows)
     place = da.from_array(where, chunks=(X.chunks[0],))
-    return X.map_blocks(_map_block, place[:, None], est, y, chunks=(X.chunks[0], (y.shape[1],)),
+    # The tasks get a copy rebuilt from a pickle (ev_umap_restore), also
+    # under a threaded scheduler: the fitted handle's inner kNN index keeps
+    # the fit's progress callback, which Python freed after the fit, and
+    # ev_umap_transform on a thread other than the main one calls it
+    # (a crash; reported with issue 18).
+    import pickle
+    shipped = pickle.loads(pickle.dumps(est))
+    return X.map_blocks(_map_block, place[:, None], shipped, y, chunks=(X.chunks[0], (y.shape[1],)),
                         dtype=np.float32), est
 
 
