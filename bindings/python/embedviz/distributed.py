@@ -70,8 +70,8 @@ def _client(client):
         return default_client()
     except ValueError:
         raise _bad("no Dask client: start one first, e.g. distributed.Client('scheduler:8786') "
-                   "or distributed.Client(distributed.LocalCluster()), or pass client=")
-    # (docs/distributed.md)
+                   "or distributed.Client(distributed.LocalCluster()), or pass client= "
+                   "(docs/distributed.md)")
 
 
 # ---------------------------------------------------------------- listing
@@ -360,8 +360,7 @@ def _run_partitions(client, spec, inputs, labels, partition_size, progress, out_
     for i, start in enumerate(range(0, len(paths), partition_size)):
         part_y = None if y is None else y[start:start + partition_size]
         futures.append(client.submit(_extract_partition, spec, i, paths[start:start + partition_size],
-                                     part_y, out_dir, key="embedviz-extract-%d-%s" % (i, token),
-                                     retries=0))
+                                     part_y, out_dir, key="embedviz-extract-%d-%s" % (i, token)))
     if progress:
         from distributed import progress as dask_progress
         dask_progress(futures)
@@ -787,8 +786,23 @@ def _pca_from_moments(n, mean, m2, n_components, whiten):
     return pca
 
 
-def _apply(block, estimator, method):
-    return getattr(estimator, method)(block)
+def _apply(block, estimator, method, dtype):
+    return np.asarray(getattr(estimator, method)(block), dtype=dtype)
+
+
+def _same(obj):
+    return obj
+
+
+def _one_key(obj):
+    """obj as one key of the graph (not a copy in every task); a future
+    stays where it is."""
+    from dask.delayed import Delayed
+    if isinstance(obj, Delayed):
+        return obj
+    if hasattr(obj, "key") and type(obj).__name__ == "Future":
+        return dask.delayed(_same, pure=True)(obj)
+    return dask.delayed(obj, pure=True)
 
 
 def transform(estimator, X, *, method="transform", n_columns=None, dtype=np.float32):
@@ -850,8 +864,8 @@ def transform(estimator, X, *, method="transform", n_columns=None, dtype=np.floa
         if not isinstance(n_columns, (int, np.integer)):
             raise _bad("give n_columns=: the estimator does not say how many columns %s gives"
                        % method)
-    return X.map_blocks(_apply, estimator, method, chunks=(X.chunks[0], (int(n_columns),)),
-                        dtype=dtype)
+    return X.map_blocks(_apply, _one_key(estimator), method, np.dtype(dtype),
+                        chunks=(X.chunks[0], (int(n_columns),)), dtype=dtype)
 
 
 # ---------------------------------------------------------------- neighbours
@@ -1163,7 +1177,7 @@ def embed_map(X, method="umap", *, max_rows=20000, random_state=0, **params):
     # (a crash; reported with issue 18).
     import pickle
     shipped = pickle.loads(pickle.dumps(est))
-    return X.map_blocks(_map_block, place[:, None], shipped, y, chunks=(X.chunks[0], (y.shape[1],)),
+    return X.map_blocks(_map_block, place[:, None], _one_key(shipped), _one_key(y), chunks=(X.chunks[0], (y.shape[1],)),
                         dtype=np.float32), est
 
 
