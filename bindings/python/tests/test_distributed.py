@@ -126,6 +126,15 @@ def test_npy_shards_and_index_equal_the_rows_in_memory(client, model, photos, re
         np.testing.assert_array_equal(res[name].compute(), reference[name])
 
 
+def test_progress_is_dasks_own_bar(client, model, photos, capsys):
+    root, _ = photos
+    files = [os.path.join(root, "owl", "0%d.png" % k) for k in (1, 2)]
+    distributed.extract(model, files, "fc", client=client, partition_size=1, progress=True,
+                        **OPTIONS)
+    out = capsys.readouterr().out
+    assert "100% Completed" in out and "[####" in out, out
+
+
 def test_a_partition_of_only_bad_files_is_reported_not_dropped(client, model, photos, tmp_path):
     root, bad = photos
     good = [os.path.join(root, "cat", "01.png"), os.path.join(root, "owl", "02.png")]
