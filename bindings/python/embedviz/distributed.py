@@ -126,7 +126,8 @@ def image_paths(folder):
 
     def images(d):
         with os.scandir(d) as it:
-            names = [e.name for e in it if e.is_file() and e.name.lower().endswith(_IMAGE_EXTENSIONS)]
+            names = [e.name for e in it
+                     if e.is_file() and e.name.lower().endswith(_IMAGE_EXTENSIONS)]
         return sorted(names, key=os.fsencode)
 
     with os.scandir(folder) as it:
@@ -359,8 +360,9 @@ def _run_partitions(client, spec, inputs, labels, partition_size, progress, out_
     futures = []
     for i, start in enumerate(range(0, len(paths), partition_size)):
         part_y = None if y is None else y[start:start + partition_size]
-        futures.append(client.submit(_extract_partition, spec, i, paths[start:start + partition_size],
-                                     part_y, out_dir, key="embedviz-extract-%d-%s" % (i, token)))
+        futures.append(client.submit(_extract_partition, spec, i,
+                                     paths[start:start + partition_size], part_y, out_dir,
+                                     key="embedviz-extract-%d-%s" % (i, token)))
     if progress:
         from distributed import progress as dask_progress
         dask_progress(futures)
@@ -374,8 +376,12 @@ def _run_partitions(client, spec, inputs, labels, partition_size, progress, out_
 def _assemble(summaries):
     paths = [p for s in summaries for p in s["paths"]]
     if not paths:
-        raise _bad("no image could be read: every file was left out (see the exception's "
-                   "skipped list)")
+        skipped = [(p, why, s["index"]) for s in summaries for p, why in s["skipped"]]
+        err = _bad("no image could be read: all %d files were left out (the first: %s: %s); "
+                   "the exception's skipped attribute lists them"
+                   % (len(skipped), skipped[0][0], skipped[0][1]))
+        err.skipped = skipped
+        raise err
     labels = None
     if summaries[0]["labels"] is not None:
         labels = np.concatenate([s["labels"] for s in summaries]).astype(np.int32)
@@ -504,7 +510,9 @@ def extract_to_npy(model, inputs, layers, folder, *, client=None, partition_size
     folder : str or os.PathLike
         Where the shards and ``index.json`` go (made if missing); every
         worker must be able to write there.
-    client, partition_size, batch_size, pool, labels, resize, crop, channels, normalize, mean, std, skip_bad, device, n_jobs, progress
+    client, partition_size, batch_size, pool, labels
+        As in `extract`.
+    resize, crop, channels, normalize, mean, std, skip_bad, device, n_jobs, progress
         As in `extract`.
 
     Returns
@@ -606,7 +614,8 @@ def open_npy_shards(folder):
     parts = index["partitions"]
     feats = {}
     for name in index["layers"]:
-        blocks = [da.from_delayed(dask.delayed(_load_shard, pure=True)(os.path.join(base, p["files"][name])),
+        load = dask.delayed(_load_shard, pure=True)
+        blocks = [da.from_delayed(load(os.path.join(base, p["files"][name])),
                                   shape=(p["rows"], index["columns"][name]), dtype=np.float32)
                   for p in parts if p["rows"]]
         feats[name] = da.concatenate(blocks) if len(blocks) > 1 else blocks[0]
@@ -629,6 +638,10 @@ def _rows(X):
     if X.numblocks[1] != 1:
         X = X.rechunk({1: -1})
     return X
+
+
+def _too_few(n):
+    return _bad("PCA needs at least 2 rows to estimate a variance, got %d: pass more samples" % n)
 
 
 def _block_moments(x):
@@ -728,7 +741,7 @@ def fit_pca(X, n_components=None, *, whiten=False, split_every=8):
     X = _rows(X)
     n, d = X.shape
     if not np.isnan(n) and n < 2:
-        raise _bad("PCA needs at least 2 rows to estimate a variance, got %d: pass more samples" % n)
+        raise _too_few(n)
     if not isinstance(split_every, int) or split_every < 2:
         raise _bad("split_every must be an int >= 2, got %r" % (split_every,))
     level = [dask.delayed(_block_moments, pure=True)(b) for b in X.to_delayed().ravel()]
@@ -737,7 +750,7 @@ def fit_pca(X, n_components=None, *, whiten=False, split_every=8):
                  for i in range(0, len(level), split_every)]
     n, mean, m2 = level[0].compute()
     if n < 2:
-        raise _bad("PCA needs at least 2 rows to estimate a variance, got %d: pass more samples" % n)
+        raise _too_few(n)
     return _pca_from_moments(n, mean, m2, n_components, whiten)
 
 
@@ -1177,7 +1190,8 @@ def embed_map(X, method="umap", *, max_rows=20000, random_state=0, **params):
     # (a crash; reported with issue 18).
     import pickle
     shipped = pickle.loads(pickle.dumps(est))
-    return X.map_blocks(_map_block, place[:, None], _one_key(shipped), _one_key(y), chunks=(X.chunks[0], (y.shape[1],)),
+    return X.map_blocks(_map_block, place[:, None], _one_key(shipped), _one_key(y),
+                        chunks=(X.chunks[0], (y.shape[1],)),
                         dtype=np.float32), est
 
 
