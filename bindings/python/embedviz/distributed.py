@@ -81,9 +81,9 @@ def image_paths(folder):
 
     The class subfolders sorted by name (byte order) and numbered from 0,
     the image files (.png .jpg .jpeg .bmp .gif, any case) of each sorted by
-    name; a subfolder without images is no class; deeper folders are not
-    read; images directly in a folder without class subfolders have no
-    label. Only the directory entries are read (no image header), so it is
+    name; a subfolder without images is no class; deeper folders and
+    hidden entries (a leading ".") are not read; images directly in a
+    folder without class subfolders have no label. Only the directory entries are read (no image header), so it is
     quick on a large tree: unreadable images are found by the workers.
 
     Parameters
@@ -126,12 +126,13 @@ def image_paths(folder):
 
     def images(d):
         with os.scandir(d) as it:
-            names = [e.name for e in it
-                     if e.is_file() and e.name.lower().endswith(_IMAGE_EXTENSIONS)]
+            names = [e.name for e in it if not e.name.startswith(".") and not e.is_dir()
+                     and e.name.lower().endswith(_IMAGE_EXTENSIONS)]
         return sorted(names, key=os.fsencode)
 
     with os.scandir(folder) as it:
-        subdirs = sorted((e.name for e in it if e.is_dir()), key=os.fsencode)
+        subdirs = sorted((e.name for e in it if not e.name.startswith(".") and e.is_dir()),
+                         key=os.fsencode)
     paths, labels, classes = [], [], []
     for name in subdirs:
         files = images(os.path.join(folder, name))
@@ -168,15 +169,18 @@ def _inputs(inputs, labels):
 
 # ---------------------------------------------------------------- on the workers
 
-# One FeatureExtractor per worker process and model: (path, device, threads)
-# -> extractor. Loading a model takes seconds; a partition takes the cached
-# one. The lock keeps two threads of one worker from loading it twice.
+# One FeatureExtractor per worker process and model: (path, its size and
+# modification time, device, threads) -> extractor. Loading a model takes
+# seconds; a partition takes the cached one (a file replaced at the same
+# path is loaded again). The lock keeps two threads of one worker from
+# loading it twice.
 _MODELS = {}
 _MODELS_LOCK = threading.Lock()
 
 
 def _model(model_path, device, n_jobs):
-    key = (os.path.abspath(model_path), device, n_jobs)
+    st = os.stat(model_path)
+    key = (os.path.abspath(model_path), st.st_size, st.st_mtime_ns, device, n_jobs)
     with _MODELS_LOCK:
         fx = _MODELS.get(key)
         if fx is None:

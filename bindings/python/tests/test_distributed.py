@@ -292,3 +292,35 @@ def test_map_fits_a_sample_and_transforms_the_rest(client, digits):
     assert (labels[ind[:, 0]] == labels).mean() > 0.85
     with pytest.raises(embedviz.EmbedvizValueError, match="t-SNE has no transform"):
         distributed.embed_map(z, "tsne", max_rows=600)
+
+
+# ---- listing a folder as the library does ----
+
+def test_image_paths_lists_a_folder_as_the_library_does(tmp_path):
+    """Byte order of classes and files ('B' < 'a', 'c10' < 'c9'), extensions
+    in any case, a subfolder without images is no class, deeper folders,
+    hidden entries and other files are not read; then loose images without
+    classes."""
+    from PIL import Image
+    from embedviz.extract import _Dataset
+    layout = ["B/2.png", "B/10.PNG", "a/x.JPG", "a/b.jpeg", "a/.hidden.png", "c10/0.bmp",
+              "c9/z.gif", "c9/y.jpg", "c9-old/1.png", "c9/deeper/3.png", "empty/notes.txt",
+              ".cache/4.png"]
+    for name in layout:
+        os.makedirs(tmp_path / os.path.dirname(name), exist_ok=True)
+        if name.endswith(".txt"):
+            (tmp_path / name).write_text("not an image")
+            continue
+        ext = name.rsplit(".", 1)[1].lower()
+        fmt = {"jpg": "JPEG", "jpeg": "JPEG", "bmp": "BMP", "gif": "GIF"}.get(ext, "PNG")
+        Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / name, format=fmt)
+    lib = _Dataset(str(tmp_path))
+    paths, labels, classes = distributed.image_paths(tmp_path)
+    assert classes == lib.classes() == ["B", "a", "c10", "c9", "c9-old"]
+    assert paths == lib.paths() and len(paths) == 8
+    assert labels.tolist() == lib.labels().tolist()
+    loose = tmp_path / "a"          # x.JPG, b.jpeg and a hidden file
+    paths, labels, classes = distributed.image_paths(loose)
+    assert paths == _Dataset(str(loose)).paths() and labels is None and classes == []
+    with pytest.raises(embedviz.EmbedvizValueError, match="holds no image"):
+        distributed.image_paths(tmp_path / "empty")
