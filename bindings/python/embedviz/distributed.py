@@ -410,7 +410,8 @@ def extract(model, inputs, layers, *, client=None, partition_size=1024, batch_si
 
     The images are split into partitions of `partition_size` files, one
     task each. A worker process loads libembedviz and the model once (kept
-    for later partitions, keyed by model path, device and threads) and runs
+    for later partitions, keyed by model path, file size and time, device
+    and threads) and runs
     `FeatureExtractor.extract` on each partition, in batches of
     `batch_size`. The rows stay in the workers' memory, as dask arrays in
     the files' order; a task lost with its worker is run again by Dask, so
