@@ -725,6 +725,11 @@ def fit_pca(X, n_components=None, *, whiten=False, split_every=8):
     NonFiniteError
         X holds NaN or Inf.
 
+    Notes
+    -----
+    The blocks run on Dask's current scheduler: the workers of the active
+    ``distributed.Client``, else threads of this process.
+
     See Also
     --------
     transform : The scores, block by block.
@@ -934,6 +939,10 @@ class ShardedNeighbors:
         As `NearestNeighbors` (not "precomputed").
     p : float, default 2
         Minkowski power.
+    algorithm : str, default "auto"
+        As `NearestNeighbors`: the exact search, or "approximate" for the
+        library's approximate index in every shard (most, not all, true
+        neighbours; the merge is then over approximate per-shard lists).
     n_shards : int, optional
         Shards of a numpy reference (default: the workers); a dask array
         gives one shard per row block.
@@ -972,9 +981,10 @@ class ShardedNeighbors:
     >>> client.close()
     """
 
-    def __init__(self, n_neighbors=5, *, metric="euclidean", p=2, n_shards=None, client=None,
-                 n_jobs=1):
+    def __init__(self, n_neighbors=5, *, metric="euclidean", p=2, algorithm="auto", n_shards=None,
+                 client=None, n_jobs=1):
         self.n_neighbors, self.metric, self.p = n_neighbors, metric, p
+        self.algorithm = algorithm
         self.n_shards, self.client, self.n_jobs = n_shards, client, n_jobs
 
     def fit(self, X):
@@ -1009,7 +1019,8 @@ class ShardedNeighbors:
         >>> client.close()
         """
         client = _client(self.client)
-        params = {"n_neighbors": 1, "metric": self.metric, "p": self.p, "n_jobs": self.n_jobs}
+        params = {"n_neighbors": 1, "metric": self.metric, "p": self.p,
+                  "algorithm": self.algorithm, "n_jobs": self.n_jobs}
         if self.metric == "precomputed":
             raise _bad("metric='precomputed' cannot be sharded: give the rows")
         if isinstance(X, da.Array):

@@ -259,6 +259,19 @@ def test_sharded_neighbours_equal_the_exact_index(client, digits, metric):
     np.testing.assert_array_equal(iq.compute(), one.kneighbors(queries, 3)[1])
 
 
+def test_sharded_approximate_indexes_find_most_true_neighbours(client, digits):
+    x = digits[0]
+    nn = distributed.ShardedNeighbors(n_neighbors=10, algorithm="approximate", n_shards=2,
+                                      client=client).fit(x)
+    # each shard's index is the library's approximate one (EV_KNN_METHOD 2)
+    methods = client.gather([client.submit(lambda n: n._handle.get(5), f) for f in nn.indexes_])
+    assert methods == [2.0, 2.0]
+    _, approx = nn.kneighbors(x[:300])
+    _, exact = embedviz.NearestNeighbors(n_neighbors=10).fit(x).kneighbors(x[:300])
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+    assert recall > 0.9, recall
+
+
 def test_sharded_neighbours_from_numpy_and_their_errors(client, digits):
     x = digits[0][:400]
     nn = distributed.ShardedNeighbors(n_neighbors=5, client=client).fit(x)
