@@ -287,7 +287,9 @@ class DistributedFeatures:
     futures : list of distributed.Future or None
     skipped : list of (str, str, int)
         (path, reason, partition) of every file left out, partition by
-        partition; their rows are not in `features`.
+        partition; their rows are not in `features`. As with
+        `FeatureExtractor.extract`, a file found corrupt only while its
+        batch is read stays a row of zeros and is listed here too.
 
     See Also
     --------
@@ -349,7 +351,9 @@ def _spec(model, layers, batch_size, pool, skip_bad, device, n_jobs, preprocess)
         raise _bad("layers is empty: name at least one layer")
     # The preprocessing options are checked here, on the client, once.
     _extract._preprocess_settings(skip_bad=skip_bad, **preprocess)
-    return {"model": os.path.abspath(os.fsdecode(model)), "layers": names,
+    path = os.path.abspath(os.fsdecode(model))
+    st = os.stat(path)          # a missing model fails here, on the client
+    return {"model": path, "model_file": (st.st_size, st.st_mtime_ns), "layers": names,
             "batch_size": batch_size, "pool": bool(pool), "skip_bad": bool(skip_bad),
             "device": device, "n_jobs": n_jobs, "preprocess": preprocess}
 
@@ -460,6 +464,8 @@ def extract(model, inputs, layers, *, client=None, partition_size=1024, batch_si
     ------
     EmbedvizValueError
         A bad option, no Dask client, or no image that could be read.
+    FileNotFoundError
+        No model file or no folder at the path (checked on the client).
     LayerNotFoundError
         A layer the model does not have (raised by the first partition).
 

@@ -154,6 +154,8 @@ def test_a_partition_of_only_bad_files_is_reported_not_dropped(client, model, ph
     assert [(p, part) for p, _, part in e.value.skipped] == [(bad, 0), (missing, 0)]
     with pytest.raises(embedviz.EmbedvizError):
         distributed.extract(model, [bad], "fc", client=client, skip_bad=False, **OPTIONS)
+    with pytest.raises(FileNotFoundError):
+        distributed.extract(str(tmp_path / "no-model.pt"), good, "fc", client=client)
     with pytest.raises(embedviz.LayerNotFoundError):
         distributed.extract(model, good, "nope", client=client)
 
