@@ -1,7 +1,8 @@
 """Every public name of embedviz has a numpydoc docstring that help() and
 IDEs show (issue 19), and every Examples section runs.
 
-The public names are embedviz.__all__ and, for its classes, their
+The public names are embedviz.__all__ (and embedviz.distributed.__all__,
+named "distributed.<name>") and, for its classes, their
 non-underscore methods and properties written in embedviz (scikit-learn's
 inherited ones, e.g. set_output, keep scikit-learn's docstrings). Each one
 needs:
@@ -45,17 +46,28 @@ SKIP_ONLY = {
     "FeatureExtractor.layer_kinds": "needs a TorchScript model file",
     "report": "runs the embedviz command-line tool on a model and a folder of images",
     "tool_path": "finds the embedviz command-line tool, which depends on the installation",
+    "distributed.extract": "needs a Dask cluster, a TorchScript model and images on shared storage",
+    "distributed.extract_to_npy": "needs a Dask cluster, a TorchScript model and shared storage",
+    "distributed.open_npy_shards": "reads the shards extract_to_npy wrote on shared storage",
 }
 
 _RULES = ("summary", "sections", "Parameters", "Returns", "Yields", "Attributes", "Examples")
+
+
+def _public_names():
+    """(qualified name, object): embedviz.__all__, then the optional
+    modules' __all__ (embedviz.distributed, which needs dask: a missing
+    dask fails here, naming the package)."""
+    from embedviz import distributed
+    return ([(name, getattr(embedviz, name)) for name in embedviz.__all__]
+            + [("distributed." + name, getattr(distributed, name)) for name in distributed.__all__])
 
 
 def public_objects():
     """(qualified name, object, kind) for every public name: kind is
     "class", "function", "method" or "property"."""
     out = []
-    for name in embedviz.__all__:
-        obj = getattr(embedviz, name)
+    for name, obj in _public_names():
         if not inspect.isclass(obj):
             out.append((name, obj, "function"))
             continue
@@ -212,7 +224,9 @@ def test_the_walk_covers_every_public_name():
     # Estimator's get_params/set_params; not scikit-learn's set_output.
     for name in ("PCA.fit", "PCA.get_params", "TSNE.fit_transform",
                  "NearestNeighbors.kneighbors_graph", "FeatureExtractor.layers",
-                 "Features.class_to_idx", "Report.url", "ProgressBar.start"):
+                 "Features.class_to_idx", "Report.url", "ProgressBar.start",
+                 "distributed.fit_pca", "distributed.ShardedNeighbors.kneighbors",
+                 "distributed.DistributedFeatures.skipped"):
         assert name in names, name
     assert "PCA.set_output" not in names
 

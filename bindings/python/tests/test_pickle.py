@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import embedviz
-from embedviz import PCA, TSNE, NearestNeighbors
+from embedviz import PCA, TSNE, UMAP, NearestNeighbors
 from embedviz import _base
 
 
@@ -20,7 +20,7 @@ def joblib_round_trip(obj, tmp_path):
     return joblib.load(path)
 
 
-@pytest.mark.parametrize("cls", [PCA, TSNE, NearestNeighbors])
+@pytest.mark.parametrize("cls", [PCA, TSNE, UMAP, NearestNeighbors])
 @pytest.mark.parametrize("how", ["pickle", "deepcopy"])
 def test_unfitted_estimators_copy_with_their_parameters(cls, how):
     est = cls(n_jobs=1)
@@ -101,6 +101,19 @@ def test_tsne_joblib_round_trip_keeps_the_map(digits, tmp_path):
     np.testing.assert_array_equal(loaded.embedding_, t.embedding_)
     assert (loaded.kl_divergence_, loaded.n_iter_) == (t.kl_divergence_, t.n_iter_)
     assert copy.deepcopy(t).embedding_ is not t.embedding_
+
+
+def test_umap_joblib_round_trip_keeps_the_map_and_places_new_rows_alike(digits, tmp_path):
+    # (embedviz.distributed ships a fitted UMAP to Dask workers this way)
+    x = digits[0][:500]
+    u = UMAP(n_neighbors=10, n_epochs=60, random_state=0, n_jobs=1).fit(x[:400])
+    loaded = joblib_round_trip(u, tmp_path)
+    np.testing.assert_array_equal(loaded.embedding_, u.embedding_)
+    copied = copy.deepcopy(loaded)
+    placed = loaded.transform(x[400:])
+    assert placed.shape == (100, 2) and np.isfinite(placed).all()
+    np.testing.assert_array_equal(copied.transform(x[400:]), placed)
+    np.testing.assert_array_equal(u.transform(x[400:]), placed)
 
 
 def test_a_pickle_from_a_newer_version_is_refused_clearly(digits):
