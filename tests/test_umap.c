@@ -437,6 +437,40 @@ START_TEST(cancel_keeps_earlier_map) {
 }
 END_TEST
 
+static int count_calls(void *user, int stage, size_t step, size_t total,
+                       double value) {
+  (void)stage, (void)step, (void)total, (void)value;
+  ++*(int *)user;
+  return 0;
+}
+
+/* The fit's neighbour index is kept for transform; it must report through
+ * the handle's callback of the moment, not the one the fit ran with (the
+ * Python bindings free that callback after the fit: transform from another
+ * thread then called freed memory). */
+START_TEST(transform_reports_to_the_current_callback) {
+  size_t n = 300, d = 5;
+  float *x = tu_randn(n, d, 8), t[4 * 2];
+  ev_umap *u = made(1, 0);
+  int fit_calls = 0, later_calls = 0;
+  ck_assert_ev_ok(ev_umap_set_progress(u, count_calls, &fit_calls));
+  ck_assert_ev_ok(ev_umap_fit(u, x, n, d, d));
+  int after_fit = fit_calls;
+  ck_assert_int_gt(after_fit, 0);
+  ck_assert_ev_ok(ev_umap_set_progress(u, count_calls, &later_calls));
+  ck_assert_ev_ok(ev_umap_transform(u, x, 4, d, d, t, 2));
+  ck_assert_int_eq(fit_calls, after_fit);
+  ck_assert_int_gt(later_calls, 0);
+  int after_transform = later_calls;
+  ck_assert_ev_ok(ev_umap_set_progress(u, NULL, NULL));
+  ck_assert_ev_ok(ev_umap_transform(u, x, 4, d, d, t, 2));
+  ck_assert_int_eq(fit_calls, after_fit);
+  ck_assert_int_eq(later_calls, after_transform);
+  free(x);
+  ev_umap_free(u);
+}
+END_TEST
+
 START_TEST(allocation_failures_leak_nothing) {
   size_t n = 120, d = 4;
   float *x = tu_randn(n, d, 1), t[2 * 2];
@@ -500,6 +534,7 @@ static Suite *umap_suite(void) {
   ADD(s, bad_inputs_say_what_to_change, 0);
   ADD(s, duplicates_work, 0);
   ADD(s, cancel_keeps_earlier_map, 0);
+  ADD(s, transform_reports_to_the_current_callback, 0);
   ADD(s, allocation_failures_leak_nothing, 0);
   return s;
 }

@@ -365,6 +365,7 @@ ev_status ev_umap_restore(ev_umap *u, const float *x, size_t n, size_t d,
   u->graph.n = u->graph.cols = n;
   u->graph.row_ptr = rp, rp = NULL;
   u->index = index, index = NULL;
+  (void)ev_knn_set_progress(u->index, u->progress, u->progress_user);
   u->n = n, u->d = d, u->k = k, u->dims = dims, u->epochs_run = 0;
   u->n_edges = 0, u->n_graph_components = 0;
   u->init_used = EV_UMAP_INIT_GIVEN;

@@ -65,7 +65,9 @@ ev_status ev_umap_set_progress(ev_umap *u, ev_progress_fn fn,
   if (st) return st;
   u->progress = fn;
   u->progress_user = user_data;
-  return EV_OK;
+  /* The fit's neighbour index, kept for transform, reports through the
+   * handle's callback of the moment, never a replaced (maybe freed) one. */
+  return u->index ? ev_knn_set_progress(u->index, fn, user_data) : EV_OK;
 }
 
 ev_status ev_umap_set_init(ev_umap *u, const float *y, size_t n, size_t dims,
