@@ -299,6 +299,24 @@ def test_report_maps_show_the_class_colours(report, inputs):
     px = pixels(report / "image_map.png")
     assert_drawn(px)
     assert (palette_pixels(px, tol=1) > 0).sum() >= 9
+    # every cell of 12 pixels is white or holds one test image's 8 x 8
+    # thumbnail in a 2-pixel frame of that image's class colour
+    y = a["test_labels"][:N_TEST]
+    shown = []
+    for cy in range(px.shape[0] // 12):
+        for cx in range(px.shape[1] // 12):
+            cell = px[cy * 12:(cy + 1) * 12, cx * 12:(cx + 1) * 12]
+            if (cell == 255).all():
+                continue
+            inner = cell[2:10, 2:10]
+            assert (inner == inner[:, :, :1]).all(), f"cell ({cx}, {cy}): thumbnails are grey"
+            match = which(inner[:, :, 0].reshape(-1), g)
+            assert len(match), f"cell ({cx}, {cy}) of the image map holds no test image"
+            frame = [i for i in match if np.abs(cell[0, 1:11] - PALETTE[y[i]]).max() <= 1]
+            assert frame, f"cell ({cx}, {cy}): frame {cell[0, 5]} is not its image's class colour"
+            shown.append(frame[0])
+    assert len(shown) >= N_TEST // 2, f"{len(shown)} thumbnails on the image map"
+    assert len(set(shown)) >= N_TEST // 2 - 10
 
 
 # ---- how far each map can be trusted, and possible label errors ----
