@@ -113,6 +113,7 @@ def test_confusion_of_1000_classes_is_bounded(tmp_path):
     assert status == 0, err
     w, h = png_size(tmp_path / "c.png")
     assert w <= 2500 and h <= 2500, (w, h)
+    assert_drawn(pixels(tmp_path / "c.png"), min_colours=10)
 
 
 def test_confusion_above_the_stated_class_count_is_refused(tmp_path):
