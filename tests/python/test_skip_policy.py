@@ -137,5 +137,6 @@ def test_a_named_c_skip_is_allowed_and_listed(c_program):
         rc, out = run_c(c_program, allow)
         assert rc == 0, out
         assert "C test parts skipped" in out and "test_skip_demo.needs_a_thing" in out, out
+        assert "C tests: 1 passed, 0 failed, 1 skipped (allowed)" in out, out
     rc, out = run_c(c_program, "something_else")
     assert rc != 0, out
