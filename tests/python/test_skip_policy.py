@@ -8,7 +8,8 @@ missing, unless EV_ALLOW_SKIPS names it; an allowed skip is listed.
   and listed by -rs.
 - C with testutil.h's TU_REQUIRE (as tests/run-c.sh runs the programs): a
   missing dependency fails the test (Check would count an early return as a
-  pass); allowed, it prints SKIPPED and run-c.sh lists it."""
+  pass); allowed, it prints SKIPPED and run-c.sh lists it.
+- tests/run-all.sh: a run with EV_SKIP_SANITIZERS=1 names what it left out."""
 import os
 import shutil
 import subprocess
@@ -140,3 +141,22 @@ def test_a_named_c_skip_is_allowed_and_listed(c_program):
         assert "C tests: 1 passed, 0 failed, 1 skipped (allowed)" in out, out
     rc, out = run_c(c_program, "something_else")
     assert rc != 0, out
+
+
+def test_a_quick_run_says_what_it_left_out():
+    """EV_SKIP_SANITIZERS=1 leaves four parts out of `make check`; its
+    summary names them and counts them, so it is not read as a full run.
+    (Each part's command is replaced by `true` here: only the summary is
+    checked.)"""
+    env = dict(os.environ, MAKE="true", EV_SKIP_SANITIZERS="1")
+    env.pop("EV_ALLOW_SKIPS", None)
+    p = subprocess.run(["bash", os.path.join(ROOT, "tests", "run-all.sh")], capture_output=True, text=True, env=env,
+                       timeout=120)
+    lines = p.stdout.splitlines()
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "left out by EV_SKIP_SANITIZERS=1: ASan+UBSan; TSan; valgrind; fuzzing, short run" in lines, lines
+    assert lines[-1].endswith(", 4 left out"), lines[-1]
+    env.pop("EV_SKIP_SANITIZERS")
+    p = subprocess.run(["bash", os.path.join(ROOT, "tests", "run-all.sh")], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert "left out" not in p.stdout and p.stdout.splitlines()[-1] == "test parts: 9 passed, 0 failed", p.stdout
