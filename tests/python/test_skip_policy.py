@@ -48,7 +48,8 @@ def pytest_run(tmp_path, allow=None):
     if allow is not None:
         env["EV_ALLOW_SKIPS"] = allow
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider", "-p", "pytest_skips",
-                        "--continue-on-collection-errors", str(tmp_path)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+                        "--continue-on-collection-errors", str(tmp_path)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     return p.returncode, p.stdout + p.stderr
 
 
@@ -160,4 +161,5 @@ def test_a_quick_run_says_what_it_left_out():
     p = subprocess.run(["bash", os.path.join(ROOT, "tests", "run-all.sh")], capture_output=True, text=True, env=env,
                        timeout=120)
     last = p.stdout.splitlines()[-1]
-    assert "left out" not in p.stdout and last.startswith("test parts: ") and last.endswith(" passed, 0 failed"), p.stdout
+    assert "left out" not in p.stdout, p.stdout
+    assert last.startswith("test parts: ") and last.endswith(" passed, 0 failed"), p.stdout
