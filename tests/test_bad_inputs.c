@@ -1321,6 +1321,33 @@ START_TEST(every_message_says_what_to_do) {
 }
 END_TEST
 
+/* The rule itself, on messages written to pass or fail it: words inside
+ * other words ("because", "offset", "misused"), an advice word inside a
+ * phrase ("data set", "the use of") and a message that only says what was
+ * wrong must not count as advice. */
+START_TEST(the_advice_rule_can_say_no) {
+  static const char *const no[] = {
+      "the file could not be read because it is truncated",
+      "the offset 12 is past the end of the data set",
+      "the array was misused: its width is wrong",
+      "the data set has 3 rows, the use of 2 was expected",
+      "the index was built for the cosine metric",
+      ""};
+  static const char *const yes[] = {
+      "k is 0; pass a positive number of neighbours",
+      "the image is too large: use a smaller one",
+      "perplexity must be below the number of rows",
+      "the model needs 3 channels",
+      "Rebuild the index with ev_knn_build",
+      "the index changed (call ev_knn_build again)"};
+  for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+    ck_assert_msg(!gives_advice(no[i]), "\"%s\" counted as advice", no[i]);
+  for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+    ck_assert_msg(gives_advice(yes[i]), "\"%s\" not counted as advice",
+                  yes[i]);
+}
+END_TEST
+
 static int in_table(const char *name) {
   for (size_t i = 0; i < n_rows; i++)
     if (strcmp(rows[i].call, name) == 0) return 1;
@@ -1419,6 +1446,7 @@ int main(int argc, char **argv) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, every_bad_input_gets_its_status);
   tcase_add_test(tc, every_message_says_what_to_do);
+  tcase_add_test(tc, the_advice_rule_can_say_no);
   tcase_add_test(tc, every_public_call_is_in_the_table);
   tcase_add_test(tc, docs_errors_md_is_up_to_date);
   suite_add_tcase(s, tc);

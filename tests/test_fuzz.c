@@ -80,44 +80,72 @@ START_TEST(image_pixel_limit) {
 END_TEST
 
 /* Data near FLT_MAX overflow the float products of the randomized solver:
- * EV_ERR_NONFINITE (was EV_ERR_INTERNAL from LAPACK's NaN check). */
+ * EV_ERR_NONFINITE (was EV_ERR_INTERNAL from LAPACK's NaN check). The same
+ * data scaled by 2^-64 fit (their first variance, 1.4e38, is near FLT_MAX
+ * itself): EV_OK, and then everything given is finite and the fit is the
+ * fit of the same data scaled by 2^-80 (ratios and components equal,
+ * variances 2^32 times), so a solver that returned inf or NaN with EV_OK,
+ * the very bug class of this file, fails. */
+static void overflow_data(float *x, size_t nd, int shift) {
+  for (size_t i = 0; i < nd; i++)
+    x[i] = ldexpf((float)((i * 7 % 5 < 2 ? -1 : 1) * (double)FLT_MAX *
+                          (1 + i % 3) / 3), -shift);
+}
+
 START_TEST(pca_randomized_overflow_is_nonfinite) {
-  size_t n = 20, d = 10;
-  float *x = malloc(n * d * sizeof *x);
-  for (size_t i = 0; i < n * d; i++)
-    x[i] = (float)((i * 7 % 5 < 2 ? -1 : 1) * (double)FLT_MAX * (1 + i % 3) / 3);
+  enum { n = 20, d = 10, k = 2 };
+  float x[n * d];
+  overflow_data(x, n * d, 0);
   /* in float, FLT_MAX * 3 / 3 is Inf: the input check refused the data
    * before the solver ever ran; these are all finite */
   for (size_t i = 0; i < n * d; i++) ck_assert(isfinite(x[i]));
   ev_pca *p;
   ck_assert_ev_ok(ev_pca_create(&p));
   ck_assert_ev_ok(ev_pca_set(p, EV_PCA_SOLVER, EV_PCA_SOLVER_RANDOMIZED));
-  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_N_COMPONENTS, 2));
-  ev_status st = ev_pca_fit(p, x, n, d, d);
-  ck_assert_msg(st == EV_ERR_NONFINITE || st == EV_OK, "got %s: %s",
-                ev_status_name(st), ev_last_error());
-  if (st == EV_ERR_NONFINITE) {
-    ck_assert_errmsg_has("rescale");
-  } else { /* then everything it gives must be finite: the bug's very class */
-    float comp[2 * 10], var[2], ratio[2], mean[10], y[20 * 2];
-    ck_assert_ev_ok(ev_pca_components(p, comp, d));
-    ck_assert_ev_ok(ev_pca_explained_variance(p, var));
-    ck_assert_ev_ok(ev_pca_explained_variance_ratio(p, ratio));
-    ck_assert_ev_ok(ev_pca_mean(p, mean));
-    for (size_t i = 0; i < 2 * d; i++) ck_assert(isfinite(comp[i]));
-    for (size_t i = 0; i < 2; i++)
-      ck_assert(isfinite(var[i]) && isfinite(ratio[i]) && ratio[i] >= 0);
-    for (size_t i = 0; i < d; i++) ck_assert(isfinite(mean[i]));
-    st = ev_pca_transform(p, x, n, d, d, y, 2);
-    ck_assert_msg(st == EV_OK || st == EV_ERR_NONFINITE, "%s: %s",
-                  ev_status_name(st), ev_last_error());
-    for (size_t i = 0; st == EV_OK && i < n * 2; i++) ck_assert(isfinite(y[i]));
+  ck_assert_ev_ok(ev_pca_set(p, EV_PCA_N_COMPONENTS, k));
+  ck_assert_ev(ev_pca_fit(p, x, n, d, d), EV_ERR_NONFINITE);
+  ck_assert_errmsg_has("rescale");
+  /* near FLT_MAX but representable: EV_OK with finite, right outputs */
+  float comp[2][k * d], var[2][k], ratio[2][k], mean[2][d], y[2][n * k];
+  for (int s = 0; s < 2; s++) {
+    overflow_data(x, n * d, s ? 80 : 64);
+    ck_assert_ev_ok(ev_pca_fit(p, x, n, d, d));
+    ck_assert_ev_ok(ev_pca_components(p, comp[s], d));
+    ck_assert_ev_ok(ev_pca_explained_variance(p, var[s]));
+    ck_assert_ev_ok(ev_pca_explained_variance_ratio(p, ratio[s]));
+    ck_assert_ev_ok(ev_pca_mean(p, mean[s]));
+    ck_assert_ev_ok(ev_pca_transform(p, x, n, d, d, y[s], k));
+    for (size_t i = 0; i < k * d; i++) ck_assert(isfinite(comp[s][i]));
+    for (size_t i = 0; i < k; i++)
+      ck_assert(isfinite(var[s][i]) && var[s][i] > 0 && isfinite(ratio[s][i]));
+    for (size_t i = 0; i < d; i++) ck_assert(isfinite(mean[s][i]));
+    for (size_t i = 0; i < n * k; i++) ck_assert(isfinite(y[s][i]));
   }
+  ck_assert_float_gt(var[0][0], 1e38f); /* it really was near FLT_MAX */
+  for (size_t c = 0; c < k; c++) {
+    ck_assert_float_eq_tol(ratio[0][c], ratio[1][c], 1e-5f);
+    ck_assert_double_eq_tol(var[0][c], ldexp(var[1][c], 32),
+                            1e-4 * ldexp(var[1][c], 32));
+    double dot = 0; /* components up to sign */
+    for (size_t j = 0; j < d; j++) dot += comp[0][c * d + j] * comp[1][c * d + j];
+    double sign = dot < 0 ? -1 : 1;
+    for (size_t j = 0; j < d; j++)
+      ck_assert_float_eq_tol(comp[0][c * d + j], sign * comp[1][c * d + j], 1e-4f);
+    double top = 0; /* scores and mean scale by 2^16, to float rounding */
+    for (size_t i = 0; i < n; i++) top = fmax(top, fabsf(y[1][i * k + c]));
+    for (size_t i = 0; i < n; i++)
+      ck_assert_double_eq_tol(y[0][i * k + c], sign * ldexp(y[1][i * k + c], 16),
+                              1e-4 * ldexp(top, 16));
+  }
+  double top = 0;
+  for (size_t j = 0; j < d; j++) top = fmax(top, fabsf(mean[1][j]));
+  ck_assert_double_gt(top, 0);
+  for (size_t j = 0; j < d; j++)
+    ck_assert_double_eq_tol(mean[0][j], ldexp(mean[1][j], 16), 1e-5 * ldexp(top, 16));
   /* the handle stays usable */
   for (size_t i = 0; i < n * d; i++) x[i] = (float)((i * 37) % 11) - 5;
   ck_assert_ev_ok(ev_pca_fit(p, x, n, d, d));
   ev_pca_free(p);
-  free(x);
 }
 END_TEST
 

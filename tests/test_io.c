@@ -607,8 +607,8 @@ START_TEST(folder_classes_sorted) {
   ck_assert_ptr_null(ev_dataset_item_path(ds, 5));
   uint8_t thumb[8 * 8 * 3];
   ck_assert_ev_ok(ev_dataset_thumbnail(ds, 4, 8, thumb));
-  ck_assert_uint_eq(thumb[0], 20);
-  ck_assert_uint_eq(thumb[8 * 8 * 3 - 1], 20);
+  for (size_t b = 0; b < sizeof thumb; b++) /* dog/b.png: grey 20 all over */
+    ck_assert_uint_eq(thumb[b], 20);
   ev_dataset_free(ds);
 }
 END_TEST

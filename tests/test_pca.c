@@ -741,7 +741,6 @@ int main(void) {
   tcase_add_test(tc, inverse_transform_round_trip);
   tcase_add_test(tc, variance_fraction_selects_components);
   tcase_add_test(tc, signs_and_solvers_agree_on_random_data);
-  tcase_add_test(tc, randomized_defaults_on_full_rank_data);
   tcase_add_test(tc, threads_one_and_two_agree);
   tcase_add_test(tc, auto_rule_and_no_centring);
   tcase_add_test(tc, auto_rule_costs);
@@ -751,5 +750,9 @@ int main(void) {
   tcase_add_test(tc, allocation_failures);
   tcase_add_test(tc, set_fit_restores_a_saved_fit);
   suite_add_tcase(s, tc);
+  /* 2000 x 300, two solvers: a statistical check, left out under memcheck */
+  TCase *large = tu_tcase_large("pca_large", 120);
+  tcase_add_test(large, randomized_defaults_on_full_rank_data);
+  suite_add_tcase(s, large);
   return tu_run(s) ? EXIT_FAILURE : EXIT_SUCCESS;
 }

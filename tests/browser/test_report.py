@@ -162,15 +162,18 @@ def run(report_dir, shot):
                            f" EMBEDVIZ.names[EMBEDVIZ.pred[{h}]]]")
         check(f"label: {label}" in tip[1] and f"predicted: {pred}" in tip[1],
               f"the tooltip names the label and prediction: '{tip[1]}'")
-        drawn = b.js("(() => { const c = document.querySelector('#tip canvas');"
-                     " try { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-                     " let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] < 200) dark++;"
-                     " return dark; } catch (e) { return -1; } })()")
+        drawn, shades = b.js("(() => { const c = document.querySelector('#tip canvas');"
+                             " try { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                             " let dark = 0; const seen = new Set();"
+                             " for (let i = 0; i < d.length; i += 4) { if (d[i + 3] > 0 && d[i] < 200) dark++;"
+                             " seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2] + ',' + d[i + 3]); }"
+                             " return [dark, seen.size]; } catch (e) { return [-1, 0]; } })()")
         # -1 (the canvas cannot be read back) is a failure too: a check that
-        # cannot see the pixels proves nothing about them
+        # cannot see the pixels proves nothing about them; so is a canvas of
+        # one colour (a blank or flat sprite): an image has several shades
         if pictures:
-            check(isinstance(drawn, int) and drawn > 0,
-                  f"the tooltip shows the image ({drawn} dark pixels; -1: canvas not readable)")
+            check(isinstance(drawn, int) and drawn > 0 and shades >= 3,
+                  f"the tooltip shows the image ({drawn} dark pixels, {shades} colours; -1: canvas not readable)")
         else:
             check(b.js("document.querySelector('#tip canvas').hidden") is True, "no pictures: the tooltip has none")
         shot_hover = b.call("Page.captureScreenshot", format="png")

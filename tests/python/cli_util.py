@@ -68,20 +68,30 @@ def pixels(path):
         return np.asarray(im.convert("RGB")).astype(int)
 
 
+def colour_counts(px):
+    """The distinct colours of an H x W x 3 picture (m x 3) and how many
+    pixels have each: one sort of packed 24-bit values, fast on the report's
+    1800 x 1800 pictures."""
+    packed = (px[..., 0].astype(np.int64) << 16 | px[..., 1].astype(np.int64) << 8 | px[..., 2]).reshape(-1)
+    values, counts = np.unique(packed, return_counts=True)
+    return np.stack([values >> 16, values >> 8 & 255, values & 255], axis=1), counts
+
+
 def assert_drawn(px, min_colours=3):
     """A picture with content: not blank, not a single colour."""
-    flat = px.reshape(-1, 3)
-    colours = np.unique(flat, axis=0)
+    colours, counts = colour_counts(px)
     assert len(colours) >= min_colours, f"{len(colours)} colours: a blank or single-colour picture"
-    assert (flat != 255).any(axis=1).mean() > 0.001, "almost every pixel is white"
+    white = counts[(colours == 255).all(axis=1)].sum()
+    assert 1 - white / counts.sum() > 0.001, "almost every pixel is white"
 
 
 def palette_pixels(px, alpha=1.0, tol=2):
     """For each class colour, how many pixels have it (drawn at `alpha` over
     white, as the dots of a map are)."""
     want = np.floor(255 + alpha * (PALETTE - 255) + 0.5)
-    flat = px.reshape(-1, 1, 3)
-    return (np.abs(flat - want[None]).max(axis=2) <= tol).sum(axis=0)
+    colours, counts = colour_counts(px)
+    near = np.abs(colours[:, None, :] - want[None]).max(axis=2) <= tol      # colour x class
+    return (near * counts[:, None]).sum(axis=0)
 
 
 # Kelly's 22 colours of maximum contrast (Color Engineering 3(6), 1965) without

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from cli_util import PALETTE, assert_drawn, palette_pixels, pixels, png_size, run, skip_unless, softmax
+from cli_util import PALETTE, assert_drawn, confusion_grid, palette_pixels, pixels, png_size, run, skip_unless, softmax
 
 COMMANDS = ["extract", "pca", "tsne", "umap", "knn", "ambiguity", "confusion", "plot", "report"]
 
@@ -248,9 +248,27 @@ def test_plot_scree_and_confusion(tmp_path):
     np.save(tmp_path / "r.npy", np.array([0.5, 0.3, 0.2], np.float32))
     run("plot", "scree", "-i", tmp_path / "r.npy", "-o", tmp_path / "scree.png")
     assert png_size(tmp_path / "scree.png")[0] > 500
-    np.save(tmp_path / "cm.npy", np.array([[3, 1], [0, 4]]))
+    assert scree_bars(pixels(tmp_path / "scree.png"), 3) == [190, 114, 76]   # 380 pixels a 100 %
+    # the largest count in the top left cell (confusion_grid finds it by the
+    # ramp's darkest colour); the other cells lighter as their counts fall,
+    # 0 the ramp's lightest blue-white
+    np.save(tmp_path / "cm.npy", np.array([[4, 1], [0, 3]]))
     run("plot", "confusion", "-i", tmp_path / "cm.npy", "-o", tmp_path / "cm.png")
     assert png_size(tmp_path / "cm.png")[0] > 300
+    px = pixels(tmp_path / "cm.png")
+    assert_drawn(px)
+    left, top, cell = confusion_grid(px)
+    colour = {(r, c): tuple(px[top + r * cell + 3, left + c * cell + 3]) for r in range(2) for c in range(2)}
+    assert colour[0, 0] == (8, 48, 107) and colour[1, 0] == (247, 251, 255), colour
+    light = {k: sum(v) for k, v in colour.items()}
+    assert light[0, 0] < light[1, 1] < light[0, 1] < light[1, 0], colour
+
+
+def scree_bars(px, k):
+    """Heights in pixels of a scree plot's k bars (the tool's bar colour,
+    PALETTE[4], counted down a column inside each bar of the 720-pixel-wide
+    plot area that starts at x = 80)."""
+    return [int((np.abs(px[:, 80 + int(i * 720 / k) + 8] - PALETTE[4]).max(axis=1) <= 1).sum()) for i in range(k)]
 
 
 def test_plot_errors(tmp_path):

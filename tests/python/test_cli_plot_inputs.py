@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from cli_util import confusion_grid, pixels, png_size, run, tool_path
+from cli_util import KELLY, OTHER, PALETTE, assert_drawn, confusion_grid, pixels, png_size, run, tool_path
 
 
 def run_limited(*args, memory_gb=2, timeout=120):
@@ -62,6 +62,15 @@ def test_many_classes_give_a_legend_that_says_how_many_more(tmp_path):
     np.save(tmp_path / "y.npy", np.arange(n, dtype=np.int64))
     run("plot", "scatter", "-i", tmp_path / "map.npy", "-l", tmp_path / "y.npy", "-o", tmp_path / "m.png", "-q")
     assert png_size(tmp_path / "m.png") == (900, 700)
+    px = pixels(tmp_path / "m.png")
+    assert_drawn(px, min_colours=20)
+    # 200 classes of one point each: the 20 largest (ties: the first) in
+    # Kelly's colours, the rest in the "other" grey, as dots (at 0.85 over
+    # white) in the map: about 20 pixels a dot, less where dots overlap
+    inside = px[:, :690].reshape(-1, 3)
+    kelly = [(np.abs(inside - np.floor(255 + 0.85 * (k - 255) + 0.5)).max(axis=1) <= 3).sum() for k in KELLY]
+    assert min(kelly) >= 9, kelly
+    assert (np.abs(inside - np.floor(255 + 0.85 * (OTHER - 255) + 0.5)).max(axis=1) <= 3).sum() >= 9 * 180
 
 
 def test_confusion_refuses_negative_counts(tmp_path):
@@ -84,6 +93,14 @@ def test_scree_of_good_ratios(tmp_path):
     np.save(tmp_path / "r.npy", np.array([0.5, 0.3, 0.1], np.float32))
     run("plot", "scree", "-i", tmp_path / "r.npy", "-o", tmp_path / "s.png", "-q")
     assert png_size(tmp_path / "s.png") == (840, 510)
+    # each bar 380 pixels a 100 %; the cumulative line's dots (PALETTE[1])
+    # at 50, 80 and 90 % above the bars' centres
+    px = pixels(tmp_path / "s.png")
+    bars = [int((np.abs(px[:, 80 + i * 240 + 8] - PALETTE[4]).max(axis=1) <= 1).sum()) for i in range(3)]
+    assert bars == [190, 114, 38], bars
+    for i, cum in enumerate((0.5, 0.8, 0.9)):
+        x, y = int(80 + (i + 0.5) * 240), int(440 - 380 * cum)
+        assert (np.abs(px[y - 1:y + 2, x - 1:x + 2] - PALETTE[1]).max(axis=2) <= 1).all(), (i, px[y, x])
 
 
 def test_confusion_of_1000_classes_is_bounded(tmp_path):
@@ -96,6 +113,7 @@ def test_confusion_of_1000_classes_is_bounded(tmp_path):
     assert status == 0, err
     w, h = png_size(tmp_path / "c.png")
     assert w <= 2500 and h <= 2500, (w, h)
+    assert_drawn(pixels(tmp_path / "c.png"), min_colours=10)
 
 
 def test_confusion_above_the_stated_class_count_is_refused(tmp_path):
