@@ -15,6 +15,17 @@ from conftest import needs
 pytestmark = needs("ev_knn_create")
 
 
+@pytest.fixture(autouse=True)
+def sigint_as_python_sets_it():
+    """Python's own SIGINT handler, as in an interactive session. A process
+    started in the background by a non-interactive shell (nohup, `cmd &`)
+    inherits SIGINT ignored, and the bindings then rightly leave it alone:
+    the Ctrl-C tests would see nothing."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 @pytest.fixture(scope="module")
 def data():
     """Random rows of Fashion-MNIST's shape: none of these tests needs the
