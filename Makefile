@@ -264,8 +264,9 @@ check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@bash tests/run-all.sh
 
+# check-c: one test program per core, the slowest first (run-c.sh).
 check-c: all $(TEST_BINS)
-	@bash tests/run-c.sh $(TEST_BINS)
+	@EV_TEST_JOBS=$${EV_TEST_JOBS:-$(NPROC)} bash tests/run-c.sh $(TEST_BINS)
 
 check-abi: all
 	@bash tests/check-abi.sh $(SHLIB)

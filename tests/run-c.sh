@@ -10,12 +10,24 @@ checks=0; fails=0; bad=(); skipped=()
 read -r -a wrapper <<< "${EV_TEST_WRAPPER:-}"
 jobs=${EV_TEST_JOBS:-1}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-i=0
-for t in "$@"; do
+# With several jobs the slowest programs start first (measured natively;
+# EV_TEST_FIRST replaces the list), so that no long one starts last and
+# runs alone at the end.
+first=${EV_TEST_FIRST:-test_tsne_fft test_extract test_knn_approx test_umap test_backend test_tsne_stop test_bad_inputs test_extract_messages test_cancel}
+args=("$@"); order=()
+if [ "$jobs" -gt 1 ]; then
+  for f in $first; do
+    for i in "${!args[@]}"; do [ "$(basename "${args[$i]}")" = "$f" ] && order+=("$i"); done
+  done
+fi
+for i in "${!args[@]}"; do
+  case " ${order[*]:-} " in *" $i "*) ;; *) order+=("$i") ;; esac
+done
+for i in "${order[@]}"; do
+  t=${args[$i]}
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
   ( s=$(date +%s.%N); "${wrapper[@]}" "$t" > "$tmp/$i.out" 2>&1; echo $? > "$tmp/$i.rc"
     echo "$(date +%s.%N) $s" | awk '{printf "%.1f\n", $1 - $2}' > "$tmp/$i.time" ) &
-  i=$((i + 1))
 done
 wait
 i=0
