@@ -63,3 +63,26 @@ ev_status ev__check_finite(const char *name, const float *data, size_t rows,
   }
   return EV_OK;
 }
+
+ev__prob_defect ev__probability_rows(const float *x, size_t n, size_t c,
+                                     size_t ld, double tol, size_t *row,
+                                     size_t *col, double *sum) {
+  for (size_t i = 0; i < n; i++) {
+    double s = 0.0;
+    for (size_t j = 0; j < c; j++) {
+      float v = x[i * ld + j];
+      if (v < 0.0f) {
+        *row = i;
+        *col = j;
+        return EV__PROB_NEGATIVE;
+      }
+      s += v;
+    }
+    if (tol < 0 ? s <= 0.0 : fabs(s - 1.0) > tol) {
+      *row = i;
+      *sum = s;
+      return EV__PROB_SUM;
+    }
+  }
+  return EV__PROB_OK;
+}

@@ -96,6 +96,20 @@ ev_status ev__check_out_matrix(const char *name, const float *data,
 ev_status ev__check_finite(const char *name, const float *data, size_t rows,
                            size_t cols, size_t ld);
 
+/* What ev__probability_rows finds wrong first, row by row. */
+typedef enum ev__prob_defect {
+  EV__PROB_OK,
+  EV__PROB_NEGATIVE, /* a value below 0, at (*row, *col) */
+  EV__PROB_SUM       /* row *row sums to *sum: not positive (tol < 0), or
+                        farther than tol from 1 */
+} ev__prob_defect;
+/* The one rule for rows of class probabilities (n x c, leading dimension
+ * ld), summed in double: ev_ambiguity accepts any positive sum (tol < 0),
+ * the quality handle a sum within tol of 1. Each caller words its message. */
+ev__prob_defect ev__probability_rows(const float *x, size_t n, size_t c,
+                                     size_t ld, double tol, size_t *row,
+                                     size_t *col, double *sum);
+
 /* ---- threads ---- */
 /* The number of threads a setting of n means (0: ev_default_threads()). */
 int ev__resolve_threads(int n);

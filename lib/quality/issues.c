@@ -11,24 +11,23 @@
 #include "quality_issues.h"
 #include "quality_private.h"
 
+/* Probability rows: non-negative, each summing to 1 within 1e-3. */
 static ev_status check_probabilities(const float *s, size_t n, size_t c,
                                      size_t ld) {
-  for (size_t i = 0; i < n; i++) {
-    double sum = 0;
-    for (size_t j = 0; j < c; j++) {
-      float v = s[i * ld + j];
-      if (v < 0)
-        return ev__fail(EV_ERR_ARGUMENT,
-                        "scores[%zu][%zu] is %g: probabilities cannot be "
-                        "negative; for logits set EV_QUALITY_SCORES to "
-                        "EV_SCORE_LOGITS", i, j, (double)v);
-      sum += v;
-    }
-    if (fabs(sum - 1.0) > 1e-3)
-      return ev__fail(EV_ERR_ARGUMENT,
-                      "row %zu of scores sums to %.6g, not 1: pass "
-                      "probabilities (softmax outputs), or logits with "
-                      "EV_QUALITY_SCORES = EV_SCORE_LOGITS", i, sum);
+  size_t i = 0, j = 0;
+  double sum = 0;
+  switch (ev__probability_rows(s, n, c, ld, 1e-3, &i, &j, &sum)) {
+  case EV__PROB_NEGATIVE:
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "scores[%zu][%zu] is %g: probabilities cannot be "
+                    "negative; for logits set EV_QUALITY_SCORES to "
+                    "EV_SCORE_LOGITS", i, j, (double)s[i * ld + j]);
+  case EV__PROB_SUM:
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "row %zu of scores sums to %.6g, not 1: pass "
+                    "probabilities (softmax outputs), or logits with "
+                    "EV_QUALITY_SCORES = EV_SCORE_LOGITS", i, sum);
+  case EV__PROB_OK: break;
   }
   return EV_OK;
 }
