@@ -37,13 +37,10 @@ static ev_status check_issue_args(const ev_quality *q, const int32_t *labels,
                                   size_t lds, const float *features,
                                   size_t dim, size_t ldf, float *evidence,
                                   size_t lde) {
-  if (!q)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "q is NULL: make one with ev_quality_create first");
-  if (!labels || !evidence)
-    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass the n given labels "
-                    "and room for n x EV_ISSUE_FIELDS evidence floats",
-                    labels ? "evidence" : "labels");
+  EV__ARG_NOT_NULL(q, "make one with ev_quality_create first");
+  EV__ARG_NULL_IF(!labels || !evidence, "%s",
+                  "pass the n given labels and room for n x EV_ISSUE_FIELDS "
+                  "evidence floats", labels ? "evidence" : "labels");
   if (!scores && !features)
     return ev__fail(EV_ERR_ARGUMENT, "scores and features are both NULL: "
                     "pass class scores, features or both");
@@ -246,10 +243,10 @@ static int by_score_desc(const void *a, const void *b) {
 ev_status ev_quality_rank_issues(const float *evidence, size_t n, size_t lde,
                                  int flagged_only, int64_t *indices,
                                  size_t *count) {
-  if (!evidence || !indices || !count)
-    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass the evidence of "
-                    "ev_quality_label_issues, room for n indices and a count",
-                    !evidence ? "evidence" : !indices ? "indices" : "count");
+  EV__ARG_NULL_IF(!evidence || !indices || !count, "%s",
+                  "pass the evidence of ev_quality_label_issues, room for n "
+                  "indices and a count",
+                  !evidence ? "evidence" : !indices ? "indices" : "count");
   if (n == 0 || lde < EV_ISSUE_FIELDS)
     return ev__fail(EV_ERR_ARGUMENT, "n is %zu and lde %zu: n must be at "
                     "least 1 and lde at least %d", n, lde, EV_ISSUE_FIELDS);
