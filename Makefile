@@ -194,6 +194,7 @@ wheel: $(BUILD)/$(SONAME) $(MODULE)
 	rm -rf $(WHEEL_SRC) && mkdir -p $(WHEEL_SRC) $(WHEEL_DIR)
 	cp -r bindings/python/pyproject.toml bindings/python/README.md bindings/python/embedviz $(WHEEL_SRC)/
 	rm -rf $(WHEEL_SRC)/embedviz/__pycache__ $(WHEEL_SRC)/embedviz/libembedviz*
+	sed -i 's/^__version__ = ".*"$$/__version__ = "$(LIBVERSION)"/' $(WHEEL_SRC)/embedviz/__init__.py
 	cp -L $(BUILD)/$(SONAME) $(WHEEL_SRC)/embedviz/$(SONAME)
 	if [ -f $(BUILD)/libembedviz-torch.so ]; then cp -L $(BUILD)/libembedviz-torch.so $(WHEEL_SRC)/embedviz/; fi
 	cp bindings/python/wheel_setup.py $(WHEEL_SRC)/setup.py

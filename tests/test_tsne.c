@@ -3,22 +3,9 @@
  * inputs, cancelling, limits and every bad input. */
 #include "core/testhook.h"
 #include "testutil.h"
-#include "tsne/tsne_internal.h"
+#include "testutil_tsne.h"
 
 /* ---- helpers ---- */
-
-/* k Gaussian blobs of `per` points in d dimensions, centres `sep` apart. */
-static float *blobs(size_t k, size_t per, size_t d, double sep, int *labels,
-                    uint64_t seed) {
-  float *x = tu_randn(k * per, d, seed);
-  for (size_t c = 0; c < k; c++)
-    for (size_t i = 0; i < per; i++) {
-      size_t r = c * per + i;
-      x[r * d + c % d] += (float)(sep * (double)(c + 1));
-      if (labels) labels[r] = (int)c;
-    }
-  return x;
-}
 
 /* Fraction of points whose 10 nearest map neighbours all share its label. */
 static double knn_label_accuracy(const float *y, size_t n, size_t dims,
@@ -48,35 +35,10 @@ static double knn_label_accuracy(const float *y, size_t n, size_t dims,
   return (double)good / (double)n;
 }
 
-/* Random symmetric P over n points with m neighbours each. */
-static void random_p(size_t n, size_t m, uint64_t seed, ev__csr *p) {
-  size_t *rp = malloc((n + 1) * sizeof *rp);
-  int64_t *col = malloc(n * m * sizeof *col);
-  double *val = malloc(n * m * sizeof *val);
-  for (size_t i = 0; i <= n; i++) rp[i] = i * m;
-  for (size_t e = 0; e < n * m; e++) {
-    col[e] = (int64_t)(tu_next(&seed) % n);
-    val[e] = tu_uniform(&seed) + 0.01;
-  }
-  ck_assert_ev_ok(ev__tsne_symmetrize(n, rp, col, val, p));
-  free(rp);
-  free(col);
-  free(val);
-}
-
 static double *random_y(size_t n, size_t dims, double scale, uint64_t seed) {
   double *y = malloc(n * dims * sizeof *y);
   for (size_t e = 0; e < n * dims; e++) y[e] = scale * tu_normal(&seed);
   return y;
-}
-
-static ev_tsne *make(double perplexity, int method, double seed) {
-  ev_tsne *t = NULL;
-  ck_assert_ev_ok(ev_tsne_create(&t));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PERPLEXITY, perplexity));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, method));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_SEED, seed));
-  return t;
 }
 
 /* ---- gradient ---- */
@@ -84,7 +46,7 @@ static ev_tsne *make(double perplexity, int method, double seed) {
 START_TEST(exact_gradient_matches_finite_differences) {
   size_t n = 25, dims = 2, nd = n * dims;
   ev__csr p;
-  random_p(n, 6, 7, &p);
+  tu_random_p(n, 6, 7, &p);
   double *y = random_y(n, dims, 1.0, 11), *g = malloc(nd * sizeof *g);
   double *g2 = malloc(nd * sizeof *g2);
   double *scratch = malloc((2 * nd + 2 * n) * sizeof *scratch);
@@ -111,7 +73,7 @@ END_TEST
 static void check_bh_theta0(size_t dims) {
   size_t n = 400, nd = n * dims;
   ev__csr p;
-  random_p(n, 10, 3, &p);
+  tu_random_p(n, 10, 3, &p);
   double *y = random_y(n, dims, 5.0, 5);
   double *ge = malloc(nd * sizeof *ge), *gb = malloc(nd * sizeof *gb);
   double *scratch = malloc((2 * nd + 2 * n) * sizeof *scratch);
@@ -206,7 +168,7 @@ END_TEST
 START_TEST(barnes_hut_handles_coincident_points) {
   size_t n = 64, dims = 2, nd = n * dims;
   ev__csr p;
-  random_p(n, 5, 9, &p);
+  tu_random_p(n, 5, 9, &p);
   double *y = random_y(n, dims, 1.0, 2);
   for (size_t i = 0; i < 40; i++) y[i * 2] = 0.25, y[i * 2 + 1] = -0.5;
   double *ge = malloc(nd * sizeof *ge), *gb = malloc(nd * sizeof *gb);
@@ -288,8 +250,8 @@ END_TEST
 static void check_blobs(size_t dims, int method) {
   size_t k = 5, per = 80, n = k * per, d = 20;
   int labels[400];
-  float *x = blobs(k, per, d, 12.0, labels, 21);
-  ev_tsne *t = make(20, method, 1);
+  float *x = tu_blobs(k, per, d, 12.0, labels, 21);
+  ev_tsne *t = tu_tsne_make(20, method, 1);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, dims));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 500));
   ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
@@ -315,26 +277,17 @@ START_TEST(separated_blobs_stay_separated) {
 }
 END_TEST
 
-static float *fit_map(ev_tsne *t, const float *x, size_t n, size_t d) {
-  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
-  size_t rows, dims;
-  ck_assert_ev_ok(ev_tsne_size(t, &rows, &dims));
-  float *y = malloc(rows * dims * sizeof *y);
-  ck_assert_ev_ok(ev_tsne_embedding(t, y, dims));
-  return y;
-}
-
 START_TEST(same_seed_same_bits) {
   size_t n = 600, d = 10;
-  float *x = blobs(3, 200, d, 4.0, NULL, 5);
+  float *x = tu_blobs(3, 200, d, 4.0, NULL, 5);
   for (int init = 0; init < 2; init++) {
     float *y[2];
     for (int r = 0; r < 2; r++) {
-      ev_tsne *t = make(15, EV_TSNE_METHOD_BARNES_HUT, 42);
+      ev_tsne *t = tu_tsne_make(15, EV_TSNE_METHOD_BARNES_HUT, 42);
       ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_THREADS, 2));
       ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, init));
       ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
-      y[r] = fit_map(t, x, n, d);
+      y[r] = tu_tsne_fit_map(t, x, n, d);
       ev_tsne_free(t);
     }
     ck_assert_mem_eq(y[0], y[1], n * 2 * sizeof(float));
@@ -357,7 +310,7 @@ static float *affinities_of(ev_tsne *t, size_t n, size_t **rp,
 /* P from rows, from their distance matrix and from P itself agree. */
 static void check_inputs_agree(int method) {
   size_t n = 300, d = 6, nnz[3];
-  float *x = blobs(3, 100, d, 3.0, NULL, 8);
+  float *x = tu_blobs(3, 100, d, 3.0, NULL, 8);
   float *dist = malloc(n * n * sizeof *dist);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < n; j++) {
@@ -369,7 +322,7 @@ static void check_inputs_agree(int method) {
   size_t *rp[3];
   int64_t *col[3];
   float *val[3];
-  ev_tsne *t = make(20, method, 3);
+  ev_tsne *t = tu_tsne_make(20, method, 3);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 50));
   ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
   val[0] = affinities_of(t, n, &rp[0], &col[0], &nnz[0]);
@@ -431,8 +384,8 @@ static int watch(void *user, int stage, size_t step, size_t total,
 
 START_TEST(cancel_keeps_partial_map_and_handle_usable) {
   size_t n = 300, d = 5;
-  float *x = blobs(3, 100, d, 5.0, NULL, 4);
-  ev_tsne *t = make(10, EV_TSNE_METHOD_BARNES_HUT, 9);
+  float *x = tu_blobs(3, 100, d, 5.0, NULL, 4);
+  ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_BARNES_HUT, 9);
   seen s = {.stop_at = 100};
   ck_assert_ev_ok(ev_tsne_set_progress(t, watch, &s));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PROGRESS_EVERY, 25));
@@ -470,7 +423,7 @@ START_TEST(given_init_is_used) {
   size_t n = 40, d = 3;
   float *x = tu_randn(n, d, 2), *y0 = tu_randn(n, 2, 3);
   float *y = malloc(n * 2 * sizeof *y);
-  ev_tsne *t = make(5, EV_TSNE_METHOD_EXACT, 0);
+  ev_tsne *t = tu_tsne_make(5, EV_TSNE_METHOD_EXACT, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
   ck_assert_ev(ev_tsne_fit(t, x, n, d, d), EV_ERR_ARGUMENT);
   ck_assert_errmsg_has("ev_tsne_set_init");
@@ -492,7 +445,7 @@ END_TEST
 START_TEST(exact_memory_limit_names_barnes_hut) {
   size_t n = 2000, d = 2;
   float *x = tu_randn(n, d, 1);
-  ev_tsne *t = make(30, EV_TSNE_METHOD_EXACT, 0);
+  ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_EXACT, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 16));
   ck_assert_ev(ev_tsne_fit(t, x, n, d, d), EV_ERR_LIMIT);
   ck_assert_errmsg_has("EV_TSNE_METHOD_BARNES_HUT");
@@ -509,9 +462,9 @@ END_TEST
 static void same_map_as(ev_tsne *t, int method, const float *x, size_t n,
                         size_t d) {
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_AUTO));
-  float *a = fit_map(t, x, n, d);
+  float *a = tu_tsne_fit_map(t, x, n, d);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, method));
-  float *b = fit_map(t, x, n, d);
+  float *b = tu_tsne_fit_map(t, x, n, d);
   ck_assert_int_eq(memcmp(a, b, n * 2 * sizeof *a), 0);
   free(a), free(b);
 }
@@ -519,7 +472,7 @@ static void same_map_as(ev_tsne *t, int method, const float *x, size_t n,
 START_TEST(auto_respects_memory_limit) {
   size_t n = 600, d = 3;
   float *x = tu_randn(n, d, 2);
-  ev_tsne *t = make(30, EV_TSNE_METHOD_AUTO, 0);
+  ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_AUTO, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 60));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 1));
   same_map_as(t, EV_TSNE_METHOD_BARNES_HUT, x, n, d);
@@ -533,7 +486,7 @@ END_TEST
 START_TEST(perplexity_too_large_names_largest) {
   size_t n = 50, d = 3;
   float *x = tu_randn(n, d, 1);
-  ev_tsne *t = make(30, EV_TSNE_METHOD_BARNES_HUT, 0);
+  ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_BARNES_HUT, 0);
   ck_assert_ev(ev_tsne_fit(t, x, n, d, d), EV_ERR_ARGUMENT);
   ck_assert_errmsg_has("largest allowed is 16.3333");
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_EXACT));
@@ -553,7 +506,7 @@ END_TEST
 START_TEST(nonfinite_input_refused) {
   size_t n = 30, d = 3;
   float *x = tu_randn(n, d, 1);
-  ev_tsne *t = make(5, EV_TSNE_METHOD_AUTO, 0);
+  ev_tsne *t = tu_tsne_make(5, EV_TSNE_METHOD_AUTO, 0);
   x[7 * d + 1] = NAN;
   ck_assert_ev(ev_tsne_fit(t, x, n, d, d), EV_ERR_NONFINITE);
   ck_assert_errmsg_has("x[7][1] is NaN");
@@ -613,7 +566,7 @@ START_TEST(duplicates_and_constant_data_give_finite_maps) {
   float *x0 = malloc(n * d * sizeof *x0);
   memcpy(x0, x, n * d * sizeof *x0);
   for (int method = 1; method <= 2; method++) {
-    ev_tsne *t = make(10, method, 0);
+    ev_tsne *t = tu_tsne_make(10, method, 0);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
     ck_assert_ev_ok(ev_tsne_fit(t, x0, n, d, d));
     size_t apart = twins_apart(t, n);
@@ -636,7 +589,7 @@ END_TEST
 
 START_TEST(tiny_inputs) {
   float x[3] = {0.0f, 1.0f, 5.0f};
-  ev_tsne *t = make(1, EV_TSNE_METHOD_AUTO, 0);
+  ev_tsne *t = tu_tsne_make(1, EV_TSNE_METHOD_AUTO, 0);
   ck_assert_ev(ev_tsne_fit(t, x, 1, 1, 1), EV_ERR_ARGUMENT);
   ck_assert_errmsg_has("at least 2 points");
   ck_assert_ev_ok(ev_tsne_fit(t, x, 2, 1, 1)); /* N = 2, D = 1 */
@@ -657,7 +610,7 @@ START_TEST(tiny_inputs) {
 END_TEST
 
 START_TEST(settings_out_of_range) {
-  ev_tsne *t = make(30, 0, 0);
+  ev_tsne *t = tu_tsne_make(30, 0, 0);
   double v, lo, hi;
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, 0), EV_ERR_ARGUMENT);
   ck_assert_errmsg_has("EV_TSNE_N_COMPONENTS");
@@ -707,7 +660,7 @@ START_TEST(settings_out_of_range) {
 END_TEST
 
 START_TEST(bad_distances_and_affinities) {
-  ev_tsne *t = make(1, EV_TSNE_METHOD_EXACT, 0);
+  ev_tsne *t = tu_tsne_make(1, EV_TSNE_METHOD_EXACT, 0);
   float dist[9] = {0, 1, 2, 1, 0, -1, 2, 1, 0};
   ck_assert_ev(ev_tsne_fit_distances(t, dist, 3, 3), EV_ERR_ARGUMENT);
   ck_assert_errmsg_has("dist[1][2]");
@@ -740,7 +693,7 @@ START_TEST(allocation_failures_leak_nothing) {
   size_t n = 120, d = 4;
   float *x = tu_randn(n, d, 1);
   for (int method = 1; method <= 2; method++) {
-    ev_tsne *t = make(10, method, 0);
+    ev_tsne *t = tu_tsne_make(10, method, 0);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 5));
     ev__test_fail_alloc(-1, 0);
     ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));

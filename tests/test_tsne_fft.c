@@ -4,36 +4,9 @@
  * learning-rate rules, refusals, allocation failures and cancelling. */
 #include "core/testhook.h"
 #include "testutil.h"
-#include "tsne/tsne_internal.h"
+#include "testutil_tsne.h"
 
 /* ---- helpers ---- */
-
-/* k Gaussian blobs of `per` points in d dimensions, centres `sep` apart. */
-static float *blobs(size_t k, size_t per, size_t d, double sep, int *labels,
-                    uint64_t seed) {
-  float *x = tu_randn(k * per, d, seed);
-  for (size_t c = 0; c < k; c++)
-    for (size_t i = 0; i < per; i++) {
-      size_t r = c * per + i;
-      x[r * d + c % d] += (float)(sep * (double)(c + 1));
-      if (labels) labels[r] = (int)c;
-    }
-  return x;
-}
-
-/* Random symmetric P over n points with m neighbours each. */
-static void random_p(size_t n, size_t m, uint64_t seed, ev__csr *p) {
-  size_t *rp = malloc((n + 1) * sizeof *rp);
-  int64_t *col = malloc(n * m * sizeof *col);
-  double *val = malloc(n * m * sizeof *val);
-  for (size_t i = 0; i <= n; i++) rp[i] = i * m;
-  for (size_t e = 0; e < n * m; e++) {
-    col[e] = (int64_t)(tu_next(&seed) % n);
-    val[e] = tu_uniform(&seed) + 0.01;
-  }
-  ck_assert_ev_ok(ev__tsne_symmetrize(n, rp, col, val, p));
-  free(rp), free(col), free(val);
-}
 
 /* A map as t-SNE makes them: `clusters` Gaussian clusters of sizes 0.3 to
  * 3 with centres uniform over a square (or segment) of side `side`. */
@@ -95,7 +68,7 @@ static fft_err fft_vs_exact(const ev__csr *p, const double *y, size_t dims,
 #define KL_BOUND 3e-4
 static void check_gradient(size_t n, size_t dims, double side) {
   ev__csr p;
-  random_p(n, 10, 3 + n, &p);
+  tu_random_p(n, 10, 3 + n, &p);
   double *y = clustered_map(n, dims, 10, side, 7 + n + dims);
   fft_err e = fft_vs_exact(&p, y, dims, 3, 50, 1.0);
   fprintf(stderr, "FFT %zu-D, n %zu, span %g: gradient %.2e, Z %.2e, "
@@ -128,7 +101,7 @@ END_TEST
 START_TEST(error_falls_with_interpolation_points) {
   size_t n = 1000;
   ev__csr p;
-  random_p(n, 10, 5, &p);
+  tu_random_p(n, 10, 5, &p);
   double *y = clustered_map(n, 2, 10, 30, 11);
   double prev = INFINITY;
   for (size_t pts = 2; pts <= 5; pts++) {
@@ -153,7 +126,7 @@ END_TEST
 START_TEST(coincident_points) {
   size_t n = 64;
   ev__csr p;
-  random_p(n, 5, 9, &p);
+  tu_random_p(n, 5, 9, &p);
   double *y = calloc(n * 2, sizeof *y);
   fft_err e = fft_vs_exact(&p, y, 2, 3, 50, 1.0);
   ck_assert_msg(e.z < 1e-5, "span 0: Z error %g", e.z); /* single precision */
@@ -166,24 +139,6 @@ START_TEST(coincident_points) {
 END_TEST
 
 /* ---- whole fits ---- */
-
-static ev_tsne *make(double perplexity, int method, double seed) {
-  ev_tsne *t = NULL;
-  ck_assert_ev_ok(ev_tsne_create(&t));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PERPLEXITY, perplexity));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, method));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_SEED, seed));
-  return t;
-}
-
-static float *fit_map(ev_tsne *t, const float *x, size_t n, size_t d) {
-  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
-  size_t rows, dims;
-  ck_assert_ev_ok(ev_tsne_size(t, &rows, &dims));
-  float *y = malloc(rows * dims * sizeof *y);
-  ck_assert_ev_ok(ev_tsne_embedding(t, y, dims));
-  return y;
-}
 
 /* Fraction of points whose nearest map neighbour (of 10) are all in its
  * cluster, by brute force. */
@@ -219,15 +174,15 @@ static double cluster_purity(const float *y, size_t n, size_t dims,
 static void check_blobs(size_t dims) {
   size_t k = 5, per = 300, n = k * per, d = 20;
   int *labels = malloc(n * sizeof *labels);
-  float *x = blobs(k, per, d, 12.0, labels, 21);
+  float *x = tu_blobs(k, per, d, 12.0, labels, 21);
   double kl[2];
   for (int m = 0; m < 2; m++) {
-    ev_tsne *t = make(30, m ? EV_TSNE_METHOD_FFT : EV_TSNE_METHOD_BARNES_HUT, 1);
+    ev_tsne *t = tu_tsne_make(30, m ? EV_TSNE_METHOD_FFT : EV_TSNE_METHOD_BARNES_HUT, 1);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, dims));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 750));
     ck_assert_ev_ok(
         ev_tsne_set(t, EV_TSNE_LEARNING_RATE_RULE, EV_TSNE_LR_SKLEARN));
-    float *y = fit_map(t, x, n, d);
+    float *y = tu_tsne_fit_map(t, x, n, d);
     double acc = cluster_purity(y, n, dims, labels);
     ck_assert_ev_ok(ev_tsne_kl_divergence(t, &kl[m]));
     fprintf(stderr, "blobs %zu-D %s: 10-NN purity %.4f KL %.4f\n", dims,
@@ -253,7 +208,7 @@ END_TEST
 START_TEST(same_bits_any_thread_count) {
   size_t n = 5000, k = 10;
   ev__csr p;
-  random_p(n, k, 77, &p);
+  tu_random_p(n, k, 77, &p);
   int64_t *col = malloc(p.row_ptr[n] * sizeof *col);
   float *val = malloc(p.row_ptr[n] * sizeof *val);
   for (size_t e = 0; e < p.row_ptr[n]; e++)
@@ -263,7 +218,7 @@ START_TEST(same_bits_any_thread_count) {
   float *ref = NULL;
   for (int run = 0; run < 4; run++) {
     int threads = run == 0 ? 2 : run;
-    ev_tsne *t = make(30, EV_TSNE_METHOD_FFT, 4);
+    ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_FFT, 4);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_THREADS, threads));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
     ck_assert_ev_ok(ev_tsne_set_init(t, y0, n, 2, 2));
@@ -280,12 +235,12 @@ START_TEST(same_bits_any_thread_count) {
     ev_tsne_free(t);
   }
   /* and from rows, same thread count: bit-identical on rerun */
-  float *x = blobs(3, 400, 10, 4.0, NULL, 5);
+  float *x = tu_blobs(3, 400, 10, 4.0, NULL, 5);
   float *a[2];
   for (int r = 0; r < 2; r++) {
-    ev_tsne *t = make(20, EV_TSNE_METHOD_FFT, 42);
+    ev_tsne *t = tu_tsne_make(20, EV_TSNE_METHOD_FFT, 42);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
-    a[r] = fit_map(t, x, 1200, 10);
+    a[r] = tu_tsne_fit_map(t, x, 1200, 10);
     ev_tsne_free(t);
   }
   ck_assert_mem_eq(a[0], a[1], 1200 * 2 * sizeof(float));
@@ -304,10 +259,10 @@ END_TEST
  * only in the rule. */
 START_TEST(learning_rate_rules) {
   size_t n = 400, d = 5;
-  float *x = blobs(2, 200, d, 5.0, NULL, 3), *y0 = tu_randn(n, 2, 8);
+  float *x = tu_blobs(2, 200, d, 5.0, NULL, 3), *y0 = tu_randn(n, 2, 8);
   float *y[3];
   for (int rule = 0; rule < 3; rule++) {
-    ev_tsne *t = make(10, EV_TSNE_METHOD_BARNES_HUT, 0);
+    ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_BARNES_HUT, 0);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
     ck_assert_ev_ok(ev_tsne_set_init(t, y0, n, 2, 2));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 1));
@@ -317,7 +272,7 @@ START_TEST(learning_rate_rules) {
                                           : EV_TSNE_LR_SKLEARN));
     if (rule == 1)
       ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_LEARNING_RATE, 100.0));
-    y[rule] = fit_map(t, x, n, d);
+    y[rule] = tu_tsne_fit_map(t, x, n, d);
     ev_tsne_free(t);
   }
   /* recentring shifts all points alike: compare displacements between
@@ -345,10 +300,10 @@ END_TEST
  * yet), bit for bit; with late exaggeration 1 it is another step. */
 START_TEST(late_exaggeration_scales_p) {
   size_t n = 300, d = 5;
-  float *x = blobs(3, 100, d, 5.0, NULL, 3), *y0 = tu_randn(n, 2, 8);
+  float *x = tu_blobs(3, 100, d, 5.0, NULL, 3), *y0 = tu_randn(n, 2, 8);
   float *y[3];
   for (int v = 0; v < 3; v++) {
-    ev_tsne *t = make(10, EV_TSNE_METHOD_FFT, 0);
+    ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_FFT, 0);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
     ck_assert_ev_ok(ev_tsne_set_init(t, y0, n, 2, 2));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 1));
@@ -356,7 +311,7 @@ START_TEST(late_exaggeration_scales_p) {
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_EARLY_EXAGGERATION, 3));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_EXAGGERATION_ITERATIONS, v == 0));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_LATE_EXAGGERATION, v == 1 ? 3 : 1));
-    y[v] = fit_map(t, x, n, d);
+    y[v] = tu_tsne_fit_map(t, x, n, d);
     ev_tsne_free(t);
   }
   ck_assert_mem_eq(y[0], y[1], n * 2 * sizeof(float));
@@ -370,14 +325,14 @@ END_TEST
 /* A step longer than EV_TSNE_MAX_STEP_NORM is cut to it. */
 START_TEST(max_step_norm_clips) {
   size_t n = 300, d = 5;
-  float *x = blobs(3, 100, d, 5.0, NULL, 3), *y0 = tu_randn(n, 2, 8);
-  ev_tsne *t = make(10, EV_TSNE_METHOD_FFT, 0);
+  float *x = tu_blobs(3, 100, d, 5.0, NULL, 3), *y0 = tu_randn(n, 2, 8);
+  ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_FFT, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
   ck_assert_ev_ok(ev_tsne_set_init(t, y0, n, 2, 2));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 1));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_LEARNING_RATE, 1e6));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_STEP_NORM, 0.01));
-  float *y = fit_map(t, x, n, d);
+  float *y = tu_tsne_fit_map(t, x, n, d);
   double longest = 0, mean[2] = {0, 0};
   for (size_t i = 0; i < n; i++)
     for (int k = 0; k < 2; k++) mean[k] += (y0[i * 2 + k]) / (double)n;
@@ -398,7 +353,7 @@ END_TEST
 START_TEST(three_dimensions_refused) {
   size_t n = 200, d = 3;
   float *x = tu_randn(n, d, 1);
-  ev_tsne *t = make(10, EV_TSNE_METHOD_FFT, 0);
+  ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_FFT, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, 3));
   ck_assert_ev(ev_tsne_fit(t, x, n, d, d), EV_ERR_ARGUMENT);
   ck_assert_errmsg_has("1 or 2 dimensions");
@@ -422,7 +377,7 @@ START_TEST(three_dimensions_refused) {
 END_TEST
 
 START_TEST(settings_out_of_range) {
-  ev_tsne *t = make(30, EV_TSNE_METHOD_FFT, 0);
+  ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_FFT, 0);
   double v, lo, hi;
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_METHOD, 4), EV_ERR_ARGUMENT);
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 0),
@@ -465,14 +420,14 @@ END_TEST
  * Barnes-Hut's and differs from FFT's. */
 START_TEST(auto_keeps_barnes_hut) {
   size_t n = 10000, d = 5;
-  float *x = blobs(4, n / 4, d, 6.0, NULL, 12);
-  ev_tsne *t = make(10, EV_TSNE_METHOD_AUTO, 0);
+  float *x = tu_blobs(4, n / 4, d, 6.0, NULL, 12);
+  ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_AUTO, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 3));
-  float *a = fit_map(t, x, n, d);
+  float *a = tu_tsne_fit_map(t, x, n, d);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_BARNES_HUT));
-  float *b = fit_map(t, x, n, d);
+  float *b = tu_tsne_fit_map(t, x, n, d);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_FFT));
-  float *c = fit_map(t, x, n, d);
+  float *c = tu_tsne_fit_map(t, x, n, d);
   ck_assert_msg(!memcmp(a, b, n * 2 * sizeof *a), "AUTO's map is not "
                 "Barnes-Hut's");
   ck_assert_msg(memcmp(a, c, n * 2 * sizeof *a), "FFT gave Barnes-Hut's map");
@@ -488,7 +443,7 @@ START_TEST(allocation_failures_leak_nothing) {
   size_t n = 120, d = 4;
   float *x = tu_randn(n, d, 1);
   for (size_t dims = 1; dims <= 2; dims++) {
-    ev_tsne *t = make(10, EV_TSNE_METHOD_FFT, 0);
+    ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_FFT, 0);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, dims));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 5));
     ev__test_fail_alloc(-1, 0);
@@ -518,7 +473,7 @@ END_TEST
 START_TEST(growth_failure_keeps_earlier_result) {
   size_t n = 300, d = 4;
   float *x = tu_randn(n, d, 2), *y0 = tu_randn(n, 2, 3);
-  ev_tsne *t = make(10, EV_TSNE_METHOD_FFT, 0);
+  ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_FFT, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 2));
   ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
   for (size_t e = 0; e < n * 2; e++) y0[e] *= 100.0f;
@@ -562,8 +517,8 @@ static int watch(void *user, int stage, size_t step, size_t total,
 
 START_TEST(cancel_keeps_partial_map) {
   size_t n = 300, d = 5;
-  float *x = blobs(3, 100, d, 5.0, NULL, 4);
-  ev_tsne *t = make(10, EV_TSNE_METHOD_FFT, 9);
+  float *x = tu_blobs(3, 100, d, 5.0, NULL, 4);
+  ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_FFT, 9);
   seen s = {.stop_at = 300};
   ck_assert_ev_ok(ev_tsne_set_progress(t, watch, &s));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PROGRESS_EVERY, 50));

@@ -51,6 +51,43 @@ static inline float *tu_randn(size_t rows, size_t cols, uint64_t seed) {
   return m;
 }
 
+/* k Gaussian blobs of `per` points in d dimensions, centres `sep` apart
+ * (blob c shifted by sep (c + 1) along axis c mod d); labels, if given,
+ * get each row's blob (caller frees). */
+static inline float *tu_blobs(size_t k, size_t per, size_t d, double sep,
+                              int *labels, uint64_t seed) {
+  float *x = tu_randn(k * per, d, seed);
+  for (size_t c = 0; c < k; c++)
+    for (size_t i = 0; i < per; i++) {
+      size_t r = c * per + i;
+      x[r * d + c % d] += (float)(sep * (double)(c + 1));
+      if (labels) labels[r] = (int)c;
+    }
+  return x;
+}
+
+/* A t-SNE handle with the given perplexity, method and seed. */
+static inline ev_tsne *tu_tsne_make(double perplexity, int method,
+                                    double seed) {
+  ev_tsne *t = NULL;
+  ck_assert_ev_ok(ev_tsne_create(&t));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PERPLEXITY, perplexity));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, method));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_SEED, seed));
+  return t;
+}
+
+/* Fit t to the packed n x d rows x and return its map (caller frees). */
+static inline float *tu_tsne_fit_map(ev_tsne *t, const float *x, size_t n,
+                                     size_t d) {
+  ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
+  size_t rows, dims;
+  ck_assert_ev_ok(ev_tsne_size(t, &rows, &dims));
+  float *y = malloc(rows * dims * sizeof *y);
+  ck_assert_ev_ok(ev_tsne_embedding(t, y, dims));
+  return y;
+}
+
 /* A test case of statistical checks at sizes that take minutes under
  * valgrind's memcheck (50x slower than native): tagged "large", which
  * tests/sanitizers/run-valgrind.sh leaves out (CK_EXCLUDE_TAGS) and says

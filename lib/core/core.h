@@ -96,6 +96,35 @@ ev_status ev__check_out_matrix(const char *name, const float *data,
 ev_status ev__check_finite(const char *name, const float *data, size_t rows,
                            size_t cols, size_t ld);
 
+/* A packed copy (n x dims, caller frees with ev__free) of the caller's
+ * matrix y (leading dimension ld), checked as ev__check_matrix and
+ * ev__check_finite do; `what` names the copy in an out-of-memory message. */
+ev_status ev__packed_copy(const char *name, const char *what, const float *y,
+                          size_t n, size_t dims, size_t ld, float **out);
+
+/* Copy a sparse n-row matrix (row_ptr, col, val) out to the caller's
+ * arrays as float values, or with all three NULL report its size in *nnz:
+ * the contract of ev_tsne_affinities and ev_umap_graph. `have` says what
+ * holds the entries, for the message: "the affinities have". */
+ev_status ev__sparse_out(size_t n, const size_t *row_ptr, const uint32_t *col,
+                         const double *val, const char *have,
+                         size_t *row_ptr_out, int64_t *col_idx,
+                         float *values, size_t *nnz);
+
+/* What ev__probability_rows finds wrong first, row by row. */
+typedef enum ev__prob_defect {
+  EV__PROB_OK,
+  EV__PROB_NEGATIVE, /* a value below 0, at (*row, *col) */
+  EV__PROB_SUM       /* row *row sums to *sum: not positive (tol < 0), or
+                        farther than tol from 1 */
+} ev__prob_defect;
+/* The one rule for rows of class probabilities (n x c, leading dimension
+ * ld), summed in double: ev_ambiguity accepts any positive sum (tol < 0),
+ * the quality handle a sum within tol of 1. Each caller words its message. */
+ev__prob_defect ev__probability_rows(const float *x, size_t n, size_t c,
+                                     size_t ld, double tol, size_t *row,
+                                     size_t *col, double *sum);
+
 /* ---- threads ---- */
 /* The number of threads a setting of n means (0: ev_default_threads()). */
 int ev__resolve_threads(int n);
@@ -157,6 +186,40 @@ typedef struct ev__param_spec {
 /* How many entries LIST has (an integer constant expression). */
 #define EV__PLUS_ONE(...) +1
 #define EV__COUNT(LIST) (0 LIST(EV__PLUS_ONE))
+
+/* A new zeroed handle of `size` bytes with every setting of `table` at its
+ * default; NULL when out of memory. */
+void *ev__param_new(size_t size, const ev__param_spec *table, size_t n);
+
+/* The four settings calls of a handle type T whose settings are of enum
+ * type P and described by the array `table`: ev_<prefix>_set, _get,
+ * _param_bounds and _param_default. `need` is a function refusing a NULL
+ * handle (EV_OK otherwise); `what` names the handle in messages ("TSNE").
+ * For handles whose calls add nothing of their own (read-only settings
+ * answered by the handle's code write their own set and get). */
+#define EV__SETTINGS_CALLS(prefix, T, P, table, what, need)                 \
+  ev_status ev_##prefix##_set(T *h, P param, double value) {                \
+    ev_status st = need(h);                                                 \
+    if (st) return st;                                                      \
+    return ev__param_set(table, sizeof table / sizeof table[0], h, param,   \
+                         value, what);                                      \
+  }                                                                         \
+  ev_status ev_##prefix##_get(const T *h, P param, double *value) {         \
+    ev_status st = need(h);                                                 \
+    if (st) return st;                                                      \
+    EV__ARG_NOT_NULL(value, "pass the address of a double");                \
+    return ev__param_get(table, sizeof table / sizeof table[0], h, param,   \
+                         value, what);                                      \
+  }                                                                         \
+  ev_status ev_##prefix##_param_bounds(P param, double *lower,              \
+                                       double *upper) {                     \
+    return ev__param_bounds(table, sizeof table / sizeof table[0], param,   \
+                            what, lower, upper);                            \
+  }                                                                         \
+  ev_status ev_##prefix##_param_default(P param, double *value) {           \
+    return ev__param_default(table, sizeof table / sizeof table[0], param,  \
+                             what, value);                                  \
+  }
 
 /* Find the spec of `id` in a table; NULL if none. */
 const ev__param_spec *ev__param_find(const ev__param_spec *table, size_t n,

@@ -73,6 +73,12 @@ void ev__param_defaults(const ev__param_spec *table, size_t n, void *handle) {
   for (size_t i = 0; i < n; i++) store(&table[i], handle, table[i].fallback);
 }
 
+void *ev__param_new(size_t size, const ev__param_spec *table, size_t n) {
+  void *h = ev__calloc(1, size);
+  if (h) ev__param_defaults(table, n, h);
+  return h;
+}
+
 ev_status ev__param_set(const ev__param_spec *table, size_t n, void *handle,
                         int id, double value, const char *what) {
   ev_status st = ev__param_check(table, n, id, value, what);

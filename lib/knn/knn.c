@@ -39,12 +39,8 @@ EV__SETTINGS_COVER(ev_knn_param, KNN_SETTINGS)
 
 ev_status ev_knn_create(ev_knn **out) {
   EV__ARG_NOT_NULL(out, "pass the address of an ev_knn pointer");
-  *out = NULL;
-  ev_knn *ix = ev__calloc(1, sizeof *ix);
-  if (!ix) return ev__nomem("a kNN index", sizeof *ix);
-  ev__param_defaults(knn_params, N_PARAMS, ix);
-  *out = ix;
-  return EV_OK;
+  *out = ev__param_new(sizeof **out, knn_params, N_PARAMS);
+  return *out ? EV_OK : ev__nomem("a kNN index", sizeof **out);
 }
 
 static void drop_reference(ev_knn *ix) {

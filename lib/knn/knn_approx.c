@@ -123,7 +123,7 @@ static ev_status pick_pivots(ev__knn_graph *g, const ev__knn_data *x,
     return ev__nomem("the search pivots", n * 8);
   }
   for (size_t i = 0; i < n; i++) far[i] = INFINITY;
-  size_t next = ev__knn_hash(seed, 3, 0, 0) % n;
+  size_t next = ev__hash3(seed, 3, 0, 0) % n;
   for (size_t t = 0; t < np; t++) {
     g->pivots[t] = (int32_t)next;
     const float *pv = x->ref + next * x->dim;

@@ -5,6 +5,7 @@
 #define EV_LIB_KNN_APPROX_H
 
 #include "knn_private.h"
+#include "linalg/linalg.h"
 
 /* Default of EV_KNN_AUTO_ROWS (docs/knn.md says why). */
 #define EV__KNN_AUTO_ROWS 9007199254740992.0 /* 2^53: AUTO stays exact (docs/knn.md) */
@@ -66,21 +67,5 @@ ev_status ev__knn_approx_query(const ev_knn *ix, const float *q, size_t nq,
                                size_t ldi, float *distances, size_t ldd);
 ev_status ev__knn_approx_self(const ev_knn *ix, size_t k, int64_t *indices,
                               size_t ldi, float *distances, size_t ldd);
-
-/* A well-mixed 64-bit hash of a seed and three words (splitmix64 steps):
- * the method's only source of randomness, so results depend on the seed
- * alone, never on threads or timing. */
-static inline uint64_t ev__knn_hash(uint64_t seed, uint64_t a, uint64_t b,
-                                    uint64_t c) {
-  uint64_t z = seed ^ 0x9e3779b97f4a7c15ULL;
-  uint64_t w[3] = {a, b, c};
-  for (int i = 0; i < 3; i++) {
-    z += w[i] + 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-  }
-  return z;
-}
 
 #endif

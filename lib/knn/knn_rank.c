@@ -22,8 +22,6 @@
 #include "core/testhook.h"
 #include "knn_private.h"
 
-#define EPS_U (1.0 / 16777216.0) /* unit roundoff of float */
-#define SAFETY 1.5
 #define GEMM_MAX_SQNORM 1e30     /* as knn.c: above it the expansion could
                                     overflow */
 enum { BQ = 64, BR = 2048, GEMM_MIN_DIM = 16 };
@@ -126,12 +124,10 @@ typedef struct gemm_work {
 static void rank_gemm_block(const rank_job *jb, gemm_work *w, size_t q0,
                             size_t mq) {
   size_t m = jb->m, dim = jb->d;
-  double gamma = (double)dim * EPS_U / (1 - (double)dim * EPS_U);
   for (size_t qi = 0; qi < mq; qi++) {
     size_t i = q0 + qi;
     double qn2 = jb->norm[i] * jb->norm[i];
-    double e = SAFETY * ((gamma + 3 * EPS_U) * (qn2 + jb->max_sq) +
-                         ((double)dim + 8) * 1e-44);
+    double e = ev__knn_scan_bound(EV__KNN_L2, dim, jb->norm[i], jb->max_sq);
     for (size_t c = 0; c < m; c++) {
       double t = exact(jb, i, (size_t)jb->cand[i * m + c]);
       w->t[qi * m + c] = t;
@@ -214,11 +210,10 @@ typedef struct sym_limits {
   float *lo, *hi; /* n x m certain-before / certain-after limits */
 } sym_limits;
 
-static void sym_limits_row(const rank_job *jb, const sym_limits *L, size_t i,
-                           double gamma) {
+static void sym_limits_row(const rank_job *jb, const sym_limits *L,
+                           size_t i) {
   double qn2 = jb->norm[i] * jb->norm[i];
-  double e = SAFETY * ((gamma + 3 * EPS_U) * (qn2 + jb->max_sq) +
-                       ((double)jb->d + 8) * 1e-44);
+  double e = ev__knn_scan_bound(EV__KNN_L2, jb->d, jb->norm[i], jb->max_sq);
   for (size_t c = 0; c < jb->m; c++) {
     size_t a = i * jb->m + c;
     double t = exact(jb, i, (size_t)jb->cand[a]);
@@ -287,13 +282,12 @@ static ev_status run_sym(const rank_job *jb) {
   if (!L.t || !L.lo || !L.hi || !cnt || !tiles) {
     st = ev__nomem("the rank tiles and counts", cbytes + nm * 16);
   } else {
-    size_t dim = jb->d, nb = (jb->n + SB - 1) / SB;
-    double gamma = (double)dim * EPS_U / (1 - (double)dim * EPS_U);
+    size_t nb = (jb->n + SB - 1) / SB;
 #pragma omp parallel num_threads(T)
     {
       int t = omp_get_thread_num();
 #pragma omp for schedule(static)
-      for (size_t i = 0; i < jb->n; i++) sym_limits_row(jb, &L, i, gamma);
+      for (size_t i = 0; i < jb->n; i++) sym_limits_row(jb, &L, i);
       float *tile = tiles + (size_t)t * 2 * SB * SB, *tile_t = tile + SB * SB;
 #pragma omp for schedule(dynamic, 1)
       for (size_t task = 0; task < nb * nb; task++) {

@@ -146,7 +146,7 @@ static void init_row(nnd *s, int32_t i, const ev__nnd_params *pr) {
     }
   }
   for (uint64_t attempt = 0; filled < k; attempt++) {
-    int32_t j = (int32_t)(ev__knn_hash(pr->seed, 1, (uint64_t)i, attempt) % n);
+    int32_t j = (int32_t)(ev__hash3(pr->seed, 1, (uint64_t)i, attempt) % n);
     if (j != i && !contains(ix, filled, j)) ix[filled++] = j;
   }
   for (size_t t = 0; t < k; t++) {
@@ -194,7 +194,7 @@ static void make_candidates(nnd *s, uint64_t seed, int round) {
     for (size_t t = 0; t < k; t++) {
       int32_t j = s->idx[i * k + t];
       int32_t lo = (int32_t)i < j ? (int32_t)i : j, hi = lo == j ? (int32_t)i : j;
-      uint64_t prio = ev__knn_hash(seed, 2 + (uint64_t)round, (uint64_t)lo,
+      uint64_t prio = ev__hash3(seed, 2 + (uint64_t)round, (uint64_t)lo,
                                    (uint64_t)hi);
       if (s->flag[i * k + t] != FLAG_OLD) {
         push_cand(s, s->cn, s->pn, s->nn, (int32_t)i, j, prio);

@@ -38,6 +38,27 @@ void ev__gram_accumulate(const float *x, size_t rows, size_t d, size_t ld,
 void ev__center_rows(const float *src, size_t rows, size_t d, size_t ld,
                      const float *mean, float *dst);
 
+/* splitmix64's finaliser: a well-mixed 64-bit function of z. */
+static inline uint64_t ev__mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* A well-mixed 64-bit hash of a seed and three words (splitmix64 steps):
+ * the approximate index's and UMAP's randomness, so their results depend
+ * on the seed alone, never on threads or timing. */
+static inline uint64_t ev__hash3(uint64_t seed, uint64_t a, uint64_t b,
+                                 uint64_t c) {
+  uint64_t z = seed ^ 0x9E3779B97F4A7C15ull;
+  const uint64_t w[3] = {a, b, c};
+  for (int i = 0; i < 3; i++) {
+    z += w[i] + 0x9E3779B97F4A7C15ull;
+    z = ev__mix64(z);
+  }
+  return z;
+}
+
 /* The library's one random generator (random.c), splitmix64, in two
  * forms. Counter-based: count standard normal floats from seed; element i
  * depends only on (seed, i), so the result does not depend on the thread

@@ -5,20 +5,14 @@
 
 #include "linalg/linalg.h"
 
-static uint64_t mix(uint64_t z) { /* splitmix64's finaliser */
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 static double uniform01(uint64_t seed, uint64_t counter) {
-  uint64_t z = mix(seed * 0x9E3779B97F4A7C15ull + counter + 1);
+  uint64_t z = ev__mix64(seed * 0x9E3779B97F4A7C15ull + counter + 1);
   return ((double)(z >> 11) + 0.5) * (1.0 / 9007199254740992.0); /* (0,1) */
 }
 
 void ev__fill_normal(float *a, size_t count, uint64_t seed) {
   size_t pairs = (count + 1) / 2;
-  seed = mix(seed ^ 0x5DEECE66Dull);
+  seed = ev__mix64(seed ^ 0x5DEECE66Dull);
 #pragma omp parallel for schedule(static)
   for (size_t p = 0; p < pairs; p++) { /* Box-Muller: two per pair */
     double u = uniform01(seed, 2 * p), v = uniform01(seed, 2 * p + 1);
@@ -30,7 +24,7 @@ void ev__fill_normal(float *a, size_t count, uint64_t seed) {
 
 /* splitmix64's next state and output. */
 static uint64_t next(uint64_t *state) {
-  return mix(*state += 0x9E3779B97F4A7C15ull);
+  return ev__mix64(*state += 0x9E3779B97F4A7C15ull);
 }
 
 double ev__normal_next(uint64_t *state) {

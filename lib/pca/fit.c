@@ -18,6 +18,12 @@ static bool randomized_fits(size_t m, size_t k, bool fraction) {
   return !fraction && m > 500 && 4 * (k + 10) <= m;
 }
 
+/* Power iterations for k components of data of rank m <= min(n, d) when
+ * none are set (scikit-learn's rule). */
+static int auto_power_iterations(size_t k, size_t m) {
+  return 10 * k < m ? 7 : 4;
+}
+
 /* Rough costs in multiply-adds at BLAS-3 speed. Covariance: the Gram
  * matrix (n d^2 / 2) plus dsyevr's reduction to tridiagonal form (about
  * (2/3) d^3 at BLAS-2 speed, counted 8 times: 16/3 d^3). Randomized: each of
@@ -28,7 +34,8 @@ static double covariance_cost(size_t n, size_t d) {
 }
 
 static double randomized_cost(size_t n, size_t d, size_t k) {
-  size_t m = n < d ? n : d, q = 10 * k < m ? 7 : 4, l = k + 10;
+  size_t m = n < d ? n : d, l = k + 10;
+  size_t q = (size_t)auto_power_iterations(k, m);
   return (2.0 * q + 2.0) * n * d * l + (q + 1.0) * 2.0 * (n + d) * l * l;
 }
 
@@ -45,7 +52,7 @@ int ev__pca_power_iterations(const ev_pca *pca, size_t k, size_t n,
                              size_t d) {
   if (pca->power_iterations >= 0) return pca->power_iterations;
   size_t m = n < d ? n : d;
-  return 10 * k < m ? 7 : 4; /* scikit-learn's rule */
+  return auto_power_iterations(k, m);
 }
 
 static ev_status check_fit_args(const ev_pca *pca, const float *x, size_t n,

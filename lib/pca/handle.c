@@ -23,12 +23,8 @@ EV__SETTINGS_COVER(ev_pca_param, PCA_SETTINGS)
 
 ev_status ev_pca_create(ev_pca **out) {
   EV__ARG_NOT_NULL(out, "pass the address of an ev_pca pointer");
-  *out = NULL;
-  ev_pca *p = ev__calloc(1, sizeof *p);
-  if (!p) return ev__nomem("a PCA handle", sizeof *p);
-  ev__param_defaults(pca_params, N_PARAMS, p);
-  *out = p;
-  return EV_OK;
+  *out = ev__param_new(sizeof **out, pca_params, N_PARAMS);
+  return *out ? EV_OK : ev__nomem("a PCA handle", sizeof **out);
 }
 
 void ev__pca_fit_free(ev__pca_fit *fit) {

@@ -17,35 +17,27 @@ static const ev__param_spec quality_params[] = {QUALITY_SETTINGS(SPEC)};
 #define N_PARAMS (sizeof quality_params / sizeof quality_params[0])
 EV__SETTINGS_COVER(ev_quality_param, QUALITY_SETTINGS)
 
-static ev_status null_handle(void) {
-  return ev__fail(EV_ERR_ARGUMENT,
-                  "q is NULL: make one with ev_quality_create first");
-}
+/* Every call on a handle starts here. */
+#define NEED_HANDLE(q) \
+  EV__ARG_NOT_NULL(q, "make one with ev_quality_create first")
 
 ev_status ev_quality_create(ev_quality **out) {
-  if (!out)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "out is NULL: pass the address of an ev_quality pointer");
-  *out = NULL;
-  ev_quality *q = ev__calloc(1, sizeof *q);
-  if (!q) return ev__nomem("a quality handle", sizeof *q);
-  ev__param_defaults(quality_params, N_PARAMS, q);
-  *out = q;
-  return EV_OK;
+  EV__ARG_NOT_NULL(out, "pass the address of an ev_quality pointer");
+  *out = ev__param_new(sizeof **out, quality_params, N_PARAMS);
+  return *out ? EV_OK : ev__nomem("a quality handle", sizeof **out);
 }
 
 void ev_quality_free(ev_quality *q) { ev__free(q); }
 
 ev_status ev_quality_set(ev_quality *q, ev_quality_param param, double value) {
-  if (!q) return null_handle();
+  NEED_HANDLE(q);
   return ev__param_set(quality_params, N_PARAMS, q, param, value, "QUALITY");
 }
 
 ev_status ev_quality_get(const ev_quality *q, ev_quality_param param,
                          double *value) {
-  if (!q) return null_handle();
-  if (!value)
-    return ev__fail(EV_ERR_ARGUMENT, "value is NULL: pass a double to fill");
+  NEED_HANDLE(q);
+  EV__ARG_NOT_NULL(value, "pass a double to fill");
   return ev__param_get(quality_params, N_PARAMS, q, param, value, "QUALITY");
 }
 

@@ -11,24 +11,23 @@
 #include "quality_issues.h"
 #include "quality_private.h"
 
+/* Probability rows: non-negative, each summing to 1 within 1e-3. */
 static ev_status check_probabilities(const float *s, size_t n, size_t c,
                                      size_t ld) {
-  for (size_t i = 0; i < n; i++) {
-    double sum = 0;
-    for (size_t j = 0; j < c; j++) {
-      float v = s[i * ld + j];
-      if (v < 0)
-        return ev__fail(EV_ERR_ARGUMENT,
-                        "scores[%zu][%zu] is %g: probabilities cannot be "
-                        "negative; for logits set EV_QUALITY_SCORES to "
-                        "EV_SCORE_LOGITS", i, j, (double)v);
-      sum += v;
-    }
-    if (fabs(sum - 1.0) > 1e-3)
-      return ev__fail(EV_ERR_ARGUMENT,
-                      "row %zu of scores sums to %.6g, not 1: pass "
-                      "probabilities (softmax outputs), or logits with "
-                      "EV_QUALITY_SCORES = EV_SCORE_LOGITS", i, sum);
+  size_t i = 0, j = 0;
+  double sum = 0;
+  switch (ev__probability_rows(s, n, c, ld, 1e-3, &i, &j, &sum)) {
+  case EV__PROB_NEGATIVE:
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "scores[%zu][%zu] is %g: probabilities cannot be "
+                    "negative; for logits set EV_QUALITY_SCORES to "
+                    "EV_SCORE_LOGITS", i, j, (double)s[i * ld + j]);
+  case EV__PROB_SUM:
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "row %zu of scores sums to %.6g, not 1: pass "
+                    "probabilities (softmax outputs), or logits with "
+                    "EV_QUALITY_SCORES = EV_SCORE_LOGITS", i, sum);
+  case EV__PROB_OK: break;
   }
   return EV_OK;
 }
@@ -38,13 +37,10 @@ static ev_status check_issue_args(const ev_quality *q, const int32_t *labels,
                                   size_t lds, const float *features,
                                   size_t dim, size_t ldf, float *evidence,
                                   size_t lde) {
-  if (!q)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "q is NULL: make one with ev_quality_create first");
-  if (!labels || !evidence)
-    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass the n given labels "
-                    "and room for n x EV_ISSUE_FIELDS evidence floats",
-                    labels ? "evidence" : "labels");
+  EV__ARG_NOT_NULL(q, "make one with ev_quality_create first");
+  EV__ARG_NULL_IF(!labels || !evidence, "%s",
+                  "pass the n given labels and room for n x EV_ISSUE_FIELDS "
+                  "evidence floats", labels ? "evidence" : "labels");
   if (!scores && !features)
     return ev__fail(EV_ERR_ARGUMENT, "scores and features are both NULL: "
                     "pass class scores, features or both");
@@ -247,10 +243,10 @@ static int by_score_desc(const void *a, const void *b) {
 ev_status ev_quality_rank_issues(const float *evidence, size_t n, size_t lde,
                                  int flagged_only, int64_t *indices,
                                  size_t *count) {
-  if (!evidence || !indices || !count)
-    return ev__fail(EV_ERR_ARGUMENT, "%s is NULL: pass the evidence of "
-                    "ev_quality_label_issues, room for n indices and a count",
-                    !evidence ? "evidence" : !indices ? "indices" : "count");
+  EV__ARG_NULL_IF(!evidence || !indices || !count, "%s",
+                  "pass the evidence of ev_quality_label_issues, room for n "
+                  "indices and a count",
+                  !evidence ? "evidence" : !indices ? "indices" : "count");
   if (n == 0 || lde < EV_ISSUE_FIELDS)
     return ev__fail(EV_ERR_ARGUMENT, "n is %zu and lde %zu: n must be at "
                     "least 1 and lde at least %d", n, lde, EV_ISSUE_FIELDS);

@@ -57,12 +57,8 @@ static ev_status check_map_args(const ev_quality *q, const float *x, size_t n,
                                 size_t map_dim, size_t ldm,
                                 const int32_t *labels, double *values,
                                 size_t n_values) {
-  if (!q)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "q is NULL: make one with ev_quality_create first");
-  if (!values)
-    return ev__fail(EV_ERR_ARGUMENT, "values is NULL: pass room for "
-                                     "n_values doubles");
+  EV__ARG_NOT_NULL(q, "make one with ev_quality_create first");
+  EV__ARG_NOT_NULL(values, "pass room for n_values doubles");
   if (n_values == 0 || n_values > EV_MAP_MEASURES)
     return ev__fail(EV_ERR_ARGUMENT,
                     "n_values is %zu: ask for 1 to %d measures (the first "

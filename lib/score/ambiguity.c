@@ -44,22 +44,20 @@ ev_status ev_softmax(const float *logits, size_t n, size_t c, size_t ld,
 /* Probability rows: non-negative and not all zero. */
 static ev_status check_probabilities(const float *x, size_t n, size_t c,
                                      size_t ld) {
-  for (size_t i = 0; i < n; i++) {
-    double sum = 0.0;
-    for (size_t j = 0; j < c; j++) {
-      float v = x[i * ld + j];
-      if (v < 0.0f)
-        return ev__fail(EV_ERR_ARGUMENT,
-                        "probability scores[%zu][%zu] = %g is negative: pass "
-                        "probabilities, or logits with EV_SCORE_LOGITS",
-                        i, j, (double)v);
-      sum += v;
-    }
-    if (sum <= 0.0)
-      return ev__fail(EV_ERR_ARGUMENT,
-                      "probability row %zu sums to 0: every row needs a "
-                      "positive probability",
-                      i);
+  size_t i = 0, j = 0;
+  double sum = 0;
+  switch (ev__probability_rows(x, n, c, ld, -1, &i, &j, &sum)) {
+  case EV__PROB_NEGATIVE:
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "probability scores[%zu][%zu] = %g is negative: pass "
+                    "probabilities, or logits with EV_SCORE_LOGITS",
+                    i, j, (double)x[i * ld + j]);
+  case EV__PROB_SUM:
+    return ev__fail(EV_ERR_ARGUMENT,
+                    "probability row %zu sums to 0: every row needs a "
+                    "positive probability",
+                    i);
+  case EV__PROB_OK: break;
   }
   return EV_OK;
 }

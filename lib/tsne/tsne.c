@@ -15,12 +15,8 @@ EV__TSNE_SETTINGS(FITS)
 
 ev_status ev_tsne_create(ev_tsne **out) {
   EV__ARG_NOT_NULL(out, "pass the address of an ev_tsne pointer");
-  *out = NULL;
-  ev_tsne *t = ev__calloc(1, sizeof *t);
-  if (!t) return ev__nomem("t-SNE handle", sizeof *t);
-  ev__param_defaults(tsne_params, N_SPECS, t);
-  *out = t;
-  return EV_OK;
+  *out = ev__param_new(sizeof **out, tsne_params, N_SPECS);
+  return *out ? EV_OK : ev__nomem("t-SNE handle", sizeof **out);
 }
 
 void ev_tsne_free(ev_tsne *t) {
@@ -36,27 +32,8 @@ static ev_status need_handle(const ev_tsne *t) {
   return EV_OK;
 }
 
-ev_status ev_tsne_set(ev_tsne *t, ev_tsne_param param, double value) {
-  ev_status st = need_handle(t);
-  if (st) return st;
-  return ev__param_set(tsne_params, N_SPECS, t, param, value, "TSNE");
-}
-
-ev_status ev_tsne_get(const ev_tsne *t, ev_tsne_param param, double *value) {
-  ev_status st = need_handle(t);
-  if (st) return st;
-  EV__ARG_NOT_NULL(value, "pass the address of a double");
-  return ev__param_get(tsne_params, N_SPECS, t, param, value, "TSNE");
-}
-
-ev_status ev_tsne_param_bounds(ev_tsne_param param, double *lower,
-                               double *upper) {
-  return ev__param_bounds(tsne_params, N_SPECS, param, "TSNE", lower, upper);
-}
-
-ev_status ev_tsne_param_default(ev_tsne_param param, double *value) {
-  return ev__param_default(tsne_params, N_SPECS, param, "TSNE", value);
-}
+EV__SETTINGS_CALLS(tsne, ev_tsne, ev_tsne_param, tsne_params, "TSNE",
+                   need_handle)
 
 ev_status ev_tsne_set_progress(ev_tsne *t, ev_progress_fn fn,
                                void *user_data) {
@@ -69,17 +46,10 @@ ev_status ev_tsne_set_progress(ev_tsne *t, ev_progress_fn fn,
 
 ev_status ev_tsne_set_init(ev_tsne *t, const float *y, size_t n, size_t dims,
                            size_t ld) {
+  float *copy = NULL;
   ev_status st = need_handle(t);
-  if (st || (st = ev__check_matrix("y", y, n, dims, ld)) ||
-      (st = ev__check_finite("y", y, n, dims, ld)))
+  if (st || (st = ev__packed_copy("y", "initial map", y, n, dims, ld, &copy)))
     return st;
-  size_t bytes;
-  if ((st = ev__bytes("initial map", n, dims, sizeof(float), &bytes)))
-    return st;
-  float *copy = ev__malloc(bytes);
-  if (!copy) return ev__nomem("initial map", bytes);
-  for (size_t i = 0; i < n; i++)
-    memcpy(copy + i * dims, y + i * ld, dims * sizeof *copy);
   ev__free(t->given);
   t->given = copy;
   t->given_n = n;
@@ -135,29 +105,6 @@ ev_status ev_tsne_affinities(const ev_tsne *t, size_t *row_ptr,
                              int64_t *col_idx, float *values, size_t *nnz) {
   ev_status st = need_result(t);
   if (st) return st;
-  EV__ARG_NOT_NULL(nnz, "pass the address of a size_t");
-  size_t have = t->p.row_ptr[t->n];
-  if (!row_ptr && !col_idx && !values) {
-    *nnz = have;
-    return EV_OK;
-  }
-  if (!row_ptr || !col_idx || !values)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "pass all of row_ptr, col_idx and values, or none of them "
-                    "to ask for the number of entries");
-  if (*nnz < have) {
-    size_t given = *nnz;
-    *nnz = have;
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "the arrays hold %zu entries but the affinities have %zu: "
-                    "pass arrays of *nnz entries",
-                    given, have);
-  }
-  memcpy(row_ptr, t->p.row_ptr, (t->n + 1) * sizeof *row_ptr);
-  for (size_t e = 0; e < have; e++) {
-    col_idx[e] = t->p.col[e];
-    values[e] = (float)t->p.val[e];
-  }
-  *nnz = have;
-  return EV_OK;
+  return ev__sparse_out(t->n, t->p.row_ptr, t->p.col, t->p.val,
+                        "the affinities have", row_ptr, col_idx, values, nnz);
 }

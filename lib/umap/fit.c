@@ -69,7 +69,7 @@ static ev_status curve(const ev_umap *u, double *a, double *b) {
 
 static void init_random(double *y, size_t count, uint64_t seed) {
   for (size_t e = 0; e < count; e++) {
-    uint64_t h = ev__umap_hash(seed, 0x7a4d, e, 0);
+    uint64_t h = ev__hash3(seed, 0x7a4d, e, 0);
     y[e] = -10.0 + 20.0 * (double)(h >> 11) * 0x1.0p-53;
   }
 }

@@ -80,7 +80,7 @@ static void point_epoch(const ev__umap_graph *g, size_t i, double *cur,
                        ? (size_t)fmax(0.0, (ep - s->next_neg[e]) / eneg)
                        : 0;
     for (size_t p = 0; p < n_neg; p++) {
-      uint64_t h = ev__umap_hash(o->seed, epoch, e, p);
+      uint64_t h = ev__hash3(o->seed, epoch, e, p);
       size_t k = (size_t)(((h >> 32) * (uint64_t)n_tail) >> 32);
       if (self_tail && k == i) continue;
       other = tail + k * dims;

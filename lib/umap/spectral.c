@@ -159,9 +159,9 @@ ev_status ev__umap_spectral(const ev__umap_graph *g, size_t dims,
     else {
       double expansion = 10.0 / mx;
       for (size_t e = 0; e < n * dims; e++) {
-        uint64_t h = ev__umap_hash(seed, 0x5bec, e, 0);
+        uint64_t h = ev__hash3(seed, 0x5bec, e, 0);
         /* Box-Muller from two 53-bit uniforms of one hash pair */
-        uint64_t h2 = ev__umap_hash(seed, 0x5bec, e, 1);
+        uint64_t h2 = ev__hash3(seed, 0x5bec, e, 1);
         double u1 = ((h >> 11) + 0.5) * 0x1.0p-53;
         double u2 = (h2 >> 11) * 0x1.0p-53;
         double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);

@@ -15,12 +15,8 @@ EV__UMAP_SETTINGS(FITS)
 
 ev_status ev_umap_create(ev_umap **out) {
   EV__ARG_NOT_NULL(out, "pass the address of an ev_umap pointer");
-  *out = NULL;
-  ev_umap *u = ev__calloc(1, sizeof *u);
-  if (!u) return ev__nomem("UMAP handle", sizeof *u);
-  ev__param_defaults(umap_params, N_SPECS, u);
-  *out = u;
-  return EV_OK;
+  *out = ev__param_new(sizeof **out, umap_params, N_SPECS);
+  return *out ? EV_OK : ev__nomem("UMAP handle", sizeof **out);
 }
 
 void ev_umap_free(ev_umap *u) {
@@ -37,27 +33,8 @@ static ev_status need_handle(const ev_umap *u) {
   return EV_OK;
 }
 
-ev_status ev_umap_set(ev_umap *u, ev_umap_param param, double value) {
-  ev_status st = need_handle(u);
-  if (st) return st;
-  return ev__param_set(umap_params, N_SPECS, u, param, value, "UMAP");
-}
-
-ev_status ev_umap_get(const ev_umap *u, ev_umap_param param, double *value) {
-  ev_status st = need_handle(u);
-  if (st) return st;
-  EV__ARG_NOT_NULL(value, "pass the address of a double");
-  return ev__param_get(umap_params, N_SPECS, u, param, value, "UMAP");
-}
-
-ev_status ev_umap_param_bounds(ev_umap_param param, double *lower,
-                               double *upper) {
-  return ev__param_bounds(umap_params, N_SPECS, param, "UMAP", lower, upper);
-}
-
-ev_status ev_umap_param_default(ev_umap_param param, double *value) {
-  return ev__param_default(umap_params, N_SPECS, param, "UMAP", value);
-}
+EV__SETTINGS_CALLS(umap, ev_umap, ev_umap_param, umap_params, "UMAP",
+                   need_handle)
 
 ev_status ev_umap_set_progress(ev_umap *u, ev_progress_fn fn,
                                void *user_data) {
@@ -72,17 +49,10 @@ ev_status ev_umap_set_progress(ev_umap *u, ev_progress_fn fn,
 
 ev_status ev_umap_set_init(ev_umap *u, const float *y, size_t n, size_t dims,
                            size_t ld) {
+  float *copy = NULL;
   ev_status st = need_handle(u);
-  if (st || (st = ev__check_matrix("y", y, n, dims, ld)) ||
-      (st = ev__check_finite("y", y, n, dims, ld)))
+  if (st || (st = ev__packed_copy("y", "initial map", y, n, dims, ld, &copy)))
     return st;
-  size_t bytes;
-  if ((st = ev__bytes("initial map", n, dims, sizeof(float), &bytes)))
-    return st;
-  float *copy = ev__malloc(bytes);
-  if (!copy) return ev__nomem("initial map", bytes);
-  for (size_t i = 0; i < n; i++)
-    memcpy(copy + i * dims, y + i * ld, dims * sizeof *copy);
   ev__free(u->given);
   u->given = copy;
   u->given_n = n;
@@ -159,29 +129,6 @@ ev_status ev_umap_graph(const ev_umap *u, size_t *row_ptr, int64_t *col_idx,
                         float *values, size_t *nnz) {
   ev_status st = need_result(u);
   if (st) return st;
-  EV__ARG_NOT_NULL(nnz, "pass the address of a size_t");
-  size_t have = u->graph.row_ptr[u->n];
-  if (!row_ptr && !col_idx && !values) {
-    *nnz = have;
-    return EV_OK;
-  }
-  if (!row_ptr || !col_idx || !values)
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "pass all of row_ptr, col_idx and values, or none of them "
-                    "to ask for the number of entries");
-  if (*nnz < have) {
-    size_t given = *nnz;
-    *nnz = have;
-    return ev__fail(EV_ERR_ARGUMENT,
-                    "the arrays hold %zu entries but the graph has %zu: pass "
-                    "arrays of *nnz entries",
-                    given, have);
-  }
-  memcpy(row_ptr, u->graph.row_ptr, (u->n + 1) * sizeof *row_ptr);
-  for (size_t e = 0; e < have; e++) {
-    col_idx[e] = u->graph.col[e];
-    values[e] = (float)u->graph.val[e];
-  }
-  *nnz = have;
-  return EV_OK;
+  return ev__sparse_out(u->n, u->graph.row_ptr, u->graph.col, u->graph.val,
+                        "the graph has", row_ptr, col_idx, values, nnz);
 }

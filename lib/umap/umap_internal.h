@@ -5,6 +5,7 @@
 
 #include "core/core.h"
 #include "embedviz/umap.h"
+#include "linalg/linalg.h"
 
 #define EV__UMAP_MAX_DIMS 100
 
@@ -118,19 +119,5 @@ ev_status ev__umap_optimize(const ev__umap_graph *g, double *head,
 
 /* Drop entries below max / n_epochs (umap-learn's pruning), in place. */
 void ev__umap_prune(ev__umap_graph *g, size_t n_epochs);
-
-/* A well-mixed hash of a seed and three words (splitmix64 steps). */
-static inline uint64_t ev__umap_hash(uint64_t seed, uint64_t a, uint64_t b,
-                                     uint64_t c) {
-  uint64_t z = seed ^ 0x9e3779b97f4a7c15ULL;
-  uint64_t w[3] = {a, b, c};
-  for (int i = 0; i < 3; i++) {
-    z += w[i] + 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-  }
-  return z;
-}
 
 #endif

@@ -47,7 +47,8 @@ from .quality import (  # noqa: F401
     trustworthiness)
 
 # The library version this package is released with: include/embedviz/core.h's
-# EV_VERSION_* (tests/check-abi.sh checks they agree).
+# EV_VERSION_* (`make wheel` writes it here from the header; tests/check-abi.sh
+# checks that the source tree's copy agrees).
 __version__ = "1.1.0"
 
 __all__ = [

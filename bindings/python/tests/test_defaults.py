@@ -6,7 +6,7 @@ import inspect
 import pytest
 
 import embedviz
-from embedviz import _base, decomposition, manifold
+from embedviz import _base, decomposition, manifold, quality, umap
 
 from conftest import needs
 
@@ -31,6 +31,37 @@ def test_pca_defaults_are_the_librarys():
     assert _signature_default(embedviz.PCA, "n_oversamples") == \
         _base.param_default("pca", decomposition._OVERSAMPLES)
     assert _base.param_default("pca", decomposition._POWER_ITERATIONS) == -1
+
+
+@needs("ev_umap_param_default")
+def test_umap_defaults_are_the_librarys():
+    # umap-learn's defaults, which the library shares
+    for name, param in (("n_neighbors", umap._N_NEIGHBORS),
+                        ("n_components", umap._N_COMPONENTS),
+                        ("min_dist", umap._MIN_DIST),
+                        ("spread", umap._SPREAD),
+                        ("learning_rate", umap._LEARNING_RATE),
+                        ("negative_sample_rate", umap._NEGATIVE_SAMPLE_RATE),
+                        ("repulsion_strength", umap._REPULSION_STRENGTH),
+                        ("set_op_mix_ratio", umap._SET_OP_MIX_RATIO),
+                        ("local_connectivity", umap._LOCAL_CONNECTIVITY)):
+        assert _signature_default(embedviz.UMAP, name) == _base.param_default("umap", param), name
+
+
+def _function_default(f, name):
+    return inspect.signature(f).parameters[name].default
+
+
+@needs("ev_quality_param_default")
+def test_quality_neighbour_counts_are_the_librarys():
+    k_map = _base.param_default("quality", quality._MAP_NEIGHBORS)
+    k_issue = _base.param_default("quality", quality._ISSUE_NEIGHBORS)
+    assert (k_map, k_issue) == (5, 10)
+    assert _function_default(quality.map_quality, "n_neighbors") == k_map
+    assert _function_default(quality.trustworthiness, "n_neighbors") == k_map
+    for f in (quality.label_issue_scores, quality.label_issue_report,
+              quality.find_label_issues):
+        assert _function_default(f, "n_neighbors") == k_issue, f.__name__
 
 
 @needs("ev_tsne_param_default")
