@@ -145,7 +145,13 @@ def test_pip_install_offline(tmp_path):
     assert (target / "embedviz" / "__init__.py").exists()
     meta = next(target.glob("embedviz-*.dist-info")) / "METADATA"
     requires = [l for l in meta.read_text().splitlines() if l.startswith("Requires-Dist")]
-    assert [l.split(":", 1)[1].split()[0] for l in requires] == ["numpy"]
+    names = lambda ls: [l.split(":", 1)[1].split()[0].split(">")[0] for l in ls]
+    base = [l for l in requires if "extra ==" not in l]
+    extra = [l for l in requires if "extra ==" in l]
+    assert names(base) == ["numpy"]
+    # embedviz.distributed's extra, never installed unless asked for
+    assert names(extra) == ["dask", "distributed"]
+    assert all("extra == 'distributed'" in l.replace('"', "'") for l in extra)
     lib = os.path.abspath(embedviz.library().path)   # the one these tests use
     out = run("""
         import embedviz, numpy as np
