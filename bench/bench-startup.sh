@@ -71,18 +71,18 @@ verdict "PCA + kNN + t-SNE program: no libtorch mapped" $(( $? == 0 ))
 # model: the one-time cost of the first extraction call.
 model=build/tests/extract/resnet18.pt
 if [ -f build/libembedviz-torch.so ] && [ -f "$model" ]; then
-  for _ in 1 2 3; do
-    out=$(/usr/bin/time -f "time %e s %M kB" "$tmp/probe" model "$model" 2>&1)
-    echo "$out" | grep '^available'
-    first=$(echo "$out" | grep -o 'available 1 ([0-9.]* ms)' | grep -o '[0-9.]* ms' | cut -d' ' -f1)
-    echo "BENCH case=first-extraction-call impl=libembedviz seconds=$(awk -v m="$first" 'BEGIN{printf "%.3f", m/1000}') peak_mb=$(awk -v k=$(echo "$out" | field time 3) 'BEGIN{printf "%.1f", k/1024}')"
-  done
-  for _ in 1 2 3; do
-    out=$(/usr/bin/time -f "time %e s %M kB" "$tmp/probe" firstload "$model" 2>&1)
-    echo "$out" | grep '^first'
-    first=$(echo "$out" | grep -o 'first ev_model_load [0-9.]* ms' | grep -o '[0-9.]* ms' | cut -d' ' -f1)
-    echo "BENCH case=first-ev_model_load-resnet18 impl=libembedviz seconds=$(awk -v m="$first" 'BEGIN{printf "%.3f", m/1000}') peak_mb=$(awk -v k=$(echo "$out" | field time 3) 'BEGIN{printf "%.1f", k/1024}')"
-  done
+  # first_cost MODE LINE CASE: three runs of the probe's MODE, its LINE and
+  # the milliseconds printed after it as the BENCH case CASE
+  first_cost() {
+    for _ in 1 2 3; do
+      out=$(/usr/bin/time -f "time %e s %M kB" "$tmp/probe" "$1" "$model" 2>&1)
+      echo "$out" | grep "^${2%% *}"
+      ms=$(echo "$out" | grep -o "$2 [(]*[0-9.]* ms" | grep -o '[0-9.]* ms' | cut -d' ' -f1)
+      echo "BENCH case=$3 impl=libembedviz seconds=$(awk -v m="$ms" 'BEGIN{printf "%.3f", m/1000}') peak_mb=$(awk -v k=$(echo "$out" | field time 3) 'BEGIN{printf "%.1f", k/1024}')"
+    done
+  }
+  first_cost model "available 1" first-extraction-call
+  first_cost firstload "first ev_model_load" first-ev_model_load-resnet18
 else
   echo "first extraction call: not measured (no build/libembedviz-torch.so or $model;" \
     "build/tests/test_extract makes the models)"
