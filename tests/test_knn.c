@@ -431,6 +431,34 @@ START_TEST(integer_data_with_many_exact_ties) {
 }
 END_TEST
 
+/* Rows of 1 to 3 columns (maps) are searched through a k-d tree
+ * (lib/knn/knn_tree.c): the same lists as the brute force, ties by index
+ * included, on spread data (a deep tree), on a small integer grid (many
+ * rows at exactly the k-th distance, duplicates, whole leaves of one
+ * point), for queries outside the data, k = n - 1, one and two threads. */
+START_TEST(low_dimensional_rows_match_brute_force) {
+  size_t n = 1500, nq = 50;
+  uint64_t s = 9;
+  for (size_t dim = 1; dim <= 3; dim++) {
+    float *ref = tu_randn(n, dim, 40 + dim), *q = tu_randn(nq, dim, 50 + dim);
+    for (size_t i = 0; i < nq * dim; i++) q[i] *= 3; /* some far outside */
+    float *grid = malloc(n * dim * sizeof *grid);
+    for (size_t i = 0; i < n * dim; i++) grid[i] = (float)(tu_next(&s) % 5);
+    for (int threads = 1; threads <= 2; threads++) {
+      check_brute(EV_METRIC_EUCLIDEAN, 2, ref, n, ref, n, dim, 15, 1, threads, 0);
+      check_brute(EV_METRIC_SQEUCLIDEAN, 2, ref, n, q, nq, dim, 7, 0, threads, 0);
+      check_brute(EV_METRIC_EUCLIDEAN, 2, grid, n, grid, n, dim, 20, 1, threads, 0);
+      check_brute(EV_METRIC_EUCLIDEAN, 2, grid, n, q, nq, dim, 30, 0, threads, 0);
+    }
+    check_brute(EV_METRIC_EUCLIDEAN, 2, grid, 40, grid, 40, dim, 39, 1, 2, 0);
+    check_brute(EV_METRIC_EUCLIDEAN, 2, ref, 5, q, nq, dim, 5, 0, 1, 0);
+    free(ref);
+    free(q);
+    free(grid);
+  }
+}
+END_TEST
+
 START_TEST(one_and_two_threads_agree) {
   size_t n = 700, dim = 33, k = 9;
   float *ref = tu_randn(n, dim, 31);
@@ -767,6 +795,7 @@ int main(void) {
   tcase_add_test(tc, exact_where_the_expansion_cancels);
   tcase_add_test(tc, direct_fallback_for_extreme_scales);
   tcase_add_test(tc, integer_data_with_many_exact_ties);
+  tcase_add_test(tc, low_dimensional_rows_match_brute_force);
   tcase_add_test(tc, one_and_two_threads_agree);
   tcase_add_test(tc, many_threads_query_one_index);
   tcase_add_test(tc, settings_and_bounds);

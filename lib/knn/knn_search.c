@@ -9,13 +9,16 @@
  *
  * Euclidean and cosine items get their cross terms from SGEMM (see
  * knn_scan.c for the candidate filter that makes the result exact); the
- * other metrics run direct loops over cache-sized reference blocks. */
+ * other metrics run direct loops over cache-sized reference blocks.
+ * Euclidean rows of 1 to 3 columns (maps) go to the k-d tree of
+ * knn_tree.c instead, which gives the same lists. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
 #include "knn_private.h"
 #include "knn_scan.h"
+#include "knn_tree.h"
 
 /* Block sizes: the SGEMM tile (bq x br floats) stays within a core's L2;
  * direct loops keep a reference block of about 256 KiB hot. */
@@ -215,6 +218,8 @@ static void run_items(shared *sh, worker *workers) {
 
 ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
                          float *distances, size_t ldd) {
+  if (ev__knn_tree_applies(job))
+    return ev__knn_tree_search(job, indices, ldi, distances, ldd);
   plan pl;
   make_plan(job, &pl);
   int T = pl.threads;
