@@ -3,7 +3,7 @@
  * the recall against FAISS's neighbour ids (fraction of identical ids).
  *
  * usage: knn_bench OUT_DIR CASE [THREADS]  (CASE: fmnist_784 |
- *        fmnist_pca50_self) */
+ *        fmnist_pca50_self | fmnist_map2d_self) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,10 +64,19 @@ int main(int argc, char **argv) {
   if (argc < 3) { fprintf(stderr, "usage: knn_bench OUT_DIR CASE [THREADS]\n"); return 2; }
   const char *dir = argv[1], *cas = argv[2];
   int threads = argc > 3 ? atoi(argv[3]) : 2;
-  int self = strcmp(cas, "fmnist_pca50_self") == 0;
+  int map = strcmp(cas, "fmnist_map2d_self") == 0;
+  int self = map || strcmp(cas, "fmnist_pca50_self") == 0;
   size_t n = self ? 70000 : 60000, dim = self ? 50 : 784, nq = self ? 70000 : 10000;
   size_t k = self ? 91 : 10;
   float *ref = load(dir, self ? "fmnist_pca50.f32" : "fmnist_train.f32", n, dim);
+  if (map) { /* the PCA map: the first two principal components, k = 10 */
+    for (size_t i = 0; i < n; i++) {
+      ref[2 * i] = ref[i * dim];
+      ref[2 * i + 1] = ref[i * dim + 1];
+    }
+    dim = 2;
+    k = 10;
+  }
   float *q = self ? NULL : load(dir, "fmnist_t10k.f32", nq, dim);
   int64_t *ids = malloc(nq * k * sizeof *ids);
   float *dist = malloc(nq * k * sizeof *dist);

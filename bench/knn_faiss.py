@@ -3,7 +3,11 @@
 bench/knn_bench.c, on 2 threads. Prints a BENCH line per case and saves the
 neighbour ids (int64, nq x k) for the recall figure of the C driver.
 
-usage: knn_faiss.py OUT_DIR CASE   (CASE: fmnist_784 | fmnist_pca50_self)
+usage: knn_faiss.py OUT_DIR CASE
+  (CASE: fmnist_784 | fmnist_pca50_self | fmnist_map2d_self; the map case,
+  the first two principal components of the 70,000 images, k = 10, also
+  times scikit-learn's kd_tree NearestNeighbors, the usual exact choice for
+  2-D rows)
 """
 import resource
 import sys
@@ -24,6 +28,15 @@ def main():
         ref = load(f"{out}/fmnist_train.f32", 784)
         qry = load(f"{out}/fmnist_t10k.f32", 784)
         k = 10
+    elif case == "fmnist_map2d_self":
+        ref = np.ascontiguousarray(load(f"{out}/fmnist_pca50.f32", 50)[:, :2])
+        qry = ref
+        k = 10
+        from sklearn.neighbors import NearestNeighbors
+        t0 = time.perf_counter()
+        NearestNeighbors(n_neighbors=k, algorithm="kd_tree", n_jobs=2).fit(ref).kneighbors()
+        secs = time.perf_counter() - t0
+        print(f"BENCH case=knn_{case} impl=scikit-learn-kd_tree seconds={secs:.3f} threads=2")
     else:
         ref = load(f"{out}/fmnist_pca50.f32", 50)
         qry = ref

@@ -4,7 +4,8 @@
  * label checks ask for the neighbours of every map point: an exhaustive
  * scan costs n^2 distances (4.9e9 at 70,000 points) where a k-d tree
  * visits a few leaves per query. The tree is built for each search (n log
- * n, about n / 4 nodes of 36 bytes and n row numbers), so the index keeps
+ * n, about n / 4 nodes of 36 bytes, n row numbers and the rows packed in
+ * tree order), so the index keeps
  * nothing new and the result is the exhaustive scan's exactly:
  *
  *  - distances are the same exact double values (ev__knn_exact), and the
@@ -14,8 +15,10 @@
  *    |q - edge| with the edge one of the node's own coordinates, so each
  *    term is at most that column's term for any row inside, and sums of
  *    non-negative doubles in the same column order are monotone: the box
- *    bound never exceeds a row's computed distance. A row at exactly the
- *    k-th distance with a lower index is therefore never pruned.
+ *    bound never exceeds a row's computed distance by more than the
+ *    roundings (a few units in the last place), and it is shrunk by 1e-12
+ *    before it prunes. A row at exactly the k-th distance with a lower
+ *    index is therefore never pruned.
  *
  * Queries run in parallel, in blocks, with progress and cancellation as the
  * scan's (knn_search.c). */
@@ -27,6 +30,11 @@
 #include "knn_tree.h"
 
 enum { LEAF = 12, QBLOCK = 256, MAXD = EV__KNN_TREE_MAX_DIM };
+/* The box bound is shrunk by this factor before it prunes: the exact
+ * kernel may fuse its multiply-adds (its AVX2 clone), rounding each column
+ * once where box_gap rounds twice; the difference is a few units in the
+ * last place, far inside 1e-12. */
+#define PRUNE (1.0 - 1e-12)
 
 typedef struct node {
   float lo[MAXD], hi[MAXD];
@@ -37,6 +45,8 @@ typedef struct node {
 typedef struct tree {
   const float *ref;
   size_t dim;
+  float *pts;            /* the rows in perm order, packed: leaves are
+                            read from contiguous memory */
   int64_t *perm;
   node *nodes;
   size_t count, cap;
@@ -135,13 +145,13 @@ static void search_one(const tree *t, const ev__knn_job *job, const float *q,
   stack[top++] = 0;
   while (top > 0) {
     const node *nd = &t->nodes[stack[--top]];
-    if (h->size == h->k && box_gap(nd, q, t->dim) > h->d[0]) continue;
+    if (h->size == h->k && box_gap(nd, q, t->dim) * PRUNE > h->d[0]) continue;
     if (nd->left < 0) {
       for (uint32_t i = nd->begin; i < nd->end; i++) {
         int64_t r = t->perm[i];
         if (r == self) continue;
         double d = ev__knn_exact(job->kind, ix->built_p, q,
-                                 t->ref + (size_t)r * t->dim, t->dim, 0, 0);
+                                 t->pts + (size_t)i * t->dim, t->dim, 0, 0);
         if (ev__topk_admits(h, d, r)) ev__topk_push(h, d, r);
       }
       continue;
@@ -181,18 +191,21 @@ ev_status ev__knn_tree_search(const ev__knn_job *job, int64_t *indices,
       ev__bytes("the neighbour lists", (size_t)T, k,
                 sizeof(double) + sizeof(int64_t), &bytes_heap) != EV_OK)
     return EV_ERR_OVERFLOW;
-  tree t = {ix->ref, ix->dim, ev__malloc(bytes_perm), ev__malloc(bytes_nodes),
-            0, cap};
+  tree t = {ix->ref, ix->dim, ev__malloc(n * ix->dim * sizeof(float)),
+            ev__malloc(bytes_perm), ev__malloc(bytes_nodes), 0, cap};
   double *hd = ev__malloc((size_t)T * k * sizeof(double));
   int64_t *hi = ev__malloc((size_t)T * k * sizeof(int64_t));
   int32_t *stacks = ev__malloc((size_t)T * depth * sizeof(int32_t));
   ev_status st = EV_OK;
-  if (!t.perm || !t.nodes || !hd || !hi || !stacks) {
+  if (!t.pts || !t.perm || !t.nodes || !hd || !hi || !stacks) {
     st = ev__nomem("the k-d tree", bytes_perm + bytes_nodes + bytes_heap);
     goto done;
   }
   for (size_t i = 0; i < n; i++) t.perm[i] = (int64_t)i;
   build(&t, 0, n);
+  for (size_t i = 0; i < n; i++)
+    memcpy(t.pts + i * t.dim, t.ref + (size_t)t.perm[i] * t.dim,
+           t.dim * sizeof(float));
 
   int cancelled = 0;
   size_t done_rows = 0;
@@ -208,7 +221,10 @@ ev_status ev__knn_tree_search(const ev__knn_job *job, int64_t *indices,
       stop = cancelled;
       if (stop) continue;
       size_t q0 = b * QBLOCK, q1 = q0 + QBLOCK < job->nq ? q0 + QBLOCK : job->nq;
-      for (size_t qi = q0; qi < q1; qi++) {
+      for (size_t at = q0; at < q1; at++) {
+        /* self queries in tree order: neighbouring queries walk the same
+         * nodes and leaves, which stay in cache */
+        size_t qi = job->self ? (size_t)t.perm[at] : at;
         ev__topk_reset(&h);
         search_one(&t, job, job->q + qi * job->ldq,
                    job->self ? (int64_t)qi : -1, &h, stack);
@@ -237,6 +253,7 @@ ev_status ev__knn_tree_search(const ev__knn_job *job, int64_t *indices,
     st = ev__progress(ix->progress, ix->progress_user, EV_STAGE_KNN, job->nq,
                       job->nq, NAN);
 done:
+  ev__free(t.pts);
   ev__free(t.perm);
   ev__free(t.nodes);
   ev__free(hd);
