@@ -152,9 +152,15 @@ int evc_cmd_umap(int argc, char **argv) {
   evc_progress_done();
   if (!rc && evc_write_any(o.out, &map, 0, NULL)) rc = 1;
   if (!rc && o.tin) rc = transform(u, &o);
+  double comps = 1, spread = 0;
   if (!rc && !ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &used) && o.init == EV_UMAP_INIT_SPECTRAL &&
       used != EV_UMAP_INIT_SPECTRAL)
-    evc_info("umap: the neighbour graph is disconnected (or the eigensolver failed): random start used");
+    evc_info("umap: the spectral start failed (the eigensolver did not converge): random start used");
+  else if (!rc && o.init == EV_UMAP_INIT_SPECTRAL &&
+           !ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &comps) && comps > 1 &&
+           !ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &spread))
+    evc_info("umap: the neighbour graph has %.0f separate components: each laid out on its own "
+             "(%.0f too small for a spectral layout, spread at random)", comps, spread);
   if (!rc) evc_info("umap: %zu x %zu -> %d-D map in %.2f s", in->rows, in->cols, (int)o.dims, evc_now() - t0);
   ev_umap_free(u);
   evc_mat_free(&x);

@@ -191,12 +191,14 @@ START_TEST(separated_clusters_stay_apart) {
   float *y = embed(u, x, n, d);
   double acc = knn_label_accuracy(y, n, lab, 10);
   ck_assert_msg(acc > 0.999, "10-NN label accuracy in the map %g", acc);
-  /* the blobs' kNN graph falls apart: random start, said so */
+  /* the blobs' kNN graph falls apart: each blob laid out spectrally */
   double v;
   ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
   ck_assert_double_eq(v, 3);
   ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &v));
-  ck_assert_double_eq(v, EV_UMAP_INIT_RANDOM);
+  ck_assert_double_eq(v, EV_UMAP_INIT_SPECTRAL);
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &v));
+  ck_assert_double_eq(v, 0);
   ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_EPOCHS, &v));
   ck_assert_double_eq(v, 500); /* auto, n <= 10,000 */
   for (size_t e = 0; e < n * 2; e++) ck_assert(isfinite(y[e]));
@@ -512,6 +514,181 @@ START_TEST(allocation_failures_leak_nothing) {
 }
 END_TEST
 
+/* count rings of m points in 3-D, ring r shifted by 60 along axis r % 3
+ * and by 60 r along the other two (far apart: one component each);
+ * lab[i] = ring, arc[i] = one of 12 arcs of its ring. */
+static float *rings(size_t count, size_t m, int *lab, int *arc) {
+  float *x = malloc(count * m * 3 * sizeof *x);
+  for (size_t r = 0; r < count; r++) {
+    float *one = ring(m, 70 + r);
+    for (size_t i = 0; i < m; i++) {
+      size_t at = r * m + i;
+      for (size_t j = 0; j < 3; j++)
+        x[at * 3 + j] = one[i * 3 + j] + 60.0f * (float)r * (j == r % 3 ? 2 : 1);
+      lab[at] = (int)r;
+      arc[at] = (int)(r * 12 + i * 12 / m);
+    }
+    free(one);
+  }
+  return x;
+}
+
+/* Each group's points sit in a region of their own: the distance between
+ * any two groups' centroids is at least 1.5 x the larger of their mean
+ * radii (umap-learn's start scales a component into half the distance to
+ * the nearest other place, so circles may touch; a random start puts every
+ * centroid near the middle). */
+static void groups_apart(const float *y, size_t n, const int *lab, int groups) {
+  double cx[16] = {0}, cy[16] = {0}, rad[16] = {0};
+  size_t cnt[16] = {0};
+  for (size_t i = 0; i < n; i++) {
+    cx[lab[i]] += y[i * 2], cy[lab[i]] += y[i * 2 + 1], cnt[lab[i]]++;
+  }
+  for (int g = 0; g < groups; g++) cx[g] /= (double)cnt[g], cy[g] /= (double)cnt[g];
+  for (size_t i = 0; i < n; i++)
+    rad[lab[i]] += hypot(y[i * 2] - cx[lab[i]], y[i * 2 + 1] - cy[lab[i]]) /
+                   (double)cnt[lab[i]];
+  for (int a = 0; a < groups; a++)
+    for (int b = a + 1; b < groups; b++) {
+      double d = hypot(cx[a] - cx[b], cy[a] - cy[b]);
+      ck_assert_msg(d >= 1.5 * fmax(rad[a], rad[b]),
+                    "groups %d and %d: centroids %g apart, mean radii %g, %g",
+                    a, b, d, rad[a], rad[b]);
+    }
+}
+
+/* The start itself: one epoch at a learning rate of 1e-6 moves no point by
+ * more than 4e-6 (steps are clipped to 4). */
+static float *start_of(ev_umap *u, const float *x, size_t n, size_t d) {
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, 1));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_LEARNING_RATE, 1e-6));
+  return embed(u, x, n, d);
+}
+
+/* A disconnected graph gets umap-learn's per-component start: each ring
+ * laid out spectrally (its arcs stay together, which a random start would
+ * not give) inside its own region (groups_apart), for few components
+ * (the ends of the axes) and for more than 2 x dims (places from the
+ * spectral embedding of the ring centroids). */
+START_TEST(disconnected_graph_gets_a_spectral_start_per_component) {
+  size_t counts[2] = {3, 7}, m = 150;
+  for (int t = 0; t < 2; t++) {
+    size_t n = counts[t] * m;
+    int *lab = malloc(n * sizeof *lab), *arc = malloc(n * sizeof *arc);
+    float *x = rings(counts[t], m, lab, arc);
+    ev_umap *u = made(2, 5);
+    float *y = start_of(u, x, n, 3);
+    double v;
+    ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
+    ck_assert_double_eq(v, (double)counts[t]);
+    ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &v));
+    ck_assert_double_eq(v, EV_UMAP_INIT_SPECTRAL);
+    ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &v));
+    ck_assert_double_eq(v, 0);
+    groups_apart(y, n, lab, (int)counts[t]);
+    double arcs_kept = knn_label_accuracy(y, n, arc, 5);
+    ck_assert_msg(arcs_kept > 0.8, "%zu rings: 5-NN arc accuracy of the start "
+                  "%g (a random start gives about 1/12)", counts[t], arcs_kept);
+    /* the same start on one thread, bit for bit */
+    ev_umap *u1 = made(1, 5);
+    float *y1 = start_of(u1, x, n, 3);
+    ck_assert_mem_eq(y, y1, n * 2 * sizeof *y);
+    free(y1), free(y), free(x), free(lab), free(arc);
+    ev_umap_free(u1);
+    ev_umap_free(u);
+  }
+}
+END_TEST
+
+/* Neighbour lists with a component of two rows (each the other's only
+ * neighbour) beside two rings: the pair is too small for a spectral
+ * layout and is spread at random around its place, said so; the rings
+ * still get theirs. */
+START_TEST(small_components_spread_at_random_and_said_so) {
+  size_t m = 150, n = 2 * m + 2, k = 10;
+  int *lab = malloc(n * sizeof *lab), *arc = malloc(n * sizeof *arc);
+  float *x = rings(2, m, lab, arc);
+  int64_t *idx = malloc(n * k * sizeof *idx);
+  float *dist = malloc(n * k * sizeof *dist);
+  ev_knn *ix = NULL;
+  ck_assert_ev_ok(ev_knn_create(&ix));
+  ck_assert_ev_ok(ev_knn_build(ix, x, 2 * m, 3, 3));
+  for (size_t i = 0; i < 2 * m; i++) idx[i * k] = (int64_t)i, dist[i * k] = 0;
+  ck_assert_ev_ok(ev_knn_query_self(ix, k - 1, idx + 1, k, dist + 1, k));
+  ev_knn_free(ix);
+  for (size_t p = 0; p < 2; p++) {
+    size_t i = 2 * m + p;
+    for (size_t j = 0; j < k; j++) idx[i * k + j] = -1, dist[i * k + j] = 0;
+    idx[i * k] = (int64_t)i;
+    idx[i * k + 1] = (int64_t)(2 * m + 1 - p), dist[i * k + 1] = 1.0f;
+    lab[i] = 2, arc[i] = 100;
+  }
+  ev_umap *u = made(2, 5);
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_NEIGHBORS, (double)k));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, 1));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_LEARNING_RATE, 1e-6));
+  ck_assert_ev_ok(ev_umap_fit_knn(u, n, k, idx, k, dist, k));
+  float *y = malloc(n * 2 * sizeof *y);
+  ck_assert_ev_ok(ev_umap_embedding(u, y, 2));
+  double v;
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
+  ck_assert_double_eq(v, 3);
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &v));
+  ck_assert_double_eq(v, EV_UMAP_INIT_SPECTRAL);
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &v));
+  ck_assert_double_eq(v, 1);
+  groups_apart(y, n, lab, 3);
+  double arcs_kept = knn_label_accuracy(y, 2 * m, arc, 5);
+  ck_assert_msg(arcs_kept > 0.8, "5-NN arc accuracy of the start %g", arcs_kept);
+  /* the pair's points are apart (spread, not one spot) and nearer each
+   * other than any ring point */
+  double dx = y[(2 * m) * 2] - y[(2 * m + 1) * 2];
+  double dy = y[(2 * m) * 2 + 1] - y[(2 * m + 1) * 2 + 1];
+  double pair = sqrt(dx * dx + dy * dy), nearest = INFINITY;
+  for (size_t i = 0; i < 2 * m; i++) {
+    double ex = y[i * 2] - y[(2 * m) * 2], ey = y[i * 2 + 1] - y[(2 * m) * 2 + 1];
+    nearest = fmin(nearest, sqrt(ex * ex + ey * ey));
+  }
+  ck_assert_msg(pair > 1e-3 && pair < nearest, "pair %g apart, nearest ring "
+                "point %g", pair, nearest);
+  free(y), free(idx), free(dist), free(x), free(lab), free(arc);
+  ev_umap_free(u);
+}
+END_TEST
+
+/* The per-component start (7 rings: places from the centroids' spectral
+ * embedding, a sub-graph and a solve per ring): every allocation that
+ * fails gives EV_ERR_NOMEM, leaks nothing and keeps the earlier map. */
+START_TEST(component_start_allocation_failures_leak_nothing) {
+  size_t m = 30, n = 7 * m;
+  int lab[210], arc[210];
+  float *x = rings(7, m, lab, arc);
+  ev_umap *u = made(1, 0);
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, 5));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_NEIGHBORS, 10));
+  ev__test_fail_alloc(-1, 0);
+  ck_assert_ev_ok(ev_umap_fit(u, x, n, 3, 3));
+  double v;
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
+  ck_assert_double_eq(v, 7);
+  float *y = malloc(n * 2 * sizeof *y), *z = malloc(n * 2 * sizeof *z);
+  ck_assert_ev_ok(ev_umap_embedding(u, y, 2));
+  long total = ev__test_alloc_count(), base = ev__test_live_blocks();
+  for (long k = 0; k < total; k++) {
+    ev__test_fail_alloc(k, 1);
+    int st = ev_umap_fit(u, x, n, 3, 3);
+    ev__test_fail_alloc(-1, 0);
+    ck_assert_msg(st == EV_ERR_NOMEM, "failing allocation %ld gave %s", k,
+                  ev_status_name(st));
+    ck_assert_int_eq(ev__test_live_blocks(), base);
+    ck_assert_ev_ok(ev_umap_embedding(u, z, 2));
+    ck_assert_int_eq(memcmp(y, z, n * 2 * sizeof *y), 0);
+  }
+  free(y), free(z), free(x);
+  ev_umap_free(u);
+}
+END_TEST
+
 #define ADD(s, fn, large)                                                     \
   do {                                                                        \
     TCase *tc = (large) ? tu_tcase_large(#fn, 300) : tcase_create(#fn);       \
@@ -527,6 +704,8 @@ static Suite *umap_suite(void) {
   ADD(s, find_ab_matches_umap_learn, 0);
   ADD(s, separated_clusters_stay_apart, 1);
   ADD(s, ring_gets_spectral_start_and_keeps_neighbours, 1);
+  ADD(s, disconnected_graph_gets_a_spectral_start_per_component, 1);
+  ADD(s, small_components_spread_at_random_and_said_so, 0);
   ADD(s, same_seed_same_bits_any_thread_count, 1);
   ADD(s, transform_of_training_rows_lands_near_them, 1);
   ADD(s, fit_knn_matches_fit_from_rows, 0);
@@ -536,6 +715,7 @@ static Suite *umap_suite(void) {
   ADD(s, cancel_keeps_earlier_map, 0);
   ADD(s, transform_reports_to_the_current_callback, 0);
   ADD(s, allocation_failures_leak_nothing, 0);
+  ADD(s, component_start_allocation_failures_leak_nothing, 0);
   return s;
 }
 

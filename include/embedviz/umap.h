@@ -30,8 +30,15 @@
  *  4. Initialisation: spectral (the normalised Laplacian's smallest
  *     non-trivial eigenvectors, by ARPACK), scaled to [-10, 10] plus normal
  *     noise of std 1e-4; random uniform in [-10, 10]; or a caller's map.
- *     A disconnected graph falls back to the random start
- *     (ev_umap_info's EV_UMAP_INFO_INIT_USED says which start was used).
+ *     A disconnected graph gets umap-learn's per-component layout: each
+ *     component its own spectral layout, scaled into half the distance to
+ *     its nearest neighbour among the components' places (the axes' ends
+ *     for up to 2 x n_components components, else a spectral embedding
+ *     of the components' centroids); components too small for it are
+ *     spread at random around their place (EV_UMAP_INFO_N_RANDOM_COMPONENTS
+ *     counts them). An eigensolver failure on a connected graph falls back
+ *     to the random start (ev_umap_info's EV_UMAP_INFO_INIT_USED says which
+ *     start was used).
  *     Then each column is rescaled to [0, 10], as umap-learn does.
  *  5. SGD over EV_UMAP_N_EPOCHS epochs on the cross entropy with low-
  *     dimensional similarity 1 / (1 + a d^(2b)), a and b fitted by least
@@ -111,7 +118,12 @@ typedef enum ev_umap_info_item {
   EV_UMAP_INFO_N_EPOCHS = 3,    /* epochs run (fewer after a cancel) */
   EV_UMAP_INFO_A = 4,           /* the curve's a */
   EV_UMAP_INFO_B = 5,           /* the curve's b */
-  EV_UMAP_INFO_N_EDGES = 6      /* directed edges optimised */
+  EV_UMAP_INFO_N_EDGES = 6,     /* directed edges optimised */
+  EV_UMAP_INFO_N_RANDOM_COMPONENTS = 7 /* since 1.1: components of a
+                                   disconnected graph spread at random at
+                                   the spectral start (too small for it:
+                                   fewer than 2 x n_components rows, or the
+                                   eigensolver failed); 0 otherwise */
 } ev_umap_info_item;
 
 /* Make a handle with default settings. EV_ERR_ARGUMENT, EV_ERR_NOMEM. */

@@ -88,22 +88,30 @@ static void rescale(double *y, size_t n, size_t dims) {
   }
 }
 
-static ev_status initialise(const ev_umap *u, const ev__umap_graph *g,
-                            size_t n_components, double *y, size_t dims,
+static ev_status initialise(ev_umap *u, const ev__umap_graph *g,
+                            const uint32_t *labels, size_t n_components,
+                            const ev__umap_rows *rows, double *y, size_t dims,
                             int *used) {
   size_t n = g->n;
   uint64_t seed = (uint64_t)u->param[EV_UMAP_RANDOM_STATE];
   int init = (int)u->param[EV_UMAP_INIT];
   *used = init;
+  u->n_random_components = 0;
   if (init == EV_UMAP_INIT_GIVEN) {
     for (size_t e = 0; e < n * dims; e++) y[e] = u->given[e];
-  } else if (init == EV_UMAP_INIT_SPECTRAL && n_components == 1) {
-    ev_status st = ev__umap_spectral(g, dims, seed, y, u->progress,
-                                     u->progress_user);
+  } else if (init == EV_UMAP_INIT_SPECTRAL) {
+    size_t spread = 0;
+    ev_status st =
+        n_components == 1
+            ? ev__umap_spectral(g, dims, seed, y, u->progress, u->progress_user)
+            : ev__umap_spectral_components(g, labels, n_components, rows, dims,
+                                           seed, y, u->progress,
+                                           u->progress_user, &spread);
     if (st == EV_ERR_CANCELLED || st == EV_ERR_NOMEM ||
         st == EV_ERR_OVERFLOW)
       return st;
     if (st) *used = EV_UMAP_INIT_RANDOM; /* as umap-learn on ArpackError */
+    else u->n_random_components = spread;
   } else {
     *used = EV_UMAP_INIT_RANDOM;
   }
@@ -147,7 +155,8 @@ static void result_free(result *r) {
 }
 
 static ev_status embed_lists(ev_umap *u, const int64_t *idx, const float *dist,
-                             size_t n, size_t k, size_t d, ev_knn *index) {
+                             size_t n, size_t k, size_t d, ev_knn *index,
+                             const ev__umap_rows *rows) {
   size_t dims = (size_t)u->param[EV_UMAP_N_COMPONENTS], bytes;
   result r = {0};
   ev__umap_graph a = {0};
@@ -178,7 +187,9 @@ static ev_status embed_lists(ev_umap *u, const int64_t *idx, const float *dist,
                   u->param[EV_UMAP_SET_OP_MIX_RATIO]);
     goto done;
   }
-  size_t n_comp = ev__umap_components(&r.graph, r.labels, r.labels + n);
+  /* components of the pruned graph, the one the start lays out (as
+   * umap-learn's spectral_layout) */
+  size_t n_comp;
   size_t n_epochs = fit_epochs(u, n);
   double ca, cb;
   if ((st = curve(u, &ca, &cb))) goto done;
@@ -187,8 +198,11 @@ static ev_status embed_lists(ev_umap *u, const int64_t *idx, const float *dist,
    * when n_epochs is 10 or fewer */
   ev__umap_prune(&r.pruned, n_epochs > 10 ? n_epochs
                                           : (n <= SMALL_N ? 500 : 200));
+  n_comp = ev__umap_components(&r.pruned, r.labels, r.labels + n);
   int used;
-  if ((st = initialise(u, &r.pruned, n_comp, r.y, dims, &used))) goto done;
+  if ((st = initialise(u, &r.pruned, r.labels, n_comp, rows, r.y, dims,
+                       &used)))
+    goto done;
   ev__umap_sgd o = {.a = ca, .b = cb,
                     .gamma = u->param[EV_UMAP_REPULSION_STRENGTH],
                     .alpha = u->param[EV_UMAP_LEARNING_RATE],
@@ -250,7 +264,8 @@ static ev_status fit_rows(ev_umap *u, const float *x, size_t n, size_t d,
     st = ev_knn_query_self(index, k - 1, idx + 1, k, dist + 1, k);
   if (st) goto done;
   for (size_t i = 0; i < n; i++) idx[i * k] = (int64_t)i, dist[i * k] = 0.0f;
-  st = embed_lists(u, idx, dist, n, k, d, index);
+  ev__umap_rows rows = {x, d, ld, metric, u->param[EV_UMAP_MINKOWSKI_P]};
+  st = embed_lists(u, idx, dist, n, k, d, index, &rows);
   index = NULL; /* embed_lists keeps or frees it */
 done:
   ev_knn_free(index);
@@ -318,7 +333,7 @@ ev_status ev_umap_fit_knn(ev_umap *u, size_t n, size_t k,
   }
   ev__threads scope;
   ev__threads_begin(&scope, (int)u->param[EV_UMAP_THREADS]);
-  st = embed_lists(u, idx, dist, n, k, 0, NULL);
+  st = embed_lists(u, idx, dist, n, k, 0, NULL, NULL);
   ev__threads_end(&scope);
   ev__free(idx), ev__free(dist);
   return st;

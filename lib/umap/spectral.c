@@ -12,6 +12,8 @@
 
 #include <arpack/arpack.h>
 
+#include "knn/knn_internal.h"
+#include "linalg/linalg.h"
 #include "umap/umap_internal.h"
 
 /* Lanczos basis: umap-learn's max(2 k + 1, sqrt(n)), capped so that the
@@ -115,9 +117,12 @@ static ev_status solve(const op *o, work *w, size_t n, size_t nev,
   return ev__progress(cb, user, EV_STAGE_SPECTRAL, steps, steps, NAN);
 }
 
-ev_status ev__umap_spectral(const ev__umap_graph *g, size_t dims,
-                            uint64_t seed, double *y, ev_progress_fn cb,
-                            void *user) {
+/* The dims eigenvectors after the trivial one of I + D^-1/2 W D^-1/2 (the
+ * normalised Laplacian's smallest non-trivial ones), unscaled, into y
+ * (n x dims). ARPACK; EV_ERR_UNSUPPORTED when it fails or n is too small
+ * for its basis. */
+static ev_status spectral_vectors(const ev__umap_graph *g, size_t dims,
+                                  double *y, ev_progress_fn cb, void *user) {
   size_t n = g->n, nev = dims + 1;
   size_t ncv = (size_t)sqrt((double)n);
   if (ncv < 2 * nev + 1) ncv = 2 * nev + 1;
@@ -156,19 +161,279 @@ ev_status ev__umap_spectral(const ev__umap_graph *g, size_t dims,
       }
     if (!(mx > 0.0) || !isfinite(mx))
       st = ev__fail(EV_ERR_UNSUPPORTED, "the eigenvectors are zero");
-    else {
-      double expansion = 10.0 / mx;
-      for (size_t e = 0; e < n * dims; e++) {
-        uint64_t h = ev__hash3(seed, 0x5bec, e, 0);
-        /* Box-Muller from two 53-bit uniforms of one hash pair */
-        uint64_t h2 = ev__hash3(seed, 0x5bec, e, 1);
-        double u1 = ((h >> 11) + 0.5) * 0x1.0p-53;
-        double u2 = (h2 >> 11) * 0x1.0p-53;
-        double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-        y[e] = y[e] * expansion + 1e-4 * z;
-      }
-    }
   }
   work_free(&w);
+  return st;
+}
+
+/* umap-learn's last touch to a spectral start: scaled so that the largest
+ * |coordinate| is 10, plus normal noise of standard deviation 1e-4. */
+static ev_status finish(double *y, size_t count, uint64_t seed) {
+  double mx = 0.0;
+  for (size_t e = 0; e < count; e++)
+    if (fabs(y[e]) > mx) mx = fabs(y[e]);
+  if (!(mx > 0.0) || !isfinite(mx))
+    return ev__fail(EV_ERR_UNSUPPORTED, "the eigenvectors are zero");
+  double expansion = 10.0 / mx;
+  for (size_t e = 0; e < count; e++) {
+    uint64_t h = ev__hash3(seed, 0x5bec, e, 0);
+    /* Box-Muller from two 53-bit uniforms of one hash pair */
+    uint64_t h2 = ev__hash3(seed, 0x5bec, e, 1);
+    double u1 = ((h >> 11) + 0.5) * 0x1.0p-53;
+    double u2 = (h2 >> 11) * 0x1.0p-53;
+    double z = sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    y[e] = y[e] * expansion + 1e-4 * z;
+  }
+  return EV_OK;
+}
+
+ev_status ev__umap_spectral(const ev__umap_graph *g, size_t dims,
+                            uint64_t seed, double *y, ev_progress_fn cb,
+                            void *user) {
+  ev_status st = spectral_vectors(g, dims, y, cb, user);
+  return st ? st : finish(y, g->n * dims, seed);
+}
+
+/* ---- several components: umap-learn's multi_component_layout ----
+ *
+ * Each component gets a place (the meta embedding) and its own spectral
+ * layout scaled into half the distance to the nearest other place; the
+ * components too small for it (fewer than 2 dims rows, or dims + 1 or
+ * fewer) or whose eigensolver fails are spread uniformly around their
+ * place. Places: with at most 2 dims components, the ends of the axes
+ * (+e_1, ..., -e_1, ...); with more, a spectral embedding of the
+ * components' centroids in the input (affinity exp(-distance^2), the
+ * normalised Laplacian of those affinities, eigenvectors over sqrt(degree),
+ * each signed so its largest entry is positive, divided by the largest
+ * value), as scikit-learn's SpectralEmbedding gives umap-learn; without
+ * input rows (a fit from neighbour lists) or when every affinity
+ * underflows, uniform places in [0, 10). */
+
+static double uniform(uint64_t seed, uint64_t tag, uint64_t a, uint64_t b) {
+  return (ev__hash3(seed, tag, a, b) >> 11) * 0x1.0p-53;
+}
+
+/* Places from the centroids (k x d float, row-major): meta (k x dims).
+ * EV_ERR_UNSUPPORTED (quietly) when the affinities degenerate. */
+static ev_status centroid_places(const float *cen, size_t k, size_t d,
+                                 int metric, double p, size_t dims,
+                                 double *meta) {
+  size_t bytes;
+  ev_status st = ev__bytes("the component places", k, k, 2 * sizeof(double),
+                           &bytes);
+  if (st) return st;
+  double *a = ev__malloc(k * k * sizeof *a), *z = ev__malloc(k * k * sizeof *z);
+  double *deg = ev__malloc(k * sizeof *deg), *w = ev__malloc(k * sizeof *w);
+  double *norm = ev__malloc(k * sizeof *norm);
+  if (!a || !z || !deg || !w || !norm) {
+    st = ev__nomem("the component places", bytes);
+    goto done;
+  }
+  ev__knn_norms(cen, k, d, d, norm);
+  ev__knn_distance_rows(metric, p, cen, k, d, d, norm, 0, k, a);
+  for (size_t i = 0; i < k; i++) {
+    deg[i] = 0.0;
+    for (size_t j = 0; j < k; j++) {
+      /* a holds squared distances (sqeuclidean: the distance itself) */
+      double d2 = metric == EV_METRIC_SQEUCLIDEAN ? a[i * k + j] * a[i * k + j]
+                                                  : a[i * k + j];
+      a[i * k + j] = i == j ? 0.0 : exp(-d2); /* no self-loops, as scipy */
+      deg[i] += a[i * k + j];
+    }
+  }
+  for (size_t i = 0; i < k; i++)
+    if (!(deg[i] > 1e-300)) {
+      st = EV_ERR_UNSUPPORTED;
+      goto done;
+    }
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = 0; j < k; j++)
+      a[i * k + j] /= sqrt(deg[i]) * sqrt(deg[j]);
+  /* the dims + 1 largest of D^-1/2 A D^-1/2: the smallest of the Laplacian */
+  if ((st = ev__sym_top_eigen(a, k, dims + 1, w, z))) goto done;
+  double mx = -INFINITY;
+  for (size_t c = 0; c < dims; c++) {
+    const double *v = z + (c + 1) * k;
+    size_t at = 0;
+    for (size_t i = 0; i < k; i++)
+      if (fabs(v[i] / sqrt(deg[i])) > fabs(v[at] / sqrt(deg[at]))) at = i;
+    double sign = v[at] / sqrt(deg[at]) < 0 ? -1.0 : 1.0;
+    for (size_t i = 0; i < k; i++) {
+      meta[i * dims + c] = sign * v[i] / sqrt(deg[i]);
+      if (meta[i * dims + c] > mx) mx = meta[i * dims + c];
+    }
+  }
+  if (!(mx > 0.0) || !isfinite(mx)) {
+    st = EV_ERR_UNSUPPORTED;
+    goto done;
+  }
+  for (size_t e = 0; e < k * dims; e++) meta[e] /= mx;
+done:
+  ev__free(a), ev__free(z), ev__free(deg), ev__free(w), ev__free(norm);
+  return st;
+}
+
+static ev_status places(const ev__umap_rows *rows, const uint32_t *labels,
+                        size_t n, size_t k, size_t dims, uint64_t seed,
+                        double *meta) {
+  if (k <= 2 * dims) {
+    memset(meta, 0, k * dims * sizeof *meta);
+    size_t half = (k + 1) / 2;
+    for (size_t c = 0; c < k; c++)
+      meta[c * dims + c % half] = c < half ? 1.0 : -1.0;
+    return EV_OK;
+  }
+  ev_status st = EV_ERR_UNSUPPORTED;
+  if (rows && rows->x) {
+    size_t d = rows->d, bytes;
+    if ((st = ev__bytes("the component centroids", k, d + 1, sizeof(double),
+                        &bytes)))
+      return st;
+    double *sum = ev__calloc(k * d, sizeof *sum);
+    size_t *cnt = ev__calloc(k, sizeof *cnt);
+    float *cen = ev__malloc(k * d * sizeof *cen);
+    if (!sum || !cnt || !cen) {
+      st = ev__nomem("the component centroids", bytes);
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        const float *r = rows->x + i * rows->ld;
+        for (size_t j = 0; j < d; j++) sum[labels[i] * d + j] += r[j];
+        cnt[labels[i]]++;
+      }
+      for (size_t c = 0; c < k; c++)
+        for (size_t j = 0; j < d; j++)
+          cen[c * d + j] = (float)(sum[c * d + j] / (double)cnt[c]);
+      st = centroid_places(cen, k, d, rows->metric, rows->p, dims, meta);
+    }
+    ev__free(sum), ev__free(cnt), ev__free(cen);
+    if (st != EV_ERR_UNSUPPORTED) return st;
+  }
+  for (size_t e = 0; e < k * dims; e++) meta[e] = 10.0 * uniform(seed, 0x3e7a, e, 0);
+  return EV_OK;
+}
+
+/* The sub-graph of component c (members' rows, columns renumbered by pos). */
+static ev_status subgraph(const ev__umap_graph *g, const uint32_t *member,
+                          size_t m, const uint32_t *pos, ev__umap_graph *out) {
+  size_t nnz = 0;
+  for (size_t a = 0; a < m; a++)
+    nnz += g->row_ptr[member[a] + 1] - g->row_ptr[member[a]];
+  memset(out, 0, sizeof *out);
+  out->n = out->cols = m;
+  out->row_ptr = ev__malloc((m + 1) * sizeof *out->row_ptr);
+  out->col = ev__malloc((nnz ? nnz : 1) * sizeof *out->col);
+  out->val = ev__malloc((nnz ? nnz : 1) * sizeof *out->val);
+  if (!out->row_ptr || !out->col || !out->val) {
+    ev__umap_graph_free(out);
+    return ev__nomem("a component's graph", nnz * 12 + m * 8);
+  }
+  size_t at = 0;
+  out->row_ptr[0] = 0;
+  for (size_t a = 0; a < m; a++) {
+    for (size_t e = g->row_ptr[member[a]]; e < g->row_ptr[member[a] + 1]; e++) {
+      out->col[at] = pos[g->col[e]];
+      out->val[at++] = g->val[e];
+    }
+    out->row_ptr[a + 1] = at;
+  }
+  return EV_OK;
+}
+
+/* Progress of the per-component solves as one count: components done. */
+typedef struct comp_progress {
+  ev_progress_fn cb;
+  void *user;
+  size_t done, count;
+} comp_progress;
+
+static int comp_report(void *user, int stage, size_t step, size_t total,
+                       double value) {
+  (void)step, (void)total, (void)value;
+  comp_progress *cp = user;
+  return cp->cb(cp->user, stage, cp->done, cp->count, NAN);
+}
+
+ev_status ev__umap_spectral_components(const ev__umap_graph *g,
+                                       const uint32_t *labels, size_t k,
+                                       const ev__umap_rows *rows, size_t dims,
+                                       uint64_t seed, double *y,
+                                       ev_progress_fn cb, void *user,
+                                       size_t *n_random) {
+  size_t n = g->n, bytes;
+  *n_random = 0;
+  ev_status st = ev__bytes("the component layout", n, 3, sizeof(uint32_t),
+                           &bytes);
+  if (st) return st;
+  double *meta = ev__malloc(k * dims * sizeof *meta);
+  double *part = ev__malloc(n * dims * sizeof *part);
+  uint32_t *order = ev__malloc(n * sizeof *order), *pos = ev__malloc(n * sizeof *pos);
+  size_t *start = ev__calloc(k + 1, sizeof *start);
+  if (!meta || !part || !order || !pos || !start) {
+    st = ev__nomem("the component layout", bytes + k * dims * 8 + n * dims * 8);
+    goto done;
+  }
+  if ((st = places(rows, labels, n, k, dims, seed, meta))) goto done;
+  /* members of each component, in row order */
+  for (size_t i = 0; i < n; i++) start[labels[i] + 1]++;
+  for (size_t c = 0; c < k; c++) start[c + 1] += start[c];
+  for (size_t i = 0; i < n; i++) {
+    size_t c = labels[i];
+    order[start[c]++] = (uint32_t)i;
+  }
+  for (size_t c = k; c > 0; c--) start[c] = start[c - 1];
+  start[0] = 0;
+  for (size_t c = 0; c < k; c++)
+    for (size_t a = start[c]; a < start[c + 1]; a++)
+      pos[order[a]] = (uint32_t)(a - start[c]);
+  comp_progress cp = {cb, user, 0, k};
+  for (size_t c = 0; c < k && !st; c++) {
+    size_t m = start[c + 1] - start[c];
+    const uint32_t *member = order + start[c];
+    const double *place = meta + c * dims;
+    /* half the distance to the nearest other place */
+    double range = INFINITY;
+    for (size_t o = 0; o < k; o++) {
+      double s = 0;
+      for (size_t j = 0; j < dims; j++) {
+        double t = meta[o * dims + j] - place[j];
+        s += t * t;
+      }
+      if (s > 0 && sqrt(s) / 2 < range) range = sqrt(s) / 2;
+    }
+    if (!isfinite(range)) range = 1.0; /* every place the same */
+    int spread = m < 2 * dims || m <= dims + 1;
+    if (!spread) {
+      ev__umap_graph sub;
+      if ((st = subgraph(g, member, m, pos, &sub))) break;
+      st = spectral_vectors(&sub, dims, part, cb ? comp_report : NULL, &cp);
+      ev__umap_graph_free(&sub);
+      if (st == EV_ERR_UNSUPPORTED) {
+        st = EV_OK;
+        spread = 1;
+      } else if (st) {
+        break;
+      } else {
+        double mx = 0.0;
+        for (size_t e = 0; e < m * dims; e++)
+          if (fabs(part[e]) > mx) mx = fabs(part[e]);
+        for (size_t a = 0; a < m; a++)
+          for (size_t j = 0; j < dims; j++)
+            y[member[a] * dims + j] = part[a * dims + j] * (range / mx) + place[j];
+      }
+    }
+    if (spread) {
+      (*n_random)++;
+      for (size_t a = 0; a < m; a++)
+        for (size_t j = 0; j < dims; j++)
+          y[member[a] * dims + j] =
+              place[j] + range * (2.0 * uniform(seed, 0xc0a5, member[a], j) - 1.0);
+    }
+    cp.done = c + 1;
+    if ((st = ev__progress(cb, user, EV_STAGE_SPECTRAL, c + 1, k, NAN))) break;
+  }
+  if (!st) st = finish(y, n * dims, seed);
+done:
+  ev__free(meta), ev__free(part), ev__free(order), ev__free(pos);
+  ev__free(start);
   return st;
 }

@@ -117,6 +117,9 @@ ev_status ev_umap_info(const ev_umap *u, ev_umap_info_item item,
   case EV_UMAP_INFO_A: *value = u->a; break;
   case EV_UMAP_INFO_B: *value = u->b; break;
   case EV_UMAP_INFO_N_EDGES: *value = (double)u->n_edges; break;
+  case EV_UMAP_INFO_N_RANDOM_COMPONENTS:
+    *value = (double)u->n_random_components;
+    break;
   default:
     return ev__fail(EV_ERR_ARGUMENT,
                     "unknown UMAP info item %d: use an ev_umap_info_item",

@@ -50,6 +50,7 @@ struct ev_umap {
   /* the last result */
   int fitted;
   size_t n, d, k, dims, epochs_run, n_edges, n_graph_components;
+  size_t n_random_components; /* components spread at random at the start */
   int init_used;
   double a, b;
   float *y;            /* n x dims */
@@ -98,6 +99,27 @@ ev_status ev__umap_find_ab(double spread, double min_dist, double *a,
 ev_status ev__umap_spectral(const ev__umap_graph *g, size_t dims,
                             uint64_t seed, double *y, ev_progress_fn cb,
                             void *user);
+
+/* The input rows of a fit, for the component places (NULL x: a fit from
+ * neighbour lists). */
+typedef struct ev__umap_rows {
+  const float *x;
+  size_t d, ld;
+  int metric;
+  double p;
+} ev__umap_rows;
+
+/* The start of a graph of k > 1 components (labels[i] in [0, k)), as
+ * umap-learn's multi_component_layout (spectral.c explains it), finished
+ * as ev__umap_spectral (largest |coordinate| 10, noise 1e-4). *n_random:
+ * the components spread at random (too small, or the eigensolver failed).
+ * EV_ERR_CANCELLED, EV_ERR_NOMEM, EV_ERR_OVERFLOW. */
+ev_status ev__umap_spectral_components(const ev__umap_graph *g,
+                                       const uint32_t *labels, size_t k,
+                                       const ev__umap_rows *rows, size_t dims,
+                                       uint64_t seed, double *y,
+                                       ev_progress_fn cb, void *user,
+                                       size_t *n_random);
 
 /* ---- SGD (layout.c) ---- */
 

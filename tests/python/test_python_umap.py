@@ -42,7 +42,9 @@ def test_fit_transform_keeps_clusters_and_says_which_start():
     y = u.fit_transform(x)
     assert y.shape == (450, 2) and y.dtype == np.float32 and np.isfinite(y).all()
     assert label_accuracy(y, labels) > 0.99
-    assert u.n_graph_components_ == 3 and u.init_used_ == "random"  # disconnected graph
+    # a disconnected graph: each blob laid out spectrally around its place
+    assert u.n_graph_components_ == 3 and u.init_used_ == "spectral"
+    assert u.n_random_components_ == 0
     assert u.n_epochs_ == 200 and u._a == pytest.approx(1.577, abs=1e-3)
 
 

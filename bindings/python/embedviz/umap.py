@@ -44,6 +44,7 @@ _INITS = {"spectral": 0, "random": 1}
 _INIT_GIVEN = 2
 # ev_umap_info_item values.
 _INFO_INIT_USED, _INFO_GRAPH_COMPONENTS, _INFO_N_EPOCHS, _INFO_A, _INFO_B = 1, 2, 3, 4, 5
+_INFO_RANDOM_COMPONENTS = 7
 
 
 def _bad(message):
@@ -65,8 +66,10 @@ class UMAP(Estimator):
     umap-learn 0.5's names, shapes and defaults. The map is float32 and
     reproducible bit for bit for a seed whatever ``n_jobs`` (umap-learn is
     reproducible only on one thread); ``random_state=None`` means seed 0.
-    A disconnected neighbour graph gets the random start (``init_used_``
-    says which start ran). docs/umap.md explains the method.
+    A disconnected neighbour graph gets umap-learn's per-component spectral
+    start (components too small for it are spread at random around their
+    place: ``n_random_components_``); ``init_used_`` says which start ran.
+    docs/umap.md explains the method.
 
     Parameters
     ----------
@@ -122,7 +125,12 @@ class UMAP(Estimator):
     init_used_ : str
         "spectral", "random" or "given".
     n_graph_components_ : int
-        Connected components of the neighbour graph.
+        Connected components of the neighbour graph (after umap-learn's
+        pruning of the weakest edges).
+    n_random_components_ : int
+        Components of a disconnected graph too small for a spectral layout
+        of their own (fewer than 2 x n_components rows), spread at random
+        around their place at the start; 0 for a connected graph.
     n_epochs_ : int
         The epochs that ran.
     n_features_in_ : int
@@ -252,6 +260,8 @@ class UMAP(Estimator):
         self.init_used_ = {0: "spectral", 1: "random", 2: "given"}[int(info.value)]
         h.call("info", _INFO_GRAPH_COMPONENTS, ctypes.byref(info))
         self.n_graph_components_ = int(info.value)
+        h.call("info", _INFO_RANDOM_COMPONENTS, ctypes.byref(info))
+        self.n_random_components_ = int(info.value)
         h.call("info", _INFO_N_EPOCHS, ctypes.byref(info))
         self.n_epochs_ = int(info.value)
         h.call("info", _INFO_A, ctypes.byref(info))
