@@ -70,6 +70,19 @@ static double knn_label_accuracy(const float *y, size_t n, const int *lab,
   return (double)hits / (double)(n * k);
 }
 
+/* The last fit's start: its graph's components, the start used and the
+ * components spread at random. */
+static void expect_start(const ev_umap *u, double components, double init,
+                         double spread) {
+  double v;
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
+  ck_assert_double_eq(v, components);
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &v));
+  ck_assert_double_eq(v, init);
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &v));
+  ck_assert_double_eq(v, spread);
+}
+
 /* ---- the fuzzy simplicial set ---- */
 
 START_TEST(smooth_knn_dist_rows_sum_to_log2_k) {
@@ -192,13 +205,8 @@ START_TEST(separated_clusters_stay_apart) {
   double acc = knn_label_accuracy(y, n, lab, 10);
   ck_assert_msg(acc > 0.999, "10-NN label accuracy in the map %g", acc);
   /* the blobs' kNN graph falls apart: each blob laid out spectrally */
+  expect_start(u, 3, EV_UMAP_INIT_SPECTRAL, 0);
   double v;
-  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
-  ck_assert_double_eq(v, 3);
-  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &v));
-  ck_assert_double_eq(v, EV_UMAP_INIT_SPECTRAL);
-  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &v));
-  ck_assert_double_eq(v, 0);
   ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_EPOCHS, &v));
   ck_assert_double_eq(v, 500); /* auto, n <= 10,000 */
   for (size_t e = 0; e < n * 2; e++) ck_assert(isfinite(y[e]));
@@ -217,11 +225,7 @@ START_TEST(ring_gets_spectral_start_and_keeps_neighbours) {
   float *x = ring(n, 5);
   ev_umap *u = made(2, 1);
   float *y = embed(u, x, n, 3);
-  double v;
-  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
-  ck_assert_double_eq(v, 1);
-  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &v));
-  ck_assert_double_eq(v, EV_UMAP_INIT_SPECTRAL);
+  expect_start(u, 1, EV_UMAP_INIT_SPECTRAL, 0);
   /* label each point by its arc (16 arcs): map neighbours stay on the arc */
   int lab[800];
   for (size_t i = 0; i < n; i++) lab[i] = (int)(i * 16 / n);
@@ -578,13 +582,7 @@ START_TEST(disconnected_graph_gets_a_spectral_start_per_component) {
     float *x = rings(counts[t], m, lab, arc);
     ev_umap *u = made(2, 5);
     float *y = start_of(u, x, n, 3);
-    double v;
-    ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
-    ck_assert_double_eq(v, (double)counts[t]);
-    ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &v));
-    ck_assert_double_eq(v, EV_UMAP_INIT_SPECTRAL);
-    ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &v));
-    ck_assert_double_eq(v, 0);
+    expect_start(u, (double)counts[t], EV_UMAP_INIT_SPECTRAL, 0);
     groups_apart(y, n, lab, (int)counts[t]);
     double arcs_kept = knn_label_accuracy(y, n, arc, 5);
     ck_assert_msg(arcs_kept > 0.8, "%zu rings: 5-NN arc accuracy of the start "
@@ -630,13 +628,7 @@ START_TEST(small_components_spread_at_random_and_said_so) {
   ck_assert_ev_ok(ev_umap_fit_knn(u, n, k, idx, k, dist, k));
   float *y = malloc(n * 2 * sizeof *y);
   ck_assert_ev_ok(ev_umap_embedding(u, y, 2));
-  double v;
-  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &v));
-  ck_assert_double_eq(v, 3);
-  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &v));
-  ck_assert_double_eq(v, EV_UMAP_INIT_SPECTRAL);
-  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &v));
-  ck_assert_double_eq(v, 1);
+  expect_start(u, 3, EV_UMAP_INIT_SPECTRAL, 1);
   groups_apart(y, n, lab, 3);
   double arcs_kept = knn_label_accuracy(y, 2 * m, arc, 5);
   ck_assert_msg(arcs_kept > 0.8, "5-NN arc accuracy of the start %g", arcs_kept);
