@@ -385,7 +385,11 @@ static void print_story(const evr_data *d, const story *s, const maps *m) {
     for (int k = 0; k < s->n_top; k++) printf(" f%lld:%+.6g", (long long)s->top_pc[c][k], (double)s->top_val[c][k]);
   }
   printf("\nridge alpha %.6g rank %zu of %zu features%s\n", s->alpha, s->rank, s->d,
-         s->rank < s->d ? " (fewer independent rows than features: the regularisation sets the weights)" : "");
+         s->rank < s->d ? (s->n <= s->d ? " (fewer rows than features: the regularisation sets the weights the data "
+                                           "leave open)"
+                                         : " (the centred features span fewer dimensions than there are features: "
+                                           "the regularisation sets the weights the data leave open)")
+                        : "");
   printf("ridge r2_train %.4f %.4f r2_leave_one_out %.4f %.4f\n", s->r2[0], s->r2[1], s->r2_cv[0], s->r2_cv[1]);
   printf("ridge arrows");
   for (int k = 0; k < s->n_top; k++) printf(" f%lld", (long long)s->arrows[k]);

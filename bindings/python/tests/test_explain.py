@@ -91,7 +91,7 @@ def test_ridge_pickles_and_refuses_bad_input():
     x, y = _data(30, 5)
     r = pickle.loads(pickle.dumps(Ridge(alpha=0.5).fit(x, y)))
     np.testing.assert_allclose(r.predict(x), Ridge(alpha=0.5).fit(x, y).predict(x), atol=1e-4)
-    with pytest.raises(embedviz.EmbedvizValueError, match="EV_RIDGE_ALPHA must be"):
+    with pytest.raises(embedviz.EmbedvizValueError, match="alpha must be a number in"):
         Ridge(alpha=-1).fit(x, y)
     with pytest.raises(embedviz.EmbedvizValueError, match="X has 30 rows but y 29"):
         Ridge().fit(x, y[:-1])
