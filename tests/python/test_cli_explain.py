@@ -158,3 +158,64 @@ def test_model_gives_the_first_conv_layers_maps(data, tmp_path):
     torch.jit.script(Net().eval()).save(str(path))
     _, stdout, _ = explain(data[0], tmp_path / "e.png", "--index", 9, "--model", path)
     assert facts(stdout)["maps"] == "conv1 (first Conv2d of the model): 5 maps of 8 x 8"
+
+
+# ---- the report's side panel: the clicked point's feature maps ----------------
+
+@pytest.fixture(scope="module")
+def report_with_maps(data, tmp_path_factory):
+    d = data[0]
+    out = tmp_path_factory.mktemp("report")
+    run("report", "--data", d, "-o", out, "-L", "pixels,conv,feat,softmax", "--penultimate", "feat",
+        "-n", 300, "--perplexity", 10, "--iterations", 250, "-q")
+    return out
+
+
+def test_report_writes_every_points_feature_maps(data, report_with_maps):
+    """feature_maps.png holds each point's 3 maps of 8 x 8 (2 x 2 grid of
+    cells, the fourth empty) on the layer's one grey scale."""
+    import json
+    import re
+    maps = np.load(data[0] / "test_conv.npy")
+    page = (report_with_maps / "index.html").read_text()
+    entry = re.search(r"fmaps:(\{[^}]*\})", page).group(1)
+    fm = json.loads(re.sub(r"(\w+):", r'"\1":', entry))
+    assert (fm["layer"], fm["c"], fm["h"], fm["w"], fm["grid"], fm["cellW"], fm["cellH"]) == ("conv", 3, 8, 8, 2, 16, 16)
+    assert fm["lo"] == pytest.approx(maps.min(), abs=1e-3) and fm["hi"] == pytest.approx(maps.max(), abs=1e-3)
+    from PIL import Image
+    with Image.open(report_with_maps / "feature_maps.png") as im:
+        assert im.mode == "L"
+        g = np.asarray(im).astype(int)
+    for i in (0, 17, 299):
+        ox, oy = (i % fm["perRow"]) * 16, (i // fm["perRow"]) * 16
+        for m in range(3):
+            cell = g[oy + (m // 2) * 8: oy + (m // 2) * 8 + 8, ox + (m % 2) * 8: ox + (m % 2) * 8 + 8]
+            want = np.rint((maps[i, m] - maps.min()) / (maps.max() - maps.min()) * 255)
+            assert np.abs(cell - want).max() <= 1, (i, m)
+
+
+def test_report_without_an_early_layer_has_no_feature_maps(data, tmp_path):
+    run("report", "--data", data[0], "-o", tmp_path, "-L", "pixels,feat,softmax", "--penultimate", "feat",
+        "-n", 100, "--perplexity", 10, "--iterations", 250, "-q")
+    assert "fmaps:null" in (tmp_path / "index.html").read_text()
+    assert not (tmp_path / "feature_maps.png").exists()
+
+
+def test_report_side_panel_in_headless_chromium(report_with_maps):
+    """tests/browser/test_report.py clicks a point and sees its feature-map
+    panel (the line it prints for that check)."""
+    import shutil
+    import subprocess
+    import sys
+    from cli_util import BUILD, ROOT
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (Debian package 'chromium')")
+    try:
+        import websocket  # noqa: F401
+    except ImportError:
+        pytest.skip("python3-websocket is not installed")
+    shot = os.path.join(ROOT, BUILD, "browser", "report-fmaps.png")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"),
+                        str(report_with_maps), shot], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "ok    clicking shows the point's feature maps of conv" in p.stdout
