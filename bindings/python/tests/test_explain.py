@@ -154,3 +154,11 @@ def test_order_clusters_a_planted_block_structure():
     assert runs == blocks            # every block contiguous
     # and the identity order is not (the features were shuffled)
     assert 1 + int((np.diff(block_of) != 0).sum()) > blocks
+
+
+def test_ridge_default_alpha_is_the_librarys():
+    import inspect
+    from embedviz import _base, explain
+    assert inspect.signature(Ridge.__init__).parameters["alpha"].default == \
+        _base.param_default("ridge", explain._ALPHA) == 1.0
+    assert _base.param_default("ridge", explain._CHOOSE_ALPHA) == 1.0   # the C default chooses
