@@ -168,6 +168,7 @@ class _RidgeBase(Estimator):
         self._check_fitted()
         _arrays.check_feature_names(self, X)
         a, ptr, n, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_no_inf(a, "x")
         _arrays.check_columns(d, self.n_features_in_, "X", "features", type(self).__name__)
         coef = np.atleast_2d(self.coef_)
         t = coef.shape[0]

@@ -1,11 +1,13 @@
 """Ridge, RidgeCV, PCA.contributions and feature_correlation (explain.h)
 against scikit-learn and numpy."""
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge as SkRidge
 from sklearn.linear_model import RidgeCV as SkRidgeCV
+from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 import embedviz
 from embedviz import PCA, Ridge, RidgeCV, feature_correlation
@@ -162,3 +164,17 @@ def test_ridge_default_alpha_is_the_librarys():
     assert inspect.signature(Ridge.__init__).parameters["alpha"].default == \
         _base.param_default("ridge", explain._ALPHA) == 1.0
     assert _base.param_default("ridge", explain._CHOOSE_ALPHA) == 1.0   # the C default chooses
+
+
+# scikit-learn's own checks for regressors: 28 each (scikit-learn 1.2.1),
+# all pass, none marked as expected to fail.
+@parametrize_with_checks([Ridge(n_jobs=1), RidgeCV(n_jobs=1)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+def test_the_regressor_checks_ran():
+    counts = [sum(1 for _ in check_estimator(e, generate_only=True)) for e in (Ridge(), RidgeCV())]
+    assert counts == [28, 28]
