@@ -219,3 +219,22 @@ def test_report_side_panel_in_headless_chromium(report_with_maps):
                         str(report_with_maps), shot], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "ok    clicking shows the point's feature maps of conv" in p.stdout
+
+
+def test_report_layer_without_spatial_shape_gives_its_values_row_by_row(data, tmp_path):
+    import json
+    import re
+    run("report", "--data", data[0], "-o", tmp_path, "-L", "pixels,flat,feat,softmax", "--penultimate", "feat",
+        "-n", 100, "--perplexity", 10, "--iterations", 250, "-q")
+    flat = np.load(data[0] / "test_flat.npy")[:100]
+    entry = re.search(r"fmaps:(\{[^}]*\})", (tmp_path / "index.html").read_text()).group(1)
+    fm = json.loads(re.sub(r"(\w+):", r'"\1":', entry))
+    assert (fm["c"], fm["cols"], fm["cellW"], fm["cellH"]) == (0, 192, 14, 14)   # ceil(sqrt(192)) = 14
+    from PIL import Image
+    with Image.open(tmp_path / "feature_maps.png") as im:
+        g = np.asarray(im).astype(int)
+    i = 42
+    ox, oy = (i % fm["perRow"]) * 14, (i // fm["perRow"]) * 14
+    cell = g[oy:oy + 14, ox:ox + 14].reshape(-1)[:192]
+    want = np.rint((flat[i] - flat.min()) / (flat.max() - flat.min()) * 255)
+    assert np.abs(cell - want).max() <= 1
