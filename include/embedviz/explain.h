@@ -138,8 +138,12 @@ EV_API ev_status ev_ridge_set_alphas(ev_ridge *r, const double *alphas,
  * dgesdd, in double), which gives every alpha of the grid at the cost of
  * one. Works with fewer rows than features (n <= d, the usual case for a
  * few hundred points of a wide layer): alpha > 0 makes the problem well
- * posed, and ev_ridge_rank tells such a fit apart. Singular values at most
- * max(n, d) DBL_EPSILON times the largest count as 0. Since 1.1.
+ * posed, and ev_ridge_sizes' rank tells such a fit apart. Memory: 8 (n d +
+ * n r + r d) bytes for r = min(n, d), plus LAPACK's workspace (the
+ * centred copy and both sets of singular vectors, in double). Singular
+ * values at most max(n, d) DBL_EPSILON times the largest count as 0.
+ * r2_cv is -Inf when a row's leverage is 1 (alpha 0 with n <= d): leave-
+ * one-out cannot predict it. Since 1.1.
  * EV_ERR_ARGUMENT for NULL pointers, n < 2 (n < 3 when choosing alpha by
  * leave-one-out), d or t = 0, ld < cols, sizes beyond LAPACK's 32-bit
  * limits; EV_ERR_NONFINITE for NaN or Inf in x or y; EV_ERR_OVERFLOW,
