@@ -12,6 +12,7 @@
 
 #include "plot.h"
 #include "report.h"
+#include "report_fmaps.h"
 
 static const char REPORT_HELP[] =
     "Usage: embedviz report --images DIR --model FILE [-o OUT] [options]\n"
@@ -540,6 +541,9 @@ static int pictures_rest(const evr_options *o, const evr_data *d, const evr_resu
   if (evc_fig_biplot(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
                      "PCA of the penultimate layer, strongest loadings"))
     return 1;
+  evr_fmaps fm;   /* the clicked point's feature maps on the page */
+  evr_fmaps_plan(o, d, &fm);
+  if (evr_fmaps_write(o, d, &fm)) return 1;
   if (!d->has_images) return 0;
   path_in(o, evc_sprite_name(&d->thumbs), path, sizeof path);
   return evc_fig_sprite(path, &d->thumbs, 64) ? 1 : 0;

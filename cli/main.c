@@ -9,6 +9,7 @@
 #include "cli.h"
 
 int evc_cmd_issues(int argc, char **argv); /* cmd_issues.c */
+int evc_cmd_explain(int argc, char **argv); /* cmd_explain.c */
 
 static const evc_command COMMANDS[] = {
     {"extract", "layer activations of a TorchScript model on a data set -> .npy", evc_cmd_extract},
@@ -21,6 +22,7 @@ static const evc_command COMMANDS[] = {
     {"issues", "rows whose labels are probably wrong, most likely first", evc_cmd_issues},
     {"plot", "pictures: class-coloured maps, image maps, scree, confusion (PNG)", evc_cmd_plot},
     {"report", "the whole pipeline: a report folder with index.html and its pictures", evc_cmd_report},
+    {"explain", "one input's story and why it sits where it sits on the maps (one picture)", evc_cmd_explain},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -8,6 +8,40 @@
 (function () {
   "use strict";
   var D = window.EMBEDVIZ;
+  /* The early layer's activations of every point, one cell each, on one
+   * grey scale (feature_maps.png, written by embedviz report). */
+  var fmapsImg = null;
+  if (D.fmaps) { fmapsImg = new Image(); fmapsImg.src = D.fmaps.file; }
+  /* The side panel's feature maps of point i: its cell, enlarged without
+   * smoothing, and what it shows. */
+  function featureMaps(i) {
+    var F = D.fmaps, box = document.createElement("div"), p = document.createElement("p");
+    box.id = "fmaps";
+    p.textContent = F.c ? "Feature maps of " + F.layer + " for image #" + i + ": " + F.c + " maps of " + F.h +
+      " x " + F.w + ", one grey scale for all (black " + F.lo + ", white " + F.hi + ")." :
+      "Layer " + F.layer + " for image #" + i + ": its file has no spatial shape (no feature maps), so its " +
+      F.cols + " values are shown row by row, one grey scale (black " + F.lo + ", white " + F.hi + ").";
+    box.appendChild(p);
+    var c = document.createElement("canvas"), zoom = Math.max(1, Math.floor(320 / Math.max(F.cellW, F.cellH)));
+    c.width = F.cellW * zoom; c.height = F.cellH * zoom;
+    function paint() {
+      var ctx = c.getContext("2d");
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(fmapsImg, (i % F.perRow) * F.cellW, Math.floor(i / F.perRow) * F.cellH, F.cellW, F.cellH,
+                    0, 0, c.width, c.height);
+      if (F.c) {   /* a line between the maps */
+        ctx.strokeStyle = "#fff";
+        for (var g = 1; g < F.grid; g++) {
+          ctx.beginPath(); ctx.moveTo(g * F.w * zoom, 0); ctx.lineTo(g * F.w * zoom, c.height); ctx.stroke();
+          ctx.beginPath(); ctx.moveTo(0, g * F.h * zoom); ctx.lineTo(c.width, g * F.h * zoom); ctx.stroke();
+        }
+      }
+    }
+    if (fmapsImg.complete) paint(); else fmapsImg.addEventListener("load", paint);
+    box.appendChild(c);
+    return box;
+  }
+
   /* No sprite when the report has no pictures (--features without --images). */
   var sprite = null;
   if (D.sprite) { sprite = new Image(); sprite.src = D.sprite.file; }
@@ -161,6 +195,7 @@
         row.appendChild(fig);
       });
       list.appendChild(row);
+      if (D.fmaps) list.appendChild(featureMaps(i));
     });
     /* Where point i is on the page (for tests and for people reading the code). */
     this.pointClient = function (i) {

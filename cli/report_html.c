@@ -11,6 +11,7 @@
 
 #include "plot.h"
 #include "report.h"
+#include "report_fmaps.h"
 #include "report_assets.h"   /* REPORT_JS, REPORT_CSS (generated) */
 
 static void html_text(FILE *f, const char *s) {
@@ -73,10 +74,13 @@ static int write_classes(FILE *f, const evr_data *d) {
   return 0;
 }
 
-static int write_data(FILE *f, const evr_data *d, const evr_results *r) {
+static int write_data(FILE *f, const evr_options *o, const evr_data *d, const evr_results *r) {
   size_t n = d->labels.rows;
   fputs("<script>window.EMBEDVIZ={\n", f);
   if (write_classes(f, d)) return 1;
+  evr_fmaps fm;
+  evr_fmaps_plan(o, d, &fm);
+  evr_fmaps_js(f, d, &fm);
   if (d->has_images)
     fprintf(f, "sprite:{file:\"%s\",side:%d,perRow:64,grey:%d},\nk:%zu,\n", evc_sprite_name(&d->thumbs),
             d->thumbs.side, d->thumbs.grey, r->nn_self.cols);
@@ -446,7 +450,7 @@ int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r
   }
   section_interactive(f, d);
   section_timings(f, r);
-  if (write_data(f, d, r)) return evc_out_abort(&out), 1;
+  if (write_data(f, o, d, r)) return evc_out_abort(&out), 1;
   fprintf(f, "<script>\n%s</script>\n</body></html>\n", REPORT_JS);
   if (evc_interrupted) {   /* Ctrl-C while writing: no index.html at all */
     evc_out_abort(&out);

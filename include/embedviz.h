@@ -12,6 +12,8 @@
  *   embedviz/pca.h      principal component analysis
  *   embedviz/tsne.h     t-SNE maps (exact and Barnes-Hut)
  *   embedviz/quality.h  trust in a map, likely label errors (since 1.1)
+ *   embedviz/explain.h  PCA contributions, ridge to a map, feature
+ *                       correlation (since 1.1)
  *   embedviz/io.h       .npy, IDX and image data sets
  *   embedviz/extract.h  layer activations of TorchScript models (libtorch)
  *
@@ -27,6 +29,7 @@
 #include "embedviz/tsne.h"
 #include "embedviz/umap.h"
 #include "embedviz/quality.h"
+#include "embedviz/explain.h"
 #include "embedviz/io.h"
 #include "embedviz/extract.h"
 

@@ -27,7 +27,7 @@ typedef struct row {
   char message[1024];
 } row;
 
-#define MAX_ROWS 600
+#define MAX_ROWS 700
 static row rows[MAX_ROWS];
 static size_t n_rows;
 static const char *section = "";
@@ -987,6 +987,226 @@ static void edge_numerics_rows(void) {
       ev_image_read(tmp_file("damaged.png", png, len), 3, &a));
 }
 
+/* ---- explain.h --------------------------------------------------------- */
+
+static void contribution_rows(void) {
+  float x[40], out[8];
+  for (int i = 0; i < 40; i++) x[i] = (float)((i * 7) % 11);
+  ev_pca *pca = NULL, *unfit = NULL;
+  ev_pca_create(&pca);
+  ev_pca_create(&unfit);
+  ev_pca_set(pca, EV_PCA_N_COMPONENTS, 2);
+  ev_pca_fit(pca, x, 10, 4, 4);
+  int64_t f[4];
+  float v[4];
+  BAD("ev_pca_contributions", EV_ERR_ARGUMENT, "pca NULL",
+      ev_pca_contributions(NULL, 0, x, 1, 4, 4, out, 4));
+  BAD("ev_pca_contributions", EV_ERR_STATE, "before a fit",
+      ev_pca_contributions(unfit, 0, x, 1, 4, 4, out, 4));
+  BAD("ev_pca_contributions", EV_ERR_ARGUMENT, "component 2 of 2 kept",
+      ev_pca_contributions(pca, 2, x, 1, 4, 4, out, 4));
+  BAD("ev_pca_contributions", EV_ERR_ARGUMENT, "d = 3, fit has 4",
+      ev_pca_contributions(pca, 0, x, 1, 3, 3, out, 3));
+  BAD("ev_pca_contributions", EV_ERR_ARGUMENT, "x NULL",
+      ev_pca_contributions(pca, 0, NULL, 1, 4, 4, out, 4));
+  BAD("ev_pca_contributions", EV_ERR_ARGUMENT, "n = 0",
+      ev_pca_contributions(pca, 0, x, 0, 4, 4, out, 4));
+  BAD("ev_pca_contributions", EV_ERR_ARGUMENT, "out NULL",
+      ev_pca_contributions(pca, 0, x, 1, 4, 4, NULL, 4));
+  BAD("ev_pca_contributions", EV_ERR_ARGUMENT, "ldo = 3 < d = 4",
+      ev_pca_contributions(pca, 0, x, 1, 4, 4, out, 3));
+  BAD("ev_pca_contributions", EV_ERR_OVERFLOW, "n * ldx overflows",
+      ev_pca_contributions(pca, 0, x, HUGE_N, 4, 4, out, 4));
+  x[5] = INFINITY;
+  BAD("ev_pca_contributions", EV_ERR_NONFINITE, "Inf in x",
+      ev_pca_contributions(pca, 0, x, 2, 4, 4, out, 4));
+  x[5] = 1;
+  BAD("ev_pca_top_contributions", EV_ERR_ARGUMENT, "top = 0",
+      ev_pca_top_contributions(pca, 0, x, 4, 0, f, v));
+  BAD("ev_pca_top_contributions", EV_ERR_ARGUMENT, "top = 5 > d = 4",
+      ev_pca_top_contributions(pca, 0, x, 4, 5, f, v));
+  BAD("ev_pca_top_contributions", EV_ERR_ARGUMENT, "features NULL",
+      ev_pca_top_contributions(pca, 0, x, 4, 2, NULL, v));
+  BAD("ev_pca_top_contributions", EV_ERR_ARGUMENT, "x NULL",
+      ev_pca_top_contributions(pca, 0, NULL, 4, 2, f, v));
+  BAD("ev_pca_top_contributions", EV_ERR_ARGUMENT, "component 7",
+      ev_pca_top_contributions(pca, 7, x, 4, 2, f, v));
+  x[2] = NAN;
+  BAD("ev_pca_top_contributions", EV_ERR_NONFINITE, "NaN in x",
+      ev_pca_top_contributions(pca, 0, x, 4, 2, f, v));
+  BAD("ev_pca_top_contributions", EV_ERR_STATE, "before a fit",
+      ev_pca_top_contributions(unfit, 0, x, 4, 2, f, v));
+  ev_pca_free(pca);
+  ev_pca_free(unfit);
+}
+
+static void ridge_setting_rows(ev_ridge *r) {
+  double v;
+  BAD("ev_ridge_create", EV_ERR_ARGUMENT, "out NULL", ev_ridge_create(NULL));
+  BAD("ev_ridge_set", EV_ERR_ARGUMENT, "r NULL",
+      ev_ridge_set(NULL, EV_RIDGE_ALPHA, 1));
+  BAD("ev_ridge_set", EV_ERR_ARGUMENT, "EV_RIDGE_ALPHA = -1",
+      ev_ridge_set(r, EV_RIDGE_ALPHA, -1));
+  BAD("ev_ridge_set", EV_ERR_ARGUMENT, "EV_RIDGE_ALPHA = NaN",
+      ev_ridge_set(r, EV_RIDGE_ALPHA, NAN));
+  BAD("ev_ridge_set", EV_ERR_ARGUMENT, "EV_RIDGE_CRITERION = 2",
+      ev_ridge_set(r, EV_RIDGE_CRITERION, 2));
+  BAD("ev_ridge_set", EV_ERR_ARGUMENT, "unknown setting 999",
+      ev_ridge_set(r, 999, 1));
+  BAD("ev_ridge_get", EV_ERR_ARGUMENT, "value NULL",
+      ev_ridge_get(r, EV_RIDGE_ALPHA, NULL));
+  BAD("ev_ridge_param_bounds", EV_ERR_ARGUMENT, "unknown setting 999",
+      ev_ridge_param_bounds(999, &v, &v));
+  BAD("ev_ridge_param_default", EV_ERR_ARGUMENT, "unknown setting 999",
+      ev_ridge_param_default(999, &v));
+  double grid[2] = {1, -1}, inf[1] = {INFINITY};
+  BAD("ev_ridge_set_alphas", EV_ERR_ARGUMENT, "r NULL",
+      ev_ridge_set_alphas(NULL, grid, 1));
+  BAD("ev_ridge_set_alphas", EV_ERR_ARGUMENT, "alphas NULL, count 2",
+      ev_ridge_set_alphas(r, NULL, 2));
+  BAD("ev_ridge_set_alphas", EV_ERR_ARGUMENT, "alpha -1",
+      ev_ridge_set_alphas(r, grid, 2));
+  BAD("ev_ridge_set_alphas", EV_ERR_ARGUMENT, "alpha Inf",
+      ev_ridge_set_alphas(r, inf, 1));
+  BAD("ev_ridge_set_alphas", EV_ERR_ARGUMENT, "count 1001",
+      ev_ridge_set_alphas(r, grid, 1001));
+}
+
+static void ridge_fit_rows(ev_ridge *r, float *x, float *y) {
+  BAD("ev_ridge_fit", EV_ERR_ARGUMENT, "r NULL",
+      ev_ridge_fit(NULL, x, 6, 2, 2, y, 2, 2));
+  BAD("ev_ridge_fit", EV_ERR_ARGUMENT, "x NULL",
+      ev_ridge_fit(r, NULL, 6, 2, 2, y, 2, 2));
+  BAD("ev_ridge_fit", EV_ERR_ARGUMENT, "y NULL",
+      ev_ridge_fit(r, x, 6, 2, 2, NULL, 2, 2));
+  BAD("ev_ridge_fit", EV_ERR_ARGUMENT, "d = 0",
+      ev_ridge_fit(r, x, 6, 0, 2, y, 2, 2));
+  BAD("ev_ridge_fit", EV_ERR_ARGUMENT, "t = 0",
+      ev_ridge_fit(r, x, 6, 2, 2, y, 0, 2));
+  BAD("ev_ridge_fit", EV_ERR_ARGUMENT, "ldx = 1 < d = 2",
+      ev_ridge_fit(r, x, 6, 2, 1, y, 2, 2));
+  BAD("ev_ridge_fit", EV_ERR_ARGUMENT, "2 rows, alpha by leave-one-out",
+      ev_ridge_fit(r, x, 2, 2, 2, y, 2, 2));
+  BAD("ev_ridge_fit", EV_ERR_OVERFLOW, "n * ldx overflows",
+      ev_ridge_fit(r, x, HUGE_N, 2, 2, y, 2, 2));
+  x[3] = NAN;
+  BAD("ev_ridge_fit", EV_ERR_NONFINITE, "NaN in x",
+      ev_ridge_fit(r, x, 6, 2, 2, y, 2, 2));
+  x[3] = 1;
+  y[11] = -INFINITY;
+  BAD("ev_ridge_fit", EV_ERR_NONFINITE, "-Inf in y",
+      ev_ridge_fit(r, x, 6, 2, 2, y, 2, 2));
+  y[11] = 1;
+}
+
+static void ridge_read_rows(ev_ridge *r, ev_ridge *fitted, const float *x) {
+  float c[4], out[2];
+  double a, r2[2];
+  size_t s = 0;
+  BAD("ev_ridge_coef", EV_ERR_STATE, "before a fit", ev_ridge_coef(r, c, 2));
+  BAD("ev_ridge_coef", EV_ERR_ARGUMENT, "ld = 1 < d = 2",
+      ev_ridge_coef(fitted, c, 1));
+  BAD("ev_ridge_coef", EV_ERR_ARGUMENT, "coef NULL",
+      ev_ridge_coef(fitted, NULL, 2));
+  BAD("ev_ridge_intercept", EV_ERR_STATE, "before a fit",
+      ev_ridge_intercept(r, c));
+  BAD("ev_ridge_intercept", EV_ERR_ARGUMENT, "intercept NULL",
+      ev_ridge_intercept(fitted, NULL));
+  BAD("ev_ridge_alpha", EV_ERR_STATE, "before a fit", ev_ridge_alpha(r, &a));
+  BAD("ev_ridge_alpha", EV_ERR_ARGUMENT, "alpha NULL",
+      ev_ridge_alpha(fitted, NULL));
+  BAD("ev_ridge_sizes", EV_ERR_STATE, "before a fit",
+      ev_ridge_sizes(r, &s, &s, &s));
+  BAD("ev_ridge_sizes", EV_ERR_ARGUMENT, "all NULL",
+      ev_ridge_sizes(fitted, NULL, NULL, NULL));
+  BAD("ev_ridge_r2", EV_ERR_STATE, "before a fit",
+      ev_ridge_r2(r, r2, r2, 2));
+  BAD("ev_ridge_r2", EV_ERR_ARGUMENT, "both NULL",
+      ev_ridge_r2(fitted, NULL, NULL, 2));
+  BAD("ev_ridge_r2", EV_ERR_ARGUMENT, "count 3 > 2 targets",
+      ev_ridge_r2(fitted, r2, r2, 3));
+  BAD("ev_ridge_cv_scores", EV_ERR_STATE, "before a fit",
+      ev_ridge_cv_scores(r, NULL, NULL, &s));
+  BAD("ev_ridge_cv_scores", EV_ERR_ARGUMENT, "count NULL",
+      ev_ridge_cv_scores(fitted, NULL, NULL, NULL));
+  s = 1;
+  BAD("ev_ridge_cv_scores", EV_ERR_ARGUMENT, "room for 1 of 19",
+      ev_ridge_cv_scores(fitted, NULL, r2, &s));
+  BAD("ev_ridge_predict", EV_ERR_STATE, "before a fit",
+      ev_ridge_predict(r, x, 1, 2, 2, out, 2));
+  BAD("ev_ridge_predict", EV_ERR_ARGUMENT, "d = 1, fit has 2",
+      ev_ridge_predict(fitted, x, 1, 1, 1, out, 2));
+  BAD("ev_ridge_predict", EV_ERR_ARGUMENT, "ldo = 1 < 2 targets",
+      ev_ridge_predict(fitted, x, 1, 2, 2, out, 1));
+  BAD("ev_ridge_predict", EV_ERR_ARGUMENT, "n = 0",
+      ev_ridge_predict(fitted, x, 0, 2, 2, out, 2));
+  float bad[2] = {1, NAN};
+  BAD("ev_ridge_predict", EV_ERR_NONFINITE, "NaN in x",
+      ev_ridge_predict(fitted, bad, 1, 2, 2, out, 2));
+}
+
+static void ridge_rows(void) {
+  float x[12], y[12];
+  for (int i = 0; i < 12; i++) {
+    x[i] = (float)((i * 5) % 7);
+    y[i] = (float)((i * 3) % 5);
+  }
+  ev_ridge *r = NULL, *fitted = NULL;
+  ev_ridge_create(&r);
+  ev_ridge_create(&fitted);
+  ev_ridge_fit(fitted, x, 6, 2, 2, y, 2, 2);
+  ridge_setting_rows(r);
+  ridge_fit_rows(r, x, y);
+  ridge_read_rows(r, fitted, x);
+  ev_ridge_free(r);
+  ev_ridge_free(fitted);
+}
+
+static void correlation_rows(void) {
+  float x[12], corr[9];
+  int64_t order[3];
+  for (int i = 0; i < 12; i++) x[i] = (float)((i * 5) % 7);
+  BAD("ev_feature_correlation", EV_ERR_ARGUMENT, "x NULL",
+      ev_feature_correlation(NULL, 4, 3, 3, corr, 3));
+  BAD("ev_feature_correlation", EV_ERR_ARGUMENT, "corr NULL",
+      ev_feature_correlation(x, 4, 3, 3, NULL, 3));
+  BAD("ev_feature_correlation", EV_ERR_ARGUMENT, "n = 1",
+      ev_feature_correlation(x, 1, 3, 3, corr, 3));
+  BAD("ev_feature_correlation", EV_ERR_ARGUMENT, "d = 0",
+      ev_feature_correlation(x, 4, 0, 3, corr, 3));
+  BAD("ev_feature_correlation", EV_ERR_ARGUMENT, "ldc = 2 < d = 3",
+      ev_feature_correlation(x, 4, 3, 3, corr, 2));
+  BAD("ev_feature_correlation", EV_ERR_OVERFLOW, "n * ldx overflows",
+      ev_feature_correlation(x, HUGE_N, 3, 3, corr, 3));
+  x[7] = NAN;
+  BAD("ev_feature_correlation", EV_ERR_NONFINITE, "NaN in x",
+      ev_feature_correlation(x, 4, 3, 3, corr, 3));
+  for (int i = 0; i < 9; i++) corr[i] = i % 4 == 0 ? 1.0f : 0.5f;
+  BAD("ev_feature_order", EV_ERR_ARGUMENT, "corr NULL",
+      ev_feature_order(NULL, 3, 3, order));
+  BAD("ev_feature_order", EV_ERR_ARGUMENT, "order NULL",
+      ev_feature_order(corr, 3, 3, NULL));
+  BAD("ev_feature_order", EV_ERR_ARGUMENT, "d = 0",
+      ev_feature_order(corr, 0, 3, order));
+  BAD("ev_feature_order", EV_ERR_ARGUMENT, "ldc = 2 < d = 3",
+      ev_feature_order(corr, 3, 2, order));
+  BAD("ev_feature_order", EV_ERR_OVERFLOW, "d * ldc overflows",
+      ev_feature_order(corr, HUGE_N, HUGE_N, order));
+  corr[1] = 2.0f;
+  BAD("ev_feature_order", EV_ERR_ARGUMENT, "corr[0][1] = 2",
+      ev_feature_order(corr, 3, 3, order));
+  corr[1] = NAN;
+  BAD("ev_feature_order", EV_ERR_NONFINITE, "corr[0][1] NaN",
+      ev_feature_order(corr, 3, 3, order));
+}
+
+static void explain_rows(void) {
+  section = "Explaining a map (embedviz/explain.h)";
+  contribution_rows();
+  ridge_rows();
+  correlation_rows();
+}
+
 /* ---- extract.h --------------------------------------------------------- */
 
 /* A tiny traced model in <tmp>/tiny.pt: conv (1 -> 2 channels, 3x3) then
@@ -1167,7 +1387,7 @@ static const char *const no_status[] = {
     "ev_version_number", "ev_version_string", "ev_status_name",
     "ev_last_error", "ev_last_status", "ev_clear_error", "ev_default_threads",
     "ev_extract_available", "ev_cuda_available", "ev_model_free",
-    "ev_extractor_free", "ev_array_free", "ev_array_dtype", "ev_array_ndim",
+    "ev_extractor_free", "ev_ridge_free", "ev_array_free", "ev_array_dtype", "ev_array_ndim",
     "ev_array_dim", "ev_array_size", "ev_array_data", "ev_dataset_free",
     "ev_dataset_class_name", "ev_dataset_item_path",
     "ev_dataset_skipped_count", "ev_dataset_skipped_path",
@@ -1243,6 +1463,7 @@ static void collect(void) {
   io_rows();
   write_and_special_file_rows();
   edge_numerics_rows();
+  explain_rows();
   extract_rows();
 }
 
@@ -1360,7 +1581,7 @@ static int in_table(const char *name) {
  * having no status), so a new call cannot be forgotten. */
 START_TEST(every_public_call_is_in_the_table) {
   static const char *const headers[] = {"core", "pca", "knn", "score",
-                                        "tsne", "io", "extract"};
+                                        "tsne", "io", "extract", "explain"};
   size_t found = 0;
   for (size_t h = 0; h < sizeof headers / sizeof *headers; h++) {
     char path[256], line[512];

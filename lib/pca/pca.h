@@ -60,4 +60,9 @@ int ev__pca_auto_solver(size_t n, size_t d, size_t k, bool fraction);
 
 void ev__pca_fit_free(ev__pca_fit *fit);
 
+/* The factor whitening multiplies score i by: 1 / sqrt(variance), or 0 for
+ * a component without variance (transform.c; the contributions of
+ * lib/explain use it too, so their sum is the score). */
+float ev__pca_whitening(const ev__pca_fit *f, size_t i);
+
 #endif

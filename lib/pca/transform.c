@@ -23,7 +23,7 @@ static size_t block_rows(size_t n, size_t d) {
  * max(n, d) x FLT_EPSILON x the largest is rounding noise (two rows give one
  * real component and a second of about 1e-14 relative variance, which
  * whitening would blow up into noise scores of order 1). */
-static float whitening(const ev__pca_fit *f, size_t i) {
+float ev__pca_whitening(const ev__pca_fit *f, size_t i) {
   double tol = (double)(f->n > f->d ? f->n : f->d) * FLT_EPSILON;
   double floor = (double)f->variance[0] * tol * tol;
   if (f->variance[i] <= FLT_MIN || (double)f->variance[i] <= floor)
@@ -77,7 +77,8 @@ static void project(const ev_pca *pca, const float *x, size_t n, size_t ldx,
   if (!pca->whiten) return;
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; i++)
-    for (size_t j = 0; j < k; j++) scores[i * lds + j] *= whitening(f, j);
+    for (size_t j = 0; j < k; j++)
+      scores[i * lds + j] *= ev__pca_whitening(f, j);
 }
 
 ev_status ev_pca_transform(const ev_pca *pca, const float *x, size_t n,
@@ -109,7 +110,7 @@ static const float *loadings(const ev_pca *pca, float **owned) {
   float *w = ev__malloc(f->k * f->d * sizeof *w);
   if (!w) return NULL;
   for (size_t i = 0; i < f->k; i++) {
-    float s = whitening(f, i) > 0 ? sqrtf(f->variance[i]) : 0.0f;
+    float s = ev__pca_whitening(f, i) > 0 ? sqrtf(f->variance[i]) : 0.0f;
     for (size_t j = 0; j < f->d; j++)
       w[i * f->d + j] = s * f->components[i * f->d + j];
   }

@@ -9,7 +9,8 @@ drives Chromium through its DevTools protocol (python3-websocket):
   - hovering a point of the interactive map (a real mouse event) shows the
     tooltip with that point's image and label;
   - clicking it lists the point and its nearest neighbours; in a colour
-    report (photos) the clicked point's thumbnail is in colour;
+    report (photos) the clicked point's thumbnail is in colour; with an early
+    layer, the side panel shows the point's feature maps;
   - dragging on the 3-D map turns it;
   - a screenshot of the whole page is saved.
 
@@ -184,6 +185,26 @@ def run(report_dir, shot):
         n_fig = b.js("document.querySelectorAll('#nn-list figure').length")
         k = b.js("EMBEDVIZ.k")
         check(n_fig == k + 1, f"clicking lists the point and its {k} neighbours ({n_fig} thumbnails)")
+        if b.js("!!EMBEDVIZ.fmaps"):
+            # the side panel shows the clicked point's feature maps: its cell
+            # of feature_maps.png, several shades (an image, not a blank)
+            b.js("new Promise(r => { const s = new Image(); s.onload = r; s.onerror = r;"
+                 " s.src = EMBEDVIZ.fmaps.file; })")
+            time.sleep(0.2)
+            fm = b.js("(() => { const c = document.querySelector('#nn-list #fmaps canvas');"
+                      " if (!c) return [-2, 0, ''];"
+                      " try { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                      " const seen = new Set(); let lit = 0;"
+                      " for (let i = 0; i < d.length; i += 4) { seen.add(d[i]); if (d[i] > 0) lit++; }"
+                      " return [lit, seen.size, document.querySelector('#fmaps p').textContent]; }"
+                      " catch (e) { return [-1, 0, '']; } })()")
+            layer = b.js("EMBEDVIZ.fmaps.layer")
+            check(fm[0] > 0 and fm[1] >= 3 and f"image #{h}" in fm[2] and layer in fm[2],
+                  f"clicking shows the point's feature maps of {layer} ({fm[0]} lit pixels, {fm[1]} shades;"
+                  f" -1: canvas not readable, -2: no panel): '{fm[2]}'")
+        else:
+            check(b.js("document.querySelector('#fmaps') === null") is True,
+                  "no early layer in the report: no feature-map panel")
         if pictures and b.js("EMBEDVIZ.sprite.grey") == 0:
             # a colour report: the clicked point's own thumbnail (the first of
             # the list) shows colour, pixels whose channels differ clearly

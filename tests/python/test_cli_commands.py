@@ -9,7 +9,7 @@ import pytest
 
 from cli_util import PALETTE, assert_drawn, confusion_grid, palette_pixels, pixels, png_size, run, skip_unless, softmax
 
-COMMANDS = ["extract", "pca", "tsne", "umap", "knn", "ambiguity", "confusion", "plot", "report"]
+COMMANDS = ["extract", "pca", "tsne", "umap", "knn", "ambiguity", "confusion", "plot", "report", "explain"]
 
 
 # ---- usage -------------------------------------------------------------------

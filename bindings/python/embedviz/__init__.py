@@ -42,6 +42,7 @@ from .manifold import TSNE  # noqa: F401
 from .umap import UMAP  # noqa: F401
 from .neighbors import NearestNeighbors  # noqa: F401
 from ._report import Report, report, tool_path  # noqa: F401
+from .explain import Ridge, RidgeCV, feature_correlation  # noqa: F401
 from .quality import (  # noqa: F401
     find_label_issues, label_issue_report, label_issue_scores, map_quality,
     trustworthiness)
@@ -56,6 +57,7 @@ __all__ = [
     "tool_path", "ambiguity", "most_ambiguous", "scores",
     "softmax", "confusion_matrix", "per_class_accuracy", "trustworthiness",
     "map_quality", "label_issue_scores", "label_issue_report", "find_label_issues",
+    "Ridge", "RidgeCV", "feature_correlation",
     "EmbedvizError", "EmbedvizValueError", "NonFiniteError",
     "SizeOverflowError", "NotFittedError", "EmbedvizMemoryError",
     "MemoryLimitError", "EmbedvizOSError", "EmbedvizFileNotFoundError",

@@ -685,6 +685,14 @@ PYTHON_NAMES = {
     "EV_DS_STD0": "std[0]", "EV_DS_STD1": "std[1]", "EV_DS_STD2": "std[2]",
     "EV_DS_ON_ERROR": "skip_bad",
     "EV_DS_THREADS": "n_jobs",
+    # ridge (explain.Ridge, RidgeCV) and the explain calls
+    "EV_RIDGE_ALPHA": "alpha",
+    "EV_RIDGE_FIT_INTERCEPT": "fit_intercept",
+    "EV_RIDGE_CRITERION": "criterion",
+    "EV_RIDGE_THREADS": "n_jobs",
+    "ev_ridge_set_alphas": "alphas",
+    "ev_ridge_fit": "fit",
+    "ev_pca_contributions": "contributions",
 }
 _C_NAME = re.compile(r"\b(?:EV_[A-Z0-9_]+|ev_[a-z0-9_]+)\b")
 

@@ -352,6 +352,69 @@ class PCA(TransformerMixin, Estimator):
                 h.ptr, ptr, n, d, ld, op, self.n_components_))
         return _arrays.like_input(out, X)
 
+    def contributions(self, X, component=0):
+        """Return each feature's contribution to one component's score: (x_j - mean_j) loading_j.
+
+        A row of the result sums to that row's score from transform (up to
+        float32 rounding), so the largest entries say which features put
+        the row where it is along the component (libembedviz's
+        ev_pca_contributions; whitened like the scores with whiten=True).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_features,)
+            Rows with the fitted features; a 1-D array is one row.
+        component : int, default 0
+            The component, 0 for PC1.
+
+        Returns
+        -------
+        contributions : ndarray of shape (n_samples, n_features), float32
+            1-D when X is 1-D.
+
+        Raises
+        ------
+        NotFittedError
+            fit has not run.
+        EmbedvizValueError
+            X has another number of columns than the fit, or component is
+            not in [0, n_components_).
+
+        See Also
+        --------
+        transform : The scores, the sums of the contributions.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import PCA
+        >>> x = np.random.RandomState(0).rand(100, 6).astype(np.float32)
+        >>> pca = PCA(n_components=2).fit(x)
+        >>> c = pca.contributions(x[:3], component=1)
+        >>> c.shape, bool(np.allclose(c.sum(axis=1), pca.transform(x[:3])[:, 1], atol=1e-5))
+        ((3, 6), True)
+        """
+        self._check_fitted()
+        one = np.ndim(X) == 1
+        rows = np.asarray(X).reshape(1, -1) if one else X
+        a, ptr, n, d, ld = _arrays.as_matrix(rows, "X")
+        _arrays.check_columns(d, self.n_features_in_, "X", "features", type(self).__name__)
+        if isinstance(component, bool) or not isinstance(component, (int, np.integer)) \
+                or not 0 <= component < self.n_components_:
+            raise _bad("component must be an int in [0, %d), got %r"
+                       % (self.n_components_, component))
+        out = np.empty((n, d), dtype=np.float32)
+        h = self._handle
+        if h is None or not h.lib.has("ev_pca_contributions"):
+            _arrays.check_finite(a, "X")
+            scale = self._whitening()[0][component] if self._whiten_fit else np.float32(1)
+            out[:] = (a - self.mean_) * self.components_[component] * scale
+        else:
+            from . import explain  # noqa: F401  (registers the signatures)
+            with h.lock:
+                h.call("contributions", int(component), ptr, n, d, ld, out.ctypes.data, d)
+        return out[0] if one else out
+
     def fit_transform(self, X, y=None):
         """Fit the model on X and return X's scores: fit(X) then transform(X).
 
