@@ -8,14 +8,16 @@
 #include "plot.h"
 
 static const char PLOT_HELP[] =
-    "Usage: embedviz plot KIND -i INPUT -o PICTURE.png [options]\n"
+    "Usage: embedviz plot KIND -i INPUT -o PICTURE [options]\n"
     "KIND is one of:\n"
     "  scatter    a 2-D map (n x 2, e.g. from tsne or pca) coloured by class, with a legend\n"
     "  images     the image map: each image's thumbnail at its map position (needs --images)\n"
     "  scree      explained variance ratios (k values, from pca --save-variance)\n"
     "  confusion  a c x c confusion matrix (from confusion)\n\n"
     "  -i, --input FILE     the map, ratios or matrix (.npy or .csv)\n"
-    "  -o, --output FILE    the picture (.png)\n"
+    "  -o, --output FILE    the picture: .png, .svg or .pdf (the format by the extension)\n"
+    "      --format F       png, svg or pdf, whatever the name (default: by -o's extension,\n"
+    "                       png for other names)\n"
     "  -l, --labels FILE    class of each point (n integers): colours and legend\n"
     "  -c, --classes FILE   class names, one a line (default: Fashion-MNIST's for 10 classes)\n"
     "      --images FILE    images, n x side^2 (grey, values in [0, 1] or [0, 255])\n"
@@ -27,7 +29,7 @@ static const char PLOT_HELP[] =
     "  -h, --help           this help\n";
 
 typedef struct plot_opts {
-  const char *kind, *in, *out, *labels, *classes, *images, *mark, *title;
+  const char *kind, *in, *out, *labels, *classes, *images, *mark, *title, *format;
   long size;
   int normalize;
 } plot_opts;
@@ -36,7 +38,8 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
   static const struct option lo[] = {
       {"input", 1, 0, 'i'},  {"output", 1, 0, 'o'}, {"labels", 1, 0, 'l'}, {"classes", 1, 0, 'c'},
       {"images", 1, 0, 'I'}, {"mark", 1, 0, 'M'},   {"title", 1, 0, 'T'},  {"size", 1, 0, 'S'},
-      {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},   {"normalize", 0, 0, 'N'}, {0, 0, 0, 0}};
+      {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},   {"normalize", 0, 0, 'N'}, {"format", 1, 0, 'F'},
+      {0, 0, 0, 0}};
   int c;
   *o = (plot_opts){.size = 1800};
   optind = 1;
@@ -51,6 +54,7 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
     case 'T': o->title = optarg; break;
     case 'S': if (evc_parse_long("--size", optarg, 100, 20000, &o->size)) return 2; break;
     case 'N': o->normalize = 1; break;
+    case 'F': o->format = optarg; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(PLOT_HELP, stdout); return -1;
     default: fputs("Try 'embedviz plot --help'.\n", stderr); return 2;
@@ -62,6 +66,20 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
     return evc_err("unknown plot KIND '%s': use scatter, images, scree or confusion", o->kind) + 1;
   if (!o->in || !o->out) return evc_err("plot needs --input and --output") + 1;
   if (optind < argc) return evc_err("plot: unexpected argument '%s'", argv[optind]) + 1;
+  /* the format, before any reading or drawing */
+  evc_format named = evc_format_of_path(o->out);
+  if (o->format) {
+    evc_format f;
+    if (evc_format_parse("--format", o->format, &f)) return 2;
+    if (named != EVC_FORMAT_AUTO && named != f)
+      return evc_err("--format %s but the output %s ends in %s: name it %.*s%s or leave out --format", o->format,
+                     o->out, strrchr(o->out, '.'), (int)(strrchr(o->out, '.') - o->out), o->out,
+                     evc_format_ext(f)) + 1;
+    evc_figure_format = f;
+  } else if (named != EVC_FORMAT_AUTO && !evc_format_available(named)) {
+    return evc_err("cannot write %s: this build's cairo has no %s writer: use .png", o->out,
+                   evc_format_ext(named) + 1) + 1;
+  }
   return 0;
 }
 

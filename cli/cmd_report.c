@@ -65,6 +65,9 @@ static const char REPORT_HELP[] =
     "      --iterations N     t-SNE iterations (default 750)\n"
     "      --seed N           seed of every random choice (default 0)\n"
     "  -t, --threads N        threads (default: all cores)\n"
+    "      --format F         png (default), svg or pdf: the figures are also written\n"
+    "                         in F beside their PNGs (the page shows the PNGs and\n"
+    "                         links each to its SVG or PDF)\n"
     "  -q, --quiet            no progress, no timings\n"
     "  -h, --help             this help\n";
 
@@ -91,7 +94,7 @@ static int report_parse(int argc, char **argv, evr_options *o) {
       {"images", 1, 0, 'i'},      {"reference-images", 1, 0, 'R'}, {"features", 1, 0, 'F'},
       {"labels", 1, 0, 'Y'},      {"scores", 1, 0, 'C'},     {"resize", 1, 0, 'r'},    {"crop", 1, 0, 'c'},
       {"mean", 1, 0, 'M'},        {"std", 1, 0, 'T'},        {"channels", 1, 0, 'H'},  {"batch", 1, 0, 'B'},
-      {0, 0, 0, 0}};
+      {"format", 1, 0, 'f'},      {0, 0, 0, 0}};
   *o = (evr_options){.out_dir = "demo-report", .layers = "pixels,pool1,relu3,softmax", .penultimate = "relu3",
                      .softmax = "softmax", .samples = 5000, .train_samples = 10000, .perplexity = 30,
                      .iterations = 750, .resize = 256, .crop = 224, .channels = 3, .batch = 32};
@@ -123,6 +126,7 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     case 'I': if (evc_parse_long("--iterations", optarg, 50, 100000, &o->iterations)) return 2; break;
     case 's': if (evc_parse_long("--seed", optarg, 0, 2147483647L, &o->seed)) return 2; break;
     case 't': if (evc_parse_long("--threads", optarg, 0, 1024, &o->threads)) return 2; break;
+    case 'f': if (evc_format_parse("--format", optarg, &evc_figure_extra)) return 2; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(REPORT_HELP, stdout); return -1;
     default: fputs("Try 'embedviz report --help'.\n", stderr); return 2;

@@ -345,6 +345,7 @@ int evc_fig_thumb(const char *path, const evc_thumbs *t, size_t i, int zoom) {
   evc_canvas cv;
   int w = t->w[i], h = t->h[i];
   if (evc_canvas_init(&cv, w * zoom, h * zoom)) return -1;
+  cv.raster = 1;   /* a pixel picture: PNG only */
   /* the square's picture lands at the canvas' origin */
   evc_blit_thumb(&cv, -(t->side - w) / 2 * zoom, -(t->side - h) / 2 * zoom, t, i, zoom, 0, NULL);
   int rc = evc_canvas_png(&cv, path);
@@ -456,16 +457,29 @@ static float cm_value(const int64_t *counts, int c, int r, int q, const int64_t 
   return (float)((double)v / (double)max);
 }
 
-static void cm_cells(evc_canvas *cv, const cm_layout *L, const int64_t *counts, const int64_t *row_total, int64_t max) {
-  int c = L->c, cell = L->cell;
+/* Cells as rectangles, or, beyond 200 classes (40,000 cells and more), as
+ * one picture of the grid at 1:1, so a vector file stays small. */
+static int cm_cells(evc_canvas *cv, const cm_layout *L, const int64_t *counts, const int64_t *row_total, int64_t max) {
+  int c = L->c, cell = L->cell, gap = cell > 4, grid = c * cell;
   char buf[32];
+  unsigned char *img = NULL;
+  if (c > 200) {
+    if (!(img = malloc((size_t)grid * (size_t)grid * 3))) return evc_err("out of memory"), -1;
+    memset(img, 255, (size_t)grid * (size_t)grid * 3);
+  }
   for (int r = 0; r < c; r++)
     for (int q = 0; q < c; q++) {
       float v = cm_value(counts, c, r, q, row_total, max), t = sqrtf(v);
       unsigned char rgb[3];
       ramp(t, rgb);
       int x = L->left + q * cell, y = L->top + r * cell;
-      evc_fill_rect(cv, x, y, x + cell - (cell > 4), y + cell - (cell > 4), rgb, 1);
+      if (img) {
+        for (int yy = 0; yy < cell - gap; yy++)
+          for (int xx = 0; xx < cell - gap; xx++)
+            memcpy(img + ((size_t)(r * cell + yy) * (size_t)grid + (size_t)(q * cell + xx)) * 3, rgb, 3);
+        continue;
+      }
+      evc_fill_rect(cv, x, y, x + cell - gap, y + cell - gap, rgb, 1);
       /* zeros are left out of small cells: the ones that are not stand out */
       if (!L->numbers || (cell < 40 && !counts[(size_t)r * c + q])) continue;
       if (row_total) snprintf(buf, sizeof buf, v > 0 && v < 0.005f ? "<1" : "%.0f", 100.0 * v);
@@ -474,6 +488,9 @@ static void cm_cells(evc_canvas *cv, const cm_layout *L, const int64_t *counts, 
       int scale = L->numbers;
       evc_text(cv, x + cell / 2 - evc_text_width(buf, scale) / 2, y + cell / 2 - 3 * scale, buf, scale, ink);
     }
+  if (img) evc_blit_rgb(cv, (float)L->left, (float)L->top, img, grid, grid, (size_t)grid * 3, 1);
+  free(img);
+  return 0;
 }
 
 static void cm_labels(evc_canvas *cv, const cm_layout *L, const char *const *names, const float *accuracy) {
@@ -522,7 +539,7 @@ int evc_fig_confusion_ex(const char *path, const int64_t *counts, int c, const c
   if (evc_canvas_init(&cv, L.w, L.h)) { free(row_total); return -1; }
   evc_text(&cv, 16, 14, rows_normalised ? "Confusion matrix, each row in % of its true class (columns: predicted)"
                                         : "Confusion matrix (rows: true class, columns: predicted)", 2, BLACK);
-  cm_cells(&cv, &L, counts, row_total, max);
+  if (cm_cells(&cv, &L, counts, row_total, max)) { free(row_total); evc_canvas_free(&cv); return -1; }
   cm_labels(&cv, &L, names, accuracy);
   cm_colour_bar(&cv, &L, max, rows_normalised);
   free(row_total);
