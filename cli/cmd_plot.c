@@ -23,13 +23,17 @@ static const char PLOT_HELP[] =
     "      --images FILE    images, n x side^2 (grey, values in [0, 1] or [0, 255])\n"
     "      --mark FILE      n values; points with a non-zero value are circled\n"
     "      --title TEXT     a title\n"
+    "      --xlabel TEXT    scatter: the x axis' name (default 'dimension 1')\n"
+    "      --ylabel TEXT    scatter: the y axis' name (default 'dimension 2')\n"
+    "      --variance FILE  scatter of PCA scores: the explained variance ratios\n"
+    "                       (pca --save-variance): axes named 'PC1 (29.8 %)', 'PC2 (...)'\n"
     "      --size PX        image map size in pixels (default 1800)\n"
     "      --normalize      confusion: colour and number each row in % of its true class\n"
     "  -q, --quiet          no messages\n"
     "  -h, --help           this help\n";
 
 typedef struct plot_opts {
-  const char *kind, *in, *out, *labels, *classes, *images, *mark, *title, *format;
+  const char *kind, *in, *out, *labels, *classes, *images, *mark, *title, *format, *xlabel, *ylabel, *variance;
   long size;
   int normalize;
 } plot_opts;
@@ -39,7 +43,7 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
       {"input", 1, 0, 'i'},  {"output", 1, 0, 'o'}, {"labels", 1, 0, 'l'}, {"classes", 1, 0, 'c'},
       {"images", 1, 0, 'I'}, {"mark", 1, 0, 'M'},   {"title", 1, 0, 'T'},  {"size", 1, 0, 'S'},
       {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},   {"normalize", 0, 0, 'N'}, {"format", 1, 0, 'F'},
-      {0, 0, 0, 0}};
+      {"xlabel", 1, 0, 'X'}, {"ylabel", 1, 0, 'Y'},  {"variance", 1, 0, 'V'}, {0, 0, 0, 0}};
   int c;
   *o = (plot_opts){.size = 1800};
   optind = 1;
@@ -55,6 +59,9 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
     case 'S': if (evc_parse_long("--size", optarg, 100, 20000, &o->size)) return 2; break;
     case 'N': o->normalize = 1; break;
     case 'F': o->format = optarg; break;
+    case 'X': o->xlabel = optarg; break;
+    case 'Y': o->ylabel = optarg; break;
+    case 'V': o->variance = optarg; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(PLOT_HELP, stdout); return -1;
     default: fputs("Try 'embedviz plot --help'.\n", stderr); return 2;
@@ -65,6 +72,10 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
   if (strcmp(o->kind, "scatter") && strcmp(o->kind, "images") && strcmp(o->kind, "scree") && strcmp(o->kind, "confusion"))
     return evc_err("unknown plot KIND '%s': use scatter, images, scree or confusion", o->kind) + 1;
   if (!o->in || !o->out) return evc_err("plot needs --input and --output") + 1;
+  if ((o->xlabel || o->ylabel || o->variance) && strcmp(o->kind, "scatter"))
+    return evc_err("--xlabel, --ylabel and --variance go with plot scatter") + 1;
+  if (o->variance && (o->xlabel || o->ylabel))
+    return evc_err("--variance names the axes PC1 and PC2: leave out --xlabel and --ylabel") + 1;
   if (optind < argc) return evc_err("plot: unexpected argument '%s'", argv[optind]) + 1;
   /* the format, before any reading or drawing */
   evc_format named = evc_format_of_path(o->out);
@@ -124,7 +135,26 @@ static int plot_map(const plot_opts *o, const evc_mat *in, const evc_labels *lab
       else if (!(mark = malloc(in->rows))) rc = evc_err("out of memory");
       for (size_t k = 0; !rc && k < in->rows; k++) mark[k] = mk.f[k] != 0;
     }
-    if (!rc) rc = evc_fig_scatter(o->out, in->f, in->rows, in->cols, lab, mark, o->title) ? 1 : 0;
+    char xl[64], yl[64];
+    const char *xlabel = o->xlabel ? o->xlabel : "dimension 1", *ylabel = o->ylabel ? o->ylabel : "dimension 2";
+    if (!rc && o->variance) {   /* the axes' share of the variance */
+      evc_mat v = {0};
+      if (evc_read_any(o->variance, 0, &v)) rc = 1;
+      for (size_t k = 0; !rc && k < v.rows * v.cols; k++)
+        if (!(v.f[k] >= 0 && v.f[k] <= 1))
+          rc = evc_err("%s: ratio %g at position %zu is not in [0, 1]: give explained variance ratios "
+                       "(pca --save-variance writes them)", o->variance, (double)v.f[k], k);
+      if (!rc && v.rows * v.cols < 2)
+        rc = evc_err("%s has %zu ratio(s): the axes need the first two components'", o->variance, v.rows * v.cols);
+      if (!rc) {
+        evc_pc_label(0, v.f, v.rows * v.cols, xl, sizeof xl);
+        evc_pc_label(1, v.f, v.rows * v.cols, yl, sizeof yl);
+        xlabel = xl, ylabel = yl;
+      }
+      evc_mat_free(&v);
+    }
+    if (!rc) rc = evc_fig_scatter_axes(o->out, in->f, in->rows, in->cols, lab, mark, "misclassified", o->title, xlabel,
+                                       ylabel) ? 1 : 0;
     free(mark);
     evc_mat_free(&mk);
     return rc;

@@ -437,7 +437,9 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     evr_map_file(d, l, ".png", name, sizeof name);
     snprintf(title, sizeof title, "t-SNE: %s", d->layer_name[l]);
     path_in(o, name, path, sizeof path);
-    if (evc_fig_scatter(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, title)) return 1;
+    if (evc_fig_scatter_axes(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, NULL, title, "t-SNE 1",
+                             "t-SNE 2"))
+      return 1;
     /* the map's coordinates too, to check or reuse its numbers */
     evr_map_file(d, l, ".npy", name, sizeof name);
     path_in(o, name, path, sizeof path);
@@ -463,7 +465,9 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     path_in(o, "softmax_misclassified.png", path, sizeof path);
     const evc_mat *sm = &r->map[d->softmax];
     snprintf(title, sizeof title, "%s: misclassified images circled", d->layer_name[d->softmax]);
-    int rc = evc_fig_scatter(path, sm->f, sm->rows, sm->cols, lab, wrong, d->kind == EVR_DEMO ? "softmax: misclassified images circled" : title);
+    int rc = evc_fig_scatter_axes(path, sm->f, sm->rows, sm->cols, lab, wrong, "misclassified",
+                                  d->kind == EVR_DEMO ? "softmax: misclassified images circled" : title, "t-SNE 1",
+                                  "t-SNE 2");
     free(wrong);
     if (rc) return 1;
   }
@@ -474,7 +478,8 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     path_in(o, "label_issues.png", path, sizeof path);
     const evc_mat *pm = &r->map[d->penultimate];
     snprintf(title, sizeof title, "%s: possible label errors circled", d->layer_name[d->penultimate]);
-    int rc = evc_fig_scatter_marked(path, pm->f, pm->rows, pm->cols, lab, ring, "label error?", title);
+    int rc = evc_fig_scatter_axes(path, pm->f, pm->rows, pm->cols, lab, ring, "label error?", title, "t-SNE 1",
+                                  "t-SNE 2");
     free(ring);
     if (rc) return 1;
   }
@@ -541,8 +546,8 @@ static int pictures_rest(const evr_options *o, const evr_data *d, const evr_resu
   if (evc_fig_scree(path, r->pca_ratio.f, r->pca_ratio.rows, "Explained variance of the penultimate layer")) return 1;
   path_in(o, "pca_biplot.png", path, sizeof path);
   const evc_mat *x = &d->layer[d->penultimate];
-  if (evc_fig_biplot(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
-                     "PCA of the penultimate layer, strongest loadings"))
+  if (evc_fig_biplot_ex(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
+                        "PCA of the penultimate layer, strongest loadings", r->pca_ratio.f, r->pca_ratio.rows))
     return 1;
   if (!d->has_images) return 0;
   path_in(o, evc_sprite_name(&d->thumbs), path, sizeof path);

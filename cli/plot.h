@@ -142,6 +142,26 @@ struct evc_thumbs;
 void evc_blit_thumb(evc_canvas *cv, int x, int y, const struct evc_thumbs *t, size_t i, int zoom, int border,
                     const unsigned char *rgb);
 
+/* Axes of a plot area (x0, y0, w, h pixels) showing the data ranges
+ * [x->lo, x->hi] left to right and [y->lo, y->hi] bottom to top: the left
+ * and bottom lines, ticks outwards at round numbers (1, 2 or 5 times a
+ * power of ten; whole numbers only with `integer`) with their values, light
+ * grid lines with `grid`, and each axis' label (NULL: none), the y label
+ * turned. `percent`: values shown times 100 with "%". Ticks and numbers
+ * take about 60 px left of x0 and 44 px below y0 + h (with labels). */
+typedef struct evc_axis {
+  double lo, hi;
+  const char *label;
+  int grid, percent, integer;
+} evc_axis;
+void evc_axes(evc_canvas *cv, int x0, int y0, int w, int h, const evc_axis *x, const evc_axis *y);
+/* Round tick values in [lo, hi]: at most max_ticks (> 1) into t; the count.
+ * *decimals: digits after the point that tell them apart. */
+int evc_ticks(double lo, double hi, int max_ticks, int integer, double *t, int *decimals);
+/* "PC<k+1> (29.8 %)" from k explained variance ratios (ratio NULL or k
+ * too short: "PC<k+1>"). */
+void evc_pc_label(int pc, const float *ratio, size_t k, char *out, size_t len);
+
 /* ---- thumbnails ----------------------------------------------------------- */
 
 /* The report's pictures of its images, at thumbnail size only: n squares
@@ -180,10 +200,14 @@ int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld,
                     const evc_labels *lab, const unsigned char *mark,
                     const char *title);
 /* The same with the legend's name of the ringed points (evc_fig_scatter:
- * "misclassified"). */
+ * "misclassified"). The axes have ticks and no labels. */
 int evc_fig_scatter_marked(const char *path, const float *xy, size_t n, size_t ld,
                            const evc_labels *lab, const unsigned char *mark,
                            const char *mark_label, const char *title);
+/* The same with axis labels (NULL: none), e.g. "t-SNE 1" or evc_pc_label's. */
+int evc_fig_scatter_axes(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                         const unsigned char *mark, const char *mark_label, const char *title,
+                         const char *xlabel, const char *ylabel);
 /* count maps of the same n points side by side (xy[m]: n x 2, leading
  * dimension ld[m]) with titles and one legend below: the depth picture. */
 int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld, size_t n, int count,
@@ -226,7 +250,8 @@ int evc_fig_confusion(const char *path, const int64_t *counts, int c,
 int evc_fig_confusion_ex(const char *path, const int64_t *counts, int c,
                          const char *const *names, const float *accuracy,
                          int rows_normalised);
-/* Scree: bars of explained variance ratio and its cumulative sum. */
+/* Scree: bars of explained variance ratio (the first 40) and the curve of
+ * their cumulative sum, on axes with ticks. */
 int evc_fig_scree(const char *path, const float *ratio, size_t k,
                   const char *title);
 /* Biplot: scores (n x 2, ld) coloured by class, and arrows for the
@@ -235,5 +260,10 @@ int evc_fig_scree(const char *path, const float *ratio, size_t k,
 int evc_fig_biplot(const char *path, const float *scores, size_t n,
                    size_t ld, const evc_labels *lab, const float *comp,
                    size_t d, size_t ldc, int n_arrows, const char *title);
+/* The same with the axes named by their share of the variance, "PC1 (29.8 %)",
+ * from the k explained variance ratios (NULL: "PC1", "PC2"). */
+int evc_fig_biplot_ex(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
+                      const float *comp, size_t d, size_t ldc, int n_arrows, const char *title,
+                      const float *ratio, size_t k);
 
 #endif

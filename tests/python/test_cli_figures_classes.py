@@ -120,8 +120,8 @@ def test_twenty_classes_have_twenty_distinct_well_separated_colours(tmp_path):
     assert ((np.abs(flat - want[None]).max(axis=2) <= 3).sum(axis=0) >= 5).all()
 
 
-def map_pixel(xy, frame=(20, 50, 660, 630)):
-    """Where the scatter picture puts each point (figures.c: bounds padded by
+def map_pixel(xy, frame=(76, 50, 604, 576)):
+    """Where the scatter picture puts each point (figures.c: MAP_FRAME, bounds padded by
     4 %, one scale for both axes, centred in the frame)."""
     lo, hi = xy.min(0).astype(np.float64), xy.max(0).astype(np.float64)
     pad = (hi - lo) * 0.04 + 1e-6 * (1 + np.abs(lo) + np.abs(hi))
