@@ -680,7 +680,12 @@ int evc_fig_scree(const char *path, const float *ratio, size_t k, const char *ti
   int x0 = 90, y0 = 60, w = 710, h = 380;
   evc_canvas cv;
   if (evc_canvas_init(&cv, x0 + w + 40, y0 + h + 70)) return -1;
-  if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
+  if (title) {   /* shortened to end before the legend, top right */
+    char fitted[512];
+    int room = x0 + w - (22 + evc_text_width("explained variance", 2) + 24 + 22 + evc_text_width("cumulative", 2));
+    evc_text_fit(title, 3, room - 20 - 16, fitted, sizeof fitted);
+    evc_text(&cv, 20, 14, fitted, 3, BLACK);
+  }
   evc_axis ax = {0.5, shown + 0.5, "principal component", 0, 0, 1}, ay = {0, 1, "share of the variance", 1, 1, 0};
   evc_axes(&cv, x0, y0, w, h, &ax, &ay);
   float bw = (float)w / (float)shown, cum = 0, px = 0, py = 0;
@@ -703,14 +708,16 @@ int evc_fig_scree(const char *path, const float *ratio, size_t k, const char *ti
     cum += ratio[i];
     evc_disc(&cv, x0 + (i + 0.5f) * bw, y0 + h - h * fminf(cum, 1), 3.5f, line, 1);
   }
-  /* the legend, lower right, on white */
-  int lx = x0 + w - 230, ly = y0 + h / 2 - 10;
-  evc_fill_rect(&cv, lx - 8, ly - 8, lx + 222, ly + 52, (const unsigned char[3]){255, 255, 255}, 0.9f);
-  evc_fill_rect(&cv, lx, ly + 2, lx + 14, ly + 16, bar, 1);
-  evc_text(&cv, lx + 22, ly + 4, "explained variance", 2, BLACK);
-  evc_line(&cv, lx, ly + 34, lx + 14, ly + 34, 2, line);
-  evc_disc(&cv, lx + 7, ly + 34, 3.5f, line, 1);
-  evc_text(&cv, lx + 22, ly + 28, "cumulative", 2, BLACK);
+  /* the legend in one line above the plot area, at its right end: never
+   * over the bars or the curve */
+  int w1 = evc_text_width("explained variance", 2), w2 = evc_text_width("cumulative", 2);
+  int lx = x0 + w - (22 + w1 + 24 + 22 + w2), ly = y0 - 26;
+  evc_fill_rect(&cv, lx, ly + 1, lx + 14, ly + 15, bar, 1);
+  evc_text(&cv, lx + 22, ly + 3, "explained variance", 2, BLACK);
+  lx += 22 + w1 + 24;
+  evc_line(&cv, lx, ly + 8, lx + 14, ly + 8, 2, line);
+  evc_disc(&cv, lx + 7, ly + 8, 3.5f, line, 1);
+  evc_text(&cv, lx + 22, ly + 3, "cumulative", 2, BLACK);
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
   return rc;

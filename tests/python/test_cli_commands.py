@@ -267,9 +267,9 @@ def test_plot_scree_and_confusion(tmp_path):
 
 def scree_bars(px, k):
     """Heights in pixels of a scree plot's k bars (the tool's bar colour,
-    PALETTE[4], counted down a column inside each bar of the 720-pixel-wide
-    plot area that starts at x = 80)."""
-    return [int((np.abs(px[:, 80 + int(i * 720 / k) + 8] - PALETTE[4]).max(axis=1) <= 1).sum()) for i in range(k)]
+    PALETTE[4], counted down a column inside each bar of the 710-pixel-wide
+    plot area that starts at x = 90, figures.c evc_fig_scree)."""
+    return [int((np.abs(px[:, 90 + int(i * 710 / k) + 8] - PALETTE[4]).max(axis=1) <= 1).sum()) for i in range(k)]
 
 
 def test_plot_errors(tmp_path):
