@@ -205,3 +205,20 @@ def test_plot_axis_options_are_checked(data):
                          data / "bad.npy", ok=False)
     assert status == 1 and "ratio 1.5 at position 1 is not in [0, 1]" in err
     assert not (data / "m.png").exists()
+
+
+def test_the_tool_links_cairo_and_the_library_does_not():
+    """cairo is the tool's dependency (cli/cli.mk), never libembedviz's."""
+    import os
+    from cli_util import tool_path
+
+    def needed(path):
+        p = subprocess.run(["readelf", "-d", path], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", p.stdout)
+
+    assert any(n.startswith("libcairo.so") for n in needed(tool_path()))
+    lib = os.environ.get("EMBEDVIZ_LIBRARY")
+    if not lib:
+        pytest.fail("EMBEDVIZ_LIBRARY is not set: the library to check (tests/check-python.sh sets it)")
+    assert needed(lib) and not any("cairo" in n for n in needed(lib)), needed(lib)
