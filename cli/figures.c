@@ -443,7 +443,11 @@ int evc_fig_thumb_rows(const char *path, const evc_thumbs *t, const int64_t *idx
   int zoom = t->side < 48 ? 2 : 1, cell = t->side * zoom + 8, top = title ? 40 : 6, gap = 16;
   evc_canvas cv;
   if (evc_canvas_init(&cv, cols * cell + gap + 8, top + rows * cell + 6)) return -1;
-  if (title) evc_text(&cv, 8, 10, title, 2, BLACK);
+  if (title) {   /* shortened in the middle to the picture's width */
+    char fitted[512];
+    evc_text_fit(title, 2, cv.w - 16, fitted, sizeof fitted);
+    evc_text(&cv, 8, 10, fitted, 2, BLACK);
+  }
   for (int r = 0; r < rows; r++)
     for (int c = 0; c < cols; c++) {
       int64_t i = idx[(size_t)r * cols + c];
