@@ -692,7 +692,7 @@ int evc_fig_scree(const char *path, const float *ratio, size_t k, const char *ti
   }
   evc_axis ax = {0.5, shown + 0.5, "principal component", 0, 0, 1}, ay = {0, 1, "share of the variance", 1, 1, 0};
   evc_axes(&cv, x0, y0, w, h, &ax, &ay);
-  float bw = (float)w / (float)shown, cum = 0, px = 0, py = 0;
+  float bw = (float)w / (float)shown, cum = 0;
   unsigned char bar[3], line[3];
   evc_class_rgb(4, bar);
   evc_class_rgb(1, line);
@@ -701,12 +701,13 @@ int evc_fig_scree(const char *path, const float *ratio, size_t k, const char *ti
     evc_fill_rect(&cv, xa, y0 + h - (int)lroundf(h * ratio[i]), xb, y0 + h, bar, 1);
   }
   /* the cumulative curve over the bars, its points on the bars' centres */
+  float curve[2 * 40];
   for (size_t i = 0; i < shown; i++) {
     cum += ratio[i];
-    float cx = x0 + (i + 0.5f) * bw, cy = y0 + h - h * fminf(cum, 1);
-    if (i) evc_line(&cv, px, py, cx, cy, 2, line);
-    px = cx; py = cy;
+    curve[2 * i] = x0 + (i + 0.5f) * bw;
+    curve[2 * i + 1] = y0 + h - h * fminf(cum, 1);
   }
+  evc_polyline(&cv, curve, (int)shown, 2, line);
   cum = 0;
   for (size_t i = 0; i < shown; i++) {
     cum += ratio[i];

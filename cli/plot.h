@@ -111,6 +111,8 @@ void evc_line(evc_canvas *cv, float x0, float y0, float x1, float y1,
 /* A line with a filled head at (x1, y1). */
 void evc_arrow(evc_canvas *cv, float x0, float y0, float x1, float y1,
                const unsigned char rgb[3]);
+/* A line through n points (xy: n x 2), joined round: one path in SVG/PDF. */
+void evc_polyline(evc_canvas *cv, const float *xy, int n, float width, const unsigned char rgb[3]);
 /* A dashed line: dashes and gaps of `dash` pixels. */
 void evc_dashed_line(evc_canvas *cv, float x0, float y0, float x1, float y1,
                      float width, float dash, const unsigned char rgb[3]);

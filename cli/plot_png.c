@@ -281,6 +281,19 @@ void evc_line(evc_canvas *cv, float x0, float y0, float x1, float y1, float widt
   }
 }
 
+void evc_polyline(evc_canvas *cv, const float *xy, int n, float width, const unsigned char rgb[3]) {
+  if (n < 2 || !(width > 0)) return;
+  EACH_CR(cv, cr) {
+    cairo_move_to(cr, xy[0], xy[1]);
+    for (int k = 1; k < n; k++) cairo_line_to(cr, xy[2 * k], xy[2 * k + 1]);
+    cairo_set_line_width(cr, width);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    source(cr, rgb, 1);
+    cairo_stroke(cr);
+  }
+}
+
 void evc_dashed_line(evc_canvas *cv, float x0, float y0, float x1, float y1, float width, float dash,
                      const unsigned char rgb[3]) {
   if (!(width > 0)) return;

@@ -106,16 +106,19 @@ def test_scree_svg_has_axes_and_the_cumulative_curve(data):
     assert {"principal component", "share of the variance", "explained variance", "cumulative"} <= set(texts)
     assert {"0%", "20%", "40%"} <= set(texts), texts
     assert {"1", "2", "8"} <= set(texts), "every component numbered (8 of them)"
-    # the cumulative curve: 7 stroked segments and 8 points in the curve's
-    # colour (PALETTE[1]), read from cairo's styles, "stroke:rgb(20%,13.3%,...)"
+    # the cumulative curve: one stroked path through the 8 points, and the 8
+    # points, in the curve's colour (PALETTE[1]), read from cairo's styles,
+    # "stroke:rgb(20%,13.3%,...)"
     def painted(kind):
         found = []
         for p in root.iter(SVG + "path"):
             m = re.search(kind + r":rgb\(([\d.]+)%,([\d.]+)%,([\d.]+)%\)", p.get("style", ""))
-            if m:
-                found.append(np.array([float(v) * 2.55 for v in m.groups()]))
-        return sum(np.abs(c - PALETTE[1]).max() < 0.5 for c in found)
-    assert painted("stroke") >= 7 and painted("fill") >= 8, (painted("stroke"), painted("fill"))
+            if m and np.abs(np.array([float(v) * 2.55 for v in m.groups()]) - PALETTE[1]).max() < 0.5:
+                found.append(p.get("d", ""))
+        return found
+    curves = [d for d in painted("stroke") if d.count("L") == 7]
+    assert len(curves) == 1, painted("stroke")
+    assert len(painted("fill")) >= 8
     # PNG: the curve's points climb: the cumulative share at component 8 is
     # drawn higher than at component 1 (380 pixels a 100 %)
     run("plot", "scree", "-i", data / "ratio.npy", "-o", data / "s.png", "-q")
