@@ -11,6 +11,10 @@
 
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(patsubst cli/%.c,$(BUILD)/cli/%.o,$(CLI_SRCS))
+# The figures are drawn with cairo (Debian's libcairo2-dev): the tool links
+# it, the library never does.
+CAIRO_CFLAGS := $(shell pkg-config --cflags cairo 2>/dev/null)
+CAIRO_LIBS := $(shell pkg-config --libs cairo 2>/dev/null || echo -lcairo)
 CLI_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -g -fopenmp -Iinclude $(WARN) $(SANFLAGS) $(CFLAGS)
 # Which capabilities the library has is decided at run time (extraction:
 # ev_extract_available()), never by build flags: one tool for every build.
@@ -32,7 +36,7 @@ $(BUILD)/cli/flags: FORCE_CLI_FLAGS
 # report_assets.h must exist before the first compile lists it.
 $(BUILD)/cli/%.o: cli/%.c $(BUILD)/cli/%.d $(BUILD)/cli/flags | $(BUILD)/cli/report_assets.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CLI_CFLAGS) $(DEPFLAGS) -I$(BUILD)/cli -c $< -o $@
+	$(CC) $(CLI_CFLAGS) $(CAIRO_CFLAGS) $(DEPFLAGS) -I$(BUILD)/cli -c $< -o $@
 
 $(CLI_OBJS:.o=.d): ;
 -include $(CLI_OBJS:.o=.d)
@@ -45,7 +49,7 @@ $(BUILD)/cli/report_assets.h: cli/report.js cli/report.css
 	  echo 'static const char REPORT_CSS[] ='; sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' cli/report.css; echo ';'; } > $@
 
 $(BUILD)/embedviz: $(CLI_OBJS) $(STLIB)
-	$(CC) $(SANFLAGS) -fopenmp -o $@ $(CLI_OBJS) $(STLIB) $(DEP_LIBS) $(LDFLAGS)
+	$(CC) $(SANFLAGS) -fopenmp -o $@ $(CLI_OBJS) $(STLIB) $(DEP_LIBS) $(CAIRO_LIBS) $(LDFLAGS)
 
 # The error table (test_cli_error_table.py) runs the Python door too.
 check-cli: $(BUILD)/embedviz $(BUILD)/$(SONAME)

@@ -8,26 +8,32 @@
 #include "plot.h"
 
 static const char PLOT_HELP[] =
-    "Usage: embedviz plot KIND -i INPUT -o PICTURE.png [options]\n"
+    "Usage: embedviz plot KIND -i INPUT -o PICTURE [options]\n"
     "KIND is one of:\n"
     "  scatter    a 2-D map (n x 2, e.g. from tsne or pca) coloured by class, with a legend\n"
     "  images     the image map: each image's thumbnail at its map position (needs --images)\n"
     "  scree      explained variance ratios (k values, from pca --save-variance)\n"
     "  confusion  a c x c confusion matrix (from confusion)\n\n"
     "  -i, --input FILE     the map, ratios or matrix (.npy or .csv)\n"
-    "  -o, --output FILE    the picture (.png)\n"
+    "  -o, --output FILE    the picture: .png, .svg or .pdf (the format by the extension)\n"
+    "      --format F       png, svg or pdf, whatever the name (default: by -o's extension,\n"
+    "                       png for other names)\n"
     "  -l, --labels FILE    class of each point (n integers): colours and legend\n"
     "  -c, --classes FILE   class names, one a line (default: Fashion-MNIST's for 10 classes)\n"
     "      --images FILE    images, n x side^2 (grey, values in [0, 1] or [0, 255])\n"
     "      --mark FILE      n values; points with a non-zero value are circled\n"
     "      --title TEXT     a title\n"
+    "      --xlabel TEXT    scatter: the x axis' name (default 'dimension 1')\n"
+    "      --ylabel TEXT    scatter: the y axis' name (default 'dimension 2')\n"
+    "      --variance FILE  scatter of PCA scores: the explained variance ratios\n"
+    "                       (pca --save-variance): axes named 'PC1 (29.8 %)', 'PC2 (...)'\n"
     "      --size PX        image map size in pixels (default 1800)\n"
     "      --normalize      confusion: colour and number each row in % of its true class\n"
     "  -q, --quiet          no messages\n"
     "  -h, --help           this help\n";
 
 typedef struct plot_opts {
-  const char *kind, *in, *out, *labels, *classes, *images, *mark, *title;
+  const char *kind, *in, *out, *labels, *classes, *images, *mark, *title, *format, *xlabel, *ylabel, *variance;
   long size;
   int normalize;
 } plot_opts;
@@ -36,7 +42,8 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
   static const struct option lo[] = {
       {"input", 1, 0, 'i'},  {"output", 1, 0, 'o'}, {"labels", 1, 0, 'l'}, {"classes", 1, 0, 'c'},
       {"images", 1, 0, 'I'}, {"mark", 1, 0, 'M'},   {"title", 1, 0, 'T'},  {"size", 1, 0, 'S'},
-      {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},   {"normalize", 0, 0, 'N'}, {0, 0, 0, 0}};
+      {"quiet", 0, 0, 'q'},  {"help", 0, 0, 'h'},   {"normalize", 0, 0, 'N'}, {"format", 1, 0, 'F'},
+      {"xlabel", 1, 0, 'X'}, {"ylabel", 1, 0, 'Y'},  {"variance", 1, 0, 'V'}, {0, 0, 0, 0}};
   int c;
   *o = (plot_opts){.size = 1800};
   optind = 1;
@@ -51,6 +58,10 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
     case 'T': o->title = optarg; break;
     case 'S': if (evc_parse_long("--size", optarg, 100, 20000, &o->size)) return 2; break;
     case 'N': o->normalize = 1; break;
+    case 'F': o->format = optarg; break;
+    case 'X': o->xlabel = optarg; break;
+    case 'Y': o->ylabel = optarg; break;
+    case 'V': o->variance = optarg; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(PLOT_HELP, stdout); return -1;
     default: fputs("Try 'embedviz plot --help'.\n", stderr); return 2;
@@ -61,7 +72,25 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
   if (strcmp(o->kind, "scatter") && strcmp(o->kind, "images") && strcmp(o->kind, "scree") && strcmp(o->kind, "confusion"))
     return evc_err("unknown plot KIND '%s': use scatter, images, scree or confusion", o->kind) + 1;
   if (!o->in || !o->out) return evc_err("plot needs --input and --output") + 1;
+  if ((o->xlabel || o->ylabel || o->variance) && strcmp(o->kind, "scatter"))
+    return evc_err("--xlabel, --ylabel and --variance go with plot scatter") + 1;
+  if (o->variance && (o->xlabel || o->ylabel))
+    return evc_err("--variance names the axes PC1 and PC2: leave out --xlabel and --ylabel") + 1;
   if (optind < argc) return evc_err("plot: unexpected argument '%s'", argv[optind]) + 1;
+  /* the format, before any reading or drawing */
+  evc_format named = evc_format_of_path(o->out);
+  if (o->format) {
+    evc_format f;
+    if (evc_format_parse("--format", o->format, &f)) return 2;
+    if (named != EVC_FORMAT_AUTO && named != f)
+      return evc_err("--format %s but the output %s ends in %s: name it %.*s%s or leave out --format", o->format,
+                     o->out, strrchr(o->out, '.'), (int)(strrchr(o->out, '.') - o->out), o->out,
+                     evc_format_ext(f)) + 1;
+    evc_figure_format = f;
+  } else if (named != EVC_FORMAT_AUTO && !evc_format_available(named)) {
+    return evc_err("cannot write %s: this build's cairo has no %s writer: use .png", o->out,
+                   evc_format_ext(named) + 1) + 1;
+  }
   return 0;
 }
 
@@ -106,7 +135,26 @@ static int plot_map(const plot_opts *o, const evc_mat *in, const evc_labels *lab
       else if (!(mark = malloc(in->rows))) rc = evc_err("out of memory");
       for (size_t k = 0; !rc && k < in->rows; k++) mark[k] = mk.f[k] != 0;
     }
-    if (!rc) rc = evc_fig_scatter(o->out, in->f, in->rows, in->cols, lab, mark, o->title) ? 1 : 0;
+    char xl[64], yl[64];
+    const char *xlabel = o->xlabel ? o->xlabel : "dimension 1", *ylabel = o->ylabel ? o->ylabel : "dimension 2";
+    if (!rc && o->variance) {   /* the axes' share of the variance */
+      evc_mat v = {0};
+      if (evc_read_any(o->variance, 0, &v)) rc = 1;
+      for (size_t k = 0; !rc && k < v.rows * v.cols; k++)
+        if (!(v.f[k] >= 0 && v.f[k] <= 1))
+          rc = evc_err("%s: ratio %g at position %zu is not in [0, 1]: give explained variance ratios "
+                       "(pca --save-variance writes them)", o->variance, (double)v.f[k], k);
+      if (!rc && v.rows * v.cols < 2)
+        rc = evc_err("%s has %zu ratio(s): the axes need the first two components'", o->variance, v.rows * v.cols);
+      if (!rc) {
+        evc_pc_label(0, v.f, v.rows * v.cols, xl, sizeof xl);
+        evc_pc_label(1, v.f, v.rows * v.cols, yl, sizeof yl);
+        xlabel = xl, ylabel = yl;
+      }
+      evc_mat_free(&v);
+    }
+    if (!rc) rc = evc_fig_scatter_axes(o->out, in->f, in->rows, in->cols, lab, mark, "misclassified", o->title, xlabel,
+                                       ylabel) ? 1 : 0;
     free(mark);
     evc_mat_free(&mk);
     return rc;

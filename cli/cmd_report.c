@@ -66,6 +66,9 @@ static const char REPORT_HELP[] =
     "      --iterations N     t-SNE iterations (default 750)\n"
     "      --seed N           seed of every random choice (default 0)\n"
     "  -t, --threads N        threads (default: all cores)\n"
+    "      --format F         png (default), svg or pdf: the figures are also written\n"
+    "                         in F beside their PNGs (the page shows the PNGs and\n"
+    "                         links each to its SVG or PDF)\n"
     "  -q, --quiet            no progress, no timings\n"
     "  -h, --help             this help\n";
 
@@ -92,7 +95,7 @@ static int report_parse(int argc, char **argv, evr_options *o) {
       {"images", 1, 0, 'i'},      {"reference-images", 1, 0, 'R'}, {"features", 1, 0, 'F'},
       {"labels", 1, 0, 'Y'},      {"scores", 1, 0, 'C'},     {"resize", 1, 0, 'r'},    {"crop", 1, 0, 'c'},
       {"mean", 1, 0, 'M'},        {"std", 1, 0, 'T'},        {"channels", 1, 0, 'H'},  {"batch", 1, 0, 'B'},
-      {0, 0, 0, 0}};
+      {"format", 1, 0, 'f'},      {0, 0, 0, 0}};
   *o = (evr_options){.out_dir = "demo-report", .layers = "pixels,pool1,relu3,softmax", .penultimate = "relu3",
                      .softmax = "softmax", .samples = 5000, .train_samples = 10000, .perplexity = 30,
                      .iterations = 750, .resize = 256, .crop = 224, .channels = 3, .batch = 32};
@@ -124,6 +127,7 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     case 'I': if (evc_parse_long("--iterations", optarg, 50, 100000, &o->iterations)) return 2; break;
     case 's': if (evc_parse_long("--seed", optarg, 0, 2147483647L, &o->seed)) return 2; break;
     case 't': if (evc_parse_long("--threads", optarg, 0, 1024, &o->threads)) return 2; break;
+    case 'f': if (evc_format_parse("--format", optarg, &evc_figure_extra)) return 2; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(REPORT_HELP, stdout); return -1;
     default: fputs("Try 'embedviz report --help'.\n", stderr); return 2;
@@ -434,7 +438,9 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     evr_map_file(d, l, ".png", name, sizeof name);
     snprintf(title, sizeof title, "t-SNE: %s", d->layer_name[l]);
     path_in(o, name, path, sizeof path);
-    if (evc_fig_scatter(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, title)) return 1;
+    if (evc_fig_scatter_axes(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, NULL, title, "t-SNE 1",
+                             "t-SNE 2"))
+      return 1;
     /* the map's coordinates too, to check or reuse its numbers */
     evr_map_file(d, l, ".npy", name, sizeof name);
     path_in(o, name, path, sizeof path);
@@ -460,7 +466,9 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     path_in(o, "softmax_misclassified.png", path, sizeof path);
     const evc_mat *sm = &r->map[d->softmax];
     snprintf(title, sizeof title, "%s: misclassified images circled", d->layer_name[d->softmax]);
-    int rc = evc_fig_scatter(path, sm->f, sm->rows, sm->cols, lab, wrong, d->kind == EVR_DEMO ? "softmax: misclassified images circled" : title);
+    int rc = evc_fig_scatter_axes(path, sm->f, sm->rows, sm->cols, lab, wrong, "misclassified",
+                                  d->kind == EVR_DEMO ? "softmax: misclassified images circled" : title, "t-SNE 1",
+                                  "t-SNE 2");
     free(wrong);
     if (rc) return 1;
   }
@@ -471,7 +479,8 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     path_in(o, "label_issues.png", path, sizeof path);
     const evc_mat *pm = &r->map[d->penultimate];
     snprintf(title, sizeof title, "%s: possible label errors circled", d->layer_name[d->penultimate]);
-    int rc = evc_fig_scatter_marked(path, pm->f, pm->rows, pm->cols, lab, ring, "label error?", title);
+    int rc = evc_fig_scatter_axes(path, pm->f, pm->rows, pm->cols, lab, ring, "label error?", title, "t-SNE 1",
+                                  "t-SNE 2");
     free(ring);
     if (rc) return 1;
   }
@@ -538,8 +547,8 @@ static int pictures_rest(const evr_options *o, const evr_data *d, const evr_resu
   if (evc_fig_scree(path, r->pca_ratio.f, r->pca_ratio.rows, "Explained variance of the penultimate layer")) return 1;
   path_in(o, "pca_biplot.png", path, sizeof path);
   const evc_mat *x = &d->layer[d->penultimate];
-  if (evc_fig_biplot(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
-                     "PCA of the penultimate layer, strongest loadings"))
+  if (evc_fig_biplot_ex(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
+                        "PCA of the penultimate layer, strongest loadings", r->pca_ratio.f, r->pca_ratio.rows))
     return 1;
   evr_fmaps fm;   /* the clicked point's feature maps on the page */
   evr_fmaps_plan(o, d, &fm);

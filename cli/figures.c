@@ -60,6 +60,85 @@ static void to_px(const frame *f, float x, float y, float *px, float *py) {
   *py = f->y0 + f->h / 2.0f - (y - cy) * sy;
 }
 
+/* The data ranges a frame shows (with equal, the wider one than b). */
+static void frame_range(const frame *f, evc_axis *x, evc_axis *y) {
+  double sx = f->w / ((double)f->b[1] - f->b[0]), sy = f->h / ((double)f->b[3] - f->b[2]);
+  if (f->equal) sx = sy = fmin(sx, sy);
+  double cx = ((double)f->b[0] + f->b[1]) / 2, cy = ((double)f->b[2] + f->b[3]) / 2;
+  x->lo = cx - f->w / 2.0 / sx, x->hi = cx + f->w / 2.0 / sx;
+  y->lo = cy - f->h / 2.0 / sy, y->hi = cy + f->h / 2.0 / sy;
+}
+
+int evc_ticks(double lo, double hi, int max_ticks, int integer, double *t, int *decimals) {
+  *decimals = 0;
+  if (!(hi > lo) || !isfinite(hi - lo) || max_ticks < 2) return 0;
+  static const double m[3] = {1, 2, 5};
+  double step = 0;
+  for (int e = (int)floor(log10((hi - lo) / max_ticks)) - 1; !step; e++)
+    for (int k = 0; k < 3 && !step; k++) {
+      double s = m[k] * pow(10, e);
+      if (integer && s < 1) continue;
+      if (floor(hi / s + 1e-9) - ceil(lo / s - 1e-9) + 1 <= max_ticks) step = s;
+    }
+  int n = 0;
+  for (double k = ceil(lo / step - 1e-9); k <= floor(hi / step + 1e-9) && n < max_ticks; k++) {
+    double v = k * step;
+    t[n++] = fabs(v) < step * 1e-9 ? 0 : v;   /* no "-0" */
+  }
+  *decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+  return n;
+}
+
+static void tick_text(double v, int decimals, int percent, char *buf, size_t len) {
+  if (percent) {
+    decimals = decimals > 2 ? decimals - 2 : 0;
+    snprintf(buf, len, "%.*f%%", decimals, 100 * v);
+  } else if (fabs(v) >= 1e6) {
+    snprintf(buf, len, "%.3g", v);
+  } else {
+    snprintf(buf, len, "%.*f", decimals, v);
+  }
+}
+
+void evc_pc_label(int pc, const float *ratio, size_t k, char *out, size_t len) {
+  if (ratio && pc >= 0 && (size_t)pc < k && isfinite(ratio[pc]))
+    snprintf(out, len, "PC%d (%.1f %%)", pc + 1, 100.0 * ratio[pc]);
+  else
+    snprintf(out, len, "PC%d", pc + 1);
+}
+
+void evc_axes(evc_canvas *cv, int x0, int y0, int w, int h, const evc_axis *x, const evc_axis *y) {
+  static const unsigned char INK[3] = {50, 50, 50}, GRID[3] = {230, 230, 230};
+  double t[32];
+  int dec, widest = 0;
+  char buf[48];
+  int nt = evc_ticks(x->lo, x->hi, w / 55 + 2 < 16 ? w / 55 + 2 : 16, x->integer, t, &dec);
+  for (int k = 0; k < nt; k++) {
+    int px = x0 + (int)lround((t[k] - x->lo) / (x->hi - x->lo) * w);
+    if (x->grid) evc_fill_rect(cv, px, y0, px + 1, y0 + h, GRID, 1);
+    evc_fill_rect(cv, px, y0 + h, px + 1, y0 + h + 5, INK, 1);
+    tick_text(t[k], dec, x->percent, buf, sizeof buf);
+    evc_text(cv, px - evc_text_width(buf, 2) / 2, y0 + h + 9, buf, 2, INK);
+  }
+  nt = evc_ticks(y->lo, y->hi, h / 45 + 2 < 11 ? h / 45 + 2 : 11, y->integer, t, &dec);
+  for (int k = 0; k < nt; k++) {
+    int py = y0 + h - (int)lround((t[k] - y->lo) / (y->hi - y->lo) * h);
+    if (y->grid) evc_fill_rect(cv, x0, py, x0 + w, py + 1, GRID, 1);
+    evc_fill_rect(cv, x0 - 5, py, x0, py + 1, INK, 1);
+    tick_text(t[k], dec, y->percent, buf, sizeof buf);
+    int tw = evc_text_width(buf, 2);
+    widest = tw > widest ? tw : widest;
+    evc_text(cv, x0 - 8 - tw, py - 5, buf, 2, INK);
+  }
+  evc_fill_rect(cv, x0 - 1, y0 + h, x0 + w, y0 + h + 1, INK, 1);   /* bottom */
+  evc_fill_rect(cv, x0 - 1, y0, x0, y0 + h + 1, INK, 1);           /* left */
+  if (x->label) evc_text(cv, x0 + w / 2 - evc_text_width(x->label, 2) / 2, y0 + h + 30, x->label, 2, BLACK);
+  if (y->label) {
+    int lx = x0 - 8 - widest - 22;
+    evc_text_up(cv, lx < 2 ? 2 : lx, y0 + h / 2 + evc_text_width(y->label, 2) / 2, y->label, 2, BLACK);
+  }
+}
+
 /* A fixed pseudo-random drawing order, so no class is always on top. */
 static size_t *draw_order(size_t n) {
   size_t *o = malloc(n * sizeof *o);
@@ -124,23 +203,23 @@ static void legend_entry(evc_canvas *cv, int x, int y, const evc_labels *lab, co
   evc_text(cv, x + text_dx, y + text_dy, fitted, scale, BLACK);
 }
 
-/* One column of entries, as many as fit above the bottom edge (then
- * "+ N more"), and the ring of the marked points, named mark_label (NULL:
- * no marks). */
+/* Entries in rows of 26 px from (x, y) down to the bottom edge, in as many
+ * columns (side by side, to the right edge) as they need, and the ring of the
+ * marked points, named mark_label (NULL: no marks), after them. */
 static void legend(evc_canvas *cv, int x, int y, const evc_labels *lab, const evc_palette *pal,
                    const char *mark_label) {
   int with_mark = mark_label != NULL;
   int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls);
-  int fit = (cv->h - y - 30 - (with_mark ? 26 : 0)) / 26, shown = entries;
-  if (shown > fit) {
-    char more[64];
-    shown = fit - 1;
-    snprintf(more, sizeof more, "+ %d more", entries - shown);
-    evc_text(cv, x + 22, y + 26 * shown + 2, more, 2, GREY);
-  }
-  for (int k = 0; k < shown; k++) legend_entry(cv, x, y + 26 * k, lab, pal, cls[k], 7, 2, 22, 2, cv->w - x - 28);
+  int fit = (cv->h - y - 30 - (with_mark ? 26 : 0)) / 26;
+  if (fit < 1) fit = 1;
+  int cols = (entries + fit - 1) / fit, rows = cols > 1 ? (entries + cols - 1) / cols : entries;
+  if (cols < 1) cols = 1;
+  int col_w = (cv->w - x - 6) / cols;
+  for (int k = 0; k < entries; k++)
+    legend_entry(cv, x + (k / (rows ? rows : 1)) * col_w, y + 26 * (k % (rows ? rows : 1)), lab, pal, cls[k], 7, 2,
+                 22, 2, col_w - 28);
   if (with_mark) {
-    int yy = y + 26 * (shown < entries ? shown + 1 : shown) + 8;
+    int yy = y + 26 * rows + 8;
     evc_ring(cv, x + 7, yy + 8, 7, 1.5f, BLACK);
     evc_text(cv, x + 22, yy + 2, mark_label, 2, BLACK);
   }
@@ -166,11 +245,19 @@ static int draw_points(evc_canvas *cv, const frame *f, const float *xy, size_t n
   return 0;
 }
 
+/* The plot area of the 900 x 700 scatter and biplot pictures (tests/python
+ * test_cli_figures_classes.py map_pixel uses it). */
+#define MAP_FRAME {76, 50, 604, 576, {0}, 1}
+
 static int scatter(evc_canvas *cv, const float *xy, size_t n, size_t ld, const evc_labels *lab, const evc_palette *pal,
-                   const unsigned char *mark, const char *mark_label, const char *title) {
-  frame f = {20, 50, 660, 630, {0}, 1};
+                   const unsigned char *mark, const char *mark_label, const char *title, const char *xlabel,
+                   const char *ylabel) {
+  frame f = MAP_FRAME;
   if (bounds(xy, n, ld, f.b)) return -1;
   if (title) evc_text(cv, 20, 14, title, 3, BLACK);
+  evc_axis ax = {.label = xlabel}, ay = {.label = ylabel};
+  frame_range(&f, &ax, &ay);
+  evc_axes(cv, f.x0, f.y0, f.w, f.h, &ax, &ay);
   float r = n > 20000 ? 1.6f : n > 5000 ? 2.2f : 3.0f;
   if (!mark) {
     if (draw_points(cv, &f, xy, n, ld, lab, pal, r, 0.85f)) return -1;
@@ -200,21 +287,49 @@ int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld, cons
 
 int evc_fig_scatter_marked(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
                            const unsigned char *mark, const char *mark_label, const char *title) {
+  return evc_fig_scatter_axes(path, xy, n, ld, lab, mark, mark_label, title, NULL, NULL);
+}
+
+int evc_fig_scatter_axes(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                         const unsigned char *mark, const char *mark_label, const char *title, const char *xlabel,
+                         const char *ylabel) {
   evc_palette own;
   const evc_palette *pal = palette_of(lab, n, &own);
   evc_canvas cv = {0};
-  int rc = !pal || evc_canvas_init(&cv, 900, 700) || scatter(&cv, xy, n, ld, lab, pal, mark, mark_label, title) ||
-           evc_canvas_png(&cv, path) ? -1 : 0;
+  int rc = !pal || evc_canvas_init(&cv, 900, 700) ||
+           scatter(&cv, xy, n, ld, lab, pal, mark, mark_label, title, xlabel, ylabel) || evc_canvas_png(&cv, path)
+               ? -1 : 0;
   evc_canvas_free(&cv);
   evc_palette_free(&own);
   return rc;
 }
 
-/* The legend below the maps: 5 columns of entries. */
-static void legend_below(evc_canvas *cv, int x0, int y0, int col_w, const evc_labels *lab, const evc_palette *pal) {
-  int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls);
+/* The legend below the maps: as many columns as the widest name allows in
+ * width w (at most the entries, at least 1), rows of 34 px. */
+static int below_columns(const evc_labels *lab, const evc_palette *pal, int w, int *col_w) {
+  int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls), widest = 0;
+  char name[256];
+  for (int k = 0; k < entries; k++) {
+    if (cls[k] < 0) snprintf(name, sizeof name, "other (%d classes)", pal->n_other);
+    else class_name(lab, cls[k], name, sizeof name);
+    int tw = evc_text_width(name, 3);
+    widest = tw > widest ? tw : widest;
+  }
+  int cols = w / (widest + 56);
+  cols = cols < 1 ? 1 : cols > entries ? (entries ? entries : 1) : cols;
+  if (entries > 0) {   /* balanced: the fewest columns for the rows needed */
+    int rows = (entries + cols - 1) / cols;
+    cols = (entries + rows - 1) / rows;
+  }
+  *col_w = w / cols;
+  return cols;
+}
+
+static void legend_below(evc_canvas *cv, int x0, int y0, int w, const evc_labels *lab, const evc_palette *pal) {
+  int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls), col_w;
+  int cols = below_columns(lab, pal, w, &col_w);
   for (int k = 0; k < entries; k++)
-    legend_entry(cv, x0 + (k % 5) * col_w, y0 + 34 * (k / 5), lab, pal, cls[k], 8, 3, 24, 1, col_w - 32);
+    legend_entry(cv, x0 + (k % cols) * col_w, y0 + 34 * (k / cols), lab, pal, cls[k], 8, 3, 24, 1, col_w - 32);
 }
 
 int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld, size_t n, int count,
@@ -222,10 +337,12 @@ int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld,
   evc_palette own;
   const evc_palette *pal = palette_of(lab, n, &own);
   if (!pal) return -1;
-  int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls);
-  int panel = 520, gap = 16, legend_h = entries ? 34 * ((entries + 4) / 5) + 24 : 0;
+  int cls[EVC_PALETTE_SIZE + 1], entries = legend_entries(lab, pal, cls), col_w;
+  int panel = 520, gap = 16, width = count * panel + (count + 1) * gap;
+  int cols = below_columns(lab, pal, width - 2 * gap, &col_w);
+  int legend_h = entries ? 34 * ((entries + cols - 1) / cols) + 24 : 0;
   evc_canvas cv;
-  if (evc_canvas_init(&cv, count * panel + (count + 1) * gap, panel + 50 + legend_h)) {
+  if (evc_canvas_init(&cv, width, panel + 50 + legend_h)) {
     evc_palette_free(&own);
     return -1;
   }
@@ -239,7 +356,7 @@ int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld,
     rc = draw_points(&cv, &f, xy[m], n, ld[m], lab, pal, n > 5000 ? 1.6f : 2.2f, 0.85f);
   }
   if (!rc) {
-    legend_below(&cv, gap, panel + 72, (cv.w - 2 * gap) / 5, lab, pal);
+    legend_below(&cv, gap, panel + 72, cv.w - 2 * gap, lab, pal);
     rc = evc_canvas_png(&cv, path);
   }
   evc_canvas_free(&cv);
@@ -326,7 +443,11 @@ int evc_fig_thumb_rows(const char *path, const evc_thumbs *t, const int64_t *idx
   int zoom = t->side < 48 ? 2 : 1, cell = t->side * zoom + 8, top = title ? 40 : 6, gap = 16;
   evc_canvas cv;
   if (evc_canvas_init(&cv, cols * cell + gap + 8, top + rows * cell + 6)) return -1;
-  if (title) evc_text(&cv, 8, 10, title, 2, BLACK);
+  if (title) {   /* shortened in the middle to the picture's width */
+    char fitted[512];
+    evc_text_fit(title, 2, cv.w - 16, fitted, sizeof fitted);
+    evc_text(&cv, 8, 10, fitted, 2, BLACK);
+  }
   for (int r = 0; r < rows; r++)
     for (int c = 0; c < cols; c++) {
       int64_t i = idx[(size_t)r * cols + c];
@@ -345,6 +466,7 @@ int evc_fig_thumb(const char *path, const evc_thumbs *t, size_t i, int zoom) {
   evc_canvas cv;
   int w = t->w[i], h = t->h[i];
   if (evc_canvas_init(&cv, w * zoom, h * zoom)) return -1;
+  cv.raster = 1;   /* a pixel picture: PNG only */
   /* the square's picture lands at the canvas' origin */
   evc_blit_thumb(&cv, -(t->side - w) / 2 * zoom, -(t->side - h) / 2 * zoom, t, i, zoom, 0, NULL);
   int rc = evc_canvas_png(&cv, path);
@@ -456,16 +578,29 @@ static float cm_value(const int64_t *counts, int c, int r, int q, const int64_t 
   return (float)((double)v / (double)max);
 }
 
-static void cm_cells(evc_canvas *cv, const cm_layout *L, const int64_t *counts, const int64_t *row_total, int64_t max) {
-  int c = L->c, cell = L->cell;
+/* Cells as rectangles, or, beyond 200 classes (40,000 cells and more), as
+ * one picture of the grid at 1:1, so a vector file stays small. */
+static int cm_cells(evc_canvas *cv, const cm_layout *L, const int64_t *counts, const int64_t *row_total, int64_t max) {
+  int c = L->c, cell = L->cell, gap = cell > 4, grid = c * cell;
   char buf[32];
+  unsigned char *img = NULL;
+  if (c > 200) {
+    if (!(img = malloc((size_t)grid * (size_t)grid * 3))) return evc_err("out of memory"), -1;
+    memset(img, 255, (size_t)grid * (size_t)grid * 3);
+  }
   for (int r = 0; r < c; r++)
     for (int q = 0; q < c; q++) {
       float v = cm_value(counts, c, r, q, row_total, max), t = sqrtf(v);
       unsigned char rgb[3];
       ramp(t, rgb);
       int x = L->left + q * cell, y = L->top + r * cell;
-      evc_fill_rect(cv, x, y, x + cell - (cell > 4), y + cell - (cell > 4), rgb, 1);
+      if (img) {
+        for (int yy = 0; yy < cell - gap; yy++)
+          for (int xx = 0; xx < cell - gap; xx++)
+            memcpy(img + ((size_t)(r * cell + yy) * (size_t)grid + (size_t)(q * cell + xx)) * 3, rgb, 3);
+        continue;
+      }
+      evc_fill_rect(cv, x, y, x + cell - gap, y + cell - gap, rgb, 1);
       /* zeros are left out of small cells: the ones that are not stand out */
       if (!L->numbers || (cell < 40 && !counts[(size_t)r * c + q])) continue;
       if (row_total) snprintf(buf, sizeof buf, v > 0 && v < 0.005f ? "<1" : "%.0f", 100.0 * v);
@@ -474,6 +609,9 @@ static void cm_cells(evc_canvas *cv, const cm_layout *L, const int64_t *counts, 
       int scale = L->numbers;
       evc_text(cv, x + cell / 2 - evc_text_width(buf, scale) / 2, y + cell / 2 - 3 * scale, buf, scale, ink);
     }
+  if (img) evc_blit_rgb(cv, (float)L->left, (float)L->top, img, grid, grid, (size_t)grid * 3, 1);
+  free(img);
+  return 0;
 }
 
 static void cm_labels(evc_canvas *cv, const cm_layout *L, const char *const *names, const float *accuracy) {
@@ -522,7 +660,7 @@ int evc_fig_confusion_ex(const char *path, const int64_t *counts, int c, const c
   if (evc_canvas_init(&cv, L.w, L.h)) { free(row_total); return -1; }
   evc_text(&cv, 16, 14, rows_normalised ? "Confusion matrix, each row in % of its true class (columns: predicted)"
                                         : "Confusion matrix (rows: true class, columns: predicted)", 2, BLACK);
-  cm_cells(&cv, &L, counts, row_total, max);
+  if (cm_cells(&cv, &L, counts, row_total, max)) { free(row_total); evc_canvas_free(&cv); return -1; }
   cm_labels(&cv, &L, names, accuracy);
   cm_colour_bar(&cv, &L, max, rows_normalised);
   free(row_total);
@@ -536,11 +674,6 @@ int evc_fig_confusion(const char *path, const int64_t *counts, int c, const char
   return evc_fig_confusion_ex(path, counts, c, names, accuracy, 0);
 }
 
-static void axes(evc_canvas *cv, int x0, int y0, int w, int h) {
-  evc_line(cv, x0, y0 + h, x0 + w, y0 + h, 1.5f, BLACK);
-  evc_line(cv, x0, y0, x0, y0 + h, 1.5f, BLACK);
-}
-
 int evc_fig_scree(const char *path, const float *ratio, size_t k, const char *title) {
   size_t shown = k < 40 ? k : 40;
   if (k == 0) return evc_err("a scree plot needs at least one explained variance ratio"), -1;
@@ -548,41 +681,48 @@ int evc_fig_scree(const char *path, const float *ratio, size_t k, const char *ti
     if (!(ratio[i] >= 0 && ratio[i] <= 1))
       return evc_err("explained variance ratio %g at position %zu is not in [0, 1]: give ratios such as "
                      "pca --save-variance writes", (double)ratio[i], i), -1;
-  int x0 = 80, y0 = 60, w = 720, h = 380;
+  int x0 = 90, y0 = 60, w = 710, h = 380;
   evc_canvas cv;
   if (evc_canvas_init(&cv, x0 + w + 40, y0 + h + 70)) return -1;
-  if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
-  for (int t = 0; t <= 4; t++) {
-    char buf[16];
-    int y = y0 + h - h * t / 4;
-    evc_line(&cv, x0, y, x0 + w, y, 1, LIGHT);
-    snprintf(buf, sizeof buf, "%d%%", 25 * t);
-    evc_text(&cv, x0 - 10 - evc_text_width(buf, 2), y - 6, buf, 2, BLACK);
+  if (title) {   /* shortened to end before the legend, top right */
+    char fitted[512];
+    int room = x0 + w - (22 + evc_text_width("explained variance", 2) + 24 + 22 + evc_text_width("cumulative", 2));
+    evc_text_fit(title, 3, room - 20 - 16, fitted, sizeof fitted);
+    evc_text(&cv, 20, 14, fitted, 3, BLACK);
   }
-  axes(&cv, x0, y0, w, h);
-  float bw = (float)w / (float)shown, cum = 0, px = 0, py = 0;
+  evc_axis ax = {0.5, shown + 0.5, "principal component", 0, 0, 1}, ay = {0, 1, "share of the variance", 1, 1, 0};
+  evc_axes(&cv, x0, y0, w, h, &ax, &ay);
+  float bw = (float)w / (float)shown, cum = 0;
   unsigned char bar[3], line[3];
   evc_class_rgb(4, bar);
   evc_class_rgb(1, line);
   for (size_t i = 0; i < shown; i++) {
-    int xa = x0 + (int)(i * bw) + 2, xb = x0 + (int)((i + 1) * bw) - 2;
-    evc_fill_rect(&cv, xa, y0 + h - (int)(h * ratio[i]), xb, y0 + h, bar, 1);
-    cum += ratio[i];
-    float cx = x0 + (i + 0.5f) * bw, cy = y0 + h - h * fminf(cum, 1);
-    if (i) evc_line(&cv, px, py, cx, cy, 2, line);
-    evc_disc(&cv, cx, cy, 3, line, 1);
-    px = cx; py = cy;
-    if (i % 5 == 0 || i + 1 == shown) {
-      char buf[16];
-      snprintf(buf, sizeof buf, "%zu", i + 1);
-      evc_text(&cv, (int)cx - evc_text_width(buf, 2) / 2, y0 + h + 8, buf, 2, BLACK);
-    }
+    int xa = x0 + (int)(i * bw) + (bw > 6 ? 2 : 0), xb = x0 + (int)((i + 1) * bw) - (bw > 6 ? 2 : 0);
+    evc_fill_rect(&cv, xa, y0 + h - (int)lroundf(h * ratio[i]), xb, y0 + h, bar, 1);
   }
-  evc_text(&cv, x0 + w / 2 - 60, y0 + h + 36, "principal component", 2, BLACK);
-  evc_fill_rect(&cv, x0 + w - 250, y0 + 10, x0 + w - 236, y0 + 24, bar, 1);
-  evc_text(&cv, x0 + w - 228, y0 + 12, "explained variance", 2, BLACK);
-  evc_line(&cv, x0 + w - 250, y0 + 42, x0 + w - 236, y0 + 42, 2, line);
-  evc_text(&cv, x0 + w - 228, y0 + 36, "cumulative", 2, BLACK);
+  /* the cumulative curve over the bars, its points on the bars' centres */
+  float curve[2 * 40];
+  for (size_t i = 0; i < shown; i++) {
+    cum += ratio[i];
+    curve[2 * i] = x0 + (i + 0.5f) * bw;
+    curve[2 * i + 1] = y0 + h - h * fminf(cum, 1);
+  }
+  evc_polyline(&cv, curve, (int)shown, 2, line);
+  cum = 0;
+  for (size_t i = 0; i < shown; i++) {
+    cum += ratio[i];
+    evc_disc(&cv, x0 + (i + 0.5f) * bw, y0 + h - h * fminf(cum, 1), 3.5f, line, 1);
+  }
+  /* the legend in one line above the plot area, at its right end: never
+   * over the bars or the curve */
+  int w1 = evc_text_width("explained variance", 2), w2 = evc_text_width("cumulative", 2);
+  int lx = x0 + w - (22 + w1 + 24 + 22 + w2), ly = y0 - 26;
+  evc_fill_rect(&cv, lx, ly + 1, lx + 14, ly + 15, bar, 1);
+  evc_text(&cv, lx + 22, ly + 3, "explained variance", 2, BLACK);
+  lx += 22 + w1 + 24;
+  evc_line(&cv, lx, ly + 8, lx + 14, ly + 8, 2, line);
+  evc_disc(&cv, lx + 7, ly + 8, 3.5f, line, 1);
+  evc_text(&cv, lx + 22, ly + 3, "cumulative", 2, BLACK);
   int rc = evc_canvas_png(&cv, path);
   evc_canvas_free(&cv);
   return rc;
@@ -605,19 +745,28 @@ static void strongest(const float *comp, size_t d, size_t ldc, int n_arrows, siz
 
 int evc_fig_biplot(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
                    const float *comp, size_t d, size_t ldc, int n_arrows, const char *title) {
+  return evc_fig_biplot_ex(path, scores, n, ld, lab, comp, d, ldc, n_arrows, title, NULL, 0);
+}
+
+int evc_fig_biplot_ex(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
+                      const float *comp, size_t d, size_t ldc, int n_arrows, const char *title, const float *ratio,
+                      size_t k) {
   evc_palette own;
   const evc_palette *pal = palette_of(lab, n, &own);
   evc_canvas cv = {0};
-  frame f = {40, 50, 640, 610, {0}, 1};
+  frame f = MAP_FRAME;
   if (!pal || evc_canvas_init(&cv, 900, 700) || bounds(scores, n, ld, f.b)) {
     evc_palette_free(&own);
     evc_canvas_free(&cv);
     return -1;
   }
   if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
-  axes(&cv, 40, 50, 640, 610);
-  evc_text(&cv, 600, 668, "PC 1", 2, BLACK);
-  evc_text(&cv, 4, 40, "PC 2", 2, BLACK);
+  char xl[64], yl[64];
+  evc_pc_label(0, ratio, k, xl, sizeof xl);
+  evc_pc_label(1, ratio, k, yl, sizeof yl);
+  evc_axis ax = {.label = xl}, ay = {.label = yl};
+  frame_range(&f, &ax, &ay);
+  evc_axes(&cv, f.x0, f.y0, f.w, f.h, &ax, &ay);
   if (draw_points(&cv, &f, scores, n, ld, lab, pal, 2.2f, 0.5f)) {
     evc_palette_free(&own);
     evc_canvas_free(&cv);

@@ -1,6 +1,6 @@
 /*
- * plot.h - the tool's pictures: an RGB canvas written as PNG (through
- * stb_image_write) with the primitives the figures need, and the figures
+ * plot.h - the tool's pictures: a canvas drawn with cairo and written as
+ * PNG, SVG or PDF, with the primitives the figures need, and the figures
  * themselves (class-coloured maps with a legend, image maps, thumbnail
  * grids, confusion matrix, scree plot, PCA biplot).
  */
@@ -48,15 +48,51 @@ void evc_class_rgb(int64_t k, unsigned char rgb[3]);
 
 /* ---- canvas ------------------------------------------------------------- */
 
+/* A picture of w x h pixels drawn with cairo: every primitive is recorded
+ * (two cairo recording surfaces: everything, and the shapes without the
+ * text), and evc_canvas_png plays the recording back onto a PNG, SVG or PDF
+ * surface, anti-aliased. Coordinates are pixels (PDF: points, 1 px = 1 pt;
+ * SVG: px), (0, 0) the top left, y down. Text is DejaVu Sans (EVC_FONT,
+ * Debian's fonts-dejavu-core): in PNG and PDF as cairo draws it, in SVG as
+ * <text> elements. Draw calls never fail; a failure (out of memory) is
+ * reported by the save. */
+#define EVC_FONT "DejaVu Sans"
+struct _cairo;
+struct evc_canvas_text;
 typedef struct evc_canvas {
   int w, h;
-  unsigned char *px;   /* w x h x 3 */
+  int raster;                     /* a pixel picture: never written as SVG/PDF besides (evc_figure_extra) */
+  int failed;                     /* out of memory while drawing: the save fails */
+  struct _cairo *cr, *shapes;     /* the recordings (cairo_t *) */
+  struct evc_canvas_text *text;   /* the text, for the SVG */
+  size_t n_text, cap_text;
 } evc_canvas;
 
-int evc_canvas_init(evc_canvas *cv, int w, int h);  /* white; 0 or -1 */
-void evc_canvas_free(evc_canvas *cv);
-int evc_canvas_png(const evc_canvas *cv, const char *path); /* 0 or -1 */
-/* A one-channel grey picture (w x h bytes). 0 or -1. */
+/* Output formats. */
+typedef enum evc_format { EVC_FORMAT_AUTO = 0, EVC_FORMAT_PNG, EVC_FORMAT_SVG, EVC_FORMAT_PDF } evc_format;
+/* The format evc_canvas_png writes: AUTO (the default) by the path's
+ * extension, .svg or .pdf (any case), PNG for any other name; or the one set
+ * here for every save (embedviz plot --format). */
+extern evc_format evc_figure_format;
+/* SVG or PDF: each figure saved as PNG to a name ending in .png is also
+ * written beside it in this format, x.png then x.svg or x.pdf (embedviz
+ * report --format); canvases with `raster` set are not. AUTO or PNG: none. */
+extern evc_format evc_figure_extra;
+/* "png", "svg" or "pdf" into *f: 0, or non-zero with a message naming
+ * option opt printed (an unknown name, or one this build's cairo lacks). */
+int evc_format_parse(const char *opt, const char *s, evc_format *f);
+int evc_format_available(evc_format f);           /* 1: this build writes f */
+const char *evc_format_ext(evc_format f);         /* ".png", ".svg", ".pdf" */
+evc_format evc_format_of_path(const char *path);  /* by extension; AUTO: none of the three */
+evc_format evc_canvas_format(const char *path);   /* what evc_canvas_png(cv, path) writes */
+
+int evc_canvas_init(evc_canvas *cv, int w, int h);  /* white; 0 or -1 (message printed) */
+void evc_canvas_free(evc_canvas *cv);               /* a zeroed or freed canvas: nothing */
+/* Save the picture to path in evc_canvas_format(path) (see above) through
+ * the tool's safe writer (evc_write_file: temporary file, fsync, rename), and
+ * the extra format besides (evc_figure_extra). 0 or -1 (message printed). */
+int evc_canvas_png(const evc_canvas *cv, const char *path);
+/* A one-channel grey picture (w x h bytes), as PNG. 0 or -1. */
 int evc_gray_png(const char *path, const unsigned char *g, int w, int h);
 /* An RGB picture (w x h x 3 bytes) as a JPEG of the given quality. 0 or -1. */
 int evc_rgb_jpg(const char *path, const unsigned char *rgb, int w, int h, int quality);
@@ -72,21 +108,34 @@ void evc_ring(evc_canvas *cv, float cx, float cy, float r, float width,
               const unsigned char rgb[3]);
 void evc_line(evc_canvas *cv, float x0, float y0, float x1, float y1,
               float width, const unsigned char rgb[3]);
+/* A line with a filled head at (x1, y1). */
 void evc_arrow(evc_canvas *cv, float x0, float y0, float x1, float y1,
                const unsigned char rgb[3]);
-/* Text from stb_easy_font scaled by `scale` (1 = 6 px high caps), (x, y)
- * its top left. ASCII is drawn; each other UTF-8 character as '?'. */
+/* A line through n points (xy: n x 2), joined round: one path in SVG/PDF. */
+void evc_polyline(evc_canvas *cv, const float *xy, int n, float width, const unsigned char rgb[3]);
+/* A dashed line: dashes and gaps of `dash` pixels. */
+void evc_dashed_line(evc_canvas *cv, float x0, float y0, float x1, float y1,
+                     float width, float dash, const unsigned char rgb[3]);
+/* Text at size evc_font_px(scale) (scale 2: 14 px), (x, y) the top left of
+ * its capitals. UTF-8 is drawn (what DejaVu Sans lacks as a box); control
+ * characters as spaces, ill-formed bytes as '?'. */
 void evc_text(evc_canvas *cv, int x, int y, const char *s, int scale,
               const unsigned char rgb[3]);
 /* The same turned a quarter left, read from bottom to top: (x, y) is the
  * bottom left of the turned text, which reaches up to y - width. */
 void evc_text_up(evc_canvas *cv, int x, int y, const char *s, int scale,
                  const unsigned char rgb[3]);
-int evc_text_width(const char *s, int scale);
+int evc_text_width(const char *s, int scale);   /* advance in pixels, rounded up */
+float evc_font_px(int scale);                  /* 8.5 px for scale 1, then 7 px a step */
 /* s, or s shortened in the middle to "start...end" (whole characters, the
  * end up to a third of the width), at most max_w pixels wide, into out (len
  * bytes): names that share a long start or end stay apart. */
 void evc_text_fit(const char *s, int scale, int max_w, char *out, size_t len);
+/* An RGB picture (w x h pixels, rows `stride` bytes apart) with its top
+ * left at (x, y), each pixel a square of zoom x zoom (no smoothing): heat
+ * maps, images. In SVG and PDF an embedded image. */
+void evc_blit_rgb(evc_canvas *cv, float x, float y, const unsigned char *rgb, int w, int h, size_t stride,
+                  float zoom);
 /* Thumbnail t of a thumbnail set (see evc_thumbs) drawn at (x, y),
  * scaled by an integer zoom: only the picture, centred in its square cell
  * (aspect kept), with a border of `border` pixels in rgb around the
@@ -94,6 +143,26 @@ void evc_text_fit(const char *s, int scale, int max_w, char *out, size_t len);
 struct evc_thumbs;
 void evc_blit_thumb(evc_canvas *cv, int x, int y, const struct evc_thumbs *t, size_t i, int zoom, int border,
                     const unsigned char *rgb);
+
+/* Axes of a plot area (x0, y0, w, h pixels) showing the data ranges
+ * [x->lo, x->hi] left to right and [y->lo, y->hi] bottom to top: the left
+ * and bottom lines, ticks outwards at round numbers (1, 2 or 5 times a
+ * power of ten; whole numbers only with `integer`) with their values, light
+ * grid lines with `grid`, and each axis' label (NULL: none), the y label
+ * turned. `percent`: values shown times 100 with "%". Ticks and numbers
+ * take about 60 px left of x0 and 44 px below y0 + h (with labels). */
+typedef struct evc_axis {
+  double lo, hi;
+  const char *label;
+  int grid, percent, integer;
+} evc_axis;
+void evc_axes(evc_canvas *cv, int x0, int y0, int w, int h, const evc_axis *x, const evc_axis *y);
+/* Round tick values in [lo, hi]: at most max_ticks (> 1) into t; the count.
+ * *decimals: digits after the point that tell them apart. */
+int evc_ticks(double lo, double hi, int max_ticks, int integer, double *t, int *decimals);
+/* "PC<k+1> (29.8 %)" from k explained variance ratios (ratio NULL or k
+ * too short: "PC<k+1>"). */
+void evc_pc_label(int pc, const float *ratio, size_t k, char *out, size_t len);
 
 /* ---- thumbnails ----------------------------------------------------------- */
 
@@ -133,10 +202,14 @@ int evc_fig_scatter(const char *path, const float *xy, size_t n, size_t ld,
                     const evc_labels *lab, const unsigned char *mark,
                     const char *title);
 /* The same with the legend's name of the ringed points (evc_fig_scatter:
- * "misclassified"). */
+ * "misclassified"). The axes have ticks and no labels. */
 int evc_fig_scatter_marked(const char *path, const float *xy, size_t n, size_t ld,
                            const evc_labels *lab, const unsigned char *mark,
                            const char *mark_label, const char *title);
+/* The same with axis labels (NULL: none), e.g. "t-SNE 1" or evc_pc_label's. */
+int evc_fig_scatter_axes(const char *path, const float *xy, size_t n, size_t ld, const evc_labels *lab,
+                         const unsigned char *mark, const char *mark_label, const char *title,
+                         const char *xlabel, const char *ylabel);
 /* count maps of the same n points side by side (xy[m]: n x 2, leading
  * dimension ld[m]) with titles and one legend below: the depth picture. */
 int evc_fig_maps_row(const char *path, const float *const *xy, const size_t *ld, size_t n, int count,
@@ -179,7 +252,8 @@ int evc_fig_confusion(const char *path, const int64_t *counts, int c,
 int evc_fig_confusion_ex(const char *path, const int64_t *counts, int c,
                          const char *const *names, const float *accuracy,
                          int rows_normalised);
-/* Scree: bars of explained variance ratio and its cumulative sum. */
+/* Scree: bars of explained variance ratio (the first 40) and the curve of
+ * their cumulative sum, on axes with ticks. */
 int evc_fig_scree(const char *path, const float *ratio, size_t k,
                   const char *title);
 /* Biplot: scores (n x 2, ld) coloured by class, and arrows for the
@@ -188,5 +262,10 @@ int evc_fig_scree(const char *path, const float *ratio, size_t k,
 int evc_fig_biplot(const char *path, const float *scores, size_t n,
                    size_t ld, const evc_labels *lab, const float *comp,
                    size_t d, size_t ldc, int n_arrows, const char *title);
+/* The same with the axes named by their share of the variance, "PC1 (29.8 %)",
+ * from the k explained variance ratios (NULL: "PC1", "PC2"). */
+int evc_fig_biplot_ex(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
+                      const float *comp, size_t d, size_t ldc, int n_arrows, const char *title,
+                      const float *ratio, size_t k);
 
 #endif

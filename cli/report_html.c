@@ -103,11 +103,21 @@ static int write_data(FILE *f, const evr_options *o, const evr_data *d, const ev
 
 /* ---- sections ------------------------------------------------------------ */
 
+/* With report --format svg or pdf, the caption links the figure's file in
+ * that format (written beside the PNG, evc_figure_extra). */
+static void vector_link(FILE *f, const char *src) {
+  size_t n = strlen(src);
+  if (evc_figure_extra <= EVC_FORMAT_PNG || n < 4 || strcmp(src + n - 4, ".png")) return;
+  const char *ext = evc_format_ext(evc_figure_extra);
+  fprintf(f, " (<a href=\"%.*s%s\">%s</a>)", (int)(n - 4), src, ext, evc_figure_extra == EVC_FORMAT_SVG ? "SVG" : "PDF");
+}
+
 static void figure_class(FILE *f, const char *cls, const char *src, const char *caption) {
   fprintf(f, "<figure%s%s%s><img src=\"%s\" alt=\"", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "", src);
   html_text(f, caption);
   fputs("\"><figcaption>", f);
   html_text(f, caption);
+  vector_link(f, src);
   fputs("</figcaption></figure>\n", f);
 }
 
@@ -316,8 +326,10 @@ static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *
           d->labels.rows, 100 * r->accuracy);
   /* many classes: a larger picture, and the full size a click away */
   fprintf(f, "<figure%s><a href=\"confusion.png\"><img src=\"confusion.png\" alt=\"confusion matrix\"></a>"
-             "<figcaption>confusion matrix (rows: true class) and per-class accuracy%s</figcaption></figure>\n",
+             "<figcaption>confusion matrix (rows: true class) and per-class accuracy%s",
           d->n_classes > 20 ? " class=\"big\"" : "", d->n_classes > 20 ? "; click for the full size" : "");
+  vector_link(f, "confusion.png");
+  fputs("</figcaption></figure>\n", f);
   fputs("<div><p class=\"note\">Each class, the worst first; click a header to sort, a name to find its "
         "images on the map below.</p>\n", f);
   if (class_table(f, d, r)) return 1;

@@ -230,15 +230,16 @@ def test_plot_scatter_dots_have_their_class_colour(tmp_path):
     run("plot", "scatter", "-i", tmp_path / "xy.npy", "-l", tmp_path / "y.npy", "-o", tmp_path / "s.png")
     px = pixels(tmp_path / "s.png")
     assert_drawn(px, min_colours=11)
-    # the map's frame: 660 x 630 at (20, 50), the bounds padded by 4 %, equal scales
+    # the map's frame: 604 x 576 at (76, 50) (figures.c MAP_FRAME: room for the
+    # axes' numbers), the bounds padded by 4 %, equal scales
     lo, hi = g.min(0), g.max(0)
     pad = (hi - lo) * np.float32(0.04) + np.float32(1e-6)
     lo, hi = lo - pad, hi + pad
-    s = min(660 / (hi[0] - lo[0]), 630 / (hi[1] - lo[1]))
+    s = min(604 / (hi[0] - lo[0]), 576 / (hi[1] - lo[1]))
     c = (lo + hi) / 2
     want = np.floor(255 + 0.85 * (PALETTE - 255) + 0.5)
     for (x, yy), k in zip(g, y):
-        col, row = int(20 + 330 + (x - c[0]) * s), int(50 + 315 - (yy - c[1]) * s)
+        col, row = int(76 + 302 + (x - c[0]) * s), int(50 + 288 - (yy - c[1]) * s)
         assert np.abs(px[row, col] - want[k]).max() <= 2, f"point ({x}, {yy}) of class {k}: {px[row, col]}"
     counts = palette_pixels(px[:, :690], alpha=0.85)     # left of the legend
     assert (counts >= 2 * 9).all() and (counts <= 2 * 49).all(), counts   # two dots of r = 3 each
@@ -266,9 +267,9 @@ def test_plot_scree_and_confusion(tmp_path):
 
 def scree_bars(px, k):
     """Heights in pixels of a scree plot's k bars (the tool's bar colour,
-    PALETTE[4], counted down a column inside each bar of the 720-pixel-wide
-    plot area that starts at x = 80)."""
-    return [int((np.abs(px[:, 80 + int(i * 720 / k) + 8] - PALETTE[4]).max(axis=1) <= 1).sum()) for i in range(k)]
+    PALETTE[4], counted down a column inside each bar of the 710-pixel-wide
+    plot area that starts at x = 90, figures.c evc_fig_scree)."""
+    return [int((np.abs(px[:, 90 + int(i * 710 / k) + 8] - PALETTE[4]).max(axis=1) <= 1).sum()) for i in range(k)]
 
 
 def test_plot_errors(tmp_path):

@@ -93,13 +93,14 @@ def test_scree_of_good_ratios(tmp_path):
     np.save(tmp_path / "r.npy", np.array([0.5, 0.3, 0.1], np.float32))
     run("plot", "scree", "-i", tmp_path / "r.npy", "-o", tmp_path / "s.png", "-q")
     assert png_size(tmp_path / "s.png") == (840, 510)
-    # each bar 380 pixels a 100 %; the cumulative line's dots (PALETTE[1])
-    # at 50, 80 and 90 % above the bars' centres
+    # each bar 380 pixels a 100 % in the plot area of 710 pixels from x = 90;
+    # the cumulative line's dots (PALETTE[1]) at 50, 80 and 90 % above the
+    # bars' centres
     px = pixels(tmp_path / "s.png")
-    bars = [int((np.abs(px[:, 80 + i * 240 + 8] - PALETTE[4]).max(axis=1) <= 1).sum()) for i in range(3)]
+    bars = [int((np.abs(px[:, int(90 + i * 710 / 3) + 8] - PALETTE[4]).max(axis=1) <= 1).sum()) for i in range(3)]
     assert bars == [190, 114, 38], bars
     for i, cum in enumerate((0.5, 0.8, 0.9)):
-        x, y = int(80 + (i + 0.5) * 240), int(440 - 380 * cum)
+        x, y = int(90 + (i + 0.5) * 710 / 3), int(440 - 380 * cum)
         assert (np.abs(px[y - 1:y + 2, x - 1:x + 2] - PALETTE[1]).max(axis=2) <= 1).all(), (i, px[y, x])
 
 

@@ -95,12 +95,15 @@ def test_previous_matrix_survives_a_full_file_system(small_fs, inputs, name):
     assert leftovers(small_fs, [name]) == [], "a temporary file was left behind"
 
 
-def test_previous_picture_survives_a_full_file_system(small_fs, inputs):
-    out = small_fs / "map.png"
+@pytest.mark.parametrize("ext", ["png", "svg", "pdf"])
+def test_previous_picture_survives_a_full_file_system(small_fs, inputs, ext):
+    """PNG, SVG and PDF alike: cairo writes into memory, the tool's safe
+    writer to the file."""
+    out = small_fs / f"map.{ext}"
     np.save(inputs / "map2.npy", np.array([[0, 0], [1, 1], [2, 0.5]], np.float32))
     run("plot", "scatter", "-i", inputs / "map2.npy", "-o", out, "-q")
     before = out.read_bytes()
-    png_size(out)
+    assert before[:4] == {"png": b"\x89PNG", "svg": b"<?xm", "pdf": b"%PDF"}[ext]
     fill(small_fs)
     rng = np.random.default_rng(1)
     np.save(inputs / "map_big.npy", rng.normal(size=(5000, 2)).astype(np.float32))
@@ -108,7 +111,7 @@ def test_previous_picture_survives_a_full_file_system(small_fs, inputs):
     assert status == 1, "plot must fail when the picture cannot be written, not exit 0: " + err
     assert "No space left on device" in err
     assert out.read_bytes() == before
-    assert leftovers(small_fs, ["map.png"]) == []
+    assert leftovers(small_fs, [f"map.{ext}"]) == []
 
 
 def test_new_picture_on_a_full_file_system_leaves_nothing(small_fs, inputs):
