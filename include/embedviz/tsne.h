@@ -180,8 +180,13 @@ typedef enum ev_tsne_param {
                                    without t-SNE's factor 4, as openTSNE) */
   EV_TSNE_TRANSFORM_EXAGGERATION = 31, /* affinities times this; default
                                    1.5 */
-  EV_TSNE_TRANSFORM_MAX_GRAD_NORM = 32 /* clip each new point's gradient to
-                                   this length; default 0.25; 0 = none */
+  EV_TSNE_TRANSFORM_MAX_GRAD_NORM = 32, /* clip each new point's gradient
+                                   to this length; default 0.25; 0 = none */
+  EV_TSNE_TRANSFORM_GRID_SPACING = 33 /* 1-D and 2-D maps: node spacing of
+                                   the grid on which the map's repulsion is
+                                   tabulated once (then interpolated);
+                                   default 0.25 map units; 0 = the tree at
+                                   every step */
 } ev_tsne_param;
 
 /* Make a handle with default settings. EV_ERR_ARGUMENT if out is NULL,
@@ -283,8 +288,8 @@ EV_API ev_status ev_tsne_affinities(const ev_tsne *tsne, size_t *row_ptr,
  * ev_tsne_fit, the map's points fixed (since 1.1), as openTSNE's
  * TSNEEmbedding.transform (Policar, Strazar & Zupan 2019):
  *  1. each new row's k = floor(3 x EV_TSNE_TRANSFORM_PERPLEXITY) nearest
- *     training rows from the fit's neighbour index (the fit's metric and
- *     kNN method: exact, or approximate for large fits), and Gaussian
+ *     training rows from the neighbour index the fit kept (its metric and
+ *     method, see embedviz/knn.h), and Gaussian
  *     affinities p_j|i over them calibrated to that perplexity as the fit's
  *     (each row sums to 1; not symmetrised);
  *  2. each new point starts at the median, per coordinate, of those k
@@ -299,7 +304,12 @@ EV_API ev_status ev_tsne_affinities(const ev_tsne *tsne, size_t *row_ptr,
  *     EV_TSNE_TRANSFORM_MAX_GRAD_NORM. The new points do not act on each
  *     other, so each is placed as if it came alone. The repulsion comes
  *     from a Barnes-Hut tree over the map (EV_TSNE_THETA) for 1 to 3
- *     dimensions, from all map points for more.
+ *     dimensions, from all map points for more; for 1-D and 2-D maps the
+ *     tree's values are tabulated once on a grid of spacing
+ *     EV_TSNE_TRANSFORM_GRID_SPACING over the map and a margin (10% of its
+ *     span and 1 unit each side; the spacing grows past 2048 nodes per
+ *     axis in 2-D) and interpolated linearly (as openTSNE interpolates
+ *     its FFT grid); points outside the grid ask the tree.
  * out (m x dims, leading dimension ldo >= dims) gets the positions.
  * Deterministic: the same handle and rows give the same bits on the same
  * thread count (only the neighbour search depends on it). Progress:
@@ -311,7 +321,8 @@ EV_API ev_status ev_tsne_affinities(const ev_tsne *tsne, size_t *row_ptr,
  * EV_ERR_ARGUMENT for NULL, m = 0, d other than the training rows' width,
  * ld < d, ldo < dims, or k more than the n training rows;
  * EV_ERR_NONFINITE for NaN or Inf in x; EV_ERR_LIMIT when the work space
- * (about m x (20 k + 40 dims) bytes and the tree) would pass
+ * (about m x (20 k + 8 k dims + 32 dims + 8) bytes, the map, the tree and
+ * the grid) would pass
  * EV_TSNE_MAX_MEMORY_MB (transform fewer rows per call); EV_ERR_OVERFLOW;
  * EV_ERR_NOMEM; EV_ERR_CANCELLED. The handle's map does not change; the
  * call needs the handle to itself (it sets the index's progress callback). */

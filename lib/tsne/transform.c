@@ -66,12 +66,96 @@ static void repel_all(const double *map, size_t n, size_t dims,
   *z = s;
 }
 
+/* The fixed map's repulsion field on 1-D and 2-D maps: z and rep (as
+ * ev__bhtree_repel_one gives them) tabulated once at the nodes of a regular
+ * grid over the map and a margin, then interpolated (linearly, bilinearly)
+ * wherever a new point is; outside the grid the tree answers. */
+#define FIELD_MAX_NODES_1D ((size_t)1 << 20)
+#define FIELD_MAX_NODES_2D ((size_t)2048) /* per axis */
+
+typedef struct field {
+  size_t dims, nodes[2];
+  double lo[2], h;
+  double *val; /* per node: z, rep[0..dims) */
+} field;
+
+/* Nodes per axis and the spacing for a map with bounds lo..hi: spacing h
+ * unless that passes the node cap. */
+static void field_plan(const float *map, size_t n, size_t dims, double h,
+                       field *f) {
+  double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+  for (size_t i = 0; i < n; i++)
+    for (size_t c = 0; c < dims; c++) {
+      double v = map[i * dims + c];
+      lo[c] = v < lo[c] ? v : lo[c];
+      hi[c] = v > hi[c] ? v : hi[c];
+    }
+  size_t cap = dims == 1 ? FIELD_MAX_NODES_1D : FIELD_MAX_NODES_2D;
+  double span[2] = {0, 0}, widest = 0.0;
+  for (size_t c = 0; c < dims; c++) {
+    double margin = 1.0 + 0.1 * (hi[c] - lo[c]);
+    lo[c] -= margin, hi[c] += margin;
+    span[c] = hi[c] - lo[c];
+    widest = span[c] > widest ? span[c] : widest;
+  }
+  if (widest / h > (double)(cap - 1)) h = widest / (double)(cap - 1);
+  f->dims = dims, f->h = h;
+  for (size_t c = 0; c < 2; c++) {
+    f->lo[c] = c < dims ? lo[c] : 0.0;
+    f->nodes[c] = c < dims ? (size_t)ceil(span[c] / h) + 1 : 1;
+  }
+}
+
+static size_t field_count(const field *f) {
+  return f->nodes[0] * f->nodes[1];
+}
+
+static void field_fill(field *f, const ev__bhtree *tree, double theta) {
+  size_t count = field_count(f), dims = f->dims, per = 1 + dims;
+#pragma omp parallel for schedule(dynamic, 256)
+  for (size_t e = 0; e < count; e++) {
+    double pos[2] = {f->lo[0] + (double)(e % f->nodes[0]) * f->h,
+                     f->lo[1] + (double)(e / f->nodes[0]) * f->h};
+    double *v = f->val + e * per;
+    ev__bhtree_repel_one(tree, theta, pos, v + 1, v);
+  }
+}
+
+/* z and rep at y by interpolation; 0 when y is outside the grid. */
+static int field_at(const field *f, const double *y, double *rep, double *z) {
+  size_t dims = f->dims, per = 1 + dims, cell[2] = {0, 0};
+  double frac[2] = {0, 0};
+  for (size_t c = 0; c < dims; c++) {
+    double u = (y[c] - f->lo[c]) / f->h;
+    if (!(u >= 0.0) || u >= (double)(f->nodes[c] - 1)) return 0;
+    cell[c] = (size_t)u;
+    frac[c] = u - (double)cell[c];
+  }
+  double acc[1 + 2] = {0, 0, 0};
+  for (size_t corner = 0; corner < ((size_t)1 << dims); corner++) {
+    double w = 1.0;
+    size_t at = 0, stride = 1;
+    for (size_t c = 0; c < dims; c++) {
+      size_t up = (corner >> c) & 1;
+      w *= up ? frac[c] : 1.0 - frac[c];
+      at += (cell[c] + up) * stride;
+      stride *= f->nodes[c];
+    }
+    const double *v = f->val + at * per;
+    for (size_t q = 0; q < per; q++) acc[q] += w * v[q];
+  }
+  *z = acc[0];
+  for (size_t c = 0; c < dims; c++) rep[c] = acc[1 + c];
+  return 1;
+}
+
 typedef struct place_job {
+  const field *grid;      /* NULL: the tree at every step */
   const ev__bhtree *tree; /* NULL: repel_all */
   const double *map;
   size_t n, dims, k;
-  const int64_t *idx;
-  const double *p; /* m x k, rows sum to 1 */
+  const double *nb; /* m x k x dims: the neighbours' map positions */
+  const double *p;  /* m x k, rows sum to 1 */
   double theta, exaggeration, lr, max_grad, min_gain;
 } place_job;
 
@@ -81,11 +165,15 @@ static void step_point(const place_job *j, size_t i, double *y,
                        double *update, double *gains, double *kl) {
   size_t dims = j->dims;
   double rep[EV__TSNE_MAX_DIMS], attr[EV__TSNE_MAX_DIMS] = {0}, z;
-  if (j->tree) ev__bhtree_repel_one(j->tree, j->theta, y, rep, &z);
-  else repel_all(j->map, j->n, dims, y, rep, &z);
+  if (j->grid && field_at(j->grid, y, rep, &z)) {
+  } else if (j->tree) {
+    ev__bhtree_repel_one(j->tree, j->theta, y, rep, &z);
+  } else {
+    repel_all(j->map, j->n, dims, y, rep, &z);
+  }
   double plogw = 0.0, plogp = 0.0;
   for (size_t e = 0; e < j->k; e++) {
-    const double *yj = j->map + (size_t)j->idx[i * j->k + e] * dims;
+    const double *yj = j->nb + (i * j->k + e) * dims;
     double d[EV__TSNE_MAX_DIMS], d2 = 0.0, pij = j->p[i * j->k + e];
     for (size_t c = 0; c < dims; c++) {
       d[c] = y[c] - yj[c];
@@ -147,17 +235,23 @@ static ev_status descend(const ev_tsne *t, const place_job *j, size_t m,
 /* Work space in bytes: lists (idx 8, dist 4, p 8 per entry), the new map
  * and its update, gains and KL, the map in doubles and its tree. */
 static ev_status work_bytes(size_t m, size_t k, size_t n, size_t dims,
-                            size_t *lists, size_t *points, size_t *total) {
-  size_t map, tree, sum;
+                            const field *grid, size_t *lists, size_t *points,
+                            size_t *total) {
+  size_t map, tree, sum, nodes = 0;
   ev_status st;
-  if ((st = ev__bytes("t-SNE transform lists", m, k, 20, lists)) ||
+  if ((st = ev__bytes("t-SNE transform lists", m, k, 20 + 8 * dims,
+                      lists)) ||
       (st = ev__bytes("t-SNE transform points", m, 3 * dims + 1,
                       sizeof(double), points)) ||
       (st = ev__bytes("t-SNE map copy", n, dims, sizeof(double), &map)) ||
       (st = ev__bytes("Barnes-Hut tree", n, 40 + 8 * dims + 96, 1, &tree)))
     return st;
+  if (grid && (st = ev__bytes("t-SNE transform repulsion grid",
+                              field_count(grid), 1 + dims, sizeof(double),
+                              &nodes)))
+    return st;
   if (!ev__add(*lists, *points, &sum) || !ev__add(sum, map, &sum) ||
-      !ev__add(sum, tree, &sum))
+      !ev__add(sum, tree, &sum) || !ev__add(sum, nodes, &sum))
     return ev__fail(EV_ERR_OVERFLOW,
                     "the t-SNE transform's work space overflows size_t: "
                     "transform fewer rows per call");
@@ -166,7 +260,7 @@ static ev_status work_bytes(size_t m, size_t k, size_t n, size_t dims,
 }
 
 static ev_status place(ev_tsne *t, const float *x, size_t m, size_t d,
-                       size_t ld, size_t k, double *y) {
+                       size_t ld, size_t k, field *grid, double *y) {
   size_t n = t->n, dims = t->dims, nd;
   double metric = EV_METRIC_EUCLIDEAN;
   ev_status st = ev_knn_get(t->index, EV_KNN_METRIC, &metric);
@@ -176,12 +270,13 @@ static ev_status place(ev_tsne *t, const float *x, size_t m, size_t d,
   float *dist = ev__malloc(m * k * sizeof *dist);
   double *p = ev__malloc(m * k * sizeof *p);
   double *map = ev__malloc(n * dims * sizeof *map);
+  double *nb = ev__malloc(m * k * dims * sizeof *nb);
   double *work = ev__malloc((2 * nd + m) * sizeof *work);
   double *scratch = ev__malloc((size_t)omp_get_max_threads() * k * sizeof *scratch);
   ev__bhtree *tree = NULL;
-  if (!idx || !dist || !p || !map || !work || !scratch) {
-    st = ev__nomem("t-SNE transform", m * k * 20 + n * dims * 8 +
-                                          (2 * nd + m) * 8);
+  if (!idx || !dist || !p || !map || !nb || !work || !scratch) {
+    st = ev__nomem("t-SNE transform", m * k * (20 + 8 * dims) +
+                                          n * dims * 8 + (2 * nd + m) * 8);
     goto done;
   }
   if ((st = ev_knn_set_progress(t->index, t->progress, t->progress_user)) ||
@@ -193,20 +288,32 @@ static ev_status place(ev_tsne *t, const float *x, size_t m, size_t d,
   if (st) goto done;
   for (size_t e = 0; e < n * dims; e++) map[e] = t->y[e];
   median_start(idx, m, k, map, dims, y, scratch);
+  for (size_t e = 0; e < m * k; e++)
+    for (size_t c = 0; c < dims; c++)
+      nb[e * dims + c] = map[(size_t)idx[e] * dims + c];
   if (dims <= EV__TSNE_BH_MAX_DIMS) {
     if ((st = ev__bhtree_create(n, dims, &tree))) goto done;
     ev__bhtree_build(tree, map);
   }
-  place_job job = {.tree = tree, .map = map, .n = n, .dims = dims, .k = k,
-                   .idx = idx, .p = p, .theta = t->param[EV_TSNE_THETA],
+  if (grid) {
+    size_t bytes = field_count(grid) * (1 + dims) * sizeof *grid->val;
+    if (!(grid->val = ev__malloc(bytes))) {
+      st = ev__nomem("t-SNE transform repulsion grid", bytes);
+      goto done;
+    }
+    field_fill(grid, tree, t->param[EV_TSNE_THETA]);
+  }
+  place_job job = {.grid = grid, .tree = tree, .map = map, .n = n, .dims = dims, .k = k,
+                   .nb = nb, .p = p, .theta = t->param[EV_TSNE_THETA],
                    .exaggeration = t->param[EV_TSNE_TRANSFORM_EXAGGERATION],
                    .lr = t->param[EV_TSNE_TRANSFORM_LEARNING_RATE],
                    .max_grad = t->param[EV_TSNE_TRANSFORM_MAX_GRAD_NORM],
                    .min_gain = t->param[EV_TSNE_MIN_GAIN]};
   st = descend(t, &job, m, y, work);
 done:
+  if (grid) ev__free(grid->val), grid->val = NULL;
   ev__bhtree_free(tree);
-  ev__free(idx), ev__free(dist), ev__free(p), ev__free(map);
+  ev__free(idx), ev__free(dist), ev__free(p), ev__free(map), ev__free(nb);
   ev__free(work), ev__free(scratch);
   return st;
 }
@@ -234,8 +341,14 @@ ev_status ev_tsne_transform(ev_tsne *t, const float *x, size_t m, size_t d,
                     "%zu neighbours, more than the map's %zu points: lower "
                     "it to at most %g",
                     perp, perp, k, t->n, (double)t->n / 3.0);
+  field plan = {0}, *grid = NULL;
+  double spacing = t->param[EV_TSNE_TRANSFORM_GRID_SPACING];
+  if (t->dims <= 2 && spacing > 0.0) {
+    field_plan(t->y, t->n, t->dims, spacing, &plan);
+    grid = &plan;
+  }
   size_t lists = 0, points = 0, total = 0;
-  if ((st = work_bytes(m, k, t->n, t->dims, &lists, &points, &total)))
+  if ((st = work_bytes(m, k, t->n, t->dims, grid, &lists, &points, &total)))
     return st;
   double limit = t->param[EV_TSNE_MAX_MEMORY_MB];
   if ((double)total / 1048576.0 > limit)
@@ -248,7 +361,7 @@ ev_status ev_tsne_transform(ev_tsne *t, const float *x, size_t m, size_t d,
   if (!y) return ev__nomem("t-SNE transform map", m * t->dims * sizeof *y);
   ev__threads scope;
   ev__threads_begin(&scope, (int)t->param[EV_TSNE_THREADS]);
-  st = place(t, x, m, d, ld, k, y);
+  st = place(t, x, m, d, ld, k, grid, y);
   ev__threads_end(&scope);
   if (!st)
     for (size_t i = 0; i < m; i++)

@@ -157,7 +157,8 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   X(EV_TSNE_TRANSFORM_N_ITER, 0, 1e9, true, 250)                  \
   X(EV_TSNE_TRANSFORM_LEARNING_RATE, 0, 1e12, false, 0.1)         \
   X(EV_TSNE_TRANSFORM_EXAGGERATION, 1e-3, 1000, false, 1.5)       \
-  X(EV_TSNE_TRANSFORM_MAX_GRAD_NORM, 0, 1e300, false, 0.25)
+  X(EV_TSNE_TRANSFORM_MAX_GRAD_NORM, 0, 1e300, false, 0.25)       \
+  X(EV_TSNE_TRANSFORM_GRID_SPACING, 0, 1e6, false, 0.25)
 /* param[] has a slot for every id from 0 to the number of settings (ids
  * start at 1); tsne.c checks every id fits. */
 enum { EV__TSNE_N_PARAMS = EV__COUNT(EV__TSNE_SETTINGS) + 1 };
