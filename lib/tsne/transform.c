@@ -205,8 +205,10 @@ static void step_point(const place_job *j, size_t i, double *y,
   }
 }
 
-/* The descent: every point independent, so the same bits on any thread
- * count. */
+/* The descent. Every point is independent of the others, so each runs its
+ * iterations alone up to the next report (one parallel loop per report,
+ * not per iteration: a busy machine makes per-iteration barriers costly),
+ * and the result is the same bits on any thread count. */
 static ev_status descend(const ev_tsne *t, const place_job *j, size_t m,
                          double *y, double *work) {
   size_t dims = j->dims, nd = m * dims;
@@ -214,17 +216,20 @@ static ev_status descend(const ev_tsne *t, const place_job *j, size_t m,
   for (size_t e = 0; e < nd; e++) update[e] = 0.0, gains[e] = 1.0;
   size_t n_iter = (size_t)t->param[EV_TSNE_TRANSFORM_N_ITER];
   size_t every = (size_t)t->param[EV_TSNE_PROGRESS_EVERY];
-  for (size_t it = 0; it < n_iter; it++) {
-    int report = t->progress && (it + 1) % every == 0;
-#pragma omp parallel for schedule(dynamic, 64) if (m >= 256)
+  for (size_t it0 = 0, it1; it0 < n_iter; it0 = it1) {
+    it1 = t->progress ? (it0 / every + 1) * every : n_iter;
+    if (it1 > n_iter) it1 = n_iter;
+    int report = t->progress && it1 % every == 0;
+#pragma omp parallel for schedule(dynamic, 16) if (m >= 64)
     for (size_t i = 0; i < m; i++)
-      step_point(j, i, y + i * dims, update + i * dims, gains + i * dims,
-                 report ? kl + i : NULL);
+      for (size_t it = it0; it < it1; it++)
+        step_point(j, i, y + i * dims, update + i * dims, gains + i * dims,
+                   report && it + 1 == it1 ? kl + i : NULL);
     if (report) {
       double mean = 0.0;
       for (size_t i = 0; i < m; i++) mean += kl[i];
       ev_status st = ev__progress(t->progress, t->progress_user,
-                                  EV_STAGE_OPTIMIZE, it + 1, n_iter,
+                                  EV_STAGE_OPTIMIZE, it1, n_iter,
                                   mean / (double)m);
       if (st) return st;
     }
