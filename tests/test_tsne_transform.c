@@ -325,14 +325,23 @@ END_TEST
     suite_add_tcase(s, tc);                                                   \
   } while (0)
 
+/* The cases that fit 600-point maps, tagged "large" (left out under
+ * memcheck, tests/testutil.h); the small ones run everywhere. */
+#define ADD_LARGE(s, fn)                                                      \
+  do {                                                                        \
+    TCase *tc = tu_tcase_large(#fn, 300);                                     \
+    tcase_add_test(tc, fn);                                                   \
+    suite_add_tcase(s, tc);                                                   \
+  } while (0)
+
 static Suite *transform_suite(void) {
   Suite *s = suite_create("tsne_transform");
-  ADD(s, training_rows_land_near_their_places);
-  ADD(s, training_rows_exact_and_other_dimensions);
-  ADD(s, new_rows_land_in_their_cluster);
-  ADD(s, grid_and_tree_agree);
-  ADD(s, same_rows_same_bits);
-  ADD(s, progress_and_cancel);
+  ADD_LARGE(s, training_rows_land_near_their_places);
+  ADD_LARGE(s, training_rows_exact_and_other_dimensions);
+  ADD_LARGE(s, new_rows_land_in_their_cluster);
+  ADD_LARGE(s, grid_and_tree_agree);
+  ADD_LARGE(s, same_rows_same_bits);
+  ADD_LARGE(s, progress_and_cancel);
   ADD(s, refusals_say_why);
   ADD(s, allocation_failures_leak_nothing);
   return s;
