@@ -165,11 +165,9 @@ static void step_point(const place_job *j, size_t i, double *y,
                        double *update, double *gains, double *kl) {
   size_t dims = j->dims;
   double rep[EV__TSNE_MAX_DIMS], attr[EV__TSNE_MAX_DIMS] = {0}, z;
-  if (j->grid && field_at(j->grid, y, rep, &z)) {
-  } else if (j->tree) {
-    ev__bhtree_repel_one(j->tree, j->theta, y, rep, &z);
-  } else {
-    repel_all(j->map, j->n, dims, y, rep, &z);
+  if (!j->grid || !field_at(j->grid, y, rep, &z)) {
+    if (j->tree) ev__bhtree_repel_one(j->tree, j->theta, y, rep, &z);
+    else repel_all(j->map, j->n, dims, y, rep, &z);
   }
   double plogw = 0.0, plogp = 0.0;
   for (size_t e = 0; e < j->k; e++) {
@@ -237,8 +235,9 @@ static ev_status descend(const ev_tsne *t, const place_job *j, size_t m,
   return EV_OK;
 }
 
-/* Work space in bytes: lists (idx 8, dist 4, p 8 per entry), the new map
- * and its update, gains and KL, the map in doubles and its tree. */
+/* Work space in bytes: lists (idx 8, dist 4, p 8 and the neighbour's
+ * place 8 dims per entry), the new map and its update, gains and KL, the
+ * map in doubles, its tree and the repulsion grid. */
 static ev_status work_bytes(size_t m, size_t k, size_t n, size_t dims,
                             const field *grid, size_t *lists, size_t *points,
                             size_t *total) {
