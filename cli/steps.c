@@ -26,8 +26,10 @@ static int pca_extras(const ev_pca *p, size_t kept, size_t d, evc_mat *ratio, ev
   return rc;
 }
 
-int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *scores, evc_mat *ratio,
-                evc_mat *components) {
+/* evc_pca_run, and when extra is not NULL the same projection of its rows
+ * into extra_scores (extra->rows x kept). */
+static int pca_run(const evc_mat *x, const evc_mat *extra, size_t k, long seed, long threads, evc_mat *scores,
+                   evc_mat *extra_scores, evc_mat *ratio, evc_mat *components) {
   ev_pca *p = NULL;
   ev_status st;
   size_t kept = 0;
@@ -46,10 +48,20 @@ int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *sc
     rc = 1;
   else if ((st = ev_pca_transform(p, x->f, x->rows, x->cols, x->cols, scores->f, kept)))
     rc = evc_lib_err("PCA transform", st);
+  else if (extra && evc_mat_alloc_f(extra_scores, extra->rows, kept))
+    rc = 1;
+  else if (extra && (st = ev_pca_transform(p, extra->f, extra->rows, extra->cols, extra->cols, extra_scores->f,
+                                           kept)))
+    rc = evc_lib_err("PCA transform of the --transform rows", st);
   if (!rc) rc = pca_extras(p, kept, x->cols, ratio, components);
   evc_progress_done();
   ev_pca_free(p);
   return rc;
+}
+
+int evc_pca_run(const evc_mat *x, size_t k, long seed, long threads, evc_mat *scores, evc_mat *ratio,
+                evc_mat *components) {
+  return pca_run(x, NULL, k, seed, threads, scores, NULL, ratio, components);
 }
 
 /* ---- t-SNE ---------------------------------------------------------------- */
@@ -78,12 +90,22 @@ static ev_status tsne_configure(ev_tsne *t, const evc_tsne_opts *o, const char *
 
 /* PCA to k components first (the usual t-SNE recipe), then t-SNE. */
 int evc_tsne_run(const evc_tsne_opts *o, const char *label, const evc_mat *x, evc_mat *map, double *kl) {
-  evc_mat reduced = {0};
-  const evc_mat *in = x;
+  return evc_tsne_run_transform(o, label, x, NULL, map, NULL, kl);
+}
+
+int evc_tsne_run_transform(const evc_tsne_opts *o, const char *label, const evc_mat *x, const evc_mat *tx,
+                           evc_mat *map, evc_mat *tmap, double *kl) {
+  evc_mat reduced = {0}, treduced = {0};
+  const evc_mat *in = x, *tin = tx;
   long k = o->pca < 0 ? (x->cols > 50 ? 50 : 0) : o->pca;
+  if (tx && tx->cols != x->cols)
+    return evc_err("the --transform rows have %zu columns but the input has %zu: give rows of the input's width",
+                   tx->cols, x->cols);
   if (k > 0 && (size_t)k < x->cols) {
-    if (evc_pca_run(x, (size_t)k, (long)o->seed, (long)o->threads, &reduced, NULL, NULL)) return 1;
+    if (pca_run(x, tx, (size_t)k, (long)o->seed, (long)o->threads, &reduced, tx ? &treduced : NULL, NULL, NULL))
+      return 1;
     in = &reduced;
+    if (tx) tin = &treduced;
   }
   ev_tsne *t = NULL;
   ev_status st;
@@ -94,9 +116,17 @@ int evc_tsne_run(const evc_tsne_opts *o, const char *label, const evc_mat *x, ev
   else if ((st = ev_tsne_embedding(t, map->f, (size_t)o->dims))) rc = evc_lib_err("reading the t-SNE map", st);
   else if (kl && (st = ev_tsne_kl_divergence(t, kl))) rc = evc_lib_err("t-SNE", st);
   evc_progress_done();
+  if (!rc && tin) {
+    if (evc_mat_alloc_f(tmap, tin->rows, (size_t)o->dims)) rc = 1;
+    else if ((st = ev_tsne_transform(t, tin->f, tin->rows, tin->cols, tin->cols, tmap->f, (size_t)o->dims)))
+      rc = evc_lib_err("placing the --transform rows", st);
+    evc_progress_done();
+    if (rc) evc_mat_free(tmap);
+  }
   if (rc) evc_mat_free(map);
   ev_tsne_free(t);
   evc_mat_free(&reduced);
+  evc_mat_free(&treduced);
   return rc;
 }
 

@@ -36,6 +36,11 @@ void evc_tsne_defaults(evc_tsne_opts *o);
  * x is wider; kl (may be NULL) gets the final KL divergence. label names
  * the work in progress lines. */
 int evc_tsne_run(const evc_tsne_opts *o, const char *label, const evc_mat *x, evc_mat *map, double *kl);
+/* As evc_tsne_run, then the rows of tx (unless NULL; x's width, reduced by
+ * the same PCA) placed on the map by ev_tsne_transform: tmap (tx->rows x
+ * dims, allocated). */
+int evc_tsne_run_transform(const evc_tsne_opts *o, const char *label, const evc_mat *x, const evc_mat *tx,
+                           evc_mat *map, evc_mat *tmap, double *kl);
 
 /* ---- neighbours ----------------------------------------------------------- */
 

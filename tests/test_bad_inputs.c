@@ -527,6 +527,50 @@ static void tsne_input_rows(ev_tsne *t) {
       ev_tsne_fit_affinities(t, 3, rp, ci, va_zero));
 }
 
+/* t is fitted on 20 rows of 4 columns of x (perplexity 5, exact). */
+static void tsne_transform_rows(ev_tsne *t, const float *x, const float *xn,
+                                const float *xi, float *out) {
+  BAD("ev_tsne_transform", EV_ERR_ARGUMENT, "x NULL",
+      ev_tsne_transform(t, NULL, 5, 4, 4, out, 2));
+  BAD("ev_tsne_transform", EV_ERR_ARGUMENT, "m = 0",
+      ev_tsne_transform(t, x, 0, 4, 4, out, 2));
+  BAD("ev_tsne_transform", EV_ERR_ARGUMENT, "d = 3, fitted on 4 columns",
+      ev_tsne_transform(t, x, 5, 3, 4, out, 2));
+  BAD("ev_tsne_transform", EV_ERR_ARGUMENT, "ld = 3 < d = 4",
+      ev_tsne_transform(t, x, 5, 4, 3, out, 2));
+  BAD("ev_tsne_transform", EV_ERR_NONFINITE, "NaN in x",
+      ev_tsne_transform(t, xn, 20, 4, 4, out, 2));
+  BAD("ev_tsne_transform", EV_ERR_NONFINITE, "Inf in x",
+      ev_tsne_transform(t, xi, 20, 4, 4, out, 2));
+  BAD("ev_tsne_transform", EV_ERR_ARGUMENT, "out NULL",
+      ev_tsne_transform(t, x, 5, 4, 4, NULL, 2));
+  BAD("ev_tsne_transform", EV_ERR_ARGUMENT, "ldo = 1 < dims = 2",
+      ev_tsne_transform(t, x, 5, 4, 4, out, 1));
+  BAD("ev_tsne_transform", EV_ERR_OVERFLOW, "m = SIZE_MAX/4 + 1",
+      ev_tsne_transform(t, x, HUGE_N, 4, 4, out, 2));
+  ev_tsne_set(t, EV_TSNE_TRANSFORM_PERPLEXITY, 7);
+  BAD("ev_tsne_transform", EV_ERR_ARGUMENT,
+      "transform perplexity 7: 21 neighbours of 20 points",
+      ev_tsne_transform(t, x, 5, 4, 4, out, 2));
+  ev_tsne_set(t, EV_TSNE_TRANSFORM_PERPLEXITY, 5);
+  BAD("ev_tsne_set", EV_ERR_ARGUMENT, "EV_TSNE_KEEP_INDEX = 2",
+      ev_tsne_set(t, EV_TSNE_KEEP_INDEX, 2));
+  BAD("ev_tsne_set", EV_ERR_ARGUMENT, "EV_TSNE_TRANSFORM_PERPLEXITY = 0.5",
+      ev_tsne_set(t, EV_TSNE_TRANSFORM_PERPLEXITY, 0.5));
+  BAD("ev_tsne_set", EV_ERR_ARGUMENT, "EV_TSNE_TRANSFORM_LEARNING_RATE = -1",
+      ev_tsne_set(t, EV_TSNE_TRANSFORM_LEARNING_RATE, -1));
+  ev_tsne_set(t, EV_TSNE_KEEP_INDEX, 0);
+  ev_tsne_fit(t, x, 20, 4, 4);
+  BAD("ev_tsne_transform", EV_ERR_STATE, "fitted with EV_TSNE_KEEP_INDEX 0",
+      ev_tsne_transform(t, x, 5, 4, 4, out, 2));
+  ev_tsne_set(t, EV_TSNE_KEEP_INDEX, 1);
+  float d[16] = {0, 1, 2, 3, 1, 0, 1, 2, 2, 1, 0, 1, 3, 2, 1, 0};
+  ev_tsne_set(t, EV_TSNE_PERPLEXITY, 1);
+  ev_tsne_fit_distances(t, d, 4, 4);
+  BAD("ev_tsne_transform", EV_ERR_STATE, "fitted from distances",
+      ev_tsne_transform(t, x, 5, 4, 4, out, 2));
+}
+
 static void tsne_rows(void) {
   section = "t-SNE (embedviz/tsne.h)";
   ev_tsne *t = NULL;
@@ -584,6 +628,10 @@ static void tsne_rows(void) {
       ev_tsne_affinities(t, NULL, NULL, NULL, &nnz));
   BAD("ev_tsne_size", EV_ERR_ARGUMENT, "handle NULL",
       ev_tsne_size(NULL, &nnz, &nnz));
+  BAD("ev_tsne_transform", EV_ERR_ARGUMENT, "handle NULL",
+      ev_tsne_transform(NULL, x, 5, 4, 4, out, 2));
+  BAD("ev_tsne_transform", EV_ERR_STATE, "before a fit",
+      ev_tsne_transform(t, x, 5, 4, 4, out, 2));
   ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_EXACT);
   tsne_fit_rows(t, x, xn, xi);
   tsne_input_rows(t);
@@ -604,6 +652,7 @@ static void tsne_rows(void) {
   size_t small = 4;
   BAD("ev_tsne_affinities", EV_ERR_ARGUMENT, "*nnz = 4, too small",
       ev_tsne_affinities(t, rp, ci, va, &small));
+  tsne_transform_rows(t, x, xn, xi, out);
   ev_tsne_free(t);
   free(x);
   free(xn);

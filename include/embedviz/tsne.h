@@ -161,9 +161,32 @@ typedef enum ev_tsne_param {
                                    (since 1.1) */
   EV_TSNE_FFT_MIN_INTERVALS = 25, /* FFT: at least this many intervals per
                                    axis; default 50 (since 1.1) */
-  EV_TSNE_FFT_INTERVAL_WIDTH = 26 /* FFT: beyond that, one interval per
+  EV_TSNE_FFT_INTERVAL_WIDTH = 26, /* FFT: beyond that, one interval per
                                    this much of the map's span; default 1
                                    (since 1.1) */
+  /* ev_tsne_transform's settings (since 1.1); openTSNE's defaults */
+  EV_TSNE_KEEP_INDEX = 27,      /* 1 (default): a fit from rows keeps the
+                                   training rows' neighbour index (a copy
+                                   of the n x d rows, plus the approximate
+                                   method's graph) for ev_tsne_transform;
+                                   0: it is freed after the affinities */
+  EV_TSNE_TRANSFORM_PERPLEXITY = 28, /* perplexity of a new row's affinities
+                                   to the map's points, over its
+                                   floor(3 x this) nearest training rows;
+                                   default 5 */
+  EV_TSNE_TRANSFORM_N_ITER = 29, /* iterations moving the new points;
+                                   default 250 */
+  EV_TSNE_TRANSFORM_LEARNING_RATE = 30, /* default 0.1 (on the gradient
+                                   without t-SNE's factor 4, as openTSNE) */
+  EV_TSNE_TRANSFORM_EXAGGERATION = 31, /* affinities times this; default
+                                   1.5 */
+  EV_TSNE_TRANSFORM_MAX_GRAD_NORM = 32, /* clip each new point's gradient
+                                   to this length; default 0.25; 0 = none */
+  EV_TSNE_TRANSFORM_GRID_SPACING = 33 /* 1-D and 2-D maps: node spacing of
+                                   the grid on which the map's repulsion is
+                                   tabulated once (then interpolated);
+                                   default 0.25 map units; 0 = the tree at
+                                   every step */
 } ev_tsne_param;
 
 /* Make a handle with default settings. EV_ERR_ARGUMENT if out is NULL,
@@ -260,6 +283,52 @@ EV_API ev_status ev_tsne_n_iter(const ev_tsne *tsne, size_t *n_iter);
 EV_API ev_status ev_tsne_affinities(const ev_tsne *tsne, size_t *row_ptr,
                                     int64_t *col_idx, float *values,
                                     size_t *nnz);
+
+/* Place m new rows (m x d, leading dimension ld) on the map of the last
+ * ev_tsne_fit, the map's points fixed (since 1.1), as openTSNE's
+ * TSNEEmbedding.transform (Policar, Strazar & Zupan 2019):
+ *  1. each new row's k = floor(3 x EV_TSNE_TRANSFORM_PERPLEXITY) nearest
+ *     training rows from the neighbour index the fit kept (its metric and
+ *     method, see embedviz/knn.h), and Gaussian
+ *     affinities p_j|i over them calibrated to that perplexity as the fit's
+ *     (each row sums to 1; not symmetrised);
+ *  2. each new point starts at the median, per coordinate, of those k
+ *     neighbours' map positions;
+ *  3. EV_TSNE_TRANSFORM_N_ITER steps of gradient descent (momentum 0.8,
+ *     the fit's adaptive gains and EV_TSNE_MIN_GAIN, learning rate
+ *     EV_TSNE_TRANSFORM_LEARNING_RATE) on each new point's own
+ *     KL(p_.|i || q_.|i), q_j|i = w_ij / sum_l w_il over the map's points,
+ *     w = 1 / (1 + d^2): the gradient
+ *       e sum_j p_j|i w_ij (y_i - y_j) - sum_j w_ij^2 (y_i - y_j) / sum_j w_ij
+ *     with e = EV_TSNE_TRANSFORM_EXAGGERATION, shortened to at most
+ *     EV_TSNE_TRANSFORM_MAX_GRAD_NORM. The new points do not act on each
+ *     other, so each is placed as if it came alone. The repulsion comes
+ *     from a Barnes-Hut tree over the map (EV_TSNE_THETA) for 1 to 3
+ *     dimensions, from all map points for more; for 1-D and 2-D maps the
+ *     tree's values are tabulated once on a grid of spacing
+ *     EV_TSNE_TRANSFORM_GRID_SPACING over the map and a margin (10% of its
+ *     span and 1 unit each side; the spacing grows past 2048 nodes per
+ *     axis in 2-D) and interpolated linearly (as openTSNE interpolates
+ *     its FFT grid); points outside the grid ask the tree.
+ * out (m x dims, leading dimension ldo >= dims) gets the positions.
+ * Deterministic: the same handle and rows give the same bits on the same
+ * thread count (only the neighbour search depends on it). Progress:
+ * EV_STAGE_KNN, EV_STAGE_AFFINITIES, then EV_STAGE_OPTIMIZE every
+ * EV_TSNE_PROGRESS_EVERY iterations with value = the new points' mean KL
+ * divergence; a cancel returns EV_ERR_CANCELLED with out untouched.
+ * EV_ERR_STATE before a fit, after a fit from distances or affinities (no
+ * rows to search) or with EV_TSNE_KEEP_INDEX 0 at the fit;
+ * EV_ERR_ARGUMENT for NULL, m = 0, d other than the training rows' width,
+ * ld < d, ldo < dims, or k more than the n training rows;
+ * EV_ERR_NONFINITE for NaN or Inf in x; EV_ERR_LIMIT when the work space
+ * (about m x (20 k + 8 k dims + 32 dims + 8) bytes, the map, the tree and
+ * the grid) would pass
+ * EV_TSNE_MAX_MEMORY_MB (transform fewer rows per call); EV_ERR_OVERFLOW;
+ * EV_ERR_NOMEM; EV_ERR_CANCELLED. The handle's map does not change; the
+ * call needs the handle to itself (it sets the index's progress callback). */
+EV_API ev_status ev_tsne_transform(ev_tsne *tsne, const float *x, size_t m,
+                                   size_t d, size_t ld, float *out,
+                                   size_t ldo);
 
 #ifdef __cplusplus
 }

@@ -206,9 +206,8 @@ void ev__bhtree_build(ev__bhtree *t, const double *y) {
 /* ---- traversal ---- */
 
 static inline __attribute__((always_inline)) void
-repel_point(const ev__bhtree *t, size_t s, double theta2, const size_t D,
-            double *f, double *zout) {
-  const double *yi = t->pos + s * D;
+repel_point(const ev__bhtree *t, const double *yi, size_t s, double theta2,
+            const size_t D, double *f, double *zout) {
   const bh_node *node = t->node;
   double z = 0.0, acc[EV__TSNE_BH_MAX_DIMS] = {0};
   size_t nn = t->n_nodes;
@@ -256,8 +255,18 @@ void ev__bhtree_repulsion(const ev__bhtree *t, double theta, double *rep,
 #pragma omp for schedule(dynamic, 128) nowait
   for (size_t s = 0; s < n; s++) {
     size_t i = t->order[s];
-    if (dims == 2) repel_point(t, s, theta2, 2, rep + i * 2, z + i);
-    else if (dims == 3) repel_point(t, s, theta2, 3, rep + i * 3, z + i);
-    else repel_point(t, s, theta2, 1, rep + i, z + i);
+    const double *yi = t->pos + s * dims;
+    if (dims == 2) repel_point(t, yi, s, theta2, 2, rep + i * 2, z + i);
+    else if (dims == 3) repel_point(t, yi, s, theta2, 3, rep + i * 3, z + i);
+    else repel_point(t, yi, s, theta2, 1, rep + i, z + i);
   }
+}
+
+/* s = SIZE_MAX: no node holds the point, no leaf point is skipped. */
+void ev__bhtree_repel_one(const ev__bhtree *t, double theta, const double *yi,
+                          double *rep, double *z) {
+  double theta2 = theta * theta;
+  if (t->dims == 2) repel_point(t, yi, SIZE_MAX, theta2, 2, rep, z);
+  else if (t->dims == 3) repel_point(t, yi, SIZE_MAX, theta2, 3, rep, z);
+  else repel_point(t, yi, SIZE_MAX, theta2, 1, rep, z);
 }

@@ -225,17 +225,25 @@ static void options(const ev_tsne *t, int method, ev__tsne_opt *o) {
   o->n_iter_without_progress = (size_t)p[EV_TSNE_N_ITER_WITHOUT_PROGRESS];
 }
 
-/* Replace the handle's result with this one (the map in floats). */
-static ev_status keep(ev_tsne *t, ev__csr *p, const double *y, size_t n,
-                      size_t dims, size_t iters, double kl) {
+/* Replace the handle's result with this one (the map in floats), and the
+ * neighbour index with *index (taken: set to NULL). */
+static ev_status keep(ev_tsne *t, const ev__source *src, ev__csr *p,
+                      const double *y, size_t n, size_t dims, size_t iters,
+                      double kl, ev_knn **index) {
   float *yf = ev__malloc(n * dims * sizeof *yf);
   if (!yf) return ev__nomem("t-SNE map", n * dims * sizeof *yf);
   for (size_t e = 0; e < n * dims; e++) yf[e] = (float)y[e];
   ev__free(t->y);
   ev__csr_free(&t->p);
+  ev_knn_free(t->index);
   t->y = yf;
   t->p = *p;
   memset(p, 0, sizeof *p);
+  t->index = *index;
+  *index = NULL;
+  t->index_absent = t->index                       ? EV__INDEX_KEPT
+                    : src->kind != EV__SOURCE_ROWS ? EV__INDEX_NOT_ROWS
+                                                   : EV__INDEX_NOT_KEPT;
   t->n = n, t->dims = dims, t->n_iter = iters, t->kl = kl;
   t->fitted = 1;
   return EV_OK;
@@ -247,21 +255,34 @@ static ev_status run(ev_tsne *t, const ev__source *src, int method,
   size_t n = src->n, iters = 0, bytes;
   ev__csr p = {0};
   double kl = NAN, *y = NULL;
+  ev_knn *index = NULL;
+  ev__source s = *src;
+  if (s.kind == EV__SOURCE_ROWS && t->param[EV_TSNE_KEEP_INDEX] != 0.0)
+    s.keep_index = &index;
   ev_status st = ev__bytes("t-SNE map", n, dims, sizeof(double), &bytes);
   if (st) return st;
   if (!(y = ev__malloc(bytes))) return ev__nomem("t-SNE map", bytes);
-  if ((st = ev__tsne_source_affinities(src, exact, &p))) goto done;
+  if ((st = ev__tsne_source_affinities(&s, exact, &p))) goto done;
+  /* The exact method computes its distances without an index: build one
+   * for ev_tsne_transform (without progress calls, so the stages stay as
+   * documented). */
+  if (s.keep_index && !index) {
+    ev__source quiet = s;
+    quiet.cb = NULL;
+    if ((st = ev__tsne_make_index(&quiet, &index))) goto done;
+  }
   if ((st = initialise(t, src, y, dims))) goto done;
   ev__tsne_opt o;
   options(t, method, &o);
   st = ev__tsne_optimize(&p, y, dims, &o, src->cb, src->user, &iters, &kl);
   if (st == EV_OK || st == EV_ERR_CANCELLED) {
-    ev_status kept = keep(t, &p, y, n, dims, iters, kl);
+    ev_status kept = keep(t, src, &p, y, n, dims, iters, kl, &index);
     if (kept) st = kept;
   }
 done:
   ev__csr_free(&p);
   ev__free(y);
+  ev_knn_free(index);
   return st;
 }
 

@@ -11,7 +11,7 @@
 
 /* ---- rows ---- */
 
-static ev_status make_index(const ev__source *src, ev_knn **out) {
+ev_status ev__tsne_make_index(const ev__source *src, ev_knn **out) {
   ev_knn *index = NULL;
   ev_status st = ev_knn_create(&index);
   if (!st) st = ev_knn_set(index, EV_KNN_METRIC, src->metric);
@@ -33,13 +33,14 @@ typedef ev_status (*neighbours_fn)(const ev__source *src, size_t k,
                                    int64_t *idx, float *dist,
                                    double *scratch);
 
-/* Rows: the kNN index's self query. */
+/* Rows: the kNN index's self query; the index handed over when asked. */
 static ev_status rows_neighbours(const ev__source *src, size_t k,
                                  int64_t *idx, float *dist, double *scratch) {
   ev_knn *index = NULL;
-  ev_status st = make_index(src, &index);
+  ev_status st = ev__tsne_make_index(src, &index);
   if (!st) st = ev_knn_query_self(index, k, idx, k, dist, k);
-  ev_knn_free(index);
+  if (!st && src->keep_index) *src->keep_index = index;
+  else ev_knn_free(index);
   return st;
 }
 

@@ -22,7 +22,12 @@ typedef struct ev__source {
   int metric, threads;
   ev_progress_fn cb;
   void *user;
+  ev_knn **keep_index; /* rows: not NULL = hand the neighbour index over
+                          here (NULL when none was built) */
 } ev__source;
+
+/* The kNN index over a rows source's rows, by its metric and threads. */
+ev_status ev__tsne_make_index(const ev__source *src, ev_knn **out);
 
 /* The symmetric P of a source: exact = all other rows, else the
  * floor(3 perplexity) nearest. Sizes already checked by the caller. */

@@ -24,6 +24,7 @@ void ev_tsne_free(ev_tsne *t) {
   ev__free(t->given);
   ev__free(t->y);
   ev__csr_free(&t->p);
+  ev_knn_free(t->index);
   ev__free(t);
 }
 

@@ -151,7 +151,14 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   X(EV_TSNE_MAX_STEP_NORM, 0, 1e300, false, 0)                    \
   X(EV_TSNE_FFT_INTERPOLATION_POINTS, 1, EV__TSNE_FFT_MAX_POINTS, true, 3) \
   X(EV_TSNE_FFT_MIN_INTERVALS, 1, 10000, true, 50)                \
-  X(EV_TSNE_FFT_INTERVAL_WIDTH, 1e-3, 1e3, false, 1)
+  X(EV_TSNE_FFT_INTERVAL_WIDTH, 1e-3, 1e3, false, 1)               \
+  X(EV_TSNE_KEEP_INDEX, 0, 1, true, 1)                            \
+  X(EV_TSNE_TRANSFORM_PERPLEXITY, 1, 1e9, false, 5)               \
+  X(EV_TSNE_TRANSFORM_N_ITER, 0, 1e9, true, 250)                  \
+  X(EV_TSNE_TRANSFORM_LEARNING_RATE, 0, 1e12, false, 0.1)         \
+  X(EV_TSNE_TRANSFORM_EXAGGERATION, 1e-3, 1000, false, 1.5)       \
+  X(EV_TSNE_TRANSFORM_MAX_GRAD_NORM, 0, 1e300, false, 0.25)       \
+  X(EV_TSNE_TRANSFORM_GRID_SPACING, 0, 1e6, false, 0.25)
 /* param[] has a slot for every id from 0 to the number of settings (ids
  * start at 1); tsne.c checks every id fits. */
 enum { EV__TSNE_N_PARAMS = EV__COUNT(EV__TSNE_SETTINGS) + 1 };
@@ -168,7 +175,24 @@ struct ev_tsne {
   double kl;
   float *y;
   ev__csr p;
+  /* for ev_tsne_transform: the training rows' neighbour index (NULL when
+   * the fit was not from rows or EV_TSNE_KEEP_INDEX was 0) and why not */
+  ev_knn *index;
+  int index_absent; /* an ev__index_absent */
 };
+
+/* Why a fitted handle has no neighbour index. */
+enum ev__index_absent {
+  EV__INDEX_KEPT = 0,
+  EV__INDEX_NOT_ROWS = 1,   /* ev_tsne_fit_distances / _affinities */
+  EV__INDEX_NOT_KEPT = 2    /* EV_TSNE_KEEP_INDEX was 0 */
+};
+
+/* The repulsion rep (dims values) and z, as ev__bhtree_repulsion, on a
+ * point yi that is not in the tree, from all the tree's points
+ * (ev_tsne_transform). Reads the tree only: any thread. */
+void ev__bhtree_repel_one(const ev__bhtree *t, double theta, const double *yi,
+                          double *rep, double *z);
 
 /* ---- optimiser (optimize.c) ---- */
 

@@ -1,6 +1,7 @@
 """TSNE with scikit-learn's names and shapes over libembedviz's ev_tsne."""
 import ctypes
 import numbers
+import warnings
 
 import numpy as np
 
@@ -24,6 +25,8 @@ _lib.register({
     "ev_tsne_embedding": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]),
     "ev_tsne_kl_divergence": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_double)]),
     "ev_tsne_n_iter": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t)]),
+    "ev_tsne_transform": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3
+                          + [ctypes.c_void_p, ctypes.c_size_t]),
 })
 
 # ev_tsne_param values (tsne.h).
@@ -42,6 +45,13 @@ _METHODS = {"auto": 0, "exact": 1, "barnes_hut": 2, "fft": 3}
 # Settings of libembedviz 1.1 (not every library this binding loads has them).
 _LEARNING_RATE_RULE = 21
 _LR_AUTO = 0
+(_TRANSFORM_PERPLEXITY, _TRANSFORM_N_ITER, _TRANSFORM_LEARNING_RATE,
+ _TRANSFORM_EXAGGERATION, _TRANSFORM_MAX_GRAD_NORM) = range(28, 33)
+_NAMES.update({_TRANSFORM_PERPLEXITY: "transform(perplexity=)",
+               _TRANSFORM_N_ITER: "transform(n_iter=)",
+               _TRANSFORM_LEARNING_RATE: "transform(learning_rate=)",
+               _TRANSFORM_EXAGGERATION: "transform(exaggeration=)",
+               _TRANSFORM_MAX_GRAD_NORM: "transform(max_grad_norm=)"})
 _INIT_PCA, _INIT_RANDOM, _INIT_GIVEN = 0, 1, 2
 
 
@@ -240,6 +250,10 @@ class TSNE(Estimator):
             _progress.run(call, h.set_progress, h.ptr, progress)
             self._read(h)
         progress.end(self)
+        # The training rows, for a transform after unpickling (_restore_handle);
+        # as UMAP's _raw_data.
+        self._fit_X = (None if self.metric == "precomputed"
+                       else np.ascontiguousarray(a, dtype=np.float32))
         self.n_features_in_ = d
         if self.learning_rate != "auto":
             self.learning_rate_ = float(self.learning_rate)
@@ -316,6 +330,118 @@ class TSNE(Estimator):
         """
         return self.fit(X).embedding_
 
+    def transform(self, X, *, perplexity=5.0, n_iter=250, learning_rate=0.1,
+                  exaggeration=1.5, max_grad_norm=0.25):
+        """Place new rows on the fitted map, the map's points fixed.
+
+        As openTSNE's ``TSNEEmbedding.transform`` (Policar et al. 2019), with
+        its defaults: each new row's affinities to its floor(3 perplexity)
+        nearest training rows, a start at the median of their map
+        positions, then ``n_iter`` steps of gradient descent in which only
+        the new points move and do not act on each other (so a row's place
+        does not depend on the other rows passed with it). scikit-learn's
+        TSNE has no transform. Needs a fit on rows by this object (not
+        ``metric="precomputed"``, not one loaded from a pickle, which keeps
+        the map but not the training rows).
+
+        Parameters
+        ----------
+        X : array-like of shape (m, n_features)
+            New rows, of the training rows' width.
+        perplexity : float, default 5.0
+        n_iter : int, default 250
+            0 returns the median starts.
+        learning_rate : float, default 0.1
+        exaggeration : float, default 1.5
+        max_grad_norm : float, default 0.25
+            Each point's gradient is shortened to this length (0: never).
+
+        Returns
+        -------
+        X_new : ndarray of shape (m, n_components), float32
+
+        Raises
+        ------
+        NotFittedError
+            Before fit, after a fit on distances, or after loading from a
+            pickle.
+        EmbedvizValueError
+            Rows of another width; 3 x perplexity more than the training
+            rows.
+        NonFiniteError
+            X holds NaN or Inf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from embedviz import TSNE
+        >>> X = np.random.default_rng(0).normal(size=(90, 5))
+        >>> tsne = TSNE(perplexity=10, max_iter=250).fit(X)
+        >>> tsne.transform(X[:4]).shape
+        (4, 2)
+        """
+        if not hasattr(self, "embedding_"):
+            raise _errors.NotFittedError(
+                "This TSNE instance is not fitted yet: call fit before transform",
+                status=_errors.ERR_STATE, status_name="EV_ERR_STATE")
+        if getattr(self, "_fit_X", None) is None:
+            raise _errors.NotFittedError(
+                "this TSNE was fitted on distances (metric='precomputed'), so there are "
+                "no training rows to search: fit it on rows to transform new rows",
+                status=_errors.ERR_STATE, status_name="EV_ERR_STATE")
+        a, ptr, m, d, ld = _arrays.as_matrix(X, "X")
+        _arrays.check_no_inf(a, "x")
+        if self._handle is None:
+            self._restore_handle()
+        h = self._handle
+        n_train = self.embedding_.shape[0]
+        if 3 * perplexity > n_train and n_train >= 3:
+            # openTSNE's rule: the perplexity lowered to what the map allows
+            warnings.warn("transform perplexity %g needs %d neighbours, more than the "
+                          "%d training rows: using %g" % (perplexity, int(3 * perplexity),
+                                                          n_train, n_train / 3.0))
+            perplexity = n_train / 3.0
+        dims = self.embedding_.shape[1]
+        out, po = _arrays.empty((m, dims))
+        bar = _progress.resolve(self.progress, self.verbose)
+        with h.lock:
+            h.set(_TRANSFORM_PERPLEXITY, perplexity)
+            h.set(_TRANSFORM_N_ITER, n_iter)
+            h.set(_TRANSFORM_LEARNING_RATE, learning_rate)
+            h.set(_TRANSFORM_EXAGGERATION, exaggeration)
+            h.set(_TRANSFORM_MAX_GRAD_NORM, max_grad_norm)
+            _progress.run(lambda: h.lib.ev_tsne_transform(h.ptr, ptr, m, d, ld, po, dims),
+                          h.set_progress, h.ptr, bar)
+        return out
+
+    def _more_tags(self):
+        # scikit-learn's transformer checks assume fit(X).transform(X) equals
+        # fit_transform(X); a t-SNE transform places rows on the fixed map
+        # (openTSNE's transform behaves the same), so training rows land
+        # near, not on, their own places (tests/test_tsne_transform.c
+        # bounds how near). The map is float32 whatever the input.
+        why = ("t-SNE's transform places rows on the fitted map; it does not "
+               "reproduce fit_transform's map")
+        return {"preserves_dtype": [np.float32],
+                "_xfail_checks": {"check_transformer_general": why,
+                                  "check_transformer_data_not_an_array": why}}
+
+    # ---- pickling ----
+    def _restore_handle(self):
+        """A TSNE loaded from a pickle keeps embedding_ and _fit_X; its
+        native handle (the training rows' index, for transform) is rebuilt by
+        a fit of _fit_X that starts at embedding_ and runs no iteration, so
+        the map stays the pickled one."""
+        h = Handle("tsne", _NAMES)
+        x = self._fit_X
+        y = np.ascontiguousarray(self.embedding_, dtype=np.float32)
+        with h.lock:
+            self._configure(h, x.shape[0])
+            h.call("set_init", y.ctypes.data, y.shape[0], y.shape[1], y.shape[1])
+            h.set(_INIT, _INIT_GIVEN)
+            h.set(_N_ITER, 0)
+            h.call("fit", x.ctypes.data, x.shape[0], x.shape[1], x.shape[1])
+        self._handle = h
 
 
 class _Reports(_progress.Closing):
