@@ -26,8 +26,12 @@ done
 for i in "${order[@]}"; do
   t=${args[$i]}
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
-  ( s=$(date +%s.%N); "${wrapper[@]}" "$t" > "$tmp/$i.out" 2>&1; echo $? > "$tmp/$i.rc"
-    echo "$(date +%s.%N) $s" | awk '{printf "%.1f\n", $1 - $2}' > "$tmp/$i.time" ) &
+  # wall, user and system seconds of the program (its forked tests and
+  # threads included): on a shared machine the CPU time is the steadier.
+  ( TIMEFORMAT='%R %U %S'
+    { time { CK_XML_LOG_FILE_NAME="$tmp/$i.xml" "${wrapper[@]}" "$t" > "$tmp/$i.out" 2>&1
+             echo $? > "$tmp/$i.rc"; }; } \
+      2> "$tmp/$i.time" ) &
 done
 wait
 i=0
@@ -45,11 +49,26 @@ for t in "$@"; do
 done
 # Check counts an allowed skip (a test that returned) as a pass: say so.
 echo "C tests: $((checks - fails - ${#skipped[@]})) passed, $fails failed${skipped[*]:+, ${#skipped[@]} skipped (allowed)}"
-# Each program's wall time, slowest first: where this part's time goes.
+# Each program's wall and CPU (user + system) time, slowest first: where
+# this part's time goes.
 i=0
-for t in "$@"; do echo "$(cat "$tmp/$i.time") s $(basename "$t")"; i=$((i + 1)); done |
-  sort -rn | head -n 8 | tr '\n' ';' | sed 's/;$//; s/;/, /g; s/^/slowest programs: /'
+for t in "$@"; do
+  read -r w u sy < "$tmp/$i.time"
+  awk -v w="$w" -v c="$u + $sy" -v n="$(basename "$t")" \
+    'BEGIN { split(c, a, " + "); printf "%.1f s (CPU %.1f s) %s\n", w, a[1] + a[2], n }'
+  i=$((i + 1))
+done > "$tmp/times"
+sort -rn "$tmp/times" | head -n 8 | tr '\n' ';' | sed 's/;$//; s/;/, /g; s/^/slowest programs: /'
 echo
+# The slowest test cases (Check's XML log: each test's wall seconds).
+i=0
+for t in "$@"; do
+  [ -f "$tmp/$i.xml" ] && sed -n 's/.*<id>\(.*\)<\/id>.*/\1/p; s/.*<duration>\(.*\)<\/duration>.*/\1/p' \
+    "$tmp/$i.xml" | paste - - | awk -v n="$(basename "$t")" 'NF == 2 { printf "%.1f s %s:%s\n", $2, n, $1 }'
+  i=$((i + 1))
+done | sort -rn | head -n 10 | tr '\n' ';' | sed 's/;$//; s/;/, /g; s/^/slowest test cases: /'
+echo
+awk '{ c += $4 } END { printf "CPU time of the programs: %.0f s\n", c }' "$tmp/times"
 # Skips are failures (testutil.h's TU_REQUIRE) unless EV_ALLOW_SKIPS names
 # them; the allowed ones are listed so that a run says what it left out.
 if [ ${#skipped[@]} -gt 0 ]; then
