@@ -135,7 +135,12 @@ static float out[1 << 18];
 /* ---- kNN ---- */
 static ev_knn *knn;
 static float *xk;
-enum { KN = 700, KD = 16, KK = 6 };
+/* Under memcheck (EV_TEST_SMALL, tests/testutil.h) 256 rows: still 4
+ * blocks of 64 over 2 threads, so the same block, merge and progress
+ * paths; every pick below needs only a stage's first, second, middle and
+ * last report. */
+enum { KN_MAX = 700, KD = 16, KK = 6 };
+static size_t KN = KN_MAX;
 static ev_status c_knn_query(void) {
   return ev_knn_query(knn, xk, KN, KD, KD, KK, (int64_t *)out, KK,
                       out + 2 * KN * KK, KK);
@@ -147,6 +152,7 @@ static ev_status c_knn_self(void) {
 
 static void knn_cancel(int metric) {
   static const int stages[] = {EV_STAGE_KNN, 0};
+  KN = tu_size(KN_MAX, 256);
   xk = tu_randn(KN, KD, 11);
   ck_assert_ev_ok(ev_knn_create(&knn));
   ck_assert_ev_ok(ev_knn_set(knn, EV_KNN_THREADS, 2));
@@ -171,7 +177,11 @@ END_TEST
 /* ---- PCA ---- */
 static ev_pca *pca;
 static float *xp;
-enum { PN = 3000, PD = 40, PK = 5 };
+/* Under memcheck 400 rows: still more rows than features, the same
+ * reports (the covariance solver's blocks are 200,000 rows of 40, the
+ * randomized one reports its power steps). */
+enum { PN_MAX = 3000, PD = 40, PK = 5 };
+static size_t PN = PN_MAX;
 static ev_status pca_read(float *o) {
   ev_status st = ev_pca_components(pca, o, PD);
   if (st == EV_OK) st = ev_pca_mean(pca, o + PK * PD);
@@ -192,6 +202,7 @@ static void pca_kept(const report *r, const void *ref) {
 
 static void pca_cancel(int solver) {
   static const int stages[] = {EV_STAGE_PCA, 0};
+  PN = tu_size(PN_MAX, 400);
   xp = tu_randn(PN, PD, 5);
   ck_assert_ev_ok(ev_pca_create(&pca));
   ck_assert_ev_ok(ev_pca_set(pca, EV_PCA_THREADS, 2));
@@ -215,7 +226,11 @@ END_TEST
 /* ---- t-SNE ---- */
 static ev_tsne *tsne;
 static float *xt;
-enum { TN = 300, TD = 10 };
+/* Under memcheck 120 rows: the Barnes-Hut tree, the exact sums and the
+ * FFT grid are all still built, and the kNN stage of perplexity 10 (30
+ * neighbours) has rows to spare. */
+enum { TN_MAX = 300, TD = 10 };
+static size_t TN = TN_MAX;
 static ev_status c_tsne_fit(void) {
   ev_status st = ev_tsne_fit(tsne, xt, TN, TD, TD);
   return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
@@ -225,9 +240,9 @@ static ev_status c_tsne_fit_distances(void) {
   ev_status st = ev_tsne_fit_distances(tsne, dist, TN, TN);
   return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
 }
-static size_t rp[TN + 1];
-static int64_t ci[TN * 5];
-static float va[TN * 5];
+static size_t rp[TN_MAX + 1];
+static int64_t ci[TN_MAX * 5];
+static float va[TN_MAX * 5];
 static ev_status c_tsne_fit_affinities(void) {
   ev_status st = ev_tsne_fit_affinities(tsne, TN, rp, ci, va);
   return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
@@ -235,7 +250,7 @@ static ev_status c_tsne_fit_affinities(void) {
 /* Cancelled while computing affinities: the earlier map is kept.
  * Cancelled while optimising: the map so far and its iteration count. */
 static void tsne_kept(const report *r, const void *ref) {
-  static float now[TN * 2];
+  static float now[TN_MAX * 2];
   size_t n, dims, iters;
   ck_assert_ev_ok(ev_tsne_size(tsne, &n, &dims));
   ck_assert_uint_eq(n, TN);
@@ -249,7 +264,7 @@ static void tsne_kept(const report *r, const void *ref) {
     ck_assert_ev_ok(ev_tsne_kl_divergence(tsne, &kl));
     ck_assert(isfinite(kl));
   } else {
-    ck_assert_msg(memcmp(now, ref, sizeof now) == 0, "t-SNE cancelled at "
+    ck_assert_msg(memcmp(now, ref, TN * 2 * sizeof *now) == 0, "t-SNE cancelled at "
                   "stage %d did not keep the earlier map", r->stage);
   }
 }
@@ -259,17 +274,18 @@ static void tsne_cancel(int method) {
                            EV_STAGE_EXAGGERATION, EV_STAGE_OPTIMIZE, 0};
   static const int exact[] = {EV_STAGE_AFFINITIES, EV_STAGE_EXAGGERATION,
                               EV_STAGE_OPTIMIZE, 0};
+  TN = tu_size(TN_MAX, 120);
   xt = tu_randn(TN, TD, 9);
   dist = malloc(sizeof *dist * TN * TN);
-  for (int i = 0; i < TN; i++)
-    for (int j = 0; j < TN; j++) {
+  for (size_t i = 0; i < TN; i++)
+    for (size_t j = 0; j < TN; j++) {
       double s = 0;
       for (int k = 0; k < TD; k++)
         s += (xt[i * TD + k] - xt[j * TD + k]) *
              (xt[i * TD + k] - xt[j * TD + k]);
       dist[i * TN + j] = (float)sqrt(s);
     }
-  for (int i = 0; i < TN; i++) {
+  for (size_t i = 0; i < TN; i++) {
     rp[i] = (size_t)i * 5;
     for (int k = 0; k < 5; k++)
       ci[i * 5 + k] = (i + 1 + k * k) % TN, va[i * 5 + k] = 1.0f / (1 + k);

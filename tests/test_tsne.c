@@ -278,8 +278,10 @@ START_TEST(separated_blobs_stay_separated) {
 END_TEST
 
 START_TEST(same_seed_same_bits) {
-  size_t n = 600, d = 10;
-  float *x = tu_blobs(3, 200, d, 4.0, NULL, 5);
+  /* under memcheck (tu_size) 3 x 60 rows: still a Barnes-Hut tree of
+   * several levels, 2 threads, both starts */
+  size_t per = tu_size(200, 60), n = 3 * per, d = 10;
+  float *x = tu_blobs(3, per, d, 4.0, NULL, 5);
   for (int init = 0; init < 2; init++) {
     float *y[2];
     for (int r = 0; r < 2; r++) {
@@ -309,8 +311,10 @@ static float *affinities_of(ev_tsne *t, size_t n, size_t **rp,
 
 /* P from rows, from their distance matrix and from P itself agree. */
 static void check_inputs_agree(int method) {
-  size_t n = 300, d = 6, nnz[3];
-  float *x = tu_blobs(3, 100, d, 3.0, NULL, 8);
+  /* under memcheck (tu_size) 3 x 40 rows: perplexity 20's 60 neighbours
+   * still leave rows out of each row's list */
+  size_t per = tu_size(100, 40), n = 3 * per, d = 6, nnz[3];
+  float *x = tu_blobs(3, per, d, 3.0, NULL, 8);
   float *dist = malloc(n * n * sizeof *dist);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < n; j++) {

@@ -31,6 +31,13 @@ export EMBEDVIZ_BACKEND_DIR=$empty
 export EV_ALLOW_SKIPS="${EV_ALLOW_SKIPS:+$EV_ALLOW_SKIPS }libtorch"
 echo "valgrind: EMBEDVIZ_BACKEND_DIR=$empty (empty): libtorch is not loaded," \
   "the extraction cases are skipped here and run under ASan"
+# Smaller inputs where they take the same code paths (tests/testutil.h
+# tu_size; docs/testing.md lists the cases): memcheck checks every access
+# of those paths in a fraction of the time; the full sizes run natively and
+# under ASan and TSan.
+export EV_TEST_SMALL=${EV_TEST_SMALL-1}
+[ -n "$EV_TEST_SMALL" ] && [ "$EV_TEST_SMALL" != 0 ] && echo "valgrind: EV_TEST_SMALL=$EV_TEST_SMALL:" \
+  "the cases that use tu_size() run on their smaller inputs (docs/testing.md)"
 # Test cases tagged "large" (tests/testutil.h tu_tcase_large: statistical
 # checks on thousands of rows, minutes each under memcheck) are left out;
 # they run natively, under ASan and under TSan.
