@@ -295,9 +295,13 @@ static void tsne_cancel(int method) {
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_THREADS, 2));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_METHOD, method));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PERPLEXITY, 10));
-  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_N_ITER, 60));
-  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_EXAGGERATION_ITERATIONS, 30));
-  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PROGRESS_EVERY, 10));
+  /* 3 reports in each optimising stage; under memcheck (tu_size) every 5
+   * of 30 iterations instead of every 10 of 60: the same reports, so the
+   * same cancel points, and each re-fit after a cancel takes half as long */
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_N_ITER, (double)tu_size(60, 30)));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_EXAGGERATION_ITERATIONS,
+                              (double)tu_size(30, 15)));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PROGRESS_EVERY, (double)tu_size(10, 5)));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_MIN_GRAD_NORM, 0));
   ck_assert_ev_ok(ev_tsne_set_progress(tsne, progress, NULL));
   /* a coarse FFT grid: the cancel points do not depend on it, and the
@@ -413,16 +417,19 @@ END_TEST
 
 /* ---- memory limits ---- */
 START_TEST(tsne_memory_limit) {
-  enum { n = 1200 };
+  /* n (n - 1) 12 bytes just above the lower limit and below the upper:
+   * 1200 rows, 16.5 MiB, limits 16 and 17; under memcheck (tu_size) 419
+   * rows, 2.004 MiB, limits 2 and 3: the same refusals and the same fit */
+  const size_t n = tu_size(1200, 419);
+  const double lo_mb = (double)tu_size(16, 2), hi_mb = (double)tu_size(17, 3);
   float *x = tu_randn(n, 4, 3);
   ev_tsne *t;
   ck_assert_ev_ok(ev_tsne_create(&t));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_EXACT));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 16));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, lo_mb));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 1));
   long live = ev__test_live_blocks();
   ev__test_fail_alloc(-1, 0);
-  /* 1200 x 1199 x 12 bytes = 16.5 MiB > 16 */
   ck_assert_ev(ev_tsne_fit(t, x, n, 4, 4), EV_ERR_LIMIT);
   ck_assert_errmsg_has("EV_TSNE_MAX_MEMORY_MB");
   ck_assert_errmsg_has("BARNES_HUT");
@@ -435,12 +442,12 @@ START_TEST(tsne_memory_limit) {
   size_t row[n + 1];
   int64_t col[n];
   float v[n];
-  for (int i = 0; i < n; i++) row[i] = i, col[i] = (i + 1) % n, v[i] = 1;
+  for (size_t i = 0; i < n; i++) row[i] = i, col[i] = (int64_t)((i + 1) % n), v[i] = 1;
   row[n] = n;
   /* given sparse affinities stay sparse: no n x n matrix, no limit */
   ck_assert_ev_ok(ev_tsne_fit_affinities(t, n, row, col, v));
   /* under the limit it runs */
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 17));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, hi_mb));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PERPLEXITY, 5));
   ck_assert_ev_ok(ev_tsne_fit(t, x, n, 4, 4));
   ev_tsne_free(t);
