@@ -83,7 +83,14 @@ MODULE := $(BUILD)/$(BACKEND_FILE)
 CXXFLAGS_LIB := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp -DEV_BUILDING_LIBRARY \
                 -DEV_WITH_TORCH=1 -Iinclude -Ilib -I$(TORCH_INC) -Wall -Wextra -Wno-unused-parameter \
                 $(SANFLAGS) $(CXXFLAGS)
-MODULE_OBJS := $(patsubst %.cpp,$(BUILD)/%.o,$(wildcard lib/extract/*.cpp)) \
+# The shim's C++ files compile as one translation unit, $(SHIM_ALL) (a list
+# of #include lines made from the wildcard): libtorch's headers cost 25-45 s
+# of CPU per file, so parsing them once instead of 7 times saves about
+# 3 minutes of CPU in each build that has the module (normal, ASan, TSan,
+# fuzz). The files keep their own names (static, anonymous namespace) apart.
+SHIM_CXX_SRCS := $(wildcard lib/extract/*.cpp)
+SHIM_ALL := $(BUILD)/lib/extract/shim_all.cpp
+MODULE_OBJS := $(SHIM_ALL:.cpp=.o) \
                $(patsubst %.c,$(BUILD)/%.o,$(MODULE_C_SRCS))
 TORCH_LIBS := -ltorch -ltorch_cpu -lc10 -lz
 else
@@ -134,9 +141,13 @@ $(BUILD)/backend-flags: FORCE_BACKEND_FLAGS
 	@echo '$(BACKEND_DIR) $(WITH_TORCH)' | cmp -s - $@ || echo '$(BACKEND_DIR) $(WITH_TORCH)' > $@
 .PHONY: FORCE_BACKEND_FLAGS
 ifeq ($(WITH_TORCH),1)
-$(BUILD)/%.o: %.cpp $(BUILD)/%.d
-	@mkdir -p $(dir $@)
+$(SHIM_ALL:.cpp=.o): $(SHIM_ALL) $(SHIM_ALL:.cpp=.d)
 	$(CXX) $(CXXFLAGS_LIB) $(DEPFLAGS) -c $< -o $@
+# Rewritten only when the list of files changes (-MMD follows their edits).
+$(SHIM_ALL): FORCE_BACKEND_FLAGS
+	@mkdir -p $(dir $@)
+	@printf '#include "%s"\n' $(SHIM_CXX_SRCS:lib/%=%) | cmp -s - $@ || \
+	  printf '#include "%s"\n' $(SHIM_CXX_SRCS:lib/%=%) > $@
 
 # (TSan: clang leaves the sanitizer runtime to the program, so a shared
 # object has undefined __tsan_* symbols: no --no-undefined there.)

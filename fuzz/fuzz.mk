@@ -43,7 +43,7 @@ FUZZ_LIB_CXX := $(wildcard lib/extract/*.cpp)
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_C))
 # the C objects without the no-libtorch stubs, for fuzz_model
 FUZZ_TORCH_OBJS := $(filter-out $(FUZZ_BUILD)/lib/extract/extract_none.o,$(FUZZ_LIB_OBJS)) \
-                   $(patsubst %.cpp,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_CXX))
+                   $(FUZZ_BUILD)/lib/extract/shim_all.o
 FUZZ_CLI_OBJS := $(FUZZ_BUILD)/cli/npy.o $(FUZZ_BUILD)/cli/util.o $(FUZZ_BUILD)/cli/outfile.o
 FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_HDRS := $(wildcard include/*.h include/embedviz/*.h lib/*/*.h)
@@ -63,6 +63,14 @@ $(FUZZ_BUILD)/lib/%.o: lib/%.c $(FUZZ_HDRS)
 
 $(FUZZ_BUILD)/lib/%.o: lib/%.cpp $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -c $< -o $@
+
+# The shim as one translation unit, as in the Makefile (SHIM_ALL).
+$(FUZZ_BUILD)/lib/extract/shim_all.cpp: FORCE_BACKEND_FLAGS
+	@mkdir -p $(dir $@)
+	@printf '#include "%s"\n' $(FUZZ_LIB_CXX:lib/%=%) | cmp -s - $@ || \
+	  printf '#include "%s"\n' $(FUZZ_LIB_CXX:lib/%=%) > $@
+$(FUZZ_BUILD)/lib/extract/shim_all.o: $(FUZZ_BUILD)/lib/extract/shim_all.cpp $(FUZZ_LIB_CXX) $(FUZZ_HDRS)
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/cli/%.o: cli/%.c cli/cli.h $(FUZZ_HDRS)

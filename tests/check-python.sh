@@ -9,6 +9,8 @@ for d in tests/python bindings/python/tests tests/browser; do
   ls "$d"/test_*.py >/dev/null 2>&1 && dirs+=("$d")
 done
 if [ ${#dirs[@]} -eq 0 ]; then echo "no Python tests yet"; exit 0; fi
+# OpenMP threads wait asleep, not spinning (tests/run-c.sh says why).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 export EMBEDVIZ_LIBRARY=${EMBEDVIZ_LIBRARY:-$PWD/build/libembedviz.so.1}
 export EMBEDVIZ_CLI=${EMBEDVIZ_CLI:-$PWD/build/embedviz}
 export PYTHONPATH=$PWD/bindings/python${PYTHONPATH:+:$PYTHONPATH}

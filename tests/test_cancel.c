@@ -135,7 +135,12 @@ static float out[1 << 18];
 /* ---- kNN ---- */
 static ev_knn *knn;
 static float *xk;
-enum { KN = 700, KD = 16, KK = 6 };
+/* Under memcheck (EV_TEST_SMALL, tests/testutil.h) 256 rows: still 4
+ * blocks of 64 over 2 threads, so the same block, merge and progress
+ * paths; every pick below needs only a stage's first, second, middle and
+ * last report. */
+enum { KN_MAX = 700, KD = 16, KK = 6 };
+static size_t KN = KN_MAX;
 static ev_status c_knn_query(void) {
   return ev_knn_query(knn, xk, KN, KD, KD, KK, (int64_t *)out, KK,
                       out + 2 * KN * KK, KK);
@@ -147,6 +152,7 @@ static ev_status c_knn_self(void) {
 
 static void knn_cancel(int metric) {
   static const int stages[] = {EV_STAGE_KNN, 0};
+  KN = tu_size(KN_MAX, 256);
   xk = tu_randn(KN, KD, 11);
   ck_assert_ev_ok(ev_knn_create(&knn));
   ck_assert_ev_ok(ev_knn_set(knn, EV_KNN_THREADS, 2));
@@ -171,7 +177,11 @@ END_TEST
 /* ---- PCA ---- */
 static ev_pca *pca;
 static float *xp;
-enum { PN = 3000, PD = 40, PK = 5 };
+/* Under memcheck 400 rows: still more rows than features, the same
+ * reports (the covariance solver's blocks are 200,000 rows of 40, the
+ * randomized one reports its power steps). */
+enum { PN_MAX = 3000, PD = 40, PK = 5 };
+static size_t PN = PN_MAX;
 static ev_status pca_read(float *o) {
   ev_status st = ev_pca_components(pca, o, PD);
   if (st == EV_OK) st = ev_pca_mean(pca, o + PK * PD);
@@ -192,6 +202,7 @@ static void pca_kept(const report *r, const void *ref) {
 
 static void pca_cancel(int solver) {
   static const int stages[] = {EV_STAGE_PCA, 0};
+  PN = tu_size(PN_MAX, 400);
   xp = tu_randn(PN, PD, 5);
   ck_assert_ev_ok(ev_pca_create(&pca));
   ck_assert_ev_ok(ev_pca_set(pca, EV_PCA_THREADS, 2));
@@ -215,7 +226,11 @@ END_TEST
 /* ---- t-SNE ---- */
 static ev_tsne *tsne;
 static float *xt;
-enum { TN = 300, TD = 10 };
+/* Under memcheck 120 rows: the Barnes-Hut tree, the exact sums and the
+ * FFT grid are all still built, and the kNN stage of perplexity 10 (30
+ * neighbours) has rows to spare. */
+enum { TN_MAX = 300, TD = 10 };
+static size_t TN = TN_MAX;
 static ev_status c_tsne_fit(void) {
   ev_status st = ev_tsne_fit(tsne, xt, TN, TD, TD);
   return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
@@ -225,9 +240,9 @@ static ev_status c_tsne_fit_distances(void) {
   ev_status st = ev_tsne_fit_distances(tsne, dist, TN, TN);
   return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
 }
-static size_t rp[TN + 1];
-static int64_t ci[TN * 5];
-static float va[TN * 5];
+static size_t rp[TN_MAX + 1];
+static int64_t ci[TN_MAX * 5];
+static float va[TN_MAX * 5];
 static ev_status c_tsne_fit_affinities(void) {
   ev_status st = ev_tsne_fit_affinities(tsne, TN, rp, ci, va);
   return st == EV_OK ? ev_tsne_embedding(tsne, out, 2) : st;
@@ -235,7 +250,7 @@ static ev_status c_tsne_fit_affinities(void) {
 /* Cancelled while computing affinities: the earlier map is kept.
  * Cancelled while optimising: the map so far and its iteration count. */
 static void tsne_kept(const report *r, const void *ref) {
-  static float now[TN * 2];
+  static float now[TN_MAX * 2];
   size_t n, dims, iters;
   ck_assert_ev_ok(ev_tsne_size(tsne, &n, &dims));
   ck_assert_uint_eq(n, TN);
@@ -249,7 +264,7 @@ static void tsne_kept(const report *r, const void *ref) {
     ck_assert_ev_ok(ev_tsne_kl_divergence(tsne, &kl));
     ck_assert(isfinite(kl));
   } else {
-    ck_assert_msg(memcmp(now, ref, sizeof now) == 0, "t-SNE cancelled at "
+    ck_assert_msg(memcmp(now, ref, TN * 2 * sizeof *now) == 0, "t-SNE cancelled at "
                   "stage %d did not keep the earlier map", r->stage);
   }
 }
@@ -259,17 +274,18 @@ static void tsne_cancel(int method) {
                            EV_STAGE_EXAGGERATION, EV_STAGE_OPTIMIZE, 0};
   static const int exact[] = {EV_STAGE_AFFINITIES, EV_STAGE_EXAGGERATION,
                               EV_STAGE_OPTIMIZE, 0};
+  TN = tu_size(TN_MAX, 120);
   xt = tu_randn(TN, TD, 9);
   dist = malloc(sizeof *dist * TN * TN);
-  for (int i = 0; i < TN; i++)
-    for (int j = 0; j < TN; j++) {
+  for (size_t i = 0; i < TN; i++)
+    for (size_t j = 0; j < TN; j++) {
       double s = 0;
       for (int k = 0; k < TD; k++)
         s += (xt[i * TD + k] - xt[j * TD + k]) *
              (xt[i * TD + k] - xt[j * TD + k]);
       dist[i * TN + j] = (float)sqrt(s);
     }
-  for (int i = 0; i < TN; i++) {
+  for (size_t i = 0; i < TN; i++) {
     rp[i] = (size_t)i * 5;
     for (int k = 0; k < 5; k++)
       ci[i * 5 + k] = (i + 1 + k * k) % TN, va[i * 5 + k] = 1.0f / (1 + k);
@@ -279,9 +295,13 @@ static void tsne_cancel(int method) {
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_THREADS, 2));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_METHOD, method));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PERPLEXITY, 10));
-  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_N_ITER, 60));
-  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_EXAGGERATION_ITERATIONS, 30));
-  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PROGRESS_EVERY, 10));
+  /* 3 reports in each optimising stage; under memcheck (tu_size) every 5
+   * of 30 iterations instead of every 10 of 60: the same reports, so the
+   * same cancel points, and each re-fit after a cancel takes half as long */
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_N_ITER, (double)tu_size(60, 30)));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_EXAGGERATION_ITERATIONS,
+                              (double)tu_size(30, 15)));
+  ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_PROGRESS_EVERY, (double)tu_size(10, 5)));
   ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_MIN_GRAD_NORM, 0));
   ck_assert_ev_ok(ev_tsne_set_progress(tsne, progress, NULL));
   /* a coarse FFT grid: the cancel points do not depend on it, and the
@@ -397,16 +417,19 @@ END_TEST
 
 /* ---- memory limits ---- */
 START_TEST(tsne_memory_limit) {
-  enum { n = 1200 };
+  /* n (n - 1) 12 bytes just above the lower limit and below the upper:
+   * 1200 rows, 16.5 MiB, limits 16 and 17; under memcheck (tu_size) 419
+   * rows, 2.004 MiB, limits 2 and 3: the same refusals and the same fit */
+  const size_t n = tu_size(1200, 419);
+  const double lo_mb = (double)tu_size(16, 2), hi_mb = (double)tu_size(17, 3);
   float *x = tu_randn(n, 4, 3);
   ev_tsne *t;
   ck_assert_ev_ok(ev_tsne_create(&t));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_METHOD, EV_TSNE_METHOD_EXACT));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 16));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, lo_mb));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 1));
   long live = ev__test_live_blocks();
   ev__test_fail_alloc(-1, 0);
-  /* 1200 x 1199 x 12 bytes = 16.5 MiB > 16 */
   ck_assert_ev(ev_tsne_fit(t, x, n, 4, 4), EV_ERR_LIMIT);
   ck_assert_errmsg_has("EV_TSNE_MAX_MEMORY_MB");
   ck_assert_errmsg_has("BARNES_HUT");
@@ -419,12 +442,12 @@ START_TEST(tsne_memory_limit) {
   size_t row[n + 1];
   int64_t col[n];
   float v[n];
-  for (int i = 0; i < n; i++) row[i] = i, col[i] = (i + 1) % n, v[i] = 1;
+  for (size_t i = 0; i < n; i++) row[i] = i, col[i] = (int64_t)((i + 1) % n), v[i] = 1;
   row[n] = n;
   /* given sparse affinities stay sparse: no n x n matrix, no limit */
   ck_assert_ev_ok(ev_tsne_fit_affinities(t, n, row, col, v));
   /* under the limit it runs */
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 17));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, hi_mb));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PERPLEXITY, 5));
   ck_assert_ev_ok(ev_tsne_fit(t, x, n, 4, 4));
   ev_tsne_free(t);

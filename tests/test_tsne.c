@@ -248,7 +248,9 @@ END_TEST
 /* ---- whole fits ---- */
 
 static void check_blobs(size_t dims, int method) {
-  size_t k = 5, per = 80, n = k * per, d = 20;
+  /* under memcheck (tu_size) 5 x 30 rows: perplexity 20's 60 neighbours
+   * still leave rows out, the same trees, sums and stopping checks */
+  size_t k = 5, per = tu_size(80, 30), n = k * per, d = 20;
   int labels[400];
   float *x = tu_blobs(k, per, d, 12.0, labels, 21);
   ev_tsne *t = tu_tsne_make(20, method, 1);
@@ -278,8 +280,10 @@ START_TEST(separated_blobs_stay_separated) {
 END_TEST
 
 START_TEST(same_seed_same_bits) {
-  size_t n = 600, d = 10;
-  float *x = tu_blobs(3, 200, d, 4.0, NULL, 5);
+  /* under memcheck (tu_size) 3 x 60 rows: still a Barnes-Hut tree of
+   * several levels, 2 threads, both starts */
+  size_t per = tu_size(200, 60), n = 3 * per, d = 10;
+  float *x = tu_blobs(3, per, d, 4.0, NULL, 5);
   for (int init = 0; init < 2; init++) {
     float *y[2];
     for (int r = 0; r < 2; r++) {
@@ -309,8 +313,10 @@ static float *affinities_of(ev_tsne *t, size_t n, size_t **rp,
 
 /* P from rows, from their distance matrix and from P itself agree. */
 static void check_inputs_agree(int method) {
-  size_t n = 300, d = 6, nnz[3];
-  float *x = tu_blobs(3, 100, d, 3.0, NULL, 8);
+  /* under memcheck (tu_size) 3 x 40 rows: perplexity 20's 60 neighbours
+   * still leave rows out of each row's list */
+  size_t per = tu_size(100, 40), n = 3 * per, d = 6, nnz[3];
+  float *x = tu_blobs(3, per, d, 3.0, NULL, 8);
   float *dist = malloc(n * n * sizeof *dist);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < n; j++) {
@@ -470,7 +476,9 @@ static void same_map_as(ev_tsne *t, int method, const float *x, size_t n,
 }
 
 START_TEST(auto_respects_memory_limit) {
-  size_t n = 600, d = 3;
+  /* under memcheck (tu_size) 300 rows: n (n - 1) 12 bytes still above
+   * 1 MiB, so AUTO still chooses Barnes-Hut there and exact at 1 GiB */
+  size_t n = tu_size(600, 300), d = 3;
   float *x = tu_randn(n, d, 2);
   ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_AUTO, 0);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 60));

@@ -12,6 +12,22 @@
 
 #include "embedviz.h"
 
+/* A passing Check assertion costs nothing. Check's own ck_assert_msg (which
+ * every ck_assert_* macro expands to) records each passing assertion's
+ * place with _mark_point, a write(2) of a message to the test's parent
+ * process: about 20 us natively (200,000 passing assertions took over 4 s
+ * of wall time) and far more under memcheck, while tests check every entry
+ * of arrays of thousands. Here a passing assertion does nothing and a
+ * failing one fails exactly as before (same file, line and message); only
+ * the place Check gives for a crash or a timeout ("after this point") is
+ * the test's start or its last mark_point() instead of its last passing
+ * assertion (ASan, UBSan and valgrind print a crash's stack anyway). */
+#undef ck_assert_msg
+#define ck_assert_msg(expr, ...)                                              \
+  ((expr) ? (void)0                                                           \
+          : _ck_assert_failed(__FILE__, __LINE__,                             \
+                              "Assertion '" #expr "' failed", ##__VA_ARGS__))
+
 /* Assert a call's status, printing the library's message when it differs. */
 #define ck_assert_ev(call, expected)                                          \
   do {                                                                        \
@@ -98,6 +114,22 @@ static inline TCase *tu_tcase_large(const char *name, double timeout) {
   tcase_set_tags(tc, "large");
   tcase_set_timeout(tc, timeout);
   return tc;
+}
+
+/* Smaller inputs under the slow tools. tests/sanitizers/run-valgrind.sh
+ * sets EV_TEST_SMALL=1 (memcheck runs code 20-50x slower than natively,
+ * and its threads one at a time): tu_size(full, small) is then `small`,
+ * else `full`. A case uses it only where the smaller input takes the same
+ * code paths (more than one block, several OpenMP chunks, a real tree:
+ * each use says what it keeps), so memcheck still checks every access of
+ * those paths; the full sizes run natively, under ASan and under TSan.
+ * docs/testing.md lists the cases that use it. */
+static inline int tu_small(void) {
+  const char *v = getenv("EV_TEST_SMALL");
+  return v && *v && strcmp(v, "0") != 0;
+}
+static inline size_t tu_size(size_t full, size_t small) {
+  return tu_small() ? small : full;
 }
 
 /* Run a suite and return the number of failures (for main). */

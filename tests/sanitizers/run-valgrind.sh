@@ -31,6 +31,13 @@ export EMBEDVIZ_BACKEND_DIR=$empty
 export EV_ALLOW_SKIPS="${EV_ALLOW_SKIPS:+$EV_ALLOW_SKIPS }libtorch"
 echo "valgrind: EMBEDVIZ_BACKEND_DIR=$empty (empty): libtorch is not loaded," \
   "the extraction cases are skipped here and run under ASan"
+# Smaller inputs where they take the same code paths (tests/testutil.h
+# tu_size; docs/testing.md lists the cases): memcheck checks every access
+# of those paths in a fraction of the time; the full sizes run natively and
+# under ASan and TSan.
+export EV_TEST_SMALL=${EV_TEST_SMALL-1}
+[ -n "$EV_TEST_SMALL" ] && [ "$EV_TEST_SMALL" != 0 ] && echo "valgrind: EV_TEST_SMALL=$EV_TEST_SMALL:" \
+  "the cases that use tu_size() run on their smaller inputs (docs/testing.md)"
 # Test cases tagged "large" (tests/testutil.h tu_tcase_large: statistical
 # checks on thousands of rows, minutes each under memcheck) are left out;
 # they run natively, under ASan and under TSan.
@@ -48,9 +55,10 @@ for prog in "$@"; do
     exit 1
   fi
 done
-# The programs slowest under memcheck start first (measured on an AMD EPYC
-# machine: test_cancel 366 s, test_tsne 284 s, test_knn 174 s, test_pca
-# 164 s, test_quality 97 s), so that none of them starts last.
-export EV_TEST_FIRST=${EV_TEST_FIRST:-test_cancel test_tsne test_knn test_pca test_quality test_umap}
+# The programs slowest under memcheck start first (measured on the 2-core
+# AMD EPYC machine with EV_TEST_SMALL=1: test_knn 74 s, test_tsne 59 s,
+# test_umap 39 s, test_quality 37 s, test_cancel 32 s, test_pca 30 s), so
+# that none of them starts last.
+export EV_TEST_FIRST=${EV_TEST_FIRST:-test_knn test_tsne test_umap test_quality test_cancel test_pca}
 mkdir -p build/tests
 bash tests/run-c.sh "$@"
