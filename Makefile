@@ -305,7 +305,7 @@ check-python: all $(BUILD)/embedviz
 # the normal build under memcheck.
 ASAN_TEST_BINS := $(patsubst tests/%.c,build-asan/tests/%,$(TEST_SRCS))
 TSAN_TESTS := $(wildcard tests/test_concurrency.c) tests/test_knn.c tests/test_score.c \
-              tests/test_tsne.c tests/test_tsne_fft.c tests/test_io.c
+              tests/test_tsne.c tests/test_tsne_fft.c tests/test_tsne_transform.c tests/test_io.c
 TSAN_TEST_BINS := $(patsubst tests/%.c,build-tsan/tests/%,$(TSAN_TESTS))
 
 check-asan:
