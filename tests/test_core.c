@@ -196,7 +196,7 @@ START_TEST(new_handles_have_the_table_defaults) {
   ck_assert_ev_ok(ev_pca_create(&p));
   ck_assert_ev_ok(ev_knn_create(&k));
   ck_assert_ev_ok(ev_dataset_from_floats(px, 1, 1, 2, 2, 4, NULL, &ds));
-  check_defaults("t-SNE", EV_TSNE_FFT_INTERVAL_WIDTH, (bounds_fn)ev_tsne_param_bounds,
+  check_defaults("t-SNE", EV_TSNE_TRANSFORM_GRID_SPACING, (bounds_fn)ev_tsne_param_bounds,
                  (default_fn)ev_tsne_param_default, (get_fn)ev_tsne_get, t);
   check_defaults("PCA", EV_PCA_FITTED_SOLVER, (bounds_fn)ev_pca_param_bounds,
                  (default_fn)ev_pca_param_default, (get_fn)ev_pca_get, p);
@@ -214,6 +214,11 @@ START_TEST(new_handles_have_the_table_defaults) {
                  (default_fn)ev_umap_param_default, (get_fn)ev_umap_get, u);
   check_defaults("quality", EV_QUALITY_THREADS, (bounds_fn)ev_quality_param_bounds,
                  (default_fn)ev_quality_param_default, (get_fn)ev_quality_get, q);
+  ev_ridge *r;
+  ck_assert_ev_ok(ev_ridge_create(&r));
+  check_defaults("ridge", EV_RIDGE_THREADS, (bounds_fn)ev_ridge_param_bounds,
+                 (default_fn)ev_ridge_param_default, (get_fn)ev_ridge_get, r);
+  ev_ridge_free(r);
   ev_umap_free(u);
   ev_quality_free(q);
   /* a few documented ones */
