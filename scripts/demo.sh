@@ -3,7 +3,7 @@
 #
 #   1. build the embedviz tool (cli/cli.mk);
 #   2. train the demo CNN with Debian's python3-torch
-#      (scripts/train_demo_model.py: deterministic, 40 to 96 s on 2 idle cores by processor),
+#      (scripts/train_demo_model.py: deterministic, 40 to 106 s on 2 idle cores by processor),
 #      unless build/demo/model.pt is already there and newer than the script;
 #   3. embedviz report -> demo-report/index.html, with the time of each
 #      stage: libembedviz reads the Fashion-MNIST IDX files, extracts the
@@ -52,7 +52,7 @@ stamp="$work/.made-with-torch-$with_torch"
 mkdir -p "$work"
 t=$(date +%s.%N)
 if [ ! -s "$work/model.pt" ] || [ scripts/train_demo_model.py -nt "$work/model.pt" ] || [ ! -e "$stamp" ]; then
-  echo "demo: training the demo CNN on the Fashion-MNIST training set (40 to 96 s on 2 idle cores, by processor)"
+  echo "demo: training the demo CNN on the Fashion-MNIST training set (40 to 106 s on 2 idle cores, by processor)"
   rm -f "$work"/.made-with-torch-*
   "$PYTHON" scripts/train_demo_model.py --out "$work/model.pt" --data "$DATASET" "${train_args[@]}"
   touch "$stamp"
