@@ -66,6 +66,11 @@ typedef struct ev__knn_job {
   int kind;           /* an ev__knn_kind */
 } ev__knn_job;
 
+/* Sort a query's heap nearest first and write it as one output row: the
+ * indices, and (distances != NULL) the reported distances. */
+void ev__knn_write_row(const ev_knn *ix, ev__topk *h, int64_t *indices,
+                       float *distances);
+
 /* Run the search and write the k nearest per query, sorted. */
 ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
                          float *distances, size_t ldd);

@@ -114,15 +114,8 @@ typedef struct shared {
 } shared;
 
 static void write_sorted(const shared *sh, size_t qrow, ev__topk *h) {
-  const ev_knn *ix = sh->job->index;
-  ev__topk_sort(h);
-  int64_t *oi = sh->indices + qrow * sh->ldi;
-  for (size_t j = 0; j < h->size; j++) oi[j] = h->i[j];
-  if (sh->distances) {
-    float *od = sh->distances + qrow * sh->ldd;
-    for (size_t j = 0; j < h->size; j++)
-      od[j] = ev__knn_report(ix->built_metric, ix->built_p, h->d[j]);
-  }
+  ev__knn_write_row(sh->job->index, h, sh->indices + qrow * sh->ldi,
+                    sh->distances ? sh->distances + qrow * sh->ldd : NULL);
 }
 
 static void run_item(shared *sh, worker *w, size_t item) {

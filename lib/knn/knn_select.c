@@ -60,3 +60,12 @@ void ev__topk_sort(ev__topk *h) {
     sift_down(h->d, h->i, end - 1, 0);
   }
 }
+
+void ev__knn_write_row(const ev_knn *ix, ev__topk *h, int64_t *indices,
+                       float *distances) {
+  ev__topk_sort(h);
+  for (size_t j = 0; j < h->size; j++) indices[j] = h->i[j];
+  if (distances)
+    for (size_t j = 0; j < h->size; j++)
+      distances[j] = ev__knn_report(ix->built_metric, ix->built_p, h->d[j]);
+}

@@ -228,14 +228,8 @@ ev_status ev__knn_tree_search(const ev__knn_job *job, int64_t *indices,
         ev__topk_reset(&h);
         search_one(&t, job, job->q + qi * job->ldq,
                    job->self ? (int64_t)qi : -1, &h, stack);
-        ev__topk_sort(&h);
-        int64_t *oi = indices + qi * ldi;
-        for (size_t j = 0; j < h.size; j++) oi[j] = h.i[j];
-        if (distances) {
-          float *od = distances + qi * ldd;
-          for (size_t j = 0; j < h.size; j++)
-            od[j] = ev__knn_report(ix->built_metric, ix->built_p, h.d[j]);
-        }
+        ev__knn_write_row(ix, &h, indices + qi * ldi,
+                          distances ? distances + qi * ldd : NULL);
       }
       size_t now;
 #pragma omp atomic capture
