@@ -7,12 +7,18 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 passed=0; failed=0; failed_parts=(); left_out=()
+# Each part's wall seconds and its CPU seconds (user + system of everything
+# it ran): CPU / wall says how many of the cores the part kept busy.
+# (`times` reports this shell's children only when run in this shell.)
+cpu_file=$(mktemp); trap 'rm -f "$cpu_file"' EXIT
+cpu_now() { times > "$cpu_file"; cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } print s }' "$cpu_file"); }
 part() {
   local name=$1; shift
   echo "=== $name"
-  local start=$SECONDS
+  local start=$SECONDS c0 c1; cpu_now; c0=$cpu
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_parts+=("$name"); fi
-  echo "=== $name: $((SECONDS - start)) s"
+  cpu_now; c1=$cpu
+  echo "=== $name: $((SECONDS - start)) s (CPU $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.0f", b - a }') s)"
 }
 part "C tests"        $MAKE --no-print-directory check-c
 part "ABI check"      $MAKE --no-print-directory check-abi
