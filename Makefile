@@ -103,7 +103,7 @@ SONAME  := libembedviz.so.$(SOVERSION)
 SHLIB   := $(BUILD)/libembedviz.so.$(LIBVERSION)
 STLIB   := $(BUILD)/libembedviz.a
 
-.PHONY: wheel all check check-c check-abi check-build check-example check-python bench demo deps install uninstall clean abi-baseline \
+.PHONY: wheel all check check-programs check-c check-abi check-build check-example check-python bench demo deps install uninstall clean abi-baseline \
         check-asan check-tsan check-valgrind errors-table
 
 all: $(SHLIB) $(BUILD)/$(SONAME) $(BUILD)/libembedviz.so $(STLIB) $(MODULE)
@@ -280,6 +280,10 @@ $(BUILD)/tests/backend-fake/needslib/$(BACKEND_FILE): tests/backend_fake.c lib/e
 check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) all
 	@bash tests/run-all.sh
+
+# What the parts of make check share in the normal build, built once before
+# tests/run-all.sh starts its two lanes (so that no two makes build a file).
+check-programs: all $(TEST_BINS) $(BUILD)/embedviz
 
 # check-c: one test program per core, the slowest first (run-c.sh).
 check-c: all $(TEST_BINS)

@@ -17,5 +17,5 @@ export PYTHONPATH=$PWD/bindings/python${PYTHONPATH:+:$PYTHONPATH}
 # -p pytest_skips (tests/pytest_skips.py): a skip fails unless EV_ALLOW_SKIPS
 # names it; -rfEs lists the failures, errors and allowed skips at the end.
 export PYTHONPATH=$PWD/tests:$PYTHONPATH
-"$PYTHON" -m pytest -q -rfEs -p no:cacheprovider -p pytest_skips \
+"$PYTHON" -m pytest -q -rfEs -p no:cacheprovider -p pytest_skips --durations=12 \
   --continue-on-collection-errors "${dirs[@]}"
