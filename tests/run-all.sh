@@ -1,43 +1,108 @@
 #!/usr/bin/env bash
 # Every test of libembedviz: the C tests (Check), the ABI check, the
-# installed example, the Python tests, then the C tests under ASan+UBSan,
-# TSan and valgrind. Prints 'N passed, N failed' last.
+# installed example, the Python tests, the C tests under ASan+UBSan, TSan
+# and valgrind, and a short fuzzing run. Prints 'N passed, N failed' last.
 # Run through `make check`, which installs missing packages and builds first.
+#
+# The parts run in two lanes at once (EV_CHECK_LANES=1: one after the
+# other). Most parts keep about one core busy (memcheck runs one thread at
+# a time, the Python tests mostly one process), so two lanes fill the two
+# cores of the machine this is made for; each lane's parts are ordered so
+# that the two lanes end together (docs/testing.md gives the figures).
+# Every part's output is shown whole when it ends, with its wall and CPU
+# seconds; a part's outcome does not depend on the other lane.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
-passed=0; failed=0; failed_parts=(); left_out=()
+M="$MAKE --no-print-directory"
+lanes=${EV_CHECK_LANES:-2}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+sanitizers=1
+[ "${EV_SKIP_SANITIZERS:-0}" = 1 ] && sanitizers=0
+
+# A part's command.
+part_cmd() {
+  case $1 in
+    "C tests")            $M check-c ;;
+    "ABI check")          $M check-abi ;;
+    "build checks")       $M check-build ;;
+    "example")            $M check-example ;;
+    "Python tests")       $M check-python ;;
+    "ASan+UBSan")         $M check-asan ;;
+    "TSan")               $M check-tsan ;;
+    "valgrind")           $M check-valgrind ;;
+    "fuzzing, short run") $M -j2 check-fuzz ;;
+    "extra checks")       bash tests/run-extra.sh ;;
+  esac
+}
+
 # Each part's wall seconds and its CPU seconds (user + system of everything
 # it ran): CPU / wall says how many of the cores the part kept busy.
 # (`times` reports this shell's children only when run in this shell.)
-cpu_file=$(mktemp); trap 'rm -f "$cpu_file"' EXIT
-cpu_now() { times > "$cpu_file"; cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } print s }' "$cpu_file"); }
-part() {
-  local name=$1; shift
-  echo "=== $name"
-  local start=$SECONDS c0 c1; cpu_now; c0=$cpu
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_parts+=("$name"); fi
-  cpu_now; c1=$cpu
-  echo "=== $name: $((SECONDS - start)) s (CPU $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.0f", b - a }') s)"
+cpu_now() {
+  local f=$tmp/times.$BASHPID
+  times > "$f"
+  cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } print s }' "$f")
 }
-part "C tests"        $MAKE --no-print-directory check-c
-part "ABI check"      $MAKE --no-print-directory check-abi
-part "build checks"   $MAKE --no-print-directory check-build
-part "example"        $MAKE --no-print-directory check-example
-part "Python tests"   $MAKE --no-print-directory check-python
-# Sanitizers and memcheck (docs/sanitizers.md); EV_SKIP_SANITIZERS=1 leaves
-# them out for a quick run.
-if [ "${EV_SKIP_SANITIZERS:-0}" != 1 ]; then
-  part "ASan+UBSan"     $MAKE --no-print-directory check-asan
-  part "TSan"           $MAKE --no-print-directory check-tsan
-  part "valgrind"       $MAKE --no-print-directory check-valgrind
-  part "fuzzing, short run" $MAKE --no-print-directory -j2 check-fuzz
+run_part() {
+  local name=$1 f start c0 c1 rc
+  f=$tmp/$(echo "$name" | tr -c 'A-Za-z0-9\n' _)
+  start=$SECONDS; cpu_now; c0=$cpu
+  part_cmd "$name" > "$f.log" 2>&1; rc=$?
+  cpu_now; c1=$cpu
+  echo "$rc" > "$f.rc"
+  # One part's output at a time, whole.
+  {
+    flock 9
+    echo "=== $name"
+    cat "$f.log"
+    echo "=== $name: $((SECONDS - start)) s (CPU $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.0f", b - a }') s)"
+  } 9> "$tmp/print.lock"
+}
+run_lane() { local p; for p in "$@"; do run_part "$p"; done; }
+
+# The lanes. Measured on the idle 2-core machine (docs/testing.md):
+# lane 1 is the C tests, the quick checks and ASan; lane 2 the Python
+# tests, TSan, memcheck and fuzzing.
+lane1=("C tests" "ABI check" "build checks" "example")
+lane2=("Python tests")
+left_out=()
+if [ $sanitizers = 1 ]; then
+  lane1+=("ASan+UBSan" "fuzzing, short run")
+  lane2+=("TSan" "valgrind")
 else
   left_out=("ASan+UBSan" "TSan" "valgrind" "fuzzing, short run")
 fi
-[ -f tests/run-extra.sh ] && part "extra checks" bash tests/run-extra.sh
+[ -f tests/run-extra.sh ] && lane2+=("extra checks")
+parts=("${lane1[@]}" "${lane2[@]}")
+
+# Everything the parts of the normal build share is built first, so that
+# two lanes never make the same file.
+start=$SECONDS
+if ! $M -j"$(nproc 2>/dev/null || echo 2)" check-programs > "$tmp/build.log" 2>&1; then
+  cat "$tmp/build.log"; echo "=== building the test programs failed"
+  echo "test parts: 0 passed, ${#parts[@]} failed"
+  exit 1
+fi
+echo "=== test programs built: $((SECONDS - start)) s"
+
+if [ "$lanes" -ge 2 ]; then
+  run_lane "${lane1[@]}" &
+  run_lane "${lane2[@]}" &
+  wait
+else
+  run_lane "${parts[@]}"
+fi
+
+passed=0; failed=0; failed_parts=()
+for p in "${parts[@]}"; do
+  f=$tmp/$(echo "$p" | tr -c 'A-Za-z0-9\n' _)
+  if [ "$(cat "$f.rc" 2>/dev/null)" = 0 ]; then passed=$((passed + 1))
+  else failed=$((failed + 1)); failed_parts+=("$p"); fi
+done
 echo "=== summary"
-[ $failed -gt 0 ] && echo "failed parts: ${failed_parts[*]}"
+echo "the parts took $((SECONDS - start)) s, building the test programs included"
+[ $failed -gt 0 ] && echo "failed parts: $(printf '%s; ' "${failed_parts[@]}" | sed 's/; $//')"
 # A quick run says what it did not run, so that it is not read as a full one.
 [ ${#left_out[@]} -gt 0 ] && echo "left out by EV_SKIP_SANITIZERS=1: $(printf '%s; ' "${left_out[@]}" | sed 's/; $//')"
 [ -n "${EV_ALLOW_SKIPS:-}" ] && echo "skips allowed by EV_ALLOW_SKIPS: $EV_ALLOW_SKIPS (listed above by each part)"

@@ -170,9 +170,11 @@ static double cluster_purity(const float *y, size_t n, size_t dims,
 }
 
 /* Separated clusters stay apart, and the KL is within 3% of Barnes-Hut's
- * at the same settings (the same learning-rate rule). */
+ * at the same settings (the same learning-rate rule). Under the sanitizers
+ * (EV_TEST_SMALL) 100 rows a cluster: the same loops, grids of the same
+ * minimum size. */
 static void check_blobs(size_t dims) {
-  size_t k = 5, per = 300, n = k * per, d = 20;
+  size_t k = 5, per = tu_size(300, 100), n = k * per, d = 20;
   int *labels = malloc(n * sizeof *labels);
   float *x = tu_blobs(k, per, d, 12.0, labels, 21);
   double kl[2];
@@ -203,10 +205,12 @@ END_TEST
 
 /* The same seed gives the same bits, on rerun and for 1, 2 and 3 threads
  * (given initialisation, so no BLAS is involved; the affinities come from
- * the caller). Large enough (5,000 points) that the loops run in
- * parallel. */
+ * the caller). Large enough (5,000 points; 2,000 under the sanitizers)
+ * that the loops run in parallel (from 1,024 rows, EV__TSNE_PAR_MIN / 4),
+ * on a grid of 20 intervals (the same transforms, split over the threads
+ * in the same way as at 50). */
 START_TEST(same_bits_any_thread_count) {
-  size_t n = 5000, k = 10;
+  size_t n = tu_size(5000, 2000), k = 10;
   ev__csr p;
   tu_random_p(n, k, 77, &p);
   int64_t *col = malloc(p.row_ptr[n] * sizeof *col);
@@ -222,6 +226,7 @@ START_TEST(same_bits_any_thread_count) {
     int threads = run == 0 ? 2 : 2 * run - 1;
     ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_FFT, 4);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_THREADS, threads));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 20));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
     ck_assert_ev_ok(ev_tsne_set_init(t, y0, n, 2, 2));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));

@@ -27,5 +27,10 @@ export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-4}
 # One program per core: most cases run one thread, and the programs are
 # independent (each writes its own scratch files).
 export EV_TEST_JOBS=${EV_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+# The cases that size their input with tu_size() take their smaller inputs
+# here too (the same code paths: tests/testutil.h; docs/testing.md).
+export EV_TEST_SMALL=${EV_TEST_SMALL-1}
+[ -n "$EV_TEST_SMALL" ] && [ "$EV_TEST_SMALL" != 0 ] && echo "ASan: EV_TEST_SMALL=$EV_TEST_SMALL:" \
+  "the cases that use tu_size() run on their smaller inputs (docs/testing.md)"
 mkdir -p build/tests   # the tests write their scratch files there
 bash tests/run-c.sh "$@"

@@ -26,5 +26,10 @@ export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-20}
 # Archer crashes in its exit handler in forked children (a libomp-14 + fork
 # problem, not a report), so Check runs the tests in one process.
 export CK_FORK=no
+# The cases that size their input with tu_size() take their smaller inputs
+# here too (the same code paths: tests/testutil.h; docs/testing.md).
+export EV_TEST_SMALL=${EV_TEST_SMALL-1}
+[ -n "$EV_TEST_SMALL" ] && [ "$EV_TEST_SMALL" != 0 ] && echo "TSan: EV_TEST_SMALL=$EV_TEST_SMALL:" \
+  "the cases that use tu_size() run on their smaller inputs (docs/testing.md)"
 mkdir -p build/tests
 bash tests/run-c.sh "$@"
