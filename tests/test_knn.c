@@ -437,7 +437,7 @@ END_TEST
  * rows at exactly the k-th distance, duplicates, whole leaves of one
  * point), for queries outside the data, k = n - 1, one and two threads. */
 START_TEST(low_dimensional_rows_match_brute_force) {
-  size_t n = 1500, nq = 50;
+  size_t n = tu_size(1500, 300), nq = 50; /* 300: still a tree of several levels */
   uint64_t s = 9;
   for (size_t dim = 1; dim <= 3; dim++) {
     float *ref = tu_randn(n, dim, 40 + dim), *q = tu_randn(nq, dim, 50 + dim);

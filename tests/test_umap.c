@@ -292,6 +292,9 @@ START_TEST(fit_knn_matches_fit_from_rows) {
   size_t n = 300, d = 5, k = 15;
   float *x = tu_randn(n, d, 3);
   ev_umap *u = made(1, 5), *v = made(1, 5);
+  /* 500 epochs (the default at this size); 100 under memcheck: the same loops */
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, (double)tu_size(500, 100)));
+  ck_assert_ev_ok(ev_umap_set(v, EV_UMAP_N_EPOCHS, (double)tu_size(500, 100)));
   float *y = embed(u, x, n, d);
   /* the same lists from the kNN index, self first */
   ev_knn *ix;
@@ -409,6 +412,7 @@ START_TEST(duplicates_work) {
   for (size_t i = 0; i < n; i++)
     memcpy(x + i * d, base + (i % 20) * d, d * sizeof *x);
   ev_umap *u = made(2, 0);
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, (double)tu_size(500, 100)));
   float *y = embed(u, x, n, d);
   for (size_t e = 0; e < n * 2; e++) ck_assert(isfinite(y[e]));
   free(y), free(x), free(base);
