@@ -48,7 +48,10 @@ static const char REPORT_HELP[] =
     "                         train_labels, train_<penultimate> (see docs/cli.md)\n"
     "  -D, --dataset DIR      with --model: read the images and labels from the IDX files\n"
     "                         of DIR (t10k-* for testing, train-* for neighbours), e.g.\n"
-    "                         /usr/share/datasets/fashion-mnist\n\n"
+    "                         /usr/share/datasets/fashion-mnist\n"
+    "      --classes FILE     with --data or --dataset: class names, one a line (default:\n"
+    "                         DIR/class_names.txt; Fashion-MNIST's for a --dataset\n"
+    "                         folder named fashion...; else class numbers)\n\n"
     "Common:\n"
     "  -o, --output DIR       the report folder (default demo-report)\n"
     "  -L, --layers LIST      layers mapped by depth, comma-separated; 'pixels' is the\n"
@@ -66,6 +69,10 @@ static const char REPORT_HELP[] =
     "      --iterations N     t-SNE iterations (default 750)\n"
     "      --seed N           seed of every random choice (default 0)\n"
     "  -t, --threads N        threads (default: all cores)\n"
+    "      --feature-maps-budget MB  megabytes of grey pixels for the early layer's\n"
+    "                         feature maps of the clicked point (default 32): larger\n"
+    "                         maps are averaged down (to 14 x 14 at most), then only\n"
+    "                         some points keep theirs; the page says which\n"
     "      --format F         png (default), svg or pdf: the figures are also written\n"
     "                         in F beside their PNGs (the page shows the PNGs and\n"
     "                         links each to its SVG or PDF)\n"
@@ -95,10 +102,11 @@ static int report_parse(int argc, char **argv, evr_options *o) {
       {"images", 1, 0, 'i'},      {"reference-images", 1, 0, 'R'}, {"features", 1, 0, 'F'},
       {"labels", 1, 0, 'Y'},      {"scores", 1, 0, 'C'},     {"resize", 1, 0, 'r'},    {"crop", 1, 0, 'c'},
       {"mean", 1, 0, 'M'},        {"std", 1, 0, 'T'},        {"channels", 1, 0, 'H'},  {"batch", 1, 0, 'B'},
-      {"format", 1, 0, 'f'},      {0, 0, 0, 0}};
+      {"format", 1, 0, 'f'},      {"feature-maps-budget", 1, 0, 'G'}, {"classes", 1, 0, 'K'}, {0, 0, 0, 0}};
   *o = (evr_options){.out_dir = "demo-report", .layers = "pixels,pool1,relu3,softmax", .penultimate = "relu3",
                      .softmax = "softmax", .samples = 5000, .train_samples = 10000, .perplexity = 30,
-                     .iterations = 750, .resize = 256, .crop = 224, .channels = 3, .batch = 32};
+                     .iterations = 750, .resize = 256, .crop = 224, .channels = 3, .batch = 32,
+                     .fmaps_budget = EVR_FMAPS_BUDGET};
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "d:D:m:o:L:n:t:i:qh", lo, NULL)) != -1) {
@@ -127,6 +135,8 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     case 'I': if (evc_parse_long("--iterations", optarg, 50, 100000, &o->iterations)) return 2; break;
     case 's': if (evc_parse_long("--seed", optarg, 0, 2147483647L, &o->seed)) return 2; break;
     case 't': if (evc_parse_long("--threads", optarg, 0, 1024, &o->threads)) return 2; break;
+    case 'G': if (evc_parse_double("--feature-maps-budget", optarg, 0.001, 1e5, &o->fmaps_budget)) return 2; break;
+    case 'K': o->classes = optarg; break;
     case 'f': if (evc_format_parse("--format", optarg, &evc_figure_extra)) return 2; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(REPORT_HELP, stdout); return -1;
@@ -134,6 +144,9 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     }
   }
   if (optind < argc) return evc_err("report: unexpected argument '%s'", argv[optind]) + 1;
+  if (o->classes && (o->features || o->images))
+    return evc_err("--classes goes with --data or --dataset: with --images the class folders' names are the class "
+                   "names") + 1;
   if (o->features) {
     if (o->model || o->data_dir || o->dataset || o->reference_images)
       return evc_err("--features gives the report without a model: leave out --model, --data, --dataset and "

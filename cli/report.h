@@ -36,6 +36,9 @@ typedef struct evr_options {
   long resize, crop, channels, batch;   /* preprocessing of --images */
   double mean[3], std[3];
   int mean_given, std_given;
+  double fmaps_budget;     /* --feature-maps-budget: megabytes (10^6 grey
+                              pixels) of the side panel's feature maps */
+  const char *classes;     /* --classes: class names, one a line */
 } evr_options;
 
 /* Where the report's data came from. */
@@ -64,11 +67,23 @@ typedef struct evr_data {
   int n_layers;
   char *layer_name[EVR_MAX_LAYERS];
   evc_mat layer[EVR_MAX_LAYERS];       /* n x d_l ("pixels": the images) */
+  size_t layer_shape[EVR_MAX_LAYERS][3];  /* C x H x W of one input's
+                                          activation before pooling (from the
+                                          model, or a .npy file of n x C x H x
+                                          W), {0, 0, 0}: not feature maps */
+  /* The early layer's maps for the page's side panel when layer[early]
+   * holds them pooled (--images --model): row j for test row
+   * evr_fmaps_row(j, n, maps.rows) (report_fmaps.h), C x ceil(H / maps_step) x
+   * ceil(W / maps_step), the maps averaged over maps_step^2 blocks; else
+   * empty and the panel reads layer[early]. */
+  evc_mat maps;
+  int maps_step;
   int penultimate, softmax, early;     /* indices into layer[]; softmax and
                                           early -1 when there is none */
   int n_classes;
   const char *const *class_names;
   char **own_names;                    /* the names, when made here */
+  int fashion;                         /* Fashion-MNIST's classes (the demo's) */
   evc_mat probs;                       /* n x c softmax of logit scores, or empty
                                           (the scores layer holds probabilities) */
   evc_thumbs thumbs;                   /* n thumbnails of the test images */

@@ -211,7 +211,7 @@ static void section_ambiguity(FILE *f, const evr_data *d, const evr_results *r) 
         "ambiguous images are often truly between classes%s.</p>\n"
         "<div class=\"row\"><div><table class=\"ambiguous\"><tr>%s<th>#</th><th>ambiguity</th>"
         "<th>likeliest</th><th>second</th><th>true class</th></tr>\n",
-        d->kind == EVR_DEMO ? " (shirt or T-shirt, coat or pullover)" : "", d->has_images ? "<th>image</th>" : "");
+        d->fashion ? " (shirt or T-shirt, coat or pullover)" : "", d->has_images ? "<th>image</th>" : "");
   for (int k = 0; k < r->n_ambiguous; k++) {
     int64_t i = r->most_ambiguous[k];
     fputs("<tr>", f);
@@ -444,7 +444,7 @@ int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r
   fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>What the network learned"
              "</title>\n<style>\n%s</style>\n</head><body>\n<h1>What the network learned</h1>\n",
           REPORT_CSS);
-  if (d->kind == EVR_DEMO)
+  if (d->fashion)
     fprintf(f, "<p class=\"lead\">A small convolutional network trained on Fashion-MNIST, looked at layer by layer "
                "on %zu test images with libembedviz.</p>\n", d->labels.rows);
   else
