@@ -79,20 +79,6 @@ static const char REPORT_HELP[] =
     "  -q, --quiet            no progress, no timings\n"
     "  -h, --help             this help\n";
 
-/* "a,b,c" into three numbers. */
-static int parse_three(const char *opt, const char *s, double lo, double hi, double out[3]) {
-  char buf[256], *save = NULL, *t;
-  snprintf(buf, sizeof buf, "%s", s);
-  int k = 0;
-  for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    if (k == 3) return evc_err("%s needs three numbers separated by commas (one per channel), got '%s'", opt, s);
-    if (evc_parse_double(opt, t, lo, hi, &out[k++])) return 1;
-  }
-  if (k == 1) out[1] = out[2] = out[0];   /* one number: every channel (grey models) */
-  else if (k != 3) return evc_err("%s needs three numbers separated by commas (one per channel), got '%s'", opt, s);
-  return 0;
-}
-
 static int report_parse(int argc, char **argv, evr_options *o) {
   static const struct option lo[] = {
       {"data", 1, 0, 'd'},        {"output", 1, 0, 'o'},     {"layers", 1, 0, 'L'},    {"penultimate", 1, 0, 'P'},
@@ -127,8 +113,8 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     case 'c': if (evc_parse_long("--crop", optarg, 1, 65536, &o->crop)) return 2; break;
     case 'H': if (evc_parse_long("--channels", optarg, 1, 3, &o->channels) || (o->channels == 2 && evc_err("--channels is 1 (grey) or 3 (RGB), got 2"))) return 2; break;
     case 'B': if (evc_parse_long("--batch", optarg, 1, 65536, &o->batch)) return 2; break;
-    case 'M': if (parse_three("--mean", optarg, -1e6, 1e6, o->mean)) return 2; o->mean_given = 1; break;
-    case 'T': if (parse_three("--std", optarg, 1e-9, 1e6, o->std)) return 2; o->std_given = 1; break;
+    case 'M': if (evc_parse_three("--mean", optarg, -1e6, 1e6, o->mean)) return 2; o->mean_given = 1; break;
+    case 'T': if (evc_parse_three("--std", optarg, 1e-9, 1e6, o->std)) return 2; o->std_given = 1; break;
     case 'n': if (evc_parse_long("--samples", optarg, 20, 1L << 30, &o->samples)) return 2; break;
     case 'N': if (evc_parse_long("--train-samples", optarg, EVR_NEIGHBOURS, 1L << 30, &o->train_samples)) return 2; break;
     case 'p': if (evc_parse_double("--perplexity", optarg, 1, 1000, &o->perplexity)) return 2; break;

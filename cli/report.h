@@ -39,6 +39,11 @@ typedef struct evr_options {
   double fmaps_budget;     /* --feature-maps-budget: megabytes (10^6 grey
                               pixels) of the side panel's feature maps */
   const char *classes;     /* --classes: class names, one a line */
+  /* explain --images: the maps of layer maps_layer (unpooled) for test row
+   * maps_row only, into evr_data.maps (maps_one set) */
+  int maps_one;
+  long maps_row;
+  const char *maps_layer;
 } evr_options;
 
 /* Where the report's data came from. */
@@ -72,11 +77,13 @@ typedef struct evr_data {
                                           model, or a .npy file of n x C x H x
                                           W), {0, 0, 0}: not feature maps */
   /* The early layer's maps for the page's side panel when layer[early]
-   * holds them pooled (--images --model): row j for test row
+   * holds them pooled (--images --model; explain: options.maps_layer's
+   * maps of options.maps_row): row j for test row
    * evr_fmaps_row(j, n, maps.rows) (report_fmaps.h), C x ceil(H / maps_step) x
    * ceil(W / maps_step), the maps averaged over maps_step^2 blocks; else
    * empty and the panel reads layer[early]. */
   evc_mat maps;
+  size_t maps_shape[3];                /* C x H x W of the maps before averaging */
   int maps_step;
   int penultimate, softmax, early;     /* indices into layer[]; softmax and
                                           early -1 when there is none */

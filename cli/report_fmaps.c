@@ -64,7 +64,8 @@ void evr_fmaps_plan(const evr_options *o, const evr_data *d, evr_fmaps *p) {
   p->budget = o->fmaps_budget > 0 ? o->fmaps_budget : EVR_FMAPS_BUDGET;
   p->n = x->rows;
   if (d->maps.f) {   /* made at load time (evr_load_folder) */
-    p->c = (int)sh[0], p->h0 = (int)sh[1], p->w0 = (int)sh[2], p->step = d->maps_step;
+    p->c = (int)d->maps_shape[0], p->h0 = (int)d->maps_shape[1], p->w0 = (int)d->maps_shape[2];
+    p->step = d->maps_step;
     p->shown = d->maps.rows;
   } else if (sh[0] * sh[1] * sh[2] == x->cols && x->cols) {
     p->c = (int)sh[0], p->h0 = (int)sh[1], p->w0 = (int)sh[2];

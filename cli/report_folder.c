@@ -617,32 +617,41 @@ static int drop_bad(evr_data *d, folder_set *f, evc_mat *out, int n_out, evc_mat
  * the layer is kept pooled for its map, so the images the panel shows go
  * through the model again, unpooled, batch by batch, each row averaged
  * down at once. Which images and how far down: evr_fmaps_fit within
- * --feature-maps-budget. */
+ * --feature-maps-budget. (explain: o->maps_layer for row o->maps_row.) */
 static int early_maps(const evr_options *o, evr_data *d, const folder_set *fs, const model_run *m) {
-  const size_t *sh = d->layer_shape[d->early];
-  if (!sh[0]) return 0;   /* not a stack of maps: the panel shows its values */
-  size_t n = d->labels.rows, shown, cols = sh[0] * sh[1] * sh[2], batch = (size_t)o->batch;
-  int step;
-  evr_fmaps_fit(n, (int)sh[0], (int)sh[1], (int)sh[2], o->fmaps_budget, &step, &shown);
-  size_t per = sh[0] * (size_t)((sh[1] + (size_t)step - 1) / (size_t)step) * ((sh[2] + (size_t)step - 1) / (size_t)step);
+  const char *layer = o->maps_one ? o->maps_layer : d->early >= 0 ? d->layer_name[d->early] : NULL;
+  size_t n = d->labels.rows, shown = 1, batch = (size_t)o->batch, dims[8], nd = 0, cols = 0, c, h, w;
+  if (!layer || (o->maps_one && (o->maps_row < 0 || (size_t)o->maps_row >= n))) return 0;
+  int step = 1;
+  ev_extractor *ex = NULL;
+  ev_status st;
+  if ((st = ev_extractor_create(m->model, &ex)) || (st = ev_extractor_set(ex, EV_EXTRACT_POOL, 0)) ||
+      (st = ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, (double)batch)) ||
+      (st = ev_extractor_set(ex, EV_EXTRACT_THREADS, (double)o->threads)) || (st = ev_extractor_add_layer(ex, layer)) ||
+      (st = ev_extractor_prepare(ex, (size_t)o->channels, (size_t)o->crop, (size_t)o->crop)) ||
+      (st = ev_extractor_layer_cols(ex, 0, &cols)) || (st = ev_extractor_layer_shape(ex, 0, dims, &nd))) {
+    ev_extractor_free(ex);
+    return evc_lib_err("setting up the feature maps' extraction", st);
+  }
+  if (nd != 3) {   /* not a stack of maps: the panel shows its values */
+    ev_extractor_free(ex);
+    return 0;
+  }
+  if (!o->maps_one) evr_fmaps_fit(n, (int)dims[0], (int)dims[1], (int)dims[2], o->fmaps_budget, &step, &shown);
+  size_t sh[3] = {dims[0], dims[1], dims[2]};
+  size_t per = sh[0] * ((sh[1] + (size_t)step - 1) / (size_t)step) * ((sh[2] + (size_t)step - 1) / (size_t)step);
   const char **paths = malloc(shown * sizeof *paths);
-  size_t *item = malloc((n ? n : 1) * sizeof *item), c, h, w;
+  size_t *item = malloc((n ? n : 1) * sizeof *item);
   float *in = NULL, *out = NULL;
   ev_dataset *ds = NULL;
-  ev_extractor *ex = NULL;
-  ev_status st = EV_OK;
   int rc = !paths || !item ? evc_err("out of memory") : 0;
   for (size_t i = 0, r = 0; !rc && i < fs->n; i++)   /* test row -> item, bad ones dropped */
     if (!fs->bad[i]) item[r++] = i;
-  for (size_t j = 0; !rc && j < shown; j++) paths[j] = ev_dataset_item_path(fs->ds, item[evr_fmaps_row(j, n, shown)]);
+  for (size_t j = 0; !rc && j < shown; j++)
+    paths[j] = ev_dataset_item_path(fs->ds, item[o->maps_one ? (size_t)o->maps_row : evr_fmaps_row(j, n, shown)]);
   if (!rc && (st = ev_dataset_from_paths(paths, shown, NULL, 0, &ds))) rc = evc_lib_err("reading the images again for the feature maps", st);
   if (!rc) rc = set_preprocessing(o, ds);
   if (!rc && (st = ev_dataset_item_shape(ds, &c, &h, &w))) rc = evc_lib_err("the images' shape", st);
-  if (!rc && ((st = ev_extractor_create(m->model, &ex)) || (st = ev_extractor_set(ex, EV_EXTRACT_POOL, 0)) ||
-              (st = ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, (double)batch)) ||
-              (st = ev_extractor_set(ex, EV_EXTRACT_THREADS, (double)o->threads)) ||
-              (st = ev_extractor_add_layer(ex, d->layer_name[d->early]))))
-    rc = evc_lib_err("setting up the feature maps' extraction", st);
   if (!rc && (!(in = malloc(batch * c * h * w * sizeof *in)) || !(out = malloc(batch * cols * sizeof *out))))
     rc = evc_err("out of memory for the feature maps (a batch of %zu images)", batch);
   if (!rc) rc = evc_mat_alloc_f(&d->maps, shown, per);
@@ -654,11 +663,16 @@ static int early_maps(const evr_options *o, evr_data *d, const folder_set *fs, c
       rc = evc_lib_err("extracting the feature maps", st);
     for (size_t k = 0; !rc && k < b; k++)
       evr_fmaps_shrink(out + k * cols, (int)sh[0], (int)sh[1], (int)sh[2], step, d->maps.f + (j + k) * per);
-    evc_progress("feature maps", EV_STAGE_EXTRACT, j + b, shown, 0);
+    if (!o->maps_one) evc_progress("feature maps", EV_STAGE_EXTRACT, j + b, shown, 0);
   }
   evc_progress_done();
   if (!rc) {
     d->maps_step = step;
+    memcpy(d->maps_shape, sh, sizeof sh);
+  } else {
+    evc_mat_free(&d->maps);
+  }
+  if (!rc && !o->maps_one) {
     size_t used = strlen(d->pooling);
     char shrunk[160] = "";
     if (step > 1)
@@ -666,9 +680,7 @@ static int early_maps(const evr_options *o, evr_data *d, const folder_set *fs, c
                (sh[1] + (size_t)step - 1) / (size_t)step, (sh[2] + (size_t)step - 1) / (size_t)step);
     snprintf(d->pooling + used, sizeof d->pooling - used, " The side panel's feature maps of %s come from a second, "
              "unpooled pass over %s%zu of the %zu images%s, within --feature-maps-budget %g MB.",
-             d->layer_name[d->early], shown < n ? "" : "all ", shown, n, shrunk, o->fmaps_budget);
-  } else {
-    evc_mat_free(&d->maps);
+             layer, shown < n ? "" : "all ", shown, n, shrunk, o->fmaps_budget);
   }
   ev_extractor_free(ex);
   ev_dataset_free(ds);
@@ -786,7 +798,7 @@ int evr_load_folder(const evr_options *o, evr_data *d) {
       if (l == ch.early && !o->layers_given) d->early = at;
     }
   }
-  if (!rc && d->early >= 0) {
+  if (!rc && (d->early >= 0 || o->maps_one)) {
     t0 = evc_now();
     rc = early_maps(o, d, &fs, &m);
     d->seconds_model += evc_now() - t0;

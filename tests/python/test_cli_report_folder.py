@@ -414,3 +414,32 @@ def test_folder_report_shows_layer1s_maps_within_the_budget(data, tmp_path):
             cell = g[oy + (m // 8) * 16: oy + (m // 8) * 16 + 16, ox + (m % 8) * 16: ox + (m % 8) * 16 + 16]
             want = np.clip((small[k, m] - fm["lo"]) / (fm["hi"] - fm["lo"]) * 255, 0, 255)
             assert np.abs(cell - want).max() <= 2, (j, m)
+
+
+def test_explain_on_the_folder_shows_conv1s_maps_of_that_image(data, tmp_path):
+    """embedviz explain --images DIR --model: image N in ImageFolder order,
+    its class by folder name, and the model's first Conv2d maps for it
+    (64 of 32 x 32 at crop 64): torch's conv1 of that file."""
+    import torch
+    from PIL import Image
+    from torchvision import transforms as T
+    root, files = data
+    n = 11
+    status, stdout, err = run("explain", "--images", root / "images", "--model", root / "model.pt", "--index", n,
+                              "-o", tmp_path / "e.png", "--maps-output", tmp_path / "maps.npy", *FAST, ok=False)
+    if "not available" in err:
+        pytest.skip("this libembedviz build has no extraction (libtorch): " + err.strip())
+    assert status == 0, err
+    f = {l.split(" ", 1)[0]: l.split(" ", 1)[1] for l in stdout.splitlines() if " " in l}
+    path, label = readable(files)[n][:2]
+    assert f["maps"] == "conv1 (first Conv2d of the model): 64 maps of 32 x 32"
+    assert f["true"] == "%d (class_%02d)" % (label, label)
+    model = torch.jit.load(str(root / "model.pt")).eval()
+    tf = T.Compose([T.Resize(64), T.CenterCrop(64), T.ToTensor(),
+                    T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    with torch.no_grad():
+        want = model.conv1(tf(Image.open(path).convert("RGB"))[None]).numpy()[0]
+    np.testing.assert_allclose(np.load(tmp_path / "maps.npy").reshape(64, 32, 32), want, atol=2e-3)
+    status, _, err = run("explain", "--images", root / "images", "--model", root / "model.pt", "--index", 5000,
+                         "-o", tmp_path / "f.png", *FAST, ok=False)
+    assert status == 1 and "--index 5000 is outside the data" in err
