@@ -200,3 +200,31 @@ def test_data_folder_gets_its_own_class_names(tmp_path):
     status, _, err = run("report", "--data", tmp_path, "-o", tmp_path / "d", "--classes", tmp_path / "few.txt", *args,
                          ok=False)
     assert status == 1 and "has 2 class names for 10 classes" in err
+
+
+@skip_unless("extract")
+def test_side_panel_in_headless_chromium_with_some_points_kept(digits, model, tmp_path):
+    """tests/browser/test_report.py on a report whose budget kept the maps of
+    100 of 300 points: a point with maps shows its own cell of the sprite,
+    one without says the page has none for it."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from cli_util import BUILD, ROOT
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (Debian package 'chromium')")
+    try:
+        import websocket  # noqa: F401
+    except ImportError:
+        pytest.skip("python3-websocket is not installed")
+    out = tmp_path / "r"
+    run("report", "--dataset", digits[0], "--model", model[0], "-o", out, "-n", 300,
+        "--feature-maps-budget", 0.0064, *FAST)
+    shot = os.path.join(ROOT, BUILD, "browser", "report-fmaps-budget.png")
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"), str(out), shot],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "ok    a point without maps says so" in p.stdout
+    assert re.search(r"ok    (clicking shows the point's feature maps of pool1 .*its own cell: True|the clicked point)",
+                     p.stdout)
