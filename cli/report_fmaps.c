@@ -10,7 +10,7 @@
  * pixels by default): the demo's pool1, 16 x 14 x 14, is 31.4 MB for 10,000
  * points and fits whole; ResNet-18's layer1 at 224 px, 64 x 56 x 56, is
  * 200,704 pixels a point, so its maps are averaged over 4 x 4 blocks to
- * 14 x 14 and about 2,600 of 10,000 points keep them. The page says which.
+ * 14 x 14 and 2,551 of 10,000 points keep them. The page says which.
  */
 #include <math.h>
 #include <stdlib.h>

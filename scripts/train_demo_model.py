@@ -141,7 +141,7 @@ def export(model, x_test, y_test, x_train, y_train, out_dir, n_test, n_train, ac
         return
     acts = {}
     hooks = [getattr(model, name).register_forward_hook(
-        lambda m, i, o, name=name: acts.setdefault(name, []).append(o.detach()))
+        lambda m, i, o, name=name: acts.setdefault(name, []).append(o.detach().contiguous()))
         for name in ("pool1", "relu3", "fc2", "softmax")]
     model.eval()
     for i in range(0, n_test, 1000):
