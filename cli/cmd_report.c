@@ -423,6 +423,28 @@ static int stage_pca(const evr_options *o, const evr_data *d, evr_results *r) {
   return rc;
 }
 
+/* Why a point sits where it sits on the penultimate layer's t-SNE map: two
+ * ridge regressions from the features to its axes (the library's closed
+ * form, alpha by leave-one-out over its grid), R^2 on the rows fitted and
+ * on left-out rows. */
+static int stage_ridge(const evr_options *o, const evr_data *d, evr_results *r) {
+  stage_begin();
+  const evc_mat *x = &d->layer[d->penultimate], *y = &r->map[d->penultimate];
+  ev_ridge *rg = NULL;
+  ev_status st = EV_OK;
+  if (x->rows < 3) return 0;
+  if (evc_mat_alloc_f(&r->ridge_coef, 2, x->cols)) return 1;
+  if ((st = ev_ridge_create(&rg)) || (st = ev_ridge_set(rg, EV_RIDGE_THREADS, (double)o->threads)) ||
+      (st = ev_ridge_fit(rg, x->f, x->rows, x->cols, x->cols, y->f, 2, 2)) ||
+      (st = ev_ridge_coef(rg, r->ridge_coef.f, x->cols)) || (st = ev_ridge_alpha(rg, &r->ridge_alpha)) ||
+      (st = ev_ridge_r2(rg, r->ridge_r2, r->ridge_r2_cv, 2)) || (st = ev_ridge_sizes(rg, NULL, NULL, &r->ridge_rank)))
+    evc_mat_free(&r->ridge_coef);
+  ev_ridge_free(rg);
+  if (st) return evc_lib_err("the ridge regression on the penultimate layer's map", st);
+  stage_end(r, "ridge on the map");
+  return 0;
+}
+
 /* ---- pictures ------------------------------------------------------------ */
 
 static int path_in(const evr_options *o, const char *name, char *buf, size_t len) {
@@ -549,6 +571,15 @@ static int pictures_rest(const evr_options *o, const evr_data *d, const evr_resu
   if (evc_fig_biplot_ex(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
                         "PCA of the penultimate layer, strongest loadings", r->pca_ratio.f, r->pca_ratio.rows))
     return 1;
+  if (r->ridge_coef.f) {
+    char title[200], xl[64], yl[64];
+    snprintf(title, sizeof title, "Ridge from the penultimate layer to its t-SNE map, largest weights");
+    snprintf(xl, sizeof xl, "t-SNE 1 (R2 %.2f, left out %.2f)", r->ridge_r2[0], r->ridge_r2_cv[0]);
+    snprintf(yl, sizeof yl, "t-SNE 2 (R2 %.2f, left out %.2f)", r->ridge_r2[1], r->ridge_r2_cv[1]);
+    path_in(o, "ridge_biplot.png", path, sizeof path);
+    const evc_mat *m = &r->map[d->penultimate];
+    if (evc_fig_arrows(path, m->f, m->rows, 2, lab, r->ridge_coef.f, x->cols, x->cols, 8, title, xl, yl)) return 1;
+  }
   evr_fmaps fm;   /* the clicked point's feature maps on the page */
   evr_fmaps_plan(o, d, &fm);
   if (evr_fmaps_write(o, d, &fm)) return 1;
@@ -624,7 +655,8 @@ int evc_cmd_report(int argc, char **argv) {
   if (!rc) {
     evc_info("report: %zu test images, %zu reference images, %d layers", d.labels.rows, d.train_labels.rows, d.n_layers);
     rc = stage_scores(&d, &r) || stage_maps(&o, &d, &r) || stage_quality(&o, &d, &r) || stage_neighbours(&o, &d, &r) ||
-         stage_issues(&o, &d, &r) || stage_pca(&o, &d, &r) || stage_pictures(&o, &d, &r);
+         stage_issues(&o, &d, &r) || stage_pca(&o, &d, &r) || stage_ridge(&o, &d, &r) ||
+         stage_pictures(&o, &d, &r);
   }
   if (!rc && evc_interrupted) rc = 1;
   if (!rc) {   /* the page lists the stages before it; its own time goes to stderr */

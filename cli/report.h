@@ -146,6 +146,12 @@ typedef struct evr_results {
   evc_mat pca_scores;                  /* n x 2 */
   evc_mat pca_ratio;                   /* k x 1 */
   evc_mat pca_components;              /* 2 x d */
+  /* ridge regressions from the penultimate features to the axes of its
+   * t-SNE map (ev_ridge: alpha by leave-one-out), their R^2 on the rows
+   * fitted and left out */
+  evc_mat ridge_coef;                  /* 2 x d, empty when not fitted */
+  double ridge_alpha, ridge_r2[2], ridge_r2_cv[2];
+  size_t ridge_rank;
   int n_stages;
   const char *stage_name[EVR_MAX_STAGES];
   double stage_seconds[EVR_MAX_STAGES];
