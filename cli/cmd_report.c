@@ -433,13 +433,29 @@ static int stage_ridge(const evr_options *o, const evr_data *d, evr_results *r) 
   ev_ridge *rg = NULL;
   ev_status st = EV_OK;
   if (x->rows < 3) return 0;
-  if (evc_mat_alloc_f(&r->ridge_coef, 2, x->cols)) return 1;
+  /* at most EVR_RIDGE_ROWS rows, evenly spread: the fit's SVD grows with
+   * rows x features^2 (a 2,048-wide layer takes minutes on 5,000 rows) */
+  size_t n = x->rows < EVR_RIDGE_ROWS ? x->rows : EVR_RIDGE_ROWS;
+  float *xs = malloc(n * x->cols * sizeof *xs), *ys = malloc(n * 2 * sizeof *ys);
+  if (!xs || !ys || evc_mat_alloc_f(&r->ridge_coef, 2, x->cols)) {
+    free(xs);
+    free(ys);
+    return evc_err("out of memory for the ridge regression");
+  }
+  for (size_t j = 0; j < n; j++) {
+    size_t i = (size_t)((unsigned long long)j * x->rows / n);
+    memcpy(xs + j * x->cols, x->f + i * x->cols, x->cols * sizeof *xs);
+    memcpy(ys + 2 * j, y->f + 2 * i, 2 * sizeof *ys);
+  }
+  r->ridge_rows = n;
   if ((st = ev_ridge_create(&rg)) || (st = ev_ridge_set(rg, EV_RIDGE_THREADS, (double)o->threads)) ||
-      (st = ev_ridge_fit(rg, x->f, x->rows, x->cols, x->cols, y->f, 2, 2)) ||
+      (st = ev_ridge_fit(rg, xs, n, x->cols, x->cols, ys, 2, 2)) ||
       (st = ev_ridge_coef(rg, r->ridge_coef.f, x->cols)) || (st = ev_ridge_alpha(rg, &r->ridge_alpha)) ||
       (st = ev_ridge_r2(rg, r->ridge_r2, r->ridge_r2_cv, 2)) || (st = ev_ridge_sizes(rg, NULL, NULL, &r->ridge_rank)))
     evc_mat_free(&r->ridge_coef);
   ev_ridge_free(rg);
+  free(xs);
+  free(ys);
   if (st) return evc_lib_err("the ridge regression on the penultimate layer's map", st);
   stage_end(r, "ridge on the map");
   return 0;

@@ -17,6 +17,7 @@
 #define EVR_QUALITY_WIDE 1000  /* wider layers are measured on their first 50
                                   principal components (as t-SNE saw them) */
 #define EVR_ISSUES 12      /* rows of the possible label errors table */
+#define EVR_RIDGE_ROWS 2000  /* rows the ridge on the map is fitted on, at most */
 
 typedef struct evr_options {
   const char *data_dir;    /* .npy inputs (see docs/cli.md) */
@@ -151,7 +152,8 @@ typedef struct evr_results {
    * fitted and left out */
   evc_mat ridge_coef;                  /* 2 x d, empty when not fitted */
   double ridge_alpha, ridge_r2[2], ridge_r2_cv[2];
-  size_t ridge_rank;
+  size_t ridge_rank, ridge_rows;       /* rows fitted: all, or EVR_RIDGE_ROWS
+                                          spread evenly */
   int n_stages;
   const char *stage_name[EVR_MAX_STAGES];
   double stage_seconds[EVR_MAX_STAGES];

@@ -323,16 +323,23 @@ static int class_table(FILE *f, const evr_data *d, const evr_results *r) {
 
 /* The ridge regressions on the penultimate layer's t-SNE map: why a point
  * sits where it sits, as far as a linear model of the features can say. */
+static const char *ridge_rows_note(const evr_results *r, const evr_data *d, char *buf, size_t len) {
+  if (r->ridge_rows >= d->labels.rows) return "";
+  snprintf(buf, len, "; fitted on %zu of the %zu images, spread evenly over them", r->ridge_rows, d->labels.rows);
+  return buf;
+}
+
 static void section_ridge(FILE *f, const evr_data *d, const evr_results *r) {
+  char buf[160];
   if (!r->ridge_coef.f) return;
   const evc_mat *x = &d->layer[d->penultimate];
   fprintf(f, "<p class=\"lead\">Why the points sit where they sit on the t-SNE map of the penultimate layer: two "
-             "ridge regressions from its %zu features to the map's axes (alpha %.3g, chosen by leave-one-out error). "
+             "ridge regressions from its %zu features to the map's axes (alpha %.3g, chosen by leave-one-out error%s). "
              "They explain R&sup2; = %.2f and %.2f of the axes on the points they were fitted on, and %.2f and %.2f on "
              "points left out, the honest figures: a t-SNE axis is not a linear function of the features, and a low "
              "left-out R&sup2; says the arrows describe the map only roughly.%s The arrows are the 8 features with "
              "the largest weights.</p>\n<div class=\"row\">",
-          x->cols, r->ridge_alpha, r->ridge_r2[0], r->ridge_r2[1], r->ridge_r2_cv[0], r->ridge_r2_cv[1],
+          x->cols, r->ridge_alpha, ridge_rows_note(r, d, buf, sizeof buf), r->ridge_r2[0], r->ridge_r2[1], r->ridge_r2_cv[0], r->ridge_r2_cv[1],
           r->ridge_rank < x->cols ? " The features span fewer dimensions than there are features (or there are fewer "
                                     "points than features): the regularisation sets the weights the data leave open."
                                   : "");
