@@ -97,6 +97,9 @@ void evc_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int evc_parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 int evc_parse_double(const char *opt, const char *s, double lo, double hi,
                      double *out);
+/* "a,b,c" (one number per channel; one number: all three) into out, each
+ * within [lo, hi]. 0, or 1 with the message printed. */
+int evc_parse_three(const char *opt, const char *s, double lo, double hi, double out[3]);
 /* A progress callback for the library: a bar on a terminal, plain lines
  * otherwise, nothing with --quiet. user_data: a const char * label. */
 int evc_progress(void *user_data, int stage, size_t step, size_t total,

@@ -184,7 +184,7 @@ int evc_cmd_extract(int argc, char **argv) {
   else if (evc_read_any(o.in, 0, &x) || input_shape(o.shape, x.cols, chw)) rc = 1;
   else {
     scale_inputs(&x, o.scale);
-    rc = evc_extract_layers(o.model, &x, chw, (const char *const *)names, n, o.pool, o.batch, o.threads, "extract", out) ||
+    rc = evc_extract_layers(o.model, &x, chw, (const char *const *)names, n, o.pool, o.batch, o.threads, "extract", out, NULL) ||
          write_layers(o.out, names, n, out);
   }
   if (!rc) evc_info("extract: %zu inputs, %d layers in %.2f s", x.rows, n, evc_now() - t0);

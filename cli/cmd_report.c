@@ -48,7 +48,10 @@ static const char REPORT_HELP[] =
     "                         train_labels, train_<penultimate> (see docs/cli.md)\n"
     "  -D, --dataset DIR      with --model: read the images and labels from the IDX files\n"
     "                         of DIR (t10k-* for testing, train-* for neighbours), e.g.\n"
-    "                         /usr/share/datasets/fashion-mnist\n\n"
+    "                         /usr/share/datasets/fashion-mnist\n"
+    "      --classes FILE     with --data or --dataset: class names, one a line (default:\n"
+    "                         DIR/class_names.txt; Fashion-MNIST's for a --dataset\n"
+    "                         folder named fashion...; else class numbers)\n\n"
     "Common:\n"
     "  -o, --output DIR       the report folder (default demo-report)\n"
     "  -L, --layers LIST      layers mapped by depth, comma-separated; 'pixels' is the\n"
@@ -66,25 +69,15 @@ static const char REPORT_HELP[] =
     "      --iterations N     t-SNE iterations (default 750)\n"
     "      --seed N           seed of every random choice (default 0)\n"
     "  -t, --threads N        threads (default: all cores)\n"
+    "      --feature-maps-budget MB  megabytes of grey pixels for the early layer's\n"
+    "                         feature maps of the clicked point (default 32): larger\n"
+    "                         maps are averaged down (to 14 x 14 at most), then only\n"
+    "                         some points keep theirs; the page says which\n"
     "      --format F         png (default), svg or pdf: the figures are also written\n"
     "                         in F beside their PNGs (the page shows the PNGs and\n"
     "                         links each to its SVG or PDF)\n"
     "  -q, --quiet            no progress, no timings\n"
     "  -h, --help             this help\n";
-
-/* "a,b,c" into three numbers. */
-static int parse_three(const char *opt, const char *s, double lo, double hi, double out[3]) {
-  char buf[256], *save = NULL, *t;
-  snprintf(buf, sizeof buf, "%s", s);
-  int k = 0;
-  for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-    if (k == 3) return evc_err("%s needs three numbers separated by commas (one per channel), got '%s'", opt, s);
-    if (evc_parse_double(opt, t, lo, hi, &out[k++])) return 1;
-  }
-  if (k == 1) out[1] = out[2] = out[0];   /* one number: every channel (grey models) */
-  else if (k != 3) return evc_err("%s needs three numbers separated by commas (one per channel), got '%s'", opt, s);
-  return 0;
-}
 
 static int report_parse(int argc, char **argv, evr_options *o) {
   static const struct option lo[] = {
@@ -95,10 +88,11 @@ static int report_parse(int argc, char **argv, evr_options *o) {
       {"images", 1, 0, 'i'},      {"reference-images", 1, 0, 'R'}, {"features", 1, 0, 'F'},
       {"labels", 1, 0, 'Y'},      {"scores", 1, 0, 'C'},     {"resize", 1, 0, 'r'},    {"crop", 1, 0, 'c'},
       {"mean", 1, 0, 'M'},        {"std", 1, 0, 'T'},        {"channels", 1, 0, 'H'},  {"batch", 1, 0, 'B'},
-      {"format", 1, 0, 'f'},      {0, 0, 0, 0}};
+      {"format", 1, 0, 'f'},      {"feature-maps-budget", 1, 0, 'G'}, {"classes", 1, 0, 'K'}, {0, 0, 0, 0}};
   *o = (evr_options){.out_dir = "demo-report", .layers = "pixels,pool1,relu3,softmax", .penultimate = "relu3",
                      .softmax = "softmax", .samples = 5000, .train_samples = 10000, .perplexity = 30,
-                     .iterations = 750, .resize = 256, .crop = 224, .channels = 3, .batch = 32};
+                     .iterations = 750, .resize = 256, .crop = 224, .channels = 3, .batch = 32,
+                     .fmaps_budget = EVR_FMAPS_BUDGET};
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "d:D:m:o:L:n:t:i:qh", lo, NULL)) != -1) {
@@ -119,14 +113,16 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     case 'c': if (evc_parse_long("--crop", optarg, 1, 65536, &o->crop)) return 2; break;
     case 'H': if (evc_parse_long("--channels", optarg, 1, 3, &o->channels) || (o->channels == 2 && evc_err("--channels is 1 (grey) or 3 (RGB), got 2"))) return 2; break;
     case 'B': if (evc_parse_long("--batch", optarg, 1, 65536, &o->batch)) return 2; break;
-    case 'M': if (parse_three("--mean", optarg, -1e6, 1e6, o->mean)) return 2; o->mean_given = 1; break;
-    case 'T': if (parse_three("--std", optarg, 1e-9, 1e6, o->std)) return 2; o->std_given = 1; break;
+    case 'M': if (evc_parse_three("--mean", optarg, -1e6, 1e6, o->mean)) return 2; o->mean_given = 1; break;
+    case 'T': if (evc_parse_three("--std", optarg, 1e-9, 1e6, o->std)) return 2; o->std_given = 1; break;
     case 'n': if (evc_parse_long("--samples", optarg, 20, 1L << 30, &o->samples)) return 2; break;
     case 'N': if (evc_parse_long("--train-samples", optarg, EVR_NEIGHBOURS, 1L << 30, &o->train_samples)) return 2; break;
     case 'p': if (evc_parse_double("--perplexity", optarg, 1, 1000, &o->perplexity)) return 2; break;
     case 'I': if (evc_parse_long("--iterations", optarg, 50, 100000, &o->iterations)) return 2; break;
     case 's': if (evc_parse_long("--seed", optarg, 0, 2147483647L, &o->seed)) return 2; break;
     case 't': if (evc_parse_long("--threads", optarg, 0, 1024, &o->threads)) return 2; break;
+    case 'G': if (evc_parse_double("--feature-maps-budget", optarg, 0.001, 1e5, &o->fmaps_budget)) return 2; break;
+    case 'K': o->classes = optarg; break;
     case 'f': if (evc_format_parse("--format", optarg, &evc_figure_extra)) return 2; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(REPORT_HELP, stdout); return -1;
@@ -134,6 +130,9 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     }
   }
   if (optind < argc) return evc_err("report: unexpected argument '%s'", argv[optind]) + 1;
+  if (o->classes && (o->features || o->images))
+    return evc_err("--classes goes with --data or --dataset: with --images the class folders' names are the class "
+                   "names") + 1;
   if (o->features) {
     if (o->model || o->data_dir || o->dataset || o->reference_images)
       return evc_err("--features gives the report without a model: leave out --model, --data, --dataset and "
@@ -424,6 +423,44 @@ static int stage_pca(const evr_options *o, const evr_data *d, evr_results *r) {
   return rc;
 }
 
+/* Why a point sits where it sits on the penultimate layer's t-SNE map: two
+ * ridge regressions from the features to its axes (the library's closed
+ * form, alpha by leave-one-out over its grid), R^2 on the rows fitted and
+ * on left-out rows. */
+static int stage_ridge(const evr_options *o, const evr_data *d, evr_results *r) {
+  stage_begin();
+  const evc_mat *x = &d->layer[d->penultimate], *y = &r->map[d->penultimate];
+  ev_ridge *rg = NULL;
+  ev_status st = EV_OK;
+  if (x->rows < 3) return 0;
+  /* at most EVR_RIDGE_ROWS rows, evenly spread: the fit's SVD grows with
+   * rows x features^2 (a 2,048-wide layer takes minutes on 5,000 rows) */
+  size_t n = x->rows < EVR_RIDGE_ROWS ? x->rows : EVR_RIDGE_ROWS;
+  float *xs = malloc(n * x->cols * sizeof *xs), *ys = malloc(n * 2 * sizeof *ys);
+  if (!xs || !ys || evc_mat_alloc_f(&r->ridge_coef, 2, x->cols)) {
+    free(xs);
+    free(ys);
+    return evc_err("out of memory for the ridge regression");
+  }
+  for (size_t j = 0; j < n; j++) {
+    size_t i = (size_t)((unsigned long long)j * x->rows / n);
+    memcpy(xs + j * x->cols, x->f + i * x->cols, x->cols * sizeof *xs);
+    memcpy(ys + 2 * j, y->f + 2 * i, 2 * sizeof *ys);
+  }
+  r->ridge_rows = n;
+  if ((st = ev_ridge_create(&rg)) || (st = ev_ridge_set(rg, EV_RIDGE_THREADS, (double)o->threads)) ||
+      (st = ev_ridge_fit(rg, xs, n, x->cols, x->cols, ys, 2, 2)) ||
+      (st = ev_ridge_coef(rg, r->ridge_coef.f, x->cols)) || (st = ev_ridge_alpha(rg, &r->ridge_alpha)) ||
+      (st = ev_ridge_r2(rg, r->ridge_r2, r->ridge_r2_cv, 2)) || (st = ev_ridge_sizes(rg, NULL, NULL, &r->ridge_rank)))
+    evc_mat_free(&r->ridge_coef);
+  ev_ridge_free(rg);
+  free(xs);
+  free(ys);
+  if (st) return evc_lib_err("the ridge regression on the penultimate layer's map", st);
+  stage_end(r, "ridge on the map");
+  return 0;
+}
+
 /* ---- pictures ------------------------------------------------------------ */
 
 static int path_in(const evr_options *o, const char *name, char *buf, size_t len) {
@@ -550,6 +587,15 @@ static int pictures_rest(const evr_options *o, const evr_data *d, const evr_resu
   if (evc_fig_biplot_ex(path, r->pca_scores.f, r->pca_scores.rows, 2, lab, r->pca_components.f, x->cols, x->cols, 8,
                         "PCA of the penultimate layer, strongest loadings", r->pca_ratio.f, r->pca_ratio.rows))
     return 1;
+  if (r->ridge_coef.f) {
+    char title[200], xl[64], yl[64];
+    snprintf(title, sizeof title, "Ridge from the penultimate layer to its t-SNE map, largest weights");
+    snprintf(xl, sizeof xl, "t-SNE 1 (R2 %.2f, left out %.2f)", r->ridge_r2[0], r->ridge_r2_cv[0]);
+    snprintf(yl, sizeof yl, "t-SNE 2 (R2 %.2f, left out %.2f)", r->ridge_r2[1], r->ridge_r2_cv[1]);
+    path_in(o, "ridge_biplot.png", path, sizeof path);
+    const evc_mat *m = &r->map[d->penultimate];
+    if (evc_fig_arrows(path, m->f, m->rows, 2, lab, r->ridge_coef.f, x->cols, x->cols, 8, title, xl, yl)) return 1;
+  }
   evr_fmaps fm;   /* the clicked point's feature maps on the page */
   evr_fmaps_plan(o, d, &fm);
   if (evr_fmaps_write(o, d, &fm)) return 1;
@@ -625,7 +671,8 @@ int evc_cmd_report(int argc, char **argv) {
   if (!rc) {
     evc_info("report: %zu test images, %zu reference images, %d layers", d.labels.rows, d.train_labels.rows, d.n_layers);
     rc = stage_scores(&d, &r) || stage_maps(&o, &d, &r) || stage_quality(&o, &d, &r) || stage_neighbours(&o, &d, &r) ||
-         stage_issues(&o, &d, &r) || stage_pca(&o, &d, &r) || stage_pictures(&o, &d, &r);
+         stage_issues(&o, &d, &r) || stage_pca(&o, &d, &r) || stage_ridge(&o, &d, &r) ||
+         stage_pictures(&o, &d, &r);
   }
   if (!rc && evc_interrupted) rc = 1;
   if (!rc) {   /* the page lists the stages before it; its own time goes to stderr */

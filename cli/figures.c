@@ -751,6 +751,15 @@ int evc_fig_biplot(const char *path, const float *scores, size_t n, size_t ld, c
 int evc_fig_biplot_ex(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
                       const float *comp, size_t d, size_t ldc, int n_arrows, const char *title, const float *ratio,
                       size_t k) {
+  char xl[64], yl[64];
+  evc_pc_label(0, ratio, k, xl, sizeof xl);
+  evc_pc_label(1, ratio, k, yl, sizeof yl);
+  return evc_fig_arrows(path, scores, n, ld, lab, comp, d, ldc, n_arrows, title, xl, yl);
+}
+
+int evc_fig_arrows(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
+                   const float *comp, size_t d, size_t ldc, int n_arrows, const char *title, const char *xl,
+                   const char *yl) {
   evc_palette own;
   const evc_palette *pal = palette_of(lab, n, &own);
   evc_canvas cv = {0};
@@ -761,9 +770,6 @@ int evc_fig_biplot_ex(const char *path, const float *scores, size_t n, size_t ld
     return -1;
   }
   if (title) evc_text(&cv, 20, 14, title, 3, BLACK);
-  char xl[64], yl[64];
-  evc_pc_label(0, ratio, k, xl, sizeof xl);
-  evc_pc_label(1, ratio, k, yl, sizeof yl);
   evc_axis ax = {.label = xl}, ay = {.label = yl};
   frame_range(&f, &ax, &ay);
   evc_axes(&cv, f.x0, f.y0, f.w, f.h, &ax, &ay);

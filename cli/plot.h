@@ -267,5 +267,11 @@ int evc_fig_biplot(const char *path, const float *scores, size_t n,
 int evc_fig_biplot_ex(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
                       const float *comp, size_t d, size_t ldc, int n_arrows, const char *title,
                       const float *ratio, size_t k);
+/* The same on any map, its axes named xlabel and ylabel: the arrows of the
+ * n_arrows longest (comp[j], comp[ldc + j]) from the map's origin (a ridge
+ * regression's weights on a t-SNE map). */
+int evc_fig_arrows(const char *path, const float *scores, size_t n, size_t ld, const evc_labels *lab,
+                   const float *comp, size_t d, size_t ldc, int n_arrows, const char *title, const char *xlabel,
+                   const char *ylabel);
 
 #endif

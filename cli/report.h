@@ -17,6 +17,7 @@
 #define EVR_QUALITY_WIDE 1000  /* wider layers are measured on their first 50
                                   principal components (as t-SNE saw them) */
 #define EVR_ISSUES 12      /* rows of the possible label errors table */
+#define EVR_RIDGE_ROWS 2000  /* rows the ridge on the map is fitted on, at most */
 
 typedef struct evr_options {
   const char *data_dir;    /* .npy inputs (see docs/cli.md) */
@@ -36,6 +37,14 @@ typedef struct evr_options {
   long resize, crop, channels, batch;   /* preprocessing of --images */
   double mean[3], std[3];
   int mean_given, std_given;
+  double fmaps_budget;     /* --feature-maps-budget: megabytes (10^6 grey
+                              pixels) of the side panel's feature maps */
+  const char *classes;     /* --classes: class names, one a line */
+  /* explain --images: the maps of layer maps_layer (unpooled) for test row
+   * maps_row only, into evr_data.maps (maps_one set) */
+  int maps_one;
+  long maps_row;
+  const char *maps_layer;
 } evr_options;
 
 /* Where the report's data came from. */
@@ -64,11 +73,25 @@ typedef struct evr_data {
   int n_layers;
   char *layer_name[EVR_MAX_LAYERS];
   evc_mat layer[EVR_MAX_LAYERS];       /* n x d_l ("pixels": the images) */
+  size_t layer_shape[EVR_MAX_LAYERS][3];  /* C x H x W of one input's
+                                          activation before pooling (from the
+                                          model, or a .npy file of n x C x H x
+                                          W), {0, 0, 0}: not feature maps */
+  /* The early layer's maps for the page's side panel when layer[early]
+   * holds them pooled (--images --model; explain: options.maps_layer's
+   * maps of options.maps_row): row j for test row
+   * evr_fmaps_row(j, n, maps.rows) (report_fmaps.h), C x ceil(H / maps_step) x
+   * ceil(W / maps_step), the maps averaged over maps_step^2 blocks; else
+   * empty and the panel reads layer[early]. */
+  evc_mat maps;
+  size_t maps_shape[3];                /* C x H x W of the maps before averaging */
+  int maps_step;
   int penultimate, softmax, early;     /* indices into layer[]; softmax and
                                           early -1 when there is none */
   int n_classes;
   const char *const *class_names;
   char **own_names;                    /* the names, when made here */
+  int fashion;                         /* Fashion-MNIST's classes (the demo's) */
   evc_mat probs;                       /* n x c softmax of logit scores, or empty
                                           (the scores layer holds probabilities) */
   evc_thumbs thumbs;                   /* n thumbnails of the test images */
@@ -124,6 +147,13 @@ typedef struct evr_results {
   evc_mat pca_scores;                  /* n x 2 */
   evc_mat pca_ratio;                   /* k x 1 */
   evc_mat pca_components;              /* 2 x d */
+  /* ridge regressions from the penultimate features to the axes of its
+   * t-SNE map (ev_ridge: alpha by leave-one-out), their R^2 on the rows
+   * fitted and left out */
+  evc_mat ridge_coef;                  /* 2 x d, empty when not fitted */
+  double ridge_alpha, ridge_r2[2], ridge_r2_cv[2];
+  size_t ridge_rank, ridge_rows;       /* rows fitted: all, or EVR_RIDGE_ROWS
+                                          spread evenly */
   int n_stages;
   const char *stage_name[EVR_MAX_STAGES];
   double stage_seconds[EVR_MAX_STAGES];

@@ -8,26 +8,43 @@
 (function () {
   "use strict";
   var D = window.EMBEDVIZ;
-  /* The early layer's activations of every point, one cell each, on one
-   * grey scale (feature_maps.png, written by embedviz report). */
-  var fmapsImg = null;
-  if (D.fmaps) { fmapsImg = new Image(); fmapsImg.src = D.fmaps.file; }
+  /* The early layer's feature maps of the points, one cell each, on one
+   * grey scale (feature_maps.png, written by embedviz report). Within its
+   * budget the report may average the maps down (step) or keep the maps of
+   * some points only (D.fmapsRows: the rows that have a cell). */
+  var fmapsImg = null, fmapsCell = null;
+  if (D.fmaps) {
+    fmapsImg = new Image(); fmapsImg.src = D.fmaps.file;
+    if (D.fmapsRows) {
+      fmapsCell = {};
+      for (var j = 0; j < D.fmapsRows.length; j++) fmapsCell[D.fmapsRows[j]] = j;
+    }
+  }
   /* The side panel's feature maps of point i: its cell, enlarged without
    * smoothing, and what it shows. */
   function featureMaps(i) {
     var F = D.fmaps, box = document.createElement("div"), p = document.createElement("p");
+    var cell = fmapsCell ? fmapsCell[i] : i;
     box.id = "fmaps";
-    p.textContent = F.c ? "Feature maps of " + F.layer + " for image #" + i + ": " + F.c + " maps of " + F.h +
-      " x " + F.w + ", one grey scale for all (black " + F.lo + ", white " + F.hi + ")." :
-      "Layer " + F.layer + " for image #" + i + ": its file has no spatial shape (no feature maps), so its " +
-      F.cols + " values are shown row by row, one grey scale (black " + F.lo + ", white " + F.hi + ").";
+    var kept = F.shown < F.n ? " The page keeps the maps of " + F.shown + " of the " + F.n + " images, spread " +
+      "evenly over them, to stay within its " + F.budget + " MB budget (--feature-maps-budget)." : "";
+    if (cell === undefined) {
+      p.textContent = "No feature maps of " + F.layer + " for image #" + i + "." + kept;
+      box.appendChild(p);
+      return box;
+    }
+    p.textContent = (F.c ? "Feature maps of " + F.layer + " for image #" + i + ": " + F.c + " maps of " + F.h +
+      " x " + F.w + (F.step > 1 ? " (the layer's " + F.h0 + " x " + F.w0 + " maps averaged over " + F.step + " x " +
+      F.step + " blocks)" : "") + ", one grey scale for all (black " + F.lo + ", white " + F.hi + ")." :
+      "Layer " + F.layer + " for image #" + i + ": it has no spatial shape (no feature maps), so its " +
+      F.cols + " values are shown row by row, one grey scale (black " + F.lo + ", white " + F.hi + ").") + kept;
     box.appendChild(p);
     var c = document.createElement("canvas"), zoom = Math.max(1, Math.floor(320 / Math.max(F.cellW, F.cellH)));
     c.width = F.cellW * zoom; c.height = F.cellH * zoom;
     function paint() {
       var ctx = c.getContext("2d");
       ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(fmapsImg, (i % F.perRow) * F.cellW, Math.floor(i / F.perRow) * F.cellH, F.cellW, F.cellH,
+      ctx.drawImage(fmapsImg, (cell % F.perRow) * F.cellW, Math.floor(cell / F.perRow) * F.cellH, F.cellW, F.cellH,
                     0, 0, c.width, c.height);
       if (F.c) {   /* a line between the maps */
         ctx.strokeStyle = "#fff";

@@ -17,6 +17,7 @@ void evr_results_free(evr_results *r) {
   evc_mat_free(&r->pca_scores);
   evc_mat_free(&r->pca_ratio);
   evc_mat_free(&r->pca_components);
+  evc_mat_free(&r->ridge_coef);
   free(r->ambiguity);
   free(r->top1);
   free(r->top2);

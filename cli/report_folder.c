@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "report.h"
+#include "report_fmaps.h"
 #include "report_layers.h"
 
 /* ---- the folder as ImageFolder sees it ----------------------------------- */
@@ -230,6 +231,7 @@ typedef struct model_run {
   int n;                              /* layers asked of the model */
   const char *name[EVR_MAX_LAYERS];
   size_t cols[EVR_MAX_LAYERS];
+  size_t shape[EVR_MAX_LAYERS][3];    /* C x H x W before pooling, or 0s */
 } model_run;
 
 static void model_free(model_run *m) {
@@ -323,6 +325,7 @@ static int open_model(const evr_options *o, evr_data *d, const evr_layer_choice 
     if ((st = ev_extractor_layer_cols(m->ex, (size_t)l, &m->cols[l])) ||
         (st = ev_extractor_layer_shape(m->ex, (size_t)l, dims, &nd)))
       return evc_lib_err("the layers' shapes", st);
+    for (int k = 0; nd == 3 && k < 3; k++) m->shape[l][k] = dims[k];
     if (nd >= 3 && used < sizeof d->pooling) {
       used += (size_t)snprintf(pool + used, sizeof d->pooling - used, "%s%s gives %zu x %zu x %zu feature maps per image, "
                                "averaged over their positions (global average pooling) to %zu values",
@@ -610,6 +613,84 @@ static int drop_bad(evr_data *d, folder_set *f, evc_mat *out, int n_out, evc_mat
   return 0;
 }
 
+/* The early layer's feature maps for the page's side panel (report_fmaps.h):
+ * the layer is kept pooled for its map, so the images the panel shows go
+ * through the model again, unpooled, batch by batch, each row averaged
+ * down at once. Which images and how far down: evr_fmaps_fit within
+ * --feature-maps-budget. (explain: o->maps_layer for row o->maps_row.) */
+static int early_maps(const evr_options *o, evr_data *d, const folder_set *fs, const model_run *m) {
+  const char *layer = o->maps_one ? o->maps_layer : d->early >= 0 ? d->layer_name[d->early] : NULL;
+  size_t n = d->labels.rows, shown = 1, batch = (size_t)o->batch, dims[8], nd = 0, cols = 0, c, h, w;
+  if (!layer || (o->maps_one && (o->maps_row < 0 || (size_t)o->maps_row >= n))) return 0;
+  int step = 1;
+  ev_extractor *ex = NULL;
+  ev_status st;
+  if ((st = ev_extractor_create(m->model, &ex)) || (st = ev_extractor_set(ex, EV_EXTRACT_POOL, 0)) ||
+      (st = ev_extractor_set(ex, EV_EXTRACT_BATCH_SIZE, (double)batch)) ||
+      (st = ev_extractor_set(ex, EV_EXTRACT_THREADS, (double)o->threads)) || (st = ev_extractor_add_layer(ex, layer)) ||
+      (st = ev_extractor_prepare(ex, (size_t)o->channels, (size_t)o->crop, (size_t)o->crop)) ||
+      (st = ev_extractor_layer_cols(ex, 0, &cols)) || (st = ev_extractor_layer_shape(ex, 0, dims, &nd))) {
+    ev_extractor_free(ex);
+    return evc_lib_err("setting up the feature maps' extraction", st);
+  }
+  if (nd != 3) {   /* not a stack of maps: the panel shows its values */
+    ev_extractor_free(ex);
+    return 0;
+  }
+  if (!o->maps_one) evr_fmaps_fit(n, (int)dims[0], (int)dims[1], (int)dims[2], o->fmaps_budget, &step, &shown);
+  size_t sh[3] = {dims[0], dims[1], dims[2]};
+  size_t per = sh[0] * ((sh[1] + (size_t)step - 1) / (size_t)step) * ((sh[2] + (size_t)step - 1) / (size_t)step);
+  const char **paths = malloc(shown * sizeof *paths);
+  size_t *item = malloc((n ? n : 1) * sizeof *item);
+  float *in = NULL, *out = NULL;
+  ev_dataset *ds = NULL;
+  int rc = !paths || !item ? evc_err("out of memory") : 0;
+  for (size_t i = 0, r = 0; !rc && i < fs->n; i++)   /* test row -> item, bad ones dropped */
+    if (!fs->bad[i]) item[r++] = i;
+  for (size_t j = 0; !rc && j < shown; j++)
+    paths[j] = ev_dataset_item_path(fs->ds, item[o->maps_one ? (size_t)o->maps_row : evr_fmaps_row(j, n, shown)]);
+  if (!rc && (st = ev_dataset_from_paths(paths, shown, NULL, 0, &ds))) rc = evc_lib_err("reading the images again for the feature maps", st);
+  if (!rc) rc = set_preprocessing(o, ds);
+  if (!rc && (st = ev_dataset_item_shape(ds, &c, &h, &w))) rc = evc_lib_err("the images' shape", st);
+  if (!rc && (!(in = malloc(batch * c * h * w * sizeof *in)) || !(out = malloc(batch * cols * sizeof *out))))
+    rc = evc_err("out of memory for the feature maps (a batch of %zu images)", batch);
+  if (!rc) rc = evc_mat_alloc_f(&d->maps, shown, per);
+  for (size_t j = 0; !rc && j < shown; j += batch) {
+    size_t b = shown - j < batch ? shown - j : batch;
+    float *dst[1] = {out};
+    if (evc_interrupted) rc = evc_err("cancelled (Ctrl-C): nothing was written");
+    else if ((st = ev_dataset_read(ds, j, b, in, c * h * w)) || (st = ev_extractor_run(ex, in, b, c, h, w, c * h * w, dst, &cols)))
+      rc = evc_lib_err("extracting the feature maps", st);
+    for (size_t k = 0; !rc && k < b; k++)
+      evr_fmaps_shrink(out + k * cols, (int)sh[0], (int)sh[1], (int)sh[2], step, d->maps.f + (j + k) * per);
+    if (!o->maps_one) evc_progress("feature maps", EV_STAGE_EXTRACT, j + b, shown, 0);
+  }
+  evc_progress_done();
+  if (!rc) {
+    d->maps_step = step;
+    memcpy(d->maps_shape, sh, sizeof sh);
+  } else {
+    evc_mat_free(&d->maps);
+  }
+  if (!rc && !o->maps_one) {
+    size_t used = strlen(d->pooling);
+    char shrunk[160] = "";
+    if (step > 1)
+      snprintf(shrunk, sizeof shrunk, ", each map averaged over %d x %d blocks to %zu x %zu", step, step,
+               (sh[1] + (size_t)step - 1) / (size_t)step, (sh[2] + (size_t)step - 1) / (size_t)step);
+    snprintf(d->pooling + used, sizeof d->pooling - used, " The side panel's feature maps of %s come from a second, "
+             "unpooled pass over %s%zu of the %zu images%s, within --feature-maps-budget %g MB.",
+             layer, shown < n ? "" : "all ", shown, n, shrunk, o->fmaps_budget);
+  }
+  ev_extractor_free(ex);
+  ev_dataset_free(ds);
+  free(in);
+  free(out);
+  free(paths);
+  free(item);
+  return rc;
+}
+
 static int labels_mat(const int32_t *l32, size_t n, evc_mat *m) {
   if (evc_mat_alloc_i(m, n, 1)) return 1;
   for (size_t i = 0; i < n; i++) m->i[i] = l32[i];
@@ -708,11 +789,19 @@ int evr_load_folder(const evr_options *o, evr_data *d) {
       int at = d->n_layers;
       if (!strcmp(ch.name[l], "pixels")) { rc = copy_pixels_layer(d); continue; }
       for (int k = 0; k < m.n; k++)
-        if (!strcmp(m.name[k], ch.name[l])) rc = set_layer(d, ch.name[l], &out[k]);
+        if (!strcmp(m.name[k], ch.name[l])) {
+          rc = set_layer(d, ch.name[l], &out[k]);
+          memcpy(d->layer_shape[at], m.shape[k], sizeof m.shape[k]);
+        }
       if (l == ch.penultimate) d->penultimate = at;
       if (l == ch.scores) d->softmax = at;
       if (l == ch.early && !o->layers_given) d->early = at;
     }
+  }
+  if (!rc && (d->early >= 0 || o->maps_one)) {
+    t0 = evc_now();
+    rc = early_maps(o, d, &fs, &m);
+    d->seconds_model += evc_now() - t0;
   }
   if (!rc && o->reference_images) {
     d->train_feat = rout[pen_at];

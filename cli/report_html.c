@@ -211,7 +211,7 @@ static void section_ambiguity(FILE *f, const evr_data *d, const evr_results *r) 
         "ambiguous images are often truly between classes%s.</p>\n"
         "<div class=\"row\"><div><table class=\"ambiguous\"><tr>%s<th>#</th><th>ambiguity</th>"
         "<th>likeliest</th><th>second</th><th>true class</th></tr>\n",
-        d->kind == EVR_DEMO ? " (shirt or T-shirt, coat or pullover)" : "", d->has_images ? "<th>image</th>" : "");
+        d->fashion ? " (shirt or T-shirt, coat or pullover)" : "", d->has_images ? "<th>image</th>" : "");
   for (int k = 0; k < r->n_ambiguous; k++) {
     int64_t i = r->most_ambiguous[k];
     fputs("<tr>", f);
@@ -320,6 +320,33 @@ static int class_table(FILE *f, const evr_data *d, const evr_results *r) {
   return 0;
 }
 
+
+/* The ridge regressions on the penultimate layer's t-SNE map: why a point
+ * sits where it sits, as far as a linear model of the features can say. */
+static const char *ridge_rows_note(const evr_results *r, const evr_data *d, char *buf, size_t len) {
+  if (r->ridge_rows >= d->labels.rows) return "";
+  snprintf(buf, len, "; fitted on %zu of the %zu images, spread evenly over them", r->ridge_rows, d->labels.rows);
+  return buf;
+}
+
+static void section_ridge(FILE *f, const evr_data *d, const evr_results *r) {
+  char buf[160];
+  if (!r->ridge_coef.f) return;
+  const evc_mat *x = &d->layer[d->penultimate];
+  fprintf(f, "<p class=\"lead\">Why the points sit where they sit on the t-SNE map of the penultimate layer: two "
+             "ridge regressions from its %zu features to the map's axes (alpha %.3g, chosen by leave-one-out error%s). "
+             "They explain R&sup2; = %.2f and %.2f of the axes on the points they were fitted on, and %.2f and %.2f on "
+             "points left out, the honest figures: a t-SNE axis is not a linear function of the features, and a low "
+             "left-out R&sup2; says the arrows describe the map only roughly.%s The arrows are the 8 features with "
+             "the largest weights.</p>\n<div class=\"row\">",
+          x->cols, r->ridge_alpha, ridge_rows_note(r, d, buf, sizeof buf), r->ridge_r2[0], r->ridge_r2[1], r->ridge_r2_cv[0], r->ridge_r2_cv[1],
+          r->ridge_rank < x->cols ? " The features span fewer dimensions than there are features (or there are fewer "
+                                    "points than features): the regularisation sets the weights the data leave open."
+                                  : "");
+  figure(f, "ridge_biplot.png", "t-SNE map of the penultimate layer with the ridge weights as arrows");
+  fputs("</div>\n", f);
+}
+
 static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *r) {
   fprintf(f, "<h2>7. Where the network goes wrong</h2>\n<p class=\"lead\">Accuracy on these %zu test images: "
              "<b>%.1f%%</b>. The confusions sit between garments of the same shape.</p>\n<div class=\"row\">",
@@ -342,6 +369,7 @@ static int section_confusion_pca(FILE *f, const evr_data *d, const evr_results *
   figure(f, "pca_biplot.png", "PCA map with the strongest loadings as arrows");
   figure(f, "pca_scree.png", "scree plot: explained variance per component");
   fputs("</div>\n", f);
+  section_ridge(f, d, r);
   return 0;
 }
 
@@ -411,7 +439,7 @@ static void section_data(FILE *f, const evr_data *d) {
 }
 
 /* PCA alone, when there are no class scores (no confusion section). */
-static void section_pca_only(FILE *f, const evr_results *r) {
+static void section_pca_only(FILE *f, const evr_data *d, const evr_results *r) {
   float two = r->pca_ratio.rows > 1 ? r->pca_ratio.f[0] + r->pca_ratio.f[1] : r->pca_ratio.f[0];
   fprintf(f, "<h2>5. The class scores</h2>\n<p class=\"lead\">No class scores were given (--scores): no ambiguity, "
              "no confusion matrix, no possible label errors.</p>\n<h2>8. PCA of the penultimate layer</h2>\n<p class=\"lead\">A linear view "
@@ -421,6 +449,7 @@ static void section_pca_only(FILE *f, const evr_results *r) {
   figure(f, "pca_biplot.png", "PCA map with the strongest loadings as arrows");
   figure(f, "pca_scree.png", "scree plot: explained variance per component");
   fputs("</div>\n", f);
+  section_ridge(f, d, r);
 }
 
 static void section_timings(FILE *f, const evr_results *r) {
@@ -444,7 +473,7 @@ int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r
   fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>What the network learned"
              "</title>\n<style>\n%s</style>\n</head><body>\n<h1>What the network learned</h1>\n",
           REPORT_CSS);
-  if (d->kind == EVR_DEMO)
+  if (d->fashion)
     fprintf(f, "<p class=\"lead\">A small convolutional network trained on Fashion-MNIST, looked at layer by layer "
                "on %zu test images with libembedviz.</p>\n", d->labels.rows);
   else
@@ -458,7 +487,7 @@ int evr_write_html(const evr_options *o, const evr_data *d, const evr_results *r
     section_issues(f, d, r);
     if (section_confusion_pca(f, d, r)) return evc_out_abort(&out), 1;
   } else {
-    section_pca_only(f, r);
+    section_pca_only(f, d, r);
   }
   section_interactive(f, d);
   section_timings(f, r);

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -30,6 +31,7 @@ void evr_data_free(evr_data *d) {
   for (int c = 0; d->own_names && c < d->n_classes; c++) free(d->own_names[c]);
   free(d->own_names);
   evc_mat_free(&d->probs);
+  evc_mat_free(&d->maps);
   evc_thumbs_free(&d->thumbs);
   free(d->query_rows);
   free(d->ref_shown);
@@ -75,6 +77,34 @@ static int check_labels(const char *what, const evc_mat *y, size_t n, int *n_cla
   return 0;
 }
 
+/* C x H x W from a .npy file's header when its shape is (n, C, H, W) and
+ * rows of cols values; else shape stays {0, 0, 0}. */
+static void npy_shape(const char *path, size_t cols, size_t shape[3]) {
+  char head[1024];
+  FILE *f = fopen(path, "rb");
+  if (!f) return;
+  size_t got = fread(head, 1, sizeof head - 1, f);
+  fclose(f);
+  head[got] = 0;
+  for (size_t k = 0; k < got; k++)
+    if (!head[k]) head[k] = ' ';
+  const char *s = strstr(head, "'shape'");
+  s = s ? strchr(s, '(') : NULL;
+  if (!s) return;
+  long v[5];
+  int n = 0;
+  while (n < 5) {
+    char *end;
+    long x = strtol(s + 1, &end, 10);
+    if (end == s + 1) break;
+    v[n++] = x;
+    s = strchr(end, ',');
+    if (!s) break;
+  }
+  if (n == 4 && v[1] > 0 && v[2] > 0 && v[3] > 0 && (size_t)v[1] * (size_t)v[2] * (size_t)v[3] == cols)
+    shape[0] = (size_t)v[1], shape[1] = (size_t)v[2], shape[2] = (size_t)v[3];
+}
+
 /* The layer list: "pixels" is the images themselves. */
 static int load_layers(const evr_options *o, evr_data *d) {
   char *list = strdup(o->layers), *save = NULL;
@@ -95,6 +125,11 @@ static int load_layers(const evr_options *o, evr_data *d) {
     else if (d->layer[l].rows < d->images.rows)
       rc = evc_err("%s/%s has %zu rows for %zu images", o->data_dir, name, d->layer[l].rows, d->images.rows);
     else keep_rows(&d->layer[l], d->images.rows);
+    if (!rc) {
+      char path[4096];
+      snprintf(path, sizeof path, "%s/%s", o->data_dir, name);
+      npy_shape(path, d->layer[l].cols, d->layer_shape[l]);
+    }
   }
   free(list);
   return rc;
@@ -135,18 +170,53 @@ static int extract_layers(const evr_options *o, evr_data *d) {
   const char *names[EVR_MAX_LAYERS];
   int idx[EVR_MAX_LAYERS], n = 0;
   evc_mat out[EVR_MAX_LAYERS] = {{0}};
-  size_t chw[3] = {1, (size_t)d->side, (size_t)d->side};
+  size_t chw[3] = {1, (size_t)d->side, (size_t)d->side}, shape[EVR_MAX_LAYERS][3];
   if (!ev_extract_available())
     return evc_err("extraction is not available (%s). Use --data with test_<layer>.npy files instead of --model",
                    ev_last_error());
   for (int l = 0; l < d->n_layers; l++)
     if (strcmp(d->layer_name[l], "pixels")) names[n] = d->layer_name[l], idx[n++] = l;
-  if (n && evc_extract_layers(o->model, &d->images, chw, names, n, 0, 256, o->threads, "test images", out)) return 1;
-  for (int k = 0; k < n; k++) d->layer[idx[k]] = out[k];
+  if (n && evc_extract_layers(o->model, &d->images, chw, names, n, 0, 256, o->threads, "test images", out, shape))
+    return 1;
+  for (int k = 0; k < n; k++) {
+    d->layer[idx[k]] = out[k];
+    memcpy(d->layer_shape[idx[k]], shape[k], sizeof shape[k]);
+  }
   const char *pen = o->penultimate;
   evc_mat tf[1] = {{0}};
-  if (evc_extract_layers(o->model, &d->train_images, chw, &pen, 1, 0, 256, o->threads, "training images", tf)) return 1;
+  if (evc_extract_layers(o->model, &d->train_images, chw, &pen, 1, 0, 256, o->threads, "training images", tf, NULL)) return 1;
   d->train_feat = tf[0];
+  return 0;
+}
+
+/* The class names: --classes FILE, else class_names.txt in the --data or
+ * --dataset folder, else Fashion-MNIST's for a --dataset folder named so
+ * (the demo's), else none (the page and pictures say "class 3"): a data set
+ * of one's own never gets Fashion-MNIST's names for being of 10 classes. */
+static int class_names(const evr_options *o, evr_data *d) {
+  char path[4096];
+  const char *dir = o->data_dir ? o->data_dir : o->dataset, *file = o->classes;
+  if (!file) {
+    snprintf(path, sizeof path, "%s/class_names.txt", dir);
+    if (access(path, R_OK) == 0) file = path;
+  }
+  if (file) {
+    char **names = NULL;
+    int k = evc_read_class_names(file, &names);
+    if (k < 0) return 1;
+    d->own_names = names;
+    if (k < d->n_classes) {
+      for (int c = 0; c < k; c++) free(names[c]);
+      free(names);
+      d->own_names = NULL;
+      return evc_err("%s has %d class names for %d classes: give one name a line for each class", file, k, d->n_classes);
+    }
+    for (int c = d->n_classes; c < k; c++) free(names[c]);   /* evr_data_free frees n_classes of them */
+    d->class_names = (const char *const *)names;
+    return 0;
+  }
+  d->fashion = o->dataset && !o->data_dir && d->n_classes == 10 && strcasestr(o->dataset, "fashion");
+  d->class_names = d->fashion ? evc_fashion_classes : NULL;
   return 0;
 }
 
@@ -213,7 +283,7 @@ int evr_load(const evr_options *o, evr_data *d) {
   if ((int)d->layer[d->softmax].cols < d->n_classes)
     return evc_err("the softmax layer has %zu columns for %d classes", d->layer[d->softmax].cols, d->n_classes);
   d->n_classes = (int)d->layer[d->softmax].cols;
-  d->class_names = d->n_classes == 10 ? evc_fashion_classes : NULL;
+  if (class_names(o, d)) return 1;
   char name[300];
   snprintf(name, sizeof name, "train_%s.npy", o->penultimate);
   if (!o->model && read_in(o->data_dir, name, 0, &d->train_feat)) return 1;

@@ -171,7 +171,8 @@ int evc_knn_run(const evc_mat *ref, const evc_mat *q, size_t k, double metric, d
 /* ---- extraction ----------------------------------------------------------- */
 
 int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t chw[3], const char *const *layers,
-                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out) {
+                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out,
+                       size_t (*shape)[3]) {
   ev_model *model = NULL;
   ev_extractor *ex = NULL;
   ev_status st;
@@ -192,6 +193,9 @@ int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t ch
     if ((st = ev_extractor_layer_cols(ex, (size_t)l, &cols))) rc = evc_lib_err("the extraction", st);
     else if (evc_mat_alloc_f(&out[l], x->rows, cols)) rc = 1;
     else dst[l] = out[l].f, ld[l] = cols;
+    size_t dims[8], nd = 0;
+    if (!rc && shape && (st = ev_extractor_layer_shape(ex, (size_t)l, dims, &nd))) rc = evc_lib_err("the extraction", st);
+    else if (!rc && shape) for (int k = 0; k < 3; k++) shape[l][k] = nd == 3 ? dims[k] : 0;
   }
   if (!rc && (st = ev_extractor_run(ex, x->f, x->rows, chw[0], chw[1], chw[2], x->cols, dst, ld)))
     rc = evc_lib_err("the extraction", st);

@@ -61,9 +61,13 @@ int evc_knn_run(const evc_mat *ref, const evc_mat *q, size_t k, double metric, d
 
 /* Activations of n_layers named layers of a TorchScript model for the rows
  * of x (images of chw[0] x chw[1] x chw[2], values as the model expects):
- * out[l] (n x M_l) allocated here. In a library without libtorch
- * (ev_extract_available() is 0) it says so and returns 1. */
+ * out[l] (n x M_l) allocated here. Unless shape is NULL, shape[l] gets
+ * layer l's activation shape for one input before pooling, C x H x W, when
+ * it is a stack of feature maps (3 dimensions), else {0, 0, 0}. In a
+ * library without libtorch (ev_extract_available() is 0) it says so and
+ * returns 1. */
 int evc_extract_layers(const char *model_path, const evc_mat *x, const size_t chw[3], const char *const *layers,
-                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out);
+                       int n_layers, int pool, long batch, long threads, const char *label, evc_mat *out,
+                       size_t (*shape)[3]);
 
 #endif

@@ -167,6 +167,20 @@ int evc_progress(void *user_data, int stage, size_t step, size_t total, double v
   return 0;
 }
 
+/* "a,b,c" into three numbers. */
+int evc_parse_three(const char *opt, const char *s, double lo, double hi, double out[3]) {
+  char buf[256], *save = NULL, *t;
+  snprintf(buf, sizeof buf, "%s", s);
+  int k = 0;
+  for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    if (k == 3) return evc_err("%s needs three numbers separated by commas (one per channel), got '%s'", opt, s);
+    if (evc_parse_double(opt, t, lo, hi, &out[k++])) return 1;
+  }
+  if (k == 1) out[1] = out[2] = out[0];   /* one number: every channel (grey models) */
+  else if (k != 3) return evc_err("%s needs three numbers separated by commas (one per channel), got '%s'", opt, s);
+  return 0;
+}
+
 /* ---- class names ------------------------------------------------------- */
 
 const char *const evc_fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

@@ -135,18 +135,20 @@ def export(model, x_test, y_test, x_train, y_train, out_dir, n_test, n_train, ac
     np.save(os.path.join(out_dir, "test_labels.npy"), y_test[:n_test].numpy().astype(np.int32))
     np.save(os.path.join(out_dir, "train_images.npy"), x_train[:n_train].reshape(n_train, -1).numpy())
     np.save(os.path.join(out_dir, "train_labels.npy"), y_train[:n_train].numpy().astype(np.int32))
+    with open(os.path.join(out_dir, "class_names.txt"), "w") as f:   # the report's and explain's names
+        f.write("".join(c + "\n" for c in CLASSES))
     if not activations:
         return
     acts = {}
     hooks = [getattr(model, name).register_forward_hook(
-        lambda m, i, o, name=name: acts.setdefault(name, []).append(o.reshape(o.shape[0], -1)))
+        lambda m, i, o, name=name: acts.setdefault(name, []).append(o.detach().contiguous()))
         for name in ("pool1", "relu3", "fc2", "softmax")]
     model.eval()
     for i in range(0, n_test, 1000):
         model(xt[i:i + 1000])
     for h in hooks:
         h.remove()
-    for name, parts in acts.items():
+    for name, parts in acts.items():   # pool1 keeps its n x C x H x W shape: the report shows its maps
         np.save(os.path.join(out_dir, f"test_{name}.npy"), torch.cat(parts).numpy().astype(np.float32))
     # The penultimate layer of the training subset: feature-space neighbours.
     feats = []

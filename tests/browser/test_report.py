@@ -187,21 +187,60 @@ def run(report_dir, shot):
         check(n_fig == k + 1, f"clicking lists the point and its {k} neighbours ({n_fig} thumbnails)")
         if b.js("!!EMBEDVIZ.fmaps"):
             # the side panel shows the clicked point's feature maps: its cell
-            # of feature_maps.png, several shades (an image, not a blank)
+            # of feature_maps.png (the cell of its row: all rows, or those of
+            # EMBEDVIZ.fmapsRows when the budget kept some), several shades
             b.js("new Promise(r => { const s = new Image(); s.onload = r; s.onerror = r;"
                  " s.src = EMBEDVIZ.fmaps.file; })")
             time.sleep(0.2)
-            fm = b.js("(() => { const c = document.querySelector('#nn-list #fmaps canvas');"
-                      " if (!c) return [-2, 0, ''];"
+            cell = b.js(f"EMBEDVIZ.fmapsRows ? Array.prototype.indexOf.call(EMBEDVIZ.fmapsRows, {h}) : {h}")
+            # the panel's pixels, and the same cell cut from the sprite here
+            fm = b.js("(async () => { const c = document.querySelector('#nn-list #fmaps canvas');"
+                      " if (!c) return [-2, 0, document.querySelector('#nn-list #fmaps p').textContent, false];"
+                      " const F = EMBEDVIZ.fmaps, s = new Image(); s.src = F.file; await s.decode();"
+                      f" const j = {cell}, o = document.createElement('canvas'); o.width = c.width; o.height = c.height;"
+                      " const x = o.getContext('2d'); x.imageSmoothingEnabled = false;"
+                      " x.drawImage(s, (j % F.perRow) * F.cellW, Math.floor(j / F.perRow) * F.cellH, F.cellW, F.cellH,"
+                      " 0, 0, o.width, o.height);"
                       " try { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-                      " const seen = new Set(); let lit = 0;"
-                      " for (let i = 0; i < d.length; i += 4) { seen.add(d[i]); if (d[i] > 0) lit++; }"
-                      " return [lit, seen.size, document.querySelector('#fmaps p').textContent]; }"
-                      " catch (e) { return [-1, 0, '']; } })()")
+                      " const e = x.getImageData(0, 0, o.width, o.height).data;"
+                      " const seen = new Set(), z = c.width / F.cellW, mw = F.w * z, mh = F.h * z;"
+                      " let lit = 0, same = 0, cells = 0;"
+                      " for (let i = 0; i < d.length; i += 4) { seen.add(d[i]); if (d[i] > 0) lit++;"
+                      "   const px = (i / 4) % c.width, py = Math.floor(i / 4 / c.width);"
+                      "   if (F.c && (px % mw === 0 || px % mw === mw - 1 || py % mh === 0 || py % mh === mh - 1))"
+                      "     continue;"   # the white lines between the maps, drawn over the cell
+                      "   cells++; if (d[i] === e[i]) same++; }"
+                      " return [lit, seen.size, document.querySelector('#fmaps p').textContent, cells > 0 && same === cells]; }"
+                      " catch (e) { return [-1, 0, '', false]; } })()")
             layer = b.js("EMBEDVIZ.fmaps.layer")
-            check(fm[0] > 0 and fm[1] >= 3 and f"image #{h}" in fm[2] and layer in fm[2],
-                  f"clicking shows the point's feature maps of {layer} ({fm[0]} lit pixels, {fm[1]} shades;"
-                  f" -1: canvas not readable, -2: no panel): '{fm[2]}'")
+            if cell < 0:   # the budget kept no maps of this point: said so (checked below too)
+                check(fm[0] == -2 and fm[2].startswith(f"No feature maps of {layer} for image #{h}."),
+                      f"the clicked point {h} has no cell of feature maps and the panel says so: '{fm[2]}'")
+            else:
+                check(fm[0] > 0 and fm[1] >= 3 and f"image #{h}" in fm[2] and layer in fm[2] and fm[3] is True,
+                      f"clicking shows the point's feature maps of {layer} ({fm[0]} lit pixels, {fm[1]} shades,"
+                      f" its own cell: {fm[3]}; -1: canvas not readable, -2: no panel): '{fm[2]}'")
+            if b.js("!!EMBEDVIZ.fmapsRows"):
+                # a point the budget left without maps: the panel says so
+                said = None
+                for i in b.js("(() => { const r = new Set(EMBEDVIZ.fmapsRows), out = [];"
+                              " for (let i = 0; i < EMBEDVIZ.labels.length && out.length < 40; i++)"
+                              "   if (!r.has(i)) out.push(i); return out; })()"):
+                    px, py = b.js(f"window.embedviz.map.pointClient({i})")
+                    b.mouse("mouseMoved", px, py)
+                    time.sleep(0.05)
+                    if b.js("window.embedviz.map.hovered") != i:
+                        continue
+                    b.mouse("mousePressed", px, py, "left", 1)
+                    b.mouse("mouseReleased", px, py, "left", 1)
+                    time.sleep(0.2)
+                    said = b.js("(() => { const p = document.querySelector('#nn-list #fmaps p');"
+                                " return [p ? p.textContent : '', !!document.querySelector('#nn-list #fmaps canvas')];"
+                                " })()") + [i]
+                    break
+                check(said is not None and said[0].startswith(f"No feature maps of {layer} for image #{said[2]}.")
+                      and "keeps the maps of" in said[0] and said[1] is False,
+                      f"a point without maps says so: {said}")
         else:
             check(b.js("document.querySelector('#fmaps') === null") is True,
                   "no early layer in the report: no feature-map panel")

@@ -238,3 +238,86 @@ def test_report_layer_without_spatial_shape_gives_its_values_row_by_row(data, tm
     cell = g[oy:oy + 14, ox:ox + 14].reshape(-1)[:192]
     want = np.rint((flat[i] - flat.min()) / (flat.max() - flat.min()) * 255)
     assert np.abs(cell - want).max() <= 1
+
+
+# ---- the ridge regression on a UMAP map ----------------------------------------
+
+def test_ridge_on_the_umap_map_is_sklearns(data, tmp_path):
+    """--map umap: the point is ringed on the UMAP map of the penultimate
+    layer (the library's UMAP with n_neighbors 15, seed 0: the Python
+    binding's map to float rounding) and the ridge regression is fitted to
+    it: R^2 on the training rows as scikit-learn's Ridge at the alpha
+    printed, and that alpha the one RidgeCV's leave-one-out picks on the
+    library's grid."""
+    from sklearn.linear_model import Ridge, RidgeCV
+    from sklearn.metrics import r2_score
+    import embedviz
+    d, _, _, feat, _ = data
+    _, stdout, _ = explain(d, tmp_path / "e.png", "--index", 4, "--map", "umap", "--map-output", tmp_path / "map.npy")
+    umap = np.load(tmp_path / "map.npy")
+    assert umap.shape == (300, 2)
+    want = embedviz.UMAP(n_neighbors=15, random_state=0).fit_transform(feat)
+    np.testing.assert_allclose(umap, want, atol=1e-4)
+    lines = {l.split()[1]: l.split()[2:] for l in stdout.splitlines() if l.startswith("ridge ")}
+    assert lines["map"] == ["umap"]
+    alpha = float(lines["alpha"][0])
+    grid = 10.0 ** np.arange(-3, 6.01, 0.5)
+    assert RidgeCV(alphas=grid).fit(feat.astype(np.float64), umap.astype(np.float64)).alpha_ == pytest.approx(alpha)
+    fit = Ridge(alpha=alpha).fit(feat.astype(np.float64), umap.astype(np.float64))
+    r2 = r2_score(umap, fit.predict(feat.astype(np.float64)), multioutput="raw_values")
+    np.testing.assert_allclose([float(v) for v in lines["r2_train"][:2]], r2, atol=1e-4)
+    # the t-SNE map is another map: its fit differs
+    _, tsne_out, _ = explain(d, tmp_path / "t.png", "--index", 4, "--map-output", tmp_path / "tsne.npy")
+    assert not np.allclose(np.load(tmp_path / "tsne.npy"), umap)
+    assert next(l for l in tsne_out.splitlines() if l.startswith("ridge map")) == "ridge map tsne"
+
+
+def test_map_must_be_tsne_or_umap(data, tmp_path):
+    status, _, err = explain(data[0], tmp_path / "e.png", "--index", 4, "--map", "pca", ok=False)
+    assert status == 2 and "--map is tsne or umap, got 'pca'" in err
+
+
+# ---- explain in the report's other modes ------------------------------------------
+
+@skip_unless("extract")
+def test_dataset_and_model_give_conv1s_maps_and_class_numbers(tmp_path):
+    """The demo's mode: IDX files (digits, 10 classes, not Fashion-MNIST)
+    through a model: conv1's maps, and the classes as numbers."""
+    from test_cli_report_fmaps import write_idx
+    torch = pytest.importorskip("torch")
+    from torch import nn
+    from sklearn.datasets import load_digits
+    x, y = load_digits(return_X_y=True)
+    img = np.rint(x * 255 / 16).reshape(-1, 8, 8)
+    d = tmp_path / "digits"
+    d.mkdir()
+    write_idx(d / "t10k-images-idx3-ubyte.gz", img[:200])
+    write_idx(d / "t10k-labels-idx1-ubyte.gz", y[:200])
+    write_idx(d / "train-images-idx3-ubyte.gz", img[200:500])
+    write_idx(d / "train-labels-idx1-ubyte.gz", y[200:500])
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 3, padding=1)
+            self.pool1 = nn.MaxPool2d(2)
+            self.fc1 = nn.Linear(6 * 4 * 4, 12)
+            self.relu3 = nn.ReLU()
+            self.fc2 = nn.Linear(12, 10)
+            self.softmax = nn.Softmax(dim=1)
+
+        def forward(self, x):
+            return self.softmax(self.fc2(self.relu3(self.fc1(torch.flatten(self.pool1(self.conv1(x)), 1)))))
+
+    torch.manual_seed(0)
+    torch.jit.script(Net().eval()).save(str(tmp_path / "net.pt"))
+    _, stdout, _ = run("explain", "--dataset", d, "--model", tmp_path / "net.pt", "--index", 7, "-o", tmp_path / "e.png",
+                       "--perplexity", 10, "--iterations", 250, "-q")
+    f = facts(stdout)
+    assert f["maps"] == "conv1 (first Conv2d of the model): 6 maps of 8 x 8"
+    assert f["true"] == str(y[7])          # a number: no Fashion-MNIST name for a digit
+    status, _, err = run("explain", "--dataset", d, "--model", tmp_path / "net.pt", "--index", 200, "-o",
+                         tmp_path / "e2.png", ok=False)
+    assert status == 1 and "--index 200 is outside the data" in err and "t10k-labels-idx1-ubyte.gz" in err
+    status, _, err = run("explain", "--dataset", d, "--index", 3, ok=False)
+    assert status == 2 and "--dataset DIR needs --model FILE" in err

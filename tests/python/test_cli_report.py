@@ -473,3 +473,28 @@ def test_report_without_scores_has_no_label_errors_section(inputs, tmp_path):
     assert not (out / "label_issues.png").exists()
     rows = quality_table(page)
     assert len(rows) == 1 and all(0 <= v <= 1 for v in rows[0][2])
+
+
+def test_report_ridge_on_the_penultimate_map_is_sklearns(report, inputs):
+    """Section 8 fits ridge regressions from the penultimate features to the
+    axes of their t-SNE map (map_1_feat.npy): the alpha stated is the one
+    scikit-learn's RidgeCV picks by leave-one-out on the library's grid, and
+    the R^2 stated are Ridge's at that alpha; the picture is there."""
+    from sklearn.linear_model import Ridge, RidgeCV
+    from sklearn.metrics import r2_score
+    page = (report / "index.html").read_text()
+    m = re.search(r"two ridge regressions from its (\d+) features to the map's axes \(alpha ([0-9.e+-]+), chosen by "
+                  r"leave-one-out error\)\. They explain R&sup2; = ([0-9.-]+) and ([0-9.-]+) of the axes on the points "
+                  r"they were fitted on, and ([0-9.-]+) and ([0-9.-]+) on points left out", page)
+    assert m, "no ridge statement on the page"
+    feat = np.load(inputs[0] / "test_feat.npy")[:300].astype(np.float64)
+    y = np.load(report / "map_1_feat.npy").astype(np.float64)
+    assert int(m.group(1)) == 16 and y.shape == (300, 2)
+    grid = 10.0 ** np.arange(-3, 6.01, 0.5)
+    alpha = RidgeCV(alphas=grid).fit(feat, y).alpha_
+    assert float(m.group(2)) == pytest.approx(alpha, rel=1e-2)
+    r2 = r2_score(y, Ridge(alpha=alpha).fit(feat, y).predict(feat), multioutput="raw_values")
+    np.testing.assert_allclose([float(m.group(3)), float(m.group(4))], r2, atol=0.006)
+    assert all(float(m.group(k)) <= float(m.group(k - 2)) + 1e-9 for k in (5, 6))   # left out never beats fitted
+    assert 'src="ridge_biplot.png"' in page
+    assert png_size(report / "ridge_biplot.png") == (900, 700)

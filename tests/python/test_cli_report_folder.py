@@ -359,3 +359,87 @@ def test_colour_report_in_headless_chromium(report):
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "the clicked point's image is in colour" in p.stdout
+
+
+# ---- the side panel's feature maps: real maps, not the pooled values ------------
+
+def resnet_layer1(root, paths, crop):
+    """ResNet-18's layer1 for the files, preprocessed as the report does
+    (torchvision's Resize(crop), CenterCrop(crop), ToTensor, ImageNet's
+    Normalize), by torch itself."""
+    import torch
+    from PIL import Image
+    from torchvision import transforms as T
+    model = torch.jit.load(str(root / "model.pt")).eval()
+    tf = T.Compose([T.Resize(crop), T.CenterCrop(crop), T.ToTensor(),
+                    T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    x = torch.stack([tf(Image.open(p).convert("RGB")) for p in paths])
+    with torch.no_grad():
+        h = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+        return model.layer1(h).numpy()
+
+
+def test_folder_report_shows_layer1s_maps_within_the_budget(data, tmp_path):
+    """layer1 is pooled to 64 values for its map; the side panel gets its 64
+    maps of 32 x 32 (crop 128) from a second, unpooled pass. A budget of
+    0.5 MB is too small for 64 x 32 x 32 a point: the maps are averaged over
+    2 x 2 blocks to 16 x 16 (not below 14) and 30 of the images keep them
+    (30 x 16,384 pixels), evenly spread, each cell torch's maps."""
+    from PIL import Image
+    root, files = data
+    out = tmp_path / "r"
+    status, _, err = run("report", "--images", root / "images", "--model", root / "model.pt", "-o", out,
+                         "--resize", 128, "--crop", 128, "--perplexity", 5, "--iterations", 250, "-q",
+                         "--feature-maps-budget", 0.5, ok=False)
+    if "not available" in err:
+        pytest.skip("this libembedviz build has no extraction (libtorch): " + err.strip())
+    assert status == 0, err
+    page, blob = page_data(out)
+    fm = json.loads(re.sub(r"(\w+):", r'"\1":', re.search(r"fmaps:(\{[^}]*\})", blob).group(1)))
+    n = len(readable(files))
+    assert (fm["layer"], fm["c"], fm["h0"], fm["w0"], fm["step"], fm["h"], fm["w"]) == ("layer1", 64, 32, 32, 2, 16, 16)
+    assert (fm["n"], fm["shown"], fm["grid"], fm["cellW"], fm["cellH"]) == (n, 30, 8, 128, 128)
+    rows = js_list(blob, "fmapsRows")
+    assert rows == [j * n // 30 for j in range(30)]
+    assert "unpooled pass over 30 of the %d images, each map averaged over 2 x 2 blocks to 16 x 16" % n in page
+    with Image.open(out / "feature_maps.png") as im:
+        assert im.mode == "L" and im.size == (fm["perRow"] * 128, -(-30 // fm["perRow"]) * 128)
+        g = np.asarray(im).astype(int)
+    picked = [0, 13, 29]
+    maps = resnet_layer1(root, [readable(files)[rows[j]][0] for j in picked], 128)
+    small = maps.reshape(len(picked), 64, 16, 2, 16, 2).mean(axis=(3, 5))
+    for k, j in enumerate(picked):
+        ox, oy = (j % fm["perRow"]) * 128, (j // fm["perRow"]) * 128
+        for m in (0, 9, 63):
+            cell = g[oy + (m // 8) * 16: oy + (m // 8) * 16 + 16, ox + (m % 8) * 16: ox + (m % 8) * 16 + 16]
+            want = np.clip((small[k, m] - fm["lo"]) / (fm["hi"] - fm["lo"]) * 255, 0, 255)
+            assert np.abs(cell - want).max() <= 2, (j, m)
+
+
+def test_explain_on_the_folder_shows_conv1s_maps_of_that_image(data, tmp_path):
+    """embedviz explain --images DIR --model: image N in ImageFolder order,
+    its class by folder name, and the model's first Conv2d maps for it
+    (64 of 32 x 32 at crop 64): torch's conv1 of that file."""
+    import torch
+    from PIL import Image
+    from torchvision import transforms as T
+    root, files = data
+    n = 11
+    status, stdout, err = run("explain", "--images", root / "images", "--model", root / "model.pt", "--index", n,
+                              "-o", tmp_path / "e.png", "--maps-output", tmp_path / "maps.npy", *FAST, ok=False)
+    if "not available" in err:
+        pytest.skip("this libembedviz build has no extraction (libtorch): " + err.strip())
+    assert status == 0, err
+    f = {l.split(" ", 1)[0]: l.split(" ", 1)[1] for l in stdout.splitlines() if " " in l}
+    path, label = readable(files)[n][:2]
+    assert f["maps"] == "conv1 (first Conv2d of the model): 64 maps of 32 x 32"
+    assert f["true"] == "%d (class_%02d)" % (label, label)
+    model = torch.jit.load(str(root / "model.pt")).eval()
+    tf = T.Compose([T.Resize(64), T.CenterCrop(64), T.ToTensor(),
+                    T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    with torch.no_grad():
+        want = model.conv1(tf(Image.open(path).convert("RGB"))[None]).numpy()[0]
+    np.testing.assert_allclose(np.load(tmp_path / "maps.npy").reshape(64, 32, 32), want, atol=2e-3)
+    status, _, err = run("explain", "--images", root / "images", "--model", root / "model.pt", "--index", 5000,
+                         "-o", tmp_path / "f.png", *FAST, ok=False)
+    assert status == 1 and "--index 5000 is outside the data" in err
