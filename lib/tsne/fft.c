@@ -534,6 +534,8 @@ void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep) {
   gather(g, y, rep);
 }
 
+const uint32_t *ev__fftgrid_order(const ev__fftgrid *g) { return g->order; }
+
 double ev__fftgrid_z(const ev__fftgrid *g) {
   size_t rows = g->dims == 1 ? 1 : g->L / 2 + 1;
   double z = 0.0;
