@@ -21,7 +21,8 @@
  * The 2-D transforms go row by row and column by column, so that the rows
  * that are all zero (the padding) are never transformed forward and the
  * rows that are not needed never backward. The rows are transformed 8 at a
- * time into a transposed half spectrum, so the column transforms (each
+ * time (into a per-thread scratch, then transposed) into a transposed half
+ * spectrum, so the column transforms (each
  * followed at once by the product with the kernel and the inverse) run
  * over contiguous memory; every such item is one item of a work-sharing
  * loop, transformed by the same single-threaded FFTW plan whoever runs
