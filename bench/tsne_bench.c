@@ -75,6 +75,10 @@ int main(int argc, char **argv) {
    * 0.5, scikit-learn's angle) */
   const char *theta = getenv("TSNE_BENCH_THETA");
   if (theta && !kl_mode) check(ev_tsne_set(t, EV_TSNE_THETA, atof(theta)), "theta");
+  /* TSNE_BENCH_ITERS: fewer iterations for profiling (default 1,000) */
+  const char *iters_env = getenv("TSNE_BENCH_ITERS");
+  if (iters_env && !kl_mode)
+    check(ev_tsne_set(t, EV_TSNE_N_ITER, atof(iters_env)), "iterations");
   if (kl_mode) {
     float *map = read_f32(argv[6], n * dims);
     check(ev_tsne_set_init(t, map, n, dims, dims), "init");

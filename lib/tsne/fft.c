@@ -21,7 +21,8 @@
  * The 2-D transforms go row by row and column by column, so that the rows
  * that are all zero (the padding) are never transformed forward and the
  * rows that are not needed never backward. The rows are transformed 8 at a
- * time into a transposed half spectrum, so the column transforms (each
+ * time (into a per-thread scratch, then transposed) into a transposed half
+ * spectrum, so the column transforms (each
  * followed at once by the product with the kernel and the inverse) run
  * over contiguous memory; every such item is one item of a work-sharing
  * loop, transformed by the same single-threaded FFTW plan whoever runs
@@ -37,6 +38,7 @@
  * reallocated only when the map outgrows them (a few times per fit). */
 #include <fftw3.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -54,7 +56,8 @@ typedef struct plans {
    * and back; 1-D: the line and back */
   fftwf_plan row_fwd, row_inv;
   fftwf_plan col_fwd, col_inv; /* 2-D: one row of the transposed spectrum */
-  size_t L;
+  size_t L, hp; /* 2-D: the rows' half spectra, hp apart in the scratch */
+
 } plans;
 
 struct ev__fftgrid {
@@ -71,17 +74,28 @@ struct ev__fftgrid {
   size_t cap_L, cap_boxes, lr, ls;
   float *charge[3], *out[3], *khat[2];
   fftwf_complex *spec[3];
+  /* 2-D: per thread, ROWS half spectra of rows (the row transforms write
+   * there contiguously, then the values are transposed into spec) */
+  fftwf_complex *rowbuf;
+  size_t rowbuf_threads;
   double *zpart; /* Parseval's sum per spectrum row */
   plans pl;
   size_t kern_L;
   double kern_h;
   /* this iteration's grid: N nodes per axis, rows transformed N8 */
   size_t L, B, N, N8, charge_dirty;
+  /* N of the last spread on this layout: spreading writes every node of
+   * the N x N block (zeros for empty intervals), so with the same N the
+   * charges need no clearing */
+  size_t spread_N;
   double lo[2], width;
 };
 
 static size_t n_charges(size_t dims) { return dims + 1; }
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+/* Distance between the rows' half spectra in the row scratch (64-byte
+ * aligned rows). */
+static size_t rowbuf_stride(size_t L) { return round_up(L / 2 + 1, 8); }
 /* Elements of one real grid and of one spectrum for length L. */
 static size_t real_size(size_t L, size_t dims) {
   return dims == 1 ? round_up(L, 16) : L * round_up(L, 16);
@@ -130,6 +144,8 @@ static void free_grids(ev__fftgrid *g) {
     ev__free_aligned(g->spec[c]), g->spec[c] = NULL;
   }
   for (int c = 0; c < 2; c++) ev__free_aligned(g->khat[c]), g->khat[c] = NULL;
+  ev__free_aligned(g->rowbuf), g->rowbuf = NULL;
+  g->rowbuf_threads = 0;
   ev__free(g->start), g->start = NULL;
   ev__free(g->zpart), g->zpart = NULL;
   g->cap_L = g->cap_boxes = 0;
@@ -170,6 +186,7 @@ static ev_status alloc_grids(ev__fftgrid *g, size_t L) {
   g->cap_L = L;
   g->cap_boxes = boxes;
   g->charge_dirty = 0;
+  g->spread_N = 0;
   return EV_OK;
 }
 
@@ -212,6 +229,21 @@ double ev__fftgrid_min_bytes(size_t dims, size_t p, size_t min_intervals) {
   return grid_bytes(nice_length(2 * min_intervals * p), dims);
 }
 
+/* The row scratch for the grids' length cap_L and this many threads (the
+ * plans are made on it: they are remade when it moves). */
+static ev_status alloc_rowbuf(ev__fftgrid *g) {
+  size_t threads = (size_t)omp_get_max_threads();
+  if (g->rowbuf && g->rowbuf_threads >= threads) return EV_OK;
+  size_t bytes = threads * ROWS * rowbuf_stride(g->cap_L) * sizeof(fftwf_complex);
+  destroy_plans(&g->pl);
+  ev__free_aligned(g->rowbuf);
+  g->rowbuf_threads = 0;
+  if (!(g->rowbuf = ev__malloc_aligned(bytes)))
+    return ev__nomem("FFT t-SNE row transforms", bytes);
+  g->rowbuf_threads = threads;
+  return EV_OK;
+}
+
 /* ---- plans and kernels ---- */
 
 /* 2-D: the row transforms write (and read) the spectrum transposed, so
@@ -220,7 +252,7 @@ double ev__fftgrid_min_bytes(size_t dims, size_t p, size_t min_intervals) {
 static ev_status make_plans(ev__fftgrid *g, size_t L) {
   destroy_plans(&g->pl);
   plans *pl = &g->pl;
-  int n = (int)L, lr = (int)g->lr, ls = (int)g->ls;
+  int n = (int)L, lr = (int)g->lr;
   unsigned flags = FFTW_ESTIMATE;
   int ok;
   pthread_mutex_lock(&planner_lock);
@@ -229,10 +261,11 @@ static ev_status make_plans(ev__fftgrid *g, size_t L) {
     pl->row_inv = fftwf_plan_dft_c2r_1d(n, g->spec[0], g->out[0], flags);
     ok = pl->row_fwd && pl->row_inv;
   } else {
+    int hp = (int)rowbuf_stride(L);
     pl->row_fwd = fftwf_plan_many_dft_r2c(1, &n, ROWS, g->charge[0], NULL, 1,
-                                          lr, g->spec[0], NULL, ls, 1, flags);
-    pl->row_inv = fftwf_plan_many_dft_c2r(1, &n, ROWS, g->spec[0], NULL, ls,
-                                          1, g->out[0], NULL, 1, lr, flags);
+                                          lr, g->rowbuf, NULL, 1, hp, flags);
+    pl->row_inv = fftwf_plan_many_dft_c2r(1, &n, ROWS, g->rowbuf, NULL, 1,
+                                          hp, g->out[0], NULL, 1, lr, flags);
     pl->col_fwd = fftwf_plan_dft_1d(n, g->spec[0], g->spec[0], FFTW_FORWARD,
                                     flags);
     pl->col_inv = fftwf_plan_dft_1d(n, g->spec[0], g->spec[0], FFTW_BACKWARD,
@@ -248,7 +281,34 @@ static ev_status make_plans(ev__fftgrid *g, size_t L) {
                     L);
   }
   pl->L = L;
+  pl->hp = rowbuf_stride(L);
   return EV_OK;
+}
+
+/* 2-D: ROWS rows of real grid (lr apart) into ROWS columns of the
+ * transposed spectrum s (ls apart), through the scratch rb, and back.
+ * FFTW's row transforms writing the transposed spectrum directly were a
+ * third slower than writing contiguously and transposing. */
+static void rows_forward(const ev__fftgrid *g, const float *rows,
+                         fftwf_complex *s, fftwf_complex *rb) {
+  size_t H = g->L / 2 + 1, hp = g->pl.hp, ls = g->ls;
+  fftwf_execute_dft_r2c(g->pl.row_fwd, (float *)rows, rb);
+  for (size_t f = 0; f < H; f++)
+    for (size_t q = 0; q < ROWS; q++) {
+      s[f * ls + q][0] = rb[q * hp + f][0];
+      s[f * ls + q][1] = rb[q * hp + f][1];
+    }
+}
+
+static void rows_inverse(const ev__fftgrid *g, const fftwf_complex *s,
+                         float *rows, fftwf_complex *rb) {
+  size_t H = g->L / 2 + 1, hp = g->pl.hp, ls = g->ls;
+  for (size_t f = 0; f < H; f++)
+    for (size_t q = 0; q < ROWS; q++) {
+      rb[q * hp + f][0] = s[f * ls + q][0];
+      rb[q * hp + f][1] = s[f * ls + q][1];
+    }
+  fftwf_execute_dft_c2r(g->pl.row_inv, rb, rows);
 }
 
 /* The spectra of both kernels on the circle of length L, spacing h, with
@@ -276,7 +336,7 @@ static void kernel_spectra(ev__fftgrid *g, size_t L, double h) {
       continue;
     }
     for (size_t r = 0; r < L; r += ROWS)
-      fftwf_execute_dft_r2c(g->pl.row_fwd, k + r * lr, s + r);
+      rows_forward(g, k + r * lr, s + r, g->rowbuf);
     for (size_t f = 0; f < H; f++) {
       fftwf_execute_dft(g->pl.col_fwd, s + f * ls, s + f * ls);
       for (size_t r = 0; r < L; r++)
@@ -321,10 +381,12 @@ ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y) {
     for (size_t c = 0; c < n_charges(dims); c++)
       memset(g->charge[c], 0, real_size(g->cap_L, dims) * sizeof(float));
     g->charge_dirty = 0;
+    g->spread_N = 0;
     g->lr = dims == 1 ? 0 : round_up(L, 16);
     g->ls = dims == 1 ? 0 : round_up(L, 8);
     g->L = L;
   }
+  if (dims == 2 && (st = alloc_rowbuf(g))) return st;
   if (L != g->pl.L && (st = make_plans(g, L))) return st;
   /* all points on one spot: any width is exact enough; a small one makes
    * the kernel flat over the interval */
@@ -339,9 +401,11 @@ ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y) {
   size_t rows = dims == 1 ? 1 : N8;
   size_t row_len = dims == 1 ? real_size(L, 1) : g->lr;
   size_t clear = g->charge_dirty > rows ? g->charge_dirty : rows;
-  for (size_t c = 0; c < n_charges(dims); c++)
-    memset(g->charge[c], 0, clear * row_len * sizeof(float));
+  if (N != g->spread_N)
+    for (size_t c = 0; c < n_charges(dims); c++)
+      memset(g->charge[c], 0, clear * row_len * sizeof(float));
   g->charge_dirty = rows;
+  g->spread_N = N;
   g->B = B, g->N = N, g->N8 = N8, g->width = width;
   g->lo[0] = lo[0], g->lo[1] = lo[1];
   return EV_OK;
@@ -418,7 +482,7 @@ static void spread(ev__fftgrid *g, const double *y) {
           acc[2][jx * p + jy] += ww * yi[1];
         }
     }
-    if (g->start[b] == g->start[b + 1]) continue;
+    /* empty intervals too (zeros): see spread_N */
     if (dims == 1) {
       for (size_t c = 0; c < nc; c++)
         for (size_t j = 0; j < p; j++)
@@ -497,11 +561,12 @@ static void convolve(ev__fftgrid *g) {
   }
   size_t N8 = g->N8, lr = g->lr, ls = g->ls, blocks = N8 / ROWS;
   /* rows of the nodes, every charge, into the transposed spectra */
+  fftwf_complex *rb =
+      g->rowbuf + (size_t)omp_get_thread_num() * ROWS * g->pl.hp;
 #pragma omp for schedule(static)
   for (size_t item = 0; item < nc * blocks; item++) {
     size_t c = item / blocks, r = (item % blocks) * ROWS;
-    fftwf_execute_dft_r2c(g->pl.row_fwd, g->charge[c] + r * lr,
-                          g->spec[c] + r);
+    rows_forward(g, g->charge[c] + r * lr, g->spec[c] + r, rb);
   }
   /* per frequency of the first axis: the padding, the column transform,
    * Parseval's share of Z, the product with the kernel, and back */
@@ -520,8 +585,7 @@ static void convolve(ev__fftgrid *g) {
 #pragma omp for schedule(static)
   for (size_t item = 0; item < nc * blocks; item++) {
     size_t c = item / blocks, r = (item % blocks) * ROWS;
-    fftwf_execute_dft_c2r(g->pl.row_inv, g->spec[c] + r,
-                          g->out[c] + r * lr);
+    rows_inverse(g, g->spec[c] + r, g->out[c] + r * lr, rb);
   }
 }
 
@@ -533,6 +597,8 @@ void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep) {
   convolve(g);
   gather(g, y, rep);
 }
+
+const uint32_t *ev__fftgrid_order(const ev__fftgrid *g) { return g->order; }
 
 double ev__fftgrid_z(const ev__fftgrid *g) {
   size_t rows = g->dims == 1 ? 1 : g->L / 2 + 1;

@@ -50,6 +50,98 @@ static ev_status alloc_buffers(size_t n, size_t dims, const ev__tsne_opt *o,
   return EV_OK;
 }
 
+/* ---- the points in the map's order (FFT method) ----
+ * The attraction reads y_j of every neighbour j of each point i, and the
+ * FFT method spreads onto the grid and interpolates back point by point:
+ * in the caller's order all three jump through memory (a point's
+ * neighbours are anywhere in the data). So every RELABEL_EVERY iterations
+ * the points are renumbered in the order of their grid intervals (the
+ * grid's stable sort of the last gradient): then neighbours in the map,
+ * which after the first iterations are P's neighbours too, are close in
+ * memory. P is copied with rows and columns renumbered, each row's entries
+ * in their original order (a point's attraction is the same sum); y, the
+ * update and the gains follow; the map goes back in the caller's order.
+ * Only the order of sums over points changes (rounding); the renumbering
+ * depends only on the map, so not on the thread count. */
+#define RELABEL_EVERY 50
+
+typedef struct relabel {
+  ev__csr p;      /* the caller's P, renumbered */
+  uint32_t *perm; /* current number -> caller's */
+  uint32_t *inv;  /* caller's number -> current */
+  uint32_t *next; /* scratch */
+} relabel;
+
+static void relabel_free(relabel *r) {
+  ev__csr_free(&r->p);
+  ev__free(r->perm);
+  ev__free(r->inv);
+  ev__free(r->next);
+  memset(r, 0, sizeof *r);
+}
+
+/* A copy of p in its own order. */
+static ev_status relabel_init(relabel *r, const ev__csr *p) {
+  size_t n = p->n, nnz = p->row_ptr[n];
+  memset(r, 0, sizeof *r);
+  r->p.n = n;
+  r->p.row_ptr = ev__malloc((n + 1) * sizeof *r->p.row_ptr);
+  r->p.col = ev__malloc(nnz * sizeof *r->p.col);
+  r->p.val = ev__malloc(nnz * sizeof *r->p.val);
+  r->perm = ev__malloc(n * sizeof *r->perm);
+  r->inv = ev__malloc(n * sizeof *r->inv);
+  r->next = ev__malloc(n * sizeof *r->next);
+  if (!r->p.row_ptr || !r->p.col || !r->p.val || !r->perm || !r->inv ||
+      !r->next) {
+    relabel_free(r);
+    return ev__nomem("t-SNE affinities in the map's order",
+                     nnz * 12 + n * 20);
+  }
+  memcpy(r->p.row_ptr, p->row_ptr, (n + 1) * sizeof *r->p.row_ptr);
+  memcpy(r->p.col, p->col, nnz * sizeof *r->p.col);
+  memcpy(r->p.val, p->val, nnz * sizeof *r->p.val);
+  for (size_t i = 0; i < n; i++) r->perm[i] = r->inv[i] = (uint32_t)i;
+  return EV_OK;
+}
+
+/* Renumber so that the current point order[k] becomes point k; the
+ * per-point arrays a[0..count) (n x dims) follow, through tmp. */
+static void relabel_apply(relabel *r, const ev__csr *p, const uint32_t *order,
+                          size_t dims, double **a, int count, double *tmp) {
+  size_t n = p->n;
+  for (size_t k = 0; k < n; k++) r->next[k] = r->perm[order[k]];
+  uint32_t *t = r->perm;
+  r->perm = r->next, r->next = t;
+  for (size_t k = 0; k < n; k++) r->inv[r->perm[k]] = (uint32_t)k;
+  for (int c = 0; c < count; c++) {
+    for (size_t k = 0; k < n; k++)
+      for (size_t d = 0; d < dims; d++)
+        tmp[k * dims + d] = a[c][(size_t)order[k] * dims + d];
+    memcpy(a[c], tmp, n * dims * sizeof *tmp);
+  }
+  size_t *rp = r->p.row_ptr;
+  rp[0] = 0;
+  for (size_t k = 0; k < n; k++)
+    rp[k + 1] = rp[k] + p->row_ptr[r->perm[k] + 1] - p->row_ptr[r->perm[k]];
+#pragma omp parallel for schedule(dynamic, 1024) if (n >= EV__TSNE_PAR_MIN)
+  for (size_t k = 0; k < n; k++) {
+    size_t src = p->row_ptr[r->perm[k]], len = rp[k + 1] - rp[k];
+    for (size_t e = 0; e < len; e++) {
+      r->p.col[rp[k] + e] = r->inv[p->col[src + e]];
+      r->p.val[rp[k] + e] = p->val[src + e];
+    }
+  }
+}
+
+/* y (current order) back into the caller's order, through tmp. */
+static void relabel_restore(const relabel *r, size_t n, size_t dims,
+                            double *y, double *tmp) {
+  for (size_t k = 0; k < n; k++)
+    for (size_t d = 0; d < dims; d++)
+      tmp[(size_t)r->perm[k] * dims + d] = y[k * dims + d];
+  memcpy(y, tmp, n * dims * sizeof *tmp);
+}
+
 static void restart_phase(double *update, double *gains, size_t nd) {
   for (size_t e = 0; e < nd; e++) update[e] = 0.0, gains[e] = 1.0;
 }
@@ -158,8 +250,15 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
                             void *user, size_t *iters, double *kl_out) {
   size_t n = p->n, nd = n * dims;
   opt_buffers b;
+  relabel rl = {0};
   ev_status st = alloc_buffers(n, dims, o, &b);
   if (st) return st;
+  if (b.grid && (st = relabel_init(&rl, p))) {
+    free_buffers(&b);
+    return st;
+  }
+  const ev__csr *caller_p = p;
+  if (b.grid) p = &rl.p;
   double plogp = ev__tsne_entropy_term(p), kl = NAN;
   size_t exag_end = o->exaggeration_iters; /* first iteration of phase 2 */
   phase_watch watch;
@@ -186,6 +285,11 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
                        phase_rate(o, n, exaggeration), o->min_gain,
                        o->max_step_norm);
     recentre(y, n, dims);
+    if (b.grid && it % RELABEL_EVERY == 0) {
+      double *per_point[3] = {y, b.update, b.gains};
+      relabel_apply(&rl, caller_p, ev__fftgrid_order(b.grid), dims,
+                    per_point, 3, b.grad);
+    }
     *iters = it + 1;
     if (report &&
         (st = ev__progress(cb, user,
@@ -210,6 +314,8 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
     if (last) st = last;
   }
   *kl_out = kl;
+  if (b.grid) relabel_restore(&rl, n, dims, y, b.grad);
+  relabel_free(&rl);
   free_buffers(&b);
   return st;
 }

@@ -111,6 +111,9 @@ ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y);
  * ev__fftgrid_prepare. Work-sharing loops with barriers: called by every
  * thread of a parallel region, or outside one. */
 void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep);
+/* The points sorted by interval (index order within one) at the last
+ * repulsion: the k-th point in that order is order[k]. */
+const uint32_t *ev__fftgrid_order(const ev__fftgrid *g);
 /* Z = sum over pairs i != j of 1 / (1 + d_ij^2), of the last repulsion. */
 double ev__fftgrid_z(const ev__fftgrid *g);
 
