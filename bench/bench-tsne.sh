@@ -6,7 +6,12 @@
 # 70,000 in 2-D (scikit-learn takes a long while there: BENCH_TSNE_QUICK=1
 # skips it; BENCH_TSNE_CASES="N:DIMS ..." picks cases). In 2-D also the FFT
 # method (libembedviz-fft) and, when OPENTSNE_PYTHONPATH / FITSNE_DIR point
-# at their builds, openTSNE and FIt-SNE. Quality for both: each program's own KL, the exact KL(P || Q)
+# at their builds (bench/build-peers.sh makes them from their sources,
+# outside the repository), openTSNE 1.0.4 and FIt-SNE 1.2.1 with the same
+# schedule (bench/tsne_fft_peers.py). BENCH_TSNE_IMPLS="libembedviz-fft
+# opentsne fitsne" runs only the implementations named (of libembedviz
+# libembedviz-fft sklearn opentsne fitsne libembedviz-theta0.45).
+# Quality for all: each program's own KL, the exact KL(P || Q)
 # of both maps against the same P (kl_exact), the fraction of 10 nearest
 # input neighbours kept in the map, and 10-NN label accuracy.
 set -euo pipefail
@@ -18,6 +23,8 @@ cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude bench/tsne_bench.c -o "$tmp/tsne_bench" 
   build/libembedviz.a -lopenblas -llapacke -larpack -lfftw3f -lz -lm -fopenmp
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS
 
+# BENCH_TSNE_IMPLS="A B ...": only those implementations (all when unset).
+wanted() { [ -z "${BENCH_TSNE_IMPLS:-}" ] || case " $BENCH_TSNE_IMPLS " in *" $1 "*) true ;; *) false ;; esac; }
 # BENCH_TSNE_CASES="N:DIMS ..." runs only those cases.
 cases="10000:2 10000:3"
 [ "${BENCH_TSNE_QUICK:-0}" = 1 ] || cases="$cases 70000:2"
@@ -35,6 +42,7 @@ for c in $cases; do
   [ "$dims" -le 2 ] && impls="$impls libembedviz-fft"
   [ "${BENCH_TSNE_SKLEARN:-1}" = 0 ] || impls="$impls sklearn"
   for impl in $impls; do
+    wanted $impl || continue
     map="$tmp/$impl.f32"
     if [ $impl = libembedviz ]; then
       line=$("$tmp/tsne_bench" fit "$data" "$n" "$dims" $THREADS "$map")
@@ -49,10 +57,12 @@ for c in $cases; do
   done
   # The FFT peers, when built outside the repository: openTSNE
   # (OPENTSNE_PYTHONPATH: a folder with the openTSNE package) and FIt-SNE
-  # (FITSNE_DIR: a folder with its fast_tsne.py and bin/fast_tsne), both at
-  # their defaults (FFT gradients), 2-D only.
+  # (FITSNE_DIR: a folder with its fast_tsne.py and bin/fast_tsne), both
+  # with FFT gradients and our schedule (1,000 iterations, 250 exaggerated by
+  # 12, PCA start), the rest at their defaults, 2-D only.
   if [ "$dims" = 2 ]; then
     for peer in opentsne fitsne; do
+      wanted $peer || continue
       case $peer in
         opentsne) where=${OPENTSNE_PYTHONPATH:-}; var=OPENTSNE_PYTHONPATH ;;
         fitsne) where=${FITSNE_DIR:-}; var=FITSNE_DIR ;;
@@ -70,7 +80,7 @@ for c in $cases; do
   fi
   # At 70,000 points also the speed at equal quality: Barnes-Hut's theta
   # lowered to 0.4, where our map's exact KL falls below scikit-learn's.
-  if [ "$n" -ge 70000 ]; then
+  if [ "$n" -ge 70000 ] && wanted libembedviz-theta0.45; then
     map="$tmp/libembedviz.f32"
     line=$(TSNE_BENCH_THETA=0.45 "$tmp/tsne_bench" fit "$data" "$n" "$dims" $THREADS "$map")
     kl=$("$tmp/tsne_bench" kl "$data" "$n" "$dims" $THREADS "$map")

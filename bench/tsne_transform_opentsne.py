@@ -1,8 +1,11 @@
-"""openTSNE's side of bench-tsne-transform.sh: its TSNE at its defaults
-(perplexity 30, FFT gradients, PCA start) on the 60,000 training rows, then
+"""openTSNE's side of bench-tsne-transform.sh: its TSNE (perplexity 30, FFT
+gradients, PCA start) on the 60,000 training rows with libembedviz's
+schedule, 1,000 iterations of which 250 exaggerated by 12 (openTSNE's own
+defaults stop at 250 + 500; the rest at its defaults), then
 TSNEEmbedding.transform at its defaults on the 10,000 test rows, each
-timed. openTSNE is not packaged by Debian: build it from its public source
-outside the repository and point at the folder holding the package.
+timed. openTSNE (1.0.4) is not packaged by Debian: build it from its public
+source outside the repository (bench/build-peers.sh) and point at the
+folder holding the package.
   tsne_transform_opentsne.py OPENTSNE_PYTHONPATH PREFIX THREADS MAP.f32 NEW.f32
 Prints "fit_seconds=F transform_seconds=T peak_mb=M"."""
 import resource
@@ -19,7 +22,9 @@ def main():
     xtr = np.fromfile(prefix + ".train.f32", dtype=np.float32).reshape(-1, 50).astype(np.float64)
     xte = np.fromfile(prefix + ".test.f32", dtype=np.float32).reshape(-1, 50).astype(np.float64)
     t0 = time.monotonic()
-    emb = TSNE(n_jobs=int(threads), random_state=0, negative_gradient_method="fft").fit(xtr)
+    emb = TSNE(perplexity=30, n_jobs=int(threads), random_state=0,
+               negative_gradient_method="fft", initialization="pca",
+               early_exaggeration=12, early_exaggeration_iter=250, n_iter=750).fit(xtr)
     fit_s = time.monotonic() - t0
     t0 = time.monotonic()
     new = emb.transform(xte)
