@@ -7,8 +7,8 @@
 # The parts run in two lanes at once (EV_CHECK_LANES=1: one after the
 # other). Most parts keep about one core busy (memcheck runs one thread at
 # a time, the Python tests mostly one process), so two lanes fill the two
-# cores of the machine this is made for; each lane's parts are ordered so
-# that the two lanes end together (docs/testing.md gives the figures).
+# cores of the machine this is made for (docs/testing.md gives the
+# figures).
 # Every part's output is shown whole when it ends, with its wall and CPU
 # seconds; a part's outcome does not depend on the other lane.
 set -uo pipefail
@@ -59,22 +59,26 @@ run_part() {
     echo "=== $name: $((SECONDS - start)) s (CPU $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.0f", b - a }') s)"
   } 9> "$tmp/print.lock"
 }
-run_lane() { local p; for p in "$@"; do run_part "$p"; done; }
-
-# The lanes. Measured on the idle 2-core machine (docs/testing.md):
-# lane 1 is the C tests, the quick checks and ASan; lane 2 the Python
-# tests, TSan, memcheck and fuzzing.
-lane1=("C tests" "ABI check" "build checks" "example")
-lane2=("Python tests")
+# The parts, the longest first (measured on the idle 2-core machine,
+# docs/testing.md): each lane takes the next part when it is free, so the
+# long ones never start last and the lanes end close together.
+parts=("Python tests")
 left_out=()
 if [ $sanitizers = 1 ]; then
-  lane1+=("ASan+UBSan" "fuzzing, short run")
-  lane2+=("TSan" "valgrind")
+  parts+=("valgrind" "ASan+UBSan" "TSan" "fuzzing, short run")
 else
   left_out=("ASan+UBSan" "TSan" "valgrind" "fuzzing, short run")
 fi
-[ -f tests/run-extra.sh ] && lane2+=("extra checks")
-parts=("${lane1[@]}" "${lane2[@]}")
+parts+=("C tests" "example" "build checks" "ABI check")
+[ -f tests/run-extra.sh ] && parts+=("extra checks")
+printf '%s\n' "${parts[@]}" > "$tmp/queue"
+next_part() {
+  ( flock 8; head -n 1 "$tmp/queue"; sed -i 1d "$tmp/queue" ) 8> "$tmp/queue.lock"
+}
+run_lane() {
+  local p
+  while p=$(next_part); [ -n "$p" ]; do run_part "$p"; done
+}
 
 # Everything the parts of the normal build share is built first, so that
 # two lanes never make the same file.
@@ -86,13 +90,8 @@ if ! $M -j"$(nproc 2>/dev/null || echo 2)" check-programs > "$tmp/build.log" 2>&
 fi
 echo "=== test programs built: $((SECONDS - start)) s"
 
-if [ "$lanes" -ge 2 ]; then
-  run_lane "${lane1[@]}" &
-  run_lane "${lane2[@]}" &
-  wait
-else
-  run_lane "${parts[@]}"
-fi
+for ((l = 0; l < (lanes > 1 ? lanes : 1); l++)); do run_lane & done
+wait
 
 passed=0; failed=0; failed_parts=()
 for p in "${parts[@]}"; do
