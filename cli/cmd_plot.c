@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "plot.h"
@@ -19,7 +20,8 @@ static const char PLOT_HELP[] =
     "      --format F       png, svg or pdf, whatever the name (default: by -o's extension,\n"
     "                       png for other names)\n"
     "  -l, --labels FILE    class of each point (n integers): colours and legend\n"
-    "  -c, --classes FILE   class names, one a line (default: Fashion-MNIST's for 10 classes)\n"
+    "  -c, --classes FILE   class names, one a line (default: class_names.txt beside the\n"
+    "                       labels, or beside -i for confusion; else class numbers)\n"
     "      --images FILE    images, n x side^2 (grey, values in [0, 1] or [0, 255])\n"
     "      --mark FILE      n values; points with a non-zero value are circled\n"
     "      --title TEXT     a title\n"
@@ -95,6 +97,17 @@ static int plot_parse(int argc, char **argv, plot_opts *o) {
 }
 
 /* Labels (checked against n), class count and names. */
+
+/* class_names.txt in the folder of `path` when there is one (NULL if not):
+ * the class names of one's own data travel with its labels.  Without it
+ * the picture says "class 3"; no data set's names are assumed. */
+static const char *sidecar_names(const char *path, char *buf, size_t len) {
+  const char *slash = strrchr(path, '/');
+  int dir = slash ? (int)(slash - path) : 0;
+  if (snprintf(buf, len, "%.*s%sclass_names.txt", dir, path, slash ? "/" : "") >= (int)len) return NULL;
+  return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
 static int load_labels(const plot_opts *o, size_t n, evc_mat *y, char ***names, int *n_names, evc_labels *lab) {
   *lab = (evc_labels){0};
   if (!o->labels) return 0;
@@ -110,14 +123,14 @@ static int load_labels(const plot_opts *o, size_t n, evc_mat *y, char ***names, 
   }
   lab->y = y->i;
   lab->n_classes = (int)mx + 1;
-  if (o->classes) {
-    int k = evc_read_class_names(o->classes, names);
+  char side[4096];
+  const char *file = o->classes ? o->classes : sidecar_names(o->labels, side, sizeof side);
+  if (file) {
+    int k = evc_read_class_names(file, names);
     if (k < 0) return 1;
     *n_names = k;
-    if (k < lab->n_classes) return evc_err("%s has %d names for %d classes", o->classes, k, lab->n_classes);
+    if (k < lab->n_classes) return evc_err("%s has %d names for %d classes", file, k, lab->n_classes);
     lab->names = (const char *const *)*names;
-  } else if (lab->n_classes <= 10 && mx == 9) {
-    lab->names = evc_fashion_classes;
   }
   return 0;
 }
@@ -179,7 +192,7 @@ static int plot_map(const plot_opts *o, const evc_mat *in, const evc_labels *lab
   return rc;
 }
 
-static int plot_confusion(const plot_opts *o, char **names) {
+static int plot_confusion(const plot_opts *o, char **names, int n_names, const char *names_file) {
   evc_mat m = {0};
   if (evc_read_any(o->in, 1, &m)) return 1;
   int rc = 0;
@@ -189,6 +202,8 @@ static int plot_confusion(const plot_opts *o, char **names) {
   else if (m.rows > EVC_MAX_CONFUSION_CLASSES)
     rc = evc_err("%s has %zu classes: a confusion picture shows at most %d (cells of 2 pixels): plot a subset",
                  o->in, m.rows, EVC_MAX_CONFUSION_CLASSES);
+  if (!rc && names && (size_t)n_names < m.rows)
+    rc = evc_err("%s has %d names for %zu classes", names_file, n_names, m.rows);
   for (size_t k = 0; !rc && k < m.rows * m.cols; k++)
     if (m.i[k] < 0 || m.i[k] > ((int64_t)1 << 53))
       rc = evc_err("%s: count %lld in row %zu, column %zu is %s: a confusion matrix holds counts", o->in,
@@ -198,7 +213,7 @@ static int plot_confusion(const plot_opts *o, char **names) {
     for (size_t c = 0; c < m.cols; c++) tot += m.i[r * m.cols + c];   /* <= 1000 x 2^53: no overflow */
     acc[r] = tot ? (float)m.i[r * m.cols + r] / (float)tot : NAN;
   }
-  const char *const *nm = names ? (const char *const *)names : m.rows == 10 ? evc_fashion_classes : NULL;
+  const char *const *nm = (const char *const *)names;
   if (!rc) rc = evc_fig_confusion_ex(o->out, m.i, (int)m.rows, nm, acc, o->normalize) ? 1 : 0;
   free(acc);
   evc_mat_free(&m);
@@ -215,8 +230,10 @@ int evc_cmd_plot(int argc, char **argv) {
   int n_names = 0;
   evc_labels lab = {0};
   if (!strcmp(o.kind, "confusion")) {
-    if (o.classes && (n_names = evc_read_class_names(o.classes, &names)) < 0) return 1;
-    rc = plot_confusion(&o, names);
+    char side[4096];
+    const char *file = o.classes ? o.classes : sidecar_names(o.in, side, sizeof side);
+    if (file && (n_names = evc_read_class_names(file, &names)) < 0) return 1;
+    rc = plot_confusion(&o, names, n_names, file);
   } else if (evc_read_any(o.in, 0, &in)) {
     rc = 1;
   } else if (!strcmp(o.kind, "scree")) {

@@ -17,6 +17,8 @@ import pytest
 from cli_util import PALETTE, assert_drawn, palette_pixels, pixels, png_size, run, softmax
 
 SVG = "{http://www.w3.org/2000/svg}"
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+           "Ankle boot"]
 RATIOS = np.array([0.298, 0.151, 0.1, 0.08, 0.06, 0.05, 0.04, 0.03], np.float32)
 
 
@@ -28,6 +30,8 @@ def data(tmp_path):
     np.save(tmp_path / "xy.npy", xy)
     np.save(tmp_path / "y.npy", y)
     np.save(tmp_path / "ratio.npy", RATIOS)
+    # the names travel with the labels: class_names.txt beside y.npy
+    (tmp_path / "class_names.txt").write_text("\n".join(FASHION) + "\n")
     return tmp_path
 
 
@@ -225,3 +229,42 @@ def test_the_tool_links_cairo_and_the_library_does_not():
     if not lib:
         pytest.fail("EMBEDVIZ_LIBRARY is not set: the library to check (tests/check-python.sh sets it)")
     assert needed(lib) and not any("cairo" in n for n in needed(lib)), needed(lib)
+
+
+def test_names_come_from_the_labels_folder_or_the_option_never_from_a_guess(data, tmp_path):
+    """Ten classes of one's own are not Fashion-MNIST: without --classes or a
+    class_names.txt beside the labels, the legend says "class 3"."""
+    own = tmp_path / "own"
+    own.mkdir()
+    np.save(own / "y.npy", np.load(data / "y.npy"))
+    run("plot", "scatter", "-i", data / "xy.npy", "-l", own / "y.npy", "-o", own / "m.svg", "-q")
+    _, texts = svg_texts(own / "m.svg")
+    assert "class 0" in texts and "class 9" in texts
+    assert not {"T-shirt/top", "Trouser", "Ankle boot"} & set(texts)
+    (own / "names.txt").write_text("".join(f"kind {k}\n" for k in range(10)))
+    run("plot", "scatter", "-i", data / "xy.npy", "-l", own / "y.npy", "-c", own / "names.txt", "-o",
+        own / "m2.svg", "-q")
+    _, texts = svg_texts(own / "m2.svg")
+    assert {"kind 0", "kind 9"} <= set(texts) and "class 0" not in texts
+    # too few names for the classes: refused, the figure not written
+    (own / "class_names.txt").write_text("a\nb\n")
+    status, _, err = run("plot", "scatter", "-i", data / "xy.npy", "-l", own / "y.npy", "-o", own / "m3.svg",
+                         ok=False)
+    assert status == 1 and "class_names.txt has 2 names for 10 classes" in err
+    assert not (own / "m3.svg").exists()
+
+
+def test_confusion_names_beside_the_matrix_and_too_few_refused(tmp_path):
+    cm = (np.eye(10, dtype=np.int64) * 50 + 1)
+    np.save(tmp_path / "cm.npy", cm)
+    run("plot", "confusion", "-i", tmp_path / "cm.npy", "-o", tmp_path / "c.svg", "-q")
+    _, texts = svg_texts(tmp_path / "c.svg")
+    assert any("class 9" in t for t in texts) and not any("Ankle" in t for t in texts)
+    (tmp_path / "class_names.txt").write_text("".join(f"kind {k}\n" for k in range(10)))
+    run("plot", "confusion", "-i", tmp_path / "cm.npy", "-o", tmp_path / "c2.svg", "-q")
+    _, texts = svg_texts(tmp_path / "c2.svg")
+    assert any("kind 9" in t for t in texts) and not any("class 9" in t for t in texts)
+    (tmp_path / "three.txt").write_text("a\nb\nc\n")
+    status, _, err = run("plot", "confusion", "-i", tmp_path / "cm.npy", "-c", tmp_path / "three.txt", "-o",
+                         tmp_path / "c3.svg", ok=False)
+    assert status == 1 and "three.txt has 3 names for 10 classes" in err
