@@ -275,7 +275,9 @@ END_TEST
 /* Every allocation of the approximate build, self query (both paths) and
  * query failing in turn: EV_ERR_NOMEM, nothing leaked, the index usable. */
 START_TEST(allocation_failures_leak_nothing) {
-  size_t n = 400, dim = 6, k = 30;
+  /* under memcheck (tu_size) 160 rows: still several NN-descent rounds over
+   * lists of 30 and a graph of degree 8; each walk step cheaper */
+  size_t n = tu_size(400, 160), dim = 6, k = 30;
   float *x = make_data(n, dim, 1, 17);
   ev_knn *ix = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x,
                         n, dim, 2);

@@ -153,8 +153,11 @@ START_TEST(digits_match_scikit_learn) {
                   v, want);
     ev_quality_free(q);
     lines++;
+    /* under memcheck (tu_small) the first k only: the others take the
+     * same accesses with another k */
+    if (tu_small()) break;
   }
-  ck_assert_int_eq(lines, 3);
+  ck_assert_int_eq(lines, (int)tu_size(3, 1));
   free(px);
   free(map);
   free(text);

@@ -567,7 +567,9 @@ static size_t twins_apart(ev_tsne *t, size_t n) {
 }
 
 START_TEST(duplicates_and_constant_data_give_finite_maps) {
-  size_t n = 200, d = 4;
+  /* under memcheck (tu_size) 140 rows: 70 twins (at 100 some twins end
+   * apart after 300 iterations), the same two methods and three inputs */
+  size_t n = tu_size(200, 140), d = 4;
   float *x = tu_randn(n, d, 1);
   for (size_t i = n / 2; i < n; i++)
     memcpy(x + i * d, x + (i - n / 2) * d, d * sizeof *x);
@@ -698,7 +700,9 @@ START_TEST(bad_distances_and_affinities) {
 END_TEST
 
 START_TEST(allocation_failures_leak_nothing) {
-  size_t n = 120, d = 4;
+  /* under memcheck (tu_size) 50 rows: the same allocations (none depends
+   * on n being larger), each walk step a cheaper fit */
+  size_t n = tu_size(120, 50), d = 4;
   float *x = tu_randn(n, d, 1);
   for (int method = 1; method <= 2; method++) {
     ev_tsne *t = tu_tsne_make(10, method, 0);

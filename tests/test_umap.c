@@ -435,6 +435,8 @@ START_TEST(cancel_keeps_earlier_map) {
   size_t n = 300, d = 5;
   float *x = tu_randn(n, d, 8);
   ev_umap *u = made(1, 0);
+  /* the cancel at epoch 20 is under test: 60 epochs, not the default 500 */
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, 60));
   float *y = embed(u, x, n, d);
   int seen = 0;
   ck_assert_ev_ok(ev_umap_set_progress(u, cancel_at_epoch, &seen));
@@ -466,6 +468,8 @@ START_TEST(transform_reports_to_the_current_callback) {
   float *x = tu_randn(n, d, 8), t[4 * 2];
   ev_umap *u = made(1, 0);
   int fit_calls = 0, later_calls = 0;
+  /* the callbacks are under test, not the layout: 50 epochs */
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, 50));
   ck_assert_ev_ok(ev_umap_set_progress(u, count_calls, &fit_calls));
   ck_assert_ev_ok(ev_umap_fit(u, x, n, d, d));
   int after_fit = fit_calls;

@@ -150,7 +150,10 @@ def test_fft_method_keeps_clusters_apart_and_is_reproducible(digits):
     assert t_fft >= t_bh - 0.01, (t_fft, t_bh)
     assert fft.learning_rate_ == pytest.approx(1797 / 4)
     assert abs(fft.kl_divergence_ - bh.kl_divergence_) < 0.1 * bh.kl_divergence_
-    again = TSNE(method="fft", random_state=0).fit_transform(x)
-    np.testing.assert_array_equal(fft.embedding_, again)
+    # bit-identical for a seed: two shorter fits of a part (the grid, not
+    # the data size, is most of an FFT fit's time at this size)
+    once = TSNE(method="fft", random_state=3, n_iter=300).fit_transform(x[:600])
+    again = TSNE(method="fft", random_state=3, n_iter=300).fit_transform(x[:600])
+    np.testing.assert_array_equal(once, again)
     line = TSNE(method="fft", n_components=1, n_iter=300).fit_transform(x[:500])
     assert line.shape == (500, 1) and np.isfinite(line).all()
