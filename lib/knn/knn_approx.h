@@ -47,6 +47,8 @@ typedef struct ev__nnd_params {
   const ev__knn_graph *init; /* optional: start from its forward lists */
   ev_progress_fn progress;
   void *progress_user;
+  int threads;            /* resolved thread count (>= 1) */
+  int n_trees;            /* 0 = min(32, 5 + round(n^0.25)) */
 } ev__nnd_params;
 
 /* The approximate k nearest of every row among the others (k <= n - 1,
