@@ -8,7 +8,7 @@
 #include "linalg/linalg.h"
 
 /* Default of EV_KNN_AUTO_ROWS (docs/knn.md says why). */
-#define EV__KNN_AUTO_ROWS 9007199254740992.0 /* 2^53: AUTO stays exact (docs/knn.md) */
+#define EV__KNN_AUTO_ROWS 200000.0 /* exact below 200,000 rows (docs/knn.md) */
 
 /* The rows the approximate method works on. */
 typedef struct ev__knn_data {
