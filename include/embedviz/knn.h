@@ -31,7 +31,7 @@
  * EV_KNN_MAX_CANDIDATES, EV_KNN_GRAPH_DEGREE and EV_KNN_SEARCH_EF trade
  * time for recall), each with the distance and in the order the exact
  * search reports, and the same for a seed whatever the thread count. AUTO
- * (the default) uses it from EV_KNN_AUTO_ROWS rows, by default never yet. An approximate index
+ * (the default) uses it from EV_KNN_AUTO_ROWS rows (default 200,000). An approximate index
  * answers a query exactly when the search would touch most rows anyway
  * (2 ef >= n, or k >= n / 4 - 1 in self mode). With the approximate
  * method ev_knn_build reports progress (EV_STAGE_KNN) and can be
@@ -89,9 +89,10 @@ typedef enum ev_knn_param {
   EV_KNN_METHOD = 5,      /* an ev_knn_method; default EV_KNN_METHOD_AUTO */
   EV_KNN_AUTO_ROWS = 6,   /* AUTO picks the approximate method for a
                              reference of at least this many rows, exact
-                             below; [1, 2^53], default 2^53: AUTO
-                             stays exact until the approximate method
-                             beats the exact search (docs/knn.md) */
+                             below; [1, 2^53], default 200,000 (since
+                             1.1; docs/knn.md says why: the exact graph
+                             is faster at 70,000 rows, the approximate
+                             one at 10^6) */
   EV_KNN_SEED = 7,        /* seed of the approximate method's random
                              choices; [0, 2^53], default 0. Results are
                              bit-identical for a seed, whatever the thread
@@ -107,7 +108,8 @@ typedef enum ev_knn_param {
   EV_KNN_MAX_CANDIDATES = 11, /* NN-descent's sample of new and of old
                              neighbours joined per row and round (rho x k
                              in Dong et al.); [0, 1024], 0 (default) =
-                             min(60, k) */
+                             min(20, k) (since 1.1 the start is a
+                             random-projection forest, docs/knn.md) */
   EV_KNN_SEARCH_EF = 12,  /* candidate list of the greedy graph search for
                              new rows (ef); [0, 1e6], 0 (default) =
                              max(k + 16, 2 k); larger is slower with higher

@@ -114,7 +114,7 @@ static ev_status link_graph(ev__knn_graph *g, const ev__knn_data *x,
 static ev_status pick_pivots(ev__knn_graph *g, const ev__knn_data *x,
                              uint64_t seed) {
   size_t n = g->n, np = (size_t)ceil(sqrt((double)n));
-  if (np > 1024) np = 1024;
+  if (np > 256) np = 256;
   if (np > n) np = n;
   double *far = ev__malloc(n * sizeof *far);
   g->pivots = ev__malloc(np * sizeof *g->pivots);
@@ -126,12 +126,9 @@ static ev_status pick_pivots(ev__knn_graph *g, const ev__knn_data *x,
   size_t next = ev__hash3(seed, 3, 0, 0) % n;
   for (size_t t = 0; t < np; t++) {
     g->pivots[t] = (int32_t)next;
-    const float *pv = x->ref + next * x->dim;
-    double pn = x->norm[next];
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
-      double d = ev__knn_exact(x->kind, x->p, x->ref + i * x->dim, pv, x->dim,
-                               x->norm[i], pn);
+      double d = rank_dist(x, (int32_t)i, (int32_t)next);
       if (d < far[i]) far[i] = d;
     }
     size_t best = 0;
@@ -163,7 +160,8 @@ ev_status ev__knn_graph_build(const ev_knn *set, const ev__knn_data *x,
     g->n = n;
     g->degree = K;
     ev__nnd_params pr = {K, set->n_iters, set->delta, set->max_candidates,
-                         set->seed, NULL, set->progress, set->progress_user};
+                         set->seed, NULL, set->progress, set->progress_user,
+                         ev__resolve_threads(set->threads), 0};
     st = ev__nndescent(x, &pr, fi, fd);
   }
   if (st == EV_OK) st = link_graph(g, x, fi, fd);
@@ -381,7 +379,8 @@ ev_status ev__knn_approx_self(const ev_knn *ix, size_t k, int64_t *indices,
                       ev__knn_direct_kind(ix->built_metric, ix->built_p),
                       ix->built_p};
     ev__nnd_params pr = {k, ix->n_iters, ix->delta, ix->max_candidates,
-                         ix->seed, g, ix->progress, ix->progress_user};
+                         ix->seed, g, ix->progress, ix->progress_user,
+                         ev__resolve_threads(ix->threads), 0};
     if (st == EV_OK) st = ev__nndescent(&x, &pr, nb, nd);
     stride = k;
   }

@@ -8,7 +8,7 @@
 #include "linalg/linalg.h"
 
 /* Default of EV_KNN_AUTO_ROWS (docs/knn.md says why). */
-#define EV__KNN_AUTO_ROWS 9007199254740992.0 /* 2^53: AUTO stays exact (docs/knn.md) */
+#define EV__KNN_AUTO_ROWS 200000.0 /* exact below 200,000 rows (docs/knn.md) */
 
 /* The rows the approximate method works on. */
 typedef struct ev__knn_data {
@@ -47,6 +47,8 @@ typedef struct ev__nnd_params {
   const ev__knn_graph *init; /* optional: start from its forward lists */
   ev_progress_fn progress;
   void *progress_user;
+  int threads;            /* resolved thread count (>= 1) */
+  int n_trees;            /* 0 = min(32, 5 + round(n^0.25)) */
 } ev__nnd_params;
 
 /* The approximate k nearest of every row among the others (k <= n - 1,

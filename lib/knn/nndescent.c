@@ -1,22 +1,33 @@
-/* NN-descent (Dong, Charikar & Li, WWW 2011), as pynndescent runs it.
+/* NN-descent (Dong, Charikar & Li, WWW 2011) started from a forest of
+ * random-projection trees, in the layout pynndescent made fast.
  *
- * Every row keeps a bounded max-heap of its k best (distance, index) pairs,
- * each flagged new or old. A round samples up to max_candidates new and
- * old neighbours per row (random priorities), adds the reverse neighbours
- * the same way, and then joins each row's candidates: every pair (a, b)
- * with at least one new member is a candidate neighbour of a for b and of
- * b for a ("a neighbour of my neighbour is likely my neighbour"). The run
- * stops after n_iters rounds or when a round changes fewer than
- * delta x n x k entries.
+ * 1. Initial lists. Without a previous graph: a forest of random-projection
+ *    trees (Dasgupta & Freund's RP trees as pynndescent builds them: split
+ *    each node by the hyperplane halfway between two random rows of it,
+ *    until at most `leaf` rows are left) and every pair of rows in each
+ *    leaf is a candidate neighbour. Leaves are joined in parallel (rows of
+ *    one leaf belong to one thread, no locks); trees are built a batch at a
+ *    time, one per thread, each with its own permutation. With a previous
+ *    (shorter) graph: each row's list and its neighbours' lists. Rows
+ *    still short are filled with random rows.
+ * 2. Rounds. Every row keeps a bounded max-heap of its k best (distance,
+ *    index) pairs, each flagged new or old. A round samples up to
+ *    max_candidates new and old neighbours per row, forward and reverse, by
+ *    random priority into per-row bounded heaps (each thread fills only the
+ *    rows it owns, so no locks), marks the sampled new ones old, and joins
+ *    each row's candidates pairwise (pairs with at least one new member).
+ *    The join runs over blocks of rows: the threads write the pairs that
+ *    beat a row's current k-th into their own buffers, then each thread
+ *    applies the updates of the rows it owns. It stops after n_iters rounds
+ *    or when a round leaves fewer than delta x n x k new entries.
  *
- * Reproducible for a seed whatever the thread count: randomness comes from
- * a hash of (seed, round, row, row), and a bounded top-k list ordered by
- * (distance, index) holds the k best of everything offered to it in any
- * order. Rows are updated under a per-row lock; the rejection test reads
- * the current k-th without one, which can only reject what the list would
- * refuse anyway, since the k-th only decreases within a round. So each
- * round's lists, and the count that decides termination, are the same for
- * any interleaving. */
+ * Reproducible for a seed whatever the thread count: randomness is a hash
+ * of (seed, stage, ...); the distance of a pair is a symmetric function of
+ * the two rows, the same in every stage; a bounded top-k list ordered by
+ * (distance, index) without duplicates ends with the k best of everything
+ * offered to it, in any order; the blocks are fixed row ranges and every
+ * block's updates are filtered with the lists as they were before it; and
+ * the count that ends the run is of entries present at the round's end. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -24,23 +35,32 @@
 #include "knn_approx.h"
 
 enum { FLAG_OLD = 0, FLAG_NEW = 1, FLAG_FRESH = 2 }; /* fresh: this round */
-#define CHUNK_ROWS 4096 /* rows per progress report and cancel check */
+#define EMPTY INT32_MAX /* an empty slot: (INFINITY, EMPTY) is worse than any row */
+#define BLOCK_UPDATES ((size_t)1 << 21) /* update buffer per thread */
+#define MAX_TREES 64
+
+typedef struct update {
+  int32_t row, cand;
+  float d;
+} update;
 
 typedef struct nnd {
   const ev__knn_data *x;
   size_t n, k, m;        /* rows, list size, candidates per row */
+  int T;                 /* threads */
   float *d;              /* n x k heaps: distance, index, flag */
   int32_t *idx;
   uint8_t *flag;
-  float *thr;            /* the k-th distance of each row (atomic access) */
-  omp_lock_t *lock;
-  int32_t *cn, *co;      /* n x m new and old candidates */
-  uint64_t *pn, *po;     /* their priorities */
+  int32_t *cn, *co;      /* n x m new and old candidates (max-heaps) */
+  uint32_t *pn, *po;     /* their priorities */
   int32_t *nn, *no;      /* candidate counts */
+  update *buf;           /* T x BLOCK_UPDATES */
+  size_t *nbuf;          /* T counts (padded) */
 } nnd;
 
 /* Squared Euclidean in float, 8 lanes at a time: the join only ranks
- * candidates, and every list is re-ranked with exact distances at the end. */
+ * candidates, and every list is re-ranked with exact distances at the end.
+ * Symmetric bit for bit: (x - y)^2 == (y - x)^2. */
 EV_CLONES float ev__knn_sq_l2f(const float *x, const float *y, size_t dim) {
   float a[8] = {0}, r = 0;
   size_t j = 0;
@@ -53,11 +73,12 @@ EV_CLONES float ev__knn_sq_l2f(const float *x, const float *y, size_t dim) {
   return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) + r;
 }
 
-static float dist(const nnd *s, int32_t a, int32_t b) {
-  const ev__knn_data *x = s->x;
+/* The ranking distance of rows a and b; dist(a, b) == dist(b, a). */
+static float dist(const ev__knn_data *x, int32_t a, int32_t b) {
   if (x->kind == EV__KNN_L2_DIRECT || x->kind == EV__KNN_L2)
     return ev__knn_sq_l2f(x->ref + (size_t)a * x->dim, x->ref + (size_t)b * x->dim,
-                  x->dim);
+                          x->dim);
+  if (a > b) { int32_t t = a; a = b; b = t; }
   return (float)ev__knn_exact(x->kind, x->p, x->ref + (size_t)a * x->dim,
                               x->ref + (size_t)b * x->dim, x->dim,
                               x->norm[a], x->norm[b]);
@@ -67,13 +88,14 @@ static inline int worse(float da, int32_t ia, float db, int32_t ib) {
   return da > db || (da == db && ia > ib);
 }
 
-static int contains(const int32_t *v, size_t m, int32_t j) {
+static inline int contains(const int32_t *v, size_t m, int32_t j) {
   int hit = 0;
+#pragma omp simd reduction(| : hit)
   for (size_t t = 0; t < m; t++) hit |= v[t] == j;
   return hit;
 }
 
-/* Sift the root of row i's full heap down. */
+/* Sift entry `at` of a full max-heap down. */
 static void sift_down(float *d, int32_t *ix, uint8_t *fl, size_t size,
                       size_t at) {
   float dv = d[at];
@@ -94,153 +116,341 @@ static void sift_down(float *d, int32_t *ix, uint8_t *fl, size_t size,
   fl[at] = fv;
 }
 
-static void heapify(float *d, int32_t *ix, uint8_t *fl, size_t size) {
-  for (size_t at = size / 2; at-- > 0;) sift_down(d, ix, fl, size, at);
-}
-
-static float load_thr(const nnd *s, int32_t i) {
-  float v;
-  __atomic_load(&s->thr[i], &v, __ATOMIC_RELAXED);
-  return v;
-}
-
-/* Offer (dj, j) to row i's list; 1 if it entered. */
-static int offer(nnd *s, int32_t i, int32_t j, float dj) {
-  if (dj > load_thr(s, i)) return 0;
+/* Offer (dj, j) to row i's list (only the thread owning row i calls it);
+ * 1 if it entered. */
+EV_CLONES static int offer(nnd *s, int32_t i, int32_t j, float dj, uint8_t flag) {
   size_t k = s->k;
   float *d = s->d + (size_t)i * k;
   int32_t *ix = s->idx + (size_t)i * k;
+  if (!worse(d[0], ix[0], dj, j) || contains(ix, k, j)) return 0;
   uint8_t *fl = s->flag + (size_t)i * k;
-  int in = 0;
-  omp_set_lock(&s->lock[i]);
-  if (worse(d[0], ix[0], dj, j) && !contains(ix, k, j)) {
-    d[0] = dj;
-    ix[0] = j;
-    fl[0] = FLAG_FRESH;
-    sift_down(d, ix, fl, k, 0);
-    __atomic_store(&s->thr[i], &d[0], __ATOMIC_RELAXED);
-    in = 1;
+  d[0] = dj;
+  ix[0] = j;
+  fl[0] = flag;
+  sift_down(d, ix, fl, k, 0);
+  return 1;
+}
+
+/* ---- the random-projection forest ---- */
+
+typedef struct rptree {
+  int32_t *perm;         /* n rows, leaves contiguous */
+  uint32_t *leaf;        /* leaf boundaries: leaf t is perm[leaf[t], leaf[t+1]) */
+  size_t nleaves;
+} rptree;
+
+/* A dot product in 8 lanes (a fixed order: the same on every machine of
+ * one build). */
+EV_CLONES static float dot8(const float *x, const float *y, size_t dim) {
+  float a[8] = {0}, r = 0;
+  size_t j = 0;
+  for (; j + 8 <= dim; j += 8)
+    for (int l = 0; l < 8; l++) a[l] += x[j + l] * y[j + l];
+  for (; j < dim; j++) r += x[j] * y[j];
+  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) + r;
+}
+
+/* Which side of node `h`'s hyperplane row r falls on. */
+static int side(const ev__knn_data *x, const float *normal, float off,
+                int32_t r, uint64_t h) {
+  float m = off + dot8(normal, x->ref + (size_t)r * x->dim, x->dim);
+  if (m == 0) return (int)(ev__hash3(h, 7, (uint64_t)r, 0) & 1);
+  return m > 0;
+}
+
+static void split(const ev__knn_data *x, rptree *t, size_t lo, size_t hi,
+                  size_t leaf, uint64_t h, float *normal, int depth) {
+  size_t size = hi - lo;
+  if (size <= leaf || depth > 200) {
+    t->leaf[++t->nleaves] = (uint32_t)hi;
+    return;
   }
-  omp_unset_lock(&s->lock[i]);
-  return in;
+  size_t a = lo + ev__hash3(h, 1, 0, 0) % size;
+  size_t b = lo + ev__hash3(h, 2, 0, 0) % (size - 1);
+  if (b >= a) b++;
+  const float *ya = x->ref + (size_t)t->perm[a] * x->dim;
+  const float *yb = x->ref + (size_t)t->perm[b] * x->dim;
+  float off = 0;
+  if (x->kind == EV__KNN_COS || x->kind == EV__KNN_COS_DIRECT) {
+    /* angular: through the origin, between the two directions */
+    double na = x->norm[t->perm[a]], nb = x->norm[t->perm[b]];
+    float ia = na > 0 ? (float)(1 / na) : 0, ib = nb > 0 ? (float)(1 / nb) : 0;
+    for (size_t j = 0; j < x->dim; j++) normal[j] = ya[j] * ia - yb[j] * ib;
+  } else {
+    for (size_t j = 0; j < x->dim; j++) {
+      normal[j] = ya[j] - yb[j];
+      off -= normal[j] * 0.5f * (ya[j] + yb[j]);
+    }
+  }
+  size_t i = lo, e = hi; /* [lo, i): side 1, [e, hi): side 0 */
+  while (i < e) {
+    if (side(x, normal, off, t->perm[i], h)) i++;
+    else {
+      e--;
+      int32_t tmp = t->perm[i];
+      t->perm[i] = t->perm[e];
+      t->perm[e] = tmp;
+    }
+  }
+  if (i == lo || i == hi) i = lo + size / 2; /* degenerate: halve */
+  split(x, t, lo, i, leaf, ev__hash3(h, 3, 0, 0), normal, depth + 1);
+  split(x, t, i, hi, leaf, ev__hash3(h, 4, 0, 0), normal, depth + 1);
+}
+
+static void build_tree(const ev__knn_data *x, rptree *t, size_t leaf,
+                       uint64_t seed, size_t tree, float *normal) {
+  for (size_t i = 0; i < x->n; i++) t->perm[i] = (int32_t)i;
+  t->leaf[0] = 0;
+  t->nleaves = 0;
+  split(x, t, 0, x->n, leaf, ev__hash3(seed, 5, tree, 0), normal, 0);
+}
+
+static void join_leaf(nnd *s, const int32_t *r, size_t size) {
+  for (size_t a = 0; a < size; a++)
+    for (size_t b = a + 1; b < size; b++) {
+      float d = dist(s->x, r[a], r[b]);
+      offer(s, r[a], r[b], d, FLAG_NEW);
+      offer(s, r[b], r[a], d, FLAG_NEW);
+    }
+}
+
+static size_t default_trees(size_t n) {
+  size_t t = 5 + (size_t)lround(pow((double)n, 0.25));
+  return t < 32 ? t : 32;
+}
+
+static ev_status forest(nnd *s, const ev__nnd_params *pr, size_t total) {
+  const ev__knn_data *x = s->x;
+  size_t n = s->n, T = (size_t)s->T;
+  size_t trees = pr->n_trees ? (size_t)pr->n_trees : default_trees(n);
+  size_t leaf = s->k < 10 ? 10 : s->k > 60 ? 60 : s->k;
+  if (trees > MAX_TREES) trees = MAX_TREES;
+  size_t batch = T < trees ? T : trees;
+  rptree *t = ev__calloc(batch, sizeof *t);
+  float *normal = ev__malloc(batch * x->dim * sizeof *normal);
+  int ok = t && normal;
+  for (size_t b = 0; ok && b < batch; b++) {
+    t[b].perm = ev__malloc(n * sizeof *t[b].perm);
+    t[b].leaf = ev__malloc((n + 1) * sizeof *t[b].leaf);
+    ok = t[b].perm && t[b].leaf;
+  }
+  ev_status st = ok ? EV_OK : ev__nomem("the random-projection trees",
+                                        batch * n * 8);
+  for (size_t t0 = 0; st == EV_OK && t0 < trees; t0 += batch) {
+    size_t nb = trees - t0 < batch ? trees - t0 : batch;
+#pragma omp parallel for schedule(static, 1) num_threads(s->T)
+    for (size_t b = 0; b < nb; b++)
+      build_tree(x, &t[b], leaf, pr->seed, t0 + b, normal + b * x->dim);
+    for (size_t b = 0; b < nb; b++) {
+      const rptree *tr = &t[b];
+#pragma omp parallel for schedule(dynamic, 64) num_threads(s->T)
+      for (size_t l = 0; l < tr->nleaves; l++)
+        join_leaf(s, tr->perm + tr->leaf[l], tr->leaf[l + 1] - tr->leaf[l]);
+    }
+    if (pr->progress)
+      st = ev__progress(pr->progress, pr->progress_user, EV_STAGE_KNN, 0,
+                        total, NAN);
+  }
+  for (size_t b = 0; t && b < batch; b++) {
+    ev__free(t[b].perm);
+    ev__free(t[b].leaf);
+  }
+  ev__free(t);
+  ev__free(normal);
+  return st;
 }
 
 /* ---- initial lists ---- */
 
 static void init_row(nnd *s, int32_t i, const ev__nnd_params *pr) {
-  size_t k = s->k, n = s->n, filled = 0;
-  float *d = s->d + (size_t)i * k;
-  int32_t *ix = s->idx + (size_t)i * k;
-  uint8_t *fl = s->flag + (size_t)i * k;
+  size_t k = s->k, n = s->n;
   const ev__knn_graph *g = pr->init;
-  if (g) { /* the search graph's forward lists, nearest first */
-    size_t take = g->degree < k ? g->degree : k;
+  if (g) { /* the previous graph's list, then two hops */
     const int32_t *own = g->knn + (size_t)i * g->degree;
-    for (size_t t = 0; t < take; t++) ix[filled++] = own[t];
-    /* then their neighbours, nearest lists first: most of a longer list
-     * lies within two hops of a good short one */
-    for (size_t t = 0; t < g->degree && filled < k; t++) {
+    for (size_t t = 0; t < g->degree; t++) {
+      offer(s, i, own[t], dist(s->x, i, own[t]), FLAG_NEW);
       const int32_t *hop = g->knn + (size_t)own[t] * g->degree;
-      for (size_t u = 0; u < g->degree && filled < k; u++)
-        if (hop[u] != i && !contains(ix, filled, hop[u])) ix[filled++] = hop[u];
+      for (size_t u = 0; u < g->degree; u++)
+        if (hop[u] != i)
+          offer(s, i, hop[u], dist(s->x, i, hop[u]), FLAG_NEW);
     }
   }
-  for (uint64_t attempt = 0; filled < k; attempt++) {
+  /* fill what is still empty with random rows */
+  int32_t *ix = s->idx + (size_t)i * k;
+  for (uint64_t attempt = 0; ix[0] == EMPTY && attempt < 64 * k; attempt++) {
     int32_t j = (int32_t)(ev__hash3(pr->seed, 1, (uint64_t)i, attempt) % n);
-    if (j != i && !contains(ix, filled, j)) ix[filled++] = j;
+    if (j != i) offer(s, i, j, dist(s->x, i, j), FLAG_NEW);
   }
-  for (size_t t = 0; t < k; t++) {
-    d[t] = dist(s, i, ix[t]);
-    fl[t] = FLAG_NEW;
-  }
-  heapify(d, ix, fl, k);
-  s->thr[i] = d[0];
+  for (size_t j = 0; ix[0] == EMPTY && j < n; j++) /* tiny n: every row */
+    if ((int32_t)j != i) offer(s, i, (int32_t)j, dist(s->x, i, (int32_t)j), FLAG_NEW);
 }
 
 /* ---- candidates ---- */
 
-/* Keep the m lowest-priority candidates of row i (ties by index). */
-static void push_cand(nnd *s, int32_t *c, uint64_t *pp, int32_t *cnt,
-                      int32_t i, int32_t j, uint64_t prio) {
-  size_t m = s->m;
-  int32_t *v = c + (size_t)i * m;
-  uint64_t *p = pp + (size_t)i * m;
-  omp_set_lock(&s->lock[i]);
-  size_t size = (size_t)cnt[i];
-  if (!contains(v, size, j)) {
-    if (size < m) {
-      v[size] = j;
-      p[size] = prio;
-      cnt[i] = (int32_t)(size + 1);
-    } else { /* replace the highest priority if this one beats it */
-      size_t w = 0;
-      for (size_t t = 1; t < m; t++)
-        if (p[t] > p[w] || (p[t] == p[w] && v[t] > v[w])) w = t;
-      if (prio < p[w] || (prio == p[w] && j < v[w])) {
-        v[w] = j;
-        p[w] = prio;
-      }
+static inline int cworse(uint32_t pa, int32_t ia, uint32_t pb, int32_t ib) {
+  return pa > pb || (pa == pb && ia > ib);
+}
+
+/* Keep the m lowest (priority, index) candidates of a row (max-heap). */
+static void push_cand(int32_t *v, uint32_t *p, int32_t *cnt, size_t m,
+                      int32_t j, uint32_t prio) {
+  size_t size = (size_t)*cnt, at;
+  if (size == m && !cworse(p[0], v[0], prio, j)) return;
+  if (contains(v, size, j)) return;
+  if (size < m) { /* sift up */
+    at = size;
+    *cnt = (int32_t)(size + 1);
+    while (at > 0) {
+      size_t up = (at - 1) / 2;
+      if (!cworse(prio, j, p[up], v[up])) break;
+      v[at] = v[up];
+      p[at] = p[up];
+      at = up;
+    }
+  } else { /* replace the root, sift down */
+    at = 0;
+    for (;;) {
+      size_t c = 2 * at + 1;
+      if (c >= m) break;
+      if (c + 1 < m && cworse(p[c + 1], v[c + 1], p[c], v[c])) c++;
+      if (!cworse(p[c], v[c], prio, j)) break;
+      v[at] = v[c];
+      p[at] = p[c];
+      at = c;
     }
   }
-  omp_unset_lock(&s->lock[i]);
+  v[at] = j;
+  p[at] = prio;
+}
+
+static inline uint32_t prio_of(uint64_t seed, int round, int32_t a, int32_t b) {
+  int32_t lo = a < b ? a : b, hi = a < b ? b : a;
+  return (uint32_t)(ev__hash3(seed, 16 + (uint64_t)round, (uint64_t)lo,
+                              (uint64_t)hi) >> 32);
+}
+
+/* Rows [lo, hi) of thread t (fixed ranges: the result does not depend on
+ * which thread owns which). */
+static void own_range(size_t n, int T, int t, size_t *lo, size_t *hi) {
+  *lo = n * (size_t)t / (size_t)T;
+  *hi = n * (size_t)(t + 1) / (size_t)T;
 }
 
 static void make_candidates(nnd *s, uint64_t seed, int round) {
-  size_t n = s->n, k = s->k;
-  memset(s->nn, 0, n * sizeof *s->nn);
-  memset(s->no, 0, n * sizeof *s->no);
-#pragma omp parallel for schedule(dynamic, 256)
-  for (size_t i = 0; i < n; i++) {
-    for (size_t t = 0; t < k; t++) {
-      int32_t j = s->idx[i * k + t];
-      int32_t lo = (int32_t)i < j ? (int32_t)i : j, hi = lo == j ? (int32_t)i : j;
-      uint64_t prio = ev__hash3(seed, 2 + (uint64_t)round, (uint64_t)lo,
-                                   (uint64_t)hi);
-      if (s->flag[i * k + t] != FLAG_OLD) {
-        push_cand(s, s->cn, s->pn, s->nn, (int32_t)i, j, prio);
-        push_cand(s, s->cn, s->pn, s->nn, j, (int32_t)i, prio);
-      } else {
-        push_cand(s, s->co, s->po, s->no, (int32_t)i, j, prio);
-        push_cand(s, s->co, s->po, s->no, j, (int32_t)i, prio);
+  size_t n = s->n, k = s->k, m = s->m;
+#pragma omp parallel num_threads(s->T)
+  {
+    int t = omp_get_thread_num(), T = omp_get_num_threads();
+    size_t lo, hi;
+    own_range(n, T, t, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) s->nn[i] = s->no[i] = 0;
+    for (size_t i = 0; i < n; i++) {
+      int own_i = i >= lo && i < hi;
+      for (size_t e = i * k; e < (i + 1) * k; e++) {
+        int32_t j = s->idx[e];
+        if (j == EMPTY) continue;
+        int own_j = (size_t)j >= lo && (size_t)j < hi;
+        if (!own_i && !own_j) continue;
+        uint32_t pr = prio_of(seed, round, (int32_t)i, j);
+        int isnew = s->flag[e] != FLAG_OLD;
+        int32_t *c = isnew ? s->cn : s->co, *cnt = isnew ? s->nn : s->no;
+        uint32_t *p = isnew ? s->pn : s->po;
+        if (own_i) push_cand(c + i * m, p + i * m, cnt + i, m, j, pr);
+        if (own_j) push_cand(c + (size_t)j * m, p + (size_t)j * m, cnt + j, m,
+                             (int32_t)i, pr);
+      }
+    }
+#pragma omp barrier
+    /* sampled new neighbours become old: they are joined this round. An
+     * entry was sampled iff its (priority, index) is within the row's
+     * candidate heap (not full, or not above its root). */
+    for (size_t i = lo; i < hi; i++) {
+      const int32_t *v = s->cn + i * m;
+      const uint32_t *p = s->pn + i * m;
+      for (size_t e = i * k; e < (i + 1) * k; e++) {
+        if (s->flag[e] == FLAG_OLD || s->idx[e] == EMPTY) continue;
+        uint32_t pr = prio_of(seed, round, (int32_t)i, s->idx[e]);
+        if ((size_t)s->nn[i] < m || !cworse(pr, s->idx[e], p[0], v[0]))
+          s->flag[e] = FLAG_OLD;
       }
     }
   }
-  /* Sampled new neighbours become old: they are joined this round. */
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; i++)
-    for (size_t t = 0; t < k; t++)
-      if (s->flag[i * k + t] != FLAG_OLD &&
-          contains(s->cn + i * s->m, (size_t)s->nn[i], s->idx[i * k + t]))
-        s->flag[i * k + t] = FLAG_OLD;
 }
 
 /* ---- the local join ---- */
 
-static void join_row(nnd *s, size_t u) {
+/* A candidate pair: buffered for each row whose list it would enter. */
+static inline void pair(nnd *s, update *b, size_t *nb, int32_t p, int32_t q) {
+  float d = dist(s->x, p, q);
+  size_t k = s->k;
+  if (worse(s->d[(size_t)p * k], s->idx[(size_t)p * k], d, q))
+    b[(*nb)++] = (update){p, q, d};
+  if (worse(s->d[(size_t)q * k], s->idx[(size_t)q * k], d, p))
+    b[(*nb)++] = (update){q, p, d};
+}
+
+static size_t row_pairs(const nnd *s, size_t u) {
+  size_t nn = (size_t)s->nn[u], no = (size_t)s->no[u];
+  return 2 * (nn * (nn - (nn > 0)) / 2 + nn * no);
+}
+
+static void join_row(nnd *s, size_t u, update *b, size_t *nb) {
   const int32_t *cn = s->cn + u * s->m, *co = s->co + u * s->m;
   int32_t nn = s->nn[u], no = s->no[u];
   for (int32_t a = 0; a < nn; a++) {
     int32_t p = cn[a];
-    for (int32_t b = a + 1; b < nn; b++) {
-      int32_t q = cn[b];
-      float d = dist(s, p, q);
-      offer(s, p, q, d);
-      offer(s, q, p, d);
-    }
-    for (int32_t b = 0; b < no; b++) {
-      int32_t q = co[b];
-      if (q == p) continue;
-      float d = dist(s, p, q);
-      offer(s, p, q, d);
-      offer(s, q, p, d);
-    }
+    for (int32_t c = a + 1; c < nn; c++) pair(s, b, nb, p, cn[c]);
+    for (int32_t c = 0; c < no; c++)
+      if (co[c] != p) pair(s, b, nb, p, co[c]);
   }
+}
+
+/* One round's joins, block by block; returns the status of progress. */
+static ev_status join_all(nnd *s, const ev__nnd_params *pr, size_t *done,
+                          size_t total) {
+  size_t n = s->n;
+  ev_status st = EV_OK;
+  size_t u0 = 0;
+  while (u0 < n && st == EV_OK) {
+    /* a block: as many rows as fit the smallest buffer (fixed by the data,
+     * not the thread count) */
+    size_t u1 = u0, need = 0;
+    while (u1 < n && need + row_pairs(s, u1) <= BLOCK_UPDATES) need += row_pairs(s, u1++);
+    if (u1 == u0) u1 = u0 + 1; /* cannot happen: m <= 1024 */
+    int T = s->T;
+#pragma omp parallel num_threads(T)
+    {
+      int t = omp_get_thread_num(), TT = omp_get_num_threads();
+      update *b = s->buf + (size_t)t * BLOCK_UPDATES;
+      size_t nb = 0;
+#pragma omp for schedule(dynamic, 16)
+      for (size_t u = u0; u < u1; u++) join_row(s, u, b, &nb);
+      s->nbuf[(size_t)t * 8] = nb;
+      for (int o = TT; o < T && t == 0; o++) s->nbuf[(size_t)o * 8] = 0;
+#pragma omp barrier
+      size_t lo, hi;
+      own_range(n, TT, t, &lo, &hi);
+      for (int o = 0; o < TT; o++) {
+        const update *ob = s->buf + (size_t)o * BLOCK_UPDATES;
+        size_t on = s->nbuf[(size_t)o * 8];
+        for (size_t e = 0; e < on; e++)
+          if ((size_t)ob[e].row >= lo && (size_t)ob[e].row < hi)
+            offer(s, ob[e].row, ob[e].cand, ob[e].d, FLAG_FRESH);
+      }
+    }
+    *done += u1 - u0;
+    u0 = u1;
+    if (pr->progress)
+      st = ev__progress(pr->progress, pr->progress_user, EV_STAGE_KNN, *done,
+                        total, NAN);
+  }
+  return st;
 }
 
 /* Entries that entered this round, now marked new for the next. */
 static size_t settle(nnd *s) {
   size_t changed = 0, nk = s->n * s->k;
-#pragma omp parallel for schedule(static) reduction(+ : changed)
+#pragma omp parallel for schedule(static) reduction(+ : changed) num_threads(s->T)
   for (size_t e = 0; e < nk; e++)
     if (s->flag[e] == FLAG_FRESH) {
       s->flag[e] = FLAG_NEW;
@@ -252,10 +462,6 @@ static size_t settle(nnd *s) {
 /* ---- the run ---- */
 
 static void nnd_free(nnd *s) {
-  if (s->lock)
-    for (size_t i = 0; i < s->n; i++) omp_destroy_lock(&s->lock[i]);
-  ev__free(s->lock);
-  ev__free(s->thr);
   ev__free(s->flag);
   ev__free(s->cn);
   ev__free(s->co);
@@ -263,32 +469,32 @@ static void nnd_free(nnd *s) {
   ev__free(s->po);
   ev__free(s->nn);
   ev__free(s->no);
+  ev__free(s->buf);
+  ev__free(s->nbuf);
 }
 
 static ev_status nnd_alloc(nnd *s, size_t n, size_t k, size_t m) {
   size_t nm, bytes;
   if (!ev__mul(n, m, &nm) ||
-      ev__bytes("the NN-descent candidates", nm, 2 * (4 + 8), 1, &bytes))
+      ev__bytes("the NN-descent candidates", nm, 2 * (4 + 4), 1, &bytes))
     return ev__fail(EV_ERR_OVERFLOW, "NN-descent's candidate lists (%zu rows "
                     "x %zu) do not fit in memory: lower "
                     "EV_KNN_MAX_CANDIDATES", n, m);
-  s->lock = ev__malloc(n * sizeof *s->lock);
-  s->thr = ev__malloc(n * sizeof *s->thr);
   s->flag = ev__malloc(n * k);
   s->cn = ev__malloc(nm * 4);
   s->co = ev__malloc(nm * 4);
-  s->pn = ev__malloc(nm * 8);
-  s->po = ev__malloc(nm * 8);
+  s->pn = ev__malloc(nm * 4);
+  s->po = ev__malloc(nm * 4);
   s->nn = ev__malloc(n * 4);
   s->no = ev__malloc(n * 4);
-  if (!s->lock || !s->thr || !s->flag || !s->cn || !s->co || !s->pn ||
-      !s->po || !s->nn || !s->no) {
-    ev__free(s->lock);
-    s->lock = NULL; /* no lock to destroy */
+  s->buf = ev__malloc((size_t)s->T * BLOCK_UPDATES * sizeof *s->buf);
+  s->nbuf = ev__calloc((size_t)s->T * 8, sizeof *s->nbuf);
+  if (!s->flag || !s->cn || !s->co || !s->pn || !s->po || !s->nn || !s->no ||
+      !s->buf || !s->nbuf) {
     nnd_free(s);
-    return ev__nomem("NN-descent's lists", bytes + n * (k + 20));
+    return ev__nomem("NN-descent's lists", bytes + n * (k + 8) +
+                     (size_t)s->T * BLOCK_UPDATES * sizeof *s->buf);
   }
-  for (size_t i = 0; i < n; i++) omp_init_lock(&s->lock[i]);
   return EV_OK;
 }
 
@@ -300,7 +506,7 @@ static int default_iters(size_t n) {
 /* Sort each row by (distance, index): heapsort of its max-heap. */
 static void sort_rows(nnd *s) {
   size_t k = s->k;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(s->T)
   for (size_t i = 0; i < s->n; i++) {
     float *d = s->d + i * k;
     int32_t *ix = s->idx + i * k;
@@ -322,30 +528,37 @@ ev_status ev__nndescent(const ev__knn_data *x, const ev__nnd_params *pr,
                         int32_t *idx, float *d) {
   size_t n = x->n, k = pr->k;
   size_t m = pr->max_candidates ? (size_t)pr->max_candidates
-                                : (k < 60 ? k : 60);
-  nnd s = {x, n, k, m, d, idx, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, NULL};
+                                : (k < 20 ? k : 20);
+  nnd s;
+  memset(&s, 0, sizeof s);
+  s.x = x;
+  s.n = n;
+  s.k = k;
+  s.m = m;
+  s.T = pr->threads > 0 ? pr->threads : 1;
+  s.d = d;
+  s.idx = idx;
   ev_status st = nnd_alloc(&s, n, k, m);
   if (st != EV_OK) return st;
   int iters = pr->n_iters ? pr->n_iters : default_iters(n);
   size_t total = (size_t)(iters + 1) * n, done = 0;
-#pragma omp parallel for schedule(dynamic, 256)
-  for (size_t i = 0; i < n; i++) init_row(&s, (int32_t)i, pr);
-  done = n;
-  if (pr->progress)
-    st = ev__progress(pr->progress, pr->progress_user, EV_STAGE_KNN, done,
-                      total, NAN);
+  for (size_t e = 0; e < n * k; e++) {
+    d[e] = INFINITY;
+    idx[e] = EMPTY;
+  }
+  if (!pr->init) st = forest(&s, pr, total);
+
+  if (st == EV_OK) {
+#pragma omp parallel for schedule(dynamic, 256) num_threads(s.T)
+    for (size_t i = 0; i < n; i++) init_row(&s, (int32_t)i, pr);
+    done = n;
+    if (pr->progress)
+      st = ev__progress(pr->progress, pr->progress_user, EV_STAGE_KNN, done,
+                        total, NAN);
+  }
   for (int round = 0; round < iters && st == EV_OK; round++) {
     make_candidates(&s, pr->seed, round);
-    for (size_t c0 = 0; c0 < n && st == EV_OK; c0 += CHUNK_ROWS) {
-      size_t c1 = c0 + CHUNK_ROWS < n ? c0 + CHUNK_ROWS : n;
-#pragma omp parallel for schedule(dynamic, 16)
-      for (size_t u = c0; u < c1; u++) join_row(&s, u);
-      done += c1 - c0;
-      if (pr->progress)
-        st = ev__progress(pr->progress, pr->progress_user, EV_STAGE_KNN,
-                          done, total, NAN);
-    }
+    st = join_all(&s, pr, &done, total);
     if (st != EV_OK) break;
     size_t changed = settle(&s);
     if ((double)changed < pr->delta * (double)n * (double)k) break;
