@@ -161,7 +161,8 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   X(EV_TSNE_TRANSFORM_LEARNING_RATE, 0, 1e12, false, 0.1)         \
   X(EV_TSNE_TRANSFORM_EXAGGERATION, 1e-3, 1000, false, 1.5)       \
   X(EV_TSNE_TRANSFORM_MAX_GRAD_NORM, 0, 1e300, false, 0.25)       \
-  X(EV_TSNE_TRANSFORM_GRID_SPACING, 0, 1e6, false, 0.25)
+  X(EV_TSNE_TRANSFORM_GRID_SPACING, 0, 1e6, false, 0.25)          \
+  X(EV_TSNE_KNN_METHOD, 0, 2, true, EV_KNN_METHOD_AUTO)
 /* param[] has a slot for every id from 0 to the number of settings (ids
  * start at 1); tsne.c checks every id fits. */
 enum { EV__TSNE_N_PARAMS = EV__COUNT(EV__TSNE_SETTINGS) + 1 };
@@ -201,6 +202,7 @@ void ev__bhtree_repel_one(const ev__bhtree *t, double theta, const double *yi,
 
 typedef struct ev__tsne_opt {
   int barnes_hut, fft, lr_rule; /* lr_rule: scikit-learn's or openTSNE's */
+  int keep_state, peer_gains;
   double theta, exaggeration, late_exaggeration, learning_rate;
   double momentum, final_momentum, max_step_norm;
   double min_gain, min_grad_norm;
