@@ -237,7 +237,6 @@ static void options(const ev_tsne *t, int method, ev__tsne_opt *o) {
   o->exaggeration_iters = (size_t)p[EV_TSNE_EXAGGERATION_ITERATIONS];
   o->progress_every = (size_t)p[EV_TSNE_PROGRESS_EVERY];
   o->n_iter_without_progress = (size_t)p[EV_TSNE_N_ITER_WITHOUT_PROGRESS];
-  o->keep_state = o->peer_gains = 0;
 }
 
 /* Replace the handle's result with this one (the map in floats), and the

@@ -152,21 +152,14 @@ static void restart_phase(double *update, double *gains, size_t nd) {
  * openTSNE's max_step_norm. */
 static double step(double *y, const double *grad, double *update,
                    double *gains, size_t n, size_t dims, double momentum,
-                   double lr, double min_gain, double max_step,
-                   int peer_gains) {
+                   double lr, double min_gain, double max_step) {
   double norm2 = 0.0;
   for (size_t i = 0; i < n; i++) {
     double len2 = 0.0;
     for (size_t e = i * dims; e < (i + 1) * dims; e++) {
       double g = grad[e], gain = gains[e];
-      if (peer_gains) {
-        double u = update[e];
-        int flipped = ((u > 0.0) - (u < 0.0)) != ((g > 0.0) - (g < 0.0));
-        gain = flipped ? gain + 0.2 : gain * 0.8 + min_gain;
-      } else {
-        gain = update[e] * g < 0.0 ? gain + 0.2 : gain * 0.8;
-        gain = gain < min_gain ? min_gain : gain;
-      }
+      gain = update[e] * g < 0.0 ? gain + 0.2 : gain * 0.8;
+      gain = gain < min_gain ? min_gain : gain;
       gains[e] = gain;
       norm2 += (gain * g) * (gain * g);
       update[e] = momentum * update[e] - lr * gain * g;
@@ -275,7 +268,7 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
   for (size_t it = 0; it < o->n_iter; it++) {
     int exaggerating = it < exag_end;
     if (it == exag_end && it > 0) {
-      if (!o->keep_state) restart_phase(b.update, b.gains, nd);
+      restart_phase(b.update, b.gains, nd);
       watch_start(&watch, it);
     }
     int report = cb && o->progress_every && (it + 1) % o->progress_every == 0;
@@ -290,7 +283,7 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
     double norm = step(y, b.grad, b.update, b.gains, n, dims,
                        exaggerating ? o->momentum : o->final_momentum,
                        phase_rate(o, n, exaggeration), o->min_gain,
-                       o->max_step_norm, o->peer_gains);
+                       o->max_step_norm);
     recentre(y, n, dims);
     if (b.grid && it % RELABEL_EVERY == 0) {
       double *per_point[3] = {y, b.update, b.gains};

@@ -202,7 +202,6 @@ void ev__bhtree_repel_one(const ev__bhtree *t, double theta, const double *yi,
 
 typedef struct ev__tsne_opt {
   int barnes_hut, fft, lr_rule; /* lr_rule: scikit-learn's or openTSNE's */
-  int keep_state, peer_gains;
   double theta, exaggeration, late_exaggeration, learning_rate;
   double momentum, final_momentum, max_step_norm;
   double min_gain, min_grad_norm;
