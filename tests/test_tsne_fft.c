@@ -58,8 +58,8 @@ static fft_err fft_vs_exact(const ev__csr *p, const double *y, size_t dims,
 
 /* ---- the gradient ---- */
 
-/* The documented bound (docs/tsne.md): with the defaults (3 nodes per
- * interval, at least 50 intervals, one per unit of span) the gradient is
+/* The documented bound (docs/tsne.md): with openTSNE's grid (3 nodes per
+ * interval, the default until the 5 of 3 Dec 2026, whose error is lower, at least 50 intervals, one per unit of span) the gradient is
  * within 1e-3 of the exact one in relative L2 norm and Z within 1e-4, on
  * clustered maps of 200 to 2,000 points spread over 5 to 80 units (the
  * spans of t-SNE maps of that size). Measured: see the printed lines. */
@@ -405,9 +405,12 @@ START_TEST(settings_out_of_range) {
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_KNN_METHOD, 3), EV_ERR_ARGUMENT);
   ck_assert_ev_ok(ev_tsne_get(t, EV_TSNE_KNN_METHOD, &v));
   ck_assert_double_eq(v, EV_KNN_METHOD_AUTO);
-  /* nothing changed by the refusals; the defaults are openTSNE's */
+  /* nothing changed by the refusals; the defaults are openTSNE's grid but
+   * 5 nodes per interval instead of its 3 (at 70,000 Fashion-MNIST points
+   * 3 left the exact KL 1.8 % above openTSNE's map, 5 put it 0.6 % below,
+   * docs/tsne.md) */
   ck_assert_ev_ok(ev_tsne_get(t, EV_TSNE_FFT_INTERPOLATION_POINTS, &v));
-  ck_assert_double_eq(v, 3);
+  ck_assert_double_eq(v, 5);
   ck_assert_ev_ok(ev_tsne_get(t, EV_TSNE_FFT_MIN_INTERVALS, &v));
   ck_assert_double_eq(v, 50);
   ck_assert_ev_ok(ev_tsne_get(t, EV_TSNE_FFT_INTERVAL_WIDTH, &v));

@@ -157,8 +157,9 @@ typedef enum ev_tsne_param {
                                    (openTSNE: 5); default 0 = no clipping
                                    (since 1.1) */
   EV_TSNE_FFT_INTERPOLATION_POINTS = 24, /* FFT: Lagrange nodes per
-                                   interval and axis, 1 to 8; default 3
-                                   (since 1.1) */
+                                   interval and axis, 1 to 8; default 5
+                                   (since 1.1; openTSNE's 3 gave a worse
+                                   map, docs/tsne.md) */
   EV_TSNE_FFT_MIN_INTERVALS = 25, /* FFT: at least this many intervals per
                                    axis; default 50 (since 1.1) */
   EV_TSNE_FFT_INTERVAL_WIDTH = 26, /* FFT: beyond that, one interval per

@@ -152,7 +152,7 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   X(EV_TSNE_LEARNING_RATE_RULE, 0, 2, true, EV_TSNE_LR_AUTO)      \
   X(EV_TSNE_LATE_EXAGGERATION, 1, 1000, false, 1)                 \
   X(EV_TSNE_MAX_STEP_NORM, 0, 1e300, false, 0)                    \
-  X(EV_TSNE_FFT_INTERPOLATION_POINTS, 1, EV__TSNE_FFT_MAX_POINTS, true, 3) \
+  X(EV_TSNE_FFT_INTERPOLATION_POINTS, 1, EV__TSNE_FFT_MAX_POINTS, true, 5) \
   X(EV_TSNE_FFT_MIN_INTERVALS, 1, 10000, true, 50)                \
   X(EV_TSNE_FFT_INTERVAL_WIDTH, 1e-3, 1e3, false, 1)               \
   X(EV_TSNE_KEEP_INDEX, 0, 1, true, 1)                            \
