@@ -41,7 +41,7 @@ for c in $cases; do
   case " $prepared " in *" $n "*) ;; *) $PY bench/tsne_prep.py "$n" "$data"; prepared="$prepared $n";; esac
   name="tsne-fmnist$((n / 1000))k-${dims}d"
   # libembedviz-fft: EV_TSNE_METHOD_FFT (2-D only) at its defaults
-  # (openTSNE's grid and learning rate); BENCH_TSNE_SKLEARN=0 leaves out
+  # (openTSNE's grid with 5 nodes per interval, its learning rate); BENCH_TSNE_SKLEARN=0 leaves out
   # scikit-learn.
   impls="libembedviz"
   [ "$dims" -le 2 ] && impls="$impls libembedviz-fft"

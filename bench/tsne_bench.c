@@ -77,7 +77,8 @@ int main(int argc, char **argv) {
   check(ev_tsne_set(t, EV_TSNE_METHOD,
                     fft ? EV_TSNE_METHOD_FFT : EV_TSNE_METHOD_BARNES_HUT),
         "method");
-  /* TSNE_BENCH_FFT_POINTS: interpolation points per interval (default 3) */
+  /* TSNE_BENCH_FFT_POINTS: interpolation points per interval (default: the
+   * library's, 5) */
   const char *pts = getenv("TSNE_BENCH_FFT_POINTS");
   if (pts && !kl_mode)
     check(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, atof(pts)),
