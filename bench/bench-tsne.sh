@@ -11,6 +11,11 @@
 # schedule (bench/tsne_fft_peers.py). BENCH_TSNE_IMPLS="libembedviz-fft
 # opentsne fitsne" runs only the implementations named (of libembedviz
 # libembedviz-fft sklearn opentsne fitsne libembedviz-theta0.45).
+# BENCH_TSNE_MILLION=1 adds the 1,000,000 x 50 case of issue 12 (long: the
+# whole fit, approximate neighbours included, of BENCH_TSNE_MILLION_DATA,
+# default /work/data/million.f32 from bench/make_million.py; only ours, FFT,
+# 2 threads, under /usr/bin/time -v for the peak memory; no exact KL, which
+# would need the n^2 sums).
 # Quality for all: each program's own KL, the exact KL(P || Q)
 # of both maps against the same P (kl_exact), the fraction of 10 nearest
 # input neighbours kept in the map, and 10-NN label accuracy.
@@ -36,7 +41,7 @@ for c in $cases; do
   case " $prepared " in *" $n "*) ;; *) $PY bench/tsne_prep.py "$n" "$data"; prepared="$prepared $n";; esac
   name="tsne-fmnist$((n / 1000))k-${dims}d"
   # libembedviz-fft: EV_TSNE_METHOD_FFT (2-D only) at its defaults
-  # (openTSNE's grid and learning rate); BENCH_TSNE_SKLEARN=0 leaves out
+  # (openTSNE's grid with 5 nodes per interval, its learning rate); BENCH_TSNE_SKLEARN=0 leaves out
   # scikit-learn.
   impls="libembedviz"
   [ "$dims" -le 2 ] && impls="$impls libembedviz-fft"
@@ -88,3 +93,21 @@ for c in $cases; do
     echo "BENCH case=$name impl=libembedviz-theta0.45 $line $kl $q"
   fi
 done
+
+# The 1,000,000-point case (opt-in): the whole fit from the 50-D rows,
+# neighbours by NN-descent (EV_TSNE_KNN_METHOD AUTO picks it there), with
+# progress on stderr so the stages' times can be read.
+if [ "${BENCH_TSNE_MILLION:-0}" = 1 ]; then
+  data=${BENCH_TSNE_MILLION_DATA:-/work/data/million.f32}
+  if [ ! -f "$data" ]; then
+    echo "BENCH case=tsne-million-2d skipped: make $data with bench/make_million.py"
+  else
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    line=$(TSNE_BENCH_METHOD=fft TSNE_BENCH_STAGES=1 /usr/bin/time -v \
+      "$tmp/tsne_bench" fit "$data" 1000000 2 $THREADS "$tmp/million.f32" 2>"$tmp/million.log")
+    rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$tmp/million.log")
+    cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {print u + s}' "$tmp/million.log")
+    stages=$(grep '^stage' "$tmp/million.log" | tr '\n' ' ')
+    echo "BENCH case=tsne-million-2d impl=libembedviz-fft $line cpu_s=$cpu peak_rss_kb=$rss load=$load $stages"
+  fi
+fi

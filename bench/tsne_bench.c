@@ -39,6 +39,25 @@ static void check(int st, const char *what) {
   }
 }
 
+/* TSNE_BENCH_STAGES=1: on stderr, when each stage is first reported
+ * ("stage=NAME@SECONDS", from the start of the fit), so the neighbour
+ * search's share of a long fit can be read. */
+static double fit_start;
+static int last_stage = -1;
+
+static int stages(void *user, int stage, size_t step, size_t total,
+                  double value) {
+  static const char *names[] = {"?", "knn", "pca", "affinities",
+                                "exaggeration", "optimize"};
+  (void)user, (void)step, (void)total, (void)value;
+  if (stage != last_stage) {
+    fprintf(stderr, "stage=%s@%.1f\n",
+            stage >= 0 && stage <= 5 ? names[stage] : "?", now() - fit_start);
+    last_stage = stage;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 7) {
     fprintf(stderr, "usage: tsne_bench fit|kl DATA N DIMS THREADS FILE\n");
@@ -58,7 +77,8 @@ int main(int argc, char **argv) {
   check(ev_tsne_set(t, EV_TSNE_METHOD,
                     fft ? EV_TSNE_METHOD_FFT : EV_TSNE_METHOD_BARNES_HUT),
         "method");
-  /* TSNE_BENCH_FFT_POINTS: interpolation points per interval (default 3) */
+  /* TSNE_BENCH_FFT_POINTS: interpolation points per interval (default: the
+   * library's, 5) */
   const char *pts = getenv("TSNE_BENCH_FFT_POINTS");
   if (pts && !kl_mode)
     check(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, atof(pts)),
@@ -75,6 +95,21 @@ int main(int argc, char **argv) {
    * 0.5, scikit-learn's angle) */
   const char *theta = getenv("TSNE_BENCH_THETA");
   if (theta && !kl_mode) check(ev_tsne_set(t, EV_TSNE_THETA, atof(theta)), "theta");
+  /* TSNE_BENCH_MOMENTUM, TSNE_BENCH_MAX_STEP: the exaggeration phase's
+   * momentum and the step clip (default: the library's) */
+  const char *mom = getenv("TSNE_BENCH_MOMENTUM");
+  if (mom && !kl_mode) check(ev_tsne_set(t, EV_TSNE_MOMENTUM, atof(mom)), "momentum");
+  const char *mstep = getenv("TSNE_BENCH_MAX_STEP");
+  if (mstep && !kl_mode)
+    check(ev_tsne_set(t, EV_TSNE_MAX_STEP_NORM, atof(mstep)), "max step norm");
+  /* TSNE_BENCH_KNN=exact|approximate: the neighbour search of the fit
+   * (default: the library's AUTO, NN-descent from n^2 d >= 1e12) */
+  const char *knn = getenv("TSNE_BENCH_KNN");
+  if (knn && !kl_mode)
+    check(ev_tsne_set(t, EV_TSNE_KNN_METHOD,
+                      !strcmp(knn, "exact") ? EV_KNN_METHOD_EXACT
+                                            : EV_KNN_METHOD_APPROXIMATE),
+          "kNN method");
   /* TSNE_BENCH_ITERS: fewer iterations for profiling (default 1,000) */
   const char *iters_env = getenv("TSNE_BENCH_ITERS");
   if (iters_env && !kl_mode)
@@ -86,7 +121,10 @@ int main(int argc, char **argv) {
     check(ev_tsne_set(t, EV_TSNE_N_ITER, 0), "iterations");
     check(ev_tsne_set(t, EV_TSNE_THETA, 0), "theta");
   }
+  if (getenv("TSNE_BENCH_STAGES") && !kl_mode)
+    check(ev_tsne_set_progress(t, stages, NULL), "progress");
   double start = now();
+  fit_start = start;
   check(ev_tsne_fit(t, x, n, D, D), "fit");
   double seconds = now() - start, kl;
   size_t iters;

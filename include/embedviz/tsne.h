@@ -157,8 +157,9 @@ typedef enum ev_tsne_param {
                                    (openTSNE: 5); default 0 = no clipping
                                    (since 1.1) */
   EV_TSNE_FFT_INTERPOLATION_POINTS = 24, /* FFT: Lagrange nodes per
-                                   interval and axis, 1 to 8; default 3
-                                   (since 1.1) */
+                                   interval and axis, 1 to 8; default 5
+                                   (since 1.1; openTSNE's 3 gave a worse
+                                   map, docs/tsne.md) */
   EV_TSNE_FFT_MIN_INTERVALS = 25, /* FFT: at least this many intervals per
                                    axis; default 50 (since 1.1) */
   EV_TSNE_FFT_INTERVAL_WIDTH = 26, /* FFT: beyond that, one interval per
@@ -182,11 +183,19 @@ typedef enum ev_tsne_param {
                                    1.5 */
   EV_TSNE_TRANSFORM_MAX_GRAD_NORM = 32, /* clip each new point's gradient
                                    to this length; default 0.25; 0 = none */
-  EV_TSNE_TRANSFORM_GRID_SPACING = 33 /* 1-D and 2-D maps: node spacing of
+  EV_TSNE_TRANSFORM_GRID_SPACING = 33, /* 1-D and 2-D maps: node spacing of
                                    the grid on which the map's repulsion is
                                    tabulated once (then interpolated);
                                    default 0.25 map units; 0 = the tree at
                                    every step */
+  EV_TSNE_KNN_METHOD = 34       /* since 1.1: the method of the kNN index
+                                   a fit from rows builds for its
+                                   Barnes-Hut or FFT affinities, an
+                                   ev_knn_method: AUTO (default: NN-descent
+                                   when n^2 d >= 1e12, e.g. 1,000,000 x 50;
+                                   exact below, e.g. 70,000 x 50), EXACT or
+                                   APPROXIMATE (NN-descent, docs/knn.md;
+                                   seeded by EV_TSNE_SEED) */
 } ev_tsne_param;
 
 /* Make a handle with default settings. EV_ERR_ARGUMENT if out is NULL,

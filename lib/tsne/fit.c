@@ -38,6 +38,20 @@ static int resolve_method(const ev_tsne *t, size_t n, size_t dims) {
   return EV_TSNE_METHOD_BARNES_HUT;
 }
 
+/* EV_TSNE_KNN_METHOD AUTO: NN-descent when the exact search's n^2 d
+ * multiply-adds reach this, the exact search below (UMAP's rule,
+ * lib/umap/fit.c). 70,000 x 50 (2.5e11) stays exact: the search takes
+ * seconds there; 1,000,000 x 50 (5e13) would take hours exactly. */
+#define AUTO_APPROXIMATE_WORK 1e12
+
+static int resolve_knn_method(const ev_tsne *t, size_t n, size_t d) {
+  int m = (int)t->param[EV_TSNE_KNN_METHOD];
+  if (m != EV_KNN_METHOD_AUTO) return m;
+  return (double)n * (double)n * (double)d >= AUTO_APPROXIMATE_WORK
+             ? EV_KNN_METHOD_APPROXIMATE
+             : EV_KNN_METHOD_EXACT;
+}
+
 static double grid_limit_bytes(const ev_tsne *t) {
   return t->param[EV_TSNE_MAX_MEMORY_MB] * 1048576.0;
 }
@@ -293,6 +307,8 @@ static ev_status fit(ev_tsne *t, ev__source *src) {
   src->metric = (int)t->param[EV_TSNE_METRIC];
   src->minkowski_p = t->param[EV_TSNE_MINKOWSKI_P];
   src->threads = (int)t->param[EV_TSNE_THREADS];
+  src->knn_method = resolve_knn_method(t, src->n, src->d);
+  src->seed = t->param[EV_TSNE_SEED];
   src->cb = t->progress;
   src->user = t->progress_user;
   ev_status st = check_plan(t, src, method, dims);

@@ -18,6 +18,8 @@ ev_status ev__tsne_make_index(const ev__source *src, ev_knn **out) {
   if (!st && src->metric == EV_METRIC_MINKOWSKI)
     st = ev_knn_set(index, EV_KNN_MINKOWSKI_P, src->minkowski_p);
   if (!st) st = ev_knn_set(index, EV_KNN_THREADS, src->threads);
+  if (!st) st = ev_knn_set(index, EV_KNN_METHOD, src->knn_method);
+  if (!st) st = ev_knn_set(index, EV_KNN_SEED, src->seed);
   if (!st) st = ev_knn_set_progress(index, src->cb, src->user);
   if (!st) st = ev_knn_build(index, src->x, src->n, src->d, src->ld);
   if (st) ev_knn_free(index);

@@ -20,6 +20,8 @@ typedef struct ev__source {
   const float *values;
   double perplexity, minkowski_p;
   int metric, threads;
+  int knn_method;       /* rows: an ev_knn_method, AUTO resolved */
+  double seed;          /* rows: the approximate index's seed */
   ev_progress_fn cb;
   void *user;
   ev_knn **keep_index; /* rows: not NULL = hand the neighbour index over

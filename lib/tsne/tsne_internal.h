@@ -152,7 +152,7 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   X(EV_TSNE_LEARNING_RATE_RULE, 0, 2, true, EV_TSNE_LR_AUTO)      \
   X(EV_TSNE_LATE_EXAGGERATION, 1, 1000, false, 1)                 \
   X(EV_TSNE_MAX_STEP_NORM, 0, 1e300, false, 0)                    \
-  X(EV_TSNE_FFT_INTERPOLATION_POINTS, 1, EV__TSNE_FFT_MAX_POINTS, true, 3) \
+  X(EV_TSNE_FFT_INTERPOLATION_POINTS, 1, EV__TSNE_FFT_MAX_POINTS, true, 5) \
   X(EV_TSNE_FFT_MIN_INTERVALS, 1, 10000, true, 50)                \
   X(EV_TSNE_FFT_INTERVAL_WIDTH, 1e-3, 1e3, false, 1)               \
   X(EV_TSNE_KEEP_INDEX, 0, 1, true, 1)                            \
@@ -161,7 +161,8 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   X(EV_TSNE_TRANSFORM_LEARNING_RATE, 0, 1e12, false, 0.1)         \
   X(EV_TSNE_TRANSFORM_EXAGGERATION, 1e-3, 1000, false, 1.5)       \
   X(EV_TSNE_TRANSFORM_MAX_GRAD_NORM, 0, 1e300, false, 0.25)       \
-  X(EV_TSNE_TRANSFORM_GRID_SPACING, 0, 1e6, false, 0.25)
+  X(EV_TSNE_TRANSFORM_GRID_SPACING, 0, 1e6, false, 0.25)          \
+  X(EV_TSNE_KNN_METHOD, 0, 2, true, EV_KNN_METHOD_AUTO)
 /* param[] has a slot for every id from 0 to the number of settings (ids
  * start at 1); tsne.c checks every id fits. */
 enum { EV__TSNE_N_PARAMS = EV__COUNT(EV__TSNE_SETTINGS) + 1 };
