@@ -184,6 +184,9 @@ static void check_blobs(size_t dims) {
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 750));
     ck_assert_ev_ok(
         ev_tsne_set(t, EV_TSNE_LEARNING_RATE_RULE, EV_TSNE_LR_SKLEARN));
+    /* the default 5 points a interval on a grid of at least 25 intervals
+     * (not 50): at 1,500 points the grid, not the data, is the cost */
+    if (m) ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 25));
     float *y = tu_tsne_fit_map(t, x, n, d);
     double acc = cluster_purity(y, n, dims, labels);
     ck_assert_ev_ok(ev_tsne_kl_divergence(t, &kl[m]));
@@ -227,6 +230,7 @@ START_TEST(same_bits_any_thread_count) {
     ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_FFT, 4);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_THREADS, threads));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 20));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
     ck_assert_ev_ok(ev_tsne_set_init(t, y0, n, 2, 2));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
@@ -247,6 +251,7 @@ START_TEST(same_bits_any_thread_count) {
   for (int r = 0; r < 2; r++) {
     ev_tsne *t = tu_tsne_make(20, EV_TSNE_METHOD_FFT, 42);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
     a[r] = tu_tsne_fit_map(t, x, 1200, 10);
     ev_tsne_free(t);
   }
@@ -462,6 +467,9 @@ START_TEST(knn_method_setting) {
   for (int m = 0; m < 3; m++) {
     ev_tsne *t = tu_tsne_make(15, EV_TSNE_METHOD_FFT, 3);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
+    /* the neighbours are under test, not the grid: 3 points, 20 intervals */
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 20));
     if (m) ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_KNN_METHOD, m == 1
                                            ? EV_KNN_METHOD_EXACT
                                            : EV_KNN_METHOD_APPROXIMATE));
@@ -574,6 +582,7 @@ START_TEST(cancel_keeps_partial_map) {
   ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_FFT, 9);
   /* a coarse grid: the cancel, not the interpolation, is under test here */
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 10));
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
   seen s = {.stop_at = 300};
   ck_assert_ev_ok(ev_tsne_set_progress(t, watch, &s));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PROGRESS_EVERY, 50));
