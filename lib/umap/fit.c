@@ -211,10 +211,10 @@ static ev_status embed_lists(ev_umap *u, const int64_t *idx, const float *dist,
                     .seed = (uint64_t)u->param[EV_UMAP_RANDOM_STATE],
                     .move_other = 1};
   size_t ran = 0;
-  if ((st = ev__umap_optimize(&r.pruned, r.y, NULL, &o, u->progress,
+  for (size_t e = 0; e < n * dims; e++) r.yf[e] = (float)r.y[e];
+  if ((st = ev__umap_optimize(&r.pruned, r.yf, NULL, &o, u->progress,
                               u->progress_user, &ran)))
     goto done;
-  for (size_t e = 0; e < n * dims; e++) r.yf[e] = (float)r.y[e];
   /* keep the result */
   ev__free(u->y);
   ev__umap_graph_free(&u->graph);

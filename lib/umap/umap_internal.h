@@ -135,8 +135,8 @@ typedef struct ev__umap_sgd {
  * tail == NULL the head is its own tail (a fit). Edges of g with weight
  * below max / n_epochs must have been dropped already. *epochs gets the
  * epochs run (also after a cancel). */
-ev_status ev__umap_optimize(const ev__umap_graph *g, double *head,
-                            const double *tail, const ev__umap_sgd *o,
+ev_status ev__umap_optimize(const ev__umap_graph *g, float *head,
+                            const float *tail, const ev__umap_sgd *o,
                             ev_progress_fn cb, void *user, size_t *epochs);
 
 /* Drop entries below max / n_epochs (umap-learn's pruning), in place. */
