@@ -112,16 +112,16 @@ static ev_status rates_init(const ev__umap_graph *g, float **rate) {
 typedef struct params {
   float a, b, two_ab, two_gb, attract, alpha;
   size_t dims, n_tail;
+  uint64_t key, nnz, pairs; /* the negative samples' random stream */
 } params;
 
 /* The repulsion of cur from the nb points tail[idx[0..nb)], all against the
  * same cur, eight lanes at a time, summed per coordinate into acc in a
  * fixed order (lane by lane). A coincident point pushes by CLIP per
  * coordinate, as umap-learn. */
-CLONES static void repel(const float *cur, const float *tail,
+static inline __attribute__((always_inline)) void repel_body(const float *cur, const float *tail,
                          const uint32_t *idx, size_t nb, const params *p,
-                         float *acc) {
-  size_t dims = p->dims;
+                         float *acc, size_t dims) {
   const v8f zero = {0};
   for (size_t s = 0; s < nb; s += 8) {
     size_t lanes = nb - s < 8 ? nb - s : 8;
@@ -131,19 +131,17 @@ CLONES static void repel(const float *cur, const float *tail,
       o[l] = tail + (size_t)idx[s + (l < lanes ? l : 0)] * dims;
       valid[l] = l < lanes ? -1 : 0;
     }
-    v8f d2 = zero;
+    v8f d2 = zero, df[EV__UMAP_MAX_DIMS];
     for (size_t c = 0; c < dims; c++) {
       v8f oc = {o[0][c], o[1][c], o[2][c], o[3][c],
                 o[4][c], o[5][c], o[6][c], o[7][c]};
-      v8f df = cur[c] - oc;
-      d2 += df * df;
+      df[c] = cur[c] - oc;
+      d2 += df[c] * df[c];
     }
     v8f gc = p->two_gb / ((0.001f + d2) * (p->a * pow_v(d2, p->b) + 1.0f));
     v8i pos = (v8i)(d2 > zero);
     for (size_t c = 0; c < dims; c++) {
-      v8f oc = {o[0][c], o[1][c], o[2][c], o[3][c],
-                o[4][c], o[5][c], o[6][c], o[7][c]};
-      v8f gr = clip_v(gc * (cur[c] - oc));
+      v8f gr = clip_v(gc * df[c]);
       v8i g = ((v8i)gr & pos) | ((v8i)(zero + CLIP) & ~pos);
       gr = (v8f)(g & valid);
       acc[c] += ((gr[0] + gr[1]) + (gr[2] + gr[3])) +
@@ -152,15 +150,23 @@ CLONES static void repel(const float *cur, const float *tail,
   }
 }
 
+CLONES static void repel(const float *cur, const float *tail,
+                         const uint32_t *idx, size_t nb, const params *p,
+                         float *acc) {
+  /* the 2-D map with its loops over coordinates unrolled */
+  if (p->dims == 2) repel_body(cur, tail, idx, nb, p, acc, 2);
+  else repel_body(cur, tail, idx, nb, p, acc, p->dims);
+}
+
 /* The attractions of up to 8 points (head rows i0 + l), point l in lane l
  * taking its cnt[l] samples pos[l][0..cnt[l]) one after the other, as
  * umap-learn (each step from the position the last one left): eight
  * independent chains side by side instead of one. */
-CLONES static void attract_lanes(float *head, size_t i0, size_t nl,
+static inline __attribute__((always_inline)) void attract_lanes_body(float *head, size_t i0, size_t nl,
                                  const uint32_t (*pos)[POS_BATCH],
                                  const size_t *cnt, const float *tail,
-                                 const params *p, float step) {
-  size_t dims = p->dims, maxc = 0;
+                                 const params *p, float step, size_t dims) {
+  size_t maxc = 0;
   const v8f zero = {0};
   v8f cur[EV__UMAP_MAX_DIMS];
   for (size_t c = 0; c < dims; c++) {
@@ -198,6 +204,15 @@ CLONES static void attract_lanes(float *head, size_t i0, size_t nl,
     for (size_t l = 0; l < nl; l++) head[(i0 + l) * dims + c] = cur[c][l];
 }
 
+CLONES static void attract_lanes(float *head, size_t i0, size_t nl,
+                                 const uint32_t (*pos)[POS_BATCH],
+                                 const size_t *cnt, const float *tail,
+                                 const params *p, float step) {
+  /* the 2-D map with its loops over coordinates unrolled */
+  if (p->dims == 2) attract_lanes_body(head, i0, nl, pos, cnt, tail, p, step, 2);
+  else attract_lanes_body(head, i0, nl, pos, cnt, tail, p, step, p->dims);
+}
+
 /* Repel cur from nb negative samples. */
 static void flush_neg(float *cur, const float *tail, const uint32_t *idx,
                       size_t nb, const params *p) {
@@ -223,12 +238,12 @@ static void group_epoch(const ev__umap_graph *g, size_t i0, size_t nl,
                         int self_tail) {
   size_t dims = p->dims;
   double ep = (double)epoch, rate = o->negative_rate;
-  uint32_t pos[8][POS_BATCH], neg[NEG_BATCH];
-  size_t cnt[8] = {0};
+  uint32_t pos[8][POS_BATCH], neg[8][NEG_BATCH];
+  size_t cnt[8] = {0}, nn[8] = {0};
   float step_a = p->attract * p->alpha;
   if (epoch == 0) return; /* no edge is due before epoch 1 */
   for (size_t l = 0; l < nl; l++) {
-    size_t i = i0 + l, nn = 0, end = g->row_ptr[i + 1];
+    size_t i = i0 + l, end = g->row_ptr[i + 1];
     for (size_t e = g->row_ptr[i]; e < end; e++) {
       double r = (double)r_edge[e];
       int64_t m = (int64_t)(ep * r);
@@ -242,12 +257,14 @@ static void group_epoch(const ev__umap_graph *g, size_t i0, size_t nl,
       pos[l][cnt[l]++] = j;
       size_t n_neg = (size_t)((int64_t)((double)m * rate) -
                               (int64_t)((double)(m - 1) * rate));
-      uint64_t h = n_neg ? ev__hash3(o->seed, epoch, e, 0) : 0, z = 0;
+      /* splitmix64's stream at position ((epoch nnz + e) pairs + k / 2) */
+      uint64_t h = p->key + ((uint64_t)epoch * p->nnz + e) * p->pairs * GOLDEN,
+               z = 0;
       for (size_t k = 0; k < n_neg; k++) {
         /* two samples from each 64-bit hash: its high then its low half */
         uint32_t u;
         if (!(k & 1)) {
-          z = ev__mix64(h + (k / 2 + 1) * GOLDEN);
+          z = ev__mix64(h + (k / 2) * GOLDEN);
           u = (uint32_t)(z >> 32);
         } else {
           u = (uint32_t)z;
@@ -255,21 +272,18 @@ static void group_epoch(const ev__umap_graph *g, size_t i0, size_t nl,
         uint32_t t = (uint32_t)(((uint64_t)u * (uint64_t)p->n_tail) >> 32);
         if (self_tail && t == i) continue;
         __builtin_prefetch(tail + (size_t)t * dims);
-        if (nn == NEG_BATCH) {
+        if (nn[l] == NEG_BATCH) {
           attract_lanes(head, i0, nl, pos, cnt, tail, p, step_a);
           memset(cnt, 0, sizeof cnt);
-          flush_neg(head + i * dims, tail, neg, nn, p), nn = 0;
+          flush_neg(head + i * dims, tail, neg[l], nn[l], p), nn[l] = 0;
         }
-        neg[nn++] = t;
+        neg[l][nn[l]++] = t;
       }
-    }
-    if (nn) {
-      attract_lanes(head, i0, nl, pos, cnt, tail, p, step_a);
-      memset(cnt, 0, sizeof cnt);
-      flush_neg(head + i * dims, tail, neg, nn, p);
     }
   }
   attract_lanes(head, i0, nl, pos, cnt, tail, p, step_a);
+  for (size_t l = 0; l < nl; l++)
+    flush_neg(head + (i0 + l) * dims, tail, neg[l], nn[l], p);
 }
 
 ev_status ev__umap_optimize(const ev__umap_graph *g, float *head,
@@ -293,7 +307,10 @@ ev_status ev__umap_optimize(const ev__umap_graph *g, float *head,
               .two_ab = (float)(2.0 * o->a * o->b),
               .two_gb = (float)(2.0 * o->gamma * o->b),
               .attract = o->move_other ? 2.0f : 1.0f,
-              .dims = dims, .n_tail = n_tail};
+              .dims = dims, .n_tail = n_tail,
+              .key = ev__mix64(o->seed ^ 0x756d61702d736764ull),
+              .nnz = g->row_ptr[n],
+              .pairs = (uint64_t)(o->negative_rate / 2.0) + 2};
   int par = g->row_ptr[n] >= PAR_MIN_EDGES;
   for (size_t epoch = 0; epoch < o->n_epochs; epoch++) {
     /* umap-learn runs epoch 0 at the initial rate and lowers it after
