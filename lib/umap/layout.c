@@ -29,7 +29,7 @@
 #define GOLDEN 0x9E3779B97F4A7C15ull
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+    !defined(__SANITIZE_THREAD__)
 #define CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define CLONES
@@ -79,6 +79,13 @@ static inline __attribute__((always_inline)) v8f pow_v(v8f x, float b) {
   v8f f = (y - __builtin_convertvector(n, v8f)) * 1.0f;
   v8f p = 1.0f + f * (E1 + f * (E2 + f * (E3 + f * (E4 + f * (E5 + f * E6)))));
   return (v8f)((v8i)p + (n << 23));
+}
+
+void ev__umap_pow8(const float *x, float b, float *out) {
+  v8f v;
+  memcpy(&v, x, sizeof v);
+  v = pow_v(v, b);
+  memcpy(out, &v, sizeof v);
 }
 
 static inline __attribute__((always_inline)) v8f clip_v(v8f v) {
