@@ -715,6 +715,38 @@ START_TEST(component_start_allocation_failures_leak_nothing) {
 }
 END_TEST
 
+/* 1,100 two-point components (each point's only neighbour its twin, the
+ * pairs far apart): more components than the component places take
+ * (1,024), so the random start, said so, instead of a 1,100 x 1,100
+ * dense layout (at a million rows that matrix was 78 GB). */
+START_TEST(many_components_get_the_random_start) {
+  size_t pairs = 1100, n = 2 * pairs, k = 2;
+  int64_t *idx = malloc(n * k * sizeof *idx);
+  float *dist = malloc(n * k * sizeof *dist);
+  for (size_t i = 0; i < n; i++) {
+    idx[i * k] = (int64_t)i, dist[i * k] = 0.0f;
+    idx[i * k + 1] = (int64_t)(i ^ 1), dist[i * k + 1] = 1.0f;
+  }
+  ev_umap *u;
+  ck_assert_ev_ok(ev_umap_create(&u));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_NEIGHBORS, 2));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, 20));
+  ck_assert_ev_ok(ev_umap_fit_knn(u, n, k, idx, k, dist, k));
+  double used, comps, spread;
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &used));
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &comps));
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &spread));
+  ck_assert_double_eq(comps, (double)pairs);
+  ck_assert_double_eq(used, EV_UMAP_INIT_RANDOM);
+  ck_assert_double_eq(spread, (double)pairs);
+  float *y = malloc(n * 2 * sizeof *y);
+  ck_assert_ev_ok(ev_umap_embedding(u, y, 2));
+  for (size_t e = 0; e < 2 * n; e++) ck_assert(isfinite(y[e]));
+  free(y), free(idx), free(dist);
+  ev_umap_free(u);
+}
+END_TEST
+
 #define ADD(s, fn, large)                                                     \
   do {                                                                        \
     TCase *tc = (large) ? tu_tcase_large(#fn, 300) : tcase_create(#fn);       \
@@ -743,6 +775,7 @@ static Suite *umap_suite(void) {
   ADD(s, transform_reports_to_the_current_callback, 0);
   ADD(s, allocation_failures_leak_nothing, 0);
   ADD(s, component_start_allocation_failures_leak_nothing, 0);
+  ADD(s, many_components_get_the_random_start, 0);
   return s;
 }
 
