@@ -15,7 +15,7 @@
 #define AUTO_APPROXIMATE_WORK 1e12
 /* More graph components than this get the random start: the places of
  * the components come from a dense components x components affinity
- * (78 GB for the 99,000 components of the 1,000,000-row test set), and
+ * (78 GB for the 70,000 components of the 1,000,000-row test set), and
  * umap-learn, whose multi_component_layout does the same, would fail
  * there too. 1,024 components: an 8 MB matrix. */
 #define MAX_COMPONENT_PLACES 1024
