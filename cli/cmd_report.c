@@ -67,6 +67,8 @@ static const char REPORT_HELP[] =
     "      --train-samples N  reference images searched for neighbours (default 10000)\n"
     "      --perplexity P     t-SNE perplexity (default 30)\n"
     "      --iterations N     t-SNE iterations (default 750)\n"
+    "      --maps LIST        tsne (default) or tsne,umap: also a UMAP map of each\n"
+    "                         layer (same rows, 15 neighbours), beside its t-SNE map\n"
     "      --seed N           seed of every random choice (default 0)\n"
     "  -t, --threads N        threads (default: all cores)\n"
     "      --feature-maps-budget MB  megabytes of grey pixels for the early layer's\n"
@@ -79,6 +81,26 @@ static const char REPORT_HELP[] =
     "  -q, --quiet            no progress, no timings\n"
     "  -h, --help             this help\n";
 
+/* --maps LIST: "tsne" (the default) or "tsne,umap" (either order): UMAP
+ * maps beside the t-SNE maps, which the rest of the page is drawn on. */
+static int parse_maps(const char *list, evr_options *o) {
+  int tsne = 0, umap = 0;
+  const char *c = list;
+  while (*c) {
+    size_t len = strcspn(c, ",");
+    if (len == 4 && !strncmp(c, "tsne", 4)) tsne = 1;
+    else if (len == 4 && !strncmp(c, "umap", 4)) umap = 1;
+    else return evc_err("--maps takes tsne or tsne,umap, got '%s': the kinds are tsne and umap", list);
+    c += len;
+    if (*c == ',') c++;
+  }
+  if (!tsne)
+    return evc_err("--maps '%s' leaves out tsne: the page's other figures are drawn on the t-SNE maps, so give "
+                   "tsne,umap", list);
+  o->umap_maps = umap;
+  return 0;
+}
+
 static int report_parse(int argc, char **argv, evr_options *o) {
   static const struct option lo[] = {
       {"data", 1, 0, 'd'},        {"output", 1, 0, 'o'},     {"layers", 1, 0, 'L'},    {"penultimate", 1, 0, 'P'},
@@ -88,7 +110,8 @@ static int report_parse(int argc, char **argv, evr_options *o) {
       {"images", 1, 0, 'i'},      {"reference-images", 1, 0, 'R'}, {"features", 1, 0, 'F'},
       {"labels", 1, 0, 'Y'},      {"scores", 1, 0, 'C'},     {"resize", 1, 0, 'r'},    {"crop", 1, 0, 'c'},
       {"mean", 1, 0, 'M'},        {"std", 1, 0, 'T'},        {"channels", 1, 0, 'H'},  {"batch", 1, 0, 'B'},
-      {"format", 1, 0, 'f'},      {"feature-maps-budget", 1, 0, 'G'}, {"classes", 1, 0, 'K'}, {0, 0, 0, 0}};
+      {"format", 1, 0, 'f'},      {"feature-maps-budget", 1, 0, 'G'}, {"classes", 1, 0, 'K'},
+      {"maps", 1, 0, 'U'},        {0, 0, 0, 0}};
   *o = (evr_options){.out_dir = "demo-report", .layers = "pixels,pool1,relu3,softmax", .penultimate = "relu3",
                      .softmax = "softmax", .samples = 5000, .train_samples = 10000, .perplexity = 30,
                      .iterations = 750, .resize = 256, .crop = 224, .channels = 3, .batch = 32,
@@ -123,6 +146,7 @@ static int report_parse(int argc, char **argv, evr_options *o) {
     case 't': if (evc_parse_long("--threads", optarg, 0, 1024, &o->threads)) return 2; break;
     case 'G': if (evc_parse_double("--feature-maps-budget", optarg, 0.001, 1e5, &o->fmaps_budget)) return 2; break;
     case 'K': o->classes = optarg; break;
+    case 'U': if (parse_maps(optarg, o)) return 2; break;
     case 'f': if (evc_format_parse("--format", optarg, &evc_figure_extra)) return 2; break;
     case 'q': evc_quiet = 1; break;
     case 'h': fputs(REPORT_HELP, stdout); return -1;
@@ -174,6 +198,11 @@ static int stage_maps(const evr_options *o, const evr_data *d, evr_results *r) {
   stage_begin();
   if (evr_embed(o, "3-D", &d->layer[d->penultimate], 3, &r->map3d)) return 1;
   stage_end(r, "3-D map");
+  for (int l = 0; o->umap_maps && l < d->n_layers; l++) {
+    stage_begin();
+    if (evr_embed_umap(o, d->layer_name[l], &d->layer[l], &r->umap[l])) return 1;
+    stage_end(r, "UMAP map");
+  }
   return 0;
 }
 
@@ -482,6 +511,17 @@ static int pictures_maps(const evr_options *o, const evr_data *d, const evr_resu
     evr_map_file(d, l, ".npy", name, sizeof name);
     path_in(o, name, path, sizeof path);
     if (evc_npy_write(path, &r->map[l], 0)) return 1;
+  }
+  for (int l = 0; o->umap_maps && l < d->n_layers; l++) {   /* --maps tsne,umap */
+    evr_map_file(d, l, "_umap.png", name, sizeof name);
+    snprintf(title, sizeof title, "UMAP: %s", d->layer_name[l]);
+    path_in(o, name, path, sizeof path);
+    if (evc_fig_scatter_axes(path, r->umap[l].f, r->umap[l].rows, r->umap[l].cols, lab, NULL, NULL, title, "UMAP 1",
+                             "UMAP 2"))
+      return 1;
+    evr_map_file(d, l, "_umap.npy", name, sizeof name);
+    path_in(o, name, path, sizeof path);
+    if (evc_npy_write(path, &r->umap[l], 0)) return 1;
   }
   /* The depth picture: every layer's map side by side, one legend. */
   const float *xy[EVR_MAX_LAYERS];

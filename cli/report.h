@@ -40,6 +40,7 @@ typedef struct evr_options {
   double fmaps_budget;     /* --feature-maps-budget: megabytes (10^6 grey
                               pixels) of the side panel's feature maps */
   const char *classes;     /* --classes: class names, one a line */
+  int umap_maps;           /* --maps tsne,umap: a UMAP map of each layer too */
   /* explain --images: the maps of layer maps_layer (unpooled) for test row
    * maps_row only, into evr_data.maps (maps_one set) */
   int maps_one;
@@ -118,6 +119,7 @@ typedef struct evr_data {
 typedef struct evr_results {
   evc_mat map[EVR_MAX_LAYERS];   /* n x 2 maps of each layer */
   evc_mat map3d;                 /* n x 3 map of the penultimate layer */
+  evc_mat umap[EVR_MAX_LAYERS];  /* n x 2 UMAP maps (--maps tsne,umap), else empty */
   int64_t queries[EVR_QUERIES];
   evc_mat nn_pixels, nn_features;      /* EVR_QUERIES x EVR_NEIGHBOURS (train rows) */
   evc_mat nn_self;                     /* n x EVR_NEIGHBOURS (test rows, feature space) */
@@ -175,6 +177,11 @@ void evr_results_free(evr_results *r);
  * is larger, with the report's settings. out: n x dims, allocated here.
  * 0 or 1. */
 int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims, evc_mat *out);
+/* A 2-D UMAP map of x (n x dim) for --maps tsne,umap: the rows t-SNE
+ * starts from (PCA to 50 dimensions when dim is larger), 15 neighbours (n - 1
+ * for fewer rows), the report's seed and threads. out: n x 2, allocated
+ * here. 0 or 1. */
+int evr_embed_umap(const evr_options *o, const char *what, const evc_mat *x, evc_mat *out);
 /* PCA of x to k components: scores (n x k); optionally ratio and the
  * first components. 0 or 1. */
 int evr_pca(const evr_options *o, const evc_mat *x, size_t k, evc_mat *scores, evc_mat *ratio,

@@ -3,13 +3,16 @@
  * (the usual recipe: it removes noise and makes the neighbour search cheap;
  * Kobak & Berens 2019), through the shared steps (steps.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "embedviz/umap.h"
 
 #include "report.h"
 
 void evr_results_free(evr_results *r) {
-  for (int l = 0; l < EVR_MAX_LAYERS; l++) evc_mat_free(&r->map[l]);
+  for (int l = 0; l < EVR_MAX_LAYERS; l++) evc_mat_free(&r->map[l]), evc_mat_free(&r->umap[l]);
   evc_mat_free(&r->map3d);
   evc_mat_free(&r->nn_pixels);
   evc_mat_free(&r->nn_features);
@@ -50,4 +53,32 @@ int evr_embed(const evr_options *o, const char *what, const evc_mat *x, int dims
   t.seed = (double)o->seed;
   t.threads = (double)o->threads;
   return evc_tsne_run(&t, what, x, out, NULL);
+}
+
+int evr_embed_umap(const evr_options *o, const char *what, const evc_mat *x, evc_mat *out) {
+  evc_mat pcs = {0};
+  const evc_mat *rows = x;
+  if (x->cols > 50) {   /* as t-SNE's rows (evr_embed) */
+    if (evr_pca(o, x, 50, &pcs, NULL, NULL)) return 1;
+    rows = &pcs;
+  }
+  double k = x->rows > 16 ? 15 : (double)x->rows - 1;
+  ev_umap *u = NULL;
+  char label[160];
+  snprintf(label, sizeof label, "UMAP %s", what);
+  int rc = 0;
+  ev_status st = ev_umap_create(&u);
+  if (!st) st = ev_umap_set(u, EV_UMAP_N_NEIGHBORS, k < 2 ? 2 : k);
+  if (!st) st = ev_umap_set(u, EV_UMAP_RANDOM_STATE, (double)o->seed);
+  if (!st) st = ev_umap_set(u, EV_UMAP_THREADS, (double)o->threads);
+  if (!st) st = ev_umap_set_progress(u, evc_progress, label);
+  if (st) rc = evc_lib_err("setting up UMAP", st);
+  else if ((st = ev_umap_fit(u, rows->f, rows->rows, rows->cols, rows->cols))) rc = evc_lib_err("UMAP", st);
+  else if (evc_mat_alloc_f(out, rows->rows, 2)) rc = 1;
+  else if ((st = ev_umap_embedding(u, out->f, 2))) rc = evc_lib_err("reading the UMAP map", st);
+  evc_progress_done();
+  ev_umap_free(u);
+  evc_mat_free(&pcs);
+  if (rc) evc_mat_free(out);
+  return rc;
 }

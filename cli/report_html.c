@@ -142,6 +142,19 @@ static void section_depth(FILE *f, const evr_data *d, const evr_results *r) {
     fputs("</a>", f);
   }
   fputs(".</p>\n", f);
+  if (r->umap[0].f) {   /* --maps tsne,umap */
+    fputs("<p>UMAP maps of the same images beside them (McInnes et al. 2018; 15 neighbours, the same rows as "
+          "t-SNE; docs/umap.md). UMAP keeps more of the layout between clusters at its defaults; the other "
+          "figures of this page use the t-SNE maps.</p>\n<div class=\"row umap\">\n", f);
+    for (int l = 0; l < d->n_layers; l++) {
+      evr_map_file(d, l, "_umap.png", src, sizeof src);
+      evr_layer_title(d, l, cap, sizeof cap);
+      char text[400];
+      snprintf(text, sizeof text, "UMAP: %s", cap);
+      figure(f, src, text);
+    }
+    fputs("</div>\n", f);
+  }
   if (!r->has_quality) return;
   int k = r->has_quality;
   fprintf(f, "<p>How far each map can be trusted, with the %d nearest neighbours of each image (docs/quality.md). "

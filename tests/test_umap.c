@@ -194,6 +194,33 @@ START_TEST(find_ab_matches_umap_learn) {
 }
 END_TEST
 
+/* ---- the SGD's power ---- */
+
+START_TEST(sgd_power_matches_pow) {
+  /* d^b of the SGD against pow in double, within 5e-6 relative (the
+   * rounding of b log2 x in float grows with |log2 x|), for the b of several curves and
+   * squared distances from 1e-6 to 1e6 (2,048 values, log-spaced) */
+  static const float bs[] = {0.7904950f, 0.8950609f, 1.3341670f, 1.9292371f,
+                             0.5f, 1.0f};
+  double worst = 0.0;
+  for (size_t k = 0; k < sizeof bs / sizeof bs[0]; k++)
+    for (int s = 0; s < 2048; s += 8) {
+      float x[8], y[8];
+      for (int l = 0; l < 8; l++)
+        x[l] = (float)pow(10.0, -6.0 + 12.0 * (s + l) / 2047.0);
+      ev__umap_pow8(x, bs[k], y);
+      for (int l = 0; l < 8; l++) {
+        double want = pow((double)x[l], (double)bs[k]);
+        double rel = fabs((double)y[l] - want) / want;
+        if (rel > worst) worst = rel;
+        ck_assert_msg(rel < 5e-6, "%g^%g: %.9g, pow %.9g", (double)x[l],
+                      (double)bs[k], (double)y[l], want);
+      }
+    }
+  ck_assert_double_gt(worst, 0.0); /* an approximation, not pow itself */
+}
+END_TEST
+
 /* ---- maps ---- */
 
 START_TEST(separated_clusters_stay_apart) {
@@ -692,6 +719,38 @@ START_TEST(component_start_allocation_failures_leak_nothing) {
 }
 END_TEST
 
+/* 1,100 two-point components (each point's only neighbour its twin, the
+ * pairs far apart): more components than the component places take
+ * (1,024), so the random start, said so, instead of a 1,100 x 1,100
+ * dense layout (at a million rows that matrix was 78 GB). */
+START_TEST(many_components_get_the_random_start) {
+  size_t pairs = 1100, n = 2 * pairs, k = 2;
+  int64_t *idx = malloc(n * k * sizeof *idx);
+  float *dist = malloc(n * k * sizeof *dist);
+  for (size_t i = 0; i < n; i++) {
+    idx[i * k] = (int64_t)i, dist[i * k] = 0.0f;
+    idx[i * k + 1] = (int64_t)(i ^ 1), dist[i * k + 1] = 1.0f;
+  }
+  ev_umap *u;
+  ck_assert_ev_ok(ev_umap_create(&u));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_NEIGHBORS, 2));
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_EPOCHS, 20));
+  ck_assert_ev_ok(ev_umap_fit_knn(u, n, k, idx, k, dist, k));
+  double used, comps, spread;
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_INIT_USED, &used));
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_COMPONENTS_GRAPH, &comps));
+  ck_assert_ev_ok(ev_umap_info(u, EV_UMAP_INFO_N_RANDOM_COMPONENTS, &spread));
+  ck_assert_double_eq(comps, (double)pairs);
+  ck_assert_double_eq(used, EV_UMAP_INIT_RANDOM);
+  ck_assert_double_eq(spread, (double)pairs);
+  float *y = malloc(n * 2 * sizeof *y);
+  ck_assert_ev_ok(ev_umap_embedding(u, y, 2));
+  for (size_t e = 0; e < 2 * n; e++) ck_assert(isfinite(y[e]));
+  free(y), free(idx), free(dist);
+  ev_umap_free(u);
+}
+END_TEST
+
 #define ADD(s, fn, large)                                                     \
   do {                                                                        \
     TCase *tc = (large) ? tu_tcase_large(#fn, 300) : tcase_create(#fn);       \
@@ -705,6 +764,7 @@ static Suite *umap_suite(void) {
   ADD(s, smooth_knn_dist_rows_sum_to_log2_k, 0);
   ADD(s, fuzzy_union_by_hand, 0);
   ADD(s, find_ab_matches_umap_learn, 0);
+  ADD(s, sgd_power_matches_pow, 0);
   ADD(s, separated_clusters_stay_apart, 1);
   ADD(s, ring_gets_spectral_start_and_keeps_neighbours, 1);
   ADD(s, disconnected_graph_gets_a_spectral_start_per_component, 1);
@@ -719,6 +779,7 @@ static Suite *umap_suite(void) {
   ADD(s, transform_reports_to_the_current_callback, 0);
   ADD(s, allocation_failures_leak_nothing, 0);
   ADD(s, component_start_allocation_failures_leak_nothing, 0);
+  ADD(s, many_components_get_the_random_start, 0);
   return s;
 }
 

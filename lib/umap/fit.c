@@ -13,6 +13,12 @@
  * at 70,000 x 50 (2.5e11) the exact search takes seconds and its map was a
  * little better (docs/umap.md). umap-learn: NN-descent from 4,096 rows. */
 #define AUTO_APPROXIMATE_WORK 1e12
+/* More graph components than this get the random start: the places of
+ * the components come from a dense components x components affinity
+ * (78 GB for the 70,000 components of the 1,000,000-row test set), and
+ * umap-learn, whose multi_component_layout does the same, would fail
+ * there too. 1,024 components: an 8 MB matrix. */
+#define MAX_COMPONENT_PLACES 1024
 
 /* ---- checks, all before any work ---- */
 
@@ -101,6 +107,13 @@ static ev_status initialise(ev_umap *u, const ev__umap_graph *g,
     for (size_t e = 0; e < n * dims; e++) y[e] = u->given[e];
   } else if (init == EV_UMAP_INIT_SPECTRAL) {
     size_t spread = 0;
+    if (n_components > MAX_COMPONENT_PLACES) {
+      *used = EV_UMAP_INIT_RANDOM;
+      u->n_random_components = n_components;
+      init_random(y, n * dims, seed);
+      rescale(y, n, dims);
+      return EV_OK;
+    }
     ev_status st =
         n_components == 1
             ? ev__umap_spectral(g, dims, seed, y, u->progress, u->progress_user)
@@ -211,10 +224,10 @@ static ev_status embed_lists(ev_umap *u, const int64_t *idx, const float *dist,
                     .seed = (uint64_t)u->param[EV_UMAP_RANDOM_STATE],
                     .move_other = 1};
   size_t ran = 0;
-  if ((st = ev__umap_optimize(&r.pruned, r.y, NULL, &o, u->progress,
+  for (size_t e = 0; e < n * dims; e++) r.yf[e] = (float)r.y[e];
+  if ((st = ev__umap_optimize(&r.pruned, r.yf, NULL, &o, u->progress,
                               u->progress_user, &ran)))
     goto done;
-  for (size_t e = 0; e < n * dims; e++) r.yf[e] = (float)r.y[e];
   /* keep the result */
   ev__free(u->y);
   ev__umap_graph_free(&u->graph);

@@ -15,21 +15,22 @@ static size_t transform_epochs(const ev_umap *u, size_t m) {
 
 /* Start each new row at the mean of its neighbours' map positions weighted
  * by their memberships (umap-learn's init_transform). */
-static void weighted_start(const ev__umap_graph *g, const double *train,
-                           size_t dims, double *y) {
+static void weighted_start(const ev__umap_graph *g, const float *train,
+                           size_t dims, float *y) {
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < g->n; i++) {
-    double sum = 0.0, *yi = y + i * dims;
+    double sum = 0.0, yi[EV__UMAP_MAX_DIMS];
     for (size_t c = 0; c < dims; c++) yi[c] = 0.0;
     for (size_t e = g->row_ptr[i]; e < g->row_ptr[i + 1]; e++) sum += g->val[e];
     for (size_t e = g->row_ptr[i]; e < g->row_ptr[i + 1]; e++)
       for (size_t c = 0; c < dims; c++)
         yi[c] += g->val[e] / sum * train[(size_t)g->col[e] * dims + c];
+    for (size_t c = 0; c < dims; c++) y[i * dims + c] = (float)yi[c];
   }
 }
 
 static ev_status place(const ev_umap *u, const float *x, size_t m, size_t ld,
-                       double *y) {
+                       float *y) {
   size_t k = u->k, n = u->n, dims = u->dims, bytes;
   ev_status st = ev__bytes("UMAP transform lists", m, k, 12 + 16, &bytes);
   if (st) return st;
@@ -38,9 +39,9 @@ static ev_status place(const ev_umap *u, const float *x, size_t m, size_t ld,
   float *dist = ev__malloc(m * k * sizeof *dist);
   double *sigma = ev__malloc(m * sizeof *sigma);
   double *rho = ev__malloc(m * sizeof *rho);
-  double *train = ev__malloc(n * dims * sizeof *train);
-  if (!idx || !dist || !sigma || !rho || !train) {
-    st = ev__nomem("UMAP transform", bytes + n * dims * sizeof *train);
+  const float *train = u->y;
+  if (!idx || !dist || !sigma || !rho) {
+    st = ev__nomem("UMAP transform", bytes);
     goto done;
   }
   if ((st = ev_knn_query(u->index, x, m, u->d, ld, k, idx, k, dist, k)))
@@ -49,7 +50,6 @@ static ev_status place(const ev_umap *u, const float *x, size_t m, size_t ld,
   ev__umap_smooth_knn_dist(dist, m, k, lc > 0.0 ? lc : 0.0, sigma, rho);
   if ((st = ev__umap_membership(idx, dist, m, k, n, sigma, rho, 0, &g)))
     goto done;
-  for (size_t e = 0; e < n * dims; e++) train[e] = u->y[e];
   weighted_start(&g, train, dims, y);
   size_t n_epochs = transform_epochs(u, m), ran;
   ev__umap_prune(&g, n_epochs);
@@ -66,7 +66,6 @@ static ev_status place(const ev_umap *u, const float *x, size_t m, size_t ld,
 done:
   ev__umap_graph_free(&g);
   ev__free(idx), ev__free(dist), ev__free(sigma), ev__free(rho);
-  ev__free(train);
   return st;
 }
 
@@ -93,10 +92,10 @@ ev_status ev_umap_transform(const ev_umap *u, const float *x, size_t m,
       (st = ev__check_out_matrix("out", out, m, u->dims, ldo)))
     return st;
   size_t bytes;
-  if ((st = ev__bytes("UMAP transform map", m, u->dims, sizeof(double),
+  if ((st = ev__bytes("UMAP transform map", m, u->dims, sizeof(float),
                       &bytes)))
     return st;
-  double *y = ev__malloc(bytes);
+  float *y = ev__malloc(bytes);
   if (!y) return ev__nomem("UMAP transform map", bytes);
   ev__threads scope;
   ev__threads_begin(&scope, (int)u->param[EV_UMAP_THREADS]);
@@ -105,7 +104,7 @@ ev_status ev_umap_transform(const ev_umap *u, const float *x, size_t m,
   if (!st)
     for (size_t i = 0; i < m; i++)
       for (size_t c = 0; c < u->dims; c++)
-        out[i * ldo + c] = (float)y[i * u->dims + c];
+        out[i * ldo + c] = y[i * u->dims + c];
   ev__free(y);
   return st;
 }

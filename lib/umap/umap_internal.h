@@ -135,9 +135,13 @@ typedef struct ev__umap_sgd {
  * tail == NULL the head is its own tail (a fit). Edges of g with weight
  * below max / n_epochs must have been dropped already. *epochs gets the
  * epochs run (also after a cancel). */
-ev_status ev__umap_optimize(const ev__umap_graph *g, double *head,
-                            const double *tail, const ev__umap_sgd *o,
+ev_status ev__umap_optimize(const ev__umap_graph *g, float *head,
+                            const float *tail, const ev__umap_sgd *o,
                             ev_progress_fn cb, void *user, size_t *epochs);
+
+/* The SGD's d^b for eight x > 0 (exp2(b log2 x) from float polynomials;
+ * for the tests). */
+void ev__umap_pow8(const float *x, float b, float *out);
 
 /* Drop entries below max / n_epochs (umap-learn's pruning), in place. */
 void ev__umap_prune(ev__umap_graph *g, size_t n_epochs);
