@@ -307,8 +307,10 @@ static void tsne_cancel(int method) {
   /* a coarse FFT grid: the cancel points do not depend on it, and the
    * default one (50 intervals a side) makes this walk minutes long under
    * memcheck */
-  if (method == EV_TSNE_METHOD_FFT)
+  if (method == EV_TSNE_METHOD_FFT) {
     ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_FFT_MIN_INTERVALS, 8));
+    ck_assert_ev_ok(ev_tsne_set(tsne, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
+  }
   static const int optimise[] = {EV_STAGE_EXAGGERATION, EV_STAGE_OPTIMIZE,
                                  0};
   const int *st = method == EV_TSNE_METHOD_EXACT ? exact : bh;

@@ -499,6 +499,9 @@ START_TEST(allocation_failures_leak_nothing) {
     ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_FFT, 0);
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, dims));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 5));
+    /* the allocations, not the grid, are under test: 3 points a interval
+     * (the default 5 made each walk step's grid 2.8x larger in 2-D) */
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
     ev__test_fail_alloc(-1, 0);
     ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
     long total = ev__test_alloc_count(), base = ev__test_live_blocks();
