@@ -186,9 +186,11 @@ static void check_blobs(size_t dims) {
         ev_tsne_set(t, EV_TSNE_LEARNING_RATE_RULE, EV_TSNE_LR_SKLEARN));
     /* the default 5 points a interval on a grid of at least 25 intervals
      * (not 50): at 1,500 points the grid, not the data, is the cost */
-    if (m) ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 25));
-    /* under the sanitizers (tu_small) 3 points: the same loops with another
-     * count, a grid 2.8x smaller (TSan: 50 s of this case at 5) */
+    /* under the sanitizers (tu_small) 3 points on the default minimum of
+     * 50 intervals: the same loops with another count, a grid 2.8x smaller
+     * (TSan: 50 s of this case at 5); KL within 1.7 % of Barnes-Hut's */
+    if (m && !tu_small())
+      ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 25));
     if (m && tu_small())
       ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
     float *y = tu_tsne_fit_map(t, x, n, d);
