@@ -239,7 +239,9 @@ START_TEST(same_bits_any_thread_count) {
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, EV_TSNE_INIT_GIVEN));
     ck_assert_ev_ok(ev_tsne_set_init(t, y0, n, 2, 2));
-    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
+    /* under the sanitizers (tu_size) 100 iterations: the same loops, and
+     * the renumbering every 50 still runs */
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, (double)tu_size(300, 100)));
     ck_assert_ev_ok(ev_tsne_fit_affinities(t, n, p.row_ptr, col, val));
     float *y = malloc(n * 2 * sizeof *y);
     ck_assert_ev_ok(ev_tsne_embedding(t, y, 2));
@@ -256,7 +258,7 @@ START_TEST(same_bits_any_thread_count) {
   float *a[2];
   for (int r = 0; r < 2; r++) {
     ev_tsne *t = tu_tsne_make(20, EV_TSNE_METHOD_FFT, 42);
-    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, (double)tu_size(300, 100)));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
     a[r] = tu_tsne_fit_map(t, x, 1200, 10);
     ev_tsne_free(t);
@@ -466,7 +468,7 @@ END_TEST
  * the NN-descent index (the kept index says so) and, with nearly all true
  * neighbours, gives a map of nearly the same KL. */
 START_TEST(knn_method_setting) {
-  size_t n = tu_size(3000, 1200), d = 10;
+  size_t n = tu_size(3000, 600), d = 10;
   float *x = tu_blobs(4, n / 4, d, 6.0, NULL, 31);
   float *y[3];
   double kl[3], built[3];
@@ -506,8 +508,10 @@ START_TEST(allocation_failures_leak_nothing) {
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, dims));
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 5));
     /* the allocations, not the grid, are under test: 3 points a interval
-     * (the default 5 made each walk step's grid 2.8x larger in 2-D) */
+     * (the default 5 made each walk step's grid 2.8x larger in 2-D) on
+     * at least 10 intervals */
     ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
+    ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 10));
     ev__test_fail_alloc(-1, 0);
     ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
     long total = ev__test_alloc_count(), base = ev__test_live_blocks();
@@ -592,6 +596,8 @@ START_TEST(cancel_keeps_partial_map) {
   /* a coarse grid: the cancel, not the interpolation, is under test here */
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_MIN_INTERVALS, 10));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_FFT_INTERPOLATION_POINTS, 3));
+  /* 400 iterations: the cancel at 300, then a whole fit past it */
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 400));
   seen s = {.stop_at = 300};
   ck_assert_ev_ok(ev_tsne_set_progress(t, watch, &s));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_PROGRESS_EVERY, 50));
