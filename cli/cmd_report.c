@@ -497,32 +497,32 @@ static int path_in(const evr_options *o, const char *name, char *buf, size_t len
   return 0;
 }
 
+/* Layer l's map as a picture (map_<i>_<layer><suffix>.png) and its
+ * coordinates beside it (.npy), to check or reuse its numbers. kind names
+ * the map ("t-SNE", "UMAP") in the title and on the axes. */
+static int picture_map(const evr_options *o, const evr_data *d, int l, const evc_mat *map, const char *suffix,
+                       const char *kind, const evc_labels *lab) {
+  char path[4096], name[320], title[320], ext[32], xl[32], yl[32];
+  snprintf(ext, sizeof ext, "%s.png", suffix);
+  evr_map_file(d, l, ext, name, sizeof name);
+  snprintf(title, sizeof title, "%s: %s", kind, d->layer_name[l]);
+  snprintf(xl, sizeof xl, "%s 1", kind);
+  snprintf(yl, sizeof yl, "%s 2", kind);
+  path_in(o, name, path, sizeof path);
+  if (evc_fig_scatter_axes(path, map->f, map->rows, map->cols, lab, NULL, NULL, title, xl, yl)) return 1;
+  snprintf(ext, sizeof ext, "%s.npy", suffix);
+  evr_map_file(d, l, ext, name, sizeof name);
+  path_in(o, name, path, sizeof path);
+  return evc_npy_write(path, map, 0) ? 1 : 0;
+}
+
 static int pictures_maps(const evr_options *o, const evr_data *d, const evr_results *r, const evc_labels *lab) {
-  char path[4096], name[320], title[320];
+  char path[4096], title[320];
   size_t n = d->labels.rows;
-  for (int l = 0; l < d->n_layers; l++) {
-    evr_map_file(d, l, ".png", name, sizeof name);
-    snprintf(title, sizeof title, "t-SNE: %s", d->layer_name[l]);
-    path_in(o, name, path, sizeof path);
-    if (evc_fig_scatter_axes(path, r->map[l].f, r->map[l].rows, r->map[l].cols, lab, NULL, NULL, title, "t-SNE 1",
-                             "t-SNE 2"))
-      return 1;
-    /* the map's coordinates too, to check or reuse its numbers */
-    evr_map_file(d, l, ".npy", name, sizeof name);
-    path_in(o, name, path, sizeof path);
-    if (evc_npy_write(path, &r->map[l], 0)) return 1;
-  }
-  for (int l = 0; o->umap_maps && l < d->n_layers; l++) {   /* --maps tsne,umap */
-    evr_map_file(d, l, "_umap.png", name, sizeof name);
-    snprintf(title, sizeof title, "UMAP: %s", d->layer_name[l]);
-    path_in(o, name, path, sizeof path);
-    if (evc_fig_scatter_axes(path, r->umap[l].f, r->umap[l].rows, r->umap[l].cols, lab, NULL, NULL, title, "UMAP 1",
-                             "UMAP 2"))
-      return 1;
-    evr_map_file(d, l, "_umap.npy", name, sizeof name);
-    path_in(o, name, path, sizeof path);
-    if (evc_npy_write(path, &r->umap[l], 0)) return 1;
-  }
+  for (int l = 0; l < d->n_layers; l++)
+    if (picture_map(o, d, l, &r->map[l], "", "t-SNE", lab)) return 1;
+  for (int l = 0; o->umap_maps && l < d->n_layers; l++)   /* --maps tsne,umap */
+    if (picture_map(o, d, l, &r->umap[l], "_umap", "UMAP", lab)) return 1;
   /* The depth picture: every layer's map side by side, one legend. */
   const float *xy[EVR_MAX_LAYERS];
   size_t ld[EVR_MAX_LAYERS];

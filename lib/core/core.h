@@ -18,6 +18,16 @@
 #define EV_NODISCARD
 #endif
 
+/* An AVX2 version of a kernel beside the default one, picked at load time
+ * by an IFUNC resolver. Not under ThreadSanitizer: its instrumented
+ * resolver would run before the sanitizer's runtime is up. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__)
+#define EV_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define EV_CLONES
+#endif
+
 /* ---- errors ---- */
 
 /* Record status and a printf-style message for the calling thread and

@@ -117,14 +117,5 @@ float ev__knn_report(int metric, double p, double ranked);
 /* |x| in double. */
 double ev__knn_norm(const float *x, size_t dim);
 
-/* An AVX2 version of a kernel beside the default one, picked at load time
- * by an IFUNC resolver. Not under ThreadSanitizer: its instrumented
- * resolver would run before the sanitizer's runtime is up. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__)
-#define EV_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define EV_CLONES
-#endif
 
 #endif

@@ -54,16 +54,9 @@ attract_row(const ev__csr *p, const double *y, const size_t D, size_t i,
   if (plogw) plogw[i] = s;
 }
 
-/* An AVX2 version beside the default one, picked at load time (as the kNN
- * kernels; not under ThreadSanitizer). Both do the same operations on the
- * same lanes (no FMA: ISO C mode keeps products and sums apart), so they
- * give the same bits. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__)
-#define CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define CLONES
-#endif
+/* EV_CLONES (core/core.h): an AVX2 version beside the default one. Both do
+ * the same operations on the same lanes (no FMA: ISO C mode keeps products
+ * and sums apart), so they give the same bits. */
 
 typedef double v4d __attribute__((vector_size(32)));
 
@@ -71,7 +64,7 @@ typedef double v4d __attribute__((vector_size(32)));
  * that the sums are four independent chains of additions rather than one
  * (the chain's latency bounded the one-by-one loop), the lanes added in a
  * fixed order, then the row's last entries one by one. */
-CLONES static void attract_rows2(const ev__csr *p, const double *y,
+EV_CLONES static void attract_rows2(const ev__csr *p, const double *y,
                                  size_t i0, size_t i1, double *attr,
                                  double *plogw) {
   const v4d one = {1.0, 1.0, 1.0, 1.0};

@@ -28,13 +28,6 @@
 #define POS_BATCH 128
 #define GOLDEN 0x9E3779B97F4A7C15ull
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__)
-#define CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define CLONES
-#endif
-
 /* pow_v and clip_v return vectors but are always inlined: no ABI crosses. */
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef float v8f __attribute__((vector_size(32)));
@@ -157,7 +150,7 @@ static inline __attribute__((always_inline)) void repel_body(const float *cur, c
   }
 }
 
-CLONES static void repel(const float *cur, const float *tail,
+EV_CLONES static void repel(const float *cur, const float *tail,
                          const uint32_t *idx, size_t nb, const params *p,
                          float *acc) {
   /* the 2-D map with its loops over coordinates unrolled */
@@ -211,7 +204,7 @@ static inline __attribute__((always_inline)) void attract_lanes_body(float *head
     for (size_t l = 0; l < nl; l++) head[(i0 + l) * dims + c] = cur[c][l];
 }
 
-CLONES static void attract_lanes(float *head, size_t i0, size_t nl,
+EV_CLONES static void attract_lanes(float *head, size_t i0, size_t nl,
                                  const uint32_t (*pos)[POS_BATCH],
                                  const size_t *cnt, const float *tail,
                                  const params *p, float step) {
