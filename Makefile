@@ -80,7 +80,12 @@ BACKEND_DIR ?= $(LIBDIR)/embedviz
 BACKEND_FILE := libembedviz-torch.so
 ifeq ($(WITH_TORCH),1)
 MODULE := $(BUILD)/$(BACKEND_FILE)
-CXXFLAGS_LIB := -std=c++17 $(OPT) -g -fPIC -fvisibility=hidden -fopenmp -DEV_BUILDING_LIBRARY \
+# The shim is glue around libtorch's calls (libtorch does the work, and it
+# is not rebuilt): the sanitizer builds compile it at -O0, which cuts the
+# cost of parsing libtorch's headers with instrumentation (ASan + UBSan:
+# 33 s of CPU against 60 s at -O2; TSan: 18 s against 27 s).
+SHIM_OPT ?= $(if $(SAN),-O0,$(OPT))
+CXXFLAGS_LIB := -std=c++17 $(SHIM_OPT) -g -fPIC -fvisibility=hidden -fopenmp -DEV_BUILDING_LIBRARY \
                 -DEV_WITH_TORCH=1 -Iinclude -Ilib -I$(TORCH_INC) -Wall -Wextra -Wno-unused-parameter \
                 $(SANFLAGS) $(CXXFLAGS)
 # The shim's C++ files compile as one translation unit, $(SHIM_ALL) (a list

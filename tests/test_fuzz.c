@@ -2,6 +2,7 @@
  * replays the failing input, or the smallest call that reaches the same
  * code, and checks the status the library now gives. The inputs are also
  * in fuzz/corpus/, which `check-fuzz` replays under the sanitizers. */
+#include <dirent.h>
 #include <float.h>
 
 #include "io/io_private.h"
@@ -238,6 +239,51 @@ START_TEST(model_bad_version_refused) {
 }
 END_TEST
 
+/* Every file of fuzz_model's corpus, as `make check-fuzz` used to replay
+ * it (its run never mutated them: -runs=0): the same check as the harness,
+ * a status with no model and a message, or a model whose layers all have
+ * names. This runs natively and under ASan + UBSan (make check-asan), so
+ * check-fuzz no longer builds the libtorch shim with clang for it (about
+ * 35 s of CPU); fuzz-long still mutates the corpus with fuzz_model. */
+START_TEST(model_corpus_replays) {
+  TU_REQUIRE(ev_extract_available(), "test_fuzz.model_corpus_replays",
+             "libtorch", ev_last_error());
+  DIR *dir = opendir(CORPUS "model");
+  ck_assert_ptr_nonnull(dir);
+  size_t files = 0, loaded = 0;
+  for (struct dirent *e; (e = readdir(dir));) {
+    if (e->d_name[0] == '.') continue;
+    char path[512];
+    snprintf(path, sizeof path, CORPUS "model/%s", e->d_name);
+    ev_model *m = NULL;
+    ev_status st = ev_model_load(path, EV_DEVICE_CPU, &m);
+    files++;
+    if (st != EV_OK) {
+      ck_assert_msg(st == EV_ERR_FORMAT || st == EV_ERR_NOMEM ||
+                        st == EV_ERR_BACKEND,
+                    "%s: %s", path, ev_status_name(st));
+      ck_assert_ptr_null(m);
+      ck_assert_msg(strlen(ev_last_error()) > 0, "%s: no message", path);
+      continue;
+    }
+    size_t n = 0;
+    ck_assert_ev_ok(ev_model_n_layers(m, &n));
+    for (size_t i = 0; i < n; i++) {
+      const char *name = NULL;
+      ck_assert_ev_ok(ev_model_layer_name(m, i, &name));
+      ck_assert(name && *name);
+    }
+    ev_model_free(m);
+    loaded++;
+  }
+  closedir(dir);
+  /* the committed corpus: 10 files, 2 of them models (linear.pt, tiny.pt;
+   * state_dict.pt holds weights only and is refused) */
+  ck_assert_uint_ge(files, 10);
+  ck_assert_uint_ge(loaded, 2);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fuzz regressions");
   TCase *tc = tcase_create("found by the fuzzers");
@@ -249,6 +295,7 @@ int main(void) {
   tcase_add_test(tc, pca_svd_huge_entry_terminates);
   tcase_add_test(tc, tsne_distance_overflow_is_nonfinite);
   tcase_add_test(tc, model_bad_version_refused);
+  tcase_add_test(tc, model_corpus_replays);
   suite_add_tcase(s, tc);
   return tu_run(s) ? 1 : 0;
 }

@@ -255,7 +255,8 @@ static void check_blobs(size_t dims, int method) {
   float *x = tu_blobs(k, per, d, 12.0, labels, 21);
   ev_tsne *t = tu_tsne_make(20, method, 1);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_COMPONENTS, dims));
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 500));
+  /* (and 300 iterations, 50 after the exaggeration) */
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, (double)tu_size(500, 300)));
   ck_assert_ev_ok(ev_tsne_fit(t, x, n, d, d));
   float *y = malloc(n * dims * sizeof *y);
   ck_assert_ev_ok(ev_tsne_embedding(t, y, dims));
@@ -281,7 +282,7 @@ END_TEST
 
 START_TEST(same_seed_same_bits) {
   /* under memcheck (tu_size) 3 x 60 rows: still a Barnes-Hut tree of
-   * several levels, 2 threads, both starts */
+   * several levels, 2 threads, both starts; 120 iterations (both stages) */
   size_t per = tu_size(200, 60), n = 3 * per, d = 10;
   float *x = tu_blobs(3, per, d, 4.0, NULL, 5);
   for (int init = 0; init < 2; init++) {
@@ -290,7 +291,7 @@ START_TEST(same_seed_same_bits) {
       ev_tsne *t = tu_tsne_make(15, EV_TSNE_METHOD_BARNES_HUT, 42);
       ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_THREADS, 2));
       ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_INIT, init));
-      ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 300));
+      ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, (double)tu_size(300, 120)));
       y[r] = tu_tsne_fit_map(t, x, n, d);
       ev_tsne_free(t);
     }
@@ -389,8 +390,10 @@ static int watch(void *user, int stage, size_t step, size_t total,
 }
 
 START_TEST(cancel_keeps_partial_map_and_handle_usable) {
-  size_t n = 300, d = 5;
-  float *x = tu_blobs(3, 100, d, 5.0, NULL, 4);
+  /* under memcheck (tu_size) 3 x 50 rows: the reports and iteration
+   * counts checked here do not depend on n */
+  size_t per = tu_size(100, 50), n = 3 * per, d = 5;
+  float *x = tu_blobs(3, per, d, 5.0, NULL, 4);
   ev_tsne *t = tu_tsne_make(10, EV_TSNE_METHOD_BARNES_HUT, 9);
   seen s = {.stop_at = 100};
   ck_assert_ev_ok(ev_tsne_set_progress(t, watch, &s));
@@ -477,11 +480,13 @@ static void same_map_as(ev_tsne *t, int method, const float *x, size_t n,
 
 START_TEST(auto_respects_memory_limit) {
   /* under memcheck (tu_size) 300 rows: n (n - 1) 12 bytes still above
-   * 1 MiB, so AUTO still chooses Barnes-Hut there and exact at 1 GiB */
+   * 1 MiB, so AUTO still chooses Barnes-Hut there and exact at 1 GiB;
+   * perplexity 10 and 20 iterations (this case took 14.5 s of CPU under
+   * memcheck at perplexity 30 and 60 iterations) */
   size_t n = tu_size(600, 300), d = 3;
   float *x = tu_randn(n, d, 2);
-  ev_tsne *t = tu_tsne_make(30, EV_TSNE_METHOD_AUTO, 0);
-  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, 60));
+  ev_tsne *t = tu_tsne_make((double)tu_size(30, 10), EV_TSNE_METHOD_AUTO, 0);
+  ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_N_ITER, (double)tu_size(60, 20)));
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 1));
   same_map_as(t, EV_TSNE_METHOD_BARNES_HUT, x, n, d);
   ck_assert_ev_ok(ev_tsne_set(t, EV_TSNE_MAX_MEMORY_MB, 1024));
