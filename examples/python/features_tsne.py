@@ -48,6 +48,15 @@ def read_labels(path):
         return np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
 
 
+def read_images(path, n):
+    """The first n images of an IDX file as n x 1 x 28 x 28 floats in
+    [0, 1] (what the library gives for the whole file: grey, pixels / 255)."""
+    import gzip
+    with gzip.open(path, "rb") as f:
+        raw = np.frombuffer(f.read(), np.uint8, offset=16)
+    return (raw.reshape(-1, 1, 28, 28)[:n] / np.float32(255)).astype(np.float32)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="build/demo/model.pt")
@@ -66,11 +75,12 @@ def main():
     print("layers:", ", ".join(fx.layers))
     images = os.path.join(DATA, "t10k-images-idx3-ubyte.gz")
     labels = read_labels(os.path.join(DATA, "t10k-labels-idx1-ubyte.gz"))[:args.n]
-    # The IDX file is read by the library (grey, pixels / 255); the
-    # tutorial's subset is taken from the rows.
+    # Only the tutorial's subset goes through the network (a numpy batch;
+    # fx.activations(images, ...) would read the whole IDX file itself, all
+    # 10,000 images).
     want = [layer, "softmax"] if "softmax" in fx.layers else [layer]
-    acts = fx.activations(images, want, batch_size=128, pool=True)
-    feats = acts[layer][:args.n]
+    acts = fx.activations(read_images(images, args.n), want, batch_size=128, pool=True)
+    feats = acts[layer]
     print("features:", feats.shape)
 
     reduced = PCA(n_components=min(50, feats.shape[1]), random_state=0).fit_transform(feats)
@@ -79,7 +89,7 @@ def main():
     print("t-SNE: KL %.3f after %d iterations" % (tsne.kl_divergence_, tsne.n_iter_ + 1))
 
     if "softmax" in acts:
-        probs = acts["softmax"][:args.n]
+        probs = acts["softmax"]
         pred = probs.argmax(1)
         print("accuracy %.3f" % (pred == labels).mean())
         print("confusion matrix (rows: true class):\n", confusion_matrix(labels, pred))

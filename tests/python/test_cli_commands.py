@@ -359,7 +359,7 @@ def test_tsne_fft_method(tmp_path):
     x, _ = load_digits(return_X_y=True)
     x = x[:400].astype(np.float32)
     np.save(tmp_path / "x.npy", x)
-    run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m.npy", "--perplexity", 20, "--iterations", 500,
+    run("tsne", "-i", tmp_path / "x.npy", "-o", tmp_path / "m.npy", "--perplexity", 20, "--iterations", 300,
         "--method", "fft", "--seed", 3, "--quiet")
     m = np.load(tmp_path / "m.npy")
     assert m.shape == (400, 2) and np.isfinite(m).all()
