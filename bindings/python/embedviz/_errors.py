@@ -648,6 +648,9 @@ PYTHON_NAMES = {
     "EV_TSNE_SEED": "random_state",
     "EV_TSNE_THREADS": "n_jobs",
     "EV_TSNE_MINKOWSKI_P": "metric_params={'p': ...}",
+    "EV_TSNE_FFT_INTERPOLATION_POINTS": "n_interpolation_points",
+    "EV_TSNE_FFT_MIN_INTERVALS": "min_num_intervals",
+    "EV_TSNE_KNN_METHOD": "neighbors",
     "ev_tsne_set_progress": "progress",
     # PCA (decomposition.PCA)
     "EV_PCA_N_COMPONENTS": "n_components",

@@ -53,6 +53,24 @@ _NAMES.update({_TRANSFORM_PERPLEXITY: "transform(perplexity=)",
                _TRANSFORM_EXAGGERATION: "transform(exaggeration=)",
                _TRANSFORM_MAX_GRAD_NORM: "transform(max_grad_norm=)"})
 _INIT_PCA, _INIT_RANDOM, _INIT_GIVEN = 0, 1, 2
+_FFT_INTERPOLATION_POINTS, _FFT_MIN_INTERVALS, _KNN_METHOD = 24, 25, 34
+_NAMES.update({_FFT_INTERPOLATION_POINTS: "n_interpolation_points",
+               _FFT_MIN_INTERVALS: "min_num_intervals", _KNN_METHOD: "neighbors"})
+# openTSNE's names of the neighbour search; ev_knn_method values (knn.h)
+_NEIGHBORS = {"auto": 0, "exact": 1, "approx": 2}
+
+
+def _set_1_1(h, param, value):
+    """A setting libembedviz 1.1 added: value, or the library's default when
+    None (the handle may hold an earlier fit's value). A 1.0 library, which
+    does not have the setting, runs its defaults; a value asked of it is
+    refused with the library's message."""
+    if value is None:
+        try:
+            value = h.default(param)
+        except _errors.EmbedvizError:
+            return
+    h.set(param, value)
 
 
 def _bad(message):
@@ -108,6 +126,19 @@ class TSNE(Estimator):
     max_iter : int or None, default None
         scikit-learn 1.5's name of n_iter; when given it wins (giving both,
         different, is refused).
+    neighbors : {"auto", "exact", "approx"}, default "auto"
+        openTSNE's name: how the nearest neighbours behind the affinities
+        are found. "exact": the exhaustive search; "approx": NN-descent
+        (recall about 0.99); "auto": approximate when n^2 x n_features
+        reaches 1e12 (about 140,000 rows of 50 columns), exact below.
+        (libembedviz 1.1)
+    n_interpolation_points : int or None, default None
+        method "fft": interpolation nodes per grid interval, 1 to 8 (None:
+        the library's 5; openTSNE's default is 3, cheaper and a little
+        less accurate). (libembedviz 1.1)
+    min_num_intervals : int or None, default None
+        method "fft": at least this many grid intervals per axis (None: the
+        library's 50, as openTSNE). (libembedviz 1.1)
 
     Attributes
     ----------
@@ -135,7 +166,8 @@ class TSNE(Estimator):
                  learning_rate="auto", n_iter=1000, n_iter_without_progress=300,
                  min_grad_norm=1e-7, metric="euclidean", metric_params=None,
                  init="pca", verbose=0, random_state=None, method="barnes_hut",
-                 angle=0.5, n_jobs=None, progress=None, max_iter=None):
+                 angle=0.5, n_jobs=None, progress=None, max_iter=None, neighbors="auto",
+                 n_interpolation_points=None, min_num_intervals=None):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration
@@ -153,6 +185,9 @@ class TSNE(Estimator):
         self.n_jobs = n_jobs
         self.progress = progress
         self.max_iter = max_iter
+        self.neighbors = neighbors
+        self.n_interpolation_points = n_interpolation_points
+        self.min_num_intervals = min_num_intervals
 
     def _configure(self, h, n):
         if self.method not in _METHODS:
@@ -174,6 +209,13 @@ class TSNE(Estimator):
         h.set(_MIN_GRAD_NORM, self.min_grad_norm)
         h.set(_N_ITER_WITHOUT_PROGRESS, self.n_iter_without_progress)
         h.set(_THETA, self.angle)
+        if self.neighbors not in _NEIGHBORS:
+            raise _bad("neighbors must be 'auto', 'exact' or 'approx', got %r"
+                       % (self.neighbors,))
+        _set_1_1(h, _KNN_METHOD, None if self.neighbors == "auto"
+                 else _NEIGHBORS[self.neighbors])
+        _set_1_1(h, _FFT_INTERPOLATION_POINTS, self.n_interpolation_points)
+        _set_1_1(h, _FFT_MIN_INTERVALS, self.min_num_intervals)
         _, hi = h.bounds(_SEED)
         h.set(_SEED, _arrays.seed_from(self.random_state) % (int(hi) + 1))
         h.set(_THREADS, _arrays.n_jobs_to_threads(self.n_jobs))

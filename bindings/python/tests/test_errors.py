@@ -115,6 +115,8 @@ def test_out_of_memory_is_memory_error():
     ({"n_iter": -1}, "n_iter"),
     ({"early_exaggeration": -1}, "early_exaggeration"),
     ({"min_grad_norm": -1}, "min_grad_norm"),
+    ({"method": "fft", "n_interpolation_points": 9}, "n_interpolation_points"),
+    ({"method": "fft", "min_num_intervals": 0}, "min_num_intervals"),
 ])
 def test_tsne_messages_name_the_python_parameter(kwargs, name):
     x = np.random.default_rng(0).normal(size=(200, 4)).astype(np.float32)

@@ -157,6 +157,30 @@ def test_max_iter_and_n_iter_counted_as_scikit_learn_counts(digits):
         TSNE(n_iter=400, max_iter=300).fit(x)
 
 
+def test_neighbors_and_fft_grid_parameters_reach_the_library():
+    # openTSNE's names. 3,000 uniform rows in 10-D at perplexity 5 (16
+    # neighbours): NN-descent misses a few true neighbours there, so
+    # "approx" gives another map than "exact", which "auto" equals (n^2 d
+    # is far below AUTO's 1e12).
+    x = np.random.default_rng(1).random((3000, 10), dtype=np.float32)
+    fit = lambda **kw: TSNE(perplexity=5, n_iter=20, random_state=0, **kw).fit_transform(x)
+    exact, auto, approx = fit(neighbors="exact"), fit(), fit(neighbors="approx")
+    np.testing.assert_array_equal(exact, auto)
+    assert (approx != exact).any()
+    with pytest.raises(embedviz.EmbedvizValueError, match="neighbors must be 'auto', 'exact' or 'approx', got 'annoy'"):
+        TSNE(neighbors="annoy").fit(x[:100])
+    # the grid: 3 points on 20 intervals is another (cheaper) repulsion;
+    # None goes back to the library's defaults on the same object
+    y = x[:300]
+    t = TSNE(method="fft", n_iter=30, random_state=0)
+    default = t.fit_transform(y)
+    coarse = t.set_params(n_interpolation_points=3, min_num_intervals=20).fit_transform(y)
+    assert (coarse != default).any()
+    again = t.set_params(n_interpolation_points=None, min_num_intervals=None).fit_transform(y)
+    np.testing.assert_array_equal(again, default)
+    assert t.get_params()["n_interpolation_points"] is None
+
+
 def test_fft_method_keeps_clusters_apart_and_is_reproducible(digits):
     # FIt-SNE's repulsion on the digits: as trustworthy as Barnes-Hut's map
     # within 0.01, bit-identical for a seed, openTSNE's learning rate.
