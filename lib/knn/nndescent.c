@@ -7,9 +7,8 @@
  *    until at most `leaf` rows are left) and every pair of rows in each
  *    leaf is a candidate neighbour. Leaves are joined in parallel (rows of
  *    one leaf belong to one thread, no locks); trees are built a batch at a
- *    time, one per thread, each with its own permutation. With a previous
- *    (shorter) graph: each row's list and its neighbours' lists. Rows
- *    still short are filled with random rows.
+ *    time, one per thread, each with its own permutation. Rows still short
+ *    are filled with random rows.
  * 2. Rounds. Every row keeps a bounded max-heap of its k best (distance,
  *    index) pairs, each flagged new or old. A round samples up to
  *    max_candidates new and old neighbours per row, forward and reverse, by
@@ -264,17 +263,6 @@ static ev_status forest(nnd *s, const ev__nnd_params *pr, size_t total) {
 
 static void init_row(nnd *s, int32_t i, const ev__nnd_params *pr) {
   size_t k = s->k, n = s->n;
-  const ev__knn_graph *g = pr->init;
-  if (g) { /* the previous graph's list, then two hops */
-    const int32_t *own = g->knn + (size_t)i * g->degree;
-    for (size_t t = 0; t < g->degree; t++) {
-      offer(s, i, own[t], dist(s->x, i, own[t]), FLAG_NEW);
-      const int32_t *hop = g->knn + (size_t)own[t] * g->degree;
-      for (size_t u = 0; u < g->degree; u++)
-        if (hop[u] != i)
-          offer(s, i, hop[u], dist(s->x, i, hop[u]), FLAG_NEW);
-    }
-  }
   /* fill what is still empty with random rows */
   int32_t *ix = s->idx + (size_t)i * k;
   for (uint64_t attempt = 0; ix[0] == EMPTY && attempt < 64 * k; attempt++) {
@@ -434,8 +422,9 @@ static ev_status join_all(nnd *s, const ev__nnd_params *pr, size_t *done,
         const update *ob = s->buf + (size_t)o * BLOCK_UPDATES;
         size_t on = s->nbuf[(size_t)o * 8];
         for (size_t e = 0; e < on; e++)
-          if ((size_t)ob[e].row >= lo && (size_t)ob[e].row < hi)
+          if ((size_t)ob[e].row >= lo && (size_t)ob[e].row < hi) {
             offer(s, ob[e].row, ob[e].cand, ob[e].d, FLAG_FRESH);
+          }
       }
     }
     *done += u1 - u0;
@@ -546,7 +535,7 @@ ev_status ev__nndescent(const ev__knn_data *x, const ev__nnd_params *pr,
     d[e] = INFINITY;
     idx[e] = EMPTY;
   }
-  if (!pr->init) st = forest(&s, pr, total);
+  st = forest(&s, pr, total);
 
   if (st == EV_OK) {
 #pragma omp parallel for schedule(dynamic, 256) num_threads(s.T)
