@@ -18,7 +18,7 @@
   X(EV_KNN_SEED, 0, 9007199254740992.0, true, 0, seed, U64)               \
   X(EV_KNN_GRAPH_DEGREE, 4, 256, true, 24, degree, INT)                   \
   X(EV_KNN_N_ITERS, 0, 1000, true, 0, n_iters, INT)                       \
-  X(EV_KNN_DELTA, 0, 1, false, 0.001, delta, DOUBLE)                      \
+  X(EV_KNN_DELTA, 0, 1, false, 0.005, delta, DOUBLE)                      \
   X(EV_KNN_MAX_CANDIDATES, 0, 1024, true, 0, max_candidates, INT)         \
   X(EV_KNN_SEARCH_EF, 0, 1e6, true, 0, search_ef, INT)                    \
   X(EV_KNN_BUILT_METHOD, 0, 2, true, 0, built_method, NONE)
