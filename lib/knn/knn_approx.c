@@ -160,7 +160,7 @@ ev_status ev__knn_graph_build(const ev_knn *set, const ev__knn_data *x,
     g->degree = K;
     ev__nnd_params pr = {K, set->n_iters, set->delta, set->max_candidates,
                          set->seed, set->progress, set->progress_user,
-                         ev__resolve_threads(set->threads), 0};
+                         ev__resolve_threads(set->threads), 0, 0};
     st = ev__nndescent(x, &pr, fi, fd);
   }
   if (st == EV_OK) st = link_graph(g, x, fi, fd);
@@ -396,7 +396,8 @@ ev_status ev__knn_approx_self(const ev_knn *ix, size_t k, int64_t *indices,
                     ix->built_p};
   ev__nnd_params pr = {kk, ix->n_iters, ix->delta, ix->max_candidates,
                        ix->seed, ix->progress, ix->progress_user,
-                       ev__resolve_threads(ix->threads), 0};
+                       ev__resolve_threads(ix->threads), 0,
+                       1 /* write_row sorts by exact distance */};
   if (st == EV_OK) st = ev__nndescent(&x, &pr, nb, nd);
   int T = ev__resolve_threads(ix->threads);
   size_t bytes = (size_t)T * k * 16;

@@ -47,10 +47,12 @@ typedef struct ev__nnd_params {
   void *progress_user;
   int threads;            /* resolved thread count (>= 1) */
   int n_trees;            /* 0 = min(32, 5 + round(n^0.25)) */
+  int unsorted;           /* 1: leave each row's list in heap order */
 } ev__nnd_params;
 
 /* The approximate k nearest of every row among the others (k <= n - 1,
- * n >= 2): idx and d (n x k, packed) sorted by (float distance, index),
+ * n >= 2): idx and d (n x k, packed) sorted by (float distance, index)
+ * unless pr->unsorted,
  * d in the ranking form of ev__knn_exact rounded to float. */
 ev_status ev__nndescent(const ev__knn_data *x, const ev__nnd_params *pr,
                         int32_t *idx, float *d);

@@ -574,7 +574,7 @@ ev_status ev__nndescent(const ev__knn_data *x, const ev__nnd_params *pr,
     size_t changed = settle(&s);
     if ((double)changed < pr->delta * (double)n * (double)k) break;
   }
-  if (st == EV_OK) sort_rows(&s);
+  if (st == EV_OK && !pr->unsorted) sort_rows(&s);
   nnd_free(&s);
   return st;
 }
