@@ -225,6 +225,41 @@ START_TEST(reproducible_for_a_seed_whatever_the_threads) {
 }
 END_TEST
 
+/* The build only copies the rows; the first query by new rows makes the
+ * search graph, a self query never needs it: its answer is the same
+ * whether or not a query made the graph before, and the next build drops
+ * the graph. */
+START_TEST(search_graph_made_by_the_first_query) {
+  size_t n = tu_size(1000, 400), dim = 8, nq = 50, k = 10;
+  float *x = make_data(n + nq, dim, 1, 21);
+  int64_t *a = malloc(n * k * sizeof *a), *b = malloc(n * k * sizeof *b);
+  int64_t *qa = malloc(nq * k * sizeof *qa), *qb = malloc(nq * k * sizeof *qb);
+  long live = ev__test_live_blocks();
+  ev_knn *ix = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x,
+                        n, dim, 2);
+  /* the index holds the copy, its norms and nothing else yet */
+  long built = ev__test_live_blocks();
+  ck_assert_int_le(built - live, 4);
+  ck_assert_ev_ok(ev_knn_query_self(ix, k, a, k, NULL, 0));
+  ck_assert_int_eq(ev__test_live_blocks(), built);
+  ck_assert_ev_ok(ev_knn_query(ix, x + n * dim, nq, dim, dim, k, qa, k, NULL, 0));
+  ck_assert_int_gt(ev__test_live_blocks(), built); /* the graph, kept */
+  ck_assert_ev_ok(ev_knn_query_self(ix, k, b, k, NULL, 0));
+  ck_assert_mem_eq(a, b, n * k * sizeof *a);
+  ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
+  ck_assert_int_eq(ev__test_live_blocks(), built); /* dropped */
+  ck_assert_ev_ok(ev_knn_query(ix, x + n * dim, nq, dim, dim, k, qb, k, NULL, 0));
+  ck_assert_mem_eq(qa, qb, nq * k * sizeof *qa);
+  ck_assert_ev_ok(ev_knn_query_self(ix, k, b, k, NULL, 0));
+  ck_assert_mem_eq(a, b, n * k * sizeof *a);
+  double delta;
+  ck_assert_ev_ok(ev_knn_param_default(EV_KNN_DELTA, &delta));
+  ck_assert_double_eq(delta, 0.005);
+  ev_knn_free(ix);
+  free(a); free(b); free(qa); free(qb); free(x);
+}
+END_TEST
+
 START_TEST(auto_picks_approximate_from_auto_rows) {
   double def, v;
   ck_assert_ev_ok(ev_knn_param_default(EV_KNN_METHOD, &def));
@@ -418,6 +453,7 @@ int main(void) {
   suite_add_tcase(s, big);
   TCase *tc = tcase_create("knn_approx");
   tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, search_graph_made_by_the_first_query);
   tcase_add_test(tc, auto_picks_approximate_from_auto_rows);
   tcase_add_test(tc, settings_and_bad_inputs);
   tcase_add_test(tc, allocation_failures_leak_nothing);
