@@ -225,6 +225,41 @@ START_TEST(reproducible_for_a_seed_whatever_the_threads) {
 }
 END_TEST
 
+/* The build only copies the rows; the first query by new rows makes the
+ * search graph, a self query never needs it: its answer is the same
+ * whether or not a query made the graph before, and the next build drops
+ * the graph. */
+START_TEST(search_graph_made_by_the_first_query) {
+  size_t n = tu_size(1000, 400), dim = 8, nq = 50, k = 10;
+  float *x = make_data(n + nq, dim, 1, 21);
+  int64_t *a = malloc(n * k * sizeof *a), *b = malloc(n * k * sizeof *b);
+  int64_t *qa = malloc(nq * k * sizeof *qa), *qb = malloc(nq * k * sizeof *qb);
+  long live = ev__test_live_blocks();
+  ev_knn *ix = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x,
+                        n, dim, 2);
+  /* the index holds the copy, its norms and nothing else yet */
+  long built = ev__test_live_blocks();
+  ck_assert_int_le(built - live, 4);
+  ck_assert_ev_ok(ev_knn_query_self(ix, k, a, k, NULL, 0));
+  ck_assert_int_eq(ev__test_live_blocks(), built);
+  ck_assert_ev_ok(ev_knn_query(ix, x + n * dim, nq, dim, dim, k, qa, k, NULL, 0));
+  ck_assert_int_gt(ev__test_live_blocks(), built); /* the graph, kept */
+  ck_assert_ev_ok(ev_knn_query_self(ix, k, b, k, NULL, 0));
+  ck_assert_mem_eq(a, b, n * k * sizeof *a);
+  ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
+  ck_assert_int_eq(ev__test_live_blocks(), built); /* dropped */
+  ck_assert_ev_ok(ev_knn_query(ix, x + n * dim, nq, dim, dim, k, qb, k, NULL, 0));
+  ck_assert_mem_eq(qa, qb, nq * k * sizeof *qa);
+  ck_assert_ev_ok(ev_knn_query_self(ix, k, b, k, NULL, 0));
+  ck_assert_mem_eq(a, b, n * k * sizeof *a);
+  double delta;
+  ck_assert_ev_ok(ev_knn_param_default(EV_KNN_DELTA, &delta));
+  ck_assert_double_eq(delta, 0.005);
+  ev_knn_free(ix);
+  free(a); free(b); free(qa); free(qb); free(x);
+}
+END_TEST
+
 START_TEST(auto_picks_approximate_from_auto_rows) {
   double def, v;
   ck_assert_ev_ok(ev_knn_param_default(EV_KNN_METHOD, &def));
@@ -313,23 +348,30 @@ START_TEST(progress_and_cancel) {
                         500, dim, 2);
   int calls = 0;
   ck_assert_ev_ok(ev_knn_set_progress(ix, cancel_at, &calls));
-  long live = ev__test_live_blocks();
-  /* A cancelled build keeps the previous reference. */
-  ck_assert_ev(ev_knn_build(ix, x, n, dim, dim), EV_ERR_CANCELLED);
-  ck_assert_errmsg_has("cancelled");
-  ck_assert_int_eq(ev__test_live_blocks(), live);
-  size_t rows, cols;
-  ck_assert_ev_ok(ev_knn_size(ix, &rows, &cols));
-  ck_assert_int_eq(rows, 500);
-  ck_assert_ev_ok(ev_knn_set_progress(ix, NULL, NULL));
+  /* The approximate build only copies the rows: the queries make the
+   * lists, so it reports nothing. */
   ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
-  /* A cancelled self query (k above the graph's degree: NN-descent). */
+  ck_assert_int_eq(calls, 0);
+  /* A cancelled self query (NN-descent). */
   int64_t *idx = malloc(n * k * sizeof *idx);
+  long live = ev__test_live_blocks();
+  ck_assert_ev(ev_knn_query_self(ix, k, idx, k, NULL, 0), EV_ERR_CANCELLED);
+  ck_assert_errmsg_has("cancelled");
+  ck_assert_int_eq(calls, 2);
+  ck_assert_int_eq(ev__test_live_blocks(), live);
+  /* A cancelled query by new rows, while it makes the search graph: no
+   * graph is kept, the next query makes it. */
+  calls = 0;
+  ck_assert_ev(ev_knn_query(ix, x, n, dim, dim, 5, idx, 5, NULL, 0),
+               EV_ERR_CANCELLED);
+  ck_assert_int_eq(calls, 2);
+  ck_assert_int_eq(ev__test_live_blocks(), live);
+  /* ... and one cancelled after the graph is made (its first report is
+   * the graph's last one, its second after the first 1,024 rows). */
+  ck_assert_ev_ok(ev_knn_set_progress(ix, NULL, NULL));
+  ck_assert_ev_ok(ev_knn_query(ix, x, 10, dim, dim, 5, idx, 5, NULL, 0));
   calls = 0;
   ck_assert_ev_ok(ev_knn_set_progress(ix, cancel_at, &calls));
-  ck_assert_ev(ev_knn_query_self(ix, k, idx, k, NULL, 0), EV_ERR_CANCELLED);
-  ck_assert_int_eq(calls, 2);
-  calls = 0;
   ck_assert_ev(ev_knn_query(ix, x, n, dim, dim, 5, idx, 5, NULL, 0),
                EV_ERR_CANCELLED);
   ck_assert_int_eq(calls, 2);
@@ -343,8 +385,9 @@ START_TEST(progress_and_cancel) {
 }
 END_TEST
 
-/* Every allocation of the approximate build, self query (both paths) and
- * query failing in turn: EV_ERR_NOMEM, nothing leaked, the index usable. */
+/* Every allocation of the approximate build, self query (k below and above
+ * EV_KNN_GRAPH_DEGREE) and query (search graph included) failing in turn:
+ * EV_ERR_NOMEM, nothing leaked, the index usable. */
 START_TEST(allocation_failures_leak_nothing) {
   /* under memcheck (tu_size) 160 rows: still several NN-descent rounds over
    * lists of 30 and a graph of degree 8; each walk step cheaper */
@@ -356,17 +399,22 @@ START_TEST(allocation_failures_leak_nothing) {
   ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
   int64_t *want = malloc(n * k * sizeof *want), *got = malloc(n * k * sizeof *got);
   for (int pass = 0; pass < 3; pass++) {
-    size_t kk = pass == 0 ? 5 : k; /* from the graph's lists, NN-descent */
+    size_t kk = pass == 0 ? 5 : k; /* below and above the degree */
     size_t rows = pass == 2 ? 50 : n;
     if (pass < 2) ck_assert_ev_ok(ev_knn_query_self(ix, kk, want, kk, NULL, 0));
     else ck_assert_ev_ok(ev_knn_query(ix, x, rows, dim, dim, 5, want, 5, NULL, 0));
     if (pass == 2) kk = 5;
-    long live = ev__test_live_blocks();
     for (long at = 0;; at++) {
+      /* a new build drops the search graph: the query makes it again */
+      if (pass == 2) ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
+      long live = ev__test_live_blocks();
       ev__test_fail_alloc(at, 0);
       int st = pass < 2 ? ev_knn_query_self(ix, kk, got, kk, NULL, 0)
                         : ev_knn_query(ix, x, rows, dim, dim, 5, got, 5, NULL, 0);
       ev__test_fail_alloc(-1, 0);
+      /* a query keeps the search graph it made, even when a later
+       * allocation failed: the next build drops it */
+      if (pass == 2) ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
       ck_assert_int_eq(ev__test_live_blocks(), live);
       if (st == EV_OK) {
         ck_assert_mem_eq(got, want, rows * kk * sizeof *got);
@@ -405,6 +453,7 @@ int main(void) {
   suite_add_tcase(s, big);
   TCase *tc = tcase_create("knn_approx");
   tcase_set_timeout(tc, 300);
+  tcase_add_test(tc, search_graph_made_by_the_first_query);
   tcase_add_test(tc, auto_picks_approximate_from_auto_rows);
   tcase_add_test(tc, settings_and_bad_inputs);
   tcase_add_test(tc, allocation_failures_leak_nothing);

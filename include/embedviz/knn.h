@@ -24,9 +24,11 @@
  * rounded to float.
  *
  * Approximate method (since 1.1, EV_KNN_METHOD): for large references
- * ev_knn_build also makes a neighbour graph by NN-descent (Dong et al.,
- * WWW 2011) and queries walk it (greedy best-first search from sqrt(n)
- * pivot rows); ev_knn_query_self runs NN-descent for its k. The lists then
+ * ev_knn_query_self runs NN-descent (Dong et al., WWW 2011) for its k (at
+ * least EV_KNN_GRAPH_DEGREE); the first ev_knn_query by new rows makes a
+ * neighbour graph the same way and queries walk it (greedy best-first
+ * search from sqrt(n) pivot rows); ev_knn_build only copies the rows. The
+ * lists then
  * hold most, not all, of the true k nearest (EV_KNN_N_ITERS,
  * EV_KNN_MAX_CANDIDATES, EV_KNN_GRAPH_DEGREE and EV_KNN_SEARCH_EF trade
  * time for recall), each with the distance and in the order the exact
@@ -34,11 +36,13 @@
  * (the default) uses it from EV_KNN_AUTO_ROWS rows (default 200,000). An approximate index
  * answers a query exactly when the search would touch most rows anyway
  * (2 ef >= n, or k >= n / 4 - 1 in self mode). With the approximate
- * method ev_knn_build reports progress (EV_STAGE_KNN) and can be
- * cancelled; it then keeps its previous reference.
+ * method the query that runs NN-descent reports its progress
+ * (EV_STAGE_KNN) and can be cancelled; a cancelled graph is not kept.
  *
  * Threads: ev_knn_query, ev_knn_query_self, ev_knn_size and ev_knn_get do
- * not modify the index, so many threads may query one built index at once
+ * not modify the index (the approximate search graph is made once, under
+ * a lock, by the first query that needs it), so many threads may query one
+ * built index at once
  * (each call uses up to EV_KNN_THREADS threads) and get the same results as
  * one thread (tests/test_concurrency.c). The progress callback is then
  * called by each querying thread for its own query, possibly at the same
@@ -97,14 +101,17 @@ typedef enum ev_knn_param {
                              choices; [0, 2^53], default 0. Results are
                              bit-identical for a seed, whatever the thread
                              count */
-  EV_KNN_GRAPH_DEGREE = 8,/* neighbours per row of the graph that
-                             ev_knn_build makes for approximate queries by
-                             new rows; [4, 256], default 24 */
+  EV_KNN_GRAPH_DEGREE = 8,/* neighbours per row of the graph that the
+                             first approximate query by new rows makes,
+                             and the shortest lists an approximate self
+                             query runs NN-descent for; [4, 256], default
+                             24 */
   EV_KNN_N_ITERS = 9,     /* most NN-descent rounds; [0, 1000], 0 (default)
                              = max(5, round(log2 n)) */
   EV_KNN_DELTA = 10,      /* NN-descent stops when a round changes fewer
                              than delta x n x k list entries; [0, 1],
-                             default 0.001. 0 runs all rounds */
+                             default 0.005 (0.001 before this release;
+                             docs/knn.md). 0 runs all rounds */
   EV_KNN_MAX_CANDIDATES = 11, /* NN-descent's sample of new and of old
                              neighbours joined per row and round (rho x k
                              in Dong et al.); [0, 1024], 0 (default) =

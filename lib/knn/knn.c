@@ -18,7 +18,7 @@
   X(EV_KNN_SEED, 0, 9007199254740992.0, true, 0, seed, U64)               \
   X(EV_KNN_GRAPH_DEGREE, 4, 256, true, 24, degree, INT)                   \
   X(EV_KNN_N_ITERS, 0, 1000, true, 0, n_iters, INT)                       \
-  X(EV_KNN_DELTA, 0, 1, false, 0.001, delta, DOUBLE)                      \
+  X(EV_KNN_DELTA, 0, 1, false, 0.005, delta, DOUBLE)                      \
   X(EV_KNN_MAX_CANDIDATES, 0, 1024, true, 0, max_candidates, INT)         \
   X(EV_KNN_SEARCH_EF, 0, 1e6, true, 0, search_ef, INT)                    \
   X(EV_KNN_BUILT_METHOD, 0, 2, true, 0, built_method, NONE)
@@ -40,7 +40,9 @@ EV__SETTINGS_COVER(ev_knn_param, KNN_SETTINGS)
 ev_status ev_knn_create(ev_knn **out) {
   EV__ARG_NOT_NULL(out, "pass the address of an ev_knn pointer");
   *out = ev__param_new(sizeof **out, knn_params, N_PARAMS);
-  return *out ? EV_OK : ev__nomem("a kNN index", sizeof **out);
+  if (!*out) return ev__nomem("a kNN index", sizeof **out);
+  pthread_mutex_init(&(*out)->graph_lock, NULL);
+  return EV_OK;
 }
 
 static void drop_reference(ev_knn *ix) {
@@ -58,6 +60,7 @@ static void drop_reference(ev_knn *ix) {
 void ev_knn_free(ev_knn *ix) {
   if (!ix) return;
   drop_reference(ix);
+  pthread_mutex_destroy(&ix->graph_lock);
   ev__free(ix);
 }
 
@@ -168,16 +171,13 @@ ev_status ev_knn_build(ev_knn *ix, const float *ref, size_t n, size_t dim,
   ev__threads_begin(&scope, ix->threads);
   fill_reference(ix, &b, ref, n, dim, ld);
   int method = resolve_method(ix, n);
-  ev__knn_graph *graph = NULL;
-  if (method == EV_KNN_METHOD_APPROXIMATE) {
-    ev__knn_data x = {b.ref, b.norm, n, dim,
-                      ev__knn_direct_kind(ix->metric, ix->p), ix->p};
-    st = n > INT32_MAX
-             ? ev__fail(EV_ERR_LIMIT, "the approximate method indexes at "
-                        "most %d rows, got %zu: set EV_KNN_METHOD to "
-                        "EV_KNN_METHOD_EXACT", INT32_MAX, n)
-             : ev__knn_graph_build(ix, &x, &graph);
-  }
+  /* The approximate method's neighbour lists are made by the queries: the
+   * self query runs NN-descent for its own k, the first query by new rows
+   * makes the search graph (knn_approx.c). */
+  if (method == EV_KNN_METHOD_APPROXIMATE && n > INT32_MAX)
+    st = ev__fail(EV_ERR_LIMIT, "the approximate method indexes at most %d "
+                  "rows, got %zu: set EV_KNN_METHOD to EV_KNN_METHOD_EXACT",
+                  INT32_MAX, n);
   ev__threads_end(&scope);
   if (st != EV_OK) {
     ev__free_aligned(b.ref);
@@ -186,7 +186,6 @@ ev_status ev_knn_build(ev_knn *ix, const float *ref, size_t n, size_t dim,
     return st;
   }
   drop_reference(ix);
-  ix->graph = graph;
   ix->built_method = method;
   ix->built_auto_method = ix->method;
   ix->built_auto_rows = ix->auto_rows;

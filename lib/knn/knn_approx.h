@@ -19,13 +19,12 @@ typedef struct ev__knn_data {
   double p;
 } ev__knn_data;
 
-/* The search graph of an approximate build: row i's neighbours are
+/* The search graph of an approximate index: row i's neighbours are
  * adj[start[i] .. start[i + 1]), its `degree` NN-descent neighbours
  * then up to `degree` nearest reverse neighbours; pivots are the
  * rows every search starts from. */
 typedef struct ev__knn_graph {
   size_t n, degree;
-  int32_t *knn;           /* n x degree NN-descent lists, nearest first */
   size_t *start;
   int32_t *adj;
   int32_t *pivots;
@@ -44,26 +43,29 @@ typedef struct ev__nnd_params {
   double delta;
   int max_candidates;     /* 0 = min(60, k) */
   uint64_t seed;
-  const ev__knn_graph *init; /* optional: start from its forward lists */
   ev_progress_fn progress;
   void *progress_user;
   int threads;            /* resolved thread count (>= 1) */
   int n_trees;            /* 0 = min(32, 5 + round(n^0.25)) */
+  int unsorted;           /* 1: leave each row's list in heap order */
 } ev__nnd_params;
 
 /* The approximate k nearest of every row among the others (k <= n - 1,
- * n >= 2): idx and d (n x k, packed) sorted by (float distance, index),
+ * n >= 2): idx and d (n x k, packed) sorted by (float distance, index)
+ * unless pr->unsorted,
  * d in the ranking form of ev__knn_exact rounded to float. */
 ev_status ev__nndescent(const ev__knn_data *x, const ev__nnd_params *pr,
                         int32_t *idx, float *d);
 
-/* Build the search graph of the index's reference (called by ev_knn_build
- * before the new reference is installed). */
+/* Build the search graph of the index's reference (called by the first
+ * query by new rows). */
 ev_status ev__knn_graph_build(const ev_knn *settings, const ev__knn_data *x,
                               ev__knn_graph **out);
 
 /* Approximate ev_knn_query / ev_knn_query_self on a built approximate
- * index; arguments already checked. */
+ * index; arguments already checked. The query makes the search graph if
+ * the index has none yet (under the index's graph_lock); the self query
+ * runs NN-descent for its k. */
 ev_status ev__knn_approx_query(const ev_knn *ix, const float *q, size_t nq,
                                size_t ldq, size_t k, int64_t *indices,
                                size_t ldi, float *distances, size_t ldd);

@@ -5,6 +5,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 
 #include "core/core.h"
 #include "embedviz/knn.h"
@@ -40,7 +41,11 @@ struct ev_knn {
   int built_auto_method; /* method, auto_rows and degree at the build */
   size_t built_auto_rows;
   int built_degree;
-  struct ev__knn_graph *graph; /* search graph, approximate builds only */
+  /* The search graph of an approximate build, made by the first query by
+   * new rows (a self query does not need it) under graph_lock; NULL
+   * until then. */
+  struct ev__knn_graph *graph;
+  pthread_mutex_t graph_lock;
 };
 
 /* How a query is ranked: the kernel family the engine runs. */
