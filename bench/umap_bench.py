@@ -57,7 +57,8 @@ def fit(impl, data, n, d, path):
     else:
         import embedviz
         model = embedviz.UMAP(n_components=2, random_state=0,
-                              n_jobs=int(os.environ.get("OMP_NUM_THREADS", "2")))
+                              n_jobs=int(os.environ.get("OMP_NUM_THREADS", "2")),
+                              knn_method=os.environ.get("BENCH_UMAP_KNN_METHOD", "auto"))
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     y = model.fit_transform(x)
