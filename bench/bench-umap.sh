@@ -7,6 +7,7 @@
 # Quality for both: trustworthiness (scikit-learn's, 10 neighbours, 10,000-
 # row sample) and 10-NN label accuracy in the map. BENCH_UMAP_N=10000 runs
 # a smaller set; BENCH_UMAP_CASES="pca50 raw" picks cases.
+# BENCH_UMAP_KNN_METHOD=exact/approximate forces libembedviz's kNN method.
 # BENCH_UMAP_MILLION=1 adds the 1,000,000 x 50 set
 # (/work/data/million.f32 or BENCH_UMAP_MILLION_DATA, from
 # bench/make_million.py): libembedviz alone (umap-learn would take most of

@@ -57,16 +57,20 @@ def fit(impl, data, n, d, path):
     else:
         import embedviz
         model = embedviz.UMAP(n_components=2, random_state=0,
-                              n_jobs=int(os.environ.get("OMP_NUM_THREADS", "2")))
+                              n_jobs=int(os.environ.get("OMP_NUM_THREADS", "2")),
+                              knn_method=os.environ.get("BENCH_UMAP_KNN_METHOD", "auto"))
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     y = model.fit_transform(x)
     secs = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     np.ascontiguousarray(y, dtype=np.float32).tofile(path)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     extra = ""
     if impl != "umap-learn":
         extra = f" init={model.init_used_} graph_components={model.n_graph_components_}"
-    print(f"seconds={secs:.2f} peak_mb={peak:.0f}{extra}")
+    print(f"seconds={secs:.2f} cpu_seconds={cpu:.1f} peak_mb={peak:.0f}{extra}")
 
 
 def quality(data, n, d, path, labels_path):

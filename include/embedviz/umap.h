@@ -34,7 +34,9 @@
  *     component its own spectral layout, scaled into half the distance to
  *     its nearest neighbour among the components' places (the axes' ends
  *     for up to 2 x n_components components, else a spectral embedding
- *     of the components' centroids); components too small for it are
+ *     of the components' centroids; for more than 1,024 components, a
+ *     UMAP map of the centroids, the start then spread to [0, 4 sqrt(k)]
+ *     per column for k components); components too small for it are
  *     spread at random around their place (EV_UMAP_INFO_N_RANDOM_COMPONENTS
  *     counts them). An eigensolver failure on a connected graph falls back
  *     to the random start (ev_umap_info's EV_UMAP_INFO_INIT_USED says which

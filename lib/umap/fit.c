@@ -13,11 +13,12 @@
  * at 70,000 x 50 (2.5e11) the exact search takes seconds and its map was a
  * little better (docs/umap.md). umap-learn: NN-descent from 4,096 rows. */
 #define AUTO_APPROXIMATE_WORK 1e12
-/* More graph components than this get the random start: the places of
- * the components come from a dense components x components affinity
- * (78 GB for the 70,000 components of the 1,000,000-row test set), and
- * umap-learn, whose multi_component_layout does the same, would fail
- * there too. 1,024 components: an 8 MB matrix. */
+/* Up to this many graph components take umap-learn's places, from a dense
+ * components x components affinity of their centroids (1,024: an 8 MB
+ * matrix); more take places from a UMAP map of the centroids (places.c):
+ * the dense matrix would be 78 GB for the 70,000 components of the
+ * 1,000,000-row test set, where umap-learn's multi_component_layout fails.
+ * Without input rows (ev_umap_fit_knn) they take the random start. */
 #define MAX_COMPONENT_PLACES 1024
 
 /* ---- checks, all before any work ---- */
@@ -62,6 +63,15 @@ double ev__umap_knn_method(const ev_umap *u, size_t n, size_t d) {
              : EV_KNN_METHOD_EXACT;
 }
 
+/* The approximate index's NN-descent lists hold n_neighbors rows (the
+ * index's default is 24), so the fit's self query of n_neighbors - 1 reads
+ * them, as umap-learn's NN-descent runs for n_neighbors: at 70,000 x 50
+ * the build took 8.7 instead of 11.6 CPU seconds, 99.5 % of the exact
+ * lists kept (docs/umap.md). The index's bounds are [4, 256]. */
+static double graph_degree(size_t k) {
+  return k < 4 ? 4.0 : k > 256 ? 256.0 : (double)k;
+}
+
 static ev_status curve(const ev_umap *u, double *a, double *b) {
   if (u->param[EV_UMAP_A] > 0.0 && u->param[EV_UMAP_B] > 0.0) {
     *a = u->param[EV_UMAP_A], *b = u->param[EV_UMAP_B];
@@ -94,6 +104,21 @@ static void rescale(double *y, size_t n, size_t dims) {
   }
 }
 
+/* A start of k > MAX_COMPONENT_PLACES components from [0, 10] to
+ * [0, 4 sqrt(k)] per column, about 16 units^2 per component. Nothing pulls
+ * components together, so in [0, 10] the epochs spend themselves pushing
+ * crowded components apart (70,000 of them are 0.04 apart there), which
+ * shuffles neighbouring ones: on a 100,000-row set of 7,000 Fashion-MNIST
+ * rows x 14-15 noisy copies (bench/make_million.py) the start's
+ * trustworthiness was 0.99 and the map's 0.74; spread out to
+ * [0, c sqrt(k)] the map kept 0.86, 0.93, 0.96 and 0.98 for c = 0.5, 1, 2
+ * and 4. umap-learn rescales every start to [0, 10], but has no start for
+ * so many components (docs/umap.md). */
+static void spread_out(double *y, size_t count, size_t k) {
+  double f = 4.0 * sqrt((double)k) / 10.0;
+  for (size_t e = 0; e < count; e++) y[e] *= f;
+}
+
 static ev_status initialise(ev_umap *u, const ev__umap_graph *g,
                             const uint32_t *labels, size_t n_components,
                             const ev__umap_rows *rows, double *y, size_t dims,
@@ -107,29 +132,34 @@ static ev_status initialise(ev_umap *u, const ev__umap_graph *g,
     for (size_t e = 0; e < n * dims; e++) y[e] = u->given[e];
   } else if (init == EV_UMAP_INIT_SPECTRAL) {
     size_t spread = 0;
-    if (n_components > MAX_COMPONENT_PLACES) {
-      *used = EV_UMAP_INIT_RANDOM;
-      u->n_random_components = n_components;
-      init_random(y, n * dims, seed);
-      rescale(y, n, dims);
-      return EV_OK;
-    }
-    ev_status st =
-        n_components == 1
-            ? ev__umap_spectral(g, dims, seed, y, u->progress, u->progress_user)
-            : ev__umap_spectral_components(g, labels, n_components, rows, dims,
-                                           seed, y, u->progress,
-                                           u->progress_user, &spread);
+    ev_status st;
+    if (n_components == 1)
+      st = ev__umap_spectral(g, dims, seed, y, u->progress, u->progress_user);
+    else if (n_components <= MAX_COMPONENT_PLACES)
+      st = ev__umap_spectral_components(g, labels, n_components, rows, dims,
+                                        seed, y, u->progress, u->progress_user,
+                                        &spread, NULL);
+    else
+      st = ev__umap_many_components(u, g, labels, n_components, rows, dims,
+                                    seed, y, &spread);
     if (st == EV_ERR_CANCELLED || st == EV_ERR_NOMEM ||
         st == EV_ERR_OVERFLOW)
       return st;
-    if (st) *used = EV_UMAP_INIT_RANDOM; /* as umap-learn on ArpackError */
-    else u->n_random_components = spread;
+    if (st) { /* as umap-learn on ArpackError */
+      *used = EV_UMAP_INIT_RANDOM;
+      if (n_components > MAX_COMPONENT_PLACES)
+        u->n_random_components = n_components;
+    } else {
+      u->n_random_components = spread;
+    }
   } else {
     *used = EV_UMAP_INIT_RANDOM;
   }
   if (*used == EV_UMAP_INIT_RANDOM) init_random(y, n * dims, seed);
   rescale(y, n, dims);
+  if (init == EV_UMAP_INIT_SPECTRAL && *used == EV_UMAP_INIT_SPECTRAL &&
+      n_components > MAX_COMPONENT_PLACES)
+    spread_out(y, n * dims, n_components);
   return EV_OK;
 }
 
@@ -270,6 +300,7 @@ static ev_status fit_rows(ev_umap *u, const float *x, size_t n, size_t d,
                         u->param[EV_UMAP_MINKOWSKI_P])) &&
       !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
       !(st = ev_knn_set(index, EV_KNN_METHOD, ev__umap_knn_method(u, n, d))) &&
+      !(st = ev_knn_set(index, EV_KNN_GRAPH_DEGREE, graph_degree(k))) &&
       !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])) &&
       !(st = ev_knn_set_progress(index, u->progress, u->progress_user)) &&
       !(st = ev_knn_build(index, x, n, d, ld)))
@@ -380,6 +411,7 @@ ev_status ev_umap_restore(ev_umap *u, const float *x, size_t n, size_t d,
                         u->param[EV_UMAP_MINKOWSKI_P])) &&
       !(st = ev_knn_set(index, EV_KNN_THREADS, u->param[EV_UMAP_THREADS])) &&
       !(st = ev_knn_set(index, EV_KNN_METHOD, ev__umap_knn_method(u, n, d))) &&
+      !(st = ev_knn_set(index, EV_KNN_GRAPH_DEGREE, graph_degree(k))) &&
       !(st = ev_knn_set(index, EV_KNN_SEED, u->param[EV_UMAP_RANDOM_STATE])))
     st = ev_knn_build(index, x, n, d, ld);
   ev__threads_end(&scope);

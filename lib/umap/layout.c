@@ -24,7 +24,7 @@
 #define PAR_MIN_EDGES 20000
 /* Negative samples collected per point, and edge samples per point of a
  * group of 8, before they are applied. */
-#define NEG_BATCH 512
+#define NEG_BATCH 1024 /* at least one edge's samples (rate <= 1000) */
 #define POS_BATCH 128
 #define GOLDEN 0x9E3779B97F4A7C15ull
 
@@ -87,17 +87,35 @@ static inline __attribute__((always_inline)) v8f clip_v(v8f v) {
   return (v8f)(((v8i)v & ~(hi | lo)) | ((v8i)c & hi) | ((v8i)(-c) & lo));
 }
 
+/* The 2-D positions of eight rows as an x vector and a y vector: one
+ * 64-bit load per row, then two shuffles (instead of sixteen scalar
+ * inserts). */
+typedef uint64_t v4u __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) void gather2(const float *tail,
+                                                          const uint32_t *row,
+                                                          v8f *x, v8f *y) {
+  uint64_t q[8];
+  for (size_t l = 0; l < 8; l++) memcpy(&q[l], tail + (size_t)row[l] * 2, 8);
+  v4u lo = {q[0], q[1], q[2], q[3]}, hi = {q[4], q[5], q[6], q[7]};
+  const v8i ev = {0, 2, 4, 6, 8, 10, 12, 14}, od = {1, 3, 5, 7, 9, 11, 13, 15};
+  *x = __builtin_shuffle((v8f)lo, (v8f)hi, ev);
+  *y = __builtin_shuffle((v8f)lo, (v8f)hi, od);
+}
+
 /* ---- the schedule ---- */
 
 /* umap-learn's make_epochs_per_sample samples an edge of weight w every
  * max / w epochs. Here that is a formula rather than a counter per edge
- * (nothing per edge is written during the epochs, and a quarter of the
- * memory is read): with r = w / max, the edge's m-th sample falls in the
- * first epoch ep with floor(ep r) >= m, and that sample draws
- * floor(m rate) - floor((m - 1) rate) negative samples, so rate per
- * positive sample on average, as umap-learn (whose count per sample varies
- * with the epochs since the last one). */
-static ev_status rates_init(const ev__umap_graph *g, float **rate) {
+ * (nothing per edge is written during the epochs): with r = w / max as a
+ * fraction of 2^31, R = round(r 2^31), the edge's m-th sample falls in the
+ * first epoch ep with floor(ep R / 2^31) >= m, so it is due in epoch ep
+ * when (ep - 1) R mod 2^31 + R carries past 2^31 (a 32-bit multiply and
+ * an add, no floating point). That sample draws floor(m rate) -
+ * floor((m - 1) rate) negative samples, so rate per positive sample on
+ * average, as umap-learn (whose count per sample varies with the epochs
+ * since the last one). */
+#define FIX_ONE 0x80000000u
+static ev_status rates_init(const ev__umap_graph *g, uint32_t **rate) {
   size_t nnz = g->row_ptr[g->n];
   *rate = ev__malloc((nnz ? nnz : 1) * sizeof **rate);
   if (!*rate) return ev__nomem("UMAP edge schedule", nnz * sizeof **rate);
@@ -105,48 +123,63 @@ static ev_status rates_init(const ev__umap_graph *g, float **rate) {
   for (size_t e = 0; e < nnz; e++)
     if (g->val[e] > mx) mx = g->val[e];
   for (size_t e = 0; e < nnz; e++)
-    (*rate)[e] = g->val[e] > 0.0 ? (float)(g->val[e] / mx) : 0.0f;
+    (*rate)[e] = g->val[e] > 0.0
+                     ? (uint32_t)llround(g->val[e] / mx * (double)FIX_ONE)
+                     : 0u;
   return EV_OK;
 }
 
 typedef struct params {
   float a, b, two_ab, two_gb, attract, alpha;
   size_t dims, n_tail;
-  uint64_t key, nnz, pairs; /* the negative samples' random stream */
+  uint64_t key, nnz; /* the negative samples' random stream */
+  size_t whole_rate; /* negative samples per sample when the rate is a
+                        whole number, else 0 */
 } params;
 
 /* The repulsion of cur from the nb points tail[idx[0..nb)], all against the
- * same cur, eight lanes at a time, summed per coordinate into acc in a
- * fixed order (lane by lane). A coincident point pushes by CLIP per
- * coordinate, as umap-learn. */
+ * same cur, eight lanes at a time, summed per coordinate in eight lane
+ * accumulators that are added up (in a fixed order) into acc at the end. A
+ * coincident point pushes by CLIP per coordinate, as umap-learn. */
 static inline __attribute__((always_inline)) void repel_body(const float *cur, const float *tail,
                          const uint32_t *idx, size_t nb, const params *p,
                          float *acc, size_t dims) {
   const v8f zero = {0};
+  v8f sum[EV__UMAP_MAX_DIMS];
+  for (size_t c = 0; c < dims; c++) sum[c] = zero;
   for (size_t s = 0; s < nb; s += 8) {
     size_t lanes = nb - s < 8 ? nb - s : 8;
-    const float *o[8];
+    uint32_t row[8];
     v8i valid;
     for (size_t l = 0; l < 8; l++) {
-      o[l] = tail + (size_t)idx[s + (l < lanes ? l : 0)] * dims;
+      row[l] = idx[s + (l < lanes ? l : 0)];
       valid[l] = l < lanes ? -1 : 0;
     }
     v8f d2 = zero, df[EV__UMAP_MAX_DIMS];
-    for (size_t c = 0; c < dims; c++) {
-      v8f oc = {o[0][c], o[1][c], o[2][c], o[3][c],
-                o[4][c], o[5][c], o[6][c], o[7][c]};
-      df[c] = cur[c] - oc;
-      d2 += df[c] * df[c];
+    if (dims == 2) {
+      v8f ox, oy;
+      gather2(tail, row, &ox, &oy);
+      df[0] = cur[0] - ox, df[1] = cur[1] - oy;
+      d2 = df[0] * df[0] + df[1] * df[1];
+    } else {
+      for (size_t c = 0; c < dims; c++) {
+        v8f oc;
+        for (size_t l = 0; l < 8; l++) oc[l] = tail[(size_t)row[l] * dims + c];
+        df[c] = cur[c] - oc;
+        d2 += df[c] * df[c];
+      }
     }
     v8f gc = p->two_gb / ((0.001f + d2) * (p->a * pow_v(d2, p->b) + 1.0f));
     v8i pos = (v8i)(d2 > zero);
     for (size_t c = 0; c < dims; c++) {
       v8f gr = clip_v(gc * df[c]);
       v8i g = ((v8i)gr & pos) | ((v8i)(zero + CLIP) & ~pos);
-      gr = (v8f)(g & valid);
-      acc[c] += ((gr[0] + gr[1]) + (gr[2] + gr[3])) +
-                ((gr[4] + gr[5]) + (gr[6] + gr[7]));
+      sum[c] += (v8f)(g & valid);
     }
+  }
+  for (size_t c = 0; c < dims; c++) {
+    v8f v = sum[c];
+    acc[c] += ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
   }
 }
 
@@ -176,29 +209,31 @@ static inline __attribute__((always_inline)) void attract_lanes_body(float *head
   for (size_t l = 0; l < nl; l++)
     if (cnt[l] > maxc) maxc = cnt[l];
   for (size_t t = 0; t < maxc; t++) {
-    const float *o[8];
+    uint32_t row[8];
     v8i active;
     for (size_t l = 0; l < 8; l++) {
       int on = l < nl && t < cnt[l];
-      o[l] = on ? tail + (size_t)pos[l][t] * dims : tail;
+      row[l] = on ? pos[l][t] : 0;
       active[l] = on ? -1 : 0;
     }
-    v8f d2 = zero;
+    v8f d2 = zero, oc[EV__UMAP_MAX_DIMS];
+    if (dims == 2) {
+      gather2(tail, row, &oc[0], &oc[1]);
+    } else {
+      for (size_t c = 0; c < dims; c++)
+        for (size_t l = 0; l < 8; l++) oc[c][l] = tail[(size_t)row[l] * dims + c];
+    }
     for (size_t c = 0; c < dims; c++) {
-      v8f oc = {o[0][c], o[1][c], o[2][c], o[3][c],
-                o[4][c], o[5][c], o[6][c], o[7][c]};
-      v8f df = cur[c] - oc;
+      v8f df = cur[c] - oc[c];
       d2 += df * df;
     }
     v8i use = active & (v8i)(d2 > zero);
     v8f safe = (v8f)(((v8i)d2 & use) | ((v8i)(zero + 1.0f) & ~use));
     v8f pb = pow_v(safe, p->b);
-    v8f gc = -p->two_ab * (pb / safe) / (p->a * pb + 1.0f);
-    for (size_t c = 0; c < dims; c++) {
-      v8f oc = {o[0][c], o[1][c], o[2][c], o[3][c],
-                o[4][c], o[5][c], o[6][c], o[7][c]};
-      cur[c] += (v8f)((v8i)(clip_v(gc * (cur[c] - oc)) * step) & use);
-    }
+    /* one division on the chain: -2ab d^(2(b-1)) / (1 + a d^(2b)) */
+    v8f gc = (-p->two_ab * pb) / (safe * (p->a * pb + 1.0f));
+    for (size_t c = 0; c < dims; c++)
+      cur[c] += (v8f)((v8i)(clip_v(gc * (cur[c] - oc[c])) * step) & use);
   }
   for (size_t c = 0; c < dims; c++)
     for (size_t l = 0; l < nl; l++) head[(i0 + l) * dims + c] = cur[c][l];
@@ -233,51 +268,61 @@ static void flush_neg(float *cur, const float *tail, const uint32_t *idx,
  * emptied: its attractions stay in order and each batch of negatives
  * follows the attractions collected before it. */
 static void group_epoch(const ev__umap_graph *g, size_t i0, size_t nl,
-                        float *head, const float *tail, const float *r_edge,
+                        float *head, const float *tail, const uint32_t *fix,
                         const ev__umap_sgd *o, const params *p, size_t epoch,
                         int self_tail) {
   size_t dims = p->dims;
-  double ep = (double)epoch, rate = o->negative_rate;
+  double rate = o->negative_rate;
   uint32_t pos[8][POS_BATCH], neg[8][NEG_BATCH];
   size_t cnt[8] = {0}, nn[8] = {0};
   float step_a = p->attract * p->alpha;
+  uint32_t before = (uint32_t)(epoch - 1); /* mod 2^32: enough mod 2^31 */
+  uint64_t n_tail = p->n_tail, base = p->key + (uint64_t)epoch * p->nnz * GOLDEN;
   if (epoch == 0) return; /* no edge is due before epoch 1 */
   for (size_t l = 0; l < nl; l++) {
     size_t i = i0 + l, end = g->row_ptr[i + 1];
-    for (size_t e = g->row_ptr[i]; e < end; e++) {
-      double r = (double)r_edge[e];
-      int64_t m = (int64_t)(ep * r);
-      if (m <= (int64_t)((ep - 1.0) * r)) continue;
-      uint32_t j = g->col[e];
-      __builtin_prefetch(tail + (size_t)j * dims);
-      if (cnt[l] == POS_BATCH) {
-        attract_lanes(head, i0, nl, pos, cnt, tail, p, step_a);
-        memset(cnt, 0, sizeof cnt);
+    for (size_t e0 = g->row_ptr[i]; e0 < end; e0 += POS_BATCH) {
+      /* the edges due this epoch, without a branch per edge (which one is
+       * due is data, not a pattern a predictor learns) */
+      uint32_t due[POS_BATCH];
+      size_t nd = 0, e1 = end - e0 < POS_BATCH ? end : e0 + POS_BATCH;
+      for (size_t e = e0; e < e1; e++) {
+        uint32_t r = fix[e];
+        due[nd] = (uint32_t)(e - e0);
+        nd += ((before * r) & (FIX_ONE - 1)) + r >= FIX_ONE;
       }
-      pos[l][cnt[l]++] = j;
-      size_t n_neg = (size_t)((int64_t)((double)m * rate) -
-                              (int64_t)((double)(m - 1) * rate));
-      /* splitmix64's stream at position ((epoch nnz + e) pairs + k / 2) */
-      uint64_t h = p->key + ((uint64_t)epoch * p->nnz + e) * p->pairs * GOLDEN,
-               z = 0;
-      for (size_t k = 0; k < n_neg; k++) {
-        /* two samples from each 64-bit hash: its high then its low half */
-        uint32_t u;
-        if (!(k & 1)) {
-          z = ev__mix64(h + (k / 2) * GOLDEN);
-          u = (uint32_t)(z >> 32);
-        } else {
-          u = (uint32_t)z;
+      for (size_t q = 0; q < nd; q++) {
+        size_t e = e0 + due[q];
+        uint32_t j = g->col[e];
+        __builtin_prefetch(tail + (size_t)j * dims);
+        size_t n_neg = p->whole_rate;
+        if (!n_neg && rate > 0.0) {
+          int64_t m = (int64_t)(((uint64_t)epoch * fix[e]) >> 31);
+          n_neg = (size_t)((int64_t)((double)m * rate) -
+                           (int64_t)((double)(m - 1) * rate));
         }
-        uint32_t t = (uint32_t)(((uint64_t)u * (uint64_t)p->n_tail) >> 32);
-        if (self_tail && t == i) continue;
-        __builtin_prefetch(tail + (size_t)t * dims);
-        if (nn[l] == NEG_BATCH) {
+        /* full buffers are emptied before the edge that would not fit:
+         * where depends on the data only */
+        if (cnt[l] == POS_BATCH || nn[l] + n_neg > NEG_BATCH) {
           attract_lanes(head, i0, nl, pos, cnt, tail, p, step_a);
           memset(cnt, 0, sizeof cnt);
           flush_neg(head + i * dims, tail, neg[l], nn[l], p), nn[l] = 0;
         }
-        neg[l][nn[l]++] = t;
+        pos[l][cnt[l]++] = j;
+        /* the edge's stream: splitmix64 of (seed, epoch, edge), then a
+         * 64-bit LCG whose high halves are the samples (the point itself
+         * is skipped) */
+        uint64_t z = ev__mix64(base + e * GOLDEN);
+        uint32_t *out = neg[l];
+        size_t w = nn[l];
+        for (size_t k = 0; k < n_neg && w < NEG_BATCH; k++) {
+          z = z * 6364136223846793005ull + 1442695040888963407ull;
+          uint32_t t = (uint32_t)(((z >> 32) * n_tail) >> 32);
+          __builtin_prefetch(tail + (size_t)t * dims);
+          out[w] = t;
+          w += !(self_tail && t == i);
+        }
+        nn[l] = w;
       }
     }
   }
@@ -291,7 +336,7 @@ ev_status ev__umap_optimize(const ev__umap_graph *g, float *head,
                             ev_progress_fn cb, void *user, size_t *epochs) {
   size_t n = g->n, dims = o->dims, n_tail = tail ? g->cols : n;
   *epochs = 0;
-  float *r_edge;
+  uint32_t *r_edge;
   ev_status st = rates_init(g, &r_edge);
   if (st) return st;
   float *prev = NULL;
@@ -310,7 +355,9 @@ ev_status ev__umap_optimize(const ev__umap_graph *g, float *head,
               .dims = dims, .n_tail = n_tail,
               .key = ev__mix64(o->seed ^ 0x756d61702d736764ull),
               .nnz = g->row_ptr[n],
-              .pairs = (uint64_t)(o->negative_rate / 2.0) + 2};
+              .whole_rate = o->negative_rate == floor(o->negative_rate)
+                                ? (size_t)o->negative_rate
+                                : 0};
   int par = g->row_ptr[n] >= PAR_MIN_EDGES;
   for (size_t epoch = 0; epoch < o->n_epochs; epoch++) {
     /* umap-learn runs epoch 0 at the initial rate and lowers it after

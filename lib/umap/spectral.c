@@ -16,9 +16,12 @@
 #include "linalg/linalg.h"
 #include "umap/umap_internal.h"
 
-/* Lanczos basis: umap-learn's max(2 k + 1, sqrt(n)), capped so that the
- * basis (n x ncv doubles) stays bounded for millions of points. */
-#define NCV_CAP 96
+/* Lanczos basis: umap-learn's max(2 k + 1, sqrt(n)), capped: a restart
+ * orthogonalises against the whole basis, so a large one costs more than
+ * the extra restarts of a small one. At 70,000 x 50 (2-D) the cap of 96
+ * took 2.8 CPU seconds, 32 took 1.6 for the same eigenvectors (principal
+ * angles' cosines 1 - 1.5e-6), on one thread. */
+#define NCV_CAP 32
 #define TOL 1e-4
 #define PROGRESS_EVERY 50
 
@@ -141,9 +144,12 @@ static ev_status spectral_vectors(const ev__umap_graph *g, size_t dims,
       deg += g->val[e];
     w.dinv[i] = deg > 0.0 ? 1.0 / sqrt(deg) : 0.0;
   }
-  op o = {g, w.dinv, omp_get_max_threads()};
-  /* ARPACK's own BLAS calls on one thread: their rounding then does not
-   * depend on the thread count; the product above uses them all */
+  /* All on one thread: ARPACK's own BLAS calls so that their rounding
+   * does not depend on the thread count, and the sparse product too: its
+   * few milliseconds per step do not pay for a second thread that spins
+   * while ARPACK works (two threads took 2.8 to 3.8 CPU seconds at 70,000
+   * rows against 1.8 to 2.1 on one, and no less wall time under load) */
+  op o = {g, w.dinv, 1};
   ev__threads one;
   ev__threads_begin(&one, 1);
   pthread_mutex_lock(&arpack_lock);
@@ -273,6 +279,32 @@ done:
   return st;
 }
 
+ev_status ev__umap_centroids(const ev__umap_rows *rows, const uint32_t *labels,
+                            size_t n, size_t k, float **out) {
+  size_t d = rows->d, bytes;
+  ev_status st = ev__bytes("the component centroids", k, d + 1,
+                           sizeof(double), &bytes);
+  if (st) return st;
+  double *sum = ev__calloc(k * d, sizeof *sum);
+  size_t *cnt = ev__calloc(k, sizeof *cnt);
+  float *cen = ev__malloc(k * d * sizeof *cen);
+  if (!sum || !cnt || !cen) {
+    ev__free(sum), ev__free(cnt), ev__free(cen);
+    return ev__nomem("the component centroids", bytes);
+  }
+  for (size_t i = 0; i < n; i++) {
+    const float *r = rows->x + i * rows->ld;
+    for (size_t j = 0; j < d; j++) sum[labels[i] * d + j] += r[j];
+    cnt[labels[i]]++;
+  }
+  for (size_t c = 0; c < k; c++)
+    for (size_t j = 0; j < d; j++)
+      cen[c * d + j] = (float)(sum[c * d + j] / (double)cnt[c]);
+  ev__free(sum), ev__free(cnt);
+  *out = cen;
+  return EV_OK;
+}
+
 static ev_status places(const ev__umap_rows *rows, const uint32_t *labels,
                         size_t n, size_t k, size_t dims, uint64_t seed,
                         double *meta) {
@@ -285,27 +317,16 @@ static ev_status places(const ev__umap_rows *rows, const uint32_t *labels,
   }
   ev_status st = EV_ERR_UNSUPPORTED;
   if (rows && rows->x) {
-    size_t d = rows->d, bytes;
-    if ((st = ev__bytes("the component centroids", k, d + 1, sizeof(double),
-                        &bytes)))
-      return st;
-    double *sum = ev__calloc(k * d, sizeof *sum);
-    size_t *cnt = ev__calloc(k, sizeof *cnt);
-    float *cen = ev__malloc(k * d * sizeof *cen);
-    if (!sum || !cnt || !cen) {
-      st = ev__nomem("the component centroids", bytes);
-    } else {
-      for (size_t i = 0; i < n; i++) {
-        const float *r = rows->x + i * rows->ld;
-        for (size_t j = 0; j < d; j++) sum[labels[i] * d + j] += r[j];
-        cnt[labels[i]]++;
-      }
-      for (size_t c = 0; c < k; c++)
-        for (size_t j = 0; j < d; j++)
-          cen[c * d + j] = (float)(sum[c * d + j] / (double)cnt[c]);
-      st = centroid_places(cen, k, d, rows->metric, rows->p, dims, meta);
-    }
-    ev__free(sum), ev__free(cnt), ev__free(cen);
+    float *cen = NULL;
+    if ((st = ev__umap_centroids(rows, labels, n, k, &cen))) return st;
+    /* on one thread: the distances' SGEMM and dsyevr then round the same
+     * way on any thread count (with the threads' BLAS, 5 blobs of 2,000
+     * rows gave places 2.6e-5 apart on 1 and 2 threads, maps 34 apart) */
+    ev__threads one;
+    ev__threads_begin(&one, 1);
+    st = centroid_places(cen, k, rows->d, rows->metric, rows->p, dims, meta);
+    ev__threads_end(&one);
+    ev__free(cen);
     if (st != EV_ERR_UNSUPPORTED) return st;
   }
   for (size_t e = 0; e < k * dims; e++) meta[e] = 10.0 * uniform(seed, 0x3e7a, e, 0);
@@ -358,7 +379,8 @@ ev_status ev__umap_spectral_components(const ev__umap_graph *g,
                                        const ev__umap_rows *rows, size_t dims,
                                        uint64_t seed, double *y,
                                        ev_progress_fn cb, void *user,
-                                       size_t *n_random) {
+                                       size_t *n_random,
+                                       const ev__umap_places *given) {
   size_t n = g->n, bytes;
   *n_random = 0;
   ev_status st = ev__bytes("the component layout", n, 3, sizeof(uint32_t),
@@ -372,7 +394,8 @@ ev_status ev__umap_spectral_components(const ev__umap_graph *g,
     st = ev__nomem("the component layout", bytes + k * dims * 8 + n * dims * 8);
     goto done;
   }
-  if ((st = places(rows, labels, n, k, dims, seed, meta))) goto done;
+  if (given) memcpy(meta, given->meta, k * dims * sizeof *meta);
+  else if ((st = places(rows, labels, n, k, dims, seed, meta))) goto done;
   /* members of each component, in row order */
   for (size_t i = 0; i < n; i++) start[labels[i] + 1]++;
   for (size_t c = 0; c < k; c++) start[c + 1] += start[c];
@@ -391,8 +414,8 @@ ev_status ev__umap_spectral_components(const ev__umap_graph *g,
     const uint32_t *member = order + start[c];
     const double *place = meta + c * dims;
     /* half the distance to the nearest other place */
-    double range = INFINITY;
-    for (size_t o = 0; o < k; o++) {
+    double range = given ? given->range[c] : INFINITY;
+    for (size_t o = 0; o < k && !given; o++) {
       double s = 0;
       for (size_t j = 0; j < dims; j++) {
         double t = meta[o * dims + j] - place[j];
@@ -401,7 +424,8 @@ ev_status ev__umap_spectral_components(const ev__umap_graph *g,
       if (s > 0 && sqrt(s) / 2 < range) range = sqrt(s) / 2;
     }
     if (!isfinite(range)) range = 1.0; /* every place the same */
-    int spread = m < 2 * dims || m <= dims + 1;
+    int spread = m < 2 * dims || m <= dims + 1 ||
+                 (given && m < given->min_spectral);
     if (!spread) {
       ev__umap_graph sub;
       if ((st = subgraph(g, member, m, pos, &sub))) break;

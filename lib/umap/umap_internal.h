@@ -109,17 +109,42 @@ typedef struct ev__umap_rows {
   double p;
 } ev__umap_rows;
 
+/* Places of k components made by the caller (places.c): meta (k x dims),
+ * range[c] the half-width of component c around its place; components of
+ * fewer than min_spectral rows are spread at random there. */
+typedef struct ev__umap_places {
+  const double *meta, *range;
+  size_t min_spectral;
+} ev__umap_places;
+
 /* The start of a graph of k > 1 components (labels[i] in [0, k)), as
  * umap-learn's multi_component_layout (spectral.c explains it), finished
- * as ev__umap_spectral (largest |coordinate| 10, noise 1e-4). *n_random:
- * the components spread at random (too small, or the eigensolver failed).
+ * as ev__umap_spectral (largest |coordinate| 10, noise 1e-4); given places
+ * instead of umap-learn's when given is not NULL. *n_random: the
+ * components spread at random (too small, or the eigensolver failed).
  * EV_ERR_CANCELLED, EV_ERR_NOMEM, EV_ERR_OVERFLOW. */
 ev_status ev__umap_spectral_components(const ev__umap_graph *g,
                                        const uint32_t *labels, size_t k,
                                        const ev__umap_rows *rows, size_t dims,
                                        uint64_t seed, double *y,
                                        ev_progress_fn cb, void *user,
-                                       size_t *n_random);
+                                       size_t *n_random,
+                                       const ev__umap_places *given);
+
+/* The mean row of each of the k components (k x rows->d floats, *out
+ * allocated). */
+ev_status ev__umap_centroids(const ev__umap_rows *rows, const uint32_t *labels,
+                            size_t n, size_t k, float **out);
+
+/* The start of a graph of many components (more than the dense places of
+ * umap-learn's layout allow; places.c): places from a UMAP map of the
+ * components' centroids. EV_ERR_UNSUPPORTED when that map fails (the
+ * caller takes the random start). */
+ev_status ev__umap_many_components(const ev_umap *u, const ev__umap_graph *g,
+                                   const uint32_t *labels, size_t k,
+                                   const ev__umap_rows *rows, size_t dims,
+                                   uint64_t seed, double *y,
+                                   size_t *n_random);
 
 /* ---- SGD (layout.c) ---- */
 
