@@ -97,9 +97,10 @@ static inline __attribute__((always_inline)) void gather2(const float *tail,
   uint64_t q[8];
   for (size_t l = 0; l < 8; l++) memcpy(&q[l], tail + (size_t)row[l] * 2, 8);
   v4u lo = {q[0], q[1], q[2], q[3]}, hi = {q[4], q[5], q[6], q[7]};
-  const v8i ev = {0, 2, 4, 6, 8, 10, 12, 14}, od = {1, 3, 5, 7, 9, 11, 13, 15};
-  *x = __builtin_shuffle((v8f)lo, (v8f)hi, ev);
-  *y = __builtin_shuffle((v8f)lo, (v8f)hi, od);
+  /* __builtin_shufflevector: gcc (from 12) and clang both have it (the
+   * TSan and fuzz builds use clang; gcc's __builtin_shuffle is gcc only) */
+  *x = __builtin_shufflevector((v8f)lo, (v8f)hi, 0, 2, 4, 6, 8, 10, 12, 14);
+  *y = __builtin_shufflevector((v8f)lo, (v8f)hi, 1, 3, 5, 7, 9, 11, 13, 15);
 }
 
 /* ---- the schedule ---- */
