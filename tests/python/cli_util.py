@@ -54,6 +54,29 @@ def softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def write_digits_data(d, n_test):
+    """scikit-learn's 8 x 8 digits as the tool's --data folder d: the first
+    n_test rows the test set (images, labels, a fake network's "feat" layer
+    and softmax), the rest the training set. The fake network: a random
+    projection as the penultimate layer and a softmax whose likeliest
+    class is mostly right. Returns (x, y, feat, softmax) of all rows."""
+    from sklearn.datasets import load_digits
+    x, y = load_digits(return_X_y=True)
+    x = (x / 16.0).astype(np.float32)
+    rng = np.random.default_rng(0)
+    feat = np.maximum(x @ rng.normal(size=(64, 16)), 0).astype(np.float32)
+    probs = softmax(3 * np.eye(10)[y] + rng.normal(size=(len(y), 10)))
+    n = n_test
+    np.save(d / "test_images.npy", x[:n])
+    np.save(d / "test_labels.npy", y[:n].astype(np.int32))
+    np.save(d / "test_feat.npy", feat[:n])
+    np.save(d / "test_softmax.npy", probs[:n].astype(np.float32))
+    np.save(d / "train_images.npy", x[n:])
+    np.save(d / "train_labels.npy", y[n:])
+    np.save(d / "train_feat.npy", feat[n:])
+    return x, y, feat, probs
+
+
 # Paul Tol's muted scheme and mid grey, as docs/cli.md's pictures use: written
 # out here, not read from the tool, so a wrong colour in the tool fails.
 PALETTE = np.array([[0xCC, 0x66, 0x77], [0x33, 0x22, 0x88], [0xDD, 0xCC, 0x77], [0x11, 0x77, 0x33],

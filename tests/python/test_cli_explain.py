@@ -5,30 +5,18 @@ import os
 import numpy as np
 import pytest
 
-from cli_util import assert_drawn, pixels, png_size, run, skip_unless, softmax
+from cli_util import assert_drawn, pixels, png_size, run, skip_unless, write_digits_data
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from sklearn.datasets import load_digits
     d = tmp_path_factory.mktemp("digits")
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype(np.float32)
-    rng = np.random.default_rng(0)
-    feat = np.maximum(x @ rng.normal(size=(64, 16)), 0).astype(np.float32)
-    logits = 3 * np.eye(10)[y] + rng.normal(size=(len(y), 10))
-    np.save(d / "test_images.npy", x[:300])
-    np.save(d / "test_labels.npy", y[:300].astype(np.int32))
-    np.save(d / "test_feat.npy", feat[:300])
-    np.save(d / "test_softmax.npy", softmax(logits[:300]).astype(np.float32))
-    np.save(d / "train_images.npy", x[300:])
-    np.save(d / "train_labels.npy", y[300:])
-    np.save(d / "train_feat.npy", feat[300:])
+    x, y, feat, probs = write_digits_data(d, 300)
     # a layer that kept its maps (n x C x H x W) and one that did not
     maps = np.stack([x[:300].reshape(-1, 8, 8) * k for k in (1.0, -0.5, 2.0)], axis=1)
     np.save(d / "test_conv.npy", maps.astype(np.float32))
     np.save(d / "test_flat.npy", maps.reshape(300, -1).astype(np.float32))
-    return d, x[:300], y[:300], feat[:300], softmax(logits[:300])
+    return d, x[:300], y[:300], feat[:300], probs[:300]
 
 
 def explain(d, out, *extra, ok=True):

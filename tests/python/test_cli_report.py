@@ -9,28 +9,14 @@ import re
 import numpy as np
 import pytest
 
-from cli_util import PALETTE, assert_drawn, class_table, palette_pixels, pixels, png_size, run, skip_unless, softmax
+from cli_util import PALETTE, assert_drawn, class_table, palette_pixels, pixels, png_size, run, skip_unless, write_digits_data
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    from sklearn.datasets import load_digits
     d = tmp_path_factory.mktemp("digits")
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype(np.float32)
-    rng = np.random.default_rng(0)
-    # A fake "network": a random projection as the penultimate layer, and a
-    # softmax whose likeliest class is mostly right.
-    feat = np.maximum(x @ rng.normal(size=(64, 16)), 0).astype(np.float32)
-    logits = 3 * np.eye(10)[y] + rng.normal(size=(len(y), 10))
-    np.save(d / "test_images.npy", x[:400])
-    np.save(d / "test_labels.npy", y[:400].astype(np.int32))
-    np.save(d / "test_feat.npy", feat[:400])
-    np.save(d / "test_softmax.npy", softmax(logits[:400]).astype(np.float32))
-    np.save(d / "train_images.npy", x[400:])
-    np.save(d / "train_labels.npy", y[400:])
-    np.save(d / "train_feat.npy", feat[400:])
-    return d, softmax(logits[:400]), y[:400]
+    _, y, _, probs = write_digits_data(d, 400)
+    return d, probs[:400], y[:400]
 
 
 def digits_arrays(d):

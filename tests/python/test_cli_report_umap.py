@@ -10,27 +10,15 @@ import sys
 import numpy as np
 import pytest
 
-from cli_util import png_size, run, softmax
+from cli_util import png_size, run, write_digits_data
 
 LAYERS = ["pixels", "feat", "softmax"]
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    from sklearn.datasets import load_digits
     d = tmp_path_factory.mktemp("digits_umap")
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype(np.float32)
-    rng = np.random.default_rng(0)
-    feat = np.maximum(x @ rng.normal(size=(64, 16)), 0).astype(np.float32)
-    logits = 3 * np.eye(10)[y] + rng.normal(size=(len(y), 10))
-    np.save(d / "test_images.npy", x[:400])
-    np.save(d / "test_labels.npy", y[:400].astype(np.int32))
-    np.save(d / "test_feat.npy", feat[:400])
-    np.save(d / "test_softmax.npy", softmax(logits[:400]).astype(np.float32))
-    np.save(d / "train_images.npy", x[400:])
-    np.save(d / "train_labels.npy", y[400:])
-    np.save(d / "train_feat.npy", feat[400:])
+    y = write_digits_data(d, 400)[1]
     return d, y[:400]
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import embedviz
-from cli_util import ROOT, run, softmax, tool_path
+from cli_util import ROOT, run, tool_path, write_digits_data
 
 # The options the fake tool's --help lists: today's and issue 11's.
 FAKE_OPTIONS = ["images", "reference-images", "model", "output", "data", "dataset", "layers", "penultimate",
@@ -295,20 +295,8 @@ def test_tool_beside_the_library_then_in_its_prefix_then_on_path(tmp_path):
 def digits(tmp_path_factory):
     """The inputs of tests/python/test_cli_report.py: digits, a random
     projection as the penultimate layer, a mostly right softmax."""
-    from sklearn.datasets import load_digits
     d = tmp_path_factory.mktemp("digits")
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype(np.float32)
-    rng = np.random.default_rng(0)
-    feat = np.maximum(x @ rng.normal(size=(64, 16)), 0).astype(np.float32)
-    logits = 3 * np.eye(10)[y] + rng.normal(size=(len(y), 10))
-    np.save(d / "test_images.npy", x[:400])
-    np.save(d / "test_labels.npy", y[:400].astype(np.int32))
-    np.save(d / "test_feat.npy", feat[:400])
-    np.save(d / "test_softmax.npy", softmax(logits[:400]).astype(np.float32))
-    np.save(d / "train_images.npy", x[400:])
-    np.save(d / "train_labels.npy", y[400:])
-    np.save(d / "train_feat.npy", feat[400:])
+    y = write_digits_data(d, 400)[1]
     return d, y
 
 
