@@ -31,6 +31,31 @@ def run(*args, ok=True):
     return p.returncode, p.stdout, p.stderr
 
 
+def skip_without_browser():
+    """Skip the test unless headless Chromium and python3-websocket (what
+    tests/browser/'s scripts drive it with) are installed."""
+    import shutil
+    if not shutil.which("chromium"):
+        pytest.skip("chromium is not installed (Debian package 'chromium')")
+    try:
+        import websocket  # noqa: F401
+    except ImportError:
+        pytest.skip("python3-websocket is not installed")
+
+
+def browser_test(page, shot_name, script="test_report.py"):
+    """Run tests/browser/SCRIPT on the report folder page in headless
+    Chromium (skipped without it), its screenshot written to
+    BUILD/browser/shot_name; asserts it passed. Returns (stdout, shot)."""
+    import sys
+    skip_without_browser()
+    shot = os.path.join(ROOT, BUILD, "browser", shot_name)
+    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", script), str(page), shot],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout, shot
+
+
 def available(command):
     """Whether this build has a command (pca, knn, tsne, extract)."""
     status, _, err = run(command, ok=False)

@@ -1,11 +1,10 @@
 """embedviz explain on scikit-learn's 8 x 8 digits: the picture it writes,
 the numbers it prints against numpy, and its bad inputs."""
-import os
 
 import numpy as np
 import pytest
 
-from cli_util import assert_drawn, pixels, png_size, run, skip_unless, write_digits_data
+from cli_util import assert_drawn, browser_test, pixels, png_size, run, skip_unless, write_digits_data
 
 
 @pytest.fixture(scope="module")
@@ -192,21 +191,8 @@ def test_report_without_an_early_layer_has_no_feature_maps(data, tmp_path):
 def test_report_side_panel_in_headless_chromium(report_with_maps):
     """tests/browser/test_report.py clicks a point and sees its feature-map
     panel (the line it prints for that check)."""
-    import shutil
-    import subprocess
-    import sys
-    from cli_util import BUILD, ROOT
-    if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (Debian package 'chromium')")
-    try:
-        import websocket  # noqa: F401
-    except ImportError:
-        pytest.skip("python3-websocket is not installed")
-    shot = os.path.join(ROOT, BUILD, "browser", "report-fmaps.png")
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"),
-                        str(report_with_maps), shot], capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "ok    clicking shows the point's feature maps of conv" in p.stdout
+    stdout, _ = browser_test(report_with_maps, "report-fmaps.png")
+    assert "ok    clicking shows the point's feature maps of conv" in stdout
 
 
 def test_report_layer_without_spatial_shape_gives_its_values_row_by_row(data, tmp_path):

@@ -6,16 +6,12 @@ grey "other", a 100-class confusion picture that is legible, and a report of
 Colours are read from the pictures (decoded by PIL) and compared in CIELAB
 with the CIEDE2000 difference (Sharma, Wu and Dalal, "The CIEDE2000
 color-difference formula: implementation notes", 2005)."""
-import os
 import re
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from cli_util import (BUILD, KELLY, OTHER, PALETTE, ROOT, class_table, confusion_grid, pixels, png_size, run,
+from cli_util import (KELLY, OTHER, PALETTE, browser_test, class_table, confusion_grid, pixels, png_size, run,
                       softmax)
 
 
@@ -340,15 +336,6 @@ def test_report_colours_the_twenty_largest_classes_in_pictures_and_page(report10
 def test_report_page_sorts_and_finds_classes_in_headless_chromium(report100):
     """tests/browser/test_report_classes.py on this report: real clicks sort
     the table, typed names light up a class on the map."""
-    if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (Debian package 'chromium')")
-    try:
-        import websocket  # noqa: F401
-    except ImportError:
-        pytest.skip("python3-websocket is not installed")
     out, _, _ = report100
-    shot = os.path.join(ROOT, BUILD, "browser", "report_classes.png")
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report_classes.py"), str(out),
-                        shot], capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "browser test: 0 failed" in p.stdout
+    stdout, _ = browser_test(out, "report_classes.png", script="test_report_classes.py")
+    assert "browser test: 0 failed" in stdout

@@ -3,13 +3,12 @@ the folder it writes, the pictures the page refers to, the data inline."""
 import html
 import html.parser
 import json
-import os
 import re
 
 import numpy as np
 import pytest
 
-from cli_util import PALETTE, assert_drawn, class_table, palette_pixels, pixels, png_size, run, skip_unless, write_digits_data
+from cli_util import PALETTE, assert_drawn, browser_test, class_table, palette_pixels, pixels, png_size, run, write_digits_data
 
 
 @pytest.fixture(scope="module")
@@ -114,20 +113,7 @@ def test_report_in_headless_chromium(report):
     """tests/browser/test_report.py on this report: loads with no console
     error, every picture loads, hovering shows the image, clicking lists the
     neighbours, the 3-D map turns; saves build/browser/report.png."""
-    import shutil
-    import subprocess
-    import sys
-    from cli_util import BUILD, ROOT
-    if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (Debian package 'chromium')")
-    try:
-        import websocket  # noqa: F401
-    except ImportError:
-        pytest.skip("python3-websocket is not installed")
-    shot = os.path.join(ROOT, BUILD, "browser", "report.png")
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"), str(report), shot],
-                       capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
+    _, shot = browser_test(report, "report.png")
     # the screenshot by its pixels: the page drawn, the maps' class colours on it
     px = pixels(shot)
     assert_drawn(px, min_colours=100)

@@ -14,7 +14,7 @@ import struct
 import numpy as np
 import pytest
 
-from cli_util import run, skip_unless
+from cli_util import browser_test, run, skip_unless, skip_without_browser
 
 FAST = ["--perplexity", 10, "--iterations", 250, "-q"]
 
@@ -207,24 +207,11 @@ def test_side_panel_in_headless_chromium_with_some_points_kept(digits, model, tm
     """tests/browser/test_report.py on a report whose budget kept the maps of
     100 of 300 points: a point with maps shows its own cell of the sprite,
     one without says the page has none for it."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-    from cli_util import BUILD, ROOT
-    if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (Debian package 'chromium')")
-    try:
-        import websocket  # noqa: F401
-    except ImportError:
-        pytest.skip("python3-websocket is not installed")
+    skip_without_browser()
     out = tmp_path / "r"
     run("report", "--dataset", digits[0], "--model", model[0], "-o", out, "-n", 300,
         "--feature-maps-budget", 0.0064, *FAST)
-    shot = os.path.join(ROOT, BUILD, "browser", "report-fmaps-budget.png")
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"), str(out), shot],
-                       capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "ok    a point without maps says so" in p.stdout
+    stdout, _ = browser_test(out, "report-fmaps-budget.png")
+    assert "ok    a point without maps says so" in stdout
     assert re.search(r"ok    (clicking shows the point's feature maps of pool1 .*its own cell: True|the clicked point)",
-                     p.stdout)
+                     stdout)

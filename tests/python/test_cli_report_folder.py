@@ -9,12 +9,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from cli_util import BUILD, ROOT, run, tool_path
+from cli_util import browser_test, run, tool_path
 
 N_CLASSES = 12
 PER_CLASS = 7
@@ -347,18 +346,8 @@ def test_features_alone_has_no_picture_sections(data, tmp_path):
 def test_colour_report_in_headless_chromium(report):
     """tests/browser/test_report.py on the colour report: hovering shows the
     picture, clicking a point shows its colour image."""
-    import shutil
-    if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (Debian package 'chromium')")
-    try:
-        import websocket  # noqa: F401
-    except ImportError:
-        pytest.skip("python3-websocket is not installed")
-    shot = os.path.join(ROOT, BUILD, "browser", "report-colour.png")
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"), str(report), shot],
-                       capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
-    assert "the clicked point's image is in colour" in p.stdout
+    stdout, _ = browser_test(report, "report-colour.png")
+    assert "the clicked point's image is in colour" in stdout
 
 
 # ---- the side panel's feature maps: real maps, not the pooled values ------------

@@ -2,15 +2,11 @@
 t-SNE map (scikit-learn's 8 x 8 digits, as test_cli_report.py); the
 default report has none."""
 import html.parser
-import os
-import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from cli_util import png_size, run, write_digits_data
+from cli_util import browser_test, png_size, run, write_digits_data
 
 LAYERS = ["pixels", "feat", "softmax"]
 
@@ -117,14 +113,4 @@ def test_bad_maps_values(inputs, tmp_path, value, says):
 def test_umap_report_in_headless_chromium(umap_report):
     """tests/browser/test_report.py on the report with UMAP maps: every
     picture loads (the UMAP ones too), no console error."""
-    from cli_util import BUILD, ROOT
-    if not shutil.which("chromium"):
-        pytest.skip("chromium is not installed (Debian package 'chromium')")
-    try:
-        import websocket  # noqa: F401
-    except ImportError:
-        pytest.skip("python3-websocket is not installed")
-    shot = os.path.join(ROOT, BUILD, "browser", "report_umap.png")
-    p = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "browser", "test_report.py"), str(umap_report),
-                        shot], capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stdout + p.stderr
+    browser_test(umap_report, "report_umap.png")
