@@ -125,7 +125,7 @@ FUZZ_CHECK_OPTS_model := -runs=0
 # of CPU. fuzz-long and fuzz-seeded still run fuzz_model.
 FUZZ_CHECK_TARGETS := $(filter-out model,$(FUZZ_TARGETS))
 check-fuzz: $(patsubst %,check-fuzz-%,$(FUZZ_CHECK_TARGETS))
-	@echo "check-fuzz: every harness ran clean"
+	@echo "check-fuzz: every harness ran clean (fuzz_model's corpus is replayed by test_fuzz)"
 
 fuzz-long: $(patsubst %,fuzz-long-%,$(FUZZ_TARGETS))
 
