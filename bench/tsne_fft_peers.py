@@ -19,7 +19,7 @@ progress on standard output: both are kept out of the way (a temporary
 folder, standard output sent to standard error). Each peer's own KL is the
 one it reports at the end (openTSNE's embedding.kl_divergence, FIt-SNE's
 loss at iteration 1,000; both estimate Z from the FFT field).
-Prints "seconds=S peak_mb=M kl=K iters=1000"."""
+Prints "seconds=S cpu_s=C peak_mb=M kl=K iters=1000"."""
 import contextlib
 import os
 import resource
@@ -86,7 +86,13 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     if peer == "fitsne":  # the work is done in its child process
         peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0)
-    print(f"seconds={seconds:.2f} peak_mb={peak:.0f} kl={kl:.4f} iters={ITERS}")
+    # cpu_s: user + system CPU of this process and its children (FIt-SNE's
+    # binary), Python's start and the data's reading included
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    print(f"seconds={seconds:.2f} cpu_s={cpu:.1f} peak_mb={peak:.0f} kl={kl:.4f} "
+          f"iters={ITERS}")
 
 
 if __name__ == "__main__":

@@ -196,7 +196,7 @@ START_TEST(new_handles_have_the_table_defaults) {
   ck_assert_ev_ok(ev_pca_create(&p));
   ck_assert_ev_ok(ev_knn_create(&k));
   ck_assert_ev_ok(ev_dataset_from_floats(px, 1, 1, 2, 2, 4, NULL, &ds));
-  check_defaults("t-SNE", EV_TSNE_KNN_METHOD, (bounds_fn)ev_tsne_param_bounds,
+  check_defaults("t-SNE", EV_TSNE_FFT_NEAR_POINTS, (bounds_fn)ev_tsne_param_bounds,
                  (default_fn)ev_tsne_param_default, (get_fn)ev_tsne_get, t);
   check_defaults("PCA", EV_PCA_FITTED_SOLVER, (bounds_fn)ev_pca_param_bounds,
                  (default_fn)ev_pca_param_default, (get_fn)ev_pca_get, p);

@@ -2,6 +2,8 @@
  * against the exact one in 1-D and 2-D, separated clusters, KL close to
  * Barnes-Hut's, reproducibility across runs and thread counts, the
  * learning-rate rules, refusals, allocation failures and cancelling. */
+#include <omp.h>
+
 #include "core/testhook.h"
 #include "testutil.h"
 #include "testutil_tsne.h"
@@ -32,8 +34,9 @@ typedef struct fft_err {
 
 /* Relative errors of the FFT gradient (L2 over all coordinates), of Z and
  * of the KL against the exact sums. */
-static fft_err fft_vs_exact(const ev__csr *p, const double *y, size_t dims,
-                            size_t pts, size_t min_ints, double width) {
+static fft_err fft_vs_exact_near(const ev__csr *p, const double *y,
+                                 size_t dims, size_t pts, size_t min_ints,
+                                 double width, double near) {
   size_t n = p->n, nd = n * dims;
   double *ge = malloc(nd * sizeof *ge), *gf = malloc(nd * sizeof *gf);
   double *scratch = malloc((2 * nd + 2 * n) * sizeof *scratch);
@@ -43,6 +46,7 @@ static fft_err fft_vs_exact(const ev__csr *p, const double *y, size_t dims,
   for (size_t i = 0; i < n; i++) ze += scratch[2 * nd + i];
   ev__fftgrid *g;
   ck_assert_ev_ok(ev__fftgrid_create(n, dims, pts, min_ints, width, 1e9, &g));
+  ck_assert_ev_ok(ev__fftgrid_near(g, near, pts, near > 0));
   ck_assert_ev_ok(
       ev__tsne_gradient_fft(p, y, dims, 1.0, g, plogp, gf, &klf, scratch));
   double zf = ev__fftgrid_z(g), err = 0, norm = 0;
@@ -54,6 +58,11 @@ static fft_err fft_vs_exact(const ev__csr *p, const double *y, size_t dims,
   free(ge), free(gf), free(scratch);
   return (fft_err){sqrt(err / norm), fabs(zf - ze) / ze,
                    fabs(klf - kle) / kle};
+}
+
+static fft_err fft_vs_exact(const ev__csr *p, const double *y, size_t dims,
+                            size_t pts, size_t min_ints, double width) {
+  return fft_vs_exact_near(p, y, dims, pts, min_ints, width, 0.0);
 }
 
 /* ---- the gradient ---- */
@@ -81,6 +90,78 @@ static void check_gradient(size_t n, size_t dims, double side) {
   ev__csr_free(&p);
   free(y);
 }
+
+/* The near field (EV_TSNE_FFT_NEAR_RADIUS, docs/tsne.md "Near field"):
+ * pairs closer than r = 4 summed exactly, the grid (intervals of 2, 3
+ * nodes each) holding only the smooth far kernels. On spread-out maps it
+ * is several times more accurate than the plain grid with the same 3
+ * nodes on intervals of 1 (measured: span 80, 2,000 points: gradient
+ * 9.8e-4 against 3.1e-2; span 150, 5,000 points: 7.2e-4 against 3.0e-2),
+ * so the error bound is 3e-3 and the near field must beat the plain grid
+ * by 10x. */
+START_TEST(near_field_matches_exact) {
+  size_t ns[] = {2000, 5000};
+  double sides[] = {80, 150};
+  for (int c = 0; c < (tu_small() ? 1 : 2); c++) {
+    ev__csr p;
+    tu_random_p(ns[c], 10, 3 + ns[c], &p);
+    double *y = clustered_map(ns[c], 2, 10, sides[c], 9 + ns[c]);
+    fft_err plain = fft_vs_exact_near(&p, y, 2, 3, 50, 1.0, 0.0);
+    fft_err near = fft_vs_exact_near(&p, y, 2, 3, 50, 1.0, 4.0);
+    fprintf(stderr, "FFT near field, n %zu, span %g: gradient %.2e (plain "
+            "%.2e), Z %.2e (%.2e), KL %.2e (%.2e)\n", ns[c], sides[c],
+            near.grad, plain.grad, near.z, plain.z, near.kl, plain.kl);
+    ck_assert_msg(near.grad < 3e-3, "gradient error %g", near.grad);
+    ck_assert_msg(near.grad * 10 < plain.grad, "near %g, plain %g", near.grad,
+                  plain.grad);
+    ck_assert_msg(near.z < 5e-4, "Z error %g", near.z);
+    ck_assert_msg(near.kl < 1e-4, "KL error %g", near.kl);
+    ev__csr_free(&p);
+    free(y);
+  }
+}
+END_TEST
+
+/* The cost estimate picks the near field on a wide map and the plain grid
+ * on a dense one (where every point would test thousands of pairs); the
+ * near field's sums give the same bits on 1, 2 and 3 threads. */
+START_TEST(near_field_chosen_by_cost_same_bits) {
+  size_t n = tu_size(4000, 1500);
+  double *wide = clustered_map(n, 2, 10, 150, 21);
+  double *dense = clustered_map(n, 2, 10, 2, 22);
+  double *rep = malloc(2 * n * sizeof *rep), *ref = malloc(2 * n * sizeof *ref);
+  ev__fftgrid *g;
+  ck_assert_ev_ok(ev__fftgrid_create(n, 2, 5, 50, 1.0, 1e9, &g));
+  ck_assert_ev_ok(ev__fftgrid_near(g, 4.0, 3, 0));
+  ck_assert_ev_ok(ev__fftgrid_prepare(g, dense));
+  ev__fftgrid_repulsion(g, dense, rep);
+  ck_assert_double_eq(ev__fftgrid_near_pairs(g), 0);
+  double zref = 0;
+  for (int threads = 1; threads <= 3; threads++) {
+    omp_set_num_threads(threads); /* before prepare: per-thread scratch */
+    ck_assert_ev_ok(ev__fftgrid_prepare(g, wide));
+#pragma omp parallel
+    ev__fftgrid_repulsion(g, wide, threads == 1 ? ref : rep);
+    /* every point tests at least itself, and fewer than all pairs */
+    double pairs = ev__fftgrid_near_pairs(g);
+    ck_assert_msg(pairs >= (double)n && pairs < 0.5 * (double)n * (double)n,
+                  "near pairs %g", pairs);
+    if (threads == 1) zref = ev__fftgrid_z(g);
+    else {
+      ck_assert(!memcmp(ref, rep, 2 * n * sizeof *rep));
+      ck_assert_double_eq(ev__fftgrid_z(g), zref);
+    }
+  }
+  /* radius 0 turns it off */
+  ck_assert_ev_ok(ev__fftgrid_near(g, 0.0, 3, 1));
+  ck_assert_ev_ok(ev__fftgrid_prepare(g, wide));
+  ev__fftgrid_repulsion(g, wide, rep);
+  ck_assert_double_eq(ev__fftgrid_near_pairs(g), 0);
+  ck_assert_ev(ev__fftgrid_near(g, 4.0, 9, 0), EV_ERR_ARGUMENT);
+  ev__fftgrid_free(g);
+  free(wide), free(dense), free(rep), free(ref);
+}
+END_TEST
 
 START_TEST(gradient_matches_exact_2d) {
   check_gradient(200, 2, 5);
@@ -419,6 +500,15 @@ START_TEST(settings_out_of_range) {
                EV_ERR_ARGUMENT);
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_MAX_STEP_NORM, -1), EV_ERR_ARGUMENT);
   ck_assert_ev(ev_tsne_set(t, EV_TSNE_KNN_METHOD, 3), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_tsne_set(t, EV_TSNE_FFT_NEAR_RADIUS, -1), EV_ERR_ARGUMENT);
+  ck_assert_errmsg_has("EV_TSNE_FFT_NEAR_RADIUS");
+  ck_assert_ev(ev_tsne_set(t, EV_TSNE_FFT_NEAR_RADIUS, 1e4), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_tsne_set(t, EV_TSNE_FFT_NEAR_POINTS, 0), EV_ERR_ARGUMENT);
+  ck_assert_ev(ev_tsne_set(t, EV_TSNE_FFT_NEAR_POINTS, 9), EV_ERR_ARGUMENT);
+  ck_assert_ev_ok(ev_tsne_get(t, EV_TSNE_FFT_NEAR_RADIUS, &v));
+  ck_assert_double_eq(v, 4);
+  ck_assert_ev_ok(ev_tsne_get(t, EV_TSNE_FFT_NEAR_POINTS, &v));
+  ck_assert_double_eq(v, 3);
   ck_assert_ev_ok(ev_tsne_get(t, EV_TSNE_KNN_METHOD, &v));
   ck_assert_double_eq(v, EV_KNN_METHOD_AUTO);
   /* nothing changed by the refusals; the defaults are openTSNE's grid but
@@ -643,6 +733,8 @@ static TCase *small(const char *name) {
 
 static Suite *fft_suite(void) {
   Suite *s = suite_create("tsne_fft");
+  ADD(s, near_field_matches_exact, small("near_field_matches_exact"));
+  ADD(s, near_field_chosen_by_cost_same_bits, small("near_field_chosen_by_cost_same_bits"));
   ADD(s, gradient_matches_exact_2d, tu_tcase_large("gradient_matches_exact_2d", 300));
   ADD(s, gradient_matches_exact_1d, tu_tcase_large("gradient_matches_exact_1d", 300));
   ADD(s, error_falls_with_interpolation_points, tu_tcase_large("error_falls_with_interpolation_points", 300));

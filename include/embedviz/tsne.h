@@ -54,7 +54,10 @@
  * at least EV_TSNE_FFT_MIN_INTERVALS intervals per axis, else one per
  * EV_TSNE_FFT_INTERVAL_WIDTH of the map's span) and convolves them with the
  * kernel by FFT (FFTW), for 1-D and 2-D maps; its grids grow with the map
- * up to EV_TSNE_MAX_MEMORY_MB. Barnes-Hut and FFT use the same sparse P.
+ * up to EV_TSNE_MAX_MEMORY_MB. In 2-D, once the map has spread out, pairs
+ * closer than EV_TSNE_FFT_NEAR_RADIUS are summed exactly and a much coarser
+ * grid holds the smooth rest (since 1.1; docs/tsne.md "Near field").
+ * Barnes-Hut and FFT use the same sparse P.
  * EV_TSNE_METHOD_AUTO takes exact for more than 3 output dimensions, and
  * for n <= 1000 when its affinities fit EV_TSNE_MAX_MEMORY_MB; FFT for 2-D
  * maps of 100,000 points or more (since 1.1; docs/tsne.md gives the
@@ -188,7 +191,7 @@ typedef enum ev_tsne_param {
                                    tabulated once (then interpolated);
                                    default 0.25 map units; 0 = the tree at
                                    every step */
-  EV_TSNE_KNN_METHOD = 34       /* since 1.1: the method of the kNN index
+  EV_TSNE_KNN_METHOD = 34,      /* since 1.1: the method of the kNN index
                                    a fit from rows builds for its
                                    Barnes-Hut or FFT affinities, an
                                    ev_knn_method: AUTO (default: NN-descent
@@ -196,6 +199,19 @@ typedef enum ev_tsne_param {
                                    exact below, e.g. 70,000 x 50), EXACT or
                                    APPROXIMATE (NN-descent, docs/knn.md;
                                    seeded by EV_TSNE_SEED) */
+  EV_TSNE_FFT_NEAR_RADIUS = 35, /* since 1.1: FFT, 2-D maps: pairs closer
+                                   than this (map units) are summed
+                                   exactly and the grid holds only the
+                                   smooth rest of the kernels, on
+                                   intervals of half this width, on the
+                                   iterations where that is estimated
+                                   faster (large, spread-out maps; the
+                                   early, dense map keeps the plain grid).
+                                   Default 4; 0 = off (FIt-SNE's and
+                                   openTSNE's method). docs/tsne.md */
+  EV_TSNE_FFT_NEAR_POINTS = 36  /* since 1.1: interpolation points per
+                                   interval and axis of that grid, 1 to 8;
+                                   default 3 */
 } ev_tsne_param;
 
 /* Make a handle with default settings. EV_ERR_ARGUMENT if out is NULL,

@@ -16,6 +16,7 @@ void ev__csr_free(ev__csr *p) {
   ev__free(p->row_ptr);
   ev__free(p->col);
   ev__free(p->val);
+  ev__free(p->fval);
   memset(p, 0, sizeof *p);
 }
 

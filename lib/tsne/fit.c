@@ -228,6 +228,8 @@ static void options(const ev_tsne *t, int method, ev__tsne_opt *o) {
   o->fft_points = (size_t)p[EV_TSNE_FFT_INTERPOLATION_POINTS];
   o->fft_min_intervals = (size_t)p[EV_TSNE_FFT_MIN_INTERVALS];
   o->fft_interval_width = p[EV_TSNE_FFT_INTERVAL_WIDTH];
+  o->fft_near_radius = p[EV_TSNE_FFT_NEAR_RADIUS];
+  o->fft_near_points = (size_t)p[EV_TSNE_FFT_NEAR_POINTS];
   o->fft_max_bytes = grid_limit_bytes(t);
   o->momentum = p[EV_TSNE_MOMENTUM];
   o->final_momentum = p[EV_TSNE_FINAL_MOMENTUM];

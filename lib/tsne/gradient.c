@@ -46,9 +46,10 @@ attract_row(const ev__csr *p, const double *y, const size_t D, size_t i,
       d[k] = yi[k] - yj[k];
       d2 += d[k] * d[k];
     }
-    double pw = p->val[e] / (1.0 + d2);
+    double v = p->fval ? (double)p->fval[e] : p->val[e];
+    double pw = v / (1.0 + d2);
     for (size_t k = 0; k < D; k++) a[k] += pw * d[k];
-    if (plogw) s -= p->val[e] * log1p(d2);
+    if (plogw) s -= v * log1p(d2);
   }
   for (size_t k = 0; k < D; k++) attr[i * D + k] = a[k];
   if (plogw) plogw[i] = s;
@@ -64,50 +65,54 @@ typedef double v4d __attribute__((vector_size(32)));
  * that the sums are four independent chains of additions rather than one
  * (the chain's latency bounded the one-by-one loop), the lanes added in a
  * fixed order, then the row's last entries one by one. */
-EV_CLONES static void attract_rows2(const ev__csr *p, const double *y,
-                                 size_t i0, size_t i1, double *attr,
-                                 double *plogw) {
-  const v4d one = {1.0, 1.0, 1.0, 1.0};
-  for (size_t i = i0; i < i1; i++) {
-    const double xi = y[2 * i], yi = y[2 * i + 1];
-    const v4d vxi = {xi, xi, xi, xi}, vyi = {yi, yi, yi, yi};
-    v4d ax = {0.0, 0.0, 0.0, 0.0}, ay = ax, sl = ax;
-    size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];
-    for (; e + 4 <= end; e += 4) {
-      /* lanes built from values, not through memory (a wide load of
-       * narrow stores stalls) */
-      const double *y0 = y + 2 * (size_t)p->col[e];
-      const double *y1 = y + 2 * (size_t)p->col[e + 1];
-      const double *y2 = y + 2 * (size_t)p->col[e + 2];
-      const double *y3 = y + 2 * (size_t)p->col[e + 3];
-      const v4d xj = {y0[0], y1[0], y2[0], y3[0]};
-      const v4d yj = {y0[1], y1[1], y2[1], y3[1]};
-      v4d v;
-      memcpy(&v, p->val + e, sizeof v);
-      v4d dx = vxi - xj, dy = vyi - yj;
-      v4d d2 = dx * dx + dy * dy;
-      v4d pw = v / (one + d2);
-      ax += pw * dx;
-      ay += pw * dy;
-      if (plogw)
-        for (int l = 0; l < 4; l++) sl[l] -= v[l] * log1p(d2[l]);
-    }
-    double a0 = (ax[0] + ax[1]) + (ax[2] + ax[3]);
-    double a1 = (ay[0] + ay[1]) + (ay[2] + ay[3]);
-    double s = (sl[0] + sl[1]) + (sl[2] + sl[3]);
-    for (; e < end; e++) {
-      const double *yj = y + 2 * (size_t)p->col[e];
-      double dx = xi - yj[0], dy = yi - yj[1], d2 = dx * dx + dy * dy;
-      double pw = p->val[e] / (1.0 + d2);
-      a0 += pw * dx;
-      a1 += pw * dy;
-      if (plogw) s -= p->val[e] * log1p(d2);
-    }
-    attr[2 * i] = a0;
-    attr[2 * i + 1] = a1;
-    if (plogw) plogw[i] = s;
-  }
+#define ATTRACT_ROWS2(NAME, VT, VAL)                                          \
+EV_CLONES static void NAME(const ev__csr *p, const double *y, size_t i0,      \
+                           size_t i1, double *attr, double *plogw) {          \
+  const v4d one = {1.0, 1.0, 1.0, 1.0};                                       \
+  for (size_t i = i0; i < i1; i++) {                                          \
+    const double xi = y[2 * i], yi = y[2 * i + 1];                            \
+    const v4d vxi = {xi, xi, xi, xi}, vyi = {yi, yi, yi, yi};                 \
+    v4d ax = {0.0, 0.0, 0.0, 0.0}, ay = ax, sl = ax;                          \
+    size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];                        \
+    for (; e + 4 <= end; e += 4) {                                            \
+      /* lanes built from values, not through memory (a wide load of          \
+       * narrow stores stalls) */                                             \
+      const double *y0 = y + 2 * (size_t)p->col[e];                           \
+      const double *y1 = y + 2 * (size_t)p->col[e + 1];                       \
+      const double *y2 = y + 2 * (size_t)p->col[e + 2];                       \
+      const double *y3 = y + 2 * (size_t)p->col[e + 3];                       \
+      const v4d xj = {y0[0], y1[0], y2[0], y3[0]};                            \
+      const v4d yj = {y0[1], y1[1], y2[1], y3[1]};                            \
+      const VT *pv = p->VAL + e;                                              \
+      const v4d v = {pv[0], pv[1], pv[2], pv[3]};                             \
+      v4d dx = vxi - xj, dy = vyi - yj;                                       \
+      v4d d2 = dx * dx + dy * dy;                                             \
+      v4d pw = v / (one + d2);                                                \
+      ax += pw * dx;                                                          \
+      ay += pw * dy;                                                          \
+      if (plogw)                                                              \
+        for (int l = 0; l < 4; l++) sl[l] -= v[l] * log1p(d2[l]);             \
+    }                                                                         \
+    double a0 = (ax[0] + ax[1]) + (ax[2] + ax[3]);                            \
+    double a1 = (ay[0] + ay[1]) + (ay[2] + ay[3]);                            \
+    double s = (sl[0] + sl[1]) + (sl[2] + sl[3]);                             \
+    for (; e < end; e++) {                                                    \
+      const double *yj = y + 2 * (size_t)p->col[e];                           \
+      double dx = xi - yj[0], dy = yi - yj[1], d2 = dx * dx + dy * dy;        \
+      double pw = (double)p->VAL[e] / (1.0 + d2);                             \
+      a0 += pw * dx;                                                          \
+      a1 += pw * dy;                                                          \
+      if (plogw) s -= (double)p->VAL[e] * log1p(d2);                          \
+    }                                                                         \
+    attr[2 * i] = a0;                                                         \
+    attr[2 * i + 1] = a1;                                                     \
+    if (plogw) plogw[i] = s;                                                  \
+  }                                                                           \
 }
+
+ATTRACT_ROWS2(attract_rows2, double, val)
+/* the FFT method's renumbered P keeps its values as floats */
+ATTRACT_ROWS2(attract_rows2f, float, fval)
 
 #define ATTRACT_CHUNK 256
 
@@ -118,8 +123,9 @@ void ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
 #pragma omp for schedule(dynamic, 1) nowait
     for (size_t c = 0; c < (n + ATTRACT_CHUNK - 1) / ATTRACT_CHUNK; c++) {
       size_t i0 = c * ATTRACT_CHUNK;
-      attract_rows2(p, y, i0, i0 + ATTRACT_CHUNK < n ? i0 + ATTRACT_CHUNK : n,
-                    attr, rowlog);
+      size_t i1 = i0 + ATTRACT_CHUNK < n ? i0 + ATTRACT_CHUNK : n;
+      if (p->fval) attract_rows2f(p, y, i0, i1, attr, rowlog);
+      else attract_rows2(p, y, i0, i1, attr, rowlog);
     }
     return;
   }

@@ -40,10 +40,12 @@ static ev_status alloc_buffers(size_t n, size_t dims, const ev__tsne_opt *o,
     free_buffers(b);
     return st;
   }
-  if (o->fft && (st = ev__fftgrid_create(n, dims, o->fft_points,
-                                         o->fft_min_intervals,
-                                         o->fft_interval_width,
-                                         o->fft_max_bytes, &b->grid))) {
+  if (o->fft && ((st = ev__fftgrid_create(n, dims, o->fft_points,
+                                          o->fft_min_intervals,
+                                          o->fft_interval_width,
+                                          o->fft_max_bytes, &b->grid)) ||
+                 (st = ev__fftgrid_near(b->grid, o->fft_near_radius,
+                                        o->fft_near_points, 0)))) {
     free_buffers(b);
     return st;
   }
@@ -87,19 +89,19 @@ static ev_status relabel_init(relabel *r, const ev__csr *p) {
   r->p.n = n;
   r->p.row_ptr = ev__malloc((n + 1) * sizeof *r->p.row_ptr);
   r->p.col = ev__malloc(nnz * sizeof *r->p.col);
-  r->p.val = ev__malloc(nnz * sizeof *r->p.val);
+  r->p.fval = ev__malloc(nnz * sizeof *r->p.fval);
   r->perm = ev__malloc(n * sizeof *r->perm);
   r->inv = ev__malloc(n * sizeof *r->inv);
   r->next = ev__malloc(n * sizeof *r->next);
-  if (!r->p.row_ptr || !r->p.col || !r->p.val || !r->perm || !r->inv ||
+  if (!r->p.row_ptr || !r->p.col || !r->p.fval || !r->perm || !r->inv ||
       !r->next) {
     relabel_free(r);
     return ev__nomem("t-SNE affinities in the map's order",
-                     nnz * 12 + n * 20);
+                     nnz * 8 + n * 20);
   }
   memcpy(r->p.row_ptr, p->row_ptr, (n + 1) * sizeof *r->p.row_ptr);
   memcpy(r->p.col, p->col, nnz * sizeof *r->p.col);
-  memcpy(r->p.val, p->val, nnz * sizeof *r->p.val);
+  for (size_t e = 0; e < nnz; e++) r->p.fval[e] = (float)p->val[e];
   for (size_t i = 0; i < n; i++) r->perm[i] = r->inv[i] = (uint32_t)i;
   return EV_OK;
 }
@@ -128,7 +130,7 @@ static void relabel_apply(relabel *r, const ev__csr *p, const uint32_t *order,
     size_t src = p->row_ptr[r->perm[k]], len = rp[k + 1] - rp[k];
     for (size_t e = 0; e < len; e++) {
       r->p.col[rp[k] + e] = r->inv[p->col[src + e]];
-      r->p.val[rp[k] + e] = p->val[src + e];
+      r->p.fval[rp[k] + e] = (float)p->val[src + e];
     }
   }
 }
@@ -258,8 +260,8 @@ ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
     return st;
   }
   const ev__csr *caller_p = p;
-  if (b.grid) p = &rl.p;
   double plogp = ev__tsne_entropy_term(p), kl = NAN;
+  if (b.grid) p = &rl.p;
   size_t exag_end = o->exaggeration_iters; /* first iteration of phase 2 */
   phase_watch watch;
   watch_start(&watch, 0);

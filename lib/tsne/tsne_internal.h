@@ -24,6 +24,9 @@ typedef struct ev__csr {
   size_t *row_ptr; /* n + 1 */
   uint32_t *col;   /* row_ptr[n] */
   double *val;     /* row_ptr[n] */
+  float *fval;     /* instead of val (NULL then) in the FFT method's
+                      renumbered copy: a third less memory and traffic for
+                      the attraction, which streams it every iteration */
 } ev__csr;
 
 void ev__csr_free(ev__csr *p);
@@ -114,6 +117,15 @@ void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep);
 /* The points sorted by interval (index order within one) at the last
  * repulsion: the k-th point in that order is order[k]. */
 const uint32_t *ev__fftgrid_order(const ev__fftgrid *g);
+/* 2-D: sum the pairs closer than radius exactly and only the smooth rest
+ * on a grid of p nodes per interval of radius / 2 (fft.c, "Near field"),
+ * on iterations where that is estimated cheaper (force: on every
+ * iteration). radius 0: off (the default). Fails on p out of range or
+ * when the points' weights cannot grow. */
+ev_status ev__fftgrid_near(ev__fftgrid *g, double radius, size_t p,
+                           int force);
+/* The pairs the near field tested in the last repulsion (0: not used). */
+double ev__fftgrid_near_pairs(const ev__fftgrid *g);
 /* Z = sum over pairs i != j of 1 / (1 + d_ij^2), of the last repulsion. */
 double ev__fftgrid_z(const ev__fftgrid *g);
 
@@ -162,7 +174,9 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   X(EV_TSNE_TRANSFORM_EXAGGERATION, 1e-3, 1000, false, 1.5)       \
   X(EV_TSNE_TRANSFORM_MAX_GRAD_NORM, 0, 1e300, false, 0.25)       \
   X(EV_TSNE_TRANSFORM_GRID_SPACING, 0, 1e6, false, 0.25)          \
-  X(EV_TSNE_KNN_METHOD, 0, 2, true, EV_KNN_METHOD_AUTO)
+  X(EV_TSNE_KNN_METHOD, 0, 2, true, EV_KNN_METHOD_AUTO)           \
+  X(EV_TSNE_FFT_NEAR_RADIUS, 0, 1e3, false, 4)                    \
+  X(EV_TSNE_FFT_NEAR_POINTS, 1, EV__TSNE_FFT_MAX_POINTS, true, 3)
 /* param[] has a slot for every id from 0 to the number of settings (ids
  * start at 1); tsne.c checks every id fits. */
 enum { EV__TSNE_N_PARAMS = EV__COUNT(EV__TSNE_SETTINGS) + 1 };
@@ -205,8 +219,8 @@ typedef struct ev__tsne_opt {
   double theta, exaggeration, late_exaggeration, learning_rate;
   double momentum, final_momentum, max_step_norm;
   double min_gain, min_grad_norm;
-  size_t fft_points, fft_min_intervals;
-  double fft_interval_width, fft_max_bytes;
+  size_t fft_points, fft_min_intervals, fft_near_points;
+  double fft_interval_width, fft_max_bytes, fft_near_radius;
   size_t n_iter, exaggeration_iters, progress_every, n_iter_without_progress;
 } ev__tsne_opt;
 
