@@ -86,7 +86,8 @@ struct ev__fftgrid {
   size_t p;                 /* this iteration's nodes per interval */
   size_t p_plain, p_near;   /* ... without and with the near field */
   double interval_width, max_bytes;
-  double den[MAX_P]; /* Lagrange denominators */
+  double inv_den[MAX_P]; /* 1 / Lagrange denominators */
+  double node[MAX_P];    /* nodes' positions in the interval, (j + 1/2) / p */
   /* per point: interval, weights (dims x p), sorted order */
   uint32_t *box, *order;
   double *wts;
@@ -137,7 +138,8 @@ static void set_points(struct ev__fftgrid *g, size_t p) {
     double d = 1.0;
     for (size_t m = 0; m < p; m++)
       if (m != j) d *= ((double)j - (double)m) / (double)p;
-    g->den[j] = d;
+    g->inv_den[j] = 1.0 / d;
+    g->node[j] = ((double)j + 0.5) / (double)p;
   }
 }
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
@@ -623,12 +625,13 @@ static inline size_t locate(const ev__fftgrid *g, double v, double lo,
   double t = (v - lo) / g->width;
   size_t b = t > 0.0 ? (size_t)t : 0;
   if (b >= g->B) b = g->B - 1;
-  double u = t - (double)b;
+  double u = t - (double)b, diff[MAX_P];
+  for (size_t m = 0; m < p; m++) diff[m] = u - g->node[m];
   for (size_t j = 0; j < p; j++) {
-    double num = 1.0;
+    double num = g->inv_den[j];
     for (size_t m = 0; m < p; m++)
-      if (m != j) num *= u - ((double)m + 0.5) / (double)p;
-    w[j] = num / g->den[j];
+      if (m != j) num *= diff[m];
+    w[j] = num;
   }
   return b;
 }
@@ -808,7 +811,8 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 #define NEAR_CHUNK 64 /* sorted positions per item of the work-sharing loop */
 
 /* Lanes summed in a fixed order. */
-static double lanes_sum(v8f v) {
+static inline double lanes_sum(const v8f *p) {
+  v8f v = *p;
   return (((double)v[0] + v[1]) + ((double)v[2] + v[3])) +
          (((double)v[4] + v[5]) + ((double)v[6] + v[7]));
 }
@@ -848,9 +852,9 @@ EV_CLONES static void near_range(ev__fftgrid *g, size_t s0, size_t s1) {
         az += g1;
       }
     }
-    g->nrep[2 * i] = lanes_sum(ax);
-    g->nrep[2 * i + 1] = lanes_sum(ay);
-    g->nz[s] = lanes_sum(az);
+    g->nrep[2 * i] = lanes_sum(&ax);
+    g->nrep[2 * i + 1] = lanes_sum(&ay);
+    g->nz[s] = lanes_sum(&az);
   }
 }
 
