@@ -20,7 +20,7 @@ static const char TSNE_HELP[] =
     "                            when d > 50; 0 = never)\n"
     "      --method M            auto (default), exact, barnes-hut or fft (FFT-\n"
     "                            interpolated repulsion, 1-D and 2-D; auto takes it\n"
-    "                            for 2-D maps from 100,000 points)\n"
+    "                            for 2-D maps from 30,000 points)\n"
     "      --theta T             Barnes-Hut accuracy in [0, 1] (default 0.5)\n"
     "      --metric NAME         input distance: euclidean (default), sqeuclidean, cosine,\n"
     "                            cityblock, minkowski, chebyshev\n"

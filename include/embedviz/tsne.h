@@ -60,7 +60,7 @@
  * Barnes-Hut and FFT use the same sparse P.
  * EV_TSNE_METHOD_AUTO takes exact for more than 3 output dimensions, and
  * for n <= 1000 when its affinities fit EV_TSNE_MAX_MEMORY_MB; FFT for 2-D
- * maps of 100,000 points or more (since 1.1; docs/tsne.md gives the
+ * maps of 30,000 points or more (since 1.1; docs/tsne.md gives the
  * measured crossover); Barnes-Hut otherwise.
  *
  * Reproducibility: the same input, settings and EV_TSNE_SEED on the same

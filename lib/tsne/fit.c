@@ -10,11 +10,12 @@
 
 #define AUTO_EXACT_MAX_N 1000
 /* AUTO takes the FFT method for 2-D maps from this many points. Measured
- * on the 2-core machine (docs/tsne.md): Barnes-Hut faster at 20,000 points,
- * the two equal at 70,000; FFT's cost grows with the map's area (about
- * n), Barnes-Hut's as n log n. Below it AUTO gives the maps it gave before
- * 1.1. */
-#define AUTO_FFT_MIN_N 100000
+ * on the 2-core machine with the FFT method's near field (docs/tsne.md):
+ * the two took about the same CPU time at 20,000 points (FFT 10 % more)
+ * and FFT half of Barnes-Hut's at 40,000, with a lower KL divergence at
+ * both; FFT's cost grows with the map's area (about n), Barnes-Hut's as
+ * n log n. Below it AUTO gives the maps it gave before 1.1. */
+#define AUTO_FFT_MIN_N 30000
 #define INIT_STD 1e-4
 
 /* ---- choices and limits, all checked before any work ---- */

@@ -113,63 +113,53 @@ EV_CLONES static void NAME(const ev__csr *p, const double *y, size_t i0,      \
 ATTRACT_ROWS2(attract_rows2, double, val)
 
 typedef float v8f __attribute__((vector_size(32)));
-typedef float v4f __attribute__((vector_size(16)));
 
-/* The FFT method's renumbered P keeps its values as floats; its rows go
- * eight entries at a time: differences and squared distances in double,
- * the weight p / (1 + d^2) in one float division of eight lanes (two
- * double ones cost three times as much and bounded the loop), the sums in
- * double again. */
-EV_CLONES static void attract_rows2f(const ev__csr *p, const double *y,
+/* The FFT method's renumbered P keeps its values as floats, and its 2-D
+ * attraction reads the map's positions as floats too (a copy made for
+ * each gradient): its rows go eight entries at a time in eight float
+ * lanes (differences, squared distances and p / (1 + d^2) in one float
+ * division), each row's lanes then summed in double in a fixed order.
+ * Positions of up to a few hundred units keep differences to about 1e-5
+ * units, far inside the repulsion's interpolation error. */
+EV_CLONES static void attract_rows2f(const ev__csr *p, const float *y,
                                      size_t i0, size_t i1, double *attr,
                                      double *plogw) {
   const v8f one = {1, 1, 1, 1, 1, 1, 1, 1};
   for (size_t i = i0; i < i1; i++) {
-    const double xi = y[2 * i], yi = y[2 * i + 1];
-    const v4d vxi = {xi, xi, xi, xi}, vyi = {yi, yi, yi, yi};
-    v4d ax0 = {0.0, 0.0, 0.0, 0.0}, ax1 = ax0, ay0 = ax0, ay1 = ax0;
+    const float xi = y[2 * i], yi = y[2 * i + 1];
+    v8f ax = {0, 0, 0, 0, 0, 0, 0, 0}, ay = ax;
     double s = 0.0;
     size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];
     for (; e + 8 <= end; e += 8) {
       const uint32_t *c = p->col + e;
-      const double *q0 = y + 2 * (size_t)c[0], *q1 = y + 2 * (size_t)c[1];
-      const double *q2 = y + 2 * (size_t)c[2], *q3 = y + 2 * (size_t)c[3];
-      const double *q4 = y + 2 * (size_t)c[4], *q5 = y + 2 * (size_t)c[5];
-      const double *q6 = y + 2 * (size_t)c[6], *q7 = y + 2 * (size_t)c[7];
-      const v4d xa = {q0[0], q1[0], q2[0], q3[0]};
-      const v4d xb = {q4[0], q5[0], q6[0], q7[0]};
-      const v4d ya = {q0[1], q1[1], q2[1], q3[1]};
-      const v4d yb = {q4[1], q5[1], q6[1], q7[1]};
-      v4d dxa = vxi - xa, dxb = vxi - xb, dya = vyi - ya, dyb = vyi - yb;
-      v4d d2a = dxa * dxa + dya * dya, d2b = dxb * dxb + dyb * dyb;
-      v4f fa = __builtin_convertvector(d2a, v4f);
-      v4f fb = __builtin_convertvector(d2b, v4f);
-      v8f d2 = {fa[0], fa[1], fa[2], fa[3], fb[0], fb[1], fb[2], fb[3]};
+      const v8f xj = {y[2 * (size_t)c[0]], y[2 * (size_t)c[1]],
+                      y[2 * (size_t)c[2]], y[2 * (size_t)c[3]],
+                      y[2 * (size_t)c[4]], y[2 * (size_t)c[5]],
+                      y[2 * (size_t)c[6]], y[2 * (size_t)c[7]]};
+      const v8f yj = {y[2 * (size_t)c[0] + 1], y[2 * (size_t)c[1] + 1],
+                      y[2 * (size_t)c[2] + 1], y[2 * (size_t)c[3] + 1],
+                      y[2 * (size_t)c[4] + 1], y[2 * (size_t)c[5] + 1],
+                      y[2 * (size_t)c[6] + 1], y[2 * (size_t)c[7] + 1]};
       v8f v;
       memcpy(&v, p->fval + e, sizeof v);
+      v8f dx = xi - xj, dy = yi - yj, d2 = dx * dx + dy * dy;
       v8f pw = v / (one + d2);
-      v4f pa = {pw[0], pw[1], pw[2], pw[3]}, pb = {pw[4], pw[5], pw[6], pw[7]};
-      v4d wa = __builtin_convertvector(pa, v4d);
-      v4d wb = __builtin_convertvector(pb, v4d);
-      ax0 += wa * dxa;
-      ax1 += wb * dxb;
-      ay0 += wa * dya;
-      ay1 += wb * dyb;
+      ax += pw * dx;
+      ay += pw * dy;
       if (plogw)
-        for (int l = 0; l < 4; l++)
-          s -= (double)v[l] * log1p(d2a[l]) + (double)v[4 + l] * log1p(d2b[l]);
+        for (int l = 0; l < 8; l++) s -= (double)v[l] * log1p((double)d2[l]);
     }
-    double a0 = ((ax0[0] + ax0[1]) + (ax0[2] + ax0[3])) +
-                ((ax1[0] + ax1[1]) + (ax1[2] + ax1[3]));
-    double a1 = ((ay0[0] + ay0[1]) + (ay0[2] + ay0[3])) +
-                ((ay1[0] + ay1[1]) + (ay1[2] + ay1[3]));
+    double a0 = (((double)ax[0] + ax[1]) + ((double)ax[2] + ax[3])) +
+                (((double)ax[4] + ax[5]) + ((double)ax[6] + ax[7]));
+    double a1 = (((double)ay[0] + ay[1]) + ((double)ay[2] + ay[3])) +
+                (((double)ay[4] + ay[5]) + ((double)ay[6] + ay[7]));
     for (; e < end; e++) {
-      const double *yj = y + 2 * (size_t)p->col[e];
-      double dx = xi - yj[0], dy = yi - yj[1], d2 = dx * dx + dy * dy;
-      double pw = (double)p->fval[e] / (1.0 + d2);
-      a0 += pw * dx;
-      a1 += pw * dy;
-      if (plogw) s -= (double)p->fval[e] * log1p(d2);
+      const float *yj = y + 2 * (size_t)p->col[e];
+      float dx = xi - yj[0], dy = yi - yj[1], d2 = dx * dx + dy * dy;
+      float pw = p->fval[e] / (1.0f + d2);
+      a0 += (double)(pw * dx);
+      a1 += (double)(pw * dy);
+      if (plogw) s -= (double)p->fval[e] * log1p((double)d2);
     }
     attr[2 * i] = a0;
     attr[2 * i + 1] = a1;
@@ -182,13 +172,12 @@ EV_CLONES static void attract_rows2f(const ev__csr *p, const double *y,
 void ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
                          double *attr, double *rowlog) {
   size_t n = p->n;
-  if (dims == 2) {
+  if (dims == 2 && !p->fval) {
 #pragma omp for schedule(dynamic, 1) nowait
     for (size_t c = 0; c < (n + ATTRACT_CHUNK - 1) / ATTRACT_CHUNK; c++) {
       size_t i0 = c * ATTRACT_CHUNK;
       size_t i1 = i0 + ATTRACT_CHUNK < n ? i0 + ATTRACT_CHUNK : n;
-      if (p->fval) attract_rows2f(p, y, i0, i1, attr, rowlog);
-      else attract_rows2(p, y, i0, i1, attr, rowlog);
+      attract_rows2(p, y, i0, i1, attr, rowlog);
     }
     return;
   }
@@ -197,6 +186,19 @@ void ev__tsne_attraction(const ev__csr *p, const double *y, size_t dims,
     if (dims == 3) attract_row(p, y, 3, i, attr, rowlog);
     else if (dims == 1) attract_row(p, y, 1, i, attr, rowlog);
     else attract_row(p, y, dims, i, attr, rowlog);
+  }
+}
+
+/* The 2-D attraction of the FFT method: float values, float positions
+ * yf. Work-sharing loop, as ev__tsne_attraction. */
+static void attraction2f(const ev__csr *p, const float *yf, double *attr,
+                         double *rowlog) {
+  size_t n = p->n;
+#pragma omp for schedule(dynamic, 1) nowait
+  for (size_t c = 0; c < (n + ATTRACT_CHUNK - 1) / ATTRACT_CHUNK; c++) {
+    size_t i0 = c * ATTRACT_CHUNK;
+    size_t i1 = i0 + ATTRACT_CHUNK < n ? i0 + ATTRACT_CHUNK : n;
+    attract_rows2f(p, yf, i0, i1, attr, rowlog);
   }
 }
 
@@ -244,12 +246,19 @@ ev_status ev__tsne_gradient_fft(const ev__csr *p, const double *y,
   double *attr = scratch, *rep = attr + nd, *z = rep + nd, *rowlog = z + n;
   ev_status st = ev__fftgrid_prepare(g, y);
   if (st) return st;
+  /* 2-D with float values (the optimiser's renumbered P): the positions
+   * as floats for the attraction, in z's place (unused here) */
+  float *yf = dims == 2 && p->fval ? (float *)z : NULL;
 #pragma omp parallel if (n >= EV__TSNE_PAR_MIN / 4)
   {
+    if (yf) {
+#pragma omp for schedule(static)
+      for (size_t e = 0; e < nd; e++) yf[e] = (float)y[e];
+    }
     ev__fftgrid_repulsion(g, y, rep);
-    ev__tsne_attraction(p, y, dims, attr, kl ? rowlog : NULL);
+    if (yf) attraction2f(p, yf, attr, kl ? rowlog : NULL);
+    else ev__tsne_attraction(p, y, dims, attr, kl ? rowlog : NULL);
   }
-  (void)z;
   combine(n, dims, exaggeration, attr, rep, ev__fftgrid_z(g), rowlog, p_log_p,
           grad, kl);
   return EV_OK;

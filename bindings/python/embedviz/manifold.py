@@ -86,7 +86,7 @@ class TSNE(Estimator):
     "auto" = max(n / early_exaggeration / 4, 50), PCA initialisation,
     Barnes-Hut with angle 0.5). Differences: the map is float32;
     ``random_state=None`` means seed 0 (reproducible); ``method`` may also be
-    "auto" (exact up to 1,000 points, FFT for 2-D maps from 100,000) or
+    "auto" (exact up to 1,000 points, FFT for 2-D maps from 30,000) or
     "fft" (FIt-SNE's FFT-interpolated repulsion, 1 or 2
     components, with openTSNE's learning rate when "auto": n /
     early_exaggeration / 4 during the exaggeration, n / 4 after);
@@ -321,10 +321,10 @@ class TSNE(Estimator):
         self.n_iter_ = max(int(it.value) - 1, 0)
 
     def _fft_method(self, n):
-        """Whether the fit used the FFT method (AUTO: 2-D maps from 100,000
+        """Whether the fit used the FFT method (AUTO: 2-D maps from 30,000
         points, as the library decides)."""
         return self.method == "fft" or (self.method == "auto" and self.n_components == 2
-                                        and n >= 100000)
+                                        and n >= 30000)
 
     def fit_transform(self, X, y=None):
         """Embed the rows of X and return the map: fit(X), then its embedding_.
