@@ -650,6 +650,7 @@ PYTHON_NAMES = {
     "EV_TSNE_MINKOWSKI_P": "metric_params={'p': ...}",
     "EV_TSNE_FFT_INTERPOLATION_POINTS": "n_interpolation_points",
     "EV_TSNE_FFT_MIN_INTERVALS": "min_num_intervals",
+    "EV_TSNE_FFT_NEAR_RADIUS": "near_radius",
     "EV_TSNE_KNN_METHOD": "neighbors",
     "ev_tsne_set_progress": "progress",
     # PCA (decomposition.PCA)

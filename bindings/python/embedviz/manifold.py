@@ -54,8 +54,10 @@ _NAMES.update({_TRANSFORM_PERPLEXITY: "transform(perplexity=)",
                _TRANSFORM_MAX_GRAD_NORM: "transform(max_grad_norm=)"})
 _INIT_PCA, _INIT_RANDOM, _INIT_GIVEN = 0, 1, 2
 _FFT_INTERPOLATION_POINTS, _FFT_MIN_INTERVALS, _KNN_METHOD = 24, 25, 34
+_FFT_NEAR_RADIUS = 35
 _NAMES.update({_FFT_INTERPOLATION_POINTS: "n_interpolation_points",
-               _FFT_MIN_INTERVALS: "min_num_intervals", _KNN_METHOD: "neighbors"})
+               _FFT_MIN_INTERVALS: "min_num_intervals", _KNN_METHOD: "neighbors",
+               _FFT_NEAR_RADIUS: "near_radius"})
 # openTSNE's names of the neighbour search; ev_knn_method values (knn.h)
 _NEIGHBORS = {"auto": 0, "exact": 1, "approx": 2}
 
@@ -139,6 +141,12 @@ class TSNE(Estimator):
     min_num_intervals : int or None, default None
         method "fft": at least this many grid intervals per axis (None: the
         library's 50, as openTSNE). (libembedviz 1.1)
+    near_radius : float or None, default None
+        method "fft", 2-D: pairs closer than this (map units) are summed
+        exactly and only the smooth rest goes on a coarser grid, on the
+        iterations where that is cheaper (None: the library's 4; 0: off,
+        openTSNE's and FIt-SNE's plain grid; libembedviz's own parameter,
+        not openTSNE's). (libembedviz 1.1)
 
     Attributes
     ----------
@@ -167,7 +175,7 @@ class TSNE(Estimator):
                  min_grad_norm=1e-7, metric="euclidean", metric_params=None,
                  init="pca", verbose=0, random_state=None, method="barnes_hut",
                  angle=0.5, n_jobs=None, progress=None, max_iter=None, neighbors="auto",
-                 n_interpolation_points=None, min_num_intervals=None):
+                 n_interpolation_points=None, min_num_intervals=None, near_radius=None):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration
@@ -188,6 +196,7 @@ class TSNE(Estimator):
         self.neighbors = neighbors
         self.n_interpolation_points = n_interpolation_points
         self.min_num_intervals = min_num_intervals
+        self.near_radius = near_radius
 
     def _configure(self, h, n):
         if self.method not in _METHODS:
@@ -216,6 +225,7 @@ class TSNE(Estimator):
                  else _NEIGHBORS[self.neighbors])
         _set_1_1(h, _FFT_INTERPOLATION_POINTS, self.n_interpolation_points)
         _set_1_1(h, _FFT_MIN_INTERVALS, self.min_num_intervals)
+        _set_1_1(h, _FFT_NEAR_RADIUS, self.near_radius)
         _, hi = h.bounds(_SEED)
         h.set(_SEED, _arrays.seed_from(self.random_state) % (int(hi) + 1))
         h.set(_THREADS, _arrays.n_jobs_to_threads(self.n_jobs))

@@ -170,15 +170,24 @@ def test_neighbors_and_fft_grid_parameters_reach_the_library():
     with pytest.raises(embedviz.EmbedvizValueError, match="neighbors must be 'auto', 'exact' or 'approx', got 'annoy'"):
         TSNE(neighbors="annoy").fit(x[:100])
     # the grid: 3 points on 20 intervals is another (cheaper) repulsion;
-    # None goes back to the library's defaults on the same object
+    # None goes back to the library's defaults on the same object. The
+    # near field off (near_radius=0): on this small, dense map it would sum
+    # every pair exactly and leave the grid's parameters nothing to change
     y = x[:300]
-    t = TSNE(method="fft", n_iter=30, random_state=0)
+    t = TSNE(method="fft", n_iter=30, random_state=0, near_radius=0)
     default = t.fit_transform(y)
     coarse = t.set_params(n_interpolation_points=3, min_num_intervals=20).fit_transform(y)
     assert (coarse != default).any()
     again = t.set_params(n_interpolation_points=None, min_num_intervals=None).fit_transform(y)
     np.testing.assert_array_equal(again, default)
     assert t.get_params()["n_interpolation_points"] is None
+    # the near field on (the library's default radius): the grid's
+    # parameters no longer matter here, and the radius reaches the library
+    near = t.set_params(near_radius=None).fit_transform(y)
+    assert (near != default).any()
+    np.testing.assert_array_equal(
+        t.set_params(n_interpolation_points=3, min_num_intervals=20).fit_transform(y), near)
+    assert (t.set_params(near_radius=0).fit_transform(y) != near).any()
 
 
 def test_fft_method_keeps_clusters_apart_and_is_reproducible(digits):
