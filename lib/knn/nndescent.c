@@ -472,10 +472,15 @@ static inline __attribute__((always_inline)) void pair(nnd *s, update *b, size_t
   float d = dist(s->x, p, q);
   size_t k = s->k;
   const int32_t *ip = s->idx + (size_t)p * k, *iq = s->idx + (size_t)q * k;
-  if (worse(s->d[(size_t)p * k], ip[0], d, q) && !contains(ip, k, q))
-    b[(*nb)++] = (update){p, q, d};
-  if (worse(s->d[(size_t)q * k], iq[0], d, p) && !contains(iq, k, p))
-    b[(*nb)++] = (update){q, p, d};
+  /* a full buffer counts on without writing: the block is then redone */
+  if (worse(s->d[(size_t)p * k], ip[0], d, q) && !contains(ip, k, q)) {
+    if (*nb < BLOCK_UPDATES) b[*nb] = (update){p, q, d};
+    (*nb)++;
+  }
+  if (worse(s->d[(size_t)q * k], iq[0], d, p) && !contains(iq, k, p)) {
+    if (*nb < BLOCK_UPDATES) b[*nb] = (update){q, p, d};
+    (*nb)++;
+  }
 }
 
 static size_t row_pairs(const nnd *s, size_t u) {
@@ -497,40 +502,69 @@ EV_CLONES static void join_row(nnd *s, size_t u, update *b, size_t *nb) {
   }
 }
 
-/* One round's joins, block by block; returns the status of progress. */
+/* One round's joins, block by block; returns the status of progress.
+ *
+ * A block's pairs are filtered against the lists as they were before it,
+ * so its updates, and their number, are a function of the data alone. A
+ * block of rows whose pairs could all write updates fits any thread's
+ * buffer, but with the membership check about 1 % of the pairs do (k = 90,
+ * Fashion-MNIST), so such blocks were small: about 40 a round, each ending
+ * in two barriers, where a thread whose partner the shared machine had
+ * descheduled spun. The next block is sized from the updates per row of
+ * the last one, for half a buffer; a block whose updates overflow a buffer
+ * (their total is above one buffer: only then can a thread's share be) is
+ * redone at the size that always fits. The sizes are functions of the data
+ * only, so the lists stay the same on any thread count. */
 static ev_status join_all(nnd *s, const ev__nnd_params *pr, size_t *done,
                           size_t total) {
   size_t n = s->n;
   ev_status st = EV_OK;
   size_t u0 = 0;
+  double per_row = -1; /* updates per row of the last block; -1: none yet */
   while (u0 < n && st == EV_OK) {
-    /* a block: as many rows as fit the smallest buffer (fixed by the data,
-     * not the thread count) */
-    size_t u1 = u0, need = 0;
-    while (u1 < n && need + row_pairs(s, u1) <= BLOCK_UPDATES) need += row_pairs(s, u1++);
-    if (u1 == u0) u1 = u0 + 1; /* cannot happen: m <= 1024 */
-    int T = s->T;
-#pragma omp parallel num_threads(T)
-    {
-      int t = omp_get_thread_num(), TT = omp_get_num_threads();
-      update *b = s->buf + (size_t)t * BLOCK_UPDATES;
-      size_t nb = 0;
-#pragma omp for schedule(dynamic, 16)
-      for (size_t u = u0; u < u1; u++) join_row(s, u, b, &nb);
-      s->nbuf[(size_t)t * 8] = nb;
-      for (int o = TT; o < T && t == 0; o++) s->nbuf[(size_t)o * 8] = 0;
-#pragma omp barrier
-      size_t lo, hi;
-      own_range(n, TT, t, &lo, &hi);
-      for (int o = 0; o < TT; o++) {
-        const update *ob = s->buf + (size_t)o * BLOCK_UPDATES;
-        size_t on = s->nbuf[(size_t)o * 8];
-        for (size_t e = 0; e < on; e++)
-          if ((size_t)ob[e].row >= lo && (size_t)ob[e].row < hi) {
-            offer(s, ob[e].row, ob[e].cand, ob[e].d, FLAG_FRESH);
-          }
-      }
+    /* the block that always fits: as many rows as fit one buffer if every
+     * pair wrote two updates */
+    size_t safe = u0, need = 0;
+    while (safe < n && need + row_pairs(s, safe) <= BLOCK_UPDATES) need += row_pairs(s, safe++);
+    if (safe == u0) safe = u0 + 1; /* cannot happen: m <= 1024 */
+    size_t u1 = safe;
+    if (per_row >= 0) {
+      double rows = 0.5 * (double)BLOCK_UPDATES / (per_row > 1e-3 ? per_row : 1e-3);
+      if (rows > (double)(n - u0)) u1 = n;
+      else if ((size_t)rows > u1 - u0) u1 = u0 + (size_t)rows;
     }
+    size_t sum = 0;
+    for (int again = 1; again;) {
+      int T = s->T;
+#pragma omp parallel num_threads(T)
+      {
+        int t = omp_get_thread_num(), TT = omp_get_num_threads();
+        update *b = s->buf + (size_t)t * BLOCK_UPDATES;
+        size_t nb = 0;
+#pragma omp for schedule(dynamic, 16)
+        for (size_t u = u0; u < u1; u++) join_row(s, u, b, &nb);
+        s->nbuf[(size_t)t * 8] = nb;
+        for (int o = TT; o < T && t == 0; o++) s->nbuf[(size_t)o * 8] = 0;
+#pragma omp barrier
+        size_t all = 0;
+        for (int o = 0; o < TT; o++) all += s->nbuf[(size_t)o * 8];
+        size_t lo, hi;
+        own_range(n, TT, t, &lo, &hi);
+        for (int o = 0; all <= BLOCK_UPDATES && o < TT; o++) {
+          const update *ob = s->buf + (size_t)o * BLOCK_UPDATES;
+          size_t on = s->nbuf[(size_t)o * 8];
+          for (size_t e = 0; e < on; e++)
+            if ((size_t)ob[e].row >= lo && (size_t)ob[e].row < hi) {
+              offer(s, ob[e].row, ob[e].cand, ob[e].d, FLAG_FRESH);
+            }
+        }
+      }
+      sum = 0;
+      for (int o = 0; o < T; o++) sum += s->nbuf[(size_t)o * 8];
+      again = sum > BLOCK_UPDATES; /* nothing applied: redo it smaller */
+      if (again) u1 = safe;
+    }
+    per_row = (double)sum / (double)(u1 - u0);
     *done += u1 - u0;
     u0 = u1;
     if (pr->progress)
