@@ -31,11 +31,19 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/testhook.h"
 #include "knn_approx.h"
 
 enum { FLAG_OLD = 0, FLAG_NEW = 1, FLAG_FRESH = 2 }; /* fresh: this round */
 #define EMPTY INT32_MAX /* an empty slot: (INFINITY, EMPTY) is worse than any row */
-#define BLOCK_UPDATES ((size_t)1 << 21) /* update buffer per thread */
+/* Updates buffered per thread (at least one row's pairs, twice), lowered
+ * by tests (lib/core/testhook.h) to make the join redo blocks. */
+size_t ev__test_nnd_block_updates = (size_t)1 << 21;
+/* The share of a buffer the next block is sized to fill (tests raise it
+ * above 1 to make blocks overflow). */
+double ev__test_nnd_block_fill = 0.5;
+/* Blocks the join redid since the program started (tests read it). */
+size_t ev__test_nnd_redone_blocks;
 #define MAX_TREES 64
 #define PREFETCH 16 /* entries ahead */
 
@@ -53,7 +61,8 @@ typedef struct nnd {
   uint8_t *flag;
   uint64_t *cn, *co;     /* n x m new and old candidates (max-heaps of
                             (priority << 32) | row) */
-  update *buf;           /* T x BLOCK_UPDATES */
+  update *buf;           /* T x cap */
+  size_t cap;            /* updates per thread's buffer */
   size_t *nbuf;          /* T counts (padded) */
 } nnd;
 
@@ -474,11 +483,11 @@ static inline __attribute__((always_inline)) void pair(nnd *s, update *b, size_t
   const int32_t *ip = s->idx + (size_t)p * k, *iq = s->idx + (size_t)q * k;
   /* a full buffer counts on without writing: the block is then redone */
   if (worse(s->d[(size_t)p * k], ip[0], d, q) && !contains(ip, k, q)) {
-    if (*nb < BLOCK_UPDATES) b[*nb] = (update){p, q, d};
+    if (*nb < s->cap) b[*nb] = (update){p, q, d};
     (*nb)++;
   }
   if (worse(s->d[(size_t)q * k], iq[0], d, p) && !contains(iq, k, p)) {
-    if (*nb < BLOCK_UPDATES) b[*nb] = (update){q, p, d};
+    if (*nb < s->cap) b[*nb] = (update){q, p, d};
     (*nb)++;
   }
 }
@@ -525,11 +534,12 @@ static ev_status join_all(nnd *s, const ev__nnd_params *pr, size_t *done,
     /* the block that always fits: as many rows as fit one buffer if every
      * pair wrote two updates */
     size_t safe = u0, need = 0;
-    while (safe < n && need + row_pairs(s, safe) <= BLOCK_UPDATES) need += row_pairs(s, safe++);
-    if (safe == u0) safe = u0 + 1; /* cannot happen: m <= 1024 */
+    while (safe < n && need + row_pairs(s, safe) <= s->cap) need += row_pairs(s, safe++);
+    if (safe == u0) safe = u0 + 1; /* cannot happen: cap >= row_max */
     size_t u1 = safe;
     if (per_row >= 0) {
-      double rows = 0.5 * (double)BLOCK_UPDATES / (per_row > 1e-3 ? per_row : 1e-3);
+      double rows = ev__test_nnd_block_fill * (double)s->cap /
+                    (per_row > 1e-3 ? per_row : 1e-3);
       if (rows > (double)(n - u0)) u1 = n;
       else if ((size_t)rows > u1 - u0) u1 = u0 + (size_t)rows;
     }
@@ -539,7 +549,7 @@ static ev_status join_all(nnd *s, const ev__nnd_params *pr, size_t *done,
 #pragma omp parallel num_threads(T)
       {
         int t = omp_get_thread_num(), TT = omp_get_num_threads();
-        update *b = s->buf + (size_t)t * BLOCK_UPDATES;
+        update *b = s->buf + (size_t)t * s->cap;
         size_t nb = 0;
 #pragma omp for schedule(dynamic, 16)
         for (size_t u = u0; u < u1; u++) join_row(s, u, b, &nb);
@@ -550,8 +560,8 @@ static ev_status join_all(nnd *s, const ev__nnd_params *pr, size_t *done,
         for (int o = 0; o < TT; o++) all += s->nbuf[(size_t)o * 8];
         size_t lo, hi;
         own_range(n, TT, t, &lo, &hi);
-        for (int o = 0; all <= BLOCK_UPDATES && o < TT; o++) {
-          const update *ob = s->buf + (size_t)o * BLOCK_UPDATES;
+        for (int o = 0; all <= s->cap && o < TT; o++) {
+          const update *ob = s->buf + (size_t)o * s->cap;
           size_t on = s->nbuf[(size_t)o * 8];
           for (size_t e = 0; e < on; e++)
             if ((size_t)ob[e].row >= lo && (size_t)ob[e].row < hi) {
@@ -561,8 +571,11 @@ static ev_status join_all(nnd *s, const ev__nnd_params *pr, size_t *done,
       }
       sum = 0;
       for (int o = 0; o < T; o++) sum += s->nbuf[(size_t)o * 8];
-      again = sum > BLOCK_UPDATES; /* nothing applied: redo it smaller */
-      if (again) u1 = safe;
+      again = sum > s->cap; /* nothing applied: redo it smaller */
+      if (again) {
+        u1 = safe;
+        __atomic_fetch_add(&ev__test_nnd_redone_blocks, 1, __ATOMIC_RELAXED);
+      }
     }
     per_row = (double)sum / (double)(u1 - u0);
     *done += u1 - u0;
@@ -606,13 +619,16 @@ static ev_status nnd_alloc(nnd *s, size_t n, size_t k, size_t m) {
   s->flag = ev__malloc(n * k);
   s->cn = ev__malloc((nm + n) * 8);
   s->co = ev__malloc((nm + n) * 8);
-  s->buf = ev__malloc((size_t)s->T * BLOCK_UPDATES * sizeof *s->buf);
+  size_t row_max = 2 * (m * (m - 1) / 2 + m * m); /* row_pairs' most */
+  s->cap = ev__test_nnd_block_updates > row_max ? ev__test_nnd_block_updates
+                                                 : row_max;
+  s->buf = ev__malloc((size_t)s->T * s->cap * sizeof *s->buf);
   s->nbuf = ev__calloc((size_t)s->T * 8, sizeof *s->nbuf);
   if (!s->flag || !s->cn || !s->co ||
       !s->buf || !s->nbuf) {
     nnd_free(s);
     return ev__nomem("NN-descent's lists", bytes + n * (k + 8) +
-                     (size_t)s->T * BLOCK_UPDATES * sizeof *s->buf);
+                     (size_t)s->T * s->cap * sizeof *s->buf);
   }
   return EV_OK;
 }
