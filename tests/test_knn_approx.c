@@ -225,6 +225,47 @@ START_TEST(reproducible_for_a_seed_whatever_the_threads) {
 }
 END_TEST
 
+/* NN-descent's join buffers its updates a block of rows at a time and
+ * sizes the next block from the last one's updates per row; a block whose
+ * updates overflow a thread's buffer is redone smaller. With buffers of
+ * 20,000 updates and blocks sized for 4 buffers, most blocks are redone,
+ * and the lists
+ * are still the same on 1 and 2 threads, carry the exact distances and
+ * keep their recall. 40 columns: the trees split the projected rows. */
+START_TEST(join_redoes_overflowing_blocks_reproducibly) {
+  size_t n = 2000, dim = 40, k = 15;
+  float *x = make_data(n, dim, 1, 11);
+  int64_t *i1 = malloc(n * k * sizeof *i1), *i2 = malloc(n * k * sizeof *i2);
+  int64_t *ei = malloc(n * k * sizeof *ei);
+  float *d1 = malloc(n * k * sizeof *d1), *d2 = malloc(n * k * sizeof *d2);
+  float *ed = malloc(n * k * sizeof *ed);
+  ev_knn *ex = index_of(EV_KNN_METHOD_EXACT, EV_METRIC_EUCLIDEAN, 2, x, n, dim, 2);
+  ck_assert_ev_ok(ev_knn_query_self(ex, k, ei, k, ed, k));
+  ev_knn *a = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
+                       dim, 1);
+  ev_knn *b = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
+                       dim, 2);
+  size_t before = ev__test_nnd_redone_blocks;
+  ev__test_nnd_block_updates = 20000;
+  ev__test_nnd_block_fill = 4;
+  ck_assert_ev_ok(ev_knn_query_self(a, k, i1, k, d1, k));
+  size_t redone = ev__test_nnd_redone_blocks - before;
+  ck_assert_ev_ok(ev_knn_query_self(b, k, i2, k, d2, k));
+  ev__test_nnd_block_updates = (size_t)1 << 21;
+  ev__test_nnd_block_fill = 0.5;
+  ck_assert_msg(redone > 0, "no block was redone");
+  ck_assert_int_eq(memcmp(i1, i2, n * k * sizeof *i1), 0);
+  ck_assert_int_eq(memcmp(d1, d2, n * k * sizeof *d1), 0);
+  double r = check_lists(i1, d1, ei, ed, n, k);
+  printf("small join buffers: %zu blocks redone, recall %.4f\n", redone, r);
+  ck_assert_msg(r >= 0.98, "recall %.4f < 0.98", r);
+  free(i1); free(i2); free(ei); free(d1); free(d2); free(ed); free(x);
+  ev_knn_free(ex);
+  ev_knn_free(a);
+  ev_knn_free(b);
+}
+END_TEST
+
 /* The build only copies the rows; the first query by new rows makes the
  * search graph, a self query never needs it: its answer is the same
  * whether or not a query made the graph before, and the next build drops
@@ -454,6 +495,7 @@ int main(void) {
   TCase *tc = tcase_create("knn_approx");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, search_graph_made_by_the_first_query);
+  tcase_add_test(tc, join_redoes_overflowing_blocks_reproducibly);
   tcase_add_test(tc, auto_picks_approximate_from_auto_rows);
   tcase_add_test(tc, settings_and_bad_inputs);
   tcase_add_test(tc, allocation_failures_leak_nothing);

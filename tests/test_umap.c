@@ -356,12 +356,23 @@ END_TEST
 
 START_TEST(auto_neighbour_search_by_exact_work) {
   ev_umap *u = made(1, 0);
-  /* Fashion-MNIST: 70,000 x 784 (n^2 d = 3.8e12) NN-descent, its PCA-50
-   * (2.5e11) and 35,000 x 784 (9.6e11) exact, 36,000 x 784 NN-descent */
+  /* n_neighbors 15: NN-descent from n^2 d = 3e10: Fashion-MNIST 70,000 x
+   * 784 (3.8e12) and its PCA-50 (2.5e11), 25,000 x 50 (3.1e10) NN-descent,
+   * 24,000 x 50 (2.9e10) and 6,000 x 784 (2.8e10) exact */
   ck_assert_double_eq(ev__umap_knn_method(u, 70000, 784), EV_KNN_METHOD_APPROXIMATE);
+  ck_assert_double_eq(ev__umap_knn_method(u, 70000, 50), EV_KNN_METHOD_APPROXIMATE);
+  ck_assert_double_eq(ev__umap_knn_method(u, 25000, 50), EV_KNN_METHOD_APPROXIMATE);
+  ck_assert_double_eq(ev__umap_knn_method(u, 24000, 50), EV_KNN_METHOD_EXACT);
+  ck_assert_double_eq(ev__umap_knn_method(u, 6000, 784), EV_KNN_METHOD_EXACT);
+  /* n_neighbors 90: from 3e10 x 36 = 1.08e12 (70,000 x 50 exact, 36,000 x
+   * 784 = 1.02e12 exact, 38,000 x 784 = 1.13e12 NN-descent); below 15 as 15 */
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_NEIGHBORS, 90));
   ck_assert_double_eq(ev__umap_knn_method(u, 70000, 50), EV_KNN_METHOD_EXACT);
-  ck_assert_double_eq(ev__umap_knn_method(u, 35000, 784), EV_KNN_METHOD_EXACT);
-  ck_assert_double_eq(ev__umap_knn_method(u, 36000, 784), EV_KNN_METHOD_APPROXIMATE);
+  ck_assert_double_eq(ev__umap_knn_method(u, 36000, 784), EV_KNN_METHOD_EXACT);
+  ck_assert_double_eq(ev__umap_knn_method(u, 38000, 784), EV_KNN_METHOD_APPROXIMATE);
+  ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_N_NEIGHBORS, 5));
+  ck_assert_double_eq(ev__umap_knn_method(u, 24000, 50), EV_KNN_METHOD_EXACT);
+  ck_assert_double_eq(ev__umap_knn_method(u, 25000, 50), EV_KNN_METHOD_APPROXIMATE);
   ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_KNN_METHOD, EV_KNN_METHOD_EXACT));
   ck_assert_double_eq(ev__umap_knn_method(u, 70000, 784), EV_KNN_METHOD_EXACT);
   ck_assert_ev_ok(ev_umap_set(u, EV_UMAP_KNN_METHOD, EV_KNN_METHOD_APPROXIMATE));

@@ -107,7 +107,9 @@ typedef enum ev_umap_param {
   EV_UMAP_B = 17,               /* curve parameter b; default 0 = fitted */
   EV_UMAP_KNN_METHOD = 18       /* the kNN index's method, an ev_knn_method:
                                    AUTO (default: NN-descent when
-                                   n^2 d >= 1e12, e.g. 70,000 x 784; exact
+                                   n^2 d >= 3e10 (k / 15)^2, k =
+                                   max(n_neighbors, 15), e.g. from about
+                                   25,000 x 50 at n_neighbors 15; exact
                                    below), EXACT or APPROXIMATE (NN-descent,
                                    docs/knn.md) */
 } ev_umap_param;

@@ -15,4 +15,12 @@ long ev__test_live_blocks(void);
 /* Bytes of per-thread rank counts lib/knn/knn_rank.c's symmetric pass may
  * use (default 256 MiB); 0 forces its row-wise pass. */
 extern size_t ev__test_rank_count_budget;
+/* Updates per thread's buffer in NN-descent's join (lib/knn/nndescent.c;
+ * default 2^21, never below one row's pairs); lower makes it redo blocks,
+ * which it counts in ev__test_nnd_redone_blocks (atomically). */
+extern size_t ev__test_nnd_block_updates;
+/* The share of a buffer NN-descent sizes the next block to fill (default
+ * 0.5; above 1 makes most blocks overflow). */
+extern double ev__test_nnd_block_fill;
+extern size_t ev__test_nnd_redone_blocks;
 #endif

@@ -31,11 +31,19 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/testhook.h"
 #include "knn_approx.h"
 
 enum { FLAG_OLD = 0, FLAG_NEW = 1, FLAG_FRESH = 2 }; /* fresh: this round */
 #define EMPTY INT32_MAX /* an empty slot: (INFINITY, EMPTY) is worse than any row */
-#define BLOCK_UPDATES ((size_t)1 << 21) /* update buffer per thread */
+/* Updates buffered per thread (at least one row's pairs, twice), lowered
+ * by tests (lib/core/testhook.h) to make the join redo blocks. */
+size_t ev__test_nnd_block_updates = (size_t)1 << 21;
+/* The share of a buffer the next block is sized to fill (tests raise it
+ * above 1 to make blocks overflow). */
+double ev__test_nnd_block_fill = 0.5;
+/* Blocks the join redid since the program started (tests read it). */
+size_t ev__test_nnd_redone_blocks;
 #define MAX_TREES 64
 #define PREFETCH 16 /* entries ahead */
 
@@ -53,23 +61,43 @@ typedef struct nnd {
   uint8_t *flag;
   uint64_t *cn, *co;     /* n x m new and old candidates (max-heaps of
                             (priority << 32) | row) */
-  update *buf;           /* T x BLOCK_UPDATES */
+  update *buf;           /* T x cap */
+  size_t cap;            /* updates per thread's buffer */
   size_t *nbuf;          /* T counts (padded) */
 } nnd;
 
-/* Squared Euclidean in float, 8 lanes at a time: the join only ranks
- * candidates, and every list is re-ranked with exact distances at the end.
- * Symmetric bit for bit: (x - y)^2 == (y - x)^2. */
+/* Unaligned 8-float vectors (GCC/clang vector extensions). */
+typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
+
+static inline float hsum8(v8f a) {
+  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+/* Squared Euclidean in float, 32 lanes at a time (four independent 8-lane
+ * sums, so the additions' latency overlaps: a single 8-lane sum waited 4
+ * cycles per 8 columns), then 8 lanes, then one: the join only ranks
+ * candidates, and every list is re-ranked with exact distances at the
+ * end. Symmetric bit for bit: (x - y)^2 == (y - x)^2. */
 EV_CLONES float ev__knn_sq_l2f(const float *x, const float *y, size_t dim) {
-  float a[8] = {0}, r = 0;
+  v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+  float r = 0;
   size_t j = 0;
-  for (; j + 8 <= dim; j += 8)
-    for (int l = 0; l < 8; l++) {
-      float t = x[j + l] - y[j + l];
-      a[l] += t * t;
-    }
+  for (; j + 32 <= dim; j += 32) {
+    v8f t0 = *(const v8f *)(x + j) - *(const v8f *)(y + j);
+    v8f t1 = *(const v8f *)(x + j + 8) - *(const v8f *)(y + j + 8);
+    v8f t2 = *(const v8f *)(x + j + 16) - *(const v8f *)(y + j + 16);
+    v8f t3 = *(const v8f *)(x + j + 24) - *(const v8f *)(y + j + 24);
+    a0 += t0 * t0;
+    a1 += t1 * t1;
+    a2 += t2 * t2;
+    a3 += t3 * t3;
+  }
+  for (; j + 8 <= dim; j += 8) {
+    v8f t = *(const v8f *)(x + j) - *(const v8f *)(y + j);
+    a0 += t * t;
+  }
   for (; j < dim; j++) r += (x[j] - y[j]) * (x[j] - y[j]);
-  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) + r;
+  return hsum8((a0 + a2) + (a1 + a3)) + r;
 }
 
 /* The ranking distance of rows a and b; dist(a, b) == dist(b, a). */
@@ -138,15 +166,21 @@ typedef struct rptree {
   size_t nleaves;
 } rptree;
 
-/* A dot product in 8 lanes (a fixed order: the same on every machine of
- * one build). */
+/* A dot product in 32 lanes as ev__knn_sq_l2f (a fixed order: the same on
+ * every machine of one build). */
 EV_CLONES static float dot8(const float *x, const float *y, size_t dim) {
-  float a[8] = {0}, r = 0;
+  v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+  float r = 0;
   size_t j = 0;
-  for (; j + 8 <= dim; j += 8)
-    for (int l = 0; l < 8; l++) a[l] += x[j + l] * y[j + l];
+  for (; j + 32 <= dim; j += 32) {
+    a0 += *(const v8f *)(x + j) * *(const v8f *)(y + j);
+    a1 += *(const v8f *)(x + j + 8) * *(const v8f *)(y + j + 8);
+    a2 += *(const v8f *)(x + j + 16) * *(const v8f *)(y + j + 16);
+    a3 += *(const v8f *)(x + j + 24) * *(const v8f *)(y + j + 24);
+  }
+  for (; j + 8 <= dim; j += 8) a0 += *(const v8f *)(x + j) * *(const v8f *)(y + j);
   for (; j < dim; j++) r += x[j] * y[j];
-  return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) + r;
+  return hsum8((a0 + a2) + (a1 + a3)) + r;
 }
 
 /* Which side of node `h`'s hyperplane row r falls on. */
@@ -218,9 +252,56 @@ static size_t default_trees(size_t n) {
   return t < 32 ? t : 32;
 }
 
+/* Rows of more than FOREST_DIMS columns are split in a random projection
+ * to FOREST_DIMS columns (entries +-1 from the seed: Achlioptas, PODS
+ * 2001): a split is then a dot product of FOREST_DIMS instead of dim
+ * values, and projections keep distances (Johnson-Lindenstrauss), so the
+ * leaves hold near rows as before. The leaves' pairs are still ranked by
+ * their distance in all columns. At 70,000 x 784 the splits' dot products
+ * were 42 % of NN-descent's time (docs/knn.md). */
+#define FOREST_DIMS 32
+
+/* z = the rows projected (n x FOREST_DIMS), zn their norms (double, for
+ * the angular split); a function of the rows and the seed only. */
+EV_CLONES static void project_rows(const ev__knn_data *x, const float *r,
+                                   float *z, double *zn, int threads) {
+  size_t P = FOREST_DIMS;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (size_t i = 0; i < x->n; i++) {
+    const float *xi = x->ref + i * x->dim;
+    double q = 0;
+    for (size_t p = 0; p < P; p++) {
+      float v = dot8(r + p * x->dim, xi, x->dim);
+      z[i * P + p] = v;
+      q += (double)v * v;
+    }
+    zn[i] = sqrt(q);
+  }
+}
+
 static ev_status forest(nnd *s, const ev__nnd_params *pr, size_t total) {
   const ev__knn_data *x = s->x;
   size_t n = s->n, T = (size_t)s->T;
+  ev__knn_data proj = *x; /* the rows the trees split */
+  float *z = NULL, *r = NULL;
+  double *zn = NULL;
+  if (x->dim > FOREST_DIMS) {
+    z = ev__malloc(n * FOREST_DIMS * sizeof *z);
+    zn = ev__malloc(n * sizeof *zn);
+    r = ev__malloc(FOREST_DIMS * x->dim * sizeof *r);
+    if (!z || !zn || !r) {
+      ev__free(z), ev__free(zn), ev__free(r);
+      return ev__nomem("the random-projection trees' projected rows",
+                       n * (FOREST_DIMS * 4 + 8));
+    }
+    for (size_t e = 0; e < FOREST_DIMS * x->dim; e++)
+      r[e] = (ev__hash3(pr->seed, 6, e / 64, 0) >> (e % 64)) & 1 ? 1.0f : -1.0f;
+    project_rows(x, r, z, zn, s->T);
+    ev__free(r);
+    proj.ref = z;
+    proj.norm = zn;
+    proj.dim = FOREST_DIMS;
+  }
   size_t trees = pr->n_trees ? (size_t)pr->n_trees : default_trees(n);
   size_t leaf = s->k < 10 ? 10 : s->k > 60 ? 60 : s->k;
   if (trees > MAX_TREES) trees = MAX_TREES;
@@ -239,7 +320,7 @@ static ev_status forest(nnd *s, const ev__nnd_params *pr, size_t total) {
     size_t nb = trees - t0 < batch ? trees - t0 : batch;
 #pragma omp parallel for schedule(static, 1) num_threads(s->T)
     for (size_t b = 0; b < nb; b++)
-      build_tree(x, &t[b], leaf, pr->seed, t0 + b, normal + b * x->dim);
+      build_tree(&proj, &t[b], leaf, pr->seed, t0 + b, normal + b * x->dim);
     for (size_t b = 0; b < nb; b++) {
       const rptree *tr = &t[b];
 #pragma omp parallel for schedule(dynamic, 64) num_threads(s->T)
@@ -256,6 +337,8 @@ static ev_status forest(nnd *s, const ev__nnd_params *pr, size_t total) {
   }
   ev__free(t);
   ev__free(normal);
+  ev__free(z);
+  ev__free(zn);
   return st;
 }
 
@@ -398,10 +481,15 @@ static inline __attribute__((always_inline)) void pair(nnd *s, update *b, size_t
   float d = dist(s->x, p, q);
   size_t k = s->k;
   const int32_t *ip = s->idx + (size_t)p * k, *iq = s->idx + (size_t)q * k;
-  if (worse(s->d[(size_t)p * k], ip[0], d, q) && !contains(ip, k, q))
-    b[(*nb)++] = (update){p, q, d};
-  if (worse(s->d[(size_t)q * k], iq[0], d, p) && !contains(iq, k, p))
-    b[(*nb)++] = (update){q, p, d};
+  /* a full buffer counts on without writing: the block is then redone */
+  if (worse(s->d[(size_t)p * k], ip[0], d, q) && !contains(ip, k, q)) {
+    if (*nb < s->cap) b[*nb] = (update){p, q, d};
+    (*nb)++;
+  }
+  if (worse(s->d[(size_t)q * k], iq[0], d, p) && !contains(iq, k, p)) {
+    if (*nb < s->cap) b[*nb] = (update){q, p, d};
+    (*nb)++;
+  }
 }
 
 static size_t row_pairs(const nnd *s, size_t u) {
@@ -423,40 +511,73 @@ EV_CLONES static void join_row(nnd *s, size_t u, update *b, size_t *nb) {
   }
 }
 
-/* One round's joins, block by block; returns the status of progress. */
+/* One round's joins, block by block; returns the status of progress.
+ *
+ * A block's pairs are filtered against the lists as they were before it,
+ * so its updates, and their number, are a function of the data alone. A
+ * block of rows whose pairs could all write updates fits any thread's
+ * buffer, but with the membership check about 1 % of the pairs do (k = 90,
+ * Fashion-MNIST), so such blocks were small: about 40 a round, each ending
+ * in two barriers, where a thread whose partner the shared machine had
+ * descheduled spun. The next block is sized from the updates per row of
+ * the last one, for half a buffer; a block whose updates overflow a buffer
+ * (their total is above one buffer: only then can a thread's share be) is
+ * redone at the size that always fits. The sizes are functions of the data
+ * only, so the lists stay the same on any thread count. */
 static ev_status join_all(nnd *s, const ev__nnd_params *pr, size_t *done,
                           size_t total) {
   size_t n = s->n;
   ev_status st = EV_OK;
   size_t u0 = 0;
+  double per_row = -1; /* updates per row of the last block; -1: none yet */
   while (u0 < n && st == EV_OK) {
-    /* a block: as many rows as fit the smallest buffer (fixed by the data,
-     * not the thread count) */
-    size_t u1 = u0, need = 0;
-    while (u1 < n && need + row_pairs(s, u1) <= BLOCK_UPDATES) need += row_pairs(s, u1++);
-    if (u1 == u0) u1 = u0 + 1; /* cannot happen: m <= 1024 */
-    int T = s->T;
+    /* the block that always fits: as many rows as fit one buffer if every
+     * pair wrote two updates */
+    size_t safe = u0, need = 0;
+    while (safe < n && need + row_pairs(s, safe) <= s->cap) need += row_pairs(s, safe++);
+    if (safe == u0) safe = u0 + 1; /* cannot happen: cap >= row_max */
+    size_t u1 = safe;
+    if (per_row >= 0) {
+      double rows = ev__test_nnd_block_fill * (double)s->cap /
+                    (per_row > 1e-3 ? per_row : 1e-3);
+      if (rows > (double)(n - u0)) u1 = n;
+      else if ((size_t)rows > u1 - u0) u1 = u0 + (size_t)rows;
+    }
+    size_t sum = 0;
+    for (int again = 1; again;) {
+      int T = s->T;
 #pragma omp parallel num_threads(T)
-    {
-      int t = omp_get_thread_num(), TT = omp_get_num_threads();
-      update *b = s->buf + (size_t)t * BLOCK_UPDATES;
-      size_t nb = 0;
+      {
+        int t = omp_get_thread_num(), TT = omp_get_num_threads();
+        update *b = s->buf + (size_t)t * s->cap;
+        size_t nb = 0;
 #pragma omp for schedule(dynamic, 16)
-      for (size_t u = u0; u < u1; u++) join_row(s, u, b, &nb);
-      s->nbuf[(size_t)t * 8] = nb;
-      for (int o = TT; o < T && t == 0; o++) s->nbuf[(size_t)o * 8] = 0;
+        for (size_t u = u0; u < u1; u++) join_row(s, u, b, &nb);
+        s->nbuf[(size_t)t * 8] = nb;
+        for (int o = TT; o < T && t == 0; o++) s->nbuf[(size_t)o * 8] = 0;
 #pragma omp barrier
-      size_t lo, hi;
-      own_range(n, TT, t, &lo, &hi);
-      for (int o = 0; o < TT; o++) {
-        const update *ob = s->buf + (size_t)o * BLOCK_UPDATES;
-        size_t on = s->nbuf[(size_t)o * 8];
-        for (size_t e = 0; e < on; e++)
-          if ((size_t)ob[e].row >= lo && (size_t)ob[e].row < hi) {
-            offer(s, ob[e].row, ob[e].cand, ob[e].d, FLAG_FRESH);
-          }
+        size_t all = 0;
+        for (int o = 0; o < TT; o++) all += s->nbuf[(size_t)o * 8];
+        size_t lo, hi;
+        own_range(n, TT, t, &lo, &hi);
+        for (int o = 0; all <= s->cap && o < TT; o++) {
+          const update *ob = s->buf + (size_t)o * s->cap;
+          size_t on = s->nbuf[(size_t)o * 8];
+          for (size_t e = 0; e < on; e++)
+            if ((size_t)ob[e].row >= lo && (size_t)ob[e].row < hi) {
+              offer(s, ob[e].row, ob[e].cand, ob[e].d, FLAG_FRESH);
+            }
+        }
+      }
+      sum = 0;
+      for (int o = 0; o < T; o++) sum += s->nbuf[(size_t)o * 8];
+      again = sum > s->cap; /* nothing applied: redo it smaller */
+      if (again) {
+        u1 = safe;
+        __atomic_fetch_add(&ev__test_nnd_redone_blocks, 1, __ATOMIC_RELAXED);
       }
     }
+    per_row = (double)sum / (double)(u1 - u0);
     *done += u1 - u0;
     u0 = u1;
     if (pr->progress)
@@ -498,13 +619,16 @@ static ev_status nnd_alloc(nnd *s, size_t n, size_t k, size_t m) {
   s->flag = ev__malloc(n * k);
   s->cn = ev__malloc((nm + n) * 8);
   s->co = ev__malloc((nm + n) * 8);
-  s->buf = ev__malloc((size_t)s->T * BLOCK_UPDATES * sizeof *s->buf);
+  size_t row_max = 2 * (m * (m - 1) / 2 + m * m); /* row_pairs' most */
+  s->cap = ev__test_nnd_block_updates > row_max ? ev__test_nnd_block_updates
+                                                 : row_max;
+  s->buf = ev__malloc((size_t)s->T * s->cap * sizeof *s->buf);
   s->nbuf = ev__calloc((size_t)s->T * 8, sizeof *s->nbuf);
   if (!s->flag || !s->cn || !s->co ||
       !s->buf || !s->nbuf) {
     nnd_free(s);
     return ev__nomem("NN-descent's lists", bytes + n * (k + 8) +
-                     (size_t)s->T * BLOCK_UPDATES * sizeof *s->buf);
+                     (size_t)s->T * s->cap * sizeof *s->buf);
   }
   return EV_OK;
 }

@@ -7,12 +7,18 @@
 
 #define SMALL_N 10000 /* umap-learn: 500 epochs up to here, 200 above */
 /* EV_UMAP_KNN_METHOD AUTO: NN-descent when the exact search's n^2 d
- * multiply-adds reach this (about 10 s of SGEMM on 2 cores), the exact
- * search below. On Fashion-MNIST 70,000 x 784 (n^2 d = 3.8e12) NN-descent's
- * lists gave a map as trustworthy as the exact ones in a third of the time;
- * at 70,000 x 50 (2.5e11) the exact search takes seconds and its map was a
- * little better (docs/umap.md). umap-learn: NN-descent from 4,096 rows. */
-#define AUTO_APPROXIMATE_WORK 1e12
+ * multiply-adds reach AUTO_APPROXIMATE_WORK x (k / 15)^2 for k =
+ * max(n_neighbors, 15), the exact search below. The exact search costs n^2 d
+ * whatever k; NN-descent for lists of k about n k^2 d. Measured for
+ * n_neighbors 15 (CPU seconds, 2 threads, Fashion-MNIST, docs/umap.md): at
+ * 50 columns exact 0.96 / NN-descent 1.24 at 20,000 rows (n^2 d = 2e10),
+ * 2.84 / 2.18 at 30,000 (4.5e10), 11.7 / 5.9 at 70,000; at 784 columns
+ * 0.47 / 0.60 at 3,000 (7e9), 1.23 / 1.16 at 6,000 (2.8e10); NN-descent's
+ * lists (recall 0.995 at 70,000 x 50) gave maps as trustworthy as the
+ * exact ones. For k = 90 the threshold is 1.1e12, where the exact graph of
+ * 70,000 x 50 (2.5e11) is the cheaper one (docs/knn.md). umap-learn:
+ * NN-descent from 4,096 rows. */
+#define AUTO_APPROXIMATE_WORK 3e10
 /* Up to this many graph components take umap-learn's places, from a dense
  * components x components affinity of their centroids (1,024: an 8 MB
  * matrix); more take places from a UMAP map of the centroids (places.c):
@@ -58,7 +64,9 @@ static size_t fit_epochs(const ev_umap *u, size_t n) {
 double ev__umap_knn_method(const ev_umap *u, size_t n, size_t d) {
   double m = u->param[EV_UMAP_KNN_METHOD];
   if (m != EV_KNN_METHOD_AUTO) return m;
-  return (double)n * (double)n * (double)d >= AUTO_APPROXIMATE_WORK
+  double k = u->param[EV_UMAP_N_NEIGHBORS] / 15.0;
+  if (k < 1.0) k = 1.0;
+  return (double)n * (double)n * (double)d >= AUTO_APPROXIMATE_WORK * k * k
              ? EV_KNN_METHOD_APPROXIMATE
              : EV_KNN_METHOD_EXACT;
 }

@@ -112,8 +112,9 @@ class UMAP(Estimator):
         True for a bar, or progress(stage, step, total, value) returning
         True to cancel.
     knn_method : {"auto", "exact", "approximate"}, default "auto"
-        The neighbour search: "auto" takes NN-descent when n^2 d >= 1e12
-        (e.g. 70,000 x 784) and the exact search below.
+        The neighbour search: "auto" takes NN-descent when n^2 d >=
+        3e10 (k / 15)^2 with k = max(n_neighbors, 15) (at n_neighbors 15
+        from about 25,000 rows of 50 columns) and the exact search below.
 
     Attributes
     ----------
