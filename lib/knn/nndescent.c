@@ -69,7 +69,10 @@ typedef struct nnd {
 /* Unaligned 8-float vectors (GCC/clang vector extensions). */
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 
-static inline float hsum8(v8f a) {
+/* By pointer: an AVX vector passed by value to a function built without
+ * AVX changes the ABI (clang -Wpsabi). */
+static inline float hsum8(const v8f *p) {
+  v8f a = *p;
   return ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
 }
 
@@ -97,7 +100,8 @@ EV_CLONES float ev__knn_sq_l2f(const float *x, const float *y, size_t dim) {
     a0 += t * t;
   }
   for (; j < dim; j++) r += (x[j] - y[j]) * (x[j] - y[j]);
-  return hsum8((a0 + a2) + (a1 + a3)) + r;
+  v8f sum = (a0 + a2) + (a1 + a3);
+  return hsum8(&sum) + r;
 }
 
 /* The ranking distance of rows a and b; dist(a, b) == dist(b, a). */
@@ -180,7 +184,8 @@ EV_CLONES static float dot8(const float *x, const float *y, size_t dim) {
   }
   for (; j + 8 <= dim; j += 8) a0 += *(const v8f *)(x + j) * *(const v8f *)(y + j);
   for (; j < dim; j++) r += x[j] * y[j];
-  return hsum8((a0 + a2) + (a1 + a3)) + r;
+  v8f sum = (a0 + a2) + (a1 + a3);
+  return hsum8(&sum) + r;
 }
 
 /* Which side of node `h`'s hyperplane row r falls on. */
