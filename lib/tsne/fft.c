@@ -119,7 +119,10 @@ struct ev__fftgrid {
   int near_force; /* 1: whenever near_r > 0; 0: when estimated cheaper */
   int split;      /* this iteration's grid is the far part's */
   int kern_split; /* ... and so are the kernel spectra */
-  float fa[NEAR_M + 1], fb[NEAR_M + 1]; /* Taylor coefficients, far K2, K1 */
+  /* Taylor coefficients of the far K2 and K1 (ev__fftgrid_near), in
+   * double for the kernels' spectra, rounded for the near field's lanes */
+  double far_c[2][NEAR_M + 1];
+  float fa[NEAR_M + 1], fb[NEAR_M + 1];
   size_t near_n; /* points the buffers below hold (0: none yet) */
   float *px, *py; /* positions in sorted order, from the grid's centre */
   double *nrep;   /* the near field's rep, per point */
@@ -217,12 +220,25 @@ void ev__fftgrid_free(ev__fftgrid *g) {
   ev__free(g);
 }
 
-/* Grids for length L (and intervals up to L / (2p) per axis). */
+/* The interval starts for every layout the grids' length cap_L holds:
+ * intervals up to cap_L / (2p) per axis for the smaller of the plain and
+ * the near field's nodes per interval. */
+static ev_status size_starts(ev__fftgrid *g) {
+  size_t pmin = g->p_plain < g->p_near ? g->p_plain : g->p_near;
+  size_t b1 = g->cap_L / (2 * pmin), boxes = g->dims == 1 ? b1 : b1 * b1;
+  if (g->start && boxes <= g->cap_boxes) return EV_OK;
+  size_t *start = ev__malloc((boxes + 1) * sizeof *start);
+  if (!start) return ev__nomem("FFT t-SNE grids", (boxes + 1) * sizeof *start);
+  ev__free(g->start);
+  g->start = start;
+  g->cap_boxes = boxes;
+  return EV_OK;
+}
+
+/* Grids for length L (and their interval starts). */
 static ev_status alloc_grids(ev__fftgrid *g, size_t L) {
   free_grids(g);
   size_t dims = g->dims, r = real_size(L, dims), h = spec_size(L, dims);
-  size_t pmin = g->p_plain < g->p_near ? g->p_plain : g->p_near;
-  size_t b1 = L / (2 * pmin), boxes = dims == 1 ? b1 : b1 * b1;
   int ok = 1;
   for (size_t c = 0; c < n_charges(dims); c++) {
     ok &= (g->charge[c] = ev__malloc_aligned(r * sizeof(float))) != NULL;
@@ -231,7 +247,6 @@ static ev_status alloc_grids(ev__fftgrid *g, size_t L) {
   }
   for (int c = 0; c < 2; c++)
     ok &= (g->khat[c] = ev__malloc_aligned(h * sizeof(float))) != NULL;
-  ok &= (g->start = ev__malloc((boxes + 1) * sizeof *g->start)) != NULL;
   ok &= (g->zpart = ev__malloc((L / 2 + 1) * sizeof *g->zpart)) != NULL;
   if (!ok) {
     free_grids(g);
@@ -240,10 +255,11 @@ static ev_status alloc_grids(ev__fftgrid *g, size_t L) {
   for (size_t c = 0; c < n_charges(dims); c++)
     memset(g->charge[c], 0, r * sizeof(float));
   g->cap_L = L;
-  g->cap_boxes = boxes;
   g->charge_dirty = 0;
   g->spread_N = 0;
-  return EV_OK;
+  ev_status st = size_starts(g);
+  if (st) free_grids(g);
+  return st;
 }
 
 ev_status ev__fftgrid_create(size_t n, size_t dims, size_t p,
@@ -382,9 +398,7 @@ static double far_kernel(const ev__fftgrid *g, double t, int which) {
   double t0 = g->near_r * g->near_r;
   if (t >= t0) return which == 0 ? 1.0 / ((1.0 + t) * (1.0 + t)) : 1.0 / (1.0 + t);
   double u = t0 - t, v = 0.0;
-  for (int q = NEAR_M; q >= 0; q--)
-    v = v * u + (which == 0 ? (double)(q + 1) / pow(1.0 + t0, q + 2)
-                            : 1.0 / pow(1.0 + t0, q + 1));
+  for (int q = NEAR_M; q >= 0; q--) v = v * u + g->far_c[which][q];
   return v;
 }
 
@@ -399,13 +413,21 @@ ev_status ev__fftgrid_near(ev__fftgrid *g, double radius, size_t p,
     ev__free(g->wts);
     g->wts = w;
   }
+  size_t was = g->p_near;
   g->p_near = p;
+  ev_status st = size_starts(g); /* fewer nodes: more intervals */
+  if (st) {
+    g->p_near = was;
+    return st;
+  }
   g->near_r = g->dims == 2 && radius > 0.0 ? radius : 0.0;
   g->near_force = force;
   double t0 = g->near_r * g->near_r;
   for (int q = 0; q <= NEAR_M; q++) {
-    g->fa[q] = (float)((double)(q + 1) / pow(1.0 + t0, q + 2));
-    g->fb[q] = (float)(1.0 / pow(1.0 + t0, q + 1));
+    g->far_c[0][q] = (double)(q + 1) / pow(1.0 + t0, q + 2);
+    g->far_c[1][q] = 1.0 / pow(1.0 + t0, q + 1);
+    g->fa[q] = (float)g->far_c[0][q];
+    g->fb[q] = (float)g->far_c[1][q];
   }
   return EV_OK;
 }
@@ -578,16 +600,6 @@ ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y) {
     g->lr = dims == 1 ? 0 : round_up(L, 16);
     g->ls = dims == 1 ? 0 : round_up(L, 8);
     g->L = L;
-  }
-  /* the interval starts: the grids' size bounds them for the plain
-   * layout, not for the near field's fewer nodes per interval */
-  size_t boxes = dims == 1 ? B : B * B;
-  if (boxes > g->cap_boxes) {
-    size_t *start = ev__malloc((boxes + 1) * sizeof *start);
-    if (!start) return ev__nomem("FFT t-SNE grids", (boxes + 1) * sizeof *start);
-    ev__free(g->start);
-    g->start = start;
-    g->cap_boxes = boxes;
   }
   if (dims == 2 && (st = alloc_rowbuf(g))) return st;
   if (L != g->pl.L && (st = make_plans(g, L))) return st;
@@ -806,16 +818,9 @@ static void convolve(ev__fftgrid *g) {
 
 /* ---- the near field's sums ---- */
 
-typedef float v8f __attribute__((vector_size(32)));
+typedef ev__v8f v8f;
 typedef int32_t v8i __attribute__((vector_size(32)));
 #define NEAR_CHUNK 64 /* sorted positions per item of the work-sharing loop */
-
-/* Lanes summed in a fixed order. */
-static inline double lanes_sum(const v8f *p) {
-  v8f v = *p;
-  return (((double)v[0] + v[1]) + ((double)v[2] + v[3])) +
-         (((double)v[4] + v[5]) + ((double)v[6] + v[7]));
-}
 
 /* The near field of the points at sorted positions s0 to s1: against the
  * points of the 5 x 5 intervals around each (intervals are r / 2 wide),
@@ -852,9 +857,9 @@ EV_CLONES static void near_range(ev__fftgrid *g, size_t s0, size_t s1) {
         az += g1;
       }
     }
-    g->nrep[2 * i] = lanes_sum(&ax);
-    g->nrep[2 * i + 1] = lanes_sum(&ay);
-    g->nz[s] = lanes_sum(&az);
+    g->nrep[2 * i] = ev__v8f_sum(&ax);
+    g->nrep[2 * i + 1] = ev__v8f_sum(&ay);
+    g->nz[s] = ev__v8f_sum(&az);
   }
 }
 

@@ -65,54 +65,50 @@ typedef double v4d __attribute__((vector_size(32)));
  * that the sums are four independent chains of additions rather than one
  * (the chain's latency bounded the one-by-one loop), the lanes added in a
  * fixed order, then the row's last entries one by one. */
-#define ATTRACT_ROWS2(NAME, VT, VAL)                                          \
-EV_CLONES static void NAME(const ev__csr *p, const double *y, size_t i0,      \
-                           size_t i1, double *attr, double *plogw) {          \
-  const v4d one = {1.0, 1.0, 1.0, 1.0};                                       \
-  for (size_t i = i0; i < i1; i++) {                                          \
-    const double xi = y[2 * i], yi = y[2 * i + 1];                            \
-    const v4d vxi = {xi, xi, xi, xi}, vyi = {yi, yi, yi, yi};                 \
-    v4d ax = {0.0, 0.0, 0.0, 0.0}, ay = ax, sl = ax;                          \
-    size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];                        \
-    for (; e + 4 <= end; e += 4) {                                            \
-      /* lanes built from values, not through memory (a wide load of          \
-       * narrow stores stalls) */                                             \
-      const double *y0 = y + 2 * (size_t)p->col[e];                           \
-      const double *y1 = y + 2 * (size_t)p->col[e + 1];                       \
-      const double *y2 = y + 2 * (size_t)p->col[e + 2];                       \
-      const double *y3 = y + 2 * (size_t)p->col[e + 3];                       \
-      const v4d xj = {y0[0], y1[0], y2[0], y3[0]};                            \
-      const v4d yj = {y0[1], y1[1], y2[1], y3[1]};                            \
-      const VT *pv = p->VAL + e;                                              \
-      const v4d v = {pv[0], pv[1], pv[2], pv[3]};                             \
-      v4d dx = vxi - xj, dy = vyi - yj;                                       \
-      v4d d2 = dx * dx + dy * dy;                                             \
-      v4d pw = v / (one + d2);                                                \
-      ax += pw * dx;                                                          \
-      ay += pw * dy;                                                          \
-      if (plogw)                                                              \
-        for (int l = 0; l < 4; l++) sl[l] -= v[l] * log1p(d2[l]);             \
-    }                                                                         \
-    double a0 = (ax[0] + ax[1]) + (ax[2] + ax[3]);                            \
-    double a1 = (ay[0] + ay[1]) + (ay[2] + ay[3]);                            \
-    double s = (sl[0] + sl[1]) + (sl[2] + sl[3]);                             \
-    for (; e < end; e++) {                                                    \
-      const double *yj = y + 2 * (size_t)p->col[e];                           \
-      double dx = xi - yj[0], dy = yi - yj[1], d2 = dx * dx + dy * dy;        \
-      double pw = (double)p->VAL[e] / (1.0 + d2);                             \
-      a0 += pw * dx;                                                          \
-      a1 += pw * dy;                                                          \
-      if (plogw) s -= (double)p->VAL[e] * log1p(d2);                          \
-    }                                                                         \
-    attr[2 * i] = a0;                                                         \
-    attr[2 * i + 1] = a1;                                                     \
-    if (plogw) plogw[i] = s;                                                  \
-  }                                                                           \
+EV_CLONES static void attract_rows2(const ev__csr *p, const double *y,
+                                 size_t i0, size_t i1, double *attr,
+                                 double *plogw) {
+  const v4d one = {1.0, 1.0, 1.0, 1.0};
+  for (size_t i = i0; i < i1; i++) {
+    const double xi = y[2 * i], yi = y[2 * i + 1];
+    const v4d vxi = {xi, xi, xi, xi}, vyi = {yi, yi, yi, yi};
+    v4d ax = {0.0, 0.0, 0.0, 0.0}, ay = ax, sl = ax;
+    size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];
+    for (; e + 4 <= end; e += 4) {
+      /* lanes built from values, not through memory (a wide load of
+       * narrow stores stalls) */
+      const double *y0 = y + 2 * (size_t)p->col[e];
+      const double *y1 = y + 2 * (size_t)p->col[e + 1];
+      const double *y2 = y + 2 * (size_t)p->col[e + 2];
+      const double *y3 = y + 2 * (size_t)p->col[e + 3];
+      const v4d xj = {y0[0], y1[0], y2[0], y3[0]};
+      const v4d yj = {y0[1], y1[1], y2[1], y3[1]};
+      v4d v;
+      memcpy(&v, p->val + e, sizeof v);
+      v4d dx = vxi - xj, dy = vyi - yj;
+      v4d d2 = dx * dx + dy * dy;
+      v4d pw = v / (one + d2);
+      ax += pw * dx;
+      ay += pw * dy;
+      if (plogw)
+        for (int l = 0; l < 4; l++) sl[l] -= v[l] * log1p(d2[l]);
+    }
+    double a0 = (ax[0] + ax[1]) + (ax[2] + ax[3]);
+    double a1 = (ay[0] + ay[1]) + (ay[2] + ay[3]);
+    double s = (sl[0] + sl[1]) + (sl[2] + sl[3]);
+    for (; e < end; e++) {
+      const double *yj = y + 2 * (size_t)p->col[e];
+      double dx = xi - yj[0], dy = yi - yj[1], d2 = dx * dx + dy * dy;
+      double pw = p->val[e] / (1.0 + d2);
+      a0 += pw * dx;
+      a1 += pw * dy;
+      if (plogw) s -= p->val[e] * log1p(d2);
+    }
+    attr[2 * i] = a0;
+    attr[2 * i + 1] = a1;
+    if (plogw) plogw[i] = s;
+  }
 }
-
-ATTRACT_ROWS2(attract_rows2, double, val)
-
-typedef float v8f __attribute__((vector_size(32)));
 
 /* The FFT method's renumbered P keeps its values as floats, and its 2-D
  * attraction reads the map's positions as floats too (a copy made for
@@ -124,35 +120,32 @@ typedef float v8f __attribute__((vector_size(32)));
 EV_CLONES static void attract_rows2f(const ev__csr *p, const float *y,
                                      size_t i0, size_t i1, double *attr,
                                      double *plogw) {
-  const v8f one = {1, 1, 1, 1, 1, 1, 1, 1};
+  const ev__v8f one = {1, 1, 1, 1, 1, 1, 1, 1};
   for (size_t i = i0; i < i1; i++) {
     const float xi = y[2 * i], yi = y[2 * i + 1];
-    v8f ax = {0, 0, 0, 0, 0, 0, 0, 0}, ay = ax;
+    ev__v8f ax = {0, 0, 0, 0, 0, 0, 0, 0}, ay = ax;
     double s = 0.0;
     size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];
     for (; e + 8 <= end; e += 8) {
       const uint32_t *c = p->col + e;
-      const v8f xj = {y[2 * (size_t)c[0]], y[2 * (size_t)c[1]],
+      const ev__v8f xj = {y[2 * (size_t)c[0]], y[2 * (size_t)c[1]],
                       y[2 * (size_t)c[2]], y[2 * (size_t)c[3]],
                       y[2 * (size_t)c[4]], y[2 * (size_t)c[5]],
                       y[2 * (size_t)c[6]], y[2 * (size_t)c[7]]};
-      const v8f yj = {y[2 * (size_t)c[0] + 1], y[2 * (size_t)c[1] + 1],
+      const ev__v8f yj = {y[2 * (size_t)c[0] + 1], y[2 * (size_t)c[1] + 1],
                       y[2 * (size_t)c[2] + 1], y[2 * (size_t)c[3] + 1],
                       y[2 * (size_t)c[4] + 1], y[2 * (size_t)c[5] + 1],
                       y[2 * (size_t)c[6] + 1], y[2 * (size_t)c[7] + 1]};
-      v8f v;
+      ev__v8f v;
       memcpy(&v, p->fval + e, sizeof v);
-      v8f dx = xi - xj, dy = yi - yj, d2 = dx * dx + dy * dy;
-      v8f pw = v / (one + d2);
+      ev__v8f dx = xi - xj, dy = yi - yj, d2 = dx * dx + dy * dy;
+      ev__v8f pw = v / (one + d2);
       ax += pw * dx;
       ay += pw * dy;
       if (plogw)
         for (int l = 0; l < 8; l++) s -= (double)v[l] * log1p((double)d2[l]);
     }
-    double a0 = (((double)ax[0] + ax[1]) + ((double)ax[2] + ax[3])) +
-                (((double)ax[4] + ax[5]) + ((double)ax[6] + ax[7]));
-    double a1 = (((double)ay[0] + ay[1]) + ((double)ay[2] + ay[3])) +
-                (((double)ay[4] + ay[5]) + ((double)ay[6] + ay[7]));
+    double a0 = ev__v8f_sum(&ax), a1 = ev__v8f_sum(&ay);
     for (; e < end; e++) {
       const float *yj = y + 2 * (size_t)p->col[e];
       float dx = xi - yj[0], dy = yi - yj[1], d2 = dx * dx + dy * dy;

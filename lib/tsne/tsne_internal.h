@@ -19,6 +19,16 @@
 #define EV__TSNE_FFT_MAX_POINTS 8
 
 /* Sparse symmetric affinities, rows sorted by column, sum 1. */
+/* Eight float lanes, and their sum in double in a fixed order (the same
+ * bits from the AVX2 clone and the default one): the FFT method's near
+ * field (fft.c) and its float attraction (gradient.c). */
+typedef float ev__v8f __attribute__((vector_size(32)));
+static inline double ev__v8f_sum(const ev__v8f *p) {
+  ev__v8f v = *p;
+  return (((double)v[0] + v[1]) + ((double)v[2] + v[3])) +
+         (((double)v[4] + v[5]) + ((double)v[6] + v[7]));
+}
+
 typedef struct ev__csr {
   size_t n;
   size_t *row_ptr; /* n + 1 */
