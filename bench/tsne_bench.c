@@ -43,18 +43,30 @@ static void check(int st, const char *what) {
  * ("stage=NAME@SECONDS", from the start of the fit), so the neighbour
  * search's share of a long fit can be read. */
 static double fit_start;
-static int last_stage = -1;
+static int last_stage = -1, trace;
 
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* TSNE_BENCH_TRACE=1 as well: every progress call of the iterations
+ * ("iter=STEP@WALL,CPU"), so the cost of each stretch of the fit can be
+ * read. */
 static int stages(void *user, int stage, size_t step, size_t total,
                   double value) {
   static const char *names[] = {"?", "knn", "pca", "affinities",
                                 "exaggeration", "optimize"};
-  (void)user, (void)step, (void)total, (void)value;
+  (void)user, (void)total, (void)value;
   if (stage != last_stage) {
     fprintf(stderr, "stage=%s@%.1f\n",
             stage >= 0 && stage <= 5 ? names[stage] : "?", now() - fit_start);
     last_stage = stage;
   }
+  if (trace && stage >= 4)
+    fprintf(stderr, "iter=%zu@%.2f,%.2f\n", step, now() - fit_start,
+            cpu_now());
   return 0;
 }
 
@@ -121,6 +133,7 @@ int main(int argc, char **argv) {
     check(ev_tsne_set(t, EV_TSNE_N_ITER, 0), "iterations");
     check(ev_tsne_set(t, EV_TSNE_THETA, 0), "theta");
   }
+  trace = getenv("TSNE_BENCH_TRACE") != NULL;
   if (getenv("TSNE_BENCH_STAGES") && !kl_mode)
     check(ev_tsne_set_progress(t, stages, NULL), "progress");
   double start = now();

@@ -439,6 +439,42 @@ START_TEST(integer_data_with_many_exact_ties) {
 }
 END_TEST
 
+/* The exact self search starts each row's threshold from the k-th
+ * distance within its random-projection group (lib/knn/knn_seed.c). With
+ * groups of 32 rows (the test hook) small sets take that path: the lists
+ * must still be the brute force's, ties by index included, on spread rows
+ * and on small integers (many rows at exactly the k-th distance), on one
+ * and two threads, and the same with the seeds turned off. */
+START_TEST(seeded_self_search_matches_brute_force) {
+  size_t n = tu_size(1200, 900), dim = 24;
+  float *ref = tu_randn(n, dim, 61);
+  float *grid = malloc(n * 6 * sizeof *grid);
+  uint64_t s = 17;
+  for (size_t i = 0; i < n * 6; i++) grid[i] = (float)(tu_next(&s) % 3);
+  ev__test_knn_seed_group = 32;
+  for (int threads = 1; threads <= 2; threads++) {
+    size_t before = ev__test_knn_seeded;
+    check_brute(EV_METRIC_EUCLIDEAN, 2, ref, n, ref, n, dim, 7, 1, threads, 0);
+    check_brute(EV_METRIC_SQEUCLIDEAN, 2, grid, n, grid, n, 6, 12, 1, threads, 0);
+    ck_assert_uint_eq(ev__test_knn_seeded, before + 2);
+    /* cosine and queries by new rows are not seeded */
+    check_brute(EV_METRIC_COSINE, 2, ref, n, ref, n, dim, 7, 1, threads, 0);
+    check_brute(EV_METRIC_EUCLIDEAN, 2, ref, n, ref, 20, dim, 7, 0, threads, 0);
+    ck_assert_uint_eq(ev__test_knn_seeded, before + 2);
+  }
+  /* k too large for 16 groups of 4 (k + 1): no seeds */
+  size_t before = ev__test_knn_seeded;
+  check_brute(EV_METRIC_EUCLIDEAN, 2, ref, n, ref, n, dim, n / 40, 1, 2, 0);
+  ck_assert_uint_eq(ev__test_knn_seeded, before);
+  ev__test_knn_seed_group = 0;
+  check_brute(EV_METRIC_EUCLIDEAN, 2, ref, n, ref, n, dim, 7, 1, 2, 0);
+  ck_assert_uint_eq(ev__test_knn_seeded, before);
+  ev__test_knn_seed_group = 1024;
+  free(ref);
+  free(grid);
+}
+END_TEST
+
 /* Rows of 1 to 3 columns (maps) are searched through a k-d tree
  * (lib/knn/knn_tree.c): the same lists as the brute force, ties by index
  * included, on spread data (a deep tree), on a small integer grid (many
@@ -808,6 +844,7 @@ int main(void) {
   tcase_add_test(tc, direct_fallback_for_extreme_scales);
   tcase_add_test(tc, integer_data_with_many_exact_ties);
   tcase_add_test(tc, low_dimensional_rows_match_brute_force);
+  tcase_add_test(tc, seeded_self_search_matches_brute_force);
   tcase_add_test(tc, one_and_two_threads_agree);
   tcase_add_test(tc, many_threads_query_one_index);
   tcase_add_test(tc, settings_and_bounds);

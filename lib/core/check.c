@@ -105,7 +105,7 @@ ev_status ev__packed_copy(const char *name, const char *what, const float *y,
 }
 
 ev_status ev__sparse_out(size_t n, const size_t *row_ptr, const uint32_t *col,
-                         const double *val, const char *have,
+                         const double *val, const float *fval, const char *have,
                          size_t *row_ptr_out, int64_t *col_idx,
                          float *values, size_t *nnz) {
   EV__ARG_NOT_NULL(nnz, "pass the address of a size_t");
@@ -129,7 +129,7 @@ ev_status ev__sparse_out(size_t n, const size_t *row_ptr, const uint32_t *col,
   memcpy(row_ptr_out, row_ptr, (n + 1) * sizeof *row_ptr_out);
   for (size_t e = 0; e < entries; e++) {
     col_idx[e] = col[e];
-    values[e] = (float)val[e];
+    values[e] = val ? (float)val[e] : fval[e];
   }
   *nnz = entries;
   return EV_OK;

@@ -23,4 +23,8 @@ extern size_t ev__test_nnd_block_updates;
  * 0.5; above 1 makes most blocks overflow). */
 extern double ev__test_nnd_block_fill;
 extern size_t ev__test_nnd_redone_blocks;
+/* Rows per group of the exact self search's seeds (lib/knn/knn_seed.c;
+ * default 1024, 0 turns the seeds off) and the searches seeded so far. */
+extern size_t ev__test_knn_seed_group;
+extern size_t ev__test_knn_seeded;
 #endif

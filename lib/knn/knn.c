@@ -353,7 +353,7 @@ ev_status ev_knn_query(const ev_knn *ix, const float *queries, size_t nq,
   int kind = choose_kind(ix, q_max_sq, q_min_norm);
   if (ldq > INT_MAX && (kind == EV__KNN_L2 || kind == EV__KNN_COS))
     kind = kind == EV__KNN_L2 ? EV__KNN_L2_DIRECT : EV__KNN_COS_DIRECT;
-  ev__knn_job job = {ix, queries, nq, ldq, 0, k, kind};
+  ev__knn_job job = {ix, queries, nq, ldq, 0, k, kind, NULL};
   return run(&job, indices, ldi, distances, ldd);
 }
 
@@ -372,7 +372,7 @@ ev_status ev_knn_query_self(const ev_knn *ix, size_t k, int64_t *indices,
     return st;
   }
   int kind = choose_kind(ix, ix->max_sqnorm, ix->min_norm);
-  ev__knn_job job = {ix, ix->ref, ix->n, ix->dim, 1, k, kind};
+  ev__knn_job job = {ix, ix->ref, ix->n, ix->dim, 1, k, kind, NULL};
   return run(&job, indices, ldi, distances, ldd);
 }
 
@@ -413,7 +413,7 @@ ev_status ev_knn_query_radius(const ev_knn *ix, const float *queries,
       ix->built_metric != EV_METRIC_SQEUCLIDEAN)
     r = radius * radius;
   ev__knn_job job = {ix, self ? ix->ref : queries, self ? ix->n : nq,
-                     self ? ix->dim : ldq, self, 0, kind};
+                     self ? ix->dim : ldq, self, 0, kind, NULL};
   ev_array *o = NULL, *i = NULL, *d = NULL;
   st = ev__knn_radius(&job, r, sort != 0, &o, &i, distances ? &d : NULL);
   ev__threads_end(&scope);

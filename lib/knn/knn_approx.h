@@ -57,6 +57,16 @@ typedef struct ev__nnd_params {
 ev_status ev__nndescent(const ev__knn_data *x, const ev__nnd_params *pr,
                         int32_t *idx, float *d);
 
+/* One random-projection tree of NN-descent's forest: perm (n entries)
+ * gets the rows with each leaf contiguous, leaf (n + 1 entries) the
+ * nleaves + 1 boundaries (leaf t is perm[leaf[t] .. leaf[t + 1])). Leaves
+ * hold at most leaf_size rows (a split that keeps failing stops after 200
+ * levels) and can be much smaller. normal: dim floats of scratch. A
+ * function of the rows, seed and tree number only. */
+void ev__rptree_build(const ev__knn_data *x, size_t leaf_size, uint64_t seed,
+                      size_t tree, int32_t *perm, uint32_t *leaf,
+                      size_t *nleaves, float *normal);
+
 /* Build the search graph of the index's reference (called by the first
  * query by new rows). */
 ev_status ev__knn_graph_build(const ev_knn *settings, const ev__knn_data *x,

@@ -69,7 +69,17 @@ typedef struct ev__knn_job {
                          of its own list, by index */
   size_t k;
   int kind;           /* an ev__knn_kind */
+  const double *seed; /* NULL, or per query a proven upper bound on the
+                         ranking form of its k-th nearest plus the rounding
+                         bound: where its scan may start (knn_seed.c) */
 } ev__knn_job;
+
+/* Whether the exact search seeds its thresholds (knn_seed.c): self
+ * queries, Euclidean, n of at least 16 groups of max(1024, 4 (k + 1)). */
+int ev__knn_seed_applies(const ev__knn_job *job);
+/* The seeds of such a job (n doubles, ev__free them), or NULL when memory
+ * is short (the search then runs without: the same lists, slower). */
+double *ev__knn_seed(const ev__knn_job *job);
 
 /* Sort a query's heap nearest first and write it as one output row: the
  * indices, and (distances != NULL) the reported distances. */

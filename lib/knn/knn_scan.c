@@ -11,7 +11,8 @@
  * k-heap, which tightens the threshold straight away. The result is the
  * exact k nearest by double-precision distances, ties by index, independent
  * of blocking and threads; only about k (1 + ln(n / k)) rows per query are
- * recomputed when the reference comes in random order.
+ * recomputed when the reference comes in random order, fewer when the
+ * self search seeds the thresholds (knn_seed.c).
  *
  * Cosine runs the same way on -x.y / |y| against (d_k + E - 1)|x|, with
  * E = gamma_dim + 8u. */
@@ -65,11 +66,12 @@ void ev__scan_begin(ev__scan *s, const ev__knn_job *job, size_t q0,
   const ev_knn *ix = job->index;
   for (size_t qi = 0; qi < mq; qi++) {
     ev__topk_reset(&s->heaps[qi]);
-    s->thr[qi] = INFINITY;
     double n = job->self ? ix->norm[q0 + qi]
                          : ev__knn_norm(query_row(job, q0 + qi), ix->dim);
     s->qn[qi] = n;
     s->qn2[qi] = n * n;
+    s->thr[qi] = job->seed ? ev__knn_float_up(job->seed[q0 + qi] - n * n)
+                           : INFINITY;
     s->bound[qi] = ev__knn_scan_bound(job->kind, ix->dim, n, ix->max_sqnorm);
   }
 }
@@ -87,8 +89,9 @@ static void offer(ev__scan *s, const ev__knn_job *job, size_t q0, size_t qi,
   ev__topk_push(h, d, r);
   if (h->size < h->k) return;
   double limit = h->d[0] + s->bound[qi];
-  s->thr[qi] = job->kind == EV__KNN_COS ? ev__knn_float_up((limit - 1) * s->qn[qi])
-                                        : ev__knn_float_up(limit - s->qn2[qi]);
+  float t = job->kind == EV__KNN_COS ? ev__knn_float_up((limit - 1) * s->qn[qi])
+                                     : ev__knn_float_up(limit - s->qn2[qi]);
+  if (t < s->thr[qi]) s->thr[qi] = t; /* a seed may be tighter still */
 }
 
 #pragma GCC diagnostic ignored "-Wpsabi"

@@ -213,6 +213,13 @@ ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
                          float *distances, size_t ldd) {
   if (ev__knn_tree_applies(job))
     return ev__knn_tree_search(job, indices, ldi, distances, ldd);
+  ev__knn_job seeded;
+  double *seed = NULL;
+  if (!job->seed && ev__knn_seed_applies(job) && (seed = ev__knn_seed(job))) {
+    seeded = *job;
+    seeded.seed = seed;
+    job = &seeded;
+  }
   plan pl;
   make_plan(job, &pl);
   int T = pl.threads;
@@ -221,7 +228,10 @@ ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
   shared sh = {job, &pl, indices, ldi, distances, ldd, NULL, NULL, 0};
   ev_status st = EV_OK;
   worker *workers = ev__calloc((size_t)T, sizeof *workers);
-  if (!workers) return ev__nomem("the search workers", T * sizeof *workers);
+  if (!workers) {
+    ev__free(seed);
+    return ev__nomem("the search workers", T * sizeof *workers);
+  }
   int made = 0;
   for (; made < T && st == EV_OK; made++)
     st = worker_alloc(&workers[made], job, &pl);
@@ -243,6 +253,7 @@ ev_status ev__knn_search(const ev__knn_job *job, int64_t *indices, size_t ldi,
   if (st == EV_OK && job->index->progress)
     st = ev__progress(job->index->progress, job->index->progress_user,
                       EV_STAGE_KNN, job->nq, job->nq, NAN);
+  ev__free(seed);
   ev__free(sh.merge_d);
   ev__free(sh.merge_i);
   for (int t = 0; t < made; t++) worker_free(&workers[t]);

@@ -243,6 +243,14 @@ static void build_tree(const ev__knn_data *x, rptree *t, size_t leaf,
   split(x, t, 0, x->n, leaf, ev__hash3(seed, 5, tree, 0), normal, 0);
 }
 
+void ev__rptree_build(const ev__knn_data *x, size_t leaf_size, uint64_t seed,
+                      size_t tree, int32_t *perm, uint32_t *leaf,
+                      size_t *nleaves, float *normal) {
+  rptree t = {perm, leaf, 0};
+  build_tree(x, &t, leaf_size, seed, tree, normal);
+  *nleaves = t.nleaves;
+}
+
 static void join_leaf(nnd *s, const int32_t *r, size_t size) {
   for (size_t a = 0; a < size; a++)
     for (size_t b = a + 1; b < size; b++) {

@@ -20,6 +20,31 @@ void ev__csr_free(ev__csr *p) {
   memset(p, 0, sizeof *p);
 }
 
+ev_status ev__csr_float_values(ev__csr *p) {
+  size_t nnz = p->row_ptr[p->n];
+  if (!p->val || nnz == 0) return EV_OK;
+  /* In place, a block at a time through buf (memcpy: no aliasing of the
+   * double and float views): block b's floats land below every double
+   * not read yet. */
+  unsigned char *bytes = (unsigned char *)p->val;
+  float buf[1024];
+  for (size_t e0 = 0; e0 < nnz; e0 += 1024) {
+    size_t m = nnz - e0 < 1024 ? nnz - e0 : 1024;
+    for (size_t e = 0; e < m; e++) {
+      double v;
+      memcpy(&v, bytes + (e0 + e) * sizeof v, sizeof v);
+      buf[e] = (float)v;
+    }
+    memmove(bytes + e0 * sizeof(float), buf, m * sizeof(float));
+  }
+  float *f = ev__realloc(p->val, nnz * sizeof(float));
+  p->fval = f ? f : (float *)(void *)bytes;
+  p->val = NULL;
+  /* (a shrinking realloc does not fail in practice; when it does, the
+   * floats are in place and the call fails like any allocation) */
+  return f ? EV_OK : ev__nomem("t-SNE affinities as floats", nnz * 4);
+}
+
 /* Entropy decreases as beta grows; bisection on beta, doubling or halving
  * until the target is bracketed. Distances are shifted by their minimum so
  * that the largest weight is exactly 1 and the sum never underflows. */
@@ -98,8 +123,10 @@ ev_status ev__tsne_conditional(const float *dist, size_t n, size_t k,
 double ev__tsne_entropy_term(const ev__csr *p) {
   double s = 0.0;
   size_t nnz = p->row_ptr[p->n];
-  for (size_t e = 0; e < nnz; e++)
-    if (p->val[e] > 0.0) s += p->val[e] * log(p->val[e]);
+  for (size_t e = 0; e < nnz; e++) {
+    double v = p->val ? p->val[e] : (double)p->fval[e];
+    if (v > 0.0) s += v * log(v);
+  }
   return s;
 }
 

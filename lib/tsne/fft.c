@@ -43,8 +43,9 @@
  * p_near nodes each (at r = 4, p = 3: 1.5 nodes per unit instead of 5),
  * and the pairs closer than r add K - F exactly: with the points sorted
  * by interval, each point's partners are in the 5 x 5 intervals around its
- * own, 5 runs of consecutive sorted points, tested 8 at a time in float
- * lanes. In the early, dense map every point would test thousands of
+ * own. Each pair is tested once, from the point that comes first in the
+ * intervals' order, and adds to both (three runs of consecutive sorted
+ * points per point, 8 at a time in float lanes). In the early, dense map every point would test thousands of
  * pairs, so each iteration compares estimates of both costs (transform
  * work L^2 log L, pairs counted from the intervals' occupancy) and takes
  * the cheaper grid; on Fashion-MNIST's 70,000 points the switch comes a
@@ -70,6 +71,7 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 #define MAX_P EV__TSNE_FFT_MAX_POINTS
 #define NEAR_M 2 /* degree in d^2 of the far kernels inside the radius */
 #define NEAR_PAD 8 /* the near field's position arrays: lanes past the end */
+#define LBUF_PAD 32 /* a thread's near-field buffers: three ranges' rounding */
 #define ROWS 8 /* grid rows per row transform (keeps every item aligned) */
 
 typedef struct plans {
@@ -125,6 +127,9 @@ struct ev__fftgrid {
   float fa[NEAR_M + 1], fb[NEAR_M + 1];
   size_t near_n; /* points the buffers below hold (0: none yet) */
   float *px, *py; /* positions in sorted order, from the grid's centre */
+  float *fx, *fy, *fz; /* the near field's sums per sorted position */
+  float *lbuf;    /* per thread, 3 x lbuf_cap(n) floats (near_strip) */
+  size_t lbuf_threads;
   double *nrep;   /* the near field's rep, per point */
   double *nz;     /* its share of Z, per sorted position */
   uint32_t *hist; /* the far grid's interval counts (cost estimate) */
@@ -216,6 +221,10 @@ void ev__fftgrid_free(ev__fftgrid *g) {
   ev__free_aligned(g->py);
   ev__free(g->nrep);
   ev__free(g->nz);
+  ev__free_aligned(g->fx);
+  ev__free_aligned(g->fy);
+  ev__free_aligned(g->fz);
+  ev__free_aligned(g->lbuf);
   ev__free(g->hist);
   ev__free(g);
 }
@@ -436,23 +445,42 @@ double ev__fftgrid_near_pairs(const ev__fftgrid *g) {
   return g->split ? g->cand : 0.0;
 }
 
+/* Floats per buffer of a thread's near-field buffers (each 32-byte
+ * aligned). */
+static size_t lbuf_cap(size_t n) { return round_up(n + LBUF_PAD, 8); }
+
 /* Buffers of the near field for n points; NULL-safe to call again. */
 static ev_status alloc_near(ev__fftgrid *g) {
-  size_t n = g->n;
+  size_t n = g->n, threads = (size_t)omp_get_max_threads();
+  if (!g->lbuf || g->lbuf_threads < threads) {
+    size_t bytes = threads * 3 * lbuf_cap(n) * sizeof(float);
+    ev__free_aligned(g->lbuf);
+    g->lbuf_threads = 0;
+    if (!(g->lbuf = ev__malloc_aligned(bytes)))
+      return ev__nomem("FFT t-SNE near field", bytes);
+    g->lbuf_threads = threads;
+  }
   if (g->near_n == n) return EV_OK;
   size_t fl = (n + NEAR_PAD) * sizeof(float);
   g->px = ev__malloc_aligned(fl);
   g->py = ev__malloc_aligned(fl);
+  g->fx = ev__malloc_aligned(fl);
+  g->fy = ev__malloc_aligned(fl);
+  g->fz = ev__malloc_aligned(fl);
   g->nrep = ev__malloc(2 * n * sizeof *g->nrep);
   g->nz = ev__malloc(n * sizeof *g->nz);
-  if (!g->px || !g->py || !g->nrep || !g->nz) {
+  if (!g->px || !g->py || !g->fx || !g->fy || !g->fz || !g->nrep || !g->nz) {
     ev__free_aligned(g->px), g->px = NULL;
     ev__free_aligned(g->py), g->py = NULL;
+    ev__free_aligned(g->fx), g->fx = NULL;
+    ev__free_aligned(g->fy), g->fy = NULL;
+    ev__free_aligned(g->fz), g->fz = NULL;
     ev__free(g->nrep), g->nrep = NULL;
     ev__free(g->nz), g->nz = NULL;
-    return ev__nomem("FFT t-SNE near field", 2 * fl + 24 * n);
+    return ev__nomem("FFT t-SNE near field", 5 * fl + 24 * n);
   }
-  for (size_t k = n; k < n + NEAR_PAD; k++) g->px[k] = g->py[k] = 0.0f;
+  for (size_t k = n; k < n + NEAR_PAD; k++)
+    g->px[k] = g->py[k] = g->fx[k] = g->fy[k] = g->fz[k] = 0.0f;
   g->near_n = n;
   return EV_OK;
 }
@@ -630,10 +658,11 @@ ev_status ev__fftgrid_prepare(ev__fftgrid *g, const double *y) {
 
 /* ---- spreading and gathering ---- */
 
-/* Interval and Lagrange weights of coordinate v on one axis. */
-static inline size_t locate(const ev__fftgrid *g, double v, double lo,
-                            double *w) {
-  size_t p = g->p;
+/* Interval and Lagrange weights of coordinate v on one axis (p nodes; a
+ * constant in the instances below, so the loops unroll: the products are
+ * the same, in the same order, for every p). */
+static inline __attribute__((always_inline)) size_t
+locate(const ev__fftgrid *g, double v, double lo, double *w, const size_t p) {
   double t = (v - lo) / g->width;
   size_t b = t > 0.0 ? (size_t)t : 0;
   if (b >= g->B) b = g->B - 1;
@@ -641,21 +670,31 @@ static inline size_t locate(const ev__fftgrid *g, double v, double lo,
   for (size_t m = 0; m < p; m++) diff[m] = u - g->node[m];
   for (size_t j = 0; j < p; j++) {
     double num = g->inv_den[j];
-    for (size_t m = 0; m < p; m++)
-      if (m != j) num *= diff[m];
+    for (size_t m = 0; m < j; m++) num *= diff[m];
+    for (size_t m = j + 1; m < p; m++) num *= diff[m];
     w[j] = num;
   }
   return b;
 }
 
-static void weigh_points(ev__fftgrid *g, const double *y) {
-  size_t n = g->n, dims = g->dims, p = g->p;
+static inline __attribute__((always_inline)) void
+weigh_range(ev__fftgrid *g, const double *y, const size_t p) {
+  size_t n = g->n, dims = g->dims;
 #pragma omp for schedule(static)
   for (size_t i = 0; i < n; i++) {
     double *w = g->wts + i * dims * p;
-    size_t b = locate(g, y[i * dims], g->lo[0], w);
-    if (dims == 2) b = b * g->B + locate(g, y[i * dims + 1], g->lo[1], w + p);
+    size_t b = locate(g, y[i * dims], g->lo[0], w, p);
+    if (dims == 2)
+      b = b * g->B + locate(g, y[i * dims + 1], g->lo[1], w + p, p);
     g->box[i] = (uint32_t)b;
+  }
+}
+
+static void weigh_points(ev__fftgrid *g, const double *y) {
+  switch (g->p) { /* the defaults: 5 (plain grid), 3 (near field) */
+  case 3: weigh_range(g, y, 3); break;
+  case 5: weigh_range(g, y, 5); break;
+  default: weigh_range(g, y, g->p); break;
   }
 }
 
@@ -673,8 +712,9 @@ static void sort_points(ev__fftgrid *g) {
 
 /* Each interval's nodes from its points, in index order, in double, then
  * stored as floats (every node belongs to one interval). */
-static void spread(ev__fftgrid *g, const double *y) {
-  size_t dims = g->dims, p = g->p, lr = g->lr, B = g->B;
+static inline __attribute__((always_inline)) void
+spread_p(ev__fftgrid *g, const double *y, const size_t p) {
+  size_t dims = g->dims, lr = g->lr, B = g->B;
   size_t boxes = dims == 1 ? B : B * B, nc = n_charges(dims);
 #pragma omp for schedule(dynamic, 16)
   for (size_t b = 0; b < boxes; b++) {
@@ -716,8 +756,9 @@ static void spread(ev__fftgrid *g, const double *y) {
   }
 }
 
-static void gather(ev__fftgrid *g, const double *y, double *rep) {
-  size_t n = g->n, dims = g->dims, p = g->p, lr = g->lr, B = g->B;
+static inline __attribute__((always_inline)) void
+gather_p(ev__fftgrid *g, const double *y, double *rep, const size_t p) {
+  size_t n = g->n, dims = g->dims, lr = g->lr, B = g->B;
 #pragma omp for schedule(static) nowait
   for (size_t i = 0; i < n; i++) {
     const double *w = g->wts + i * dims * p, *yi = y + i * dims;
@@ -747,6 +788,24 @@ static void gather(ev__fftgrid *g, const double *y, double *rep) {
       rep[2 * i] += g->nrep[2 * i];
       rep[2 * i + 1] += g->nrep[2 * i + 1];
     }
+  }
+}
+
+/* spread and gather with the node count a constant (the defaults 5 and 3)
+ * so their loops unroll: the same operations in the same order. */
+static void spread(ev__fftgrid *g, const double *y) {
+  switch (g->p) {
+  case 3: spread_p(g, y, 3); break;
+  case 5: spread_p(g, y, 5); break;
+  default: spread_p(g, y, g->p); break;
+  }
+}
+
+static void gather(ev__fftgrid *g, const double *y, double *rep) {
+  switch (g->p) {
+  case 3: gather_p(g, y, rep, 3); break;
+  case 5: gather_p(g, y, rep, 5); break;
+  default: gather_p(g, y, rep, g->p); break;
   }
 }
 
@@ -820,63 +879,127 @@ static void convolve(ev__fftgrid *g) {
 
 typedef ev__v8f v8f;
 typedef int32_t v8i __attribute__((vector_size(32)));
-#define NEAR_CHUNK 64 /* sorted positions per item of the work-sharing loop */
+#define NEAR_PHASES 3 /* strips of intervals apart in one phase */
 
-/* The near field of the points at sorted positions s0 to s1: against the
- * points of the 5 x 5 intervals around each (intervals are r / 2 wide),
- * eight at a time in float lanes (positions from the grid's centre), the
- * pairs closer than r adding K - far kernel. The AVX2 clone and the
- * default one do the same operations on the same lanes (EV_CLONES). */
-EV_CLONES static void near_range(ev__fftgrid *g, size_t s0, size_t s1) {
-  const float *px = g->px, *py = g->py;
-  const size_t B = g->B, *start = g->start;
-  const float t0 = (float)(g->near_r * g->near_r);
-  const float a0 = g->fa[0], a1 = g->fa[1], a2 = g->fa[2];
-  const float b0 = g->fb[0], b1 = g->fb[1], b2 = g->fb[2];
+/* One point's pairs with the positions r0 + m (m in [m0, len), rounded
+ * down to 8; only those above `after` count): K - far kernel for the
+ * pairs closer than r, the point's sums into its lanes, the partners'
+ * (opposite force, same Z) into the range's buffers lx, ly, lz at m,
+ * which are 32-byte aligned and written at the same addresses by every
+ * point of the interval (so loads after stores forward in the core). */
+static inline __attribute__((always_inline)) void
+near_range(const float *px, const float *py, size_t r0, size_t m0,
+           size_t len, ptrdiff_t after, float xi, float yi, const float *c,
+           float *lx, float *ly, float *lz, v8f *ax, v8f *ay, v8f *az) {
   const v8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
   const v8f one = {1, 1, 1, 1, 1, 1, 1, 1};
-  for (size_t s = s0; s < s1; s++) {
-    size_t i = g->order[s], b = g->box[i], bx = b / B, by = b % B;
-    const float xi = px[s], yi = py[s];
-    v8f ax = {0, 0, 0, 0, 0, 0, 0, 0}, ay = ax, az = ax;
-    size_t x0 = bx >= 2 ? bx - 2 : 0, x1 = bx + 3 < B ? bx + 3 : B;
+  const float t0 = c[0], a0 = c[1], a1 = c[2], a2 = c[3], b0 = c[4],
+              b1 = c[5], b2 = c[6];
+  for (size_t m = m0 & ~(size_t)7; m < len; m += 8) {
+    v8f xj, yj;
+    memcpy(&xj, px + r0 + m, sizeof xj);
+    memcpy(&yj, py + r0 + m, sizeof yj);
+    v8f dx = xi - xj, dy = yi - yj, t = dx * dx + dy * dy;
+    v8f k1 = one / (one + t), k2 = k1 * k1, u = t0 - t;
+    v8f f2 = (a2 * u + a1) * u + a0, f1 = (b2 * u + b1) * u + b0;
+    v8i pos = lane + (int32_t)m;
+    v8i in = (t < t0) & (pos < (int32_t)len) & (pos > (int32_t)after);
+    v8f g2 = (v8f)((v8i)(k2 - f2) & in), g1 = (v8f)((v8i)(k1 - f1) & in);
+    v8f gx = g2 * dx, gy = g2 * dy;
+    *ax += gx;
+    *ay += gy;
+    *az += g1;
+    *(v8f *)(lx + m) -= gx;
+    *(v8f *)(ly + m) -= gy;
+    *(v8f *)(lz + m) += g1;
+  }
+}
+
+/* Row bx of intervals (a strip: consecutive sorted positions), interval
+ * by interval: each point of the interval against the points after it in
+ * the 5 x 5 intervals around, in the intervals' order: the rest of its own
+ * interval and the next two of its strip (one range of positions), and
+ * the 5 intervals around in each of the next two strips (one range each).
+ * Each pair is tested once and adds to both points' sums, the partner's
+ * through the thread's buffers, which go to fx, fy, fz once per interval
+ * (in position order). So a strip writes to strips bx to bx + 2 only:
+ * strips NEAR_PHASES apart run at the same time, each by one thread in
+ * sorted order, and every sum is added up in the same order whatever the
+ * thread count. The AVX2 clone and the default one do the same operations
+ * on the same lanes (EV_CLONES). */
+EV_CLONES static void near_strip(ev__fftgrid *g, size_t bx, float *lbuf) {
+  const float *px = g->px, *py = g->py;
+  float *fx = g->fx, *fy = g->fy, *fz = g->fz;
+  const size_t B = g->B, *start = g->start, cap = lbuf_cap(g->n);
+  const float t0 = (float)(g->near_r * g->near_r);
+  const float c[7] = {t0, g->fa[0], g->fa[1], g->fa[2],
+                      g->fb[0], g->fb[1], g->fb[2]};
+  /* each point's pair with itself: no force, K1(0) - F1(0) for Z (the
+   * grid holds F1(0) for it, and Z leaves out K1(0) = 1 for every point) */
+  const float self = 1.0f - ((c[6] * t0 + c[5]) * t0 + c[4]);
+  float *lx = lbuf, *ly = lbuf + cap, *lz = lbuf + 2 * cap;
+  for (size_t by = 0; by < B; by++) {
+    size_t a0 = start[bx * B + by], a1 = start[bx * B + by + 1];
+    if (a0 == a1) continue;
     size_t y0 = by >= 2 ? by - 2 : 0, y1 = by + 3 < B ? by + 3 : B;
-    for (size_t x = x0; x < x1; x++) {
-      size_t e = start[x * B + y1];
-      for (size_t j = start[x * B + y0]; j < e; j += 8) {
-        v8f xj, yj;
-        memcpy(&xj, px + j, sizeof xj);
-        memcpy(&yj, py + j, sizeof yj);
-        v8f dx = xi - xj, dy = yi - yj, t = dx * dx + dy * dy;
-        v8f k1 = one / (one + t), k2 = k1 * k1, u = t0 - t;
-        v8f f2 = (a2 * u + a1) * u + a0, f1 = (b2 * u + b1) * u + b0;
-        v8i in = (t < t0) & (lane < (int32_t)(e - j));
-        v8f g2 = (v8f)((v8i)(k2 - f2) & in), g1 = (v8f)((v8i)(k1 - f1) & in);
-        ax += g2 * dx;
-        ay += g2 * dy;
-        az += g1;
-      }
+    /* the ranges: [r0[q], r0[q] + len[q]), buffers at off[q] */
+    size_t r0[3], len[3], off[3], nr = 0, at = 0;
+    for (size_t x = bx; x < bx + 3 && x < B; x++) {
+      size_t lo = x == bx ? a0 : start[x * B + y0], hi = start[x * B + y1];
+      if (hi == lo) continue;
+      r0[nr] = lo, len[nr] = hi - lo, off[nr] = at;
+      at += (hi - lo + 7) & ~(size_t)7;
+      nr++;
     }
-    g->nrep[2 * i] = ev__v8f_sum(&ax);
-    g->nrep[2 * i + 1] = ev__v8f_sum(&ay);
-    g->nz[s] = ev__v8f_sum(&az);
+    for (size_t e = 0; e < at; e++) lx[e] = ly[e] = lz[e] = 0.0f;
+    for (size_t i = a0; i < a1; i++) {
+      const float xi = px[i], yi = py[i];
+      v8f ax = {0, 0, 0, 0, 0, 0, 0, 0}, ay = ax;
+      v8f az = {self, 0, 0, 0, 0, 0, 0, 0};
+      for (size_t q = 0; q < nr; q++) {
+        /* the own range (q = 0) counts positions after i only */
+        ptrdiff_t after = q == 0 ? (ptrdiff_t)(i - a0) : -1;
+        near_range(px, py, r0[q], q == 0 ? i - a0 + 1 : 0, len[q], after, xi,
+                   yi, c, lx + off[q], ly + off[q], lz + off[q], &ax, &ay,
+                   &az);
+      }
+      fx[i] += (float)ev__v8f_sum(&ax);
+      fy[i] += (float)ev__v8f_sum(&ay);
+      fz[i] += (float)ev__v8f_sum(&az);
+    }
+    for (size_t q = 0; q < nr; q++)
+      for (size_t m = 0; m < len[q]; m++) {
+        fx[r0[q] + m] += lx[off[q] + m];
+        fy[r0[q] + m] += ly[off[q] + m];
+        fz[r0[q] + m] += lz[off[q] + m];
+      }
   }
 }
 
 static void near_field(ev__fftgrid *g, const double *y) {
-  size_t n = g->n, chunks = (n + NEAR_CHUNK - 1) / NEAR_CHUNK;
-  double half = 0.5 * g->width * (double)g->B;
+  size_t n = g->n, B = g->B;
+  double half = 0.5 * g->width * (double)B;
   double cx = g->lo[0] + half, cy = g->lo[1] + half;
 #pragma omp for schedule(static)
   for (size_t s = 0; s < n; s++) {
     size_t i = g->order[s];
     g->px[s] = (float)(y[2 * i] - cx);
     g->py[s] = (float)(y[2 * i + 1] - cy);
+    g->fx[s] = g->fy[s] = g->fz[s] = 0.0f;
   }
+  for (size_t m = 0; m < NEAR_PHASES; m++) {
 #pragma omp for schedule(dynamic, 1)
-  for (size_t c = 0; c < chunks; c++)
-    near_range(g, c * NEAR_CHUNK,
-               (c + 1) * NEAR_CHUNK < n ? (c + 1) * NEAR_CHUNK : n);
+    for (size_t bx = m; bx < B; bx += NEAR_PHASES)
+      near_strip(g, bx,
+                 g->lbuf + (size_t)omp_get_thread_num() * 3 * lbuf_cap(n));
+  }
+#pragma omp for schedule(static)
+  for (size_t s = 0; s < n; s++) {
+    size_t i = g->order[s];
+    g->nrep[2 * i] = g->fx[s];
+    g->nrep[2 * i + 1] = g->fy[s];
+    g->nz[s] = g->fz[s];
+  }
 }
 
 void ev__fftgrid_repulsion(ev__fftgrid *g, const double *y, double *rep) {

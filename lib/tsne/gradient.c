@@ -116,10 +116,17 @@ EV_CLONES static void attract_rows2(const ev__csr *p, const double *y,
  * lanes (differences, squared distances and p / (1 + d^2) in one float
  * division), each row's lanes then summed in double in a fixed order.
  * Positions of up to a few hundred units keep differences to about 1e-5
- * units, far inside the repulsion's interpolation error. */
-EV_CLONES static void attract_rows2f(const ev__csr *p, const float *y,
-                                     size_t i0, size_t i1, double *attr,
-                                     double *plogw) {
+ * units, far inside the repulsion's interpolation error. A neighbour's
+ * (x, y) is one 64-bit load: rows c0, c1, c4, c5 and c2, c3, c6, c7 make
+ * two vectors whose in-lane shuffles give x and y in entry order (eight
+ * loads and two shuffles instead of sixteen inserts). The KL's terms are
+ * a separate instance of the loop (with_log), needed every 50
+ * iterations. */
+typedef uint64_t v4u __attribute__((vector_size(32)));
+
+static inline __attribute__((always_inline)) void
+attract_rows2f_body(const ev__csr *p, const float *y, size_t i0, size_t i1,
+                    double *attr, double *plogw, const int with_log) {
   const ev__v8f one = {1, 1, 1, 1, 1, 1, 1, 1};
   for (size_t i = i0; i < i1; i++) {
     const float xi = y[2 * i], yi = y[2 * i + 1];
@@ -128,21 +135,20 @@ EV_CLONES static void attract_rows2f(const ev__csr *p, const float *y,
     size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];
     for (; e + 8 <= end; e += 8) {
       const uint32_t *c = p->col + e;
-      const ev__v8f xj = {y[2 * (size_t)c[0]], y[2 * (size_t)c[1]],
-                      y[2 * (size_t)c[2]], y[2 * (size_t)c[3]],
-                      y[2 * (size_t)c[4]], y[2 * (size_t)c[5]],
-                      y[2 * (size_t)c[6]], y[2 * (size_t)c[7]]};
-      const ev__v8f yj = {y[2 * (size_t)c[0] + 1], y[2 * (size_t)c[1] + 1],
-                      y[2 * (size_t)c[2] + 1], y[2 * (size_t)c[3] + 1],
-                      y[2 * (size_t)c[4] + 1], y[2 * (size_t)c[5] + 1],
-                      y[2 * (size_t)c[6] + 1], y[2 * (size_t)c[7] + 1]};
+      uint64_t q[8];
+      for (int l = 0; l < 8; l++) memcpy(&q[l], y + 2 * (size_t)c[l], 8);
+      v4u lo = {q[0], q[1], q[4], q[5]}, hi = {q[2], q[3], q[6], q[7]};
+      ev__v8f xj = __builtin_shufflevector((ev__v8f)lo, (ev__v8f)hi, 0, 2, 8,
+                                           10, 4, 6, 12, 14);
+      ev__v8f yj = __builtin_shufflevector((ev__v8f)lo, (ev__v8f)hi, 1, 3, 9,
+                                           11, 5, 7, 13, 15);
       ev__v8f v;
       memcpy(&v, p->fval + e, sizeof v);
       ev__v8f dx = xi - xj, dy = yi - yj, d2 = dx * dx + dy * dy;
       ev__v8f pw = v / (one + d2);
       ax += pw * dx;
       ay += pw * dy;
-      if (plogw)
+      if (with_log)
         for (int l = 0; l < 8; l++) s -= (double)v[l] * log1p((double)d2[l]);
     }
     double a0 = ev__v8f_sum(&ax), a1 = ev__v8f_sum(&ay);
@@ -152,12 +158,19 @@ EV_CLONES static void attract_rows2f(const ev__csr *p, const float *y,
       float pw = p->fval[e] / (1.0f + d2);
       a0 += (double)(pw * dx);
       a1 += (double)(pw * dy);
-      if (plogw) s -= (double)p->fval[e] * log1p((double)d2);
+      if (with_log) s -= (double)p->fval[e] * log1p((double)d2);
     }
     attr[2 * i] = a0;
     attr[2 * i + 1] = a1;
-    if (plogw) plogw[i] = s;
+    if (with_log) plogw[i] = s;
   }
+}
+
+EV_CLONES static void attract_rows2f(const ev__csr *p, const float *y,
+                                     size_t i0, size_t i1, double *attr,
+                                     double *plogw) {
+  if (plogw) attract_rows2f_body(p, y, i0, i1, attr, plogw, 1);
+  else attract_rows2f_body(p, y, i0, i1, attr, NULL, 0);
 }
 
 #define ATTRACT_CHUNK 256

@@ -101,7 +101,7 @@ static ev_status relabel_init(relabel *r, const ev__csr *p) {
   }
   memcpy(r->p.row_ptr, p->row_ptr, (n + 1) * sizeof *r->p.row_ptr);
   memcpy(r->p.col, p->col, nnz * sizeof *r->p.col);
-  for (size_t e = 0; e < nnz; e++) r->p.fval[e] = (float)p->val[e];
+  memcpy(r->p.fval, p->fval, nnz * sizeof *r->p.fval);
   for (size_t i = 0; i < n; i++) r->perm[i] = r->inv[i] = (uint32_t)i;
   return EV_OK;
 }
@@ -130,7 +130,7 @@ static void relabel_apply(relabel *r, const ev__csr *p, const uint32_t *order,
     size_t src = p->row_ptr[r->perm[k]], len = rp[k + 1] - rp[k];
     for (size_t e = 0; e < len; e++) {
       r->p.col[rp[k] + e] = r->inv[p->col[src + e]];
-      r->p.fval[rp[k] + e] = (float)p->val[src + e];
+      r->p.fval[rp[k] + e] = p->fval[src + e];
     }
   }
 }
@@ -247,20 +247,26 @@ static int watch_stops(phase_watch *w, size_t it, double kl, double norm,
   return min_grad_norm > 0.0 && norm <= min_grad_norm;
 }
 
-ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
+ev_status ev__tsne_optimize(ev__csr *caller_p, double *y, size_t dims,
                             const ev__tsne_opt *o, ev_progress_fn cb,
                             void *user, size_t *iters, double *kl_out) {
+  const ev__csr *p = caller_p;
   size_t n = p->n, nd = n * dims;
   opt_buffers b;
   relabel rl = {0};
+  double plogp = ev__tsne_entropy_term(p), kl = NAN;
   ev_status st = alloc_buffers(n, dims, o, &b);
   if (st) return st;
-  if (b.grid && (st = relabel_init(&rl, p))) {
+  /* The FFT method reads P as floats only (the renumbered copy; and
+   * ev_tsne_affinities hands floats out): the caller's P keeps floats
+   * from here on, before the copy is made, so that at most P in floats
+   * and its copy are held (12 + 8 bytes an entry before: at 1,000,000
+   * points that was 0.5 GB more at the peak). */
+  if (b.grid && ((st = ev__csr_float_values(caller_p)) ||
+                 (st = relabel_init(&rl, p)))) {
     free_buffers(&b);
     return st;
   }
-  const ev__csr *caller_p = p;
-  double plogp = ev__tsne_entropy_term(p), kl = NAN;
   if (b.grid) p = &rl.p;
   size_t exag_end = o->exaggeration_iters; /* first iteration of phase 2 */
   phase_watch watch;

@@ -106,6 +106,6 @@ ev_status ev_tsne_affinities(const ev_tsne *t, size_t *row_ptr,
                              int64_t *col_idx, float *values, size_t *nnz) {
   ev_status st = need_result(t);
   if (st) return st;
-  return ev__sparse_out(t->n, t->p.row_ptr, t->p.col, t->p.val,
+  return ev__sparse_out(t->n, t->p.row_ptr, t->p.col, t->p.val, t->p.fval,
                         "the affinities have", row_ptr, col_idx, values, nnz);
 }

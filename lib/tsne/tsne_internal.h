@@ -36,10 +36,16 @@ typedef struct ev__csr {
   double *val;     /* row_ptr[n] */
   float *fval;     /* instead of val (NULL then) in the FFT method's
                       renumbered copy: a third less memory and traffic for
-                      the attraction, which streams it every iteration */
+                      the attraction, which streams it every iteration;
+                      and in the FFT method's P itself once the optimiser
+                      has it (ev__csr_float_values) */
 } ev__csr;
 
 void ev__csr_free(ev__csr *p);
+/* Turn p's double values into floats in their own block, shrunk to half
+ * (fval set, val NULL): 4 bytes less per entry. When the shrinking fails
+ * (EV_ERR_NOMEM) the floats are in place all the same. */
+ev_status ev__csr_float_values(ev__csr *p);
 
 /* ---- affinities (affinities.c) ---- */
 
@@ -240,8 +246,9 @@ typedef struct ev__tsne_opt {
 
 /* Run the descent on y (n x dims, double) in place. *iters gets the
  * iterations done and *kl the KL divergence of the final y, also after a
- * cancel (EV_ERR_CANCELLED). */
-ev_status ev__tsne_optimize(const ev__csr *p, double *y, size_t dims,
+ * cancel (EV_ERR_CANCELLED). The FFT method, which reads P only as floats,
+ * turns p's values into floats (ev__csr_float_values). */
+ev_status ev__tsne_optimize(ev__csr *p, double *y, size_t dims,
                             const ev__tsne_opt *o, ev_progress_fn cb,
                             void *user, size_t *iters, double *kl);
 

@@ -132,6 +132,6 @@ ev_status ev_umap_graph(const ev_umap *u, size_t *row_ptr, int64_t *col_idx,
                         float *values, size_t *nnz) {
   ev_status st = need_result(u);
   if (st) return st;
-  return ev__sparse_out(u->n, u->graph.row_ptr, u->graph.col, u->graph.val,
+  return ev__sparse_out(u->n, u->graph.row_ptr, u->graph.col, u->graph.val, NULL,
                         "the graph has", row_ptr, col_idx, values, nnz);
 }
