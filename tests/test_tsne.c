@@ -1,6 +1,8 @@
 /* t-SNE: gradients against finite differences and the exact sums,
  * calibrated entropies, separated clusters, reproducibility, the three
  * inputs, cancelling, limits and every bad input. */
+#include <omp.h>
+
 #include "core/testhook.h"
 #include "testutil.h"
 #include "testutil_tsne.h"
@@ -242,6 +244,56 @@ START_TEST(symmetrized_affinities_by_hand) {
     ck_assert_double_eq_tol(p.val[e], want[e] / 12.0, 1e-15);
   }
   ev__csr_free(&p);
+}
+END_TEST
+
+/* The fits' symmetrisation of kNN lists (ev__tsne_symmetrize_lists,
+ * lean on memory) gives ev__tsne_symmetrize's P bit for bit: lists with
+ * mutual and one-way entries, hubs (rows many others hold), the diagonal,
+ * zeros, repeats within a row, rows of only zeros, one and two threads. */
+START_TEST(list_symmetrisation_matches_general) {
+  size_t ns[] = {1, 7, 300, 2000}, ks[] = {1, 3, 15, 40};
+  uint64_t s = 99;
+  for (int c = 0; c < 4; c++)
+    for (int threads = 1; threads <= 2; threads++) {
+      size_t n = ns[c] + 1, k = ks[c] < n ? ks[c] : n - 1, nk = n * k;
+      int64_t *col = malloc(nk * sizeof *col);
+      double *val = malloc(nk * sizeof *val), *v2 = malloc(nk * sizeof *v2);
+      uint32_t *c32 = malloc(nk * sizeof *c32);
+      size_t *rp = malloc((n + 1) * sizeof *rp);
+      for (size_t i = 0; i <= n; i++) rp[i] = i * k;
+      for (size_t e = 0; e < nk; e++) {
+        size_t i = e / k, r = tu_next(&s) % 16;
+        /* mostly near rows (many mutual pairs), some to the first rows
+         * (hubs), some repeats, the diagonal and zeros */
+        size_t j = r < 10 ? (i + 1 + tu_next(&s) % 12) % n
+                   : r < 13 ? tu_next(&s) % (n < 4 ? n : 4)
+                   : r < 14 ? i : tu_next(&s) % n;
+        col[e] = (int64_t)j;
+        val[e] = r == 15 || i % 97 == 5 ? 0.0 : tu_uniform(&s) + 1e-3;
+        if (e % k > 0 && tu_next(&s) % 20 == 0) col[e] = col[e - 1];
+        c32[e] = (uint32_t)col[e];
+        v2[e] = val[e];
+      }
+      ev__csr want, got;
+      ev_status sw = ev__tsne_symmetrize(n, rp, col, val, &want);
+      omp_set_num_threads(threads);
+      ev_status sg = ev__tsne_symmetrize_lists(n, k, c32, v2, &got);
+      ck_assert_int_eq(sg, sw);
+      if (sw == EV_OK) {
+        ck_assert_uint_eq(got.row_ptr[n], want.row_ptr[n]);
+        for (size_t i = 0; i <= n; i++)
+          ck_assert_uint_eq(got.row_ptr[i], want.row_ptr[i]);
+        for (size_t e = 0; e < want.row_ptr[n]; e++) {
+          ck_assert_uint_eq(got.col[e], want.col[e]);
+          ck_assert_msg(got.val[e] == want.val[e], "n %zu entry %zu: %.17g "
+                        "against %.17g", n, e, got.val[e], want.val[e]);
+        }
+        ev__csr_free(&want);
+        ev__csr_free(&got);
+      }
+      free(col), free(val), free(v2), free(c32), free(rp);
+    }
 }
 END_TEST
 
@@ -749,6 +801,7 @@ static Suite *tsne_suite(void) {
   ADD(s, calibrated_entropy_matches_perplexity);
   ADD(s, calibration_by_hand);
   ADD(s, symmetrized_affinities_by_hand);
+  ADD(s, list_symmetrisation_matches_general);
   ADD(s, separated_blobs_stay_separated);
   ADD(s, same_seed_same_bits);
   ADD(s, distances_and_affinities_match_rows);

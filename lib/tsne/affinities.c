@@ -356,3 +356,169 @@ done:
   else *out = p;
   return st;
 }
+
+/* ---- kNN lists: P = (A + A^T) / sum in place ----
+ * ev__tsne_symmetrize's result, bit for bit, for A given as k entries per
+ * row. Each row is cleaned where it lies (the diagonal and values <= 0
+ * dropped, columns sorted, repeats summed in sorted order: own_rows).
+ * An entry i -> j is "mutual" when j's row holds i too (a binary search;
+ * one bit per entry, each row's bits in words of its own). Row i of P is
+ * then row i of A, each mutual value plus A_ji (merge_row's a + b),
+ * followed by the A_ji of the rows j that hold i without i holding j,
+ * which come in increasing j; one merge of the two sorted parts puts the
+ * row in column order. */
+
+/* Sort keys[0 .. m) (bottom-up merge sort through tmp). */
+static void sort_keys(uint64_t *keys, uint64_t *tmp, size_t m) {
+  for (size_t w = 1; w < m; w *= 2) {
+    for (size_t lo = 0; lo < m; lo += 2 * w) {
+      size_t mid = lo + w < m ? lo + w : m, hi = lo + 2 * w < m ? lo + 2 * w : m;
+      size_t a = lo, b = mid, o = lo;
+      while (a < mid && b < hi) tmp[o++] = keys[a] <= keys[b] ? keys[a++] : keys[b++];
+      while (a < mid) tmp[o++] = keys[a++];
+      while (b < hi) tmp[o++] = keys[b++];
+    }
+    memcpy(keys, tmp, m * sizeof *keys);
+  }
+}
+
+/* Row i cleaned in place: its count. scratch: 3k words. */
+static uint32_t clean_row(size_t i, size_t k, uint32_t *col, double *val,
+                          uint64_t *scratch) {
+  uint64_t *keys = scratch, *tmp = scratch + k;
+  double *v = (double *)(void *)(scratch + 2 * k);
+  size_t m = 0;
+  for (size_t e = 0; e < k; e++)
+    if (col[e] != i && val[e] > 0.0)
+      keys[m++] = (uint64_t)col[e] << 32 | (uint64_t)e;
+  sort_keys(keys, tmp, m);
+  for (size_t e = 0; e < k; e++) v[e] = val[e];
+  size_t w = 0;
+  for (size_t e = 0; e < m; e++) {
+    uint32_t c = (uint32_t)(keys[e] >> 32);
+    double x = v[keys[e] & 0xffffffffu];
+    if (w > 0 && col[w - 1] == c) val[w - 1] += x;
+    else col[w] = c, val[w++] = x;
+  }
+  return (uint32_t)w;
+}
+
+/* Position of column c in sorted row r (m entries), or m. */
+static size_t find_col(const uint32_t *r, size_t m, uint32_t c) {
+  size_t lo = 0, hi = m;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (r[mid] < c) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < m && r[lo] == c ? lo : m;
+}
+
+ev_status ev__tsne_symmetrize_lists(size_t n, size_t k, uint32_t *col,
+                                    double *val, ev__csr *out) {
+  ev__csr p = {0};
+  ev_status st = EV_OK;
+  size_t T = (size_t)omp_get_max_threads(), W = (k + 63) / 64;
+  uint32_t *cnt = ev__malloc(n * sizeof *cnt);
+  size_t *cur = ev__calloc(n + 1, sizeof *cur);
+  uint64_t *mut = ev__calloc(n * W, sizeof *mut);
+  uint64_t *scratch = ev__malloc(T * 3 * k * sizeof *scratch);
+  p.row_ptr = ev__malloc((n + 1) * sizeof *p.row_ptr);
+  if (!cnt || !cur || !mut || !scratch || !p.row_ptr) {
+    st = ev__nomem("affinity rows", n * (20 + 8 * W) + T * 24 * k);
+    goto done;
+  }
+#pragma omp parallel for schedule(dynamic, 256)
+  for (size_t i = 0; i < n; i++)
+    cnt[i] = clean_row(i, k, col + i * k, val + i * k,
+                       scratch + (size_t)omp_get_thread_num() * 3 * k);
+#pragma omp parallel for schedule(dynamic, 256)
+  for (size_t i = 0; i < n; i++)
+    for (size_t e = 0; e < cnt[i]; e++) {
+      uint32_t j = col[i * k + e];
+      if (find_col(col + (size_t)j * k, cnt[j], (uint32_t)i) < cnt[j])
+        mut[i * W + e / 64] |= (uint64_t)1 << (e % 64);
+    }
+#define IS_MUTUAL(i, e) ((mut[(i) * W + (e) / 64] >> ((e) % 64)) & 1)
+  /* row lengths: own entries, plus the others' non-mutual entries */
+  for (size_t i = 0; i < n; i++) cur[i + 1] = cnt[i];
+  for (size_t i = 0; i < n; i++)
+    for (size_t e = 0; e < cnt[i]; e++)
+      if (!IS_MUTUAL(i, e)) cur[col[i * k + e] + 1]++;
+  p.n = n;
+  p.row_ptr[0] = 0;
+  size_t most = 0;
+  for (size_t i = 0; i < n; i++) {
+    p.row_ptr[i + 1] = p.row_ptr[i] + cur[i + 1];
+    most = cur[i + 1] > most ? cur[i + 1] : most;
+  }
+  size_t nnz = p.row_ptr[n];
+  if (nnz == 0) {
+    st = ev__fail(EV_ERR_ARGUMENT,
+                  "the affinities have no positive value off the diagonal: "
+                  "give each point at least one neighbour with a weight > 0");
+    goto done;
+  }
+  ev__free(scratch);
+  p.col = ev__malloc(nnz * sizeof *p.col);
+  p.val = ev__malloc(nnz * sizeof *p.val);
+  /* per thread: a row's columns (most, rounded to even) and values */
+  size_t stride = (most + 1) / 2 + most;
+  scratch = ev__malloc(T * stride * sizeof *scratch);
+  if (!p.col || !p.val || !scratch) {
+    st = ev__nomem("symmetric affinities", nnz * 12 + T * stride * 8);
+    goto done;
+  }
+  /* own entries, mutual ones summed as merge_row does (A_ij + A_ji) */
+#pragma omp parallel for schedule(dynamic, 256)
+  for (size_t i = 0; i < n; i++) {
+    size_t o = p.row_ptr[i];
+    for (size_t e = 0; e < cnt[i]; e++) {
+      uint32_t c = col[i * k + e];
+      double v = val[i * k + e];
+      if (IS_MUTUAL(i, e))
+        v = v + val[(size_t)c * k +
+                    find_col(col + (size_t)c * k, cnt[c], (uint32_t)i)];
+      p.col[o + e] = c;
+      p.val[o + e] = v;
+    }
+  }
+  /* the others' entries, by increasing source row */
+  for (size_t i = 0; i < n; i++) cur[i] = p.row_ptr[i] + cnt[i];
+  for (size_t j = 0; j < n; j++)
+    for (size_t e = 0; e < cnt[j]; e++) {
+      if (IS_MUTUAL(j, e)) continue;
+      size_t at = cur[col[j * k + e]]++;
+      p.col[at] = (uint32_t)j;
+      p.val[at] = val[j * k + e];
+    }
+#undef IS_MUTUAL
+  /* merge the two sorted parts of each row */
+#pragma omp parallel for schedule(dynamic, 256)
+  for (size_t i = 0; i < n; i++) {
+    size_t o = p.row_ptr[i], na = cnt[i], len = p.row_ptr[i + 1] - o;
+    if (len == na || na == 0) continue;
+    uint64_t *mine = scratch + (size_t)omp_get_thread_num() * stride;
+    uint32_t *tc = (uint32_t *)(void *)mine;
+    double *tv = (double *)(void *)(mine + (most + 1) / 2);
+    size_t a = 0, b = na, m = 0;
+    while (a < na || b < len) {
+      int from_a = b >= len || (a < na && p.col[o + a] < p.col[o + b]);
+      size_t s = from_a ? a++ : b++;
+      tc[m] = p.col[o + s], tv[m++] = p.val[o + s];
+    }
+    memcpy(p.col + o, tc, len * sizeof *tc);
+    memcpy(p.val + o, tv, len * sizeof *tv);
+  }
+  double sum = 0.0;
+  for (size_t e = 0; e < nnz; e++) sum += p.val[e];
+  for (size_t e = 0; e < nnz; e++) p.val[e] /= sum;
+done:
+  ev__free(cnt);
+  ev__free(cur);
+  ev__free(mut);
+  ev__free(scratch);
+  if (st) ev__csr_free(&p);
+  else *out = p;
+  return st;
+}

@@ -66,6 +66,24 @@ static ev_status distances_neighbours(const ev__source *src, size_t k,
   return EV_OK;
 }
 
+/* The neighbour ids (count of them, < 2^32) as uint32 in their own block,
+ * shrunk to half: NULL when the shrinking fails (idx is then still the
+ * block, to free). */
+static uint32_t *ids_to_u32(int64_t *idx, size_t count) {
+  unsigned char *bytes = (unsigned char *)idx;
+  uint32_t buf[1024];
+  for (size_t e0 = 0; e0 < count; e0 += 1024) {
+    size_t m = count - e0 < 1024 ? count - e0 : 1024;
+    for (size_t e = 0; e < m; e++) {
+      int64_t v;
+      memcpy(&v, bytes + (e0 + e) * sizeof v, sizeof v);
+      buf[e] = (uint32_t)v;
+    }
+    memmove(bytes + e0 * sizeof(uint32_t), buf, m * sizeof(uint32_t));
+  }
+  return ev__realloc(idx, count * sizeof(uint32_t));
+}
+
 static ev_status sparse_affinities(const ev__source *src, size_t k,
                                    neighbours_fn find, ev__csr *p) {
   size_t n = src->n, bytes;
@@ -74,8 +92,7 @@ static ev_status sparse_affinities(const ev__source *src, size_t k,
   int64_t *idx = ev__malloc(n * k * sizeof *idx);
   float *dist = ev__malloc(n * k * sizeof *dist);
   double *pc = ev__malloc(n * k * sizeof *pc);
-  size_t *row_ptr = ev__malloc((n + 1) * sizeof *row_ptr);
-  if (!idx || !dist || !pc || !row_ptr) {
+  if (!idx || !dist || !pc) {
     st = ev__nomem("neighbour lists", bytes);
     goto done;
   }
@@ -85,13 +102,22 @@ static ev_status sparse_affinities(const ev__source *src, size_t k,
   st = ev__tsne_conditional(dist, n, k, squared, src->perplexity, pc,
                             src->cb, src->user);
   if (st) goto done;
-  for (size_t i = 0; i <= n; i++) row_ptr[i] = i * k;
-  st = ev__tsne_symmetrize(n, row_ptr, idx, pc, p);
+  /* The memory peak of a large fit: keep only what P is made of (the ids
+   * as uint32, the values) while it is made (docs/tsne.md "Memory"). */
+  ev__free(dist);
+  dist = NULL;
+  uint32_t *ids = ids_to_u32(idx, n * k);
+  if (!ids) {
+    st = ev__nomem("neighbour ids", n * k * sizeof *ids);
+    goto done;
+  }
+  idx = NULL;
+  st = ev__tsne_symmetrize_lists(n, k, ids, pc, p);
+  ev__free(ids);
 done:
   ev__free(idx);
   ev__free(dist);
   ev__free(pc);
-  ev__free(row_ptr);
   return st;
 }
 

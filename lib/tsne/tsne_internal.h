@@ -68,6 +68,11 @@ ev_status ev__tsne_conditional(const float *dist, size_t n, size_t k,
 ev_status ev__tsne_symmetrize(size_t n, const size_t *row_ptr,
                               const int64_t *col, const double *val,
                               ev__csr *out);
+/* The same P from k entries per row (col, val: n x k, overwritten) with
+ * less memory: no sorted copies of A and A^T beside P (at 1,000,000 rows
+ * and k = 90, 2.9 GB less), only P, the rows and a few bytes a row. */
+ev_status ev__tsne_symmetrize_lists(size_t n, size_t k, uint32_t *col,
+                                    double *val, ev__csr *out);
 
 /* Exact-method affinities from a callback giving each row's squared
  * distances to all n rows (self included, ignored). */
