@@ -154,9 +154,12 @@ static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 /* Distance between the rows' half spectra in the row scratch (64-byte
  * aligned rows). */
 static size_t rowbuf_stride(size_t L) { return round_up(L / 2 + 1, 8); }
-/* Elements of one real grid and of one spectrum for length L. */
+/* Elements of one real grid and of one spectrum for length L. A 2-D
+ * real grid keeps only the rows of the nodes (N8 <= L / 2 + ROWS - 1:
+ * the padding rows are zero going in and not read coming out), half the
+ * transform's rows. */
 static size_t real_size(size_t L, size_t dims) {
-  return dims == 1 ? round_up(L, 16) : L * round_up(L, 16);
+  return dims == 1 ? round_up(L, 16) : (L / 2 + ROWS) * round_up(L, 16);
 }
 static size_t spec_size(size_t L, size_t dims) {
   return dims == 1 ? round_up(L / 2 + 1, 8) : (L / 2 + 1) * round_up(L, 8);
@@ -530,31 +533,37 @@ static ev_status near_candidates(ev__fftgrid *g, const double *y,
 /* The spectra of both kernels on the circle of length L, spacing h, with
  * the 1 / L^dims of the inverse transform folded in. They are real: the
  * kernels are even. Serial; uses out[0] and spec[0]. */
+/* Kernel row a (of L, spacing h) into k[0 .. L). */
+static void kernel_row(const ev__fftgrid *g, size_t L, double h, size_t a,
+                       int which, float *k) {
+  double da = g->dims == 1 ? 0.0 : (double)(a <= L - a ? a : L - a) * h;
+  for (size_t b = 0; b < L; b++) {
+    double db = (double)(b <= L - b ? b : L - b) * h;
+    double t = da * da + db * db, w = 1.0 / (1.0 + t);
+    double v = which == 0 ? w * w : w;
+    if (g->split) v = far_kernel(g, t, which);
+    k[b] = (float)v;
+  }
+}
+
 static void kernel_spectra(ev__fftgrid *g, size_t L, double h) {
   size_t dims = g->dims, lr = g->lr, ls = g->ls, H = L / 2 + 1;
-  size_t rows = dims == 1 ? 1 : L;
   double scale = 1.0 / (dims == 1 ? (double)L : (double)L * (double)L);
   for (int which = 0; which < 2; which++) {
     float *k = g->out[0];
-    for (size_t a = 0; a < rows; a++) {
-      double da = dims == 1 ? 0.0 : (double)(a <= L - a ? a : L - a) * h;
-      for (size_t b = 0; b < L; b++) {
-        double db = (double)(b <= L - b ? b : L - b) * h;
-        double t = da * da + db * db, w = 1.0 / (1.0 + t);
-        double v = which == 0 ? w * w : w;
-        if (g->split) v = far_kernel(g, t, which);
-        k[a * lr + b] = (float)v;
-      }
-    }
     fftwf_complex *s = g->spec[0];
     if (dims == 1) {
+      kernel_row(g, L, h, 0, which, k);
       fftwf_execute_dft_r2c(g->pl.row_fwd, k, s);
       for (size_t b = 0; b < H; b++)
         g->khat[which][b] = (float)(s[b][0] * scale);
       continue;
     }
-    for (size_t r = 0; r < L; r += ROWS)
-      rows_forward(g, k + r * lr, s + r, g->rowbuf);
+    /* ROWS rows at a time (out[0] holds half the rows) */
+    for (size_t r = 0; r < L; r += ROWS) {
+      for (size_t a = 0; a < ROWS; a++) kernel_row(g, L, h, r + a, which, k + a * lr);
+      rows_forward(g, k, s + r, g->rowbuf);
+    }
     for (size_t f = 0; f < H; f++) {
       fftwf_execute_dft(g->pl.col_fwd, s + f * ls, s + f * ls);
       for (size_t r = 0; r < L; r++)
@@ -690,7 +699,7 @@ weigh_range(ev__fftgrid *g, const double *y, const size_t p) {
   }
 }
 
-static void weigh_points(ev__fftgrid *g, const double *y) {
+EV_CLONES static void weigh_points(ev__fftgrid *g, const double *y) {
   switch (g->p) { /* the defaults: 5 (plain grid), 3 (near field) */
   case 3: weigh_range(g, y, 3); break;
   case 5: weigh_range(g, y, 5); break;
@@ -792,8 +801,9 @@ gather_p(ev__fftgrid *g, const double *y, double *rep, const size_t p) {
 }
 
 /* spread and gather with the node count a constant (the defaults 5 and 3)
- * so their loops unroll: the same operations in the same order. */
-static void spread(ev__fftgrid *g, const double *y) {
+ * so their loops unroll, and an AVX2 clone: the same operations in the
+ * same order (no contraction into FMA in ISO C), so the same bits. */
+EV_CLONES static void spread(ev__fftgrid *g, const double *y) {
   switch (g->p) {
   case 3: spread_p(g, y, 3); break;
   case 5: spread_p(g, y, 5); break;
@@ -801,7 +811,7 @@ static void spread(ev__fftgrid *g, const double *y) {
   }
 }
 
-static void gather(ev__fftgrid *g, const double *y, double *rep) {
+EV_CLONES static void gather(ev__fftgrid *g, const double *y, double *rep) {
   switch (g->p) {
   case 3: gather_p(g, y, rep, 3); break;
   case 5: gather_p(g, y, rep, 5); break;
