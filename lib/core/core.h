@@ -24,8 +24,13 @@
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && \
     !defined(__SANITIZE_THREAD__)
 #define EV_CLONES __attribute__((target_clones("avx2", "default")))
+/* ... and an AVX-512 one (32 vector registers), for kernels that keep
+ * many accumulators */
+#define EV_CLONES512 \
+  __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define EV_CLONES
+#define EV_CLONES512
 #endif
 
 /* ---- errors ---- */

@@ -800,15 +800,56 @@ gather_p(ev__fftgrid *g, const double *y, double *rep, const size_t p) {
   }
 }
 
+/* 2-D spreading with p (3 or 5) a constant: each row of an interval's
+ * nodes accumulates as (p + 3) / 4 vectors of 4 doubles over its columns,
+ * in registers (the same products and sums per node as spread_p, in the
+ * same order: the same bits). */
+typedef double v4d __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) void
+spread2_p(ev__fftgrid *g, const double *y, const size_t p) {
+  const size_t lr = g->lr, B = g->B, nv = (p + 3) / 4;
+#pragma omp for schedule(dynamic, 16)
+  for (size_t b = 0; b < B * B; b++) {
+    v4d acc[3][MAX_P][2];
+    for (size_t c = 0; c < 3; c++)
+      for (size_t jx = 0; jx < p; jx++)
+        for (size_t v = 0; v < nv; v++) acc[c][jx][v] = (v4d){0, 0, 0, 0};
+    for (size_t s = g->start[b]; s < g->start[b + 1]; s++) {
+      size_t i = g->order[s];
+      const double *w = g->wts + i * 2 * p, *yi = y + i * 2;
+      v4d y0 = {yi[0], yi[0], yi[0], yi[0]}, y1 = {yi[1], yi[1], yi[1], yi[1]};
+      double wp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (size_t jy = 0; jy < p; jy++) wp[jy] = w[p + jy];
+      const v4d wy0 = {wp[0], wp[1], wp[2], wp[3]};
+      const v4d wy1 = {wp[4], wp[5], wp[6], wp[7]};
+      for (size_t jx = 0; jx < p; jx++) {
+        v4d wx = {w[jx], w[jx], w[jx], w[jx]};
+        for (size_t v = 0; v < nv; v++) {
+          v4d ww = wx * (v == 0 ? wy0 : wy1);
+          acc[0][jx][v] += ww;
+          acc[1][jx][v] += ww * y0;
+          acc[2][jx][v] += ww * y1;
+        }
+      }
+    }
+    /* empty intervals too (zeros): see spread_N */
+    size_t bx = b / B, by = b % B;
+    for (size_t c = 0; c < 3; c++)
+      for (size_t jx = 0; jx < p; jx++) {
+        float *row = g->charge[c] + (bx * p + jx) * lr + by * p;
+        for (size_t jy = 0; jy < p; jy++)
+          row[jy] = (float)acc[c][jx][jy / 4][jy % 4];
+      }
+  }
+}
+
 /* spread and gather with the node count a constant (the defaults 5 and 3)
  * so their loops unroll, and an AVX2 clone: the same operations in the
  * same order (no contraction into FMA in ISO C), so the same bits. */
-EV_CLONES static void spread(ev__fftgrid *g, const double *y) {
-  switch (g->p) {
-  case 3: spread_p(g, y, 3); break;
-  case 5: spread_p(g, y, 5); break;
-  default: spread_p(g, y, g->p); break;
-  }
+EV_CLONES512 static void spread(ev__fftgrid *g, const double *y) {
+  if (g->dims == 2 && g->p == 3) spread2_p(g, y, 3);
+  else if (g->dims == 2 && g->p == 5) spread2_p(g, y, 5);
+  else spread_p(g, y, g->p);
 }
 
 EV_CLONES static void gather(ev__fftgrid *g, const double *y, double *rep) {

@@ -5,8 +5,13 @@
 
 #include "tsne/tsne_internal.h"
 
+/* Points per item of the step's parallel loop: its sums of squares are
+ * added up per item, then in item order (the same for any thread count). */
+#define STEP_CHUNK 4096
+
 typedef struct opt_buffers {
   double *grad, *update, *gains, *scratch;
+  double *part; /* per STEP_CHUNK points, the step's sum of squares */
   ev__bhtree *tree;
   ev__fftgrid *grid;
 } opt_buffers;
@@ -16,6 +21,7 @@ static void free_buffers(opt_buffers *b) {
   ev__free(b->update);
   ev__free(b->gains);
   ev__free(b->scratch);
+  ev__free(b->part);
   ev__bhtree_free(b->tree);
   ev__fftgrid_free(b->grid);
 }
@@ -32,7 +38,8 @@ static ev_status alloc_buffers(size_t n, size_t dims, const ev__tsne_opt *o,
   b->update = ev__malloc(bytes);
   b->gains = ev__malloc(bytes);
   b->scratch = ev__malloc((2 * nd + 2 * n) * sizeof(double));
-  if (!b->grad || !b->update || !b->gains || !b->scratch) {
+  b->part = ev__malloc((n / STEP_CHUNK + 1) * sizeof(double));
+  if (!b->grad || !b->update || !b->gains || !b->scratch || !b->part) {
     free_buffers(b);
     return ev__nomem("t-SNE optimiser state", 5 * bytes);
   }
@@ -152,11 +159,12 @@ static void restart_phase(double *update, double *gains, size_t nd) {
  * scikit-learn compares with min_grad_norm. With max_step > 0 each point's
  * update (momentum included) is shortened to at most that length, as
  * openTSNE's max_step_norm. */
-static double step(double *y, const double *grad, double *update,
-                   double *gains, size_t n, size_t dims, double momentum,
-                   double lr, double min_gain, double max_step) {
+static void step_range(double *y, const double *grad, double *update,
+                       double *gains, size_t i0, size_t i1, size_t dims,
+                       double momentum, double lr, double min_gain,
+                       double max_step, double *part) {
   double norm2 = 0.0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = i0; i < i1; i++) {
     double len2 = 0.0;
     for (size_t e = i * dims; e < (i + 1) * dims; e++) {
       double g = grad[e], gain = gains[e];
@@ -175,6 +183,21 @@ static double step(double *y, const double *grad, double *update,
       y[e] += update[e];
     }
   }
+  *part = norm2;
+}
+
+static double step(double *y, const double *grad, double *update,
+                   double *gains, size_t n, size_t dims, double momentum,
+                   double lr, double min_gain, double max_step,
+                   double *part) {
+  size_t chunks = (n + STEP_CHUNK - 1) / STEP_CHUNK;
+#pragma omp parallel for schedule(static) if (n >= EV__TSNE_PAR_MIN)
+  for (size_t c = 0; c < chunks; c++)
+    step_range(y, grad, update, gains, c * STEP_CHUNK,
+               (c + 1) * STEP_CHUNK < n ? (c + 1) * STEP_CHUNK : n, dims,
+               momentum, lr, min_gain, max_step, &part[c]);
+  double norm2 = 0.0;
+  for (size_t c = 0; c < chunks; c++) norm2 += part[c];
   return sqrt(norm2);
 }
 
@@ -291,7 +314,7 @@ ev_status ev__tsne_optimize(ev__csr *caller_p, double *y, size_t dims,
     double norm = step(y, b.grad, b.update, b.gains, n, dims,
                        exaggerating ? o->momentum : o->final_momentum,
                        phase_rate(o, n, exaggeration), o->min_gain,
-                       o->max_step_norm);
+                       o->max_step_norm, b.part);
     recentre(y, n, dims);
     if (b.grid && it % RELABEL_EVERY == 0) {
       double *per_point[3] = {y, b.update, b.gains};
