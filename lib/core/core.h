@@ -118,8 +118,8 @@ ev_status ev__packed_copy(const char *name, const char *what, const float *y,
                           size_t n, size_t dims, size_t ld, float **out);
 
 /* Copy a sparse n-row matrix (row_ptr, col, and val or, when val is
- * NULL, fval) out to the caller's arrays as float values, or with all three NULL report its size in *nnz:
- * the contract of ev_tsne_affinities and ev_umap_graph. `have` says what
+ * NULL, fval) out to the caller's arrays as float values, or with all
+ * three NULL report its size in *nnz: the contract of ev_tsne_affinities and ev_umap_graph. `have` says what
  * holds the entries, for the message: "the affinities have". */
 ev_status ev__sparse_out(size_t n, const size_t *row_ptr, const uint32_t *col,
                          const double *val, const float *fval, const char *have,

@@ -20,25 +20,37 @@ void ev__csr_free(ev__csr *p) {
   memset(p, 0, sizeof *p);
 }
 
+void *ev__narrow_in_place(void *block, size_t count, int to_float) {
+  /* A run of 1024 at a time through buf (memcpy: no aliasing of the two
+   * views): each run's 4-byte values land below every 8-byte value not
+   * read yet. */
+  unsigned char *bytes = block;
+  unsigned char buf[1024 * 4];
+  for (size_t e0 = 0; e0 < count; e0 += 1024) {
+    size_t m = count - e0 < 1024 ? count - e0 : 1024;
+    for (size_t e = 0; e < m; e++) {
+      if (to_float) {
+        double v;
+        memcpy(&v, bytes + (e0 + e) * 8, 8);
+        float f = (float)v;
+        memcpy(buf + e * 4, &f, 4);
+      } else {
+        int64_t v;
+        memcpy(&v, bytes + (e0 + e) * 8, 8);
+        uint32_t u = (uint32_t)v;
+        memcpy(buf + e * 4, &u, 4);
+      }
+    }
+    memmove(bytes + e0 * 4, buf, m * 4);
+  }
+  return ev__realloc(block, count * 4);
+}
+
 ev_status ev__csr_float_values(ev__csr *p) {
   size_t nnz = p->row_ptr[p->n];
   if (!p->val || nnz == 0) return EV_OK;
-  /* In place, a block at a time through buf (memcpy: no aliasing of the
-   * double and float views): block b's floats land below every double
-   * not read yet. */
-  unsigned char *bytes = (unsigned char *)p->val;
-  float buf[1024];
-  for (size_t e0 = 0; e0 < nnz; e0 += 1024) {
-    size_t m = nnz - e0 < 1024 ? nnz - e0 : 1024;
-    for (size_t e = 0; e < m; e++) {
-      double v;
-      memcpy(&v, bytes + (e0 + e) * sizeof v, sizeof v);
-      buf[e] = (float)v;
-    }
-    memmove(bytes + e0 * sizeof(float), buf, m * sizeof(float));
-  }
-  float *f = ev__realloc(p->val, nnz * sizeof(float));
-  p->fval = f ? f : (float *)(void *)bytes;
+  float *f = ev__narrow_in_place(p->val, nnz, 1);
+  p->fval = f ? f : (float *)(void *)p->val;
   p->val = NULL;
   /* (a shrinking realloc does not fail in practice; when it does, the
    * floats are in place and the call fails like any allocation) */
@@ -285,6 +297,13 @@ static ev_status transpose_rows(size_t n, const size_t *o_ptr, const entry *o,
   return EV_OK;
 }
 
+/* v /= its sum (added in index order). */
+static void normalise(double *v, size_t count) {
+  double sum = 0.0;
+  for (size_t e = 0; e < count; e++) sum += v[e];
+  for (size_t e = 0; e < count; e++) v[e] /= sum;
+}
+
 /* Merge two sorted rows; with out NULL only count. */
 static size_t merge_row(const entry *a, size_t na, const entry *b, size_t nb,
                         uint32_t *col, double *val) {
@@ -344,9 +363,7 @@ ev_status ev__tsne_symmetrize(size_t n, const size_t *row_ptr,
     merge_row(o + o_ptr[i], o_ptr[i + 1] - o_ptr[i], t + t_ptr[i],
               t_ptr[i + 1] - t_ptr[i], p.col + p.row_ptr[i],
               p.val + p.row_ptr[i]);
-  double sum = 0.0;
-  for (size_t e = 0; e < nnz; e++) sum += p.val[e];
-  for (size_t e = 0; e < nnz; e++) p.val[e] /= sum;
+  normalise(p.val, nnz);
 done:
   ev__free(o);
   ev__free(t);
@@ -510,9 +527,7 @@ ev_status ev__tsne_symmetrize_lists(size_t n, size_t k, uint32_t *col,
     memcpy(p.col + o, tc, len * sizeof *tc);
     memcpy(p.val + o, tv, len * sizeof *tv);
   }
-  double sum = 0.0;
-  for (size_t e = 0; e < nnz; e++) sum += p.val[e];
-  for (size_t e = 0; e < nnz; e++) p.val[e] /= sum;
+  normalise(p.val, nnz);
 done:
   ev__free(cnt);
   ev__free(cur);

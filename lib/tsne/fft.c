@@ -45,10 +45,10 @@
  * by interval, each point's partners are in the 5 x 5 intervals around its
  * own. Each pair is tested once, from the point that comes first in the
  * intervals' order, and adds to both (three runs of consecutive sorted
- * points per point, 8 at a time in float lanes). In the early, dense map every point would test thousands of
- * pairs, so each iteration compares estimates of both costs (transform
- * work L^2 log L, pairs counted from the intervals' occupancy) and takes
- * the cheaper grid; on Fashion-MNIST's 70,000 points the switch comes a
+ * points per point, 8 at a time in float lanes). In the early, dense map
+ * every point would test thousands of pairs, so each iteration compares
+ * estimates of both costs (transform work L^2 log L, pairs counted from
+ * the intervals' occupancy) and takes the cheaper grid; on Fashion-MNIST's 70,000 points the switch comes a
  * little after the exaggeration. The gradient's error falls too (2-D,
  * 5,000 clustered points over 150 units: 7.2e-4 against 3.0e-2 for the
  * plain grid with the same 3 nodes; docs/tsne.md).
@@ -720,48 +720,27 @@ static void sort_points(ev__fftgrid *g) {
 }
 
 /* Each interval's nodes from its points, in index order, in double, then
- * stored as floats (every node belongs to one interval). */
-static inline __attribute__((always_inline)) void
-spread_p(ev__fftgrid *g, const double *y, const size_t p) {
-  size_t dims = g->dims, lr = g->lr, B = g->B;
-  size_t boxes = dims == 1 ? B : B * B, nc = n_charges(dims);
+ * stored as floats (every node belongs to one interval). 1-D here; 2-D in
+ * spread2_p below. */
+static void spread1(ev__fftgrid *g, const double *y) {
+  size_t p = g->p, B = g->B;
 #pragma omp for schedule(dynamic, 16)
-  for (size_t b = 0; b < boxes; b++) {
-    double acc[3][MAX_P * MAX_P];
-    size_t nodes = dims == 1 ? p : p * p;
-    for (size_t c = 0; c < nc; c++)
-      for (size_t k = 0; k < nodes; k++) acc[c][k] = 0.0;
+  for (size_t b = 0; b < B; b++) {
+    double acc[2][MAX_P];
+    for (size_t c = 0; c < 2; c++)
+      for (size_t j = 0; j < p; j++) acc[c][j] = 0.0;
     for (size_t s = g->start[b]; s < g->start[b + 1]; s++) {
       size_t i = g->order[s];
-      const double *w = g->wts + i * dims * p, *yi = y + i * dims;
-      if (dims == 1) {
-        for (size_t j = 0; j < p; j++) {
-          acc[0][j] += w[j];
-          acc[1][j] += w[j] * yi[0];
-        }
-        continue;
+      const double *w = g->wts + i * p;
+      for (size_t j = 0; j < p; j++) {
+        acc[0][j] += w[j];
+        acc[1][j] += w[j] * y[i];
       }
-      for (size_t jx = 0; jx < p; jx++)
-        for (size_t jy = 0; jy < p; jy++) {
-          double ww = w[jx] * w[p + jy];
-          acc[0][jx * p + jy] += ww;
-          acc[1][jx * p + jy] += ww * yi[0];
-          acc[2][jx * p + jy] += ww * yi[1];
-        }
     }
     /* empty intervals too (zeros): see spread_N */
-    if (dims == 1) {
-      for (size_t c = 0; c < nc; c++)
-        for (size_t j = 0; j < p; j++)
-          g->charge[c][b * p + j] = (float)acc[c][j];
-      continue;
-    }
-    size_t bx = b / B, by = b % B;
-    for (size_t c = 0; c < nc; c++)
-      for (size_t jx = 0; jx < p; jx++)
-        for (size_t jy = 0; jy < p; jy++)
-          g->charge[c][(bx * p + jx) * lr + by * p + jy] =
-              (float)acc[c][jx * p + jy];
+    for (size_t c = 0; c < 2; c++)
+      for (size_t j = 0; j < p; j++)
+        g->charge[c][b * p + j] = (float)acc[c][j];
   }
 }
 
@@ -800,11 +779,12 @@ gather_p(ev__fftgrid *g, const double *y, double *rep, const size_t p) {
   }
 }
 
-/* 2-D spreading with p (3 or 5) a constant: each row of an interval's
- * nodes accumulates as (p + 3) / 4 vectors of 4 doubles over its columns,
- * in registers (the same products and sums per node as spread_p, in the
- * same order: the same bits). */
+/* 2-D spreading (p <= MAX_P = 8; a constant in the instances for 3 and
+ * 5): each row of an interval's nodes accumulates as (p + 3) / 4 vectors
+ * of 4 doubles over its columns, in registers. Per node the products
+ * w_x w_y, w_x w_y y0 and w_x w_y y1 are summed in the points' order. */
 typedef double v4d __attribute__((vector_size(32)));
+_Static_assert(MAX_P <= 8, "spread2_p holds a row of nodes in two vectors");
 static inline __attribute__((always_inline)) void
 spread2_p(ev__fftgrid *g, const double *y, const size_t p) {
   const size_t lr = g->lr, B = g->B, nv = (p + 3) / 4;
@@ -847,9 +827,10 @@ spread2_p(ev__fftgrid *g, const double *y, const size_t p) {
  * so their loops unroll, and an AVX2 clone: the same operations in the
  * same order (no contraction into FMA in ISO C), so the same bits. */
 EV_CLONES512 static void spread(ev__fftgrid *g, const double *y) {
-  if (g->dims == 2 && g->p == 3) spread2_p(g, y, 3);
-  else if (g->dims == 2 && g->p == 5) spread2_p(g, y, 5);
-  else spread_p(g, y, g->p);
+  if (g->dims == 1) spread1(g, y);
+  else if (g->p == 3) spread2_p(g, y, 3);
+  else if (g->p == 5) spread2_p(g, y, 5);
+  else spread2_p(g, y, g->p);
 }
 
 EV_CLONES static void gather(ev__fftgrid *g, const double *y, double *rep) {

@@ -66,24 +66,6 @@ static ev_status distances_neighbours(const ev__source *src, size_t k,
   return EV_OK;
 }
 
-/* The neighbour ids (count of them, < 2^32) as uint32 in their own block,
- * shrunk to half: NULL when the shrinking fails (idx is then still the
- * block, to free). */
-static uint32_t *ids_to_u32(int64_t *idx, size_t count) {
-  unsigned char *bytes = (unsigned char *)idx;
-  uint32_t buf[1024];
-  for (size_t e0 = 0; e0 < count; e0 += 1024) {
-    size_t m = count - e0 < 1024 ? count - e0 : 1024;
-    for (size_t e = 0; e < m; e++) {
-      int64_t v;
-      memcpy(&v, bytes + (e0 + e) * sizeof v, sizeof v);
-      buf[e] = (uint32_t)v;
-    }
-    memmove(bytes + e0 * sizeof(uint32_t), buf, m * sizeof(uint32_t));
-  }
-  return ev__realloc(idx, count * sizeof(uint32_t));
-}
-
 static ev_status sparse_affinities(const ev__source *src, size_t k,
                                    neighbours_fn find, ev__csr *p) {
   size_t n = src->n, bytes;
@@ -106,7 +88,7 @@ static ev_status sparse_affinities(const ev__source *src, size_t k,
    * as uint32, the values) while it is made (docs/tsne.md "Memory"). */
   ev__free(dist);
   dist = NULL;
-  uint32_t *ids = ids_to_u32(idx, n * k);
+  uint32_t *ids = ev__narrow_in_place(idx, n * k, 0);
   if (!ids) {
     st = ev__nomem("neighbour ids", n * k * sizeof *ids);
     goto done;

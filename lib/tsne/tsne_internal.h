@@ -46,6 +46,11 @@ void ev__csr_free(ev__csr *p);
  * (fval set, val NULL): 4 bytes less per entry. When the shrinking fails
  * (EV_ERR_NOMEM) the floats are in place all the same. */
 ev_status ev__csr_float_values(ev__csr *p);
+/* count 8-byte values (doubles when to_float, else int64 ids < 2^32) as
+ * 4-byte ones (floats, or uint32) at the start of their own block, which
+ * is then shrunk to half: the shrunk block, or NULL when the shrinking
+ * fails (block is then still the block to free, narrowed all the same). */
+void *ev__narrow_in_place(void *block, size_t count, int to_float);
 
 /* ---- affinities (affinities.c) ---- */
 
