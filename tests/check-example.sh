@@ -11,8 +11,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+# An install builds the loader for its prefix (build/backend-flags), which
+# relinks the libraries: that happens in a copy of build/ (times kept, so
+# only the loader is rebuilt), never in build/ itself, which the other
+# lane of `make check` links its test programs against meanwhile.
+B=$tmp/build
+cp -a build "$B" || { echo "cannot copy build/ (run make first)"; exit 1; }
 prefix=$tmp/prefix
-$MAKE --no-print-directory -s install PREFIX="$prefix" >/dev/null || { echo "make install failed"; exit 1; }
+$MAKE --no-print-directory -s BUILD="$B" install PREFIX="$prefix" >/dev/null || { echo "make install failed"; exit 1; }
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 pass=0; fail=0
 for ex in examples/*.c; do
@@ -74,7 +80,7 @@ if cc -O1 bench/startup_probe.c -o "$tmp/probe" $(pkg-config --cflags --libs emb
 else
   fail=$((fail + 1)); echo "cannot build bench/startup_probe.c against the installed library"
 fi
-if [ -e build/libembedviz-torch.so ]; then
+if [ -e "$B/libembedviz-torch.so" ]; then
   cat > "$tmp/backend.c" <<'EOC'
 #include <embedviz.h>
 #include <stdio.h>
@@ -111,9 +117,9 @@ EOC
 fi
 # DESTDIR staging and uninstall.
 stage=$tmp/stage
-$MAKE --no-print-directory -s install PREFIX=/usr/local DESTDIR="$stage" >/dev/null
+$MAKE --no-print-directory -s BUILD="$B" install PREFIX=/usr/local DESTDIR="$stage" >/dev/null
 files="include/embedviz.h include/embedviz/core.h lib/libembedviz.so.1 lib/libembedviz.so lib/libembedviz.a lib/pkgconfig/embedviz.pc lib/pkgconfig/embedviz-static.pc"
-[ -e build/libembedviz-torch.so ] && files="$files lib/embedviz/libembedviz-torch.so"
+[ -e "$B/libembedviz-torch.so" ] && files="$files lib/embedviz/libembedviz-torch.so"
 for f in $files; do
   if [ -e "$stage/usr/local/$f" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "not installed: $f"; fi
 done
@@ -126,7 +132,7 @@ for pc in embedviz embedviz-static; do
     grep '^prefix=' "$stage/usr/local/lib/pkgconfig/$pc.pc"
   fi
 done
-$MAKE --no-print-directory -s uninstall PREFIX=/usr/local DESTDIR="$stage" >/dev/null
+$MAKE --no-print-directory -s BUILD="$B" uninstall PREFIX=/usr/local DESTDIR="$stage" >/dev/null
 left=$(find "$stage" -type f -o -type l)
 if [ -z "$left" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "left after uninstall: $left"; fi
 # A build without libtorch (WITH_TORCH=0, build-notorch/): extraction says
