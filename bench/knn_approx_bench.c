@@ -14,7 +14,8 @@
  * The exact lists are computed once and kept in OUT_DIR/exact_CASE.i64 for
  * the peers' scripts. Data: $FM70K (default OUT_DIR/fmnist_pca50.f32) and
  * $MILLION (default /work/data/million.f32). EV_EF, EV_ITERS, EV_DEGREE,
- * EV_CAND, EV_SEED override settings. */
+ * EV_CAND, EV_SEED override settings; KNN_BENCH_TRACE=1 prints the wall and
+ * CPU time of each progress call of the approximate build + query. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,14 @@ static double recall(const int64_t *got, size_t rstep, const int64_t *ref,
       for (size_t b = 0; b < k; b++)
         if (got[i * rstep * k + a] == ref[i * k + b]) { same++; break; }
   return (double)same / (double)(nq * k);
+}
+
+static double trace_t0, trace_c0;
+static int trace(void *user, int stage, size_t step, size_t total, double v) {
+  (void)user, (void)stage, (void)v;
+  fprintf(stderr, "trace %zu/%zu wall %.2f cpu %.2f\n", step, total,
+          now() - trace_t0, cpu() - trace_c0);
+  return 0;
 }
 
 static void opt(ev_knn *ix, const char *env, ev_knn_param p) {
@@ -142,6 +151,10 @@ int main(int argc, char **argv) {
   opt(ix, "EV_SEED", EV_KNN_SEED);
   opt(ix, "EV_DELTA", EV_KNN_DELTA);
   double t0 = now(), c0 = cpu();
+  if (getenv("KNN_BENCH_TRACE")) {
+    trace_t0 = t0, trace_c0 = c0;
+    CHECK(ev_knn_set_progress(ix, trace, NULL));
+  }
   CHECK(ev_knn_build(ix, x, n, dim, dim));
   double t1 = now();
   if (self) CHECK(ev_knn_query_self(ix, k, ids, k, d, k));
