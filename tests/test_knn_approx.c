@@ -266,6 +266,53 @@ START_TEST(join_redoes_overflowing_blocks_reproducibly) {
 }
 END_TEST
 
+/* From ev__test_knn_reorder_rows rows the self query runs NN-descent on a
+ * copy of the rows in one tree's leaf order and maps its lists back: the
+ * lists must name the caller's rows (every neighbour at the exact index's
+ * distance for it, never the row itself), keep their recall, and stay the
+ * same on 1 and 2 threads. */
+START_TEST(self_query_in_leaf_order_names_the_callers_rows) {
+  size_t n = 3000, dim = 24, k = 20;
+  float *x = make_data(n, dim, 1, 13);
+  int64_t *i1 = malloc(n * k * sizeof *i1), *i2 = malloc(n * k * sizeof *i2);
+  int64_t *ei = malloc(n * k * sizeof *ei);
+  float *d1 = malloc(n * k * sizeof *d1), *d2 = malloc(n * k * sizeof *d2);
+  float *ed = malloc(n * k * sizeof *ed);
+  ev_knn *ex = index_of(EV_KNN_METHOD_EXACT, EV_METRIC_EUCLIDEAN, 2, x, n, dim, 2);
+  ck_assert_ev_ok(ev_knn_query_self(ex, k, ei, k, ed, k));
+  ev_knn *a = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
+                       dim, 1);
+  ev_knn *b = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
+                       dim, 2);
+  size_t before = ev__test_knn_reordered;
+  ev__test_knn_reorder_rows = 1000;
+  ck_assert_ev_ok(ev_knn_query_self(a, k, i1, k, d1, k));
+  ck_assert_ev_ok(ev_knn_query_self(b, k, i2, k, d2, k));
+  ev__test_knn_reorder_rows = 131072;
+  ck_assert_uint_eq(ev__test_knn_reordered - before, 2);
+  ck_assert_int_eq(memcmp(i1, i2, n * k * sizeof *i1), 0);
+  ck_assert_int_eq(memcmp(d1, d2, n * k * sizeof *d1), 0);
+  for (size_t i = 0; i < n; i++)
+    for (size_t t = 0; t < k; t++)
+      ck_assert_msg(i1[i * k + t] != (int64_t)i && i1[i * k + t] >= 0 &&
+                    i1[i * k + t] < (int64_t)n, "row %zu lists %lld", i,
+                    (long long)i1[i * k + t]);
+  double r = check_lists(i1, d1, ei, ed, n, k);
+  /* the same index without the reordering, for comparison */
+  ck_assert_ev_ok(ev_knn_query_self(a, k, i2, k, d2, k));
+  ck_assert_uint_eq(ev__test_knn_reordered - before, 2);
+  double r0 = check_lists(i2, d2, ei, ed, n, k);
+  printf("self query in leaf order: recall %.4f (in the caller's order %.4f)\n",
+         r, r0);
+  ck_assert_msg(r >= 0.98, "recall %.4f < 0.98", r);
+  ck_assert_int_ne(memcmp(i1, i2, n * k * sizeof *i1), 0); /* other trees */
+  free(i1); free(i2); free(ei); free(d1); free(d2); free(ed); free(x);
+  ev_knn_free(ex);
+  ev_knn_free(a);
+  ev_knn_free(b);
+}
+END_TEST
+
 /* The build only copies the rows; the first query by new rows makes the
  * search graph, a self query never needs it: its answer is the same
  * whether or not a query made the graph before, and the next build drops
@@ -439,10 +486,12 @@ START_TEST(allocation_failures_leak_nothing) {
   ck_assert_ev_ok(ev_knn_set(ix, EV_KNN_GRAPH_DEGREE, 8));
   ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
   int64_t *want = malloc(n * k * sizeof *want), *got = malloc(n * k * sizeof *got);
-  for (int pass = 0; pass < 3; pass++) {
+  for (int pass = 0; pass < 4; pass++) {
+    /* pass 3: the self query on the rows in leaf order */
+    ev__test_knn_reorder_rows = pass == 3 ? 100 : 131072;
     size_t kk = pass == 0 ? 5 : k; /* below and above the degree */
     size_t rows = pass == 2 ? 50 : n;
-    if (pass < 2) ck_assert_ev_ok(ev_knn_query_self(ix, kk, want, kk, NULL, 0));
+    if (pass != 2) ck_assert_ev_ok(ev_knn_query_self(ix, kk, want, kk, NULL, 0));
     else ck_assert_ev_ok(ev_knn_query(ix, x, rows, dim, dim, 5, want, 5, NULL, 0));
     if (pass == 2) kk = 5;
     for (long at = 0;; at++) {
@@ -450,8 +499,8 @@ START_TEST(allocation_failures_leak_nothing) {
       if (pass == 2) ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
       long live = ev__test_live_blocks();
       ev__test_fail_alloc(at, 0);
-      int st = pass < 2 ? ev_knn_query_self(ix, kk, got, kk, NULL, 0)
-                        : ev_knn_query(ix, x, rows, dim, dim, 5, got, 5, NULL, 0);
+      int st = pass != 2 ? ev_knn_query_self(ix, kk, got, kk, NULL, 0)
+                         : ev_knn_query(ix, x, rows, dim, dim, 5, got, 5, NULL, 0);
       ev__test_fail_alloc(-1, 0);
       /* a query keeps the search graph it made, even when a later
        * allocation failed: the next build drops it */
@@ -464,6 +513,7 @@ START_TEST(allocation_failures_leak_nothing) {
       ck_assert_int_eq(st, EV_ERR_NOMEM);
     }
   }
+  ev__test_knn_reorder_rows = 131072;
   ck_assert_ev_ok(ev_knn_query_self(ix, k, want, k, NULL, 0));
   for (long at = 0;; at++) { /* a failed build keeps the old reference */
     long live = ev__test_live_blocks();
@@ -496,6 +546,7 @@ int main(void) {
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, search_graph_made_by_the_first_query);
   tcase_add_test(tc, join_redoes_overflowing_blocks_reproducibly);
+  tcase_add_test(tc, self_query_in_leaf_order_names_the_callers_rows);
   tcase_add_test(tc, auto_picks_approximate_from_auto_rows);
   tcase_add_test(tc, settings_and_bad_inputs);
   tcase_add_test(tc, allocation_failures_leak_nothing);

@@ -27,4 +27,9 @@ extern size_t ev__test_nnd_redone_blocks;
  * default 1024, 0 turns the seeds off) and the searches seeded so far. */
 extern size_t ev__test_knn_seed_group;
 extern size_t ev__test_knn_seeded;
+/* Rows from which the approximate self query works on a copy of the rows
+ * in one tree's leaf order (lib/knn/knn_approx.c; default 131072) and the
+ * self queries that did so far (atomically). */
+extern size_t ev__test_knn_reorder_rows;
+extern size_t ev__test_knn_reordered;
 #endif
