@@ -541,12 +541,14 @@ int main(void) {
   tcase_add_test(big, recall_and_reproducibility_on_the_digits);
   tcase_add_test(big, reproducible_for_a_seed_whatever_the_threads);
   tcase_add_test(big, progress_and_cancel);
+  /* large: 47 s under memcheck; allocation_failures_leak_nothing runs the
+   * reordered path there */
+  tcase_add_test(big, self_query_in_leaf_order_names_the_callers_rows);
   suite_add_tcase(s, big);
   TCase *tc = tcase_create("knn_approx");
   tcase_set_timeout(tc, 300);
   tcase_add_test(tc, search_graph_made_by_the_first_query);
   tcase_add_test(tc, join_redoes_overflowing_blocks_reproducibly);
-  tcase_add_test(tc, self_query_in_leaf_order_names_the_callers_rows);
   tcase_add_test(tc, auto_picks_approximate_from_auto_rows);
   tcase_add_test(tc, settings_and_bad_inputs);
   tcase_add_test(tc, allocation_failures_leak_nothing);
