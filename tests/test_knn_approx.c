@@ -225,6 +225,40 @@ START_TEST(reproducible_for_a_seed_whatever_the_threads) {
 }
 END_TEST
 
+/* n x dim clustered rows (seed), their exact self lists of k (ei, ed),
+ * and an approximate index of them on 1 thread (a) and on 2 (b), with
+ * room for each one's self lists (i1, d1 and i2, d2). */
+typedef struct two_runs {
+  float *x;
+  int64_t *i1, *i2, *ei;
+  float *d1, *d2, *ed;
+  ev_knn *ex, *a, *b;
+} two_runs;
+
+static two_runs two_runs_make(size_t n, size_t dim, size_t k, uint64_t seed) {
+  two_runs r;
+  r.x = make_data(n, dim, 1, seed);
+  r.i1 = malloc(n * k * sizeof *r.i1), r.i2 = malloc(n * k * sizeof *r.i2);
+  r.ei = malloc(n * k * sizeof *r.ei);
+  r.d1 = malloc(n * k * sizeof *r.d1), r.d2 = malloc(n * k * sizeof *r.d2);
+  r.ed = malloc(n * k * sizeof *r.ed);
+  r.ex = index_of(EV_KNN_METHOD_EXACT, EV_METRIC_EUCLIDEAN, 2, r.x, n, dim, 2);
+  ck_assert_ev_ok(ev_knn_query_self(r.ex, k, r.ei, k, r.ed, k));
+  r.a = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, r.x, n,
+                 dim, 1);
+  r.b = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, r.x, n,
+                 dim, 2);
+  return r;
+}
+
+static void two_runs_free(two_runs *r) {
+  free(r->i1); free(r->i2); free(r->ei); free(r->d1); free(r->d2);
+  free(r->ed); free(r->x);
+  ev_knn_free(r->ex);
+  ev_knn_free(r->a);
+  ev_knn_free(r->b);
+}
+
 /* NN-descent's join buffers its updates a block of rows at a time and
  * sizes the next block from the last one's updates per row; a block whose
  * updates overflow a thread's buffer is redone smaller. With buffers of
@@ -233,18 +267,11 @@ END_TEST
  * are still the same on 1 and 2 threads, carry the exact distances and
  * keep their recall. 40 columns: the trees split the projected rows. */
 START_TEST(join_redoes_overflowing_blocks_reproducibly) {
-  size_t n = 2000, dim = 40, k = 15;
-  float *x = make_data(n, dim, 1, 11);
-  int64_t *i1 = malloc(n * k * sizeof *i1), *i2 = malloc(n * k * sizeof *i2);
-  int64_t *ei = malloc(n * k * sizeof *ei);
-  float *d1 = malloc(n * k * sizeof *d1), *d2 = malloc(n * k * sizeof *d2);
-  float *ed = malloc(n * k * sizeof *ed);
-  ev_knn *ex = index_of(EV_KNN_METHOD_EXACT, EV_METRIC_EUCLIDEAN, 2, x, n, dim, 2);
-  ck_assert_ev_ok(ev_knn_query_self(ex, k, ei, k, ed, k));
-  ev_knn *a = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
-                       dim, 1);
-  ev_knn *b = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
-                       dim, 2);
+  size_t n = 2000, k = 15;
+  two_runs r2 = two_runs_make(n, 40, k, 11);
+  int64_t *i1 = r2.i1, *i2 = r2.i2, *ei = r2.ei;
+  float *d1 = r2.d1, *d2 = r2.d2, *ed = r2.ed;
+  ev_knn *a = r2.a, *b = r2.b;
   size_t before = ev__test_nnd_redone_blocks;
   ev__test_nnd_block_updates = 20000;
   ev__test_nnd_block_fill = 4;
@@ -259,10 +286,7 @@ START_TEST(join_redoes_overflowing_blocks_reproducibly) {
   double r = check_lists(i1, d1, ei, ed, n, k);
   printf("small join buffers: %zu blocks redone, recall %.4f\n", redone, r);
   ck_assert_msg(r >= 0.98, "recall %.4f < 0.98", r);
-  free(i1); free(i2); free(ei); free(d1); free(d2); free(ed); free(x);
-  ev_knn_free(ex);
-  ev_knn_free(a);
-  ev_knn_free(b);
+  two_runs_free(&r2);
 }
 END_TEST
 
@@ -272,23 +296,16 @@ END_TEST
  * distance for it, never the row itself), keep their recall, and stay the
  * same on 1 and 2 threads. */
 START_TEST(self_query_in_leaf_order_names_the_callers_rows) {
-  size_t n = 3000, dim = 24, k = 20;
-  float *x = make_data(n, dim, 1, 13);
-  int64_t *i1 = malloc(n * k * sizeof *i1), *i2 = malloc(n * k * sizeof *i2);
-  int64_t *ei = malloc(n * k * sizeof *ei);
-  float *d1 = malloc(n * k * sizeof *d1), *d2 = malloc(n * k * sizeof *d2);
-  float *ed = malloc(n * k * sizeof *ed);
-  ev_knn *ex = index_of(EV_KNN_METHOD_EXACT, EV_METRIC_EUCLIDEAN, 2, x, n, dim, 2);
-  ck_assert_ev_ok(ev_knn_query_self(ex, k, ei, k, ed, k));
-  ev_knn *a = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
-                       dim, 1);
-  ev_knn *b = index_of(EV_KNN_METHOD_APPROXIMATE, EV_METRIC_EUCLIDEAN, 2, x, n,
-                       dim, 2);
-  size_t before = ev__test_knn_reordered;
+  size_t n = 3000, k = 20;
+  two_runs r2 = two_runs_make(n, 24, k, 13);
+  int64_t *i1 = r2.i1, *i2 = r2.i2, *ei = r2.ei;
+  float *d1 = r2.d1, *d2 = r2.d2, *ed = r2.ed;
+  ev_knn *a = r2.a, *b = r2.b;
+  size_t before = ev__test_knn_reordered, rows = ev__test_knn_reorder_rows;
   ev__test_knn_reorder_rows = 1000;
   ck_assert_ev_ok(ev_knn_query_self(a, k, i1, k, d1, k));
   ck_assert_ev_ok(ev_knn_query_self(b, k, i2, k, d2, k));
-  ev__test_knn_reorder_rows = 131072;
+  ev__test_knn_reorder_rows = rows;
   ck_assert_uint_eq(ev__test_knn_reordered - before, 2);
   ck_assert_int_eq(memcmp(i1, i2, n * k * sizeof *i1), 0);
   ck_assert_int_eq(memcmp(d1, d2, n * k * sizeof *d1), 0);
@@ -306,10 +323,7 @@ START_TEST(self_query_in_leaf_order_names_the_callers_rows) {
          r, r0);
   ck_assert_msg(r >= 0.98, "recall %.4f < 0.98", r);
   ck_assert_int_ne(memcmp(i1, i2, n * k * sizeof *i1), 0); /* other trees */
-  free(i1); free(i2); free(ei); free(d1); free(d2); free(ed); free(x);
-  ev_knn_free(ex);
-  ev_knn_free(a);
-  ev_knn_free(b);
+  two_runs_free(&r2);
 }
 END_TEST
 
@@ -486,9 +500,10 @@ START_TEST(allocation_failures_leak_nothing) {
   ck_assert_ev_ok(ev_knn_set(ix, EV_KNN_GRAPH_DEGREE, 8));
   ck_assert_ev_ok(ev_knn_build(ix, x, n, dim, dim));
   int64_t *want = malloc(n * k * sizeof *want), *got = malloc(n * k * sizeof *got);
+  size_t reorder_rows = ev__test_knn_reorder_rows;
   for (int pass = 0; pass < 4; pass++) {
     /* pass 3: the self query on the rows in leaf order */
-    ev__test_knn_reorder_rows = pass == 3 ? 100 : 131072;
+    ev__test_knn_reorder_rows = pass == 3 ? 100 : reorder_rows;
     size_t kk = pass == 0 ? 5 : k; /* below and above the degree */
     size_t rows = pass == 2 ? 50 : n;
     if (pass != 2) ck_assert_ev_ok(ev_knn_query_self(ix, kk, want, kk, NULL, 0));
@@ -513,7 +528,7 @@ START_TEST(allocation_failures_leak_nothing) {
       ck_assert_int_eq(st, EV_ERR_NOMEM);
     }
   }
-  ev__test_knn_reorder_rows = 131072;
+  ev__test_knn_reorder_rows = reorder_rows;
   ck_assert_ev_ok(ev_knn_query_self(ix, k, want, k, NULL, 0));
   for (long at = 0;; at++) { /* a failed build keeps the old reference */
     long live = ev__test_live_blocks();

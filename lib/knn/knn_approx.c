@@ -356,34 +356,25 @@ ev_status ev__knn_approx_query(const ev_knn *ix, const float *q, size_t nq,
 
 #define WRITE_AHEAD 8
 
-static inline void prefetch_row(const float *r, size_t bytes) {
-  /* the first lines: the hardware fetches the rest of a wide row */
-  for (size_t b = 0; b < bytes && b < 512; b += 64)
-    __builtin_prefetch((const char *)r + b);
-}
-
 /* Exact distances for a row's m found neighbours; the k nearest (k =
  * h->k <= m), sorted as the exact index reports them. Row i and its
- * neighbours nb are rows of ref (with norms norm); perm, when given, maps
- * them to the caller's rows (row i of ref is the caller's perm[i]). */
-static void write_row(const ev_knn *ix, int kind, const float *ref,
-                      const double *norm, const int32_t *perm, size_t i,
-                      const int32_t *nb, size_t m, ev__topk *h,
-                      int64_t *indices, size_t ldi, float *distances,
-                      size_t ldd) {
-  size_t dim = ix->dim, bytes = dim * sizeof *ref;
-  const float *x = ref + i * dim;
+ * neighbours nb are rows of x; perm, when given, maps them to the caller's
+ * rows (row i of x is the caller's perm[i]). */
+static void write_row(const ev_knn *ix, const ev__knn_data *x,
+                      const int32_t *perm, size_t i, const int32_t *nb,
+                      size_t m, ev__topk *h, int64_t *indices, size_t ldi,
+                      float *distances, size_t ldd) {
+  size_t dim = x->dim;
+  const float *xi = x->ref + i * dim;
   size_t k = h->k, out = perm ? (size_t)perm[i] : i;
   ev__topk_reset(h);
   /* the neighbours' rows are scattered: fetch WRITE_AHEAD rows ahead (at
    * 1,000,000 x 50 and k = 90 the loop waited for memory: 14.7 s of 211) */
-  for (size_t t = 0; t < m && t < WRITE_AHEAD; t++)
-    prefetch_row(ref + (size_t)nb[t] * dim, bytes);
+  for (size_t t = 0; t < m && t < WRITE_AHEAD; t++) ev__prefetch_row(x, (size_t)nb[t]);
   for (size_t t = 0; t < m; t++) {
-    if (t + WRITE_AHEAD < m)
-      prefetch_row(ref + (size_t)nb[t + WRITE_AHEAD] * dim, bytes);
-    double d = ev__knn_exact(kind, ix->built_p, x, ref + (size_t)nb[t] * dim,
-                             dim, norm[i], norm[nb[t]]);
+    if (t + WRITE_AHEAD < m) ev__prefetch_row(x, (size_t)nb[t + WRITE_AHEAD]);
+    double d = ev__knn_exact(x->kind, x->p, xi, x->ref + (size_t)nb[t] * dim,
+                             dim, x->norm[i], x->norm[nb[t]]);
     int64_t j = perm ? perm[nb[t]] : nb[t];
     if (ev__topk_admits(h, d, j)) ev__topk_push(h, d, j);
   }
@@ -476,15 +467,14 @@ ev_status ev__knn_approx_self(const ev_knn *ix, size_t k, int64_t *indices,
   int64_t *hi = st == EV_OK ? ev__malloc(bytes / 2) : NULL;
   if (st == EV_OK && (!hd || !hi)) st = ev__nomem("the neighbour lists", bytes);
   if (st == EV_OK) {
-    int kind = ev__knn_direct_kind(ix->built_metric, ix->built_p);
 #pragma omp parallel num_threads(T)
     {
       int t = omp_get_thread_num();
       ev__topk h = {hd + (size_t)t * k, hi + (size_t)t * k, 0, k};
 #pragma omp for schedule(static)
       for (size_t i = 0; i < n; i++)
-        write_row(ix, kind, x.ref, x.norm, perm, i, nb + i * kk, kk, &h,
-                  indices, ldi, distances, ldd);
+        write_row(ix, &x, perm, i, nb + i * kk, kk, &h, indices, ldi,
+                  distances, ldd);
     }
   }
   if (st == EV_OK && ix->progress)

@@ -33,6 +33,14 @@ typedef struct ev__knn_graph {
 
 void ev__knn_graph_free(ev__knn_graph *g);
 
+/* Ask for row r of x ahead of its use (its first 256 bytes: the hardware
+ * fetches the rest of a wide row itself). */
+static inline void ev__prefetch_row(const ev__knn_data *x, size_t r) {
+  const char *row = (const char *)(x->ref + r * x->dim);
+  size_t bytes = x->dim * sizeof *x->ref;
+  for (size_t b = 0; b < bytes && b < 256; b += 64) __builtin_prefetch(row + b);
+}
+
 /* Squared Euclidean distance in float (8 lanes): for ranking only. */
 float ev__knn_sq_l2f(const float *x, const float *y, size_t dim);
 

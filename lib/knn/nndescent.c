@@ -219,11 +219,6 @@ static int side(const ev__knn_data *x, const float *normal, float off,
 
 #define SPLIT_AHEAD 8
 
-static inline void fetch_row(const float *r, size_t bytes) {
-  for (size_t b = 0; b < bytes && b < 256; b += 64)
-    __builtin_prefetch((const char *)r + b);
-}
-
 static void split(const ev__knn_data *x, rptree *t, size_t lo, size_t hi,
                   size_t leaf, uint64_t h, float *normal, int depth) {
   size_t size = hi - lo;
@@ -249,14 +244,13 @@ static void split(const ev__knn_data *x, rptree *t, size_t lo, size_t hi,
     }
   }
   size_t i = lo, e = hi; /* [lo, i): side 1, [e, hi): side 0 */
-  size_t row_bytes = x->dim * sizeof *x->ref;
   while (i < e) {
     /* the next row tested is perm[i] or one swapped in from the end, both
      * scattered over the rows: fetch ahead from both ends (at 1,000,000
      * rows the splits waited for memory) */
     if (i + SPLIT_AHEAD < e) {
-      fetch_row(x->ref + (size_t)t->perm[i + SPLIT_AHEAD] * x->dim, row_bytes);
-      fetch_row(x->ref + (size_t)t->perm[e - 1 - SPLIT_AHEAD] * x->dim, row_bytes);
+      ev__prefetch_row(x, (size_t)t->perm[i + SPLIT_AHEAD]);
+      ev__prefetch_row(x, (size_t)t->perm[e - 1 - SPLIT_AHEAD]);
     }
     if (side(x, normal, off, t->perm[i], h)) i++;
     else {
@@ -287,6 +281,13 @@ void ev__rptree_build(const ev__knn_data *x, size_t leaf_size, uint64_t seed,
   *nleaves = t.nleaves;
 }
 
+/* Ask for row i's data and the roots of its list ahead of their use. */
+static inline void fetch_list(const nnd *s, size_t i) {
+  ev__prefetch_row(s->x, i);
+  __builtin_prefetch(s->d + i * s->k);
+  __builtin_prefetch(s->idx + i * s->k);
+}
+
 /* Whether (dj, j) beats row i's current k-th (offer's first test, here
  * where it inlines: in the later trees most pairs fail it). */
 static inline int beats(const nnd *s, int32_t i, int32_t j, float dj) {
@@ -295,14 +296,9 @@ static inline int beats(const nnd *s, int32_t i, int32_t j, float dj) {
 }
 
 static void join_leaf(nnd *s, const int32_t *r, size_t size) {
-  /* a leaf's rows are scattered: ask for all of them (data and list
-   * roots) before the first row's pairs touch each of them */
-  size_t row_bytes = s->x->dim * sizeof *s->x->ref;
-  for (size_t a = 0; a < size; a++) {
-    fetch_row(s->x->ref + (size_t)r[a] * s->x->dim, row_bytes);
-    __builtin_prefetch(s->d + (size_t)r[a] * s->k);
-    __builtin_prefetch(s->idx + (size_t)r[a] * s->k);
-  }
+  /* a leaf's rows are scattered: ask for all of them before the first
+   * row's pairs touch each of them */
+  for (size_t a = 0; a < size; a++) fetch_list(s, (size_t)r[a]);
   for (size_t a = 0; a < size; a++)
     for (size_t b = a + 1; b < size; b++) {
       float d = dist(s->x, r[a], r[b]);
@@ -563,15 +559,10 @@ static size_t row_pairs(const nnd *s, size_t u) {
 EV_CLONES static void join_row(nnd *s, size_t u, update *b, size_t *nb) {
   const uint64_t *cn = s->cn + u * (s->m + 1) + 1, *co = s->co + u * (s->m + 1) + 1;
   int32_t nn = (int32_t)cn[-1], no = (int32_t)co[-1];
-  /* the candidates are scattered rows: ask for their data and list roots
-   * before the pairs need them */
-  size_t row_bytes = s->x->dim * sizeof *s->x->ref;
-  for (int32_t a = 0; a < nn + no; a++) {
-    size_t p = (uint32_t)(a < nn ? cn[a] : co[a - nn]);
-    fetch_row(s->x->ref + p * s->x->dim, row_bytes);
-    __builtin_prefetch(s->d + p * s->k);
-    __builtin_prefetch(s->idx + p * s->k);
-  }
+  /* the candidates are scattered rows: ask for them before the pairs
+   * need them */
+  for (int32_t a = 0; a < nn + no; a++)
+    fetch_list(s, (uint32_t)(a < nn ? cn[a] : co[a - nn]));
   for (int32_t a = 0; a < nn; a++) {
     int32_t p = (int32_t)(uint32_t)cn[a];
     for (int32_t c = a + 1; c < nn; c++)
