@@ -90,8 +90,11 @@ EV_CLONES static void attract_rows2(const ev__csr *p, const double *y,
       v4d pw = v / (one + d2);
       ax += pw * dx;
       ay += pw * dy;
-      if (plogw)
-        for (int l = 0; l < 4; l++) sl[l] -= v[l] * log1p(d2[l]);
+      if (plogw) {
+        v4d lg;
+        ev__log1p_v4d(&d2, &lg);
+        sl -= v * lg;
+      }
     }
     double a0 = (ax[0] + ax[1]) + (ax[2] + ax[3]);
     double a1 = (ay[0] + ay[1]) + (ay[2] + ay[3]);
@@ -131,7 +134,7 @@ attract_rows2f_body(const ev__csr *p, const float *y, size_t i0, size_t i1,
   for (size_t i = i0; i < i1; i++) {
     const float xi = y[2 * i], yi = y[2 * i + 1];
     ev__v8f ax = {0, 0, 0, 0, 0, 0, 0, 0}, ay = ax;
-    double s = 0.0;
+    ev__v4d sl = {0, 0, 0, 0};
     size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];
     for (; e + 8 <= end; e += 8) {
       const uint32_t *c = p->col + e;
@@ -148,9 +151,23 @@ attract_rows2f_body(const ev__csr *p, const float *y, size_t i0, size_t i1,
       ev__v8f pw = v / (one + d2);
       ax += pw * dx;
       ay += pw * dy;
-      if (with_log)
-        for (int l = 0; l < 8; l++) s -= (double)v[l] * log1p((double)d2[l]);
+      if (with_log) {
+        /* the eight lanes as two halves of four doubles */
+        ev__v4d dlo = __builtin_convertvector(
+            __builtin_shufflevector(d2, d2, 0, 1, 2, 3), ev__v4d);
+        ev__v4d dhi = __builtin_convertvector(
+            __builtin_shufflevector(d2, d2, 4, 5, 6, 7), ev__v4d);
+        ev__v4d vlo = __builtin_convertvector(
+            __builtin_shufflevector(v, v, 0, 1, 2, 3), ev__v4d);
+        ev__v4d vhi = __builtin_convertvector(
+            __builtin_shufflevector(v, v, 4, 5, 6, 7), ev__v4d);
+        ev__v4d llo, lhi;
+        ev__log1p_v4d(&dlo, &llo);
+        ev__log1p_v4d(&dhi, &lhi);
+        sl -= vlo * llo + vhi * lhi;
+      }
     }
+    double s = (sl[0] + sl[1]) + (sl[2] + sl[3]);
     double a0 = ev__v8f_sum(&ax), a1 = ev__v8f_sum(&ay);
     for (; e < end; e++) {
       const float *yj = y + 2 * (size_t)p->col[e];
