@@ -378,8 +378,9 @@ done:
  * ev__tsne_symmetrize's result, bit for bit, for A given as k entries per
  * row. Each row is cleaned where it lies (the diagonal and values <= 0
  * dropped, columns sorted, repeats summed in sorted order: own_rows).
- * An entry i -> j is "mutual" when j's row holds i too (a binary search;
- * one bit per entry, each row's bits in words of its own). Row i of P is
+ * An entry i -> j is "mutual" when j's row holds i too (a binary search
+ * from the lower of the two rows, which also sums the pair's two values
+ * into both; one bit per entry, each row's bits in words of its own). Row i of P is
  * then row i of A, each mutual value plus A_ji (merge_row's a + b),
  * followed by the A_ji of the rows j that hold i without i holding j,
  * which come in increasing j; one merge of the two sorted parts puts the
@@ -449,12 +450,25 @@ ev_status ev__tsne_symmetrize_lists(size_t n, size_t k, uint32_t *col,
   for (size_t i = 0; i < n; i++)
     cnt[i] = clean_row(i, k, col + i * k, val + i * k,
                        scratch + (size_t)omp_get_thread_num() * 3 * k);
+  /* Each pair looked up once, from its lower row: when row j > i holds i
+   * too, both entries are marked mutual and both take A_ij + A_ji (the
+   * same sum either way round), so no row is searched again below. Row
+   * j's entry for i is touched by this pair alone; the bits of a row's
+   * word can come from several threads, hence the atomic or. */
 #pragma omp parallel for schedule(dynamic, 256)
   for (size_t i = 0; i < n; i++)
     for (size_t e = 0; e < cnt[i]; e++) {
       uint32_t j = col[i * k + e];
-      if (find_col(col + (size_t)j * k, cnt[j], (uint32_t)i) < cnt[j])
-        mut[i * W + e / 64] |= (uint64_t)1 << (e % 64);
+      if (j < i) continue;
+      size_t at = find_col(col + (size_t)j * k, cnt[j], (uint32_t)i);
+      if (at == cnt[j]) continue;
+      double sum = val[i * k + e] + val[(size_t)j * k + at];
+      val[i * k + e] = sum;
+      val[(size_t)j * k + at] = sum;
+      __atomic_fetch_or(&mut[i * W + e / 64], (uint64_t)1 << (e % 64),
+                        __ATOMIC_RELAXED);
+      __atomic_fetch_or(&mut[(size_t)j * W + at / 64],
+                        (uint64_t)1 << (at % 64), __ATOMIC_RELAXED);
     }
 #define IS_MUTUAL(i, e) ((mut[(i) * W + (e) / 64] >> ((e) % 64)) & 1)
   /* row lengths: own entries, plus the others' non-mutual entries */
@@ -486,19 +500,12 @@ ev_status ev__tsne_symmetrize_lists(size_t n, size_t k, uint32_t *col,
     st = ev__nomem("symmetric affinities", nnz * 12 + T * stride * 8);
     goto done;
   }
-  /* own entries, mutual ones summed as merge_row does (A_ij + A_ji) */
+  /* own entries (the mutual ones summed above, as merge_row does) */
 #pragma omp parallel for schedule(dynamic, 256)
   for (size_t i = 0; i < n; i++) {
     size_t o = p.row_ptr[i];
-    for (size_t e = 0; e < cnt[i]; e++) {
-      uint32_t c = col[i * k + e];
-      double v = val[i * k + e];
-      if (IS_MUTUAL(i, e))
-        v = v + val[(size_t)c * k +
-                    find_col(col + (size_t)c * k, cnt[c], (uint32_t)i)];
-      p.col[o + e] = c;
-      p.val[o + e] = v;
-    }
+    memcpy(p.col + o, col + i * k, cnt[i] * sizeof *p.col);
+    memcpy(p.val + o, val + i * k, cnt[i] * sizeof *p.val);
   }
   /* the others' entries, by increasing source row */
   for (size_t i = 0; i < n; i++) cur[i] = p.row_ptr[i] + cnt[i];
