@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "core/testhook.h"
+#include "knn/knn_private.h"
 #include "testutil.h"
 
 /* Five points of the plane, hand-checkable from the query (0, 0). */
@@ -475,6 +476,73 @@ START_TEST(seeded_self_search_matches_brute_force) {
 }
 END_TEST
 
+/* The exact search's tiles from the own AVX-512 kernel (lib/knn/
+ * knn_gemm.c; by default only where the BLAS does not use AVX-512):
+ * C = alpha A B^T against a double product within the rounding bound
+ * K u sum |a b| (plus one rounding of the result) on sizes around its
+ * blocks (8 rows, 48 columns) and K up to its limit, with leading
+ * dimensions wider than the rows and the columns beyond n left alone;
+ * then the lists of Euclidean and cosine searches with it forced on and
+ * off against the brute force. On a CPU without AVX-512 the kernel is
+ * never taken, which is checked instead. */
+START_TEST(own_gemm_kernel_matches) {
+  int saved = ev__test_knn_own_gemm;
+  ev__test_knn_own_gemm = 1;
+  int own = ev__knn_own_gemm_applies(50);
+  fprintf(stderr, "own AVX-512 kernel for the search's tiles: %s\n",
+          own ? "available" : "not on this CPU");
+  __builtin_cpu_init();
+  ck_assert_int_eq(own, __builtin_cpu_supports("avx512f") ? 1 : 0);
+  ck_assert_int_eq(ev__knn_own_gemm_applies(EV__KNN_GEMM_KMAX + 1), 0);
+  ck_assert_int_eq(ev__knn_own_gemm_applies(0), 0);
+  ev__test_knn_own_gemm = 0;
+  ck_assert_int_eq(ev__knn_own_gemm_applies(50), 0);
+  ev__test_knn_own_gemm = 1;
+  size_t ms[] = {1, 7, 8, 9, 21}, ns[] = {1, 15, 16, 17, 47, 48, 49, 100};
+  size_t ks[] = {1, 5, 50, EV__KNN_GEMM_KMAX};
+  for (size_t a = 0; a < 5; a++)
+    for (size_t b = 0; b < 8; b++)
+      for (size_t c = 0; c < 4; c++) {
+        size_t m = ms[a], n = ns[b], K = ks[c];
+        size_t lda = K + 3, ldb = K + 1, ldc = n + 5;
+        float *A = tu_randn(m, lda, 100 + a), *B = tu_randn(n, ldb, 200 + b);
+        float *C = malloc(m * ldc * sizeof *C);
+        for (size_t e = 0; e < m * ldc; e++) C[e] = 12345.0f;
+        ev__knn_gemm_nt(m, n, K, -2.0f, A, lda, B, ldb, C, ldc);
+        for (size_t i = 0; i < m; i++) {
+          for (size_t j = 0; j < n; j++) {
+            double want = 0, mag = 0;
+            for (size_t k = 0; k < K; k++) {
+              double t = (double)A[i * lda + k] * B[j * ldb + k];
+              want += t;
+              mag += fabs(t);
+            }
+            want *= -2;
+            double tol = 2 * ((double)K * 0x1p-24 * mag + 0x1p-24 * fabs(want / 2)) + 1e-30;
+            ck_assert_msg(fabs(C[i * ldc + j] - want) <= tol,
+                          "m %zu n %zu K %zu: C[%zu][%zu] = %.9g, want %.9g "
+                          "(tol %.3g)", m, n, K, i, j, C[i * ldc + j], want, tol);
+          }
+          for (size_t j = n; j < ldc; j++)
+            ck_assert_msg(C[i * ldc + j] == 12345.0f, "m %zu n %zu K %zu: "
+                          "column %zu beyond n written", m, n, K, j);
+        }
+        free(A), free(B), free(C);
+      }
+  size_t rows = tu_size(700, 300), dim = 50;
+  float *ref = tu_randn(rows, dim, 71), *q = tu_randn(40, dim, 72);
+  for (int on = 0; on <= 1; on++) {
+    ev__test_knn_own_gemm = on;
+    check_brute(EV_METRIC_EUCLIDEAN, 2, ref, rows, ref, rows, dim, 12, 1, 2, 0);
+    check_brute(EV_METRIC_COSINE, 2, ref, rows, q, 40, dim, 9, 0, 2, 0);
+    check_brute(EV_METRIC_SQEUCLIDEAN, 2, ref, rows, q, 40, dim, 30, 0, 1, 5);
+  }
+  ev__test_knn_own_gemm = saved;
+  free(ref);
+  free(q);
+}
+END_TEST
+
 /* Rows of 1 to 3 columns (maps) are searched through a k-d tree
  * (lib/knn/knn_tree.c): the same lists as the brute force, ties by index
  * included, on spread data (a deep tree), on a small integer grid (many
@@ -845,6 +913,7 @@ int main(void) {
   tcase_add_test(tc, integer_data_with_many_exact_ties);
   tcase_add_test(tc, low_dimensional_rows_match_brute_force);
   tcase_add_test(tc, seeded_self_search_matches_brute_force);
+  tcase_add_test(tc, own_gemm_kernel_matches);
   tcase_add_test(tc, one_and_two_threads_agree);
   tcase_add_test(tc, many_threads_query_one_index);
   tcase_add_test(tc, settings_and_bounds);

@@ -32,4 +32,8 @@ extern size_t ev__test_knn_seeded;
  * self queries that did so far (atomically). */
 extern size_t ev__test_knn_reorder_rows;
 extern size_t ev__test_knn_reordered;
+/* The exact search's tiles (lib/knn/knn_gemm.c): -1 (default) its own
+ * AVX-512 kernel where the CPU has AVX-512F and the BLAS does not use it,
+ * 0 always the BLAS, 1 its own kernel wherever the CPU has AVX-512F. */
+extern int ev__test_knn_own_gemm;
 #endif

@@ -74,6 +74,16 @@ typedef struct ev__knn_job {
                          bound: where its scan may start (knn_seed.c) */
 } ev__knn_job;
 
+/* C = alpha A B^T (m x n, row-major; A m x K, B n x K): the exact
+ * search's tiles. An AVX-512 kernel on CPUs that have it when the BLAS
+ * does not use it (knn_gemm.c; K up to EV__KNN_GEMM_KMAX), else SGEMM. */
+#define EV__KNN_GEMM_KMAX 256
+void ev__knn_gemm_nt(size_t m, size_t n, size_t K, float alpha,
+                     const float *A, size_t lda, const float *B, size_t ldb,
+                     float *C, size_t ldc);
+/* Whether ev__knn_gemm_nt takes its own kernel for rows of K columns. */
+int ev__knn_own_gemm_applies(size_t K);
+
 /* Whether the exact search seeds its thresholds (knn_seed.c): self
  * queries, Euclidean, n of at least 16 groups of max(1024, 4 (k + 1)). */
 int ev__knn_seed_applies(const ev__knn_job *job);

@@ -16,7 +16,6 @@
  *
  * Cosine runs the same way on -x.y / |y| against (d_k + E - 1)|x|, with
  * E = gamma_dim + 8u. */
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -155,9 +154,8 @@ void ev__scan_gemm_block(ev__scan *s, const ev__knn_job *job, size_t q0,
   const ev_knn *ix = job->index;
   /* Euclidean: tile = -2 x.y; cosine: tile = -x.y. */
   float alpha = job->kind == EV__KNN_COS ? -1.0f : -2.0f;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)mq, (int)mr,
-              (int)ix->dim, alpha, query_row(job, q0), (int)job->ldq,
-              ix->ref + r0 * ix->dim, (int)ix->dim, 0.0f, tile, (int)mr);
+  ev__knn_gemm_nt(mq, mr, ix->dim, alpha, query_row(job, q0), job->ldq,
+                  ix->ref + r0 * ix->dim, ix->dim, tile, mr);
   for (size_t qi = 0; qi < mq; qi++)
     scan_row(s, job, q0, qi, tile + qi * mr, r0, mr);
 }
