@@ -8,7 +8,8 @@
  * made the 70,000-row graph 27 % faster. A library cannot choose
  * OpenBLAS's kernels once it is loaded, so on such a CPU the search's
  * tiles come from this kernel instead: B is packed 48 columns at a time
- * (K x 48 floats, on the stack: K <= EV__KNN_GEMM_KMAX), and 8 rows of A
+ * (K x 48 floats, on the stack: K <= EV__KNN_GEMM_KMAX = 128, 24 KiB, small
+ * enough for the small stacks of threads callers make), and 8 rows of A
  * at a time run against the panel in 24 zmm accumulators with fused
  * multiply-adds (the row loops unrolled so that they stay in registers).
  * Any summation order keeps the filter's error bound

@@ -77,7 +77,7 @@ typedef struct ev__knn_job {
 /* C = alpha A B^T (m x n, row-major; A m x K, B n x K): the exact
  * search's tiles. An AVX-512 kernel on CPUs that have it when the BLAS
  * does not use it (knn_gemm.c; K up to EV__KNN_GEMM_KMAX), else SGEMM. */
-#define EV__KNN_GEMM_KMAX 256
+#define EV__KNN_GEMM_KMAX 128
 void ev__knn_gemm_nt(size_t m, size_t n, size_t K, float alpha,
                      const float *A, size_t lda, const float *B, size_t ldb,
                      float *C, size_t ldc);
