@@ -16,7 +16,7 @@
  * (knn_scan.c), so the lists are the same, bit for bit, either way; only
  * which rows are re-ranked exactly can differ. */
 #include <cblas.h>
-#include <string.h>
+#include <strings.h>
 
 #include "core/testhook.h"
 #include "knn_private.h"
@@ -102,34 +102,30 @@ own_gemm(size_t m, size_t n, size_t K, float alpha, const float *A,
 }
 
 /* Whether the BLAS runs AVX-512 kernels itself: OpenBLAS's core names
- * for the CPUs it drives with them; other BLAS libraries are trusted. */
+ * for the CPUs it drives with AVX2 ones; other BLAS libraries are
+ * trusted. */
 static int blas_has_avx512(void) {
   if (!openblas_get_corename) return 1;
   const char *core = openblas_get_corename();
-  if (!core) return 1;
-  return strcmp(core, "Haswell") != 0 && strcmp(core, "Zen") != 0 &&
-         strcmp(core, "haswell") != 0 && strcmp(core, "zen") != 0;
+  return !core || (strcasecmp(core, "Haswell") != 0 &&
+                   strcasecmp(core, "Zen") != 0);
 }
 
 static int own_applies(size_t K) {
   if (K == 0 || K > EV__KNN_GEMM_KMAX || ev__test_knn_own_gemm == 0) return 0;
-  static int cpu = -1, blas = -1; /* each the same whichever thread sets it */
-  int c, b;
+  /* 0: no AVX-512; 1: AVX-512 and a BLAS without it; 2: both have it.
+   * The same whichever thread decides first. */
+  static int found = -1;
+  int f;
 #pragma omp atomic read
-  c = cpu;
-  if (c < 0) {
+  f = found;
+  if (f < 0) {
     __builtin_cpu_init();
-    c = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    b = blas_has_avx512();
+    f = !__builtin_cpu_supports("avx512f") ? 0 : blas_has_avx512() ? 2 : 1;
 #pragma omp atomic write
-    blas = b;
-#pragma omp atomic write
-    cpu = c;
+    found = f;
   }
-#pragma omp atomic read
-  b = blas;
-  if (!c) return 0;
-  return ev__test_knn_own_gemm > 0 || !b;
+  return f != 0 && (ev__test_knn_own_gemm > 0 || f == 1);
 }
 #else
 #define HAVE_OWN 0

@@ -783,29 +783,28 @@ gather_p(ev__fftgrid *g, const double *y, double *rep, const size_t p) {
  * 5): each row of an interval's nodes accumulates as (p + 3) / 4 vectors
  * of 4 doubles over its columns, in registers. Per node the products
  * w_x w_y, w_x w_y y0 and w_x w_y y1 are summed in the points' order. */
-typedef double v4d __attribute__((vector_size(32)));
 _Static_assert(MAX_P <= 8, "spread2_p holds a row of nodes in two vectors");
 static inline __attribute__((always_inline)) void
 spread2_p(ev__fftgrid *g, const double *y, const size_t p) {
   const size_t lr = g->lr, B = g->B, nv = (p + 3) / 4;
 #pragma omp for schedule(dynamic, 16)
   for (size_t b = 0; b < B * B; b++) {
-    v4d acc[3][MAX_P][2];
+    ev__v4d acc[3][MAX_P][2];
     for (size_t c = 0; c < 3; c++)
       for (size_t jx = 0; jx < p; jx++)
-        for (size_t v = 0; v < nv; v++) acc[c][jx][v] = (v4d){0, 0, 0, 0};
+        for (size_t v = 0; v < nv; v++) acc[c][jx][v] = (ev__v4d){0, 0, 0, 0};
     for (size_t s = g->start[b]; s < g->start[b + 1]; s++) {
       size_t i = g->order[s];
       const double *w = g->wts + i * 2 * p, *yi = y + i * 2;
-      v4d y0 = {yi[0], yi[0], yi[0], yi[0]}, y1 = {yi[1], yi[1], yi[1], yi[1]};
+      ev__v4d y0 = {yi[0], yi[0], yi[0], yi[0]}, y1 = {yi[1], yi[1], yi[1], yi[1]};
       double wp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       for (size_t jy = 0; jy < p; jy++) wp[jy] = w[p + jy];
-      const v4d wy0 = {wp[0], wp[1], wp[2], wp[3]};
-      const v4d wy1 = {wp[4], wp[5], wp[6], wp[7]};
+      const ev__v4d wy0 = {wp[0], wp[1], wp[2], wp[3]};
+      const ev__v4d wy1 = {wp[4], wp[5], wp[6], wp[7]};
       for (size_t jx = 0; jx < p; jx++) {
-        v4d wx = {w[jx], w[jx], w[jx], w[jx]};
+        ev__v4d wx = {w[jx], w[jx], w[jx], w[jx]};
         for (size_t v = 0; v < nv; v++) {
-          v4d ww = wx * (v == 0 ? wy0 : wy1);
+          ev__v4d ww = wx * (v == 0 ? wy0 : wy1);
           acc[0][jx][v] += ww;
           acc[1][jx][v] += ww * y0;
           acc[2][jx][v] += ww * y1;

@@ -59,7 +59,6 @@ attract_row(const ev__csr *p, const double *y, const size_t D, size_t i,
  * the same operations on the same lanes (no FMA: ISO C mode keeps products
  * and sums apart), so they give the same bits. */
 
-typedef double v4d __attribute__((vector_size(32)));
 
 /* Rows i0 to i1 of a 2-D map: four entries at a time in four lanes, so
  * that the sums are four independent chains of additions rather than one
@@ -68,11 +67,11 @@ typedef double v4d __attribute__((vector_size(32)));
 EV_CLONES static void attract_rows2(const ev__csr *p, const double *y,
                                  size_t i0, size_t i1, double *attr,
                                  double *plogw) {
-  const v4d one = {1.0, 1.0, 1.0, 1.0};
+  const ev__v4d one = {1.0, 1.0, 1.0, 1.0};
   for (size_t i = i0; i < i1; i++) {
     const double xi = y[2 * i], yi = y[2 * i + 1];
-    const v4d vxi = {xi, xi, xi, xi}, vyi = {yi, yi, yi, yi};
-    v4d ax = {0.0, 0.0, 0.0, 0.0}, ay = ax, sl = ax;
+    const ev__v4d vxi = {xi, xi, xi, xi}, vyi = {yi, yi, yi, yi};
+    ev__v4d ax = {0.0, 0.0, 0.0, 0.0}, ay = ax, sl = ax;
     size_t e = p->row_ptr[i], end = p->row_ptr[i + 1];
     for (; e + 4 <= end; e += 4) {
       /* lanes built from values, not through memory (a wide load of
@@ -81,17 +80,17 @@ EV_CLONES static void attract_rows2(const ev__csr *p, const double *y,
       const double *y1 = y + 2 * (size_t)p->col[e + 1];
       const double *y2 = y + 2 * (size_t)p->col[e + 2];
       const double *y3 = y + 2 * (size_t)p->col[e + 3];
-      const v4d xj = {y0[0], y1[0], y2[0], y3[0]};
-      const v4d yj = {y0[1], y1[1], y2[1], y3[1]};
-      v4d v;
+      const ev__v4d xj = {y0[0], y1[0], y2[0], y3[0]};
+      const ev__v4d yj = {y0[1], y1[1], y2[1], y3[1]};
+      ev__v4d v;
       memcpy(&v, p->val + e, sizeof v);
-      v4d dx = vxi - xj, dy = vyi - yj;
-      v4d d2 = dx * dx + dy * dy;
-      v4d pw = v / (one + d2);
+      ev__v4d dx = vxi - xj, dy = vyi - yj;
+      ev__v4d d2 = dx * dx + dy * dy;
+      ev__v4d pw = v / (one + d2);
       ax += pw * dx;
       ay += pw * dy;
       if (plogw) {
-        v4d lg;
+        ev__v4d lg;
         ev__log1p_v4d(&d2, &lg);
         sl -= v * lg;
       }
@@ -125,7 +124,6 @@ EV_CLONES static void attract_rows2(const ev__csr *p, const double *y,
  * loads and two shuffles instead of sixteen inserts). The KL's terms are
  * a separate instance of the loop (with_log), needed every 50
  * iterations. */
-typedef uint64_t v4u __attribute__((vector_size(32)));
 
 static inline __attribute__((always_inline)) void
 attract_rows2f_body(const ev__csr *p, const float *y, size_t i0, size_t i1,
@@ -140,7 +138,7 @@ attract_rows2f_body(const ev__csr *p, const float *y, size_t i0, size_t i1,
       const uint32_t *c = p->col + e;
       uint64_t q[8];
       for (int l = 0; l < 8; l++) memcpy(&q[l], y + 2 * (size_t)c[l], 8);
-      v4u lo = {q[0], q[1], q[4], q[5]}, hi = {q[2], q[3], q[6], q[7]};
+      ev__v4u lo = {q[0], q[1], q[4], q[5]}, hi = {q[2], q[3], q[6], q[7]};
       ev__v8f xj = __builtin_shufflevector((ev__v8f)lo, (ev__v8f)hi, 0, 2, 8,
                                            10, 4, 6, 12, 14);
       ev__v8f yj = __builtin_shufflevector((ev__v8f)lo, (ev__v8f)hi, 1, 3, 9,

@@ -28,17 +28,21 @@ static inline double ev__v8f_sum(const ev__v8f *p) {
          (((double)v[4] + v[5]) + ((double)v[6] + v[7]));
 }
 
+/* Four double lanes, and four 64-bit words (the attractions, the
+ * spreading of fft.c, the log1p below). */
+typedef double ev__v4d __attribute__((vector_size(32)));
+typedef uint64_t ev__v4u __attribute__((vector_size(32)));
+
 /* log1p(x) in four double lanes, for x >= 0 (squared map distances: the
  * KL divergence's log w terms, every 50 iterations). u = 1 + x = m 2^e
  * with m in [sqrt(1/2), sqrt(2)); log m = 2 atanh(s), s = (m - 1) / (m + 1),
  * |s| <= 0.172, by its odd series to s^23 (the next term is below 2^-60
  * of the sum); e ln 2 in two parts; then the rounding of 1 + x put back
  * ((x - (u - 1)) / u, u - 1 being exact). Within a few units in the last
- * place of glibc's log1p (2.8 at most in 80 million tries), for every x >= 0 up to 2^1000; no table, no
- * branch, so the AVX2 clone and the default one give the same bits (plain
- * products and sums: ISO C mode does not fuse them). */
-typedef double ev__v4d __attribute__((vector_size(32)));
-typedef uint64_t ev__v4u __attribute__((vector_size(32)));
+ * place of glibc's log1p (2.8 at most in 80 million tries), for every
+ * x >= 0 up to 2^1000; no table, no branch, so the AVX2 clone and the
+ * default one give the same bits (plain products and sums: ISO C mode
+ * does not fuse them). */
 static inline __attribute__((always_inline)) void
 ev__log1p_v4d(const ev__v4d *xp, ev__v4d *out) {
   const ev__v4d x = *xp;
